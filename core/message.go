@@ -1,0 +1,34 @@
+package core
+
+// MessageKind is the kind of thing a person sent the official account.
+type MessageKind string
+
+// The inbound kinds gridbot acts on. Anything else arrives as MessageOther.
+const (
+	MessageText     MessageKind = "text"
+	MessageImage    MessageKind = "image"
+	MessageVoice    MessageKind = "voice"
+	MessageLocation MessageKind = "location"
+	MessageEvent    MessageKind = "event"
+	MessageOther    MessageKind = "other"
+)
+
+// Event names of MessageEvent, as WeChat spells them.
+const (
+	EventNameSubscribe   = "subscribe"
+	EventNameUnsubscribe = "unsubscribe"
+	EventNameClick       = "CLICK"
+)
+
+// Message is one inbound WeChat message or event, stripped of the wire
+// format: what the dialogs see.
+type Message struct {
+	From     string      // the sender's openid
+	Kind     MessageKind //
+	Text     string      // text content, or voice Recognition
+	MediaID  string      // image or voice
+	PicURL   string      // image
+	Location *Location   // location messages
+	Event    string      // MessageEvent: subscribe, CLICK, …
+	EventKey string      // CLICK key (e.g. REPORT), qrscene_ value
+}

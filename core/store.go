@@ -1,0 +1,59 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// CaseQuery selects cases. Zero fields do not filter.
+type CaseQuery struct {
+	Resident string
+	States   []State
+	Grids    []string // any of these grids
+	Limit    int      // 0 means the store's default
+}
+
+// CaseStore keeps cases and their event logs. Every write that changes a case
+// appends its events and hands them to the router in the same atomic write,
+// so nothing acknowledged is lost between "saved" and "announced".
+type CaseStore interface {
+	// CreateCase numbers c, stores it with first, and announces first.
+	// It returns the stored case and event (with Number and Seq set).
+	CreateCase(ctx context.Context, c Case, first Event) (Case, Event, error)
+	// Case returns the case with number, or ErrNotFound.
+	Case(ctx context.Context, number string) (Case, error)
+	// Cases lists the cases that match q, newest first.
+	Cases(ctx context.Context, q CaseQuery) ([]Case, error)
+	// Events returns the case's log in order.
+	Events(ctx context.Context, number string) ([]Event, error)
+	// UpdateCase reads the case, lets change edit it and return the events
+	// that record the edit, and writes both atomically. If change returns an
+	// error nothing is written and the error is returned (ErrNoChange is how
+	// an idempotent step says "already done").
+	UpdateCase(ctx context.Context, number string, change func(*Case) ([]Event, error)) (Case, []Event, error)
+}
+
+// Outbox is the embedded store's side of "announce atomically": events wait
+// here until the relay has published them.
+type Outbox interface {
+	// PendingEvents returns up to limit unpublished events, oldest first.
+	PendingEvents(ctx context.Context, limit int) ([]Event, error)
+	// AckEvents removes published events from the outbox.
+	AckEvents(ctx context.Context, seqs ...uint64) error
+	// OutboxReady is signalled after a write adds to the outbox.
+	OutboxReady() <-chan struct{}
+}
+
+// Ephemeral keeps small values that expire: dialog sessions, dedupe marks,
+// console logins. Writes here need not survive a crash of an embedded
+// instance; they must be cheap, as they happen on every message.
+type Ephemeral interface {
+	// Get returns the value and true, or false if it is missing or expired.
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Set stores value under key for ttl.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// SetNX stores value only if key is absent, and reports whether it did.
+	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}

@@ -1,0 +1,354 @@
+package core
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// GridKind tells a large grid (大网格) from a micro grid (微网格).
+type GridKind string
+
+// The two kinds of grid in the sample town.
+const (
+	GridLarge GridKind = "large"
+	GridMicro GridKind = "micro"
+)
+
+// Point is a WGS-84 coordinate as WeChat reports it (Location_X is latitude).
+type Point struct {
+	Lat float64 `json:"lat" yaml:"lat"`
+	Lng float64 `json:"lng" yaml:"lng"`
+}
+
+// Village is a village or urban community (村/社区), the middle level.
+type Village struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Grid is the smallest unit of responsibility (网格). Its leader sits on post A
+// and a backup on post B (AB岗).
+type Grid struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Kind     GridKind `json:"kind"`
+	Village  string   `json:"village"`
+	Boundary []Point  `json:"boundary,omitempty"`
+	LeaderA  string   `json:"leader_a"`
+	LeaderB  string   `json:"leader_b"`
+}
+
+// Department is a town office a grid can whistle up (城建办, 派出所 …).
+type Department struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Role says what a staff member may see and do.
+type Role string
+
+// Staff roles, from the widest view to the narrowest.
+const (
+	RoleTown       Role = "town"
+	RoleVillage    Role = "village"
+	RoleDepartment Role = "department"
+	RoleGridLeader Role = "grid"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleTown, RoleVillage, RoleDepartment, RoleGridLeader:
+		return true
+	}
+	return false
+}
+
+// Post is a staff member's seat on a grid: A is the leader, B the backup.
+type Post string
+
+// The two posts of every duty (AB岗).
+const (
+	PostA Post = "A"
+	PostB Post = "B"
+)
+
+// Staff is a person who works cases: a grid leader, village or town cadre, or
+// department officer. OpenID links their WeChat; PasswordHash (bcrypt) lets
+// them log in to the console.
+type Staff struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Role         Role   `json:"role"`
+	OpenID       string `json:"-"`
+	Village      string `json:"village,omitempty"`
+	Department   string `json:"department,omitempty"`
+	PasswordHash string `json:"-"`
+	Away         bool   `json:"away,omitempty"`
+	Disabled     bool   `json:"disabled,omitempty"`
+}
+
+// Category is one line of the 事项准入清单: a kind of matter the grids accept,
+// with its deadline and the department that leads on it.
+type Category struct {
+	Code          string `json:"code"`
+	Name          string `json:"name"`
+	DeadlineHours int    `json:"deadline_hours"`
+	Department    string `json:"department,omitempty"`
+}
+
+// Town is the whole directory: villages, grids, departments, staff and the
+// category list. It is configuration, read-only once built; a reload builds a
+// new Town. Build it with NewTown so the indexes are filled and the links
+// checked.
+type Town struct {
+	Name        string
+	CasePrefix  string
+	Villages    []Village
+	Grids       []Grid
+	Departments []Department
+	Staff       []Staff
+	Categories  []Category
+
+	villages    map[string]*Village
+	grids       map[string]*Grid
+	departments map[string]*Department
+	staff       map[string]*Staff
+	byOpenID    map[string]*Staff
+	categories  map[string]*Category
+}
+
+// TownSource hands out the town directory in force now. Holders call it each
+// time instead of keeping the *Town, so a reload takes effect everywhere.
+type TownSource interface {
+	Town() *Town
+}
+
+// Town lets a fixed *Town serve as its own TownSource.
+func (t *Town) Town() *Town { return t }
+
+// NewTown indexes t and checks that every reference in it resolves. The error
+// names the first broken entry.
+func NewTown(t Town) (*Town, error) {
+	t.villages = make(map[string]*Village, len(t.Villages))
+	t.grids = make(map[string]*Grid, len(t.Grids))
+	t.departments = make(map[string]*Department, len(t.Departments))
+	t.staff = make(map[string]*Staff, len(t.Staff))
+	t.byOpenID = make(map[string]*Staff, len(t.Staff))
+	t.categories = make(map[string]*Category, len(t.Categories))
+	if strings.TrimSpace(t.Name) == "" {
+		return nil, fmt.Errorf("town: name is empty")
+	}
+	if t.CasePrefix == "" || !isUpperAlnum(t.CasePrefix) || len(t.CasePrefix) > 6 {
+		return nil, fmt.Errorf("town: case_prefix %q must be 1-6 capital letters or digits", t.CasePrefix)
+	}
+	for i := range t.Villages {
+		v := &t.Villages[i]
+		if v.ID == "" || v.Name == "" {
+			return nil, fmt.Errorf("villages[%d]: id and name are required", i)
+		}
+		if t.villages[v.ID] != nil {
+			return nil, fmt.Errorf("villages[%d]: duplicate id %q", i, v.ID)
+		}
+		t.villages[v.ID] = v
+	}
+	for i := range t.Departments {
+		d := &t.Departments[i]
+		if d.ID == "" || d.Name == "" {
+			return nil, fmt.Errorf("departments[%d]: id and name are required", i)
+		}
+		if t.departments[d.ID] != nil {
+			return nil, fmt.Errorf("departments[%d]: duplicate id %q", i, d.ID)
+		}
+		t.departments[d.ID] = d
+	}
+	for i := range t.Staff {
+		s := &t.Staff[i]
+		if s.ID == "" || s.Name == "" {
+			return nil, fmt.Errorf("staff[%d]: id and name are required", i)
+		}
+		if !s.Role.Valid() {
+			return nil, fmt.Errorf("staff %q: unknown role %q", s.ID, s.Role)
+		}
+		if t.staff[s.ID] != nil {
+			return nil, fmt.Errorf("staff %q: duplicate id", s.ID)
+		}
+		if s.Village != "" && t.villages[s.Village] == nil {
+			return nil, fmt.Errorf("staff %q: unknown village %q", s.ID, s.Village)
+		}
+		if s.Role == RoleVillage && s.Village == "" {
+			return nil, fmt.Errorf("staff %q: a village role needs a village", s.ID)
+		}
+		if s.Department != "" && t.departments[s.Department] == nil {
+			return nil, fmt.Errorf("staff %q: unknown department %q", s.ID, s.Department)
+		}
+		if s.Role == RoleDepartment && s.Department == "" {
+			return nil, fmt.Errorf("staff %q: a department role needs a department", s.ID)
+		}
+		t.staff[s.ID] = s
+		if s.OpenID != "" {
+			if other := t.byOpenID[s.OpenID]; other != nil {
+				return nil, fmt.Errorf("staff %q: openid already used by %q", s.ID, other.ID)
+			}
+			t.byOpenID[s.OpenID] = s
+		}
+	}
+	for i := range t.Grids {
+		g := &t.Grids[i]
+		if g.ID == "" || g.Name == "" {
+			return nil, fmt.Errorf("grids[%d]: id and name are required", i)
+		}
+		if t.grids[g.ID] != nil {
+			return nil, fmt.Errorf("grids[%d]: duplicate id %q", i, g.ID)
+		}
+		if g.Kind != GridLarge && g.Kind != GridMicro {
+			return nil, fmt.Errorf("grid %q: kind %q must be large or micro", g.ID, g.Kind)
+		}
+		if t.villages[g.Village] == nil {
+			return nil, fmt.Errorf("grid %q: unknown village %q", g.ID, g.Village)
+		}
+		if len(g.Boundary) > 0 && len(g.Boundary) < 3 {
+			return nil, fmt.Errorf("grid %q: a boundary needs at least 3 points", g.ID)
+		}
+		for _, post := range []struct {
+			p  Post
+			id string
+		}{{PostA, g.LeaderA}, {PostB, g.LeaderB}} {
+			s := t.staff[post.id]
+			if s == nil {
+				return nil, fmt.Errorf("grid %q: post %s names unknown staff %q", g.ID, post.p, post.id)
+			}
+			if s.Role != RoleGridLeader {
+				return nil, fmt.Errorf("grid %q: post %s holder %q has role %q, want grid", g.ID, post.p, s.ID, s.Role)
+			}
+		}
+		t.grids[g.ID] = g
+	}
+	for i := range t.Categories {
+		c := &t.Categories[i]
+		if c.Code == "" || c.Name == "" {
+			return nil, fmt.Errorf("categories[%d]: code and name are required", i)
+		}
+		if t.categories[c.Code] != nil {
+			return nil, fmt.Errorf("categories[%d]: duplicate code %q", i, c.Code)
+		}
+		if c.DeadlineHours <= 0 {
+			return nil, fmt.Errorf("category %q: deadline_hours must be positive", c.Code)
+		}
+		if c.Department != "" && t.departments[c.Department] == nil {
+			return nil, fmt.Errorf("category %q: unknown department %q", c.Code, c.Department)
+		}
+		t.categories[c.Code] = c
+	}
+	if len(t.Categories) == 0 {
+		return nil, fmt.Errorf("categories: the list is empty")
+	}
+	return &t, nil
+}
+
+func isUpperAlnum(s string) bool {
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Village returns the village with id, or nil.
+func (t *Town) Village(id string) *Village { return t.villages[id] }
+
+// Grid returns the grid with id, or nil.
+func (t *Town) Grid(id string) *Grid { return t.grids[id] }
+
+// Department returns the department with id, or nil.
+func (t *Town) Department(id string) *Department { return t.departments[id] }
+
+// StaffMember returns the staff member with id, or nil.
+func (t *Town) StaffMember(id string) *Staff { return t.staff[id] }
+
+// StaffByOpenID returns the staff member whose WeChat is openid, or nil.
+func (t *Town) StaffByOpenID(openid string) *Staff { return t.byOpenID[openid] }
+
+// Category returns the category with code, or nil.
+func (t *Town) Category(code string) *Category { return t.categories[code] }
+
+// GridsOf lists the grids of a village in directory order.
+func (t *Town) GridsOf(village string) []Grid {
+	var out []Grid
+	for _, g := range t.Grids {
+		if g.Village == village {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// GridAt finds the grid whose boundary contains p. Where boundaries overlap the
+// micro grid wins, being the finer responsibility.
+func (t *Town) GridAt(p Point) (*Grid, bool) {
+	var found *Grid
+	for i := range t.Grids {
+		g := &t.Grids[i]
+		if !g.Contains(p) {
+			continue
+		}
+		if found == nil || (found.Kind == GridLarge && g.Kind == GridMicro) {
+			found = g
+		}
+	}
+	return found, found != nil
+}
+
+// Contains reports whether p lies inside the grid's boundary (ray casting).
+func (g *Grid) Contains(p Point) bool {
+	b := g.Boundary
+	if len(b) < 3 {
+		return false
+	}
+	inside := false
+	for i, j := 0, len(b)-1; i < len(b); j, i = i, i+1 {
+		if (b[i].Lat > p.Lat) != (b[j].Lat > p.Lat) &&
+			p.Lng < (b[j].Lng-b[i].Lng)*(p.Lat-b[i].Lat)/(b[j].Lat-b[i].Lat)+b[i].Lng {
+			inside = !inside
+		}
+	}
+	return inside
+}
+
+// Responsible says who takes a new case in grid g: the A post, or the B post
+// when A is away or disabled. ok is false when neither can.
+func (t *Town) Responsible(g *Grid) (s *Staff, post Post, ok bool) {
+	if a := t.staff[g.LeaderA]; a != nil && !a.Away && !a.Disabled {
+		return a, PostA, true
+	}
+	if b := t.staff[g.LeaderB]; b != nil && !b.Disabled {
+		return b, PostB, true
+	}
+	return nil, "", false
+}
+
+// GridsLedBy lists the IDs of the grids where staff id holds post A or B.
+func (t *Town) GridsLedBy(id string) []string {
+	var out []string
+	for _, g := range t.Grids {
+		if g.LeaderA == id || g.LeaderB == id {
+			out = append(out, g.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PlaceName names where a grid is, for people: "村名 · 网格名".
+func (t *Town) PlaceName(gridID string) string {
+	g := t.grids[gridID]
+	if g == nil {
+		return ""
+	}
+	if v := t.villages[g.Village]; v != nil {
+		return v.Name + " · " + g.Name
+	}
+	return g.Name
+}
