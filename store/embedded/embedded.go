@@ -1,0 +1,378 @@
+// Package embedded is gridbot's default store: one bbolt file, no server.
+// Cases, their event logs and the outbox live in the file and every write to
+// them is one fsynced transaction; short-lived keys live in memory.
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gridbot/core"
+)
+
+var (
+	bucketCases     = []byte("cases")
+	bucketEvents    = []byte("events")
+	bucketOutbox    = []byte("outbox")
+	bucketResidents = []byte("residents") // openid \x00 number → nothing: the resident index
+	bucketCounters  = []byte("counters")  // day → cases numbered that day
+	bucketKeys      = []byte("ephemeral") // the memory keys, saved on Close
+)
+
+// chinaTime is the zone case numbers are dated in: a case filed at 07:00 in
+// the town on the 25th is numbered on the 25th whatever the server's zone.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// Options configure a store.
+type Options struct {
+	// CasePrefix starts every case number (e.g. "ST").
+	CasePrefix string
+	// Now is the clock for expiring keys; nil means time.Now.
+	Now func() time.Time
+	// Timeout bounds the wait for the file lock when another process holds it.
+	Timeout time.Duration
+}
+
+// Store is the bbolt-backed store. It implements store.Store and core.Outbox.
+type Store struct {
+	db     *bolt.DB
+	prefix string
+	ready  chan struct{}
+	memoryKeys
+}
+
+// Open opens (or creates) the store file at path.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.CasePrefix == "" {
+		return nil, fmt.Errorf("open store: empty case prefix")
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Timeout == 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1)}
+	s.memoryKeys.now = opt.Now
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return s.loadKeys(tx)
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close saves the live short-lived keys and closes the file.
+func (s *Store) Close() error {
+	keys := s.live()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketKeys); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketKeys)
+		if err != nil {
+			return err
+		}
+		for k, e := range keys {
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) loadKeys(tx *bolt.Tx) error {
+	now := s.memoryKeys.now()
+	s.memoryKeys.m = make(map[string]memoryEntry)
+	return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
+		var e memoryEntry
+		if json.Unmarshal(v, &e) == nil && now.Before(e.Expires) {
+			s.memoryKeys.m[string(k)] = e
+		}
+		return nil
+	})
+}
+
+// Backup writes a consistent copy of the file to path while the store runs.
+func (s *Store) Backup(path string) error {
+	return s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+func eventKey(number string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(number), 0), seq)
+}
+
+// CreateCase implements core.CaseStore.
+func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (core.Case, core.Event, error) {
+	var evs []core.Event
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		day := c.CreatedAt.In(chinaTime)
+		counters := tx.Bucket(bucketCounters)
+		dayKey := []byte(day.Format("20060102"))
+		n := 1
+		if v := counters.Get(dayKey); v != nil {
+			prev, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("counter %s: %w", dayKey, err)
+			}
+			n = prev + 1
+		}
+		if err := counters.Put(dayKey, []byte(strconv.Itoa(n))); err != nil {
+			return err
+		}
+		c.Number = core.FormatCaseNumber(s.prefix, day, n)
+		c.Version = 1
+		if tx.Bucket(bucketCases).Get([]byte(c.Number)) != nil {
+			return fmt.Errorf("case %s exists: %w", c.Number, core.ErrConflict)
+		}
+		if err := tx.Bucket(bucketResidents).Put(append(append([]byte(c.Resident), 0), c.Number...), nil); err != nil {
+			return err
+		}
+		first.Case = c.Number
+		var err error
+		evs, err = s.write(tx, &c, []core.Event{first})
+		return err
+	})
+	if err != nil {
+		return core.Case{}, core.Event{}, fmt.Errorf("create case: %w", err)
+	}
+	s.signal()
+	return c, evs[0], nil
+}
+
+// write stores c and appends evs to its log and to the outbox, numbering them.
+func (s *Store) write(tx *bolt.Tx, c *core.Case, evs []core.Event) ([]core.Event, error) {
+	events, outbox := tx.Bucket(bucketEvents), tx.Bucket(bucketOutbox)
+	for i := range evs {
+		seq, err := events.NextSequence()
+		if err != nil {
+			return nil, err
+		}
+		evs[i].Seq, evs[i].Case = seq, c.Number
+		v, err := json.Marshal(evs[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := events.Put(eventKey(c.Number, seq), v); err != nil {
+			return nil, err
+		}
+		if err := outbox.Put(seqKey(seq), v); err != nil {
+			return nil, err
+		}
+		c.UpdatedAt = evs[i].At
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return evs, tx.Bucket(bucketCases).Put([]byte(c.Number), v)
+}
+
+func (s *Store) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Case implements core.CaseStore.
+func (s *Store) Case(ctx context.Context, number string) (core.Case, error) {
+	var c core.Case
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getCase(tx, number, &c)
+	})
+	return c, err
+}
+
+func getCase(tx *bolt.Tx, number string, c *core.Case) error {
+	v := tx.Bucket(bucketCases).Get([]byte(number))
+	if v == nil {
+		return fmt.Errorf("case %q: %w", number, core.ErrNotFound)
+	}
+	if err := json.Unmarshal(v, c); err != nil {
+		return fmt.Errorf("case %q: %w", number, err)
+	}
+	return nil
+}
+
+// defaultLimit bounds a listing that did not ask for a limit.
+const defaultLimit = 1000
+
+// Cases implements core.CaseStore.
+func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var out []core.Case
+	match := func(c *core.Case) bool {
+		return (len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
+			(len(q.Grids) == 0 || slices.Contains(q.Grids, c.Grid)) &&
+			(q.Resident == "" || c.Resident == q.Resident)
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if q.Resident != "" {
+			prefix := append([]byte(q.Resident), 0)
+			cur := tx.Bucket(bucketResidents).Cursor()
+			var numbers []string
+			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+				numbers = append(numbers, string(k[len(prefix):]))
+			}
+			for i := len(numbers) - 1; i >= 0 && len(out) < limit; i-- {
+				var c core.Case
+				if err := getCase(tx, numbers[i], &c); err != nil {
+					return err
+				}
+				if match(&c) {
+					out = append(out, c)
+				}
+			}
+			return nil
+		}
+		// Numbers sort by day and count, so walking backwards lists newest first.
+		cur := tx.Bucket(bucketCases).Cursor()
+		for k, v := cur.Last(); k != nil && len(out) < limit; k, v = cur.Prev() {
+			var c core.Case
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("case %q: %w", k, err)
+			}
+			if match(&c) {
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	return out, nil
+}
+
+// Events implements core.CaseStore.
+func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error) {
+	var out []core.Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCases).Get([]byte(number)) == nil {
+			return fmt.Errorf("events of %q: %w", number, core.ErrNotFound)
+		}
+		prefix := append([]byte(number), 0)
+		cur := tx.Bucket(bucketEvents).Cursor()
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			var e core.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("event %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateCase implements core.CaseStore. bbolt serialises writers, so the read
+// and the write in one transaction cannot lose a concurrent update.
+func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core.Case) ([]core.Event, error)) (core.Case, []core.Event, error) {
+	var (
+		c   core.Case
+		evs []core.Event
+	)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := getCase(tx, number, &c); err != nil {
+			return err
+		}
+		var err error
+		if evs, err = change(&c); err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return core.ErrNoChange
+		}
+		c.Number = number // the key is not the change's to edit
+		c.Version++
+		evs, err = s.write(tx, &c, evs)
+		return err
+	})
+	if err != nil {
+		return core.Case{}, nil, err
+	}
+	s.signal()
+	return c, evs, nil
+}
+
+// PendingEvents implements core.Outbox.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]core.Event, error) {
+	var out []core.Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := cur.First(); k != nil && len(out) < limit; k, v = cur.Next() {
+			var e core.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("outbox %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending events: %w", err)
+	}
+	return out, nil
+}
+
+// AckEvents implements core.Outbox.
+func (s *Store) AckEvents(ctx context.Context, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		for _, seq := range seqs {
+			if err := b.Delete(seqKey(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ack events: %w", err)
+	}
+	return nil
+}
+
+// OutboxReady implements core.Outbox.
+func (s *Store) OutboxReady() <-chan struct{} { return s.ready }

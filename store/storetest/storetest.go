@@ -1,0 +1,305 @@
+// Package storetest is the behaviour suite every gridbot store passes: the
+// embedded bbolt store and the Valkey store run the same tests, so the two
+// deployments behave alike.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"gridbot/core"
+	"gridbot/store"
+)
+
+// Clock is a settable time for the suite; stores under test read it.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time; a zero Clock starts at a fixed instant.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		c.t = time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	}
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.Now()
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Factory opens an empty store with case prefix "ST" reading clock.
+type Factory func(t *testing.T, clock *Clock) store.Store
+
+// Run runs the suite against the stores factory makes.
+func Run(t *testing.T, factory Factory) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store, *Clock)
+	}{
+		{"CreateNumbersPerDay", testCreateNumbersPerDay},
+		{"UpdateAppendsEvents", testUpdateAppendsEvents},
+		{"UpdateErrorWritesNothing", testUpdateErrorWritesNothing},
+		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
+		{"QueryByResidentStateGrid", testQuery},
+		{"NotFound", testNotFound},
+		{"EphemeralExpiry", testEphemeral},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &Clock{}
+			s := factory(t, clock)
+			tt.fn(t, s, clock)
+		})
+	}
+}
+
+func newCase(clock *Clock, resident, grid string) (core.Case, core.Event) {
+	now := clock.Now()
+	return core.Case{State: core.StateSubmitted, Category: "env", Text: "路灯坏了", Grid: grid, Village: "v1",
+			Resident: resident, CreatedAt: now, UpdatedAt: now, Deadline: now.Add(48 * time.Hour)},
+		core.Event{Kind: core.EventSubmitted, Actor: core.ActorResident, At: now}
+}
+
+func mustCreate(t *testing.T, s store.Store, clock *Clock, resident, grid string) core.Case {
+	t.Helper()
+	c, ev := newCase(clock, resident, grid)
+	got, gotEv, err := s.CreateCase(context.Background(), c, ev)
+	if err != nil {
+		t.Fatalf("CreateCase: %v", err)
+	}
+	if gotEv.Seq == 0 || gotEv.Case != got.Number {
+		t.Fatalf("first event = %+v, want a sequence and case %s", gotEv, got.Number)
+	}
+	return got
+}
+
+func testCreateNumbersPerDay(t *testing.T, s store.Store, clock *Clock) {
+	a := mustCreate(t, s, clock, "o1", "g1")
+	b := mustCreate(t, s, clock, "o2", "g1")
+	if a.Number != "ST202611250001" || b.Number != "ST202611250002" {
+		t.Fatalf("numbers %s %s, want ST202611250001 ST202611250002", a.Number, b.Number)
+	}
+	clock.Advance(24 * time.Hour)
+	c := mustCreate(t, s, clock, "o1", "g1")
+	if c.Number != "ST202611260001" {
+		t.Fatalf("next day number %s, want ST202611260001", c.Number)
+	}
+	got, err := s.Case(context.Background(), a.Number)
+	if err != nil || got.Text != "路灯坏了" || got.Resident != "o1" {
+		t.Fatalf("Case = %+v, %v", got, err)
+	}
+}
+
+func testUpdateAppendsEvents(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	c := mustCreate(t, s, clock, "o1", "g1")
+	clock.Advance(time.Minute)
+	got, evs, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+		c.State, c.Assignee = core.StateAssigned, "s1"
+		return []core.Event{
+			{Kind: core.EventAssigned, Actor: core.ActorSystem, At: clock.Now()},
+			{Kind: core.EventDelivered, Actor: core.ActorSystem, At: clock.Now()},
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != core.StateAssigned || got.Version != c.Version+1 || !got.UpdatedAt.Equal(clock.Now()) {
+		t.Fatalf("updated case %+v", got)
+	}
+	if len(evs) != 2 || evs[0].Seq >= evs[1].Seq || evs[0].Case != c.Number {
+		t.Fatalf("events %+v", evs)
+	}
+	log, err := s.Events(ctx, c.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := fmt.Sprint(kindsOf(log))
+	if kinds != "[submitted assigned delivered]" {
+		t.Fatalf("log kinds %s", kinds)
+	}
+	for i := 1; i < len(log); i++ {
+		if log[i].Seq <= log[i-1].Seq {
+			t.Fatalf("log out of order: %+v", log)
+		}
+	}
+}
+
+func kindsOf(evs []core.Event) []core.EventKind {
+	var out []core.EventKind
+	for _, e := range evs {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func testUpdateErrorWritesNothing(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	c := mustCreate(t, s, clock, "o1", "g1")
+	boom := errors.New("boom")
+	_, _, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateClosed
+		return nil, boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	_, _, err = s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateClosed
+		return nil, core.ErrNoChange
+	})
+	if !errors.Is(err, core.ErrNoChange) {
+		t.Fatalf("err = %v, want ErrNoChange", err)
+	}
+	got, _ := s.Case(ctx, c.Number)
+	if got.State != core.StateSubmitted || got.Version != c.Version {
+		t.Fatalf("case changed by failed update: %+v", got)
+	}
+	if log, _ := s.Events(ctx, c.Number); len(log) != 1 {
+		t.Fatalf("log grew: %+v", log)
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	c := mustCreate(t, s, clock, "o1", "g1")
+	const writers = 20
+	var wg sync.WaitGroup
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+				c.Rating++ // a counter: a lost update shows as a short count
+				return []core.Event{{Kind: core.EventReplied, Actor: "s1", At: clock.Now()}}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := s.Case(ctx, c.Number)
+	if got.Rating != writers || got.Version != c.Version+writers {
+		t.Fatalf("after %d updates rating=%d version=%d", writers, got.Rating, got.Version)
+	}
+	if log, _ := s.Events(ctx, c.Number); len(log) != writers+1 {
+		t.Fatalf("log has %d events, want %d", len(log), writers+1)
+	}
+}
+
+func testQuery(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	a := mustCreate(t, s, clock, "o1", "g1")
+	b := mustCreate(t, s, clock, "o2", "g2")
+	c := mustCreate(t, s, clock, "o1", "g2")
+	if _, _, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateResolved
+		return []core.Event{{Kind: core.EventResolved, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	numbers := func(cs []core.Case, err error) string {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Number)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tt := range []struct {
+		q    core.CaseQuery
+		want []string
+	}{
+		{core.CaseQuery{}, []string{c.Number, b.Number, a.Number}},
+		{core.CaseQuery{Limit: 2}, []string{c.Number, b.Number}},
+		{core.CaseQuery{Resident: "o1"}, []string{c.Number, a.Number}},
+		{core.CaseQuery{Resident: "o1", States: []core.State{core.StateSubmitted}}, []string{a.Number}},
+		{core.CaseQuery{Grids: []string{"g2"}}, []string{c.Number, b.Number}},
+		{core.CaseQuery{Resident: "nobody"}, nil},
+	} {
+		if got := numbers(s.Cases(ctx, tt.q)); got != fmt.Sprint(tt.want) {
+			t.Errorf("Cases(%+v) = %s, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
+func testNotFound(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if _, err := s.Case(ctx, "ST000"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Case: %v", err)
+	}
+	if _, err := s.Events(ctx, "ST000"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Events: %v", err)
+	}
+	_, _, err := s.UpdateCase(ctx, "ST000", func(*core.Case) ([]core.Event, error) { return nil, nil })
+	if !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("UpdateCase: %v", err)
+	}
+}
+
+func testEphemeral(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if _, ok, err := s.Get(ctx, "k"); ok || err != nil {
+		t.Fatalf("Get missing = %v %v", ok, err)
+	}
+	if ok, err := s.SetNX(ctx, "k", []byte("1"), time.Minute); !ok || err != nil {
+		t.Fatalf("first SetNX = %v %v", ok, err)
+	}
+	if ok, err := s.SetNX(ctx, "k", []byte("2"), time.Minute); ok || err != nil {
+		t.Fatalf("second SetNX = %v %v", ok, err)
+	}
+	if v, ok, _ := s.Get(ctx, "k"); !ok || string(v) != "1" {
+		t.Fatalf("Get = %q %v", v, ok)
+	}
+	if err := s.Set(ctx, "k", []byte("3"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := s.Get(ctx, "k"); string(v) != "3" {
+		t.Fatalf("after Set: %q", v)
+	}
+	clock.Advance(2 * time.Minute)
+	waitExpired(t, s, "k")
+	if ok, _ := s.SetNX(ctx, "k", []byte("4"), time.Minute); !ok {
+		t.Fatal("SetNX after expiry refused")
+	}
+	if err := s.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Get(ctx, "k"); ok {
+		t.Fatal("deleted key still there")
+	}
+	if err := s.Delete(ctx, "never"); err != nil {
+		t.Fatalf("Delete missing: %v", err)
+	}
+}
+
+// waitExpired allows a store that expires keys on the server's own clock a
+// moment to notice; stores on the suite's clock see it at once.
+func waitExpired(t *testing.T, s store.Store, key string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, ok, _ := s.Get(context.Background(), key); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key %q did not expire", key)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
