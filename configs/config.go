@@ -1,0 +1,223 @@
+// Package configs loads gridbot's configuration and holds the sample town.
+//
+// Settings are layered with koanf: built-in defaults, then a YAML file, then
+// GRIDBOT_-prefixed environment variables (GRIDBOT_WECHAT_APP_SECRET sets
+// wechat.app_secret). The town directory and the category list are YAML files
+// of their own, loaded into a core.Town. This is the only package that
+// imports koanf.
+package configs
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Config is gridbot's process configuration. The koanf tags are the key
+// names people write in YAML and, upper-cased with _ for ., in GRIDBOT_ env.
+type Config struct {
+	HTTP struct {
+		Addr string `koanf:"addr"`
+	} `koanf:"http"`
+	WeChat struct {
+		AppID      string `koanf:"app_id"`
+		AppSecret  string `koanf:"app_secret"`
+		Token      string `koanf:"token"`
+		AESKey     string `koanf:"aes_key"`
+		PrevAESKey string `koanf:"prev_aes_key"`
+		APIBase    string `koanf:"api_base"`
+		TemplateID string `koanf:"template_id"`
+		AccountID  string `koanf:"account_id"`
+	} `koanf:"wechat"`
+	Store struct {
+		Kind string `koanf:"kind"`
+		Path string `koanf:"path"`
+	} `koanf:"store"`
+	Town struct {
+		Directory  string `koanf:"directory"`
+		Categories string `koanf:"categories"`
+	} `koanf:"town"`
+	Dialog struct {
+		IdleTimeout time.Duration `koanf:"idle_timeout"`
+	} `koanf:"dialog"`
+	Console struct {
+		AllowedOrigins []string `koanf:"allowed_origins"`
+	} `koanf:"console"`
+	Log struct {
+		Format string `koanf:"format"`
+		Level  string `koanf:"level"`
+	} `koanf:"log"`
+}
+
+// Defaults are the built-in values, the first layer. Every key gridbot knows
+// is here, which is how unknown keys are told apart.
+func Defaults() map[string]any {
+	return map[string]any{
+		"http.addr":               ":8080",
+		"wechat.app_id":           "",
+		"wechat.app_secret":       "",
+		"wechat.token":            "",
+		"wechat.aes_key":          "",
+		"wechat.prev_aes_key":     "",
+		"wechat.api_base":         "https://api.weixin.qq.com",
+		"wechat.template_id":      "",
+		"wechat.account_id":       "gh_gridbot",
+		"store.kind":              "embedded",
+		"store.path":              "gridbot.db",
+		"town.directory":          "configs/town.yaml",
+		"town.categories":         "configs/categories.yaml",
+		"dialog.idle_timeout":     "30m",
+		"console.allowed_origins": []string{},
+		"log.format":              "json",
+		"log.level":               "info",
+	}
+}
+
+// EnvPrefix starts every environment variable gridbot reads.
+const EnvPrefix = "GRIDBOT_"
+
+// Load layers defaults, the YAML file at path (skipped when path is empty)
+// and the GRIDBOT_ variables in environ, then checks the result. Errors name
+// the offending key.
+func Load(path string, environ []string) (*Config, error) {
+	k := koanf.New(".")
+	defaults := Defaults()
+	if err := k.Load(confmap.Provider(defaults, "."), nil); err != nil {
+		return nil, fmt.Errorf("config defaults: %w", err)
+	}
+	known := make(map[string]bool, len(defaults))
+	for key := range defaults {
+		known[key] = true
+	}
+	if path != "" {
+		fileK := koanf.New(".")
+		if err := fileK.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		if unknown := unknownKeys(fileK.Keys(), known); len(unknown) > 0 {
+			return nil, fmt.Errorf("config file %s: unknown key %s", path, strings.Join(unknown, ", "))
+		}
+		if err := k.Merge(fileK); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	var badEnv []string
+	envK := koanf.New(".")
+	err := envK.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, value string) (string, any) {
+			key := envKey(name, known)
+			if key == "" {
+				badEnv = append(badEnv, name)
+				return "", nil
+			}
+			if key == "console.allowed_origins" {
+				return key, strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' })
+			}
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return nil, fmt.Errorf("config environment: %w", err)
+	}
+	if len(badEnv) > 0 {
+		sort.Strings(badEnv)
+		return nil, fmt.Errorf("config environment: unknown variable %s", strings.Join(badEnv, ", "))
+	}
+	if err := k.Merge(envK); err != nil {
+		return nil, fmt.Errorf("config environment: %w", err)
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// envKey maps GRIDBOT_WECHAT_APP_SECRET to wechat.app_secret by matching the
+// known keys, since _ is both the level separator and part of key names.
+func envKey(name string, known map[string]bool) string {
+	want := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
+	for key := range known {
+		if strings.ReplaceAll(key, ".", "_") == want {
+			return key
+		}
+	}
+	return ""
+}
+
+func unknownKeys(keys []string, known map[string]bool) []string {
+	var out []string
+	for _, key := range keys {
+		if !known[key] {
+			out = append(out, key)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validate checks each value and names the key of the first bad one.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		return fmt.Errorf("config http.addr %q: want host:port", c.HTTP.Addr)
+	}
+	for _, kv := range []struct{ key, value string }{{"wechat.aes_key", c.WeChat.AESKey}, {"wechat.prev_aes_key", c.WeChat.PrevAESKey}} {
+		if kv.value == "" {
+			continue
+		}
+		if key, err := base64.StdEncoding.DecodeString(kv.value + "="); len(kv.value) != 43 || err != nil || len(key) != 32 {
+			return fmt.Errorf("config %s: an EncodingAESKey is 43 characters of base64", kv.key)
+		}
+	}
+	if u, err := url.Parse(c.WeChat.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config wechat.api_base %q: want an http(s) URL", c.WeChat.APIBase)
+	}
+	if !slices.Contains([]string{"embedded"}, c.Store.Kind) {
+		return fmt.Errorf("config store.kind %q: want embedded", c.Store.Kind)
+	}
+	if c.Store.Path == "" {
+		return fmt.Errorf("config store.path: empty")
+	}
+	if c.Town.Directory == "" || c.Town.Categories == "" {
+		return fmt.Errorf("config town.directory and town.categories: both are required")
+	}
+	if c.Dialog.IdleTimeout < time.Minute {
+		return fmt.Errorf("config dialog.idle_timeout %s: at least 1m", c.Dialog.IdleTimeout)
+	}
+	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
+		return fmt.Errorf("config log.format %q: want json or text", c.Log.Format)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		return fmt.Errorf("config log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	return nil
+}
+
+// RequireWeChat checks the settings a real deployment cannot run without.
+func (c *Config) RequireWeChat() error {
+	for _, kv := range []struct{ key, value string }{
+		{"wechat.app_id", c.WeChat.AppID}, {"wechat.app_secret", c.WeChat.AppSecret}, {"wechat.token", c.WeChat.Token},
+	} {
+		if kv.value == "" {
+			return fmt.Errorf("config %s: required (set it in the file or as %s%s)", kv.key, EnvPrefix,
+				strings.ToUpper(strings.ReplaceAll(kv.key, ".", "_")))
+		}
+	}
+	return nil
+}

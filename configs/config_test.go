@@ -1,0 +1,134 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/core"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gridbot.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadLayers(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != ":8080" || c.Store.Kind != "embedded" || c.Dialog.IdleTimeout != 30*time.Minute ||
+		c.WeChat.APIBase != "https://api.weixin.qq.com" || c.Town.Directory != "configs/town.yaml" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	file := writeFile(t, "http:\n  addr: 127.0.0.1:9000\nwechat:\n  app_id: wxfile\n  app_secret: fromfile\n")
+	c, err = Load(file, []string{"GRIDBOT_WECHAT_APP_SECRET=fromenv", "GRIDBOT_DIALOG_IDLE_TIMEOUT=45m", "OTHER_VAR=x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:9000" || c.WeChat.AppID != "wxfile" || c.WeChat.AppSecret != "fromenv" || c.Dialog.IdleTimeout != 45*time.Minute {
+		t.Fatalf("layers: %+v", c)
+	}
+}
+
+func TestLoadRejectsNamingTheKey(t *testing.T) {
+	for _, tt := range []struct {
+		name, file string
+		env        []string
+		want       string
+	}{
+		{"unknown file key", "wechat:\n  appsecret: x\n", nil, "wechat.appsecret"},
+		{"unknown env var", "", []string{"GRIDBOT_WECHAT_SECRET=x"}, "GRIDBOT_WECHAT_SECRET"},
+		{"bad aes key", "wechat:\n  aes_key: short\n", nil, "wechat.aes_key"},
+		{"bad store kind", "", []string{"GRIDBOT_STORE_KIND=postgres"}, "store.kind"},
+		{"bad addr", "http:\n  addr: nonsense\n", nil, "http.addr"},
+		{"bad api base", "", []string{"GRIDBOT_WECHAT_API_BASE=ftp://x"}, "wechat.api_base"},
+		{"bad duration", "", []string{"GRIDBOT_DIALOG_IDLE_TIMEOUT=soon"}, "idle_timeout"},
+		{"bad log format", "log:\n  format: xml\n", nil, "log.format"},
+		{"bad yaml", "http: [\n", nil, "config file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = writeFile(t, tt.file)
+			}
+			_, err := Load(path, tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequireWeChat(t *testing.T) {
+	c, _ := Load("", []string{"GRIDBOT_WECHAT_APP_ID=wx1", "GRIDBOT_WECHAT_TOKEN=t"})
+	if err := c.RequireWeChat(); err == nil || !strings.Contains(err.Error(), "GRIDBOT_WECHAT_APP_SECRET") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSampleTown(t *testing.T) {
+	town, err := SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[core.GridKind]int{}
+	for _, g := range town.Grids {
+		counts[g.Kind]++
+		// A point a quarter into each grid's box (west of any micro grid in a
+		// large one) must be found in that grid.
+		lo, hi := g.Boundary[0], g.Boundary[2]
+		c := core.Point{Lat: lo.Lat + (hi.Lat-lo.Lat)/4, Lng: lo.Lng + (hi.Lng-lo.Lng)/4}
+		if got, ok := town.GridAt(c); !ok || got.ID != g.ID {
+			t.Errorf("GridAt(centre of %s) = %v", g.ID, got)
+		}
+		if _, _, ok := town.Responsible(&g); !ok {
+			t.Errorf("grid %s has nobody on post", g.ID)
+		}
+	}
+	if len(town.Villages) != 16 || counts[core.GridLarge] != 16 || counts[core.GridMicro] != 22 {
+		t.Fatalf("villages %d, grids %v", len(town.Villages), counts)
+	}
+	if g, ok := town.GridAt(core.Point{Lat: 22.35, Lng: 112.56}); !ok {
+		t.Fatal("the town centre is in no grid")
+	} else if town.PlaceName(g.ID) == "" {
+		t.Fatal("no place name")
+	}
+	if _, ok := town.GridAt(core.Point{Lat: 23.1, Lng: 113.3}); ok {
+		t.Fatal("Guangzhou is not in the sample town")
+	}
+	// serve's default paths read the same files.
+	disk, err := LoadTown("town.yaml", "categories.yaml")
+	if err != nil || len(disk.Grids) != len(town.Grids) {
+		t.Fatalf("LoadTown: %v", err)
+	}
+}
+
+func TestParseTownRejects(t *testing.T) {
+	dir, _ := samples.ReadFile("town.yaml")
+	cats, _ := samples.ReadFile("categories.yaml")
+	for _, tt := range []struct {
+		name      string
+		dir, cats string
+		want      string
+	}{
+		{"unknown field", string(dir) + "mayor: x\n", string(cats), "mayor"},
+		{"unknown leader", strings.Replace(string(dir), "leader_a: gl-L01-a", "leader_a: nobody", 1), string(cats), "nobody"},
+		{"bad department", string(dir), strings.Replace(string(cats), "department: shebao", "department: bank", 1), "bank"},
+		{"empty categories", string(dir), "categories: []\n", "categories"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTown([]byte(tt.dir), []byte(tt.cats))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,137 @@
+package configs
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+
+	"gridbot/core"
+)
+
+// The sample town and category list, embedded so `gridbot demo` runs from
+// anywhere; `serve` reads the same files from disk by default.
+//
+//go:embed town.yaml categories.yaml
+var samples embed.FS
+
+// SampleTown returns the embedded sample town (directory and categories).
+func SampleTown() (*core.Town, error) {
+	dir, err := samples.ReadFile("town.yaml")
+	if err != nil {
+		return nil, err
+	}
+	cats, err := samples.ReadFile("categories.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return ParseTown(dir, cats)
+}
+
+// LoadTown reads the town directory and category list files.
+func LoadTown(directoryPath, categoriesPath string) (*core.Town, error) {
+	dir, err := os.ReadFile(directoryPath)
+	if err != nil {
+		return nil, fmt.Errorf("town directory: %w", err)
+	}
+	cats, err := os.ReadFile(categoriesPath)
+	if err != nil {
+		return nil, fmt.Errorf("category list: %w", err)
+	}
+	t, err := ParseTown(dir, cats)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", directoryPath, categoriesPath, err)
+	}
+	return t, nil
+}
+
+// townFile is the layout of the town directory YAML.
+type townFile struct {
+	Town struct {
+		Name       string `yaml:"name"`
+		CasePrefix string `yaml:"case_prefix"`
+	} `yaml:"town"`
+	Villages    []core.Village    `yaml:"villages"`
+	Departments []core.Department `yaml:"departments"`
+	Grids       []gridEntry       `yaml:"grids"`
+	Staff       []staffEntry      `yaml:"staff"`
+}
+
+type gridEntry struct {
+	ID       string       `yaml:"id"`
+	Name     string       `yaml:"name"`
+	Kind     string       `yaml:"kind"`
+	Village  string       `yaml:"village"`
+	Boundary [][2]float64 `yaml:"boundary"` // [lat, lng] pairs
+	LeaderA  string       `yaml:"leader_a"`
+	LeaderB  string       `yaml:"leader_b"`
+}
+
+type staffEntry struct {
+	ID           string `yaml:"id"`
+	Name         string `yaml:"name"`
+	Role         string `yaml:"role"`
+	OpenID       string `yaml:"openid"`
+	Village      string `yaml:"village"`
+	Department   string `yaml:"department"`
+	PasswordHash string `yaml:"password_hash"`
+	Away         bool   `yaml:"away"`
+	Disabled     bool   `yaml:"disabled"`
+}
+
+type categoriesFile struct {
+	Categories []struct {
+		Code          string `yaml:"code"`
+		Name          string `yaml:"name"`
+		DeadlineHours int    `yaml:"deadline_hours"`
+		Department    string `yaml:"department"`
+	} `yaml:"categories"`
+}
+
+// strictYAML decodes data into v, refusing unknown fields so a typo in a key
+// is an error with its line number rather than a silently ignored setting.
+func strictYAML(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// ParseTown builds a town from the directory and category YAML documents.
+func ParseTown(directory, categories []byte) (*core.Town, error) {
+	var tf townFile
+	if err := strictYAML(directory, &tf); err != nil {
+		return nil, fmt.Errorf("town directory: %w", err)
+	}
+	var cf categoriesFile
+	if err := strictYAML(categories, &cf); err != nil {
+		return nil, fmt.Errorf("category list: %w", err)
+	}
+	t := core.Town{
+		Name:        tf.Town.Name,
+		CasePrefix:  tf.Town.CasePrefix,
+		Villages:    tf.Villages,
+		Departments: tf.Departments,
+	}
+	for _, g := range tf.Grids {
+		grid := core.Grid{ID: g.ID, Name: g.Name, Kind: core.GridKind(g.Kind), Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB}
+		for _, p := range g.Boundary {
+			grid.Boundary = append(grid.Boundary, core.Point{Lat: p[0], Lng: p[1]})
+		}
+		t.Grids = append(t.Grids, grid)
+	}
+	for _, s := range tf.Staff {
+		t.Staff = append(t.Staff, core.Staff{ID: s.ID, Name: s.Name, Role: core.Role(s.Role), OpenID: s.OpenID,
+			Village: s.Village, Department: s.Department, PasswordHash: s.PasswordHash, Away: s.Away, Disabled: s.Disabled})
+	}
+	for _, c := range cf.Categories {
+		t.Categories = append(t.Categories, core.Category{Code: c.Code, Name: c.Name, DeadlineHours: c.DeadlineHours, Department: c.Department})
+	}
+	return core.NewTown(t)
+}
