@@ -1,0 +1,297 @@
+// Package routing carries case events from the ledger to whoever must act on
+// them, with watermill: the topic names, the relay that feeds the router from
+// the store's outbox, and the one place where every handler is registered.
+//
+// Delivery is at least once: the relay publishes before it clears the
+// outbox, and watermill publishes before it acks. Every handler is therefore
+// idempotent, keyed by the event's sequence number.
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"gridbot/core"
+)
+
+// Topics.
+const (
+	// TopicCaseEvents carries every event of every case's log, in the order
+	// the store numbered them.
+	TopicCaseEvents = "case.events"
+	// TopicPoison receives what a handler still failed after its retries.
+	TopicPoison = "case.events.poison"
+)
+
+// Metadata keys on a case event message.
+const (
+	metaKind = "kind"
+	metaCase = "case"
+)
+
+// NewMessage wraps a case event for the router. The message UUID is the
+// event's sequence number, so a republished event is recognisably the same.
+func NewMessage(ev core.Event) (*message.Message, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %d: %w", ev.Seq, err)
+	}
+	msg := message.NewMessage(ev.ID(), payload)
+	msg.Metadata.Set(metaKind, string(ev.Kind))
+	msg.Metadata.Set(metaCase, ev.Case)
+	middleware.SetCorrelationID(ev.Case, msg)
+	return msg, nil
+}
+
+// DecodeEvent reads the event back out of a message.
+func DecodeEvent(msg *message.Message) (core.Event, error) {
+	var ev core.Event
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return ev, fmt.Errorf("decode event %s: %w", msg.UUID, err)
+	}
+	return ev, nil
+}
+
+// SubscriberFor returns the subscriber a handler reads with. group names the
+// consumer group: work handlers share one group across instances (each event
+// handled once by the service), the console feed uses one per instance (every
+// instance's consoles see every event). An in-process transport, where each
+// subscription already sees every message, ignores it.
+type SubscriberFor func(group string) (message.Subscriber, error)
+
+// Handlers is what the router's handlers need.
+type Handlers struct {
+	Ledger   *core.Ledger
+	Town     core.TownSource
+	Notifier core.Notifier
+	// Marks remembers which pushes were done, so a redelivered event does
+	// not push twice.
+	Marks core.Ephemeral
+	// Feed hands every event and its case to the live console.
+	Feed func(ev core.Event, c core.Case)
+	Log  *slog.Logger
+}
+
+// Config tunes the router.
+type Config struct {
+	// Instance names this process; the console feed's consumer group is
+	// per instance.
+	Instance string
+	// Retries and RetryInterval shape the backoff before an event goes to
+	// the poison topic.
+	Retries       int
+	RetryInterval time.Duration
+}
+
+// NewRouter registers every handler in one place: assignment, the pushes to
+// grid leaders and residents, the console feed, and the poison queue.
+func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub message.Publisher) (*message.Router, error) {
+	if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	if cfg.RetryInterval == 0 {
+		cfg.RetryInterval = 200 * time.Millisecond
+	}
+	logger := watermill.NewSlogLoggerWithLevelMapping(h.Log.With("part", "router"), map[slog.Level]slog.Level{
+		slog.LevelInfo: slog.LevelDebug, // watermill's per-message info lines are noise in our log
+	})
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	poison, err := middleware.PoisonQueueWithFilter(poisonPub, TopicPoison, func(err error) bool { return !errors.Is(err, errDrop) })
+	if err != nil {
+		return nil, fmt.Errorf("router: poison queue: %w", err)
+	}
+	r.AddMiddleware(
+		middleware.CorrelationID,
+		poison,
+		middleware.Retry{
+			MaxRetries:      cfg.Retries,
+			InitialInterval: cfg.RetryInterval,
+			Multiplier:      2,
+			MaxInterval:     5 * time.Second,
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errDrop) },
+			Logger:          logger,
+		}.Middleware,
+		middleware.Recoverer,
+	)
+
+	work := []struct {
+		name string
+		kind core.EventKind
+		fn   func(context.Context, core.Event) error
+	}{
+		{"assign", core.EventSubmitted, h.assign},
+		{"push_assignee", core.EventAssigned, h.pushAssignee},
+		{"deliver_reply", core.EventReplied, h.deliverReply},
+		{"ask_rating", core.EventResolved, h.askRating},
+	}
+	for _, w := range work {
+		sub, err := subscriberFor(w.name)
+		if err != nil {
+			return nil, fmt.Errorf("router: subscriber for %s: %w", w.name, err)
+		}
+		r.AddConsumerHandler(w.name, TopicCaseEvents, sub, h.only(w.kind, w.fn))
+	}
+	feedSub, err := subscriberFor("feed-" + cfg.Instance)
+	if err != nil {
+		return nil, fmt.Errorf("router: feed subscriber: %w", err)
+	}
+	r.AddConsumerHandler("console_feed", TopicCaseEvents, feedSub, h.feed)
+	poisonSub, err := subscriberFor("poison")
+	if err != nil {
+		return nil, fmt.Errorf("router: poison subscriber: %w", err)
+	}
+	r.AddConsumerHandler("poison_log", TopicPoison, poisonSub, h.poisoned)
+	return r, nil
+}
+
+// errDrop marks a message that can never be handled (it is malformed); it is
+// logged and acked instead of retried.
+var errDrop = errors.New("undecodable message")
+
+// only adapts fn into a handler that sees just the events of one kind.
+func (h *Handlers) only(kind core.EventKind, fn func(context.Context, core.Event) error) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		if msg.Metadata.Get(metaKind) != string(kind) {
+			return nil
+		}
+		ev, err := DecodeEvent(msg)
+		if err != nil {
+			h.Log.Error("dropping undecodable event", "msg", msg.UUID, "err", err)
+			return nil
+		}
+		start := time.Now()
+		err = fn(msg.Context(), ev)
+		h.Log.Debug("handled", "kind", kind, "case", ev.Case, "seq", ev.Seq, "took", time.Since(start), "err", err)
+		return err
+	}
+}
+
+func (h *Handlers) feed(msg *message.Message) error {
+	ev, err := DecodeEvent(msg)
+	if err != nil {
+		h.Log.Error("dropping undecodable event", "msg", msg.UUID, "err", err)
+		return nil
+	}
+	c, err := h.Ledger.Store.Case(msg.Context(), ev.Case)
+	if err != nil {
+		return fmt.Errorf("feed %d: %w", ev.Seq, err)
+	}
+	h.Feed(ev, c)
+	return nil
+}
+
+func (h *Handlers) poisoned(msg *message.Message) error {
+	h.Log.Error("event handling failed after retries",
+		"handler", msg.Metadata.Get(middleware.PoisonedHandlerKey),
+		"reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey),
+		"case", msg.Metadata.Get(metaCase), "kind", msg.Metadata.Get(metaKind), "msg", msg.UUID)
+	return nil
+}
+
+func (h *Handlers) assign(ctx context.Context, ev core.Event) error {
+	_, _, err := h.Ledger.Assign(ctx, ev.Case)
+	if errors.Is(err, core.ErrNoChange) {
+		return nil // assigned already: this is a redelivery
+	}
+	return err
+}
+
+func (h *Handlers) pushAssignee(ctx context.Context, ev core.Event) error {
+	town := h.Town.Town()
+	staff := town.StaffMember(ev.Data[core.DataAssignee])
+	if staff == nil || staff.OpenID == "" {
+		h.Log.Warn("assignee has no WeChat to push to", "case", ev.Case, "assignee", ev.Data[core.DataAssignee])
+		return nil
+	}
+	c, err := h.Ledger.Store.Case(ctx, ev.Case)
+	if err != nil {
+		return fmt.Errorf("push assignee: %w", err)
+	}
+	cat := c.Category
+	if k := town.Category(c.Category); k != nil {
+		cat = k.Name
+	}
+	place := town.PlaceName(c.Grid)
+	if c.Location != nil && c.Location.Label != "" {
+		place += "（" + c.Location.Label + "）"
+	}
+	title := "新的群众诉求，请及时处理"
+	if ev.Data[core.DataPost] == string(core.PostB) {
+		title = "新的群众诉求（A岗不在，由您B岗接办）"
+	}
+	text := fmt.Sprintf("类别：%s\n地点：%s\n内容：%s\n办理期限：%s\n请登录工作台回复群众或办结。",
+		cat, place, c.Text, c.Deadline.In(chinaTime).Format("01月02日 15:04"))
+	return h.push(ctx, ev, staff.ID, core.Notice{To: staff.OpenID, Title: title, Text: text, Case: c.Number})
+}
+
+func (h *Handlers) deliverReply(ctx context.Context, ev core.Event) error {
+	c, err := h.Ledger.Store.Case(ctx, ev.Case)
+	if err != nil {
+		return fmt.Errorf("deliver reply: %w", err)
+	}
+	// The resident sees the grid's name, never the private account of the
+	// person who wrote.
+	from := h.Town.Town().PlaceName(c.Grid)
+	return h.push(ctx, ev, core.ActorResident, core.Notice{To: c.Resident, Title: from + " 回复您：", Text: ev.Text, Case: c.Number})
+}
+
+func (h *Handlers) askRating(ctx context.Context, ev core.Event) error {
+	c, err := h.Ledger.Store.Case(ctx, ev.Case)
+	if err != nil {
+		return fmt.Errorf("ask rating: %w", err)
+	}
+	text := "办理结果：" + ev.Text + "\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）。"
+	return h.push(ctx, ev, core.ActorResident, core.Notice{To: c.Resident, Title: "您反映的问题已办结", Text: text, Case: c.Number})
+}
+
+// chinaTime is the zone people read deadlines in.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// pushMarkTTL is how long a done push is remembered: longer than any
+// redelivery of its event could take.
+const pushMarkTTL = 7 * 24 * time.Hour
+
+// push sends n once per event and records the outcome on the case. A
+// permanent WeChat refusal is recorded and not retried; anything else is
+// returned for the router to retry.
+func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.Notice) error {
+	mark := "push:" + ev.ID() + ":" + to
+	if _, done, err := h.Marks.Get(ctx, mark); err != nil {
+		return fmt.Errorf("push mark: %w", err)
+	} else if done {
+		return nil
+	}
+	n.Key = "gridbot-" + ev.ID() + "-" + to
+	channel, err := h.Notifier.Notify(ctx, n)
+	var pe *core.PushError
+	switch {
+	case err == nil:
+	case errors.As(err, &pe) && pe.Permanent():
+		h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
+	default:
+		return fmt.Errorf("push for event %d: %w", ev.Seq, err)
+	}
+	d := core.Delivery{About: ev, To: to, Channel: channel, Err: err}
+	if pe != nil {
+		d.ErrCode = pe.Code
+	}
+	if err := h.Ledger.RecordDelivery(ctx, d); err != nil {
+		return err
+	}
+	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(d.Err == nil)), pushMarkTTL); err != nil {
+		return fmt.Errorf("push mark: %w", err)
+	}
+	return nil
+}
