@@ -1,0 +1,87 @@
+package dialogs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gridbot/core"
+)
+
+// DefaultSessionTTL is how long a saved session is kept when Service.TTL is
+// zero. It outlives the idle timeout so that a resident who comes back late
+// is told their dialog expired instead of meeting a bare menu.
+const DefaultSessionTTL = 24 * time.Hour
+
+// SessionKey is the core.Ephemeral key of a resident's session.
+func SessionKey(openid string) string { return "session:" + openid }
+
+// Service answers residents' messages: it loads the sender's session, runs
+// the Engine, and saves the session again, or deletes it when the dialog has
+// ended. It is what the WeChat adapter calls (bot.Responder).
+type Service struct {
+	Engine *Engine
+	Store  core.Ephemeral
+	// TTL is how long a saved session lives; zero means DefaultSessionTTL.
+	// Keep it longer than the Engine's IdleTimeout.
+	TTL time.Duration
+	// Logger receives store hiccups that did not stop the answer; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+func (sv *Service) log() *slog.Logger {
+	if sv.Logger != nil {
+		return sv.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Respond answers one message. It returns an error only when the session
+// store fails before the answer is settled; the caller then tells the
+// resident it is busy. A reply of "" means nothing to say.
+func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) {
+	if m.From == "" {
+		// Nobody to keep a session for; answer without one.
+		var s Session
+		return sv.Engine.Step(ctx, &s, m), nil
+	}
+	key := SessionKey(m.From)
+	raw, found, err := sv.Store.Get(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("dialogs: load session: %w", err)
+	}
+	var s Session
+	if found {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			// A session this version cannot read: start afresh.
+			sv.log().WarnContext(ctx, "dialogs: unreadable session dropped", "err", err)
+			s = Session{}
+		}
+	}
+	reply := sv.Engine.Step(ctx, &s, m)
+	if s.Active() {
+		b, err := json.Marshal(s)
+		if err != nil {
+			return "", fmt.Errorf("dialogs: encode session: %w", err)
+		}
+		ttl := sv.TTL
+		if ttl <= 0 {
+			ttl = DefaultSessionTTL
+		}
+		if err := sv.Store.Set(ctx, key, b, ttl); err != nil {
+			return "", fmt.Errorf("dialogs: save session: %w", err)
+		}
+		return reply, nil
+	}
+	if found {
+		if err := sv.Store.Delete(ctx, key); err != nil {
+			// The dialog has ended (perhaps with a case filed, whose number
+			// is in the reply); the stale session expires on its own.
+			sv.log().ErrorContext(ctx, "dialogs: delete session failed", "err", err)
+		}
+	}
+	return reply, nil
+}
