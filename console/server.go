@@ -1,0 +1,215 @@
+package console
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gridbot/core"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// Limits of the HTTP API.
+const (
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes = 16 << 10
+	// DefaultSessionTTL is how long a login lasts when Server.SessionTTL is 0.
+	DefaultSessionTTL = 12 * time.Hour
+	// maxListed caps the cases one list answer carries.
+	maxListed = 500
+)
+
+// Messages staff read. They never carry internal error text.
+const (
+	msgBadRequest   = "请求格式错误"
+	msgTooLarge     = "请求内容过大"
+	msgForbidden    = "请求来源不被允许"
+	msgLoginFirst   = "请先登录"
+	msgBadLogin     = "用户名或密码错误"
+	msgNotFound     = "未找到该案件"
+	msgWrongState   = "当前状态不能进行此操作"
+	msgConflict     = "案件刚被更新，请刷新后重试"
+	msgServerError  = "服务器出错，请稍后再试"
+	msgBadState     = "未知的案件状态"
+	msgReplyInvalid = "回复内容不能为空，且不超过1000字"
+	msgResultBad    = "办理结果不能为空，且不超过1000字"
+	msgNoLiveFeed   = "实时推送暂不可用"
+)
+
+// Server is the staff console. Fill the fields, then mount Handler.
+type Server struct {
+	Town     core.TownSource
+	Store    core.CaseStore
+	Ledger   *core.Ledger
+	Sessions core.Ephemeral
+	Log      *slog.Logger
+	// Now is the clock for overdue marks and sessions; nil means time.Now.
+	Now func() time.Time
+	// AllowedOrigins lists origins (scheme://host[:port]) besides the
+	// request's own host that may send state-changing requests and open the
+	// websocket, e.g. the public address behind a reverse proxy.
+	AllowedOrigins []string
+	// Hub carries ledger events to the websockets; nil disables /api/ws.
+	Hub *Hub
+	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
+	SessionTTL time.Duration
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) sessionTTL() time.Duration {
+	if s.SessionTTL > 0 {
+		return s.SessionTTL
+	}
+	return DefaultSessionTTL
+}
+
+// Handler returns the console: the API under /api/, the websocket at
+// /api/ws and the page at /.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/login", s.handleLogin)
+	mux.HandleFunc("POST /api/logout", s.handleLogout)
+	mux.Handle("GET /api/me", s.authed(s.handleMe))
+	mux.Handle("GET /api/cases", s.authed(s.handleList))
+	mux.Handle("GET /api/cases/{number}", s.authed(s.handleCase))
+	mux.Handle("POST /api/cases/{number}/reply", s.authed(s.handleReply))
+	mux.Handle("POST /api/cases/{number}/resolve", s.authed(s.handleResolve))
+	mux.HandleFunc("GET /api/ws", s.handleWebsocket)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "接口不存在")
+	})
+
+	static, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.FileServerFS(static)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", files))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		page, err := fs.ReadFile(static, "index.html")
+		if err != nil {
+			http.Error(w, msgServerError, http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(page)
+	})
+	return s.guard(mux)
+}
+
+// contentPolicy lets the page load only its own scripts and styles and talk
+// only to its own origin.
+const contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// guard adds the security headers and refuses state-changing requests that a
+// browser could have sent from another site.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+			if r.Header.Get("X-Requested-With") != "gridbot" || !s.sameSite(r) {
+				writeError(w, http.StatusForbidden, msgForbidden)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sameSite reports whether the request's Origin, or its Referer when there is
+// no Origin, names this host or an allowed origin. A request with neither is
+// refused.
+func (s *Server) sameSite(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		return s.originAllowed(r, o)
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return false
+		}
+		return s.originAllowed(r, u.Scheme+"://"+u.Host)
+	}
+	return false
+}
+
+// originAllowed reports whether origin is the request's own host or one of
+// AllowedOrigins.
+func (s *Server) originAllowed(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	norm := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, a := range s.AllowedOrigins {
+		if strings.ToLower(strings.TrimRight(a, "/")) == norm {
+			return true
+		}
+	}
+	return false
+}
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+// readJSON decodes the body into v, answering the client itself when it
+// cannot; it reports whether the handler should go on.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	err := json.NewDecoder(r.Body).Decode(v)
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+	} else {
+		writeError(w, http.StatusBadRequest, msgBadRequest)
+	}
+	return false
+}
