@@ -38,7 +38,6 @@ type Config struct {
 		PrevAESKey string `koanf:"prev_aes_key"`
 		APIBase    string `koanf:"api_base"`
 		TemplateID string `koanf:"template_id"`
-		AccountID  string `koanf:"account_id"`
 	} `koanf:"wechat"`
 	Store struct {
 		Kind string `koanf:"kind"`
@@ -72,7 +71,6 @@ func Defaults() map[string]any {
 		"wechat.prev_aes_key":     "",
 		"wechat.api_base":         "https://api.weixin.qq.com",
 		"wechat.template_id":      "",
-		"wechat.account_id":       "gh_gridbot",
 		"store.kind":              "embedded",
 		"store.path":              "gridbot.db",
 		"town.directory":          "configs/town.yaml",

@@ -1,0 +1,471 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/silenceper/wechat/v2/util"
+
+	"gridbot/core"
+)
+
+// Responder answers one message. A reply of "" means nothing to say. The ctx
+// carries the deadline by which WeChat must have its answer.
+type Responder interface {
+	Respond(ctx context.Context, m core.Message) (reply string, err error)
+}
+
+// ResponderFunc adapts a function to Responder.
+type ResponderFunc func(ctx context.Context, m core.Message) (string, error)
+
+// Respond calls f.
+func (f ResponderFunc) Respond(ctx context.Context, m core.Message) (string, error) { return f(ctx, m) }
+
+// BusyReply is what a resident sees when the answer could not be made in time
+// or the responder failed. The cause goes to the log, never to the resident.
+const BusyReply = "系统繁忙，请稍后再试。"
+
+// Defaults of CallbackConfig.
+const (
+	DefaultMaxBody      = 64 << 10
+	DefaultReplyTimeout = 4 * time.Second
+	DedupeTTL           = 2 * time.Minute
+)
+
+// CallbackConfig configures a Callback.
+type CallbackConfig struct {
+	Token  string // the callback Token set in the WeChat admin console
+	AppID  string
+	AESKey string // EncodingAESKey (43 chars); empty means plain mode
+	// PrevAESKey is the key before the last rotation; a message that does not
+	// decrypt with AESKey is tried with it.
+	PrevAESKey   string
+	MaxBody      int64 // bytes; 0 means DefaultMaxBody
+	Responder    Responder
+	Dedupe       core.Ephemeral // nil disables deduplication (tests only)
+	Log          *slog.Logger
+	Now          func() time.Time
+	ReplyTimeout time.Duration // 0 means DefaultReplyTimeout
+}
+
+// Callback is the http.Handler for WeChat's callback URL (GET handshake and
+// POST messages).
+type Callback struct {
+	cfg  CallbackConfig
+	keys []string // AES keys to try in order; empty in plain mode
+}
+
+// NewCallback checks cfg and returns the handler.
+func NewCallback(cfg CallbackConfig) (*Callback, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("bot: callback token is empty")
+	}
+	if cfg.Responder == nil {
+		return nil, errors.New("bot: callback has no responder")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = DefaultReplyTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Callback{cfg: cfg}
+	for _, k := range []string{cfg.AESKey, cfg.PrevAESKey} {
+		if k == "" {
+			continue
+		}
+		if err := checkAESKey(k); err != nil {
+			return nil, err
+		}
+		c.keys = append(c.keys, k)
+	}
+	if cfg.AESKey == "" && cfg.PrevAESKey != "" {
+		return nil, errors.New("bot: PrevAESKey set without AESKey")
+	}
+	if len(c.keys) > 0 && cfg.AppID == "" {
+		return nil, errors.New("bot: safe mode needs the AppID")
+	}
+	return c, nil
+}
+
+// checkAESKey validates an EncodingAESKey without echoing it.
+func checkAESKey(k string) error {
+	if len(k) != 43 {
+		return fmt.Errorf("bot: EncodingAESKey must be 43 characters, got %d", len(k))
+	}
+	key, err := base64.StdEncoding.DecodeString(k + "=")
+	if err != nil || len(key) != 32 {
+		return errors.New("bot: EncodingAESKey is not valid base64 for 32 bytes")
+	}
+	return nil
+}
+
+// badRequest is an input problem: answered with status, logged with reason.
+type badRequest struct {
+	status int
+	reason string
+}
+
+func (e *badRequest) Error() string { return e.reason }
+
+func reject(status int, reason string) error { return &badRequest{status: status, reason: reason} }
+
+// ServeHTTP implements http.Handler.
+func (c *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.cfg.Log.Error("wechat callback panicked", "panic", fmt.Sprint(p))
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}()
+	switch r.Method {
+	case http.MethodGet:
+		c.handshake(w, r)
+	case http.MethodPost:
+		c.message(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// signed reports whether the query's signature matches Token, timestamp and
+// nonce (and, for msg_signature, the ciphertext).
+func (c *Callback) signed(got string, parts ...string) bool {
+	want := util.Signature(append([]string{c.cfg.Token}, parts...)...)
+	return got != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(got)), []byte(want)) == 1
+}
+
+func (c *Callback) handshake(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !c.signed(q.Get("signature"), q.Get("timestamp"), q.Get("nonce")) {
+		c.fail(w, reject(http.StatusForbidden, "handshake: bad signature"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, q.Get("echostr"))
+}
+
+// fail answers an input problem and logs it without the request's content.
+func (c *Callback) fail(w http.ResponseWriter, err error) {
+	var br *badRequest
+	if !errors.As(err, &br) {
+		br = &badRequest{status: http.StatusInternalServerError, reason: err.Error()}
+	}
+	c.cfg.Log.Warn("wechat callback rejected", "status", br.status, "reason", br.reason)
+	http.Error(w, http.StatusText(br.status), br.status)
+}
+
+// envelope is the outer body in safe mode.
+type envelope struct {
+	XMLName    xml.Name `xml:"xml"`
+	ToUserName string   `xml:"ToUserName"`
+	Encrypt    string   `xml:"Encrypt"`
+}
+
+func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	timestamp, nonce := q.Get("timestamp"), q.Get("nonce")
+	if !c.signed(q.Get("signature"), timestamp, nonce) {
+		c.fail(w, reject(http.StatusForbidden, "bad signature"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			c.fail(w, reject(http.StatusRequestEntityTooLarge, "body too large"))
+			return
+		}
+		c.fail(w, reject(http.StatusBadRequest, "reading body: "+err.Error()))
+		return
+	}
+	safe := q.Get("encrypt_type") == "aes"
+	var key string
+	switch {
+	case safe && len(c.keys) == 0:
+		c.fail(w, reject(http.StatusBadRequest, "encrypted message but no EncodingAESKey configured"))
+		return
+	case !safe && len(c.keys) > 0:
+		// In safe mode a plain body is unsigned: refuse it.
+		c.fail(w, reject(http.StatusBadRequest, "plain message in safe mode"))
+		return
+	case safe:
+		body, key, err = c.open(body, timestamp, nonce, q.Get("msg_signature"))
+		if err != nil {
+			c.fail(w, err)
+			return
+		}
+	}
+	var mm message.MixMessage
+	if err := xml.Unmarshal(cleanXML(body), &mm); err != nil {
+		c.fail(w, reject(http.StatusBadRequest, "malformed message XML"))
+		return
+	}
+	if mm.FromUserName == "" {
+		c.fail(w, reject(http.StatusBadRequest, "message without FromUserName"))
+		return
+	}
+	m := toMessage(&mm)
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.ReplyTimeout)
+	defer cancel()
+	text := c.answer(ctx, dedupeKey(&mm), m)
+	if text == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "success")
+		return
+	}
+	out := replyXML(string(mm.FromUserName), string(mm.ToUserName), c.cfg.Now().Unix(), xmlSafe(text))
+	if key != "" {
+		sealed, err := c.seal(out, key, nonce)
+		if err != nil {
+			c.cfg.Log.Error("wechat reply encryption failed", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		out = sealed
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	_, _ = io.WriteString(w, out)
+}
+
+// open checks msg_signature and decrypts the envelope, returning the inner
+// XML and the key that opened it (the reply is sealed with the same key).
+func (c *Callback) open(body []byte, timestamp, nonce, msgSig string) ([]byte, string, error) {
+	var env envelope
+	if err := xml.Unmarshal(cleanXML(body), &env); err != nil {
+		return nil, "", reject(http.StatusBadRequest, "malformed envelope XML")
+	}
+	if env.Encrypt == "" {
+		return nil, "", reject(http.StatusBadRequest, "envelope without Encrypt")
+	}
+	if !c.signed(msgSig, timestamp, nonce, env.Encrypt) {
+		return nil, "", reject(http.StatusForbidden, "bad msg_signature")
+	}
+	for i, k := range c.keys {
+		if _, plain, err := util.DecryptMsg(c.cfg.AppID, env.Encrypt, k); err == nil {
+			if i > 0 {
+				c.cfg.Log.Info("wechat message opened with the previous EncodingAESKey")
+			}
+			return plain, k, nil
+		}
+	}
+	return nil, "", reject(http.StatusBadRequest, "cannot decrypt message (key or AppID mismatch)")
+}
+
+// seal encrypts a reply and wraps it in the signed envelope WeChat expects.
+func (c *Callback) seal(inner, key, nonce string) (string, error) {
+	random := make([]byte, 16)
+	if _, err := rand.Read(random); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	enc, err := util.EncryptMsg(random, []byte(inner), c.cfg.AppID, key)
+	if err != nil {
+		return "", fmt.Errorf("encrypt reply: %w", err)
+	}
+	ts := strconv.FormatInt(c.cfg.Now().Unix(), 10)
+	sig := util.Signature(c.cfg.Token, ts, nonce, string(enc))
+	var b strings.Builder
+	b.WriteString("<xml><Encrypt>")
+	writeCDATA(&b, string(enc))
+	b.WriteString("</Encrypt><MsgSignature>")
+	writeCDATA(&b, sig)
+	b.WriteString("</MsgSignature><TimeStamp>")
+	b.WriteString(ts)
+	b.WriteString("</TimeStamp><Nonce>")
+	writeCDATA(&b, nonce)
+	b.WriteString("</Nonce></xml>")
+	return b.String(), nil
+}
+
+// replyXML is a passive text reply from account to the resident openid.
+func replyXML(openid, account string, createTime int64, content string) string {
+	var b strings.Builder
+	b.WriteString("<xml><ToUserName>")
+	writeCDATA(&b, openid)
+	b.WriteString("</ToUserName><FromUserName>")
+	writeCDATA(&b, account)
+	b.WriteString("</FromUserName><CreateTime>")
+	b.WriteString(strconv.FormatInt(createTime, 10))
+	b.WriteString("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>")
+	writeCDATA(&b, content)
+	b.WriteString("</Content></xml>")
+	return b.String()
+}
+
+// toMessage strips the wire format.
+func toMessage(mm *message.MixMessage) core.Message {
+	m := core.Message{From: string(mm.FromUserName)}
+	switch mm.MsgType {
+	case message.MsgTypeText:
+		m.Kind = core.MessageText
+		m.Text = cleanText(mm.Content, maxTextRunes)
+	case message.MsgTypeImage:
+		m.Kind = core.MessageImage
+		m.MediaID = cleanText(mm.MediaID, 256)
+		m.PicURL = cleanText(mm.PicURL, 1024)
+	case message.MsgTypeVoice:
+		m.Kind = core.MessageVoice
+		m.Text = cleanText(mm.Recognition, maxTextRunes)
+		m.MediaID = cleanText(mm.MediaID, 256)
+	case message.MsgTypeLocation:
+		m.Kind = core.MessageLocation
+		m.Location = &core.Location{
+			Point: core.Point{Lat: mm.LocationX, Lng: mm.LocationY},
+			Label: cleanText(mm.Label, 200),
+		}
+	case message.MsgTypeEvent:
+		m.Kind = core.MessageEvent
+		m.Event = cleanText(string(mm.Event), 64)
+		m.EventKey = cleanText(mm.EventKey, 256)
+		if m.Event == "LOCATION" {
+			lat, errLat := strconv.ParseFloat(strings.TrimSpace(mm.Latitude), 64)
+			lng, errLng := strconv.ParseFloat(strings.TrimSpace(mm.Longitude), 64)
+			if errLat == nil && errLng == nil {
+				m.Location = &core.Location{Point: core.Point{Lat: lat, Lng: lng}}
+			}
+		}
+	default:
+		m.Kind = core.MessageOther
+	}
+	return m
+}
+
+// dedupeKey names a message for retry detection: MsgId for messages, sender,
+// time and event for events (which have no MsgId).
+func dedupeKey(mm *message.MixMessage) string {
+	if mm.MsgType == message.MsgTypeEvent {
+		return fmt.Sprintf("wx:evt:%s:%d:%s", mm.FromUserName, mm.CreateTime, mm.Event)
+	}
+	if mm.MsgID != 0 {
+		return "wx:msg:" + strconv.FormatInt(mm.MsgID, 10)
+	}
+	return fmt.Sprintf("wx:msg:%s:%d:%s", mm.FromUserName, mm.CreateTime, mm.MsgType)
+}
+
+// Dedupe values: a pending mark while the first arrival is being answered,
+// then the final reply (possibly empty) behind its own prefix.
+const (
+	markPending = "p"
+	markReply   = "r:"
+)
+
+// answer returns the reply text for m, calling the responder at most once per
+// dedupe key while the key lives.
+func (c *Callback) answer(ctx context.Context, key string, m core.Message) string {
+	d := c.cfg.Dedupe
+	if d == nil {
+		return c.respond(ctx, m)
+	}
+	first, err := d.SetNX(ctx, key, []byte(markPending), DedupeTTL)
+	if err != nil {
+		// Without the mark a retry could act twice; better a busy answer.
+		c.cfg.Log.Error("wechat dedupe unavailable", "err", err)
+		return BusyReply
+	}
+	if !first {
+		return c.replayed(ctx, key)
+	}
+	reply, err := c.callResponder(ctx, m)
+	if err != nil {
+		c.cfg.Log.Error("wechat responder failed", "kind", string(m.Kind), "err", err)
+		// Let a retry try again. The answer's ctx may be spent already.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if err := d.Delete(dctx, key); err != nil {
+			c.cfg.Log.Error("wechat dedupe delete failed", "err", err)
+		}
+		return BusyReply
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
+		c.cfg.Log.Error("wechat dedupe store failed", "err", err)
+	}
+	return reply
+}
+
+// replayed answers a retry: the stored reply once the first arrival has one.
+// While the first is still running it waits (within the deadline) for its
+// reply, then gives up with "nothing to say".
+func (c *Callback) replayed(ctx context.Context, key string) string {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		v, ok, err := c.cfg.Dedupe.Get(ctx, key)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				c.cfg.Log.Error("wechat dedupe read failed", "err", err)
+			}
+			return ""
+		case !ok:
+			// The first arrival failed and cleared its mark; the resident
+			// has been told we are busy, so has this retry nothing to add.
+			return ""
+		case strings.HasPrefix(string(v), markReply):
+			return strings.TrimPrefix(string(v), markReply)
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-tick.C:
+		}
+	}
+}
+
+// respond is the path without deduplication.
+func (c *Callback) respond(ctx context.Context, m core.Message) string {
+	reply, err := c.callResponder(ctx, m)
+	if err != nil {
+		c.cfg.Log.Error("wechat responder failed", "kind", string(m.Kind), "err", err)
+		return BusyReply
+	}
+	return reply
+}
+
+// callResponder runs the responder so that the answer is ready by ctx's
+// deadline even if the responder ignores ctx, and so that its panic is an
+// error rather than a crash.
+func (c *Callback) callResponder(ctx context.Context, m core.Message) (string, error) {
+	type result struct {
+		reply string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("responder panicked: %v", p)}
+			}
+		}()
+		reply, err := c.cfg.Responder.Respond(ctx, m)
+		done <- result{reply: reply, err: err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return "", fmt.Errorf("respond: %w", res.err)
+		}
+		return res.reply, nil
+	case <-ctx.Done():
+		return "", fmt.Errorf("respond: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,145 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"gridbot/core"
+)
+
+// Tokens hands out access tokens and takes back the ones WeChat rejected.
+// TokenSource implements it.
+type Tokens interface {
+	GetAccessTokenContext(ctx context.Context) (string, error)
+	Invalidate(ctx context.Context, token string)
+}
+
+// Push channels, as Sender.Notify reports them.
+const (
+	ChannelCustom   = "custom"
+	ChannelTemplate = "template"
+)
+
+// SenderConfig configures a Sender.
+type SenderConfig struct {
+	Tokens  Tokens
+	APIBase string       // "" means DefaultAPIBase
+	Client  *http.Client // nil means NewAPIClient(DefaultAPITimeout)
+	// TemplateID is the notice template used when the customer-service
+	// window is closed; empty disables the fallback. The template has the
+	// fields first, keyword1 (case number), keyword2 (text) and remark.
+	TemplateID string
+	Remark     string // the template's remark line; may be empty
+	Log        *slog.Logger
+}
+
+// Sender pushes notices: a customer-service text message, or a template
+// message when the user's window is closed (45015) or its quota is spent
+// (45047). It implements core.Notifier.
+type Sender struct {
+	cfg SenderConfig
+}
+
+var _ core.Notifier = (*Sender)(nil)
+
+// NewSender returns a sender.
+func NewSender(cfg SenderConfig) (*Sender, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("bot: sender has no token source")
+	}
+	if cfg.APIBase == "" {
+		cfg.APIBase = DefaultAPIBase
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewAPIClient(DefaultAPITimeout)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Sender{cfg: cfg}, nil
+}
+
+// Notify pushes n and reports the channel that carried it. WeChat's refusals
+// are *core.PushError (find them with errors.As); transport failures are
+// plain errors.
+func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
+	if n.To == "" {
+		return "", fmt.Errorf("wechat push: no recipient: %w", core.ErrInvalid)
+	}
+	err := s.post(ctx, "/cgi-bin/message/custom/send", message.NewCustomerTextMessage(n.To, customText(n)))
+	if err == nil {
+		return ChannelCustom, nil
+	}
+	pe, ok := errors.AsType[*core.PushError](err)
+	if !ok || (pe.Code != 45015 && pe.Code != 45047) || s.cfg.TemplateID == "" {
+		return "", fmt.Errorf("wechat custom message: %w", err)
+	}
+	s.cfg.Log.Info("wechat custom message refused; sending a template message", "errcode", pe.Code)
+	tm := &message.TemplateMessage{
+		ToUser:      n.To,
+		TemplateID:  s.cfg.TemplateID,
+		ClientMsgID: n.Key,
+		Data: map[string]*message.TemplateDataItem{
+			"first":    {Value: n.Title},
+			"keyword1": {Value: n.Case},
+			"keyword2": {Value: n.Text},
+			"remark":   {Value: s.cfg.Remark},
+		},
+	}
+	if err := s.post(ctx, "/cgi-bin/message/template/send", tm); err != nil {
+		return "", fmt.Errorf("wechat template message (after custom errcode %d): %w", pe.Code, err)
+	}
+	return ChannelTemplate, nil
+}
+
+// customText is the customer-service message for n.
+func customText(n core.Notice) string {
+	var lines []string
+	for _, l := range []string{n.Title, n.Text} {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if n.Case != "" {
+		lines = append(lines, "编号："+n.Case)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// post sends payload to path with the access token, refreshing the token and
+// retrying once when WeChat says it is stale.
+func (s *Sender) post(ctx context.Context, path string, payload any) error {
+	for attempt := 0; ; attempt++ {
+		token, err := s.cfg.Tokens.GetAccessTokenContext(ctx)
+		if err != nil {
+			return err
+		}
+		call := apiCall{
+			client:  s.cfg.Client,
+			base:    s.cfg.APIBase,
+			path:    path,
+			query:   url.Values{"access_token": {token}},
+			body:    payload,
+			secrets: []string{token},
+		}
+		res, err := call.do(ctx)
+		if err != nil {
+			return err
+		}
+		if res.ErrCode == 0 {
+			return nil
+		}
+		if isTokenError(res.ErrCode) && attempt == 0 {
+			s.cfg.Tokens.Invalidate(ctx, token)
+			continue
+		}
+		return &core.PushError{Code: res.ErrCode, Msg: res.ErrMsg}
+	}
+}

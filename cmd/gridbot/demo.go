@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/wechatsim"
+)
+
+// demoLogins are the staff accounts the demo opens, with the grid a newcomer
+// is pointed at (L10, 石桥村) in mind.
+var demoLogins = []struct{ id, what string }{
+	{"town-admin", "镇级管理员，看全部案件"},
+	{"v10-cadre", "石桥村干部，看本村网格"},
+	{"gl-L10-a", "石桥大网格 网格长（A岗）"},
+	{"gl-L10-b", "石桥大网格 B岗"},
+}
+
+// demoPlace is a point inside grid L10 that the phone page offers.
+const demoLat, demoLng = 22.3550, 112.5450
+
+func runDemo(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	dataDir := fs.String("data", filepath.Join("data", "demo"), "directory for the demo's store")
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the console and the WeChat callback")
+	simAddr := fs.String("sim-addr", "127.0.0.1:8081", "address of the WeChat simulator")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("demo data directory: %w", err)
+	}
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("demo: listen on %s (try -addr 127.0.0.1:0): %w", *addr, err)
+	}
+	simLn, err := net.Listen("tcp", *simAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("demo: listen on %s (try -sim-addr 127.0.0.1:0): %w", *simAddr, err)
+	}
+	base, simBase := "http://"+ln.Addr().String(), "http://"+simLn.Addr().String()
+
+	// Fresh credentials each run: the demo runs safe mode, as a careful
+	// deployment would, and nothing secret is written down.
+	cfg.WeChat.AppID = "wxgridbotdemo"
+	cfg.WeChat.AppSecret = randomText(24)
+	cfg.WeChat.Token = randomText(16)
+	cfg.WeChat.AESKey = base64.StdEncoding.EncodeToString(randomBytes(32))[:43]
+	cfg.WeChat.APIBase = simBase
+	cfg.WeChat.TemplateID = "gridbot-demo-notice"
+	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
+	cfg.Log.Format = "text"
+
+	town, passwords, err := demoTown()
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
+	a, err := newApp(cfg, town, log)
+	if err != nil {
+		return err
+	}
+
+	contacts := []wechatsim.Contact{
+		{OpenID: "oresident-demo-01", Label: "居民 甲"},
+		{OpenID: "oresident-demo-02", Label: "居民 乙"},
+	}
+	for _, id := range []string{"gl-L10-a", "gl-L10-b"} {
+		s := town.StaffMember(id)
+		contacts = append(contacts, wechatsim.Contact{OpenID: s.OpenID, Label: "网格员 " + s.Name})
+	}
+	sim := wechatsim.New(wechatsim.Config{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
+		AESKey: cfg.WeChat.AESKey, CallbackURL: base + "/wechat", Contacts: contacts, Log: log,
+		TemplateIDs: []string{cfg.WeChat.TemplateID}, EnforceWindow: true})
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := simSrv.Serve(simLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("simulator", "err", err)
+		}
+	}()
+	defer simSrv.Close()
+
+	fmt.Fprintf(env.Stdout, "\ngridbot demo — %s\n\n", town.Name)
+	fmt.Fprintf(env.Stdout, "  staff console:  %s/\n", base)
+	fmt.Fprintf(env.Stdout, "  resident phone: %s/   (WeChat simulator; safe mode)\n", simBase)
+	fmt.Fprintf(env.Stdout, "  data:           %s\n\n", cfg.Store.Path)
+	fmt.Fprintf(env.Stdout, "  logins (passwords are new each run):\n")
+	for _, l := range demoLogins {
+		fmt.Fprintf(env.Stdout, "    %-12s %-14s %s\n", l.id, passwords[l.id], l.what)
+	}
+	fmt.Fprintf(env.Stdout, "\n  try: on the phone send 报事, follow the steps, and send the location %.4f, %.4f (石桥村);\n", demoLat, demoLng)
+	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a. Ctrl-C stops.\n\n")
+	if env.Ready != nil {
+		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat", Phone: simBase + "/", SimAPI: simBase})
+	}
+	return a.run(ctx, ln)
+}
+
+// demoTown is the sample town with passwords set for the demo logins.
+func demoTown() (*core.Town, map[string]string, error) {
+	sample, err := configs.SampleTown()
+	if err != nil {
+		return nil, nil, err
+	}
+	t := *sample
+	t.Staff = append([]core.Staff(nil), sample.Staff...)
+	passwords := make(map[string]string)
+	for _, l := range demoLogins {
+		passwords[l.id] = randomText(9)
+	}
+	for i := range t.Staff {
+		if p, ok := passwords[t.Staff[i].ID]; ok {
+			hash, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
+			if err != nil {
+				return nil, nil, err
+			}
+			t.Staff[i].PasswordHash = string(hash)
+		}
+	}
+	town, err := core.NewTown(t)
+	return town, passwords, err
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// randomText is n characters easy to read and type.
+func randomText(n int) string {
+	const letters = "abcdefghjkmnpqrstuvwxyz23456789"
+	b := randomBytes(n)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
+}

@@ -1,0 +1,74 @@
+// Command gridbot is the one binary: `serve` runs the service, `demo` runs
+// the whole product on one machine with the WeChat simulator, and `staff`
+// helps administer accounts. Run wires the concrete parts together; it is the
+// only place that does.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()})
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "gridbot:", err)
+		os.Exit(1)
+	}
+}
+
+// Env is the outside world Run talks to, so tests can run it in-process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Environ        []string
+	// Ready, when set, is called once the servers listen, with their URLs.
+	Ready func(URLs)
+}
+
+// URLs are where a running gridbot can be reached.
+type URLs struct {
+	Console string // the staff console (and /api/)
+	WeChat  string // the callback URL to give WeChat
+	Phone   string // demo only: the simulator's phone page
+	SimAPI  string // demo only: the simulator's API base
+}
+
+const usage = `gridbot: a WeChat bot for a town's grid governance
+
+usage:
+  gridbot serve [-config FILE]     run the service
+  gridbot demo  [-data DIR] [-addr HOST:PORT] [-sim-addr HOST:PORT]
+                                   the whole product with the WeChat simulator
+  gridbot staff hash-password      read a password on stdin, print its bcrypt hash
+                                   for the password_hash field of the town directory
+`
+
+// Run runs the subcommand in args until ctx is cancelled.
+func Run(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], env)
+	case "demo":
+		return runDemo(ctx, args[1:], env)
+	case "staff":
+		return runStaff(ctx, args[1:], env)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(env.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

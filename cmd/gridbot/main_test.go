@@ -1,0 +1,470 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/wechatsim"
+)
+
+// rig is one gridbot booted through Run on :0 ports, with a simulated WeChat.
+type rig struct {
+	t       *testing.T
+	sim     *wechatsim.Sim
+	urls    URLs
+	stop    context.CancelFunc
+	done    chan error
+	dataDir string
+}
+
+const testPassword = "e2e-password"
+
+// townFile writes the sample town with a password for the L10 leaders and
+// the admin, and A of L10 marked away when away is set.
+func townFile(t *testing.T, dir string, away bool) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../configs/town.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	for _, id := range []string{"gl-L10-a", "gl-L10-b", "town-admin"} {
+		re := regexp.MustCompile(`(\{id: ` + id + `, [^}]*)\}`)
+		extra := `, password_hash: "` + string(hash) + `"`
+		if away && id == "gl-L10-a" {
+			extra += ", away: true"
+		}
+		text = re.ReplaceAllString(text, "${1}"+strings.ReplaceAll(extra, "$", "$$")+"}")
+	}
+	p := filepath.Join(dir, "town.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type rigOptions struct {
+	away     bool
+	safeMode bool
+	dataDir  string // reuse a store; "" makes a new one
+}
+
+func boot(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	r := &rig{t: t, dataDir: o.dataDir, done: make(chan error, 1)}
+	if r.dataDir == "" {
+		r.dataDir = t.TempDir()
+	}
+	aesKey := ""
+	if o.safeMode {
+		aesKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))[:43]
+	}
+	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret", AESKey: aesKey,
+		TemplateIDs: []string{"tpl-notice"}, EnforceWindow: true})
+	simSrv := httptest.NewServer(r.sim.Handler())
+	t.Cleanup(simSrv.Close)
+
+	cfgPath := filepath.Join(r.dataDir, "gridbot.yaml")
+	cfg := fmt.Sprintf(`http:
+  addr: 127.0.0.1:0
+wechat:
+  app_id: wxe2e
+  token: e2etoken
+  aes_key: %q
+  api_base: %s
+  template_id: tpl-notice
+store:
+  path: %s
+town:
+  directory: %s
+  categories: ../../configs/categories.yaml
+log:
+  level: debug
+`, aesKey, simSrv.URL, filepath.Join(r.dataDir, "gridbot.db"), townFile(t, r.dataDir, o.away))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan URLs, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	go func() {
+		r.done <- Run(ctx, []string{"serve", "-config", cfgPath}, Env{
+			Stdout: io.Discard, Stderr: &testLog{t: t},
+			// The secret comes from the environment, as in production.
+			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"},
+			Ready:   func(u URLs) { ready <- u },
+		})
+	}()
+	select {
+	case r.urls = <-ready:
+	case err := <-r.done:
+		t.Fatalf("Run ended before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not become ready")
+	}
+	r.sim.SetCallbackURL(r.urls.WeChat)
+	t.Cleanup(r.shutdown)
+	return r
+}
+
+// shutdown stops Run and checks it returns cleanly; safe to call twice.
+func (r *rig) shutdown() {
+	if r.stop == nil {
+		return
+	}
+	r.stop()
+	r.stop = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Errorf("Run returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		r.t.Error("Run did not stop")
+	}
+}
+
+// testLog sends the process log to the test's log, and keeps it for checks.
+type testLog struct {
+	t  *testing.T
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (r *rig) say(openid, text string) string {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reply, err := r.sim.SendText(ctx, openid, text)
+	if err != nil {
+		r.t.Fatalf("send %q: %v", text, err)
+	}
+	return reply
+}
+
+func (r *rig) waitPush(openid string, contains string) wechatsim.Push {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := r.sim.WaitPush(ctx, openid, func(p wechatsim.Push) bool { return strings.Contains(p.Text, contains) })
+	if err != nil {
+		r.t.Fatalf("no push to %s containing %q: %v (pushes: %+v)", openid, contains, err, r.sim.Pushes(""))
+	}
+	return p
+}
+
+var caseNumber = regexp.MustCompile(`编号：(ST\d{12})`)
+
+// fileByLocation walks a resident through the intake, placing the case by
+// a WeChat location in grid L10, and returns the case number.
+func (r *rig) fileByLocation(openid string) string {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	steps := []struct {
+		send func() (string, error)
+		want string
+	}{
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "报事") }, "道路照明"},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "道路照明") }, "描述"},
+		{func() (string, error) {
+			return r.sim.SendText(ctx, openid, "石桥村口的路灯一到晚上就不亮")
+		}, "位置"},
+		{func() (string, error) { return r.sim.SendLocation(ctx, openid, 22.355, 112.545, "石桥村口") }, "石桥"},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "13812345678") }, "确认"},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "确认") }, "编号："},
+	}
+	var reply string
+	for i, s := range steps {
+		var err error
+		if reply, err = s.send(); err != nil {
+			r.t.Fatalf("step %d: %v", i, err)
+		}
+		if !strings.Contains(reply, s.want) {
+			r.t.Fatalf("step %d: reply %q does not contain %q", i, reply, s.want)
+		}
+	}
+	m := caseNumber.FindStringSubmatch(reply)
+	if m == nil {
+		r.t.Fatalf("no case number in %q", reply)
+	}
+	return m[1]
+}
+
+// staffClient is a logged-in console session.
+type staffClient struct {
+	r    *rig
+	http *http.Client
+	base string
+}
+
+func (r *rig) login(user string) *staffClient {
+	r.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &staffClient{r: r, http: &http.Client{Jar: jar, Timeout: 5 * time.Second}, base: strings.TrimSuffix(r.urls.Console, "/")}
+	var out map[string]any
+	if status := c.post("/api/login", map[string]string{"username": user, "password": testPassword}, &out); status != 200 {
+		r.t.Fatalf("login %s: %d %v", user, status, out)
+	}
+	return c
+}
+
+func (c *staffClient) post(path string, body any, out any) int {
+	c.r.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", c.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", c.base)
+	req.Header.Set("X-Requested-With", "gridbot")
+	return c.do(req, out)
+}
+
+func (c *staffClient) get(path string, out any) int {
+	c.r.t.Helper()
+	req, _ := http.NewRequest("GET", c.base+path, nil)
+	return c.do(req, out)
+}
+
+func (c *staffClient) do(req *http.Request, out any) int {
+	c.r.t.Helper()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// feed opens the console websocket with the client's cookie.
+func (c *staffClient) feed() *websocket.Conn {
+	c.r.t.Helper()
+	u, _ := http.NewRequest("GET", c.base, nil)
+	header := http.Header{"Origin": {c.base}}
+	for _, ck := range c.http.Jar.Cookies(u.URL) {
+		header.Add("Cookie", ck.String())
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(c.base, "http")+"/api/ws", header)
+	if err != nil {
+		c.r.t.Fatalf("websocket: %v", err)
+	}
+	c.r.t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// waitEvent reads the feed until an event of kind for number arrives.
+func waitEvent(t *testing.T, ws *websocket.Conn, number, kind string) {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var m struct {
+			Type  string `json:"type"`
+			Event struct {
+				Case string `json:"case"`
+				Kind string `json:"kind"`
+			} `json:"event"`
+		}
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("waiting for %s of %s on the feed: %v", kind, number, err)
+		}
+		if m.Event.Case == number && m.Event.Kind == kind {
+			return
+		}
+	}
+}
+
+type caseView struct {
+	Case struct {
+		Number   string `json:"number"`
+		State    string `json:"state"`
+		Assignee string `json:"assignee"`
+		Rating   int    `json:"rating"`
+		Result   string `json:"result"`
+	} `json:"case"`
+	Events []struct {
+		Kind string `json:"kind"`
+	} `json:"events"`
+}
+
+// The whole loop: a resident files a case by location, the A-post leader of
+// the right grid gets the push, a console sees it live, a console reply
+// reaches the resident, resolve → rating → closed. With A away, B gets it.
+func TestWholeLoop(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		opts   rigOptions
+		leader string
+		staff  string
+	}{
+		{"plain mode, post A", rigOptions{}, "osample-L10-a", "gl-L10-a"},
+		{"safe mode, A away so post B", rigOptions{away: true, safeMode: true}, "osample-L10-b", "gl-L10-b"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := boot(t, tt.opts)
+			staff := r.login(tt.staff)
+			ws := staff.feed()
+			resident := "oresident-e2e-1"
+
+			number := r.fileByLocation(resident)
+			push := r.waitPush(tt.leader, number)
+			if !strings.Contains(push.Text, "路灯") || !strings.Contains(push.Text, "石桥") {
+				t.Errorf("leader push lacks the text or place: %q", push.Text)
+			}
+			waitEvent(t, ws, number, "assigned")
+
+			var view caseView
+			if status := staff.get("/api/cases/"+number, &view); status != 200 || view.Case.Assignee != tt.staff {
+				t.Fatalf("case as %s: %d %+v", tt.staff, status, view.Case)
+			}
+			if status := staff.post("/api/cases/"+number+"/reply", map[string]string{"text": "已通知电工，明早维修"}, nil); status != 200 {
+				t.Fatalf("reply: %d", status)
+			}
+			reply := r.waitPush(resident, "已通知电工，明早维修")
+			if strings.Contains(reply.Text, "何家豪") || !strings.Contains(reply.Text, "石桥") {
+				t.Errorf("the resident should see the grid, not the leader: %q", reply.Text)
+			}
+			if status := staff.post("/api/cases/"+number+"/resolve", map[string]string{"result": "已更换路灯"}, nil); status != 200 {
+				t.Fatalf("resolve: %d", status)
+			}
+			r.waitPush(resident, "1-5")
+			if got := r.say(resident, "5"); !strings.Contains(got, number) {
+				t.Fatalf("rating reply %q does not name the case", got)
+			}
+			waitEvent(t, ws, number, "closed")
+			staff.get("/api/cases/"+number, &view)
+			if view.Case.State != "closed" || view.Case.Rating != 5 || view.Case.Result != "已更换路灯" {
+				t.Fatalf("case after rating: %+v", view.Case)
+			}
+			if got := len(r.sim.Pushes(tt.leader)); got != 1 {
+				t.Errorf("the leader got %d pushes, want exactly 1", got)
+			}
+		})
+	}
+}
+
+// A retried WeChat message (same MsgId) files one case, and a restart of
+// Main on the same data file keeps every case.
+func TestRetryAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	r := boot(t, rigOptions{dataDir: dir})
+	resident := "oresident-e2e-2"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, text := range []string{"报事", "1", "垃圾堆在路边", "10", "1", "跳过"} {
+		r.say(resident, text)
+	}
+	first, err := r.sim.Post(ctx, resident, wechatsim.OutgoingMessage{MsgType: "text", Content: "确认"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.sim.Post(ctx, resident, wechatsim.OutgoingMessage{MsgType: "text", Content: "确认", MsgID: first.MsgID, CreateTime: first.CreateTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Reply != again.Reply || !strings.Contains(first.Reply, "编号：") {
+		t.Fatalf("retry answered %q, first %q", again.Reply, first.Reply)
+	}
+	number := caseNumber.FindStringSubmatch(first.Reply)[1]
+	second := r.fileByLocation(resident)
+
+	admin := r.login("town-admin")
+	var list struct {
+		Cases []struct {
+			Number string `json:"number"`
+		} `json:"cases"`
+	}
+	admin.get("/api/cases", &list)
+	if len(list.Cases) != 2 {
+		t.Fatalf("cases after a retried 确认 and a second case: %+v", list.Cases)
+	}
+	r.waitPush("osample-L10-a", second)
+	r.shutdown()
+
+	r2 := boot(t, rigOptions{dataDir: dir})
+	admin = r2.login("town-admin")
+	for _, n := range []string{number, second} {
+		var view caseView
+		if status := admin.get("/api/cases/"+n, &view); status != 200 || view.Case.Number != n {
+			t.Fatalf("case %s after restart: %d", n, status)
+		}
+	}
+	if got := r2.say(resident, "我的"); !strings.Contains(got, number) || !strings.Contains(got, second) {
+		t.Fatalf("我的 after restart: %q", got)
+	}
+}
+
+// The demo boots on :0 ports, serves the console and the phone, and the
+// logins it prints work.
+func TestDemo(t *testing.T) {
+	ready := make(chan URLs, 1)
+	var out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"demo", "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
+			Env{Stdout: &out, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
+	}()
+	var urls URLs
+	select {
+	case urls = <-ready:
+	case err := <-done:
+		t.Fatalf("demo ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo not ready")
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo returned %v", err)
+		}
+	}()
+	for _, u := range []string{urls.Console, urls.Phone} {
+		resp, err := http.Get(u)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", u, err, resp)
+		}
+		resp.Body.Close()
+	}
+	m := regexp.MustCompile(`town-admin\s+(\S+)`).FindStringSubmatch(out.String())
+	if m == nil || !strings.Contains(out.String(), urls.Phone) {
+		t.Fatalf("demo output lacks the login or the phone URL:\n%s", out.String())
+	}
+	body, _ := json.Marshal(map[string]string{"username": "town-admin", "password": m[1]})
+	req, _ := http.NewRequest("POST", strings.TrimSuffix(urls.Console, "/")+"/api/login", bytes.NewReader(body))
+	req.Header.Set("Origin", strings.TrimSuffix(urls.Console, "/"))
+	req.Header.Set("X-Requested-With", "gridbot")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("demo login: %v %v", err, resp)
+	}
+	resp.Body.Close()
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+
+	"gridbot/configs"
+)
+
+func runServe(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := configs.Load(*configPath, env.Environ)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireWeChat(); err != nil {
+		return err
+	}
+	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
+	a, err := newApp(cfg, town, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		a.store.Close()
+		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Name, "safe_mode", cfg.WeChat.AESKey != "")
+	if env.Ready != nil {
+		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat"})
+	}
+	return a.run(ctx, ln)
+}

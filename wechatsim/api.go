@@ -1,0 +1,275 @@
+package wechatsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// tokenLife is how long an access token lives, as at WeChat.
+const tokenLife = 7200 * time.Second
+
+// apiAnswer writes a WeChat API answer: always HTTP 200, the outcome in
+// errcode.
+func apiAnswer(w http.ResponseWriter, v map[string]any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func apiError(w http.ResponseWriter, code int, msg string) {
+	apiAnswer(w, map[string]any{"errcode": code, "errmsg": msg})
+}
+
+func (s *Sim) serveStableToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		GrantType    string `json:"grant_type"`
+		AppID        string `json:"appid"`
+		Secret       string `json:"secret"`
+		ForceRefresh bool   `json:"force_refresh"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		apiError(w, 47001, "data format error")
+		return
+	}
+	s.issueToken(w, req.GrantType, req.AppID, req.Secret, req.ForceRefresh)
+}
+
+func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	// /cgi-bin/token always makes a new token.
+	s.issueToken(w, q.Get("grant_type"), q.Get("appid"), q.Get("secret"), true)
+}
+
+// issueToken answers a token request. Without force the current token is
+// handed out again (stable_token); a forced refresh makes a new one and
+// leaves the old one valid, as WeChat does for a grace period.
+func (s *Sim) issueToken(w http.ResponseWriter, grant, appID, secret string, force bool) {
+	switch {
+	case grant != "client_credential":
+		apiError(w, 40002, "invalid grant_type")
+		return
+	case appID != s.cfg.AppID:
+		apiError(w, 40013, "invalid appid")
+		return
+	case secret != s.cfg.AppSecret:
+		apiError(w, 40125, "invalid appsecret")
+		return
+	}
+	s.mu.Lock()
+	now := s.cfg.Now()
+	exp, ok := s.tokens[s.current]
+	if force || !ok || !now.Before(exp) {
+		s.current = randomHex(32)
+		exp = now.Add(tokenLife)
+		s.tokens[s.current] = exp
+	}
+	token := s.current
+	s.mu.Unlock()
+	s.cfg.Log.Debug("wechatsim issued an access token", "forced", force)
+	apiAnswer(w, map[string]any{"access_token": token, "expires_in": int64(exp.Sub(now) / time.Second)})
+}
+
+// checkToken answers 41001/40001/42001 and reports false when the request's
+// access token is missing, unknown or expired.
+func (s *Sim) checkToken(w http.ResponseWriter, r *http.Request) bool {
+	tok := r.URL.Query().Get("access_token")
+	if tok == "" {
+		apiError(w, 41001, "access_token missing")
+		return false
+	}
+	s.mu.Lock()
+	exp, ok := s.tokens[tok]
+	now := s.cfg.Now()
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		apiError(w, 40001, "invalid credential, access_token is invalid or not latest")
+		return false
+	case !now.Before(exp):
+		apiError(w, 42001, "access_token expired")
+		return false
+	}
+	return true
+}
+
+// takeFailure pops a queued failure for openid and api. Callers hold s.mu.
+func (s *Sim) takeFailure(openid, api string) int {
+	k := failKey{openid, api}
+	q := s.failNext[k]
+	if len(q) == 0 {
+		return 0
+	}
+	code := q[0]
+	if len(q) == 1 {
+		delete(s.failNext, k)
+	} else {
+		s.failNext[k] = q[1:]
+	}
+	return code
+}
+
+// errmsgs are WeChat's texts for the codes tests usually ask for.
+func errmsg(code int) string {
+	switch code {
+	case 45015:
+		return "response out of time limit or subscription is canceled"
+	case 45047:
+		return "out of response count limit"
+	case 43004:
+		return "require subscribe"
+	case 40001:
+		return "invalid credential, access_token is invalid or not latest"
+	case -1:
+		return "system error"
+	}
+	return fmt.Sprintf("simulated error %d", code)
+}
+
+func (s *Sim) serveCustomSend(w http.ResponseWriter, r *http.Request) {
+	if !s.checkToken(w, r) {
+		return
+	}
+	var req struct {
+		ToUser  string `json:"touser"`
+		MsgType string `json:"msgtype"`
+		Text    *struct {
+			Content string `json:"content"`
+		} `json:"text"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		apiError(w, 47001, "data format error")
+		return
+	}
+	if req.ToUser == "" {
+		apiError(w, 40003, "invalid openid")
+		return
+	}
+	text := "[" + req.MsgType + "]"
+	switch {
+	case req.MsgType == "text" && req.Text != nil && req.Text.Content != "":
+		text = req.Text.Content
+	case req.MsgType == "text":
+		apiError(w, 44004, "empty content")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code := s.takeFailure(req.ToUser, "custom"); code != 0 {
+		apiError(w, code, errmsg(code))
+		return
+	}
+	if s.cfg.EnforceWindow {
+		u := s.users[req.ToUser]
+		switch {
+		case u != nil && u.unfollowed:
+			apiError(w, 43004, errmsg(43004))
+			return
+		case u == nil || s.cfg.Now().Sub(u.last) > 48*time.Hour:
+			apiError(w, 45015, errmsg(45015))
+			return
+		case u.sends >= 5:
+			apiError(w, 45047, errmsg(45047))
+			return
+		}
+		u.sends++
+	}
+	s.record(Push{To: req.ToUser, Channel: "custom", Text: text})
+	apiError(w, 0, "ok")
+}
+
+func (s *Sim) serveTemplateSend(w http.ResponseWriter, r *http.Request) {
+	if !s.checkToken(w, r) {
+		return
+	}
+	var req struct {
+		ToUser      string `json:"touser"`
+		TemplateID  string `json:"template_id"`
+		ClientMsgID string `json:"client_msg_id"`
+		Data        map[string]struct {
+			Value string `json:"value"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		apiError(w, 47001, "data format error")
+		return
+	}
+	switch {
+	case req.ToUser == "":
+		apiError(w, 40003, "invalid openid")
+		return
+	case req.TemplateID == "",
+		len(s.cfg.TemplateIDs) > 0 && !slices.Contains(s.cfg.TemplateIDs, req.TemplateID):
+		apiError(w, 40037, "invalid template_id")
+		return
+	}
+	data := make(map[string]string, len(req.Data))
+	for k, v := range req.Data {
+		data[k] = v.Value
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code := s.takeFailure(req.ToUser, "template"); code != 0 {
+		apiError(w, code, errmsg(code))
+		return
+	}
+	if s.cfg.EnforceWindow {
+		if u := s.users[req.ToUser]; u != nil && u.unfollowed {
+			apiError(w, 43004, errmsg(43004))
+			return
+		}
+	}
+	// WeChat sends a template message once per client_msg_id.
+	if id, seen := s.templates[req.ClientMsgID]; seen && req.ClientMsgID != "" {
+		apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": id})
+		return
+	}
+	p := s.record(Push{To: req.ToUser, Channel: "template", Text: renderTemplate(data),
+		TemplateID: req.TemplateID, Data: data, ClientMsgID: req.ClientMsgID})
+	if req.ClientMsgID != "" {
+		s.templates[req.ClientMsgID] = p.MsgID
+	}
+	apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": p.MsgID})
+}
+
+// record keeps a push and tells the waiters. Callers hold s.mu.
+func (s *Sim) record(p Push) Push {
+	s.nextPushID++
+	p.MsgID = s.nextPushID
+	p.At = s.cfg.Now()
+	s.pushes = append(s.pushes, p)
+	s.note(p.To, "push", p.Text, p.Channel)
+	s.cfg.Log.Debug("wechatsim recorded a push", "channel", p.Channel)
+	return p
+}
+
+// renderTemplate shows template data as a phone would: first, the keywords
+// in order, remark, then anything else.
+func renderTemplate(data map[string]string) string {
+	rank := func(k string) string {
+		switch {
+		case k == "first":
+			return "0"
+		case strings.HasPrefix(k, "keyword"):
+			return fmt.Sprintf("1%05s", strings.TrimPrefix(k, "keyword"))
+		case k == "remark":
+			return "2"
+		}
+		return "3" + k
+	}
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return rank(keys[i]) < rank(keys[j]) })
+	var lines []string
+	for _, k := range keys {
+		if v := data[k]; v != "" {
+			lines = append(lines, v)
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,126 @@
+// The simulator's phone: everything shown goes through textContent.
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const chat = $("chat"), openidBox = $("openid"), status = $("status");
+  let shown = 0;        // chat lines shown for the current openid
+  let current = "";     // the openid those lines belong to
+  let polling = false;
+
+  function setStatus(text) { status.textContent = text || ""; }
+
+  function openid() { return openidBox.value.trim(); }
+
+  function resetChat() {
+    chat.replaceChildren();
+    shown = 0;
+    current = openid();
+    const hint = document.createElement("p");
+    hint.className = "empty";
+    hint.textContent = current ? "还没有消息" : "请先选择或填写一个 openid";
+    chat.appendChild(hint);
+    highlightContact();
+  }
+
+  function addLine(e) {
+    const empty = chat.querySelector(".empty");
+    if (empty) empty.remove();
+    const div = document.createElement("div");
+    div.className = "msg " + e.kind;
+    if (e.kind === "push") {
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.textContent = e.channel === "template" ? "模板消息推送" : "客服消息推送";
+      div.appendChild(tag);
+    }
+    div.appendChild(document.createTextNode(e.text));
+    div.title = new Date(e.at).toLocaleString("zh-CN");
+    chat.appendChild(div);
+    chat.scrollTop = chat.scrollHeight;
+  }
+
+  async function poll() {
+    if (polling || !openid()) return;
+    if (openid() !== current) resetChat();
+    polling = true;
+    try {
+      const who = current;
+      const r = await fetch("/sim/inbox?openid=" + encodeURIComponent(who) + "&after=" + shown);
+      const data = await r.json();
+      if (who !== current) return;
+      for (const e of data.entries || []) {
+        if (e.n > shown) { addLine(e); shown = e.n; }
+      }
+    } catch (err) {
+      setStatus("连接模拟器失败");
+    } finally {
+      polling = false;
+    }
+  }
+
+  async function send(msg) {
+    if (!openid()) { setStatus("请先填写 openid"); openidBox.focus(); return; }
+    msg.openid = openid();
+    setStatus("发送中…");
+    try {
+      const r = await fetch("/sim/send", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(msg),
+      });
+      const data = await r.json();
+      setStatus(data.error || "");
+    } catch (err) {
+      setStatus("发送失败");
+    }
+    poll();
+  }
+
+  function highlightContact() {
+    for (const b of $("contacts").children) {
+      b.classList.toggle("on", b.dataset.openid === current);
+    }
+  }
+
+  async function loadContacts() {
+    try {
+      const r = await fetch("/sim/contacts");
+      const data = await r.json();
+      if (data.account) $("account").textContent = "公众号 " + data.account;
+      for (const c of data.contacts || []) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.openid = c.openid;
+        b.textContent = c.label || c.openid;
+        b.title = c.openid;
+        b.addEventListener("click", () => { openidBox.value = c.openid; resetChat(); poll(); });
+        $("contacts").appendChild(b);
+      }
+      const first = (data.contacts || [])[0];
+      if (!openid() && first) openidBox.value = first.openid;
+    } catch (err) {
+      setStatus("读取联系人失败");
+    }
+    resetChat();
+    poll();
+  }
+
+  $("textForm").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = $("text").value;
+    if (!text.trim()) return;
+    $("text").value = "";
+    send({ kind: "text", text: text });
+  });
+  $("locForm").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    send({ kind: "location", lat: parseFloat($("lat").value), lng: parseFloat($("lng").value), label: $("label").value });
+  });
+  $("report").addEventListener("click", () => send({ kind: "click", key: "REPORT" }));
+  $("subscribe").addEventListener("click", () => send({ kind: "subscribe" }));
+  $("photo").addEventListener("click", () => send({ kind: "image" }));
+  openidBox.addEventListener("change", () => { resetChat(); poll(); });
+
+  loadContacts();
+  setInterval(poll, 1000);
+})();

@@ -1,0 +1,237 @@
+package wechatsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Contact is a quick choice on the phone page.
+type Contact struct {
+	OpenID string `json:"openid"`
+	Label  string `json:"label"` // e.g. "居民 张三", "网格长 李四"
+}
+
+// Config configures a Sim.
+type Config struct {
+	Token     string // the callback Token
+	AppID     string
+	AppSecret string
+	AESKey    string // EncodingAESKey; empty means plain mode
+	// CallbackURL is the bot's callback (…/wechat). It may be set later
+	// with SetCallbackURL.
+	CallbackURL string
+	AccountID   string       // the account's ToUserName; "" means "gh_gridbot"
+	Client      *http.Client // for callbacks; nil means a 5-second timeout, as WeChat
+	Now         func() time.Time
+	Log         *slog.Logger
+	Contacts    []Contact
+	// TemplateIDs, when set, are the only template ids the account has
+	// (others get 40037).
+	TemplateIDs []string
+	// EnforceWindow applies the customer-service rules: a user must have
+	// sent something within 48 hours (else 45015), at most 5 sends per
+	// interaction (else 45047), and nothing to unfollowers (43004).
+	EnforceWindow bool
+}
+
+// Push is a message the bot pushed through the API.
+type Push struct {
+	To          string            `json:"to"`
+	Channel     string            `json:"channel"` // "custom" or "template"
+	Text        string            `json:"text"`    // custom text, or the template rendered as lines
+	TemplateID  string            `json:"templateId,omitempty"`
+	Data        map[string]string `json:"data,omitempty"`
+	ClientMsgID string            `json:"clientMsgId,omitempty"`
+	MsgID       int64             `json:"msgId,omitempty"`
+	At          time.Time         `json:"at"`
+}
+
+// Entry is one line of a phone's chat, as the page shows it.
+type Entry struct {
+	N       int       `json:"n"`    // position in the chat, from 1
+	Kind    string    `json:"kind"` // "sent", "reply", "push" or "error"
+	Text    string    `json:"text"`
+	Channel string    `json:"channel,omitempty"` // pushes
+	At      time.Time `json:"at"`
+}
+
+// Sim is a simulated WeChat. Its methods are safe for concurrent use.
+type Sim struct {
+	cfg   Config
+	msgID atomic.Int64
+
+	mu          sync.Mutex
+	callbackURL string
+	tokens      map[string]time.Time // access token → expiry
+	current     string               // what stable_token hands out
+	failNext    map[failKey][]int
+	pushes      []Push
+	templates   map[string]int64 // client_msg_id → msgid
+	nextPushID  int64
+	chats       map[string][]Entry
+	users       map[string]*user
+	changed     chan struct{} // closed and replaced on every push or chat line
+}
+
+type failKey struct{ openid, api string }
+
+// user is what EnforceWindow tracks.
+type user struct {
+	last       time.Time // last interaction
+	sends      int       // custom sends since then
+	unfollowed bool
+}
+
+// New returns a simulator.
+func New(cfg Config) *Sim {
+	if cfg.AccountID == "" {
+		cfg.AccountID = "gh_gridbot"
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 5 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Contacts = slices.Clone(cfg.Contacts)
+	s := &Sim{
+		cfg:         cfg,
+		callbackURL: cfg.CallbackURL,
+		tokens:      map[string]time.Time{},
+		failNext:    map[failKey][]int{},
+		templates:   map[string]int64{},
+		chats:       map[string][]Entry{},
+		users:       map[string]*user{},
+		changed:     make(chan struct{}),
+		nextPushID:  cfg.Now().Unix() * 1000,
+	}
+	// MsgIds differ between runs, so a restarted simulator does not hit a
+	// bot's dedupe marks from the previous run.
+	s.msgID.Store(cfg.Now().UnixMicro())
+	return s
+}
+
+// SetCallbackURL points the simulator at the bot's callback URL.
+func (s *Sim) SetCallbackURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.callbackURL = u
+}
+
+// CallbackURL returns where callbacks go.
+func (s *Sim) CallbackURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.callbackURL
+}
+
+// Handler serves WeChat's API, the phone page and its JSON endpoints.
+func (s *Sim) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cgi-bin/stable_token", s.serveStableToken)
+	mux.HandleFunc("GET /cgi-bin/token", s.serveToken)
+	mux.HandleFunc("POST /cgi-bin/message/custom/send", s.serveCustomSend)
+	mux.HandleFunc("POST /cgi-bin/message/template/send", s.serveTemplateSend)
+	s.routePage(mux)
+	return mux
+}
+
+// FailNext makes the next push of kind api ("custom" or "template") to
+// openid fail with errcode. Calls queue up.
+func (s *Sim) FailNext(openid, api string, errcode int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := failKey{openid, api}
+	s.failNext[k] = append(s.failNext[k], errcode)
+}
+
+// ExpireTokens invalidates every access token issued so far (40001 from
+// then on); the next token request gets a new one.
+func (s *Sim) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+	s.current = ""
+}
+
+// Pushes returns the pushes to openid so far, oldest first ("" means all).
+func (s *Sim) Pushes(openid string) []Push {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Push
+	for _, p := range s.pushes {
+		if openid == "" || p.To == openid {
+			out = append(out, clonePush(p))
+		}
+	}
+	return out
+}
+
+// WaitPush returns the first push to openid for which match is true (nil
+// matches any), waiting for it if it has not arrived yet. Pushes that arrived
+// before the call count. It returns ctx's error when ctx ends first.
+func (s *Sim) WaitPush(ctx context.Context, openid string, match func(Push) bool) (Push, error) {
+	for {
+		s.mu.Lock()
+		for _, p := range s.pushes {
+			if p.To == openid && (match == nil || match(p)) {
+				s.mu.Unlock()
+				return clonePush(p), nil
+			}
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return Push{}, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// Chat returns openid's chat lines after the first after lines.
+func (s *Sim) Chat(openid string, after int) []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[openid]
+	if after < 0 || after >= len(c) {
+		return []Entry{}
+	}
+	return slices.Clone(c[after:])
+}
+
+// note appends a chat line. Callers hold s.mu.
+func (s *Sim) note(openid, kind, text, channel string) {
+	c := s.chats[openid]
+	s.chats[openid] = append(c, Entry{N: len(c) + 1, Kind: kind, Text: text, Channel: channel, At: s.cfg.Now()})
+	s.broadcast()
+}
+
+// broadcast wakes everyone waiting for a change. Callers hold s.mu.
+func (s *Sim) broadcast() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func clonePush(p Push) Push {
+	p.Data = maps.Clone(p.Data)
+	return p
+}
+
+// randomHex returns n random bytes as hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
