@@ -40,6 +40,14 @@ type SenderConfig struct {
 	Log        *slog.Logger
 }
 
+// NoticeTemplateLabels are the fixed words of the notice template the
+// Sender fills, field by field: register the template in the WeChat admin
+// console as "{{first.DATA}} 编号：{{keyword1.DATA}} 内容：{{keyword2.DATA}}
+// {{remark.DATA}}". The simulator is given the same labels.
+func NoticeTemplateLabels() map[string]string {
+	return map[string]string{"keyword1": "编号：", "keyword2": "内容："}
+}
+
 // Sender pushes notices: a customer-service text message, or a template
 // message when the user's window is closed (45015) or its quota is spent
 // (45047). It implements core.Notifier.

@@ -227,7 +227,7 @@ func (s *Sim) serveTemplateSend(w http.ResponseWriter, r *http.Request) {
 		apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": id})
 		return
 	}
-	p := s.record(Push{To: req.ToUser, Channel: "template", Text: renderTemplate(data),
+	p := s.record(Push{To: req.ToUser, Channel: "template", Text: renderTemplate(data, s.cfg.TemplateLabels),
 		TemplateID: req.TemplateID, Data: data, ClientMsgID: req.ClientMsgID})
 	if req.ClientMsgID != "" {
 		s.templates[req.ClientMsgID] = p.MsgID
@@ -247,8 +247,8 @@ func (s *Sim) record(p Push) Push {
 }
 
 // renderTemplate shows template data as a phone would: first, the keywords
-// in order, remark, then anything else.
-func renderTemplate(data map[string]string) string {
+// in order, remark, then anything else, each after its label.
+func renderTemplate(data, labels map[string]string) string {
 	rank := func(k string) string {
 		switch {
 		case k == "first":
@@ -268,7 +268,7 @@ func renderTemplate(data map[string]string) string {
 	var lines []string
 	for _, k := range keys {
 		if v := data[k]; v != "" {
-			lines = append(lines, v)
+			lines = append(lines, labels[k]+v)
 		}
 	}
 	return strings.Join(lines, "\n")

@@ -36,6 +36,10 @@ type Config struct {
 	// TemplateIDs, when set, are the only template ids the account has
 	// (others get 40037).
 	TemplateIDs []string
+	// TemplateLabels are the fixed words a template shows before each
+	// field's value, as the template registered in the WeChat admin
+	// console does (e.g. keyword1 → "编号："). Fields without one show bare.
+	TemplateLabels map[string]string
 	// EnforceWindow applies the customer-service rules: a user must have
 	// sent something within 48 hours (else 45015), at most 5 sends per
 	// interaction (else 45047), and nothing to unfollowers (43004).

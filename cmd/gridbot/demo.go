@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/bot"
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/wechatsim"
@@ -90,7 +91,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	sim := wechatsim.New(wechatsim.Config{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 		AESKey: cfg.WeChat.AESKey, CallbackURL: base + "/wechat", Contacts: contacts, Log: log,
-		TemplateIDs: []string{cfg.WeChat.TemplateID}, EnforceWindow: true})
+		TemplateIDs: []string{cfg.WeChat.TemplateID}, TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := simSrv.Serve(simLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

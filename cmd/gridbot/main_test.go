@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/bot"
 	"gridbot/wechatsim"
 )
 
@@ -32,6 +33,7 @@ type rig struct {
 	stop    context.CancelFunc
 	done    chan error
 	dataDir string
+	log     *testLog
 }
 
 const testPassword = "e2e-password"
@@ -72,7 +74,7 @@ type rigOptions struct {
 
 func boot(t *testing.T, o rigOptions) *rig {
 	t.Helper()
-	r := &rig{t: t, dataDir: o.dataDir, done: make(chan error, 1)}
+	r := &rig{t: t, dataDir: o.dataDir, done: make(chan error, 1), log: &testLog{}}
 	if r.dataDir == "" {
 		r.dataDir = t.TempDir()
 	}
@@ -81,7 +83,7 @@ func boot(t *testing.T, o rigOptions) *rig {
 		aesKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))[:43]
 	}
 	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret", AESKey: aesKey,
-		TemplateIDs: []string{"tpl-notice"}, EnforceWindow: true})
+		TemplateIDs: []string{"tpl-notice"}, TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
 	simSrv := httptest.NewServer(r.sim.Handler())
 	t.Cleanup(simSrv.Close)
 
@@ -110,7 +112,7 @@ log:
 	r.stop = cancel
 	go func() {
 		r.done <- Run(ctx, []string{"serve", "-config", cfgPath}, Env{
-			Stdout: io.Discard, Stderr: &testLog{t: t},
+			Stdout: io.Discard, Stderr: r.log,
 			// The secret comes from the environment, as in production.
 			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"},
 			Ready:   func(u URLs) { ready <- u },
@@ -145,11 +147,16 @@ func (r *rig) shutdown() {
 	}
 }
 
-// testLog sends the process log to the test's log, and keeps it for checks.
+// testLog keeps the process log for checks.
 type testLog struct {
-	t  *testing.T
 	mu sync.Mutex
 	b  bytes.Buffer
+}
+
+func (l *testLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (l *testLog) Write(p []byte) (int, error) {
@@ -335,7 +342,7 @@ func TestWholeLoop(t *testing.T) {
 			resident := "oresident-e2e-1"
 
 			number := r.fileByLocation(resident)
-			push := r.waitPush(tt.leader, number)
+			push := r.waitPush(tt.leader, "编号："+number)
 			if !strings.Contains(push.Text, "路灯") || !strings.Contains(push.Text, "石桥") {
 				t.Errorf("leader push lacks the text or place: %q", push.Text)
 			}
@@ -366,6 +373,16 @@ func TestWholeLoop(t *testing.T) {
 			}
 			if got := len(r.sim.Pushes(tt.leader)); got != 1 {
 				t.Errorf("the leader got %d pushes, want exactly 1", got)
+			}
+			// Personal data never reaches the log, even at debug level.
+			log := r.log.String()
+			if !strings.Contains(log, number) {
+				t.Fatalf("the log does not follow the case at all:\n%s", log)
+			}
+			for _, secret := range []string{"13812345678", "路灯一到晚上", "石桥村口", "已通知电工", "已更换路灯", "e2esecret"} {
+				if strings.Contains(log, secret) {
+					t.Errorf("the log contains %q", secret)
+				}
 			}
 		})
 	}
