@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -11,6 +12,15 @@ type CaseQuery struct {
 	States   []State
 	Grids    []string // any of these grids
 	Limit    int      // 0 means the store's default
+}
+
+// Match reports whether c passes the query's filters (Limit aside). Stores
+// use it so that every implementation filters alike; a store may narrow the
+// candidates with an index first.
+func (q CaseQuery) Match(c *Case) bool {
+	return (len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
+		(len(q.Grids) == 0 || slices.Contains(q.Grids, c.Grid)) &&
+		(q.Resident == "" || c.Resident == q.Resident)
 }
 
 // CaseStore keeps cases and their event logs. Every write that changes a case
@@ -31,6 +41,23 @@ type CaseStore interface {
 	// error nothing is written and the error is returned (ErrNoChange is how
 	// an idempotent step says "already done").
 	UpdateCase(ctx context.Context, number string, change func(*Case) ([]Event, error)) (Case, []Event, error)
+	// EventsSince returns up to limit events of any case with a sequence
+	// number above seq, in order: what a reconnecting console missed.
+	EventsSince(ctx context.Context, seq uint64, limit int) ([]Event, error)
+}
+
+// Records keeps small durable records that are not cases, in namespaces:
+// staff bindings and leave, registered households, staff accounts made on
+// the console. Unlike Ephemeral, a record survives a crash and never expires.
+type Records interface {
+	// Record returns the value and true, or false when there is none.
+	Record(ctx context.Context, ns, key string) ([]byte, bool, error)
+	// PutRecord stores value under ns/key.
+	PutRecord(ctx context.Context, ns, key string, value []byte) error
+	// DeleteRecord removes ns/key; a missing record is not an error.
+	DeleteRecord(ctx context.Context, ns, key string) error
+	// RecordsIn returns every record of a namespace.
+	RecordsIn(ctx context.Context, ns string) (map[string][]byte, error)
 }
 
 // Outbox is the embedded store's side of "announce atomically": events wait

@@ -10,5 +10,6 @@ import "gridbot/core"
 type Store interface {
 	core.CaseStore
 	core.Ephemeral
+	core.Records
 	Close() error
 }

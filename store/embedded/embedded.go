@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +24,8 @@ var (
 	bucketResidents = []byte("residents") // openid \x00 number → nothing: the resident index
 	bucketCounters  = []byte("counters")  // day → cases numbered that day
 	bucketKeys      = []byte("ephemeral") // the memory keys, saved on Close
+	bucketLog       = []byte("log")       // seq → case number: every event in order
+	bucketRecords   = []byte("records")   // one nested bucket per namespace
 )
 
 // chinaTime is the zone case numbers are dated in: a case filed at 07:00 in
@@ -67,7 +68,7 @@ func Open(path string, opt Options) (*Store, error) {
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1)}
 	s.memoryKeys.now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys} {
+		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketLog, bucketRecords} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -177,7 +178,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 
 // write stores c and appends evs to its log and to the outbox, numbering them.
 func (s *Store) write(tx *bolt.Tx, c *core.Case, evs []core.Event) ([]core.Event, error) {
-	events, outbox := tx.Bucket(bucketEvents), tx.Bucket(bucketOutbox)
+	events, outbox, log := tx.Bucket(bucketEvents), tx.Bucket(bucketOutbox), tx.Bucket(bucketLog)
 	for i := range evs {
 		seq, err := events.NextSequence()
 		if err != nil {
@@ -192,6 +193,9 @@ func (s *Store) write(tx *bolt.Tx, c *core.Case, evs []core.Event) ([]core.Event
 			return nil, err
 		}
 		if err := outbox.Put(seqKey(seq), v); err != nil {
+			return nil, err
+		}
+		if err := log.Put(seqKey(seq), []byte(c.Number)); err != nil {
 			return nil, err
 		}
 		c.UpdatedAt = evs[i].At
@@ -240,11 +244,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		limit = defaultLimit
 	}
 	var out []core.Case
-	match := func(c *core.Case) bool {
-		return (len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
-			(len(q.Grids) == 0 || slices.Contains(q.Grids, c.Grid)) &&
-			(q.Resident == "" || c.Resident == q.Resident)
-	}
+	match := q.Match
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if q.Resident != "" {
 			prefix := append([]byte(q.Resident), 0)
@@ -332,6 +332,96 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 	}
 	s.signal()
 	return c, evs, nil
+}
+
+// EventsSince implements core.CaseStore.
+func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
+	var out []core.Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		cur := tx.Bucket(bucketLog).Cursor()
+		for k, number := cur.Seek(seqKey(seq + 1)); k != nil && len(out) < limit; k, number = cur.Next() {
+			v := events.Get(eventKey(string(number), binary.BigEndian.Uint64(k)))
+			if v == nil {
+				return fmt.Errorf("event %x of %s: missing", k, number)
+			}
+			var e core.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("event %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events since %d: %w", seq, err)
+	}
+	return out, nil
+}
+
+// Record implements core.Records.
+func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketRecords).Bucket([]byte(ns)); b != nil {
+			if v := b.Get([]byte(key)); v != nil {
+				out = append([]byte{}, v...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("record %s/%s: %w", ns, key, err)
+	}
+	return out, out != nil, nil
+}
+
+// PutRecord implements core.Records.
+func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(ns))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), append([]byte{}, value...))
+	})
+	if err != nil {
+		return fmt.Errorf("put record %s/%s: %w", ns, key, err)
+	}
+	return nil
+}
+
+// DeleteRecord implements core.Records.
+func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketRecords).Bucket([]byte(ns)); b != nil {
+			return b.Delete([]byte(key))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete record %s/%s: %w", ns, key, err)
+	}
+	return nil
+}
+
+// RecordsIn implements core.Records.
+func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
+	out := make(map[string][]byte)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords).Bucket([]byte(ns))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			out[string(k)] = append([]byte{}, v...)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("records in %s: %w", ns, err)
+	}
+	return out, nil
 }
 
 // PendingEvents implements core.Outbox.

@@ -55,6 +55,8 @@ func Run(t *testing.T, factory Factory) {
 		{"QueryByResidentStateGrid", testQuery},
 		{"NotFound", testNotFound},
 		{"EphemeralExpiry", testEphemeral},
+		{"EventsSince", testEventsSince},
+		{"Records", testRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,5 +303,71 @@ func waitExpired(t *testing.T, s store.Store, key string) {
 			t.Fatalf("key %q did not expire", key)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func testEventsSince(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	a := mustCreate(t, s, clock, "o1", "g1")
+	b := mustCreate(t, s, clock, "o2", "g1")
+	if _, _, err := s.UpdateCase(ctx, a.Number, func(c *core.Case) ([]core.Event, error) {
+		return []core.Event{{Kind: core.EventReplied, Text: "hi", At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.EventsSince(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(kindsOf(all))
+	if got != "[submitted submitted replied]" || all[0].Case != a.Number || all[1].Case != b.Number || all[2].Text != "hi" {
+		t.Fatalf("EventsSince(0) = %s %+v", got, all)
+	}
+	rest, err := s.EventsSince(ctx, all[0].Seq, 1)
+	if err != nil || len(rest) != 1 || rest[0].Seq != all[1].Seq {
+		t.Fatalf("EventsSince(first, 1) = %+v, %v", rest, err)
+	}
+	if none, err := s.EventsSince(ctx, all[2].Seq, 10); err != nil || len(none) != 0 {
+		t.Fatalf("EventsSince(last) = %+v, %v", none, err)
+	}
+}
+
+func testRecords(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if _, ok, err := s.Record(ctx, "binding", "o1"); ok || err != nil {
+		t.Fatalf("missing record: %v %v", ok, err)
+	}
+	if err := s.PutRecord(ctx, "binding", "o1", []byte("staff-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRecord(ctx, "binding", "o2", []byte("staff-2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRecord(ctx, "away", "o1", []byte("yes")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := s.Record(ctx, "binding", "o1"); !ok || err != nil || string(v) != "staff-1" {
+		t.Fatalf("record = %q %v %v", v, ok, err)
+	}
+	all, err := s.RecordsIn(ctx, "binding")
+	if err != nil || len(all) != 2 || string(all["o2"]) != "staff-2" {
+		t.Fatalf("RecordsIn = %v, %v", all, err)
+	}
+	if err := s.DeleteRecord(ctx, "binding", "o1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRecord(ctx, "binding", "never"); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.RecordsIn(ctx, "binding"); len(all) != 1 {
+		t.Fatalf("after delete: %v", all)
+	}
+	if empty, err := s.RecordsIn(ctx, "nothing-here"); err != nil || len(empty) != 0 {
+		t.Fatalf("empty namespace: %v %v", empty, err)
+	}
+	// Records outlive any expiry.
+	clock.Advance(365 * 24 * time.Hour)
+	if _, ok, _ := s.Record(ctx, "away", "o1"); !ok {
+		t.Fatal("a record expired")
 	}
 }
