@@ -43,6 +43,16 @@ type Config struct {
 		Kind string `koanf:"kind"`
 		Path string `koanf:"path"`
 	} `koanf:"store"`
+	Valkey struct {
+		Addr     []string `koanf:"addr"`
+		Password string   `koanf:"password"`
+		DB       int      `koanf:"db"`
+		Prefix   string   `koanf:"prefix"`
+		// ClaimIdle is how long an entry may sit unacked with a consumer
+		// before another instance takes it over (the consumer is presumed
+		// dead); it must exceed a handler's longest run with its retries.
+		ClaimIdle time.Duration `koanf:"claim_idle"`
+	} `koanf:"valkey"`
 	Town struct {
 		Directory  string `koanf:"directory"`
 		Categories string `koanf:"categories"`
@@ -73,6 +83,11 @@ func Defaults() map[string]any {
 		"wechat.template_id":      "",
 		"store.kind":              "embedded",
 		"store.path":              "gridbot.db",
+		"valkey.addr":             []string{"127.0.0.1:6379"},
+		"valkey.password":         "",
+		"valkey.db":               0,
+		"valkey.prefix":           "gridbot:",
+		"valkey.claim_idle":       "60s",
 		"town.directory":          "configs/town.yaml",
 		"town.categories":         "configs/categories.yaml",
 		"dialog.idle_timeout":     "30m",
@@ -121,7 +136,7 @@ func Load(path string, environ []string) (*Config, error) {
 				badEnv = append(badEnv, name)
 				return "", nil
 			}
-			if key == "console.allowed_origins" {
+			if key == "console.allowed_origins" || key == "valkey.addr" {
 				return key, strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' })
 			}
 			return key, value
@@ -186,8 +201,24 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.WeChat.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("config wechat.api_base %q: want an http(s) URL", c.WeChat.APIBase)
 	}
-	if !slices.Contains([]string{"embedded"}, c.Store.Kind) {
-		return fmt.Errorf("config store.kind %q: want embedded", c.Store.Kind)
+	if !slices.Contains([]string{"embedded", "valkey"}, c.Store.Kind) {
+		return fmt.Errorf("config store.kind %q: want embedded or valkey", c.Store.Kind)
+	}
+	if c.Store.Kind == "valkey" {
+		if len(c.Valkey.Addr) == 0 {
+			return fmt.Errorf("config valkey.addr: at least one host:port")
+		}
+		for _, a := range c.Valkey.Addr {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fmt.Errorf("config valkey.addr %q: want host:port", a)
+			}
+		}
+		if c.Valkey.DB < 0 || c.Valkey.DB > 15 {
+			return fmt.Errorf("config valkey.db %d: want 0-15", c.Valkey.DB)
+		}
+		if c.Valkey.ClaimIdle < time.Second {
+			return fmt.Errorf("config valkey.claim_idle %s: at least 1s", c.Valkey.ClaimIdle)
+		}
 	}
 	if c.Store.Path == "" {
 		return fmt.Errorf("config store.path: empty")
