@@ -330,3 +330,43 @@ func TestTokenSource(t *testing.T) {
 		}
 	})
 }
+
+// Instances sharing a store share one token: one fetch between them, and
+// after WeChat rejects it one refresh between them.
+func TestTokenSourceShared(t *testing.T) {
+	api, srv := newFakeAPI(t)
+	api.delay = 50 * time.Millisecond
+	shared := &memEphemeral{}
+	var sources []*bot.TokenSource
+	for range 3 {
+		sources = append(sources, bot.NewTokenSource(bot.TokenConfig{AppID: testAppID, AppSecret: testSecret, APIBase: srv.URL, Shared: shared}))
+	}
+	get := func(want string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for _, ts := range sources {
+			for range 5 {
+				wg.Go(func() {
+					if tok, err := ts.GetAccessTokenContext(context.Background()); err != nil || tok != want {
+						t.Errorf("token %q, %v; want %s", tok, err, want)
+					}
+				})
+			}
+		}
+		wg.Wait()
+	}
+	get("TOKEN-1")
+	if n := api.tokens.Load(); n != 1 {
+		t.Fatalf("%d fetches for three instances, want 1", n)
+	}
+	api.mu.Lock()
+	api.token = "TOKEN-2"
+	api.mu.Unlock()
+	for _, ts := range sources {
+		ts.Invalidate(context.Background(), "TOKEN-1")
+	}
+	get("TOKEN-2")
+	if n := api.tokens.Load(); n != 2 {
+		t.Fatalf("%d fetches after a rejection, want 2", n)
+	}
+}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/silenceper/wechat/v2/credential"
+
+	"gridbot/core"
 )
 
 // TokenConfig configures a TokenSource.
@@ -21,6 +24,12 @@ type TokenConfig struct {
 	// Margin is how long before expiry the token is refreshed; 0 means 5
 	// minutes (capped at half the token's lifetime).
 	Margin time.Duration
+	// Shared, when set, keeps the token where every instance finds it (the
+	// Valkey store): one token for the whole service, and one instance at a
+	// time refreshes it while the others wait for its result. WeChat
+	// invalidates a token some minutes after a new one is fetched, so
+	// instances fetching on their own would spoil each other's tokens.
+	Shared core.Ephemeral
 	Now    func() time.Time
 	Log    *slog.Logger
 }
@@ -119,6 +128,38 @@ func (t *TokenSource) fetch(ctx context.Context, f *tokenFetch, stale string) {
 	// Room for a forced second request.
 	ctx, cancel := context.WithTimeout(ctx, 2*timeout+time.Second)
 	defer cancel()
+	var (
+		tok sharedToken
+		err error
+	)
+	if t.cfg.Shared != nil {
+		tok, err = t.fetchShared(ctx, stale)
+	} else {
+		tok, err = t.fetchOwn(ctx, stale)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err == nil {
+		t.token, t.refresh, t.stale = tok.Token, tok.Refresh, ""
+		f.token = tok.Token
+	} else {
+		t.cfg.Log.Error("wechat access token fetch failed", "err", err)
+	}
+	f.err = err
+	t.inflight = nil
+	close(f.done)
+}
+
+// sharedToken is a token and the moment to stop using it, as kept in the
+// shared store.
+type sharedToken struct {
+	Token   string    `json:"token"`
+	Refresh time.Time `json:"refresh"`
+}
+
+// fetchOwn asks WeChat, forcing a new token if it hands back the one it
+// rejected.
+func (t *TokenSource) fetchOwn(ctx context.Context, stale string) (sharedToken, error) {
 	start := t.cfg.Now()
 	res, err := t.request(ctx, false)
 	if err == nil && stale != "" && res.AccessToken == stale {
@@ -126,21 +167,68 @@ func (t *TokenSource) fetch(ctx context.Context, f *tokenFetch, stale string) {
 		t.cfg.Log.Warn("wechat access token rejected but still current; forcing a refresh")
 		res, err = t.request(ctx, true)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err == nil {
-		life := time.Duration(res.ExpiresIn) * time.Second
-		margin := min(t.cfg.Margin, life/2)
-		t.token = res.AccessToken
-		t.refresh = start.Add(life - margin)
-		t.stale = ""
-		f.token = res.AccessToken
-	} else {
-		t.cfg.Log.Error("wechat access token fetch failed", "err", err)
+	if err != nil {
+		return sharedToken{}, err
 	}
-	f.err = err
-	t.inflight = nil
-	close(f.done)
+	life := time.Duration(res.ExpiresIn) * time.Second
+	margin := min(t.cfg.Margin, life/2)
+	return sharedToken{Token: res.AccessToken, Refresh: start.Add(life - margin)}, nil
+}
+
+// sharedWait is how often an instance waiting for another's refresh looks.
+const sharedWait = 50 * time.Millisecond
+
+// fetchShared takes the token from the shared store; when it is missing,
+// about to expire or the one rejected, the instance that wins the refresh
+// lock fetches a new one and the others wait for it.
+func (t *TokenSource) fetchShared(ctx context.Context, stale string) (sharedToken, error) {
+	key, lock := "wx:token:"+t.cfg.AppID, "wx:token-lock:"+t.cfg.AppID
+	usable := func() (sharedToken, bool, error) {
+		raw, ok, err := t.cfg.Shared.Get(ctx, key)
+		if err != nil || !ok {
+			return sharedToken{}, false, err
+		}
+		var tok sharedToken
+		if json.Unmarshal(raw, &tok) != nil || tok.Token == "" || tok.Token == stale || !t.cfg.Now().Before(tok.Refresh) {
+			return sharedToken{}, false, nil
+		}
+		return tok, true, nil
+	}
+	for {
+		if tok, ok, err := usable(); err != nil {
+			return sharedToken{}, fmt.Errorf("wechat access token: shared store: %w", err)
+		} else if ok {
+			return tok, nil
+		}
+		won, err := t.cfg.Shared.SetNX(ctx, lock, []byte("1"), 2*DefaultAPITimeout+time.Second)
+		if err != nil {
+			return sharedToken{}, fmt.Errorf("wechat access token: shared store: %w", err)
+		}
+		if won {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return sharedToken{}, fmt.Errorf("wechat access token: waiting for another instance's refresh: %w", ctx.Err())
+		case <-time.After(sharedWait):
+		}
+	}
+	defer t.cfg.Shared.Delete(context.WithoutCancel(ctx), lock)
+	// Another instance may have refreshed between our look and our lock.
+	if tok, ok, err := usable(); err == nil && ok {
+		return tok, nil
+	}
+	tok, err := t.fetchOwn(ctx, stale)
+	if err != nil {
+		return sharedToken{}, err
+	}
+	raw, _ := json.Marshal(tok)
+	if ttl := tok.Refresh.Sub(t.cfg.Now()); ttl > 0 {
+		if err := t.cfg.Shared.Set(ctx, key, raw, ttl); err != nil {
+			t.cfg.Log.Warn("wechat access token: could not share the new token", "err", err)
+		}
+	}
+	return tok, nil
 }
 
 // request asks /cgi-bin/stable_token once.
