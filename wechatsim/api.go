@@ -48,6 +48,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 // handed out again (stable_token); a forced refresh makes a new one and
 // leaves the old one valid, as WeChat does for a grace period.
 func (s *Sim) issueToken(w http.ResponseWriter, grant, appID, secret string, force bool) {
+	s.tokenRequests.Add(1)
 	switch {
 	case grant != "client_credential":
 		apiError(w, 40002, "invalid grant_type")

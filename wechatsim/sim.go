@@ -69,8 +69,9 @@ type Entry struct {
 
 // Sim is a simulated WeChat. Its methods are safe for concurrent use.
 type Sim struct {
-	cfg   Config
-	msgID atomic.Int64
+	cfg           Config
+	msgID         atomic.Int64
+	tokenRequests atomic.Int64
 
 	mu          sync.Mutex
 	callbackURL string
@@ -125,6 +126,9 @@ func New(cfg Config) *Sim {
 	s.msgID.Store(cfg.Now().UnixMicro())
 	return s
 }
+
+// TokenRequests counts the access-token requests the bot made.
+func (s *Sim) TokenRequests() int64 { return s.tokenRequests.Load() }
 
 // SetCallbackURL points the simulator at the bot's callback URL.
 func (s *Sim) SetCallbackURL(u string) {
