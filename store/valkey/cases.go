@@ -1,0 +1,378 @@
+package valkey
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/core"
+	"gridbot/routing"
+	"gridbot/routing/valkeystream"
+)
+
+// seqPlaceholder stands for an event's sequence number until the write
+// script takes the real one: events are encoded in Go with this Seq, and the
+// script substitutes the number it got from INCR in the event's JSON
+// ("seq":<placeholder>) and in the stream entry's UUID (the placeholder
+// alone). A JSON string can hold the digits but never the unescaped
+// `"seq":` before them, so the substitution cannot hit a resident's text.
+const seqPlaceholder = uint64(math.MaxUint64)
+
+// writeScript writes a case and its events atomically. It is the only
+// writer of the ledger.
+//
+// KEYS: 1 case, 2 case log, 3 global log, 4 sequence counter, 5 stream, and
+// on create 6 all-cases index, 7 resident index.
+// ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
+// the update was computed from, 4 new case JSON, 5 event count, then per
+// event: its JSON, its stream field count n, its n stream fields.
+//
+// It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"}
+// having written nothing. The stream entry is added first, as the write most
+// likely to fail (a key of the wrong type), and the case last.
+const writeScript = `
+local placeholder = '18446744073709551615'
+local tagged = '"seq":' .. placeholder
+local function fill(s, seq)
+  if s == placeholder then return seq end
+  local i, j = string.find(s, tagged, 1, true)
+  if not i then return s end
+  return string.sub(s, 1, i - 1) .. '"seq":' .. seq .. string.sub(s, j + 1)
+end
+if ARGV[1] == 'create' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+else
+  local cur = redis.call('GET', KEYS[1])
+  if not cur then return {'notfound'} end
+  if redis.sha1hex(cur) ~= ARGV[3] then return {'conflict'} end
+end
+local out = {'ok'}
+local at = 6
+for e = 1, tonumber(ARGV[5]) do
+  local seq = string.format('%d', redis.call('INCR', KEYS[4]))
+  local ev = fill(ARGV[at], seq)
+  local n = tonumber(ARGV[at + 1])
+  local fields = {}
+  for f = 1, n do fields[f] = fill(ARGV[at + 1 + f], seq) end
+  at = at + 2 + n
+  redis.call('XADD', KEYS[5], '*', unpack(fields))
+  redis.call('RPUSH', KEYS[2], ev)
+  redis.call('ZADD', KEYS[3], seq, ev)
+  out[#out + 1] = seq
+end
+if ARGV[1] == 'create' then
+  redis.call('ZADD', KEYS[6], 0, ARGV[2])
+  redis.call('ZADD', KEYS[7], 0, ARGV[2])
+end
+redis.call('SET', KEYS[1], ARGV[4])
+return out
+`
+
+// Results of writeScript other than "ok".
+var (
+	errExists   = errors.New("exists")
+	errConflict = errors.New("conflict")
+)
+
+// maxAttempts bounds UpdateCase's optimistic retries.
+const maxAttempts = 64
+
+// runWrite runs writeScript for c and evs (whose Case is set) and numbers evs.
+// old is the stored case JSON an update was computed from; nil for create.
+func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, old []byte) error {
+	caseJSON, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode case: %w", err)
+	}
+	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.logKey(), s.seqKey(), s.stream}
+	args := []string{"update", c.Number, "", string(caseJSON), strconv.Itoa(len(evs))}
+	if old == nil {
+		args[0] = "create"
+		keys = append(keys, s.casesKey(), s.residentKey(c.Resident))
+	} else {
+		sum := sha1.Sum(old)
+		args[2] = hex.EncodeToString(sum[:])
+	}
+	for _, ev := range evs {
+		payload, fields, err := encodeEvent(ev)
+		if err != nil {
+			return err
+		}
+		args = append(args, string(payload), strconv.Itoa(len(fields)))
+		args = append(args, fields...)
+	}
+	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
+	if err != nil {
+		return fmt.Errorf("write script: %w", err)
+	}
+	if len(res) == 0 {
+		return errors.New("write script: empty reply")
+	}
+	switch status, _ := res[0].ToString(); status {
+	case "ok":
+	case "exists":
+		return errExists
+	case "notfound":
+		return core.ErrNotFound
+	case "conflict":
+		return errConflict
+	default:
+		return fmt.Errorf("write script: unexpected reply %q", status)
+	}
+	if len(res) != len(evs)+1 {
+		return fmt.Errorf("write script: %d sequence numbers for %d events", len(res)-1, len(evs))
+	}
+	for i := range evs {
+		v, err := res[i+1].ToString()
+		if err != nil {
+			return fmt.Errorf("write script: %w", err)
+		}
+		if evs[i].Seq, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return fmt.Errorf("write script: sequence %q: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// encodeEvent returns ev's JSON and its stream entry fields, both with the
+// sequence placeholder for the script to fill in.
+func encodeEvent(ev core.Event) ([]byte, []string, error) {
+	ev.Seq = seqPlaceholder
+	msg, err := routing.NewMessage(ev)
+	if err != nil {
+		return nil, nil, err
+	}
+	tagged := []byte(`"seq":` + strconv.FormatUint(seqPlaceholder, 10))
+	if n := bytes.Count(msg.Payload, tagged); n != 1 || msg.UUID != strconv.FormatUint(seqPlaceholder, 10) {
+		return nil, nil, fmt.Errorf("encode event of %s: the sequence number is not where the write script looks for it", ev.Case)
+	}
+	fields, err := valkeystream.EntryFields(msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return msg.Payload, fields, nil
+}
+
+// CreateCase implements core.CaseStore. The day's number is taken first
+// (INCR); the case, its first event, the indexes and the stream entry are
+// then written by one script.
+func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (core.Case, core.Event, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = s.now()
+	}
+	day := c.CreatedAt.In(chinaTime)
+	n, err := s.client.Do(ctx, s.client.B().Incr().Key(s.dayKey(day.Format("20060102"))).Build()).AsInt64()
+	if err != nil {
+		return core.Case{}, core.Event{}, fmt.Errorf("create case: number: %w", err)
+	}
+	c.Number = core.FormatCaseNumber(s.casePrefix, day, int(n))
+	c.Version = 1
+	c.UpdatedAt = first.At
+	first.Case = c.Number
+	evs := []core.Event{first}
+	switch err := s.runWrite(ctx, &c, evs, nil); {
+	case errors.Is(err, errExists):
+		return core.Case{}, core.Event{}, fmt.Errorf("create case: case %s exists: %w", c.Number, core.ErrConflict)
+	case err != nil:
+		return core.Case{}, core.Event{}, fmt.Errorf("create case %s: %w", c.Number, err)
+	}
+	return c, evs[0], nil
+}
+
+// Case implements core.CaseStore.
+func (s *Store) Case(ctx context.Context, number string) (core.Case, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	c, _, err := s.getCase(ctx, number)
+	return c, err
+}
+
+// getCase returns the case and the JSON it was decoded from.
+func (s *Store) getCase(ctx context.Context, number string) (core.Case, []byte, error) {
+	var c core.Case
+	raw, err := s.client.Do(ctx, s.client.B().Get().Key(s.caseKey(number)).Build()).AsBytes()
+	if vk.IsValkeyNil(err) {
+		return c, nil, fmt.Errorf("case %q: %w", number, core.ErrNotFound)
+	}
+	if err != nil {
+		return c, nil, fmt.Errorf("case %q: %w", number, err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, nil, fmt.Errorf("case %q: %w", number, err)
+	}
+	return c, raw, nil
+}
+
+// UpdateCase implements core.CaseStore. It is optimistic: the write script
+// refuses the write if the case changed since it was read, and UpdateCase
+// then reads it again and reruns change, up to maxAttempts times with a
+// little jitter. An error from change is returned as it is.
+func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core.Case) ([]core.Event, error)) (core.Case, []core.Event, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		c, raw, err := s.getCase(ctx, number)
+		if err != nil {
+			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
+		}
+		evs, err := change(&c)
+		if err != nil {
+			return core.Case{}, nil, err
+		}
+		if len(evs) == 0 {
+			return core.Case{}, nil, core.ErrNoChange
+		}
+		c.Number = number // the key is not the change's to edit
+		c.Version++
+		for i := range evs {
+			evs[i].Case = number
+			c.UpdatedAt = evs[i].At
+		}
+		err = s.runWrite(ctx, &c, evs, raw)
+		if err == nil {
+			return c, evs, nil
+		}
+		if !errors.Is(err, errConflict) {
+			return core.Case{}, nil, fmt.Errorf("update case %s: %w", number, err)
+		}
+		if attempt == maxAttempts {
+			return core.Case{}, nil, fmt.Errorf("update case %s: still contended after %d attempts: %w", number, attempt, core.ErrConflict)
+		}
+		// Back off a random moment that grows with the contention seen.
+		wait := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return core.Case{}, nil, fmt.Errorf("update case %s: %w", number, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// defaultLimit bounds a listing that did not ask for a limit.
+const defaultLimit = 1000
+
+// Cases implements core.CaseStore. It walks an index newest first (the
+// resident's when q.Resident is set, else all cases) a page at a time,
+// fetching each page's cases with one MGET and filtering with q.Match.
+func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	index := s.casesKey()
+	if q.Resident != "" {
+		index = s.residentKey(q.Resident)
+	}
+	page := int64(min(max(limit, 64), 512))
+	var out []core.Case
+	upper := "+" // the next page starts below this member
+	for len(out) < limit {
+		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(index).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
+		if err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		if len(numbers) == 0 {
+			break
+		}
+		keys := make([]string, len(numbers))
+		for i, n := range numbers {
+			keys[i] = s.caseKey(n)
+		}
+		vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
+		if err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		for i := range vals {
+			raw, err := vals[i].AsBytes()
+			if vk.IsValkeyNil(err) {
+				continue // indexed but gone: not written by this store
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
+			}
+			var c core.Case
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
+			}
+			if q.Match(&c) {
+				out = append(out, c)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+		if int64(len(numbers)) < page {
+			break
+		}
+		upper = "(" + numbers[len(numbers)-1]
+	}
+	return out, nil
+}
+
+// Events implements core.CaseStore.
+func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res := s.client.DoMulti(ctx,
+		s.client.B().Exists().Key(s.caseKey(number)).Build(),
+		s.client.B().Lrange().Key(s.caseLogKey(number)).Start(0).Stop(-1).Build())
+	exists, err := res[0].AsInt64()
+	if err != nil {
+		return nil, fmt.Errorf("events of %q: %w", number, err)
+	}
+	if exists == 0 {
+		return nil, fmt.Errorf("events of %q: %w", number, core.ErrNotFound)
+	}
+	raws, err := res[1].AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("events of %q: %w", number, err)
+	}
+	return decodeEvents(raws)
+}
+
+// EventsSince implements core.CaseStore. Like the embedded store, a limit
+// of zero or less returns nothing.
+func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	raws, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.logKey()).
+		Min("("+strconv.FormatUint(seq, 10)).Max("+inf").Byscore().Limit(0, int64(limit)).Build()).AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("events since %d: %w", seq, err)
+	}
+	evs, err := decodeEvents(raws)
+	if err != nil {
+		return nil, fmt.Errorf("events since %d: %w", seq, err)
+	}
+	return evs, nil
+}
+
+func decodeEvents(raws []string) ([]core.Event, error) {
+	if len(raws) == 0 {
+		return nil, nil
+	}
+	out := make([]core.Event, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal([]byte(raw), &out[i]); err != nil {
+			return nil, fmt.Errorf("decode event: %w", err)
+		}
+	}
+	return out, nil
+}

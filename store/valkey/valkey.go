@@ -1,0 +1,263 @@
+// Package valkey is gridbot's store for the scaled-out deployment: any number
+// of gridbot instances share one Valkey server (or a Valkey cluster) and
+// behave as one service. It implements store.Store with valkey-go and passes
+// the same behaviour suite (store/storetest) as the embedded bbolt store.
+//
+// # Keys
+//
+// Every key starts with Options.Prefix (P below, e.g. "gridbot:"). The
+// ledger's keys all carry the hash tag {gb}, as does the transport's stream
+// (valkeystream.StreamKey), so on a cluster they live in one slot and a case,
+// its events, the counters and the stream entry that announces the events
+// change together in one Lua script. The prefix therefore must not contain
+// '{' or '}'. Ephemeral keys carry no shared tag, so the busy per-message
+// traffic spreads over the cluster.
+//
+//	key                          type        TTL   holds
+//	P{gb}:case:<number>          string      none  the case as JSON
+//	P{gb}:log:<number>           list        none  the case's events as JSON, in sequence order
+//	P{gb}:events                 sorted set  none  every event as JSON, scored by its sequence number (EventsSince)
+//	P{gb}:seq                    string      none  the last event sequence number (INCR)
+//	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
+//	P{gb}:cases                  sorted set  none  every case number, score 0, newest last in lexical order
+//	P{gb}:resident:<openid>      sorted set  none  the resident's case numbers, score 0, lexical order
+//	P{gb}:stream:case.events     stream      none  the router's transport (valkeystream): one entry per event
+//	Peph:<key>                   string      yes   Ephemeral values, "<deadline ms>:<value>": sessions, dedupe marks, logins (SET PX)
+//	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace
+//
+// Why {gb} on each ledger key: the write script of CreateCase and UpdateCase
+// touches the case, its log, the global log, the sequence counter, the
+// stream and (on creation) both indexes; a script may only touch keys of one
+// slot. The day counter is incremented before the script, so a failed write
+// leaves a gap in the day's numbers, never a half-written case; it carries
+// {gb} all the same, so the numbering can move into the script without a
+// change of layout. The indexes
+// hold case numbers with score 0 so that ZRANGE … BYLEX REV lists cases
+// newest first in the same byte order the embedded store uses.
+//
+// Ephemeral keys expire on the server's clock (SET PX). Each value also
+// carries its deadline by Options.Now, and a reader treats a value past it as
+// gone: the store's clock can shorten a key's life, never lengthen it.
+//
+// # Consistency
+//
+// An event's sequence number is taken inside the write script, so sequence
+// numbers are gap-free and in commit order: a console that replays
+// EventsSince(last seen) never skips an event that committed late. The stream
+// entry's UUID and payload carry the same number (routing.NewMessage).
+// UpdateCase is optimistic: it reads the case, runs change, and the script
+// writes only if the stored case is still byte for byte what change saw;
+// otherwise it reads again and retries, a bounded number of times.
+package valkey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/routing"
+	"gridbot/routing/valkeystream"
+)
+
+// chinaTime dates case numbers: a case filed at 07:00 in the town on the
+// 25th is numbered on the 25th whatever the server's zone.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// DefaultTimeout bounds each call when Options.Timeout is zero: WeChat
+// gives the bot five seconds per answer, so a dead server must fail fast.
+const DefaultTimeout = 2 * time.Second
+
+// Options configure a store.
+type Options struct {
+	// Addr lists the server (or cluster seed) addresses, host:port.
+	Addr []string
+	// Password authenticates to the server; empty for none.
+	Password string
+	// DB selects the database (standalone servers only).
+	DB int
+	// Prefix starts every key (e.g. "gridbot:"); it must not contain braces.
+	Prefix string
+	// CasePrefix starts every case number (e.g. "ST").
+	CasePrefix string
+	// Now dates a case whose CreatedAt is zero and stamps ephemeral values
+	// with their deadline; nil means time.Now. The server's clock expires
+	// ephemeral keys; Now can only make them expire sooner (see Get).
+	Now func() time.Time
+	// Timeout bounds dialling, each network round trip and each store call
+	// (unless the caller's context ends sooner); zero means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Store is the Valkey-backed store. It implements store.Store.
+type Store struct {
+	client     vk.Client
+	prefix     string
+	casePrefix string
+	now        func() time.Time
+	timeout    time.Duration
+	write      *vk.Lua
+	setNX      *vk.Lua
+	stream     string
+}
+
+// Open connects to the server and returns a store on it. It fails when the
+// server cannot be reached within the timeout.
+func Open(ctx context.Context, opt Options) (*Store, error) {
+	if len(opt.Addr) == 0 {
+		return nil, errors.New("open valkey store: no address")
+	}
+	if opt.CasePrefix == "" {
+		return nil, errors.New("open valkey store: empty case prefix")
+	}
+	if strings.ContainsAny(opt.Prefix, "{}") {
+		return nil, fmt.Errorf("open valkey store: key prefix %q must not contain braces: the ledger's hash tag is {gb}", opt.Prefix)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	where := strings.Join(opt.Addr, ",")
+	// NewClient dials without a context: it is bounded by the dial timeout
+	// and ConnWriteTimeout, which also bounds the handshake with a server
+	// that accepts but never answers.
+	client, err := vk.NewClient(vk.ClientOption{
+		InitAddress:      opt.Addr,
+		Password:         opt.Password,
+		SelectDB:         opt.DB,
+		ClientName:       "gridbot",
+		Dialer:           net.Dialer{Timeout: opt.Timeout, KeepAlive: time.Second},
+		ConnWriteTimeout: opt.Timeout,
+		DisableCache:     true, // the store reads with Do; no CLIENT TRACKING needed
+		RetryDelay:       retryDelay,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	s := &Store{
+		client:     client,
+		prefix:     opt.Prefix,
+		casePrefix: opt.CasePrefix,
+		now:        opt.Now,
+		timeout:    opt.Timeout,
+		write:      vk.NewLuaScript(writeScript),
+		setNX:      vk.NewLuaScript(setNXScript),
+		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
+	}
+	if err := s.Ping(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	return s, nil
+}
+
+// Close closes the client the store created. A transport that shares it
+// (Client) must be closed first.
+func (s *Store) Close() error {
+	s.client.Close()
+	return nil
+}
+
+// Client is the store's valkey-go client, for the Valkey transport to share
+// (valkeystream.Config{Client: st.Client()}). The store owns it: Close
+// closes it.
+func (s *Store) Client() vk.Client { return s.client }
+
+// Ping checks that the server answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.client.Do(ctx, s.client.B().Ping().Build()).Error(); err != nil {
+		return fmt.Errorf("valkey ping: %w", err)
+	}
+	return nil
+}
+
+// retryDelay spaces valkey-go's retries of read-only commands after a
+// network error: a few quick ones ride over a blip or a restart, then the
+// error goes back to the caller, who has a resident waiting.
+func retryDelay(attempts int, _ vk.Completed, _ error) time.Duration {
+	if attempts > 4 {
+		return -1
+	}
+	return time.Duration(10<<attempts) * time.Millisecond
+}
+
+// bound limits ctx to the store's timeout, unless it ends sooner already.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.timeout {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// CheckDurability reads the server's persistence settings and returns a
+// warning for each that can lose acknowledged cases: no AOF, an AOF never
+// fsynced, or an eviction policy that may drop keys. Where the server refuses
+// CONFIG (managed services often do), it says so in a warning. An error means
+// the server could not be asked at all. On a cluster it checks the node that
+// answers.
+func (s *Store) CheckDurability(ctx context.Context) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	durabilityParams := []string{"appendonly", "appendfsync", "maxmemory-policy"}
+	cmds := make(vk.Commands, 0, len(durabilityParams))
+	for _, p := range durabilityParams {
+		// One parameter per CONFIG GET: servers before Redis 7 take only one.
+		cmds = append(cmds, s.client.B().ConfigGet().Parameter(p).Build())
+	}
+	cfg := make(map[string]string, len(durabilityParams))
+	for i, res := range s.client.DoMulti(ctx, cmds...) {
+		m, err := res.AsStrMap()
+		if err != nil {
+			if _, ok := vk.IsValkeyErr(err); ok {
+				return []string{fmt.Sprintf("could not check the server's durability settings (CONFIG GET %s: %v); make sure appendonly is yes, appendfsync everysec or always, and maxmemory-policy noeviction", durabilityParams[i], err)}, nil
+			}
+			return nil, fmt.Errorf("check durability: %w", err)
+		}
+		for k, v := range m {
+			cfg[strings.ToLower(k)] = v
+		}
+	}
+	return durabilityWarnings(cfg), nil
+}
+
+// durabilityWarnings judges the settings CONFIG GET returned.
+func durabilityWarnings(cfg map[string]string) []string {
+	var out []string
+	get := func(name string) (string, bool) {
+		v, ok := cfg[name]
+		if !ok {
+			out = append(out, fmt.Sprintf("could not read %s from the server's configuration", name))
+		}
+		return strings.ToLower(v), ok
+	}
+	if v, ok := get("appendonly"); ok && v != "yes" {
+		out = append(out, fmt.Sprintf("appendonly is %q: without the append-only file, cases acknowledged since the last snapshot are lost when the server stops; set appendonly yes", v))
+	}
+	if v, ok := get("appendfsync"); ok && v == "no" {
+		out = append(out, `appendfsync is "no": the operating system decides when the append-only file reaches the disk; set everysec (at most a second lost) or always`)
+	}
+	if v, ok := get("maxmemory-policy"); ok && v != "noeviction" {
+		out = append(out, fmt.Sprintf("maxmemory-policy is %q: under memory pressure the server may evict cases, events or stream entries; set noeviction", v))
+	}
+	return out
+}
+
+// Key builders; see the package comment for the layout.
+
+func (s *Store) caseKey(number string) string       { return s.prefix + "{gb}:case:" + number }
+func (s *Store) caseLogKey(number string) string    { return s.prefix + "{gb}:log:" + number }
+func (s *Store) logKey() string                     { return s.prefix + "{gb}:events" }
+func (s *Store) seqKey() string                     { return s.prefix + "{gb}:seq" }
+func (s *Store) dayKey(day string) string           { return s.prefix + "{gb}:day:" + day }
+func (s *Store) casesKey() string                   { return s.prefix + "{gb}:cases" }
+func (s *Store) residentKey(openid string) string   { return s.prefix + "{gb}:resident:" + openid }
+func (s *Store) ephemeralKey(key string) string     { return s.prefix + "eph:" + key }
+func (s *Store) recordsKey(namespace string) string { return s.prefix + "rec:" + namespace }
