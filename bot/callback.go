@@ -58,6 +58,9 @@ type CallbackConfig struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	ReplyTimeout time.Duration // 0 means DefaultReplyTimeout
+	// Window is told of every message that opens a customer-service
+	// window (the Sender's quota tracking); nil tracks nothing.
+	Window *Window
 }
 
 // Callback is the http.Handler for WeChat's callback URL (GET handshake and
@@ -226,6 +229,11 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	m := toMessage(&mm)
 	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.ReplyTimeout)
 	defer cancel()
+	if opensWindow(m) {
+		if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
+			c.cfg.Log.Warn("wechat window not recorded", "err", err)
+		}
+	}
 	text := c.answer(ctx, dedupeKey(&mm), m)
 	if text == "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -346,6 +354,20 @@ func toMessage(mm *message.MixMessage) core.Message {
 		m.Kind = core.MessageOther
 	}
 	return m
+}
+
+// opensWindow reports whether m is the user talking to the account, which
+// opens WeChat's customer-service window: a message, a follow, a menu click
+// or a QR scan; not an unfollow, a page view or a delivery receipt.
+func opensWindow(m core.Message) bool {
+	if m.Kind != core.MessageEvent {
+		return true
+	}
+	switch m.Event {
+	case core.EventNameSubscribe, core.EventNameClick, "SCAN":
+		return true
+	}
+	return false
 }
 
 // dedupeKey names a message for retry detection: MsgId for messages, sender,

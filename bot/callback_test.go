@@ -469,3 +469,20 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A message or a menu click opens the user's customer-service window; an
+// unfollow does not.
+func TestCallbackOpensTheWindow(t *testing.T) {
+	store := &memEphemeral{now: func() time.Time { return fixedNow }}
+	window := &bot.Window{Store: store, Now: func() time.Time { return fixedNow }}
+	cb, _ := newCallback(t, func(c *bot.CallbackConfig) { c.Window = window })
+	serve(cb, wechatRequest{body: eventXML("o_gone", 1714036504, "unsubscribe", "")}.build(t))
+	serve(cb, wechatRequest{body: textXML("o_res", 42, "你好")}.build(t))
+	serve(cb, wechatRequest{body: eventXML("o_click", 1714036504, "CLICK", "MINE")}.build(t))
+	for openid, want := range map[string]bool{"o_gone": false, "o_res": true, "o_click": true} {
+		_, ok, _ := store.Get(context.Background(), "wxwindow:"+openid)
+		if ok != want {
+			t.Errorf("%s: window recorded %t, want %t", openid, ok, want)
+		}
+	}
+}

@@ -2,12 +2,14 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
@@ -37,7 +39,11 @@ type SenderConfig struct {
 	// fields first, keyword1 (case number), keyword2 (text) and remark.
 	TemplateID string
 	Remark     string // the template's remark line; may be empty
-	Log        *slog.Logger
+	// Window tracks each user's customer-service window and quota, so a
+	// push that WeChat would refuse goes straight to the template; nil
+	// means every push tries a customer-service message first.
+	Window *Window
+	Log    *slog.Logger
 }
 
 // NoticeTemplateLabels are the fixed words of the notice template the
@@ -81,15 +87,31 @@ func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
 	if n.To == "" {
 		return "", fmt.Errorf("wechat push: no recipient: %w", core.ErrInvalid)
 	}
-	err := s.post(ctx, "/cgi-bin/message/custom/send", message.NewCustomerTextMessage(n.To, customText(n)))
-	if err == nil {
-		return ChannelCustom, nil
+	open, err := s.cfg.Window.open(ctx, n.To)
+	if err != nil {
+		s.cfg.Log.Warn("wechat window unknown; trying a customer-service message", "err", err)
+		open = true
 	}
-	pe, ok := errors.AsType[*core.PushError](err)
-	if !ok || (pe.Code != 45015 && pe.Code != 45047) || s.cfg.TemplateID == "" {
-		return "", fmt.Errorf("wechat custom message: %w", err)
+	code := 45047 // what WeChat would answer; for the template's log line
+	if open || s.cfg.TemplateID == "" {
+		msg := message.NewCustomerTextMessage(n.To, customText(n))
+		if n.Image != "" {
+			msg = message.NewCustomerImgMessage(n.To, n.Image)
+		}
+		err := s.post(ctx, "/cgi-bin/message/custom/send", msg)
+		if err == nil {
+			if err := s.cfg.Window.spend(ctx, n.To); err != nil {
+				s.cfg.Log.Warn("wechat quota not counted", "err", err)
+			}
+			return ChannelCustom, nil
+		}
+		pe, ok := errors.AsType[*core.PushError](err)
+		if !ok || (pe.Code != 45015 && pe.Code != 45047) || s.cfg.TemplateID == "" {
+			return "", fmt.Errorf("wechat custom message: %w", err)
+		}
+		code = pe.Code
+		s.cfg.Log.Info("wechat custom message refused; sending a template message", "errcode", pe.Code)
 	}
-	s.cfg.Log.Info("wechat custom message refused; sending a template message", "errcode", pe.Code)
 	tm := &message.TemplateMessage{
 		ToUser:      n.To,
 		TemplateID:  s.cfg.TemplateID,
@@ -102,9 +124,104 @@ func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
 		},
 	}
 	if err := s.post(ctx, "/cgi-bin/message/template/send", tm); err != nil {
-		return "", fmt.Errorf("wechat template message (after custom errcode %d): %w", pe.Code, err)
+		return "", fmt.Errorf("wechat template message (custom window: errcode %d): %w", code, err)
 	}
 	return ChannelTemplate, nil
+}
+
+// WeChat's rules for customer-service messages: within 48 hours of the
+// user's last message, at most 5 per message.
+const (
+	windowSpan  = 48 * time.Hour
+	windowQuota = 5
+)
+
+// Window tracks, per openid in a core.Ephemeral, when the user last wrote
+// and how many customer-service messages were sent since: the callback
+// calls Inbound, the Sender asks before sending and counts after. A nil
+// *Window tracks nothing and reports every window open.
+type Window struct {
+	Store core.Ephemeral
+	Now   func() time.Time // nil means time.Now
+}
+
+// windowState is what Window keeps per openid.
+type windowState struct {
+	Last time.Time `json:"last"`
+	Sent int       `json:"sent"`
+}
+
+func windowKey(openid string) string { return "wxwindow:" + openid }
+
+func (w *Window) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+// Inbound records that openid wrote to the account: a new window with a
+// fresh quota.
+func (w *Window) Inbound(ctx context.Context, openid string) error {
+	if w == nil {
+		return nil
+	}
+	return w.put(ctx, openid, windowState{Last: w.now()})
+}
+
+func (w *Window) put(ctx context.Context, openid string, st windowState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("wechat window: %w", err)
+	}
+	ttl := windowSpan - w.now().Sub(st.Last)
+	if ttl <= 0 {
+		return nil
+	}
+	if err := w.Store.Set(ctx, windowKey(openid), b, ttl); err != nil {
+		return fmt.Errorf("wechat window: %w", err)
+	}
+	return nil
+}
+
+func (w *Window) get(ctx context.Context, openid string) (windowState, bool, error) {
+	var st windowState
+	b, ok, err := w.Store.Get(ctx, windowKey(openid))
+	if err != nil || !ok {
+		return st, false, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, false, nil
+	}
+	return st, true, nil
+}
+
+// open reports whether a customer-service message to openid is within the
+// window and the quota.
+func (w *Window) open(ctx context.Context, openid string) (bool, error) {
+	if w == nil {
+		return true, nil
+	}
+	st, ok, err := w.get(ctx, openid)
+	if err != nil {
+		return false, fmt.Errorf("wechat window: %w", err)
+	}
+	return ok && w.now().Sub(st.Last) < windowSpan && st.Sent < windowQuota, nil
+}
+
+// spend counts one customer-service message to openid. Two instances
+// counting at once may count one send too few; WeChat's 45047 is still
+// answered with a template message.
+func (w *Window) spend(ctx context.Context, openid string) error {
+	if w == nil {
+		return nil
+	}
+	st, ok, err := w.get(ctx, openid)
+	if err != nil || !ok {
+		return err
+	}
+	st.Sent++
+	return w.put(ctx, openid, st)
 }
 
 // customText is the customer-service message for n.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"gridbot/bot"
 	"gridbot/core"
+	"gridbot/store/embedded"
 )
 
 const testSecret = "s3cr3t-app-secret"
@@ -368,5 +370,67 @@ func TestTokenSourceShared(t *testing.T) {
 	get("TOKEN-2")
 	if n := api.tokens.Load(); n != 2 {
 		t.Fatalf("%d fetches after a rejection, want 2", n)
+	}
+}
+
+// The window and quota are tracked per openid: inside the window five
+// customer-service messages go out, the sixth goes straight to the
+// template; a new message from the user opens a fresh quota; 48 hours later
+// the window is closed and the template goes first.
+func TestSenderSpendsTheQuota(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "w.db"), embedded.Options{CasePrefix: "ST", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	window := &bot.Window{Store: st, Now: clock}
+	api, srv := newFakeAPI(t)
+	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: testAppID, AppSecret: testSecret, APIBase: srv.URL})
+	s, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: srv.URL, TemplateID: "TPL", Window: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() string {
+		t.Helper()
+		ch, err := s.Notify(ctx, core.Notice{To: "o_res", Title: "t", Text: "x", Case: "ST1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	customs := func() int {
+		n := 0
+		for _, p := range api.paths() {
+			if p == custom {
+				n++
+			}
+		}
+		return n
+	}
+	if ch := send(); ch != bot.ChannelTemplate || customs() != 0 {
+		t.Fatalf("never wrote: %s after %d custom tries; want the template only", ch, customs())
+	}
+	if err := window.Inbound(ctx, "o_res"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 6 {
+		got = append(got, send())
+	}
+	if strings.Join(got, " ") != "custom custom custom custom custom template" || customs() != 5 {
+		t.Fatalf("after one message: %v with %d custom tries", got, customs())
+	}
+	if err := window.Inbound(ctx, "o_res"); err != nil {
+		t.Fatal(err)
+	}
+	if ch := send(); ch != bot.ChannelCustom {
+		t.Fatalf("a new message did not renew the quota: %s", ch)
+	}
+	now = now.Add(48 * time.Hour)
+	if ch := send(); ch != bot.ChannelTemplate || customs() != 6 {
+		t.Fatalf("48 h later: %s after %d custom tries", ch, customs())
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"gridbot/core"
 )
 
 // Config is gridbot's process configuration. The koanf tags are the key
@@ -63,6 +65,17 @@ type Config struct {
 	Console struct {
 		AllowedOrigins []string `koanf:"allowed_origins"`
 	} `koanf:"console"`
+	// Supervision times the ledger's sweeps (立账督办); see core.Rules.
+	Supervision struct {
+		SweepEvery    time.Duration `koanf:"sweep_every"`
+		WarnAt        float64       `koanf:"warn_at"`
+		EscalateEvery time.Duration `koanf:"escalate_every"`
+		AcceptWithin  time.Duration `koanf:"accept_within"`
+		RatingWait    time.Duration `koanf:"rating_wait"`
+	} `koanf:"supervision"`
+	Staff struct {
+		BindCodeTTL time.Duration `koanf:"bind_code_ttl"`
+	} `koanf:"staff"`
 	Log struct {
 		Format string `koanf:"format"`
 		Level  string `koanf:"level"`
@@ -73,27 +86,33 @@ type Config struct {
 // is here, which is how unknown keys are told apart.
 func Defaults() map[string]any {
 	return map[string]any{
-		"http.addr":               ":8080",
-		"wechat.app_id":           "",
-		"wechat.app_secret":       "",
-		"wechat.token":            "",
-		"wechat.aes_key":          "",
-		"wechat.prev_aes_key":     "",
-		"wechat.api_base":         "https://api.weixin.qq.com",
-		"wechat.template_id":      "",
-		"store.kind":              "embedded",
-		"store.path":              "gridbot.db",
-		"valkey.addr":             []string{"127.0.0.1:6379"},
-		"valkey.password":         "",
-		"valkey.db":               0,
-		"valkey.prefix":           "gridbot:",
-		"valkey.claim_idle":       "60s",
-		"town.directory":          "configs/town.yaml",
-		"town.categories":         "configs/categories.yaml",
-		"dialog.idle_timeout":     "30m",
-		"console.allowed_origins": []string{},
-		"log.format":              "json",
-		"log.level":               "info",
+		"http.addr":                  ":8080",
+		"wechat.app_id":              "",
+		"wechat.app_secret":          "",
+		"wechat.token":               "",
+		"wechat.aes_key":             "",
+		"wechat.prev_aes_key":        "",
+		"wechat.api_base":            "https://api.weixin.qq.com",
+		"wechat.template_id":         "",
+		"store.kind":                 "embedded",
+		"store.path":                 "gridbot.db",
+		"valkey.addr":                []string{"127.0.0.1:6379"},
+		"valkey.password":            "",
+		"valkey.db":                  0,
+		"valkey.prefix":              "gridbot:",
+		"valkey.claim_idle":          "60s",
+		"town.directory":             "configs/town.yaml",
+		"town.categories":            "configs/categories.yaml",
+		"dialog.idle_timeout":        "30m",
+		"console.allowed_origins":    []string{},
+		"supervision.sweep_every":    "1m",
+		"supervision.warn_at":        0.75,
+		"supervision.escalate_every": "24h",
+		"supervision.accept_within":  "2h",
+		"supervision.rating_wait":    "72h",
+		"staff.bind_code_ttl":        "10m",
+		"log.format":                 "json",
+		"log.level":                  "info",
 	}
 }
 
@@ -229,6 +248,21 @@ func (c *Config) Validate() error {
 	if c.Dialog.IdleTimeout < time.Minute {
 		return fmt.Errorf("config dialog.idle_timeout %s: at least 1m", c.Dialog.IdleTimeout)
 	}
+	sv := c.Supervision
+	switch {
+	case sv.SweepEvery < time.Second:
+		return fmt.Errorf("config supervision.sweep_every %s: at least 1s", sv.SweepEvery)
+	case sv.WarnAt <= 0 || sv.WarnAt >= 1:
+		return fmt.Errorf("config supervision.warn_at %g: want a share between 0 and 1, e.g. 0.75", sv.WarnAt)
+	case sv.EscalateEvery < time.Minute:
+		return fmt.Errorf("config supervision.escalate_every %s: at least 1m", sv.EscalateEvery)
+	case sv.AcceptWithin < time.Minute:
+		return fmt.Errorf("config supervision.accept_within %s: at least 1m", sv.AcceptWithin)
+	case sv.RatingWait < time.Minute:
+		return fmt.Errorf("config supervision.rating_wait %s: at least 1m", sv.RatingWait)
+	case c.Staff.BindCodeTTL < time.Minute || c.Staff.BindCodeTTL > 24*time.Hour:
+		return fmt.Errorf("config staff.bind_code_ttl %s: between 1m and 24h", c.Staff.BindCodeTTL)
+	}
 	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
 		return fmt.Errorf("config log.format %q: want json or text", c.Log.Format)
 	}
@@ -249,4 +283,10 @@ func (c *Config) RequireWeChat() error {
 		}
 	}
 	return nil
+}
+
+// Rules are the supervision settings as the ledger takes them.
+func (c *Config) Rules() core.Rules {
+	return core.Rules{WarnAt: c.Supervision.WarnAt, EscalateEvery: c.Supervision.EscalateEvery,
+		AcceptWithin: c.Supervision.AcceptWithin, RatingWait: c.Supervision.RatingWait}
 }

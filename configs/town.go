@@ -59,6 +59,12 @@ type townFile struct {
 	Departments []core.Department `yaml:"departments"`
 	Grids       []gridEntry       `yaml:"grids"`
 	Staff       []staffEntry      `yaml:"staff"`
+	// Calendar lists holidays and make-up workdays (2006-01-02) for
+	// deadlines in working days.
+	Calendar struct {
+		Holidays []string `yaml:"holidays"`
+		Workdays []string `yaml:"workdays"`
+	} `yaml:"calendar"`
 }
 
 type gridEntry struct {
@@ -85,10 +91,12 @@ type staffEntry struct {
 
 type categoriesFile struct {
 	Categories []struct {
-		Code          string `yaml:"code"`
-		Name          string `yaml:"name"`
-		DeadlineHours int    `yaml:"deadline_hours"`
-		Department    string `yaml:"department"`
+		Code             string `yaml:"code"`
+		Name             string `yaml:"name"`
+		DeadlineHours    int    `yaml:"deadline_hours"`
+		DeadlineWorkdays int    `yaml:"deadline_workdays"`
+		AcceptMinutes    int    `yaml:"accept_minutes"`
+		Department       string `yaml:"department"`
 	} `yaml:"categories"`
 }
 
@@ -118,6 +126,7 @@ func ParseTown(directory, categories []byte) (*core.Town, error) {
 		CasePrefix:  tf.Town.CasePrefix,
 		Villages:    tf.Villages,
 		Departments: tf.Departments,
+		Calendar:    core.Calendar{Holidays: tf.Calendar.Holidays, Workdays: tf.Calendar.Workdays},
 	}
 	for _, g := range tf.Grids {
 		grid := core.Grid{ID: g.ID, Name: g.Name, Kind: core.GridKind(g.Kind), Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB}
@@ -131,7 +140,8 @@ func ParseTown(directory, categories []byte) (*core.Town, error) {
 			Village: s.Village, Department: s.Department, PasswordHash: s.PasswordHash, Away: s.Away, Disabled: s.Disabled})
 	}
 	for _, c := range cf.Categories {
-		t.Categories = append(t.Categories, core.Category{Code: c.Code, Name: c.Name, DeadlineHours: c.DeadlineHours, Department: c.Department})
+		t.Categories = append(t.Categories, core.Category{Code: c.Code, Name: c.Name, DeadlineHours: c.DeadlineHours,
+			DeadlineWorkdays: c.DeadlineWorkdays, AcceptMinutes: c.AcceptMinutes, Department: c.Department})
 	}
 	return core.NewTown(t)
 }

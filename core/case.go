@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -76,6 +77,24 @@ type Case struct {
 	Rating    int       `json:"rating,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// TermStart is when the current deadline started running: the
+	// submission, or the last reopening. Warnings are shares of
+	// TermStart → Deadline.
+	TermStart time.Time `json:"term_start,omitzero"`
+	// AssignedAt is when the current assignee got the case; post A has a
+	// category's accept time from then before the case goes to post B.
+	AssignedAt time.Time `json:"assigned_at,omitzero"`
+	// ResolvedAt is when the case was resolved; the resident has the
+	// rating wait from then before it closes unrated.
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// Departments are the departments whistled up (网格吹哨), in the order
+	// they were called; at most one leads.
+	Departments []Assist `json:"departments,omitempty"`
+	// Warning is the deadline warning recorded so far; Escalation how far
+	// up the chain the overdue case has been reported. The sweepers compare
+	// against them, which makes each warning fire once.
+	Warning    Warning    `json:"warning,omitempty"`
+	Escalation Escalation `json:"escalation,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`
@@ -104,4 +123,91 @@ func MaskPhone(p string) string {
 		return p
 	}
 	return p[:3] + "****" + p[len(p)-4:]
+}
+
+// AssistState is where a whistled department stands on a case.
+type AssistState string
+
+// A called department signs for the case (领办) or returns it with a reason.
+const (
+	AssistCalled   AssistState = "called"
+	AssistSigned   AssistState = "signed"
+	AssistReturned AssistState = "returned"
+)
+
+// Assist is one department called to a case.
+type Assist struct {
+	Department string      `json:"department"`
+	State      AssistState `json:"state"`
+	Lead       bool        `json:"lead,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+}
+
+// Assist returns the case's entry for department, or nil.
+func (c *Case) Assist(department string) *Assist {
+	for i := range c.Departments {
+		if c.Departments[i].Department == department {
+			return &c.Departments[i]
+		}
+	}
+	return nil
+}
+
+// Warning is a deadline warning level.
+type Warning string
+
+// Yellow: most of the time is gone; red: the deadline has passed.
+const (
+	WarningYellow Warning = "yellow"
+	WarningRed    Warning = "red"
+)
+
+// Escalation is how far up the chain an overdue case has been reported
+// (grid leader → village → town).
+type Escalation int
+
+// The levels of escalation, in order.
+const (
+	EscalationNone Escalation = iota
+	EscalationGrid
+	EscalationVillage
+	EscalationTown
+)
+
+// String names the level for event data.
+func (e Escalation) String() string {
+	switch e {
+	case EscalationGrid:
+		return "grid"
+	case EscalationVillage:
+		return "village"
+	case EscalationTown:
+		return "town"
+	}
+	return "none"
+}
+
+// ParseEscalation reads a level written by String.
+func ParseEscalation(s string) Escalation {
+	for e := EscalationGrid; e <= EscalationTown; e++ {
+		if e.String() == s {
+			return e
+		}
+	}
+	return EscalationNone
+}
+
+// CaseNumberLike reports whether s has the shape of a case number of a town
+// with prefix: the prefix, then eight digits of date and four of count. The
+// prefix is matched without regard to case, as people type it.
+func CaseNumberLike(prefix, s string) (string, bool) {
+	if len(s) != len(prefix)+12 || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return "", false
+	}
+	for _, r := range s[len(prefix):] {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return prefix + s[len(prefix):], true
 }

@@ -10,4 +10,5 @@ var (
 	ErrInvalid    = errors.New("invalid")
 	ErrNoChange   = errors.New("nothing to change")
 	ErrWrongState = errors.New("not allowed in this state")
+	ErrForbidden  = errors.New("not this staff member's case")
 )

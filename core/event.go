@@ -20,7 +20,52 @@ const (
 	EventReopened      EventKind = "reopened"      // taken up again
 	EventDelivered     EventKind = "delivered"     // a push reached WeChat
 	EventUndeliverable EventKind = "undeliverable" // a push failed for good
+	EventTransferred   EventKind = "transferred"   // handed to post B (by A, or A did not accept in time)
+	EventWhistled      EventKind = "whistled"      // a department was called (网格吹哨)
+	EventSigned        EventKind = "signed"        // the department took charge (部门领办)
+	EventReturned      EventKind = "returned"      // the department gave it back, with a reason
+	EventWarned        EventKind = "warned"        // the deadline is near (yellow)
+	EventEscalated     EventKind = "escalated"     // overdue, reported one level up (DataLevel)
 )
+
+// Label names an event kind in the words staff read.
+func (k EventKind) Label() string {
+	switch k {
+	case EventSubmitted:
+		return "居民提交"
+	case EventAssigned:
+		return "已派单"
+	case EventAccepted:
+		return "已受理"
+	case EventReplied:
+		return "回复居民"
+	case EventResolved:
+		return "已办结"
+	case EventRated:
+		return "居民评价"
+	case EventClosed:
+		return "已结案"
+	case EventReopened:
+		return "重新办理"
+	case EventDelivered:
+		return "消息已送达"
+	case EventUndeliverable:
+		return "消息未能送达"
+	case EventTransferred:
+		return "转B岗"
+	case EventWhistled:
+		return "吹哨部门"
+	case EventSigned:
+		return "部门领办"
+	case EventReturned:
+		return "部门退回"
+	case EventWarned:
+		return "临期预警"
+	case EventEscalated:
+		return "超期督办"
+	}
+	return string(k)
+}
 
 // Actor values that are not staff IDs.
 const (
@@ -54,4 +99,23 @@ const (
 	DataErrCode  = "errcode"
 	DataAbout    = "about" // the Seq of the event a delivery belongs to
 	DataRating   = "rating"
+	DataDept     = "department" // a department ID
+	DataLead     = "lead"       // "true" when the whistled department leads
+	DataReason   = "reason"     // why: a return's reason, a transfer's cause
+	DataLevel    = "level"      // a warning or escalation level
+	DataMedia    = "media_id"   // a photo relayed with a reply
+	DataPicURL   = "pic_url"
+	DataLat      = "lat" // a location relayed with a reply
+	DataLng      = "lng"
+	DataLabel    = "label"
+	DataUnrated  = "unrated" // "true" on a close without a rating
+)
+
+// Reasons of a transfer to post B (DataReason).
+const (
+	ReasonByHand  = "by_hand"  // A sent it with 转B
+	ReasonSilent  = "silent"   // A did not accept in time
+	ReasonNotDone = "not_done" // the resident said it is not fixed
+	ReasonRating  = "rating"   // the resident rated 1–2
+	ReasonTown    = "town"     // the town reopened it
 )

@@ -16,6 +16,11 @@ type Ledger struct {
 	Store CaseStore
 	Town  TownSource
 	Now   func() time.Time // nil means time.Now
+	// Roster adds the leave taken in WeChat (请假) to the directory's when
+	// a case is assigned; nil means the directory alone.
+	Roster *Roster
+	// Rules time the supervision; zero fields take their defaults.
+	Rules Rules
 }
 
 func (l *Ledger) now() time.Time {
@@ -58,7 +63,8 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 		Grid:      g.ID,
 		Resident:  resident,
 		Phone:     d.Phone,
-		Deadline:  now.Add(time.Duration(cat.DeadlineHours) * time.Hour),
+		Deadline:  town.Deadline(cat, now),
+		TermStart: now,
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
@@ -74,23 +80,54 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 // away. A case already assigned is left alone (ErrNoChange), which makes the
 // router's assign handler idempotent.
 func (l *Ledger) Assign(ctx context.Context, number string) (Case, []Event, error) {
+	away, err := l.gridLeave(ctx, number)
+	if err != nil {
+		return Case{}, nil, err
+	}
 	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
 		if c.State != StateSubmitted {
 			return nil, ErrNoChange
 		}
-		town := l.Town.Town()
-		g := town.Grid(c.Grid)
-		if g == nil {
-			return nil, fmt.Errorf("assign %s: grid %q is gone: %w", number, c.Grid, ErrInvalid)
+		ev, err := l.handToGrid(c, away)
+		if err != nil {
+			return nil, fmt.Errorf("assign %s: %w", number, err)
 		}
-		s, post, ok := town.Responsible(g)
-		if !ok {
-			return nil, fmt.Errorf("assign %s: grid %q has nobody on post: %w", number, g.ID, ErrInvalid)
-		}
-		c.State, c.Assignee, c.Post = StateAssigned, s.ID, post
-		return []Event{{Kind: EventAssigned, Actor: ActorSystem, At: l.now(),
-			Data: map[string]string{DataAssignee: s.ID, DataPost: string(post), DataGrid: g.ID}}}, nil
+		c.State = StateAssigned
+		ev.Kind = EventAssigned
+		return []Event{ev}, nil
 	})
+}
+
+// gridLeave reads, before the write, which leaders of the case's grid are
+// on leave (a store read inside UpdateCase's change is not allowed).
+func (l *Ledger) gridLeave(ctx context.Context, number string) (map[string]bool, error) {
+	c, err := l.Store.Case(ctx, number)
+	if err != nil {
+		return nil, fmt.Errorf("leave for %s: %w", number, err)
+	}
+	g := l.Town.Town().Grid(c.Grid)
+	if g == nil {
+		return nil, nil
+	}
+	return l.Roster.Away(ctx, g.LeaderA, g.LeaderB)
+}
+
+// handToGrid gives c to its grid's post A, or B when A is away, and returns
+// the event (without its kind) that records it.
+func (l *Ledger) handToGrid(c *Case, away map[string]bool) (Event, error) {
+	town := l.Town.Town()
+	g := town.Grid(c.Grid)
+	if g == nil {
+		return Event{}, fmt.Errorf("grid %q is gone: %w", c.Grid, ErrInvalid)
+	}
+	s, post, ok := town.ResponsibleUnless(g, away)
+	if !ok {
+		return Event{}, fmt.Errorf("grid %q has nobody on post: %w", g.ID, ErrInvalid)
+	}
+	now := l.now()
+	c.Assignee, c.Post, c.AssignedAt = s.ID, post, now
+	return Event{Actor: ActorSystem, At: now,
+		Data: map[string]string{DataAssignee: s.ID, DataPost: string(post), DataGrid: g.ID}}, nil
 }
 
 // Accept records that staff took the case on (受理).
@@ -133,40 +170,61 @@ func (l *Ledger) Resolve(ctx context.Context, number, staff, result string) (Cas
 		if !c.State.Open() {
 			return nil, fmt.Errorf("resolve %s: %w", number, ErrWrongState)
 		}
-		c.State, c.Result = StateResolved, result
+		c.State, c.Result, c.ResolvedAt = StateResolved, result, l.now()
 		return []Event{{Kind: EventResolved, Actor: staff, Text: result, At: l.now()}}, nil
 	})
 }
 
-// Rate closes the resident's resolved case with a 1–5 rating. When several
-// wait for a rating the one resolved earliest is rated first, so the order of
-// the questions matches the order of the answers. ErrNotFound means there is
-// nothing to rate.
+// Rate settles the resident's resolved case with a 1–5 rating: 3–5 close
+// it, 1–2 reopen it (重办) to the same grid. When several wait for a rating
+// the one resolved earliest is rated first, so the order of the questions
+// matches the order of the answers. ErrNotFound means there is nothing to
+// rate.
 func (l *Ledger) Rate(ctx context.Context, resident string, score int) (Case, error) {
 	if score < 1 || score > 5 {
 		return Case{}, fmt.Errorf("rate: score %d: %w", score, ErrInvalid)
 	}
+	return l.settle(ctx, resident, func(c *Case, now time.Time, away map[string]bool) ([]Event, error) {
+		c.Rating = score
+		rated := Event{Kind: EventRated, Actor: ActorResident, At: now, Data: map[string]string{DataRating: strconv.Itoa(score)}}
+		if score <= 2 {
+			return l.reopen(c, away, ActorSystem, ReasonRating, rated)
+		}
+		c.State = StateClosed
+		return []Event{rated, {Kind: EventClosed, Actor: ActorSystem, At: now}}, nil
+	})
+}
+
+// NotFixed reopens the resident's resolved case (重办) because they say it
+// is not fixed (没解决). ErrNotFound means nothing waits for their word.
+func (l *Ledger) NotFixed(ctx context.Context, resident string) (Case, error) {
+	return l.settle(ctx, resident, func(c *Case, _ time.Time, away map[string]bool) ([]Event, error) {
+		return l.reopen(c, away, ActorResident, ReasonNotDone)
+	})
+}
+
+// settle applies the resident's answer to their earliest resolved case.
+func (l *Ledger) settle(ctx context.Context, resident string, answer func(*Case, time.Time, map[string]bool) ([]Event, error)) (Case, error) {
 	waiting, err := l.Store.Cases(ctx, CaseQuery{Resident: resident, States: []State{StateResolved}})
 	if err != nil {
-		return Case{}, fmt.Errorf("rate: %w", err)
+		return Case{}, fmt.Errorf("settle: %w", err)
 	}
 	if len(waiting) == 0 {
-		return Case{}, fmt.Errorf("rate: %w", ErrNotFound)
+		return Case{}, fmt.Errorf("settle: %w", ErrNotFound)
 	}
 	target := waiting[len(waiting)-1] // Cases lists newest first
+	away, err := l.gridLeave(ctx, target.Number)
+	if err != nil {
+		return Case{}, err
+	}
 	c, _, err := l.Store.UpdateCase(ctx, target.Number, func(c *Case) ([]Event, error) {
 		if c.State != StateResolved {
 			return nil, ErrWrongState
 		}
-		now := l.now()
-		c.State, c.Rating = StateClosed, score
-		return []Event{
-			{Kind: EventRated, Actor: ActorResident, At: now, Data: map[string]string{DataRating: strconv.Itoa(score)}},
-			{Kind: EventClosed, Actor: ActorSystem, At: now},
-		}, nil
+		return answer(c, l.now(), away)
 	})
 	if err != nil {
-		return Case{}, fmt.Errorf("rate: %w", err)
+		return Case{}, fmt.Errorf("settle %s: %w", target.Number, err)
 	}
 	return c, nil
 }
@@ -189,7 +247,16 @@ type Delivery struct {
 	Channel string // "custom" or "template"
 	ErrCode int    // the WeChat error code when it failed
 	Err     error  // nil when delivered
+	// Reason says why nothing was sent when WeChat was not asked:
+	// ReasonNoWeChat, ReasonGaveUp.
+	Reason string
 }
+
+// Reasons of an undeliverable push that WeChat did not refuse (DataReason).
+const (
+	ReasonNoWeChat = "no_wechat" // the staff member has no WeChat bound
+	ReasonGaveUp   = "gave_up"   // WeChat kept failing through the retries
+)
 
 // RecordDelivery appends the outcome of a push to the case's log.
 func (l *Ledger) RecordDelivery(ctx context.Context, d Delivery) error {
@@ -198,9 +265,12 @@ func (l *Ledger) RecordDelivery(ctx context.Context, d Delivery) error {
 	if d.Channel != "" {
 		data[DataChannel] = d.Channel
 	}
-	if d.Err != nil {
+	if d.Err != nil || d.Reason != "" {
 		kind = EventUndeliverable
 		data[DataErrCode] = strconv.Itoa(d.ErrCode)
+	}
+	if d.Reason != "" {
+		data[DataReason] = d.Reason
 	}
 	_, _, err := l.Store.UpdateCase(ctx, d.About.Case, func(c *Case) ([]Event, error) {
 		return []Event{{Kind: kind, Actor: ActorSystem, At: l.now(), Data: data}}, nil

@@ -12,6 +12,9 @@ type Notice struct {
 	Title string // the first line, also the template's heading
 	Text  string // the body
 	Case  string // case number, shown as 编号：… in a template
+	// Image is the media ID of a photo to send instead of text; Text then
+	// stands in for it where only text can go (a template message).
+	Image string
 	// Key makes a retried push idempotent at WeChat (template client_msg_id).
 	Key string
 }

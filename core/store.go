@@ -11,7 +11,9 @@ type CaseQuery struct {
 	Resident string
 	States   []State
 	Grids    []string // any of these grids
-	Limit    int      // 0 means the store's default
+	// Department selects the cases whistled to that department.
+	Department string
+	Limit      int // 0 means the store's default
 }
 
 // Match reports whether c passes the query's filters (Limit aside). Stores
@@ -20,7 +22,8 @@ type CaseQuery struct {
 func (q CaseQuery) Match(c *Case) bool {
 	return (len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
 		(len(q.Grids) == 0 || slices.Contains(q.Grids, c.Grid)) &&
-		(q.Resident == "" || c.Resident == q.Resident)
+		(q.Resident == "" || c.Resident == q.Resident) &&
+		(q.Department == "" || c.Assist(q.Department) != nil)
 }
 
 // CaseStore keeps cases and their event logs. Every write that changes a case

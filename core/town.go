@@ -91,11 +91,18 @@ type Staff struct {
 
 // Category is one line of the 事项准入清单: a kind of matter the grids accept,
 // with its deadline and the department that leads on it.
+//
+// The deadline is DeadlineHours on the clock, or DeadlineWorkdays working
+// days by the town's calendar; exactly one of them is set. AcceptMinutes is
+// how long post A has to accept a new case before it goes to post B as
+// well; zero means the ledger's default.
 type Category struct {
-	Code          string `json:"code"`
-	Name          string `json:"name"`
-	DeadlineHours int    `json:"deadline_hours"`
-	Department    string `json:"department,omitempty"`
+	Code             string `json:"code"`
+	Name             string `json:"name"`
+	DeadlineHours    int    `json:"deadline_hours,omitempty"`
+	DeadlineWorkdays int    `json:"deadline_workdays,omitempty"`
+	AcceptMinutes    int    `json:"accept_minutes,omitempty"`
+	Department       string `json:"department,omitempty"`
 }
 
 // Town is the whole directory: villages, grids, departments, staff and the
@@ -110,6 +117,9 @@ type Town struct {
 	Departments []Department
 	Staff       []Staff
 	Categories  []Category
+	// Calendar lists holidays and make-up workdays for deadlines counted
+	// in working days.
+	Calendar Calendar
 
 	villages    map[string]*Village
 	grids       map[string]*Grid
@@ -233,8 +243,11 @@ func NewTown(t Town) (*Town, error) {
 		if t.categories[c.Code] != nil {
 			return nil, fmt.Errorf("categories[%d]: duplicate code %q", i, c.Code)
 		}
-		if c.DeadlineHours <= 0 {
-			return nil, fmt.Errorf("category %q: deadline_hours must be positive", c.Code)
+		if (c.DeadlineHours > 0) == (c.DeadlineWorkdays > 0) || c.DeadlineHours < 0 || c.DeadlineWorkdays < 0 {
+			return nil, fmt.Errorf("category %q: set one of deadline_hours or deadline_workdays, positive", c.Code)
+		}
+		if c.AcceptMinutes < 0 {
+			return nil, fmt.Errorf("category %q: accept_minutes must not be negative", c.Code)
 		}
 		if c.Department != "" && t.departments[c.Department] == nil {
 			return nil, fmt.Errorf("category %q: unknown department %q", c.Code, c.Department)
@@ -243,6 +256,9 @@ func NewTown(t Town) (*Town, error) {
 	}
 	if len(t.Categories) == 0 {
 		return nil, fmt.Errorf("categories: the list is empty")
+	}
+	if err := t.Calendar.index(); err != nil {
+		return nil, err
 	}
 	return &t, nil
 }
@@ -320,7 +336,13 @@ func (g *Grid) Contains(p Point) bool {
 // Responsible says who takes a new case in grid g: the A post, or the B post
 // when A is away or disabled. ok is false when neither can.
 func (t *Town) Responsible(g *Grid) (s *Staff, post Post, ok bool) {
-	if a := t.staff[g.LeaderA]; a != nil && !a.Away && !a.Disabled {
+	return t.ResponsibleUnless(g, nil)
+}
+
+// ResponsibleUnless is Responsible with the leave taken outside the
+// directory: away reports the staff IDs on leave (nil: none).
+func (t *Town) ResponsibleUnless(g *Grid, away map[string]bool) (s *Staff, post Post, ok bool) {
+	if a := t.staff[g.LeaderA]; a != nil && !a.Away && !away[a.ID] && !a.Disabled {
 		return a, PostA, true
 	}
 	if b := t.staff[g.LeaderB]; b != nil && !b.Disabled {
@@ -351,4 +373,39 @@ func (t *Town) PlaceName(gridID string) string {
 		return v.Name + " · " + g.Name
 	}
 	return g.Name
+}
+
+// DepartmentByName finds a department by its name or ID, as staff type it
+// ("城建办", "城建"). A part of a name matches when it matches one only.
+func (t *Town) DepartmentByName(name string) *Department {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil
+	}
+	var found *Department
+	for i := range t.Departments {
+		d := &t.Departments[i]
+		if d.Name == name || d.ID == name {
+			return d
+		}
+		if strings.Contains(d.Name, name) {
+			if found != nil {
+				return nil
+			}
+			found = d
+		}
+	}
+	return found
+}
+
+// StaffWhere lists the enabled staff for whom keep is true, in directory
+// order.
+func (t *Town) StaffWhere(keep func(*Staff) bool) []*Staff {
+	var out []*Staff
+	for i := range t.Staff {
+		if s := &t.Staff[i]; !s.Disabled && keep(s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

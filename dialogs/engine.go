@@ -17,9 +17,13 @@ type Ledger interface {
 	Submit(ctx context.Context, resident string, d core.Draft) (core.Case, error)
 	// OpenCases lists the resident's cases not yet closed, newest first.
 	OpenCases(ctx context.Context, resident string) ([]core.Case, error)
-	// Rate closes the resident's resolved case with a 1–5 score;
-	// core.ErrNotFound means nothing waits for a rating.
+	// Rate settles the resident's resolved case with a 1–5 score: 3–5
+	// close it, 1–2 reopen it; core.ErrNotFound means nothing waits for a
+	// rating.
 	Rate(ctx context.Context, resident string, score int) (core.Case, error)
+	// NotFixed reopens the resident's resolved case because they say it
+	// is not fixed; core.ErrNotFound means nothing waits for their word.
+	NotFixed(ctx context.Context, resident string) (core.Case, error)
 }
 
 var _ Ledger = (*core.Ledger)(nil)
@@ -173,6 +177,10 @@ func isMineWord(norm string) bool {
 	return isOneOf(norm, "我的", "我的报事", "我的事项", "查询", "查进度", "进度")
 }
 
+func isNotFixedWord(norm string) bool {
+	return isOneOf(norm, "没解决", "未解决", "没有解决", "还没解决", "还没有解决", "问题没解决", "不满意")
+}
+
 func isHelpWord(norm string) bool {
 	return isOneOf(norm, "帮助", "?", "help", "怎么用", "说明")
 }
@@ -189,6 +197,10 @@ func (e *Engine) outside(ctx context.Context, town *core.Town, s *Session, in in
 			return e.mine(ctx, town, in.from)
 		case isHelpWord(in.norm):
 			return helpText(town)
+		case isNotFixedWord(in.norm):
+			if reply, ok := e.notFixed(ctx, town, in.from); ok {
+				return reply
+			}
 		}
 		if score, ok := parseRating(in.raw); ok {
 			if reply, ok := e.rate(ctx, town, in.from, score); ok {
@@ -279,9 +291,27 @@ func (e *Engine) rate(ctx context.Context, town *core.Town, resident string, sco
 		e.log().ErrorContext(ctx, "dialogs: rate failed", "err", err)
 		return "抱歉，评价暂未成功，请稍后再回复分数。", true
 	}
-	reply := fmt.Sprintf("感谢您的评价！\n编号：%s 已记为%d分，此事项已办结。", c.Number, score)
-	if score <= 2 {
-		reply += "\n如问题仍未解决，欢迎回复“报事”再次反映。"
+	if c.State == core.StateReopened {
+		return fmt.Sprintf("感谢您的评价！\n编号：%s 已记为%d分。\n很抱歉没有让您满意，", c.Number, score) + reopenedText(town, c), true
 	}
-	return reply, true
+	return fmt.Sprintf("感谢您的评价！\n编号：%s 已记为%d分，此事项已办结。", c.Number, score), true
+}
+
+// reopenedText tells the resident their case went back to work (重办).
+func reopenedText(town *core.Town, c core.Case) string {
+	return "事项已退回" + town.PlaceName(c.Grid) + "重新办理，进展会在这里通知您。"
+}
+
+// notFixed reopens the resident's resolved case. ok is false when nothing
+// waits for their word, so the message is answered as an ordinary one.
+func (e *Engine) notFixed(ctx context.Context, town *core.Town, resident string) (string, bool) {
+	c, err := e.Ledger.NotFixed(ctx, resident)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return "", false
+	case err != nil:
+		e.log().ErrorContext(ctx, "dialogs: not fixed failed", "err", err)
+		return "抱歉，暂未处理成功，请稍后再回复“没解决”。", true
+	}
+	return "收到，您反映的问题还没有解决。\n编号：" + c.Number + "\n" + reopenedText(town, c), true
 }

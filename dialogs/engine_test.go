@@ -233,6 +233,10 @@ func (l staticLedger) Rate(context.Context, string, int) (core.Case, error) {
 	return core.Case{}, core.ErrNotFound
 }
 
+func (l staticLedger) NotFixed(context.Context, string) (core.Case, error) {
+	return core.Case{}, core.ErrNotFound
+}
+
 // A click on the report button inside a dialog does not restart it.
 func TestReportInsideDialogKeepsDraft(t *testing.T) {
 	e, _, _ := newEngine(t)

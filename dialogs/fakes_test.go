@@ -165,10 +165,26 @@ func (l *fakeLedger) Rate(_ context.Context, resident string, score int) (core.C
 		c := &l.cases[i]
 		if c.Resident == resident && c.State == core.StateResolved {
 			c.State, c.Rating = core.StateClosed, score
+			if score <= 2 {
+				c.State = core.StateReopened
+			}
 			return *c, nil
 		}
 	}
 	return core.Case{}, fmt.Errorf("rate: %w", core.ErrNotFound)
+}
+
+func (l *fakeLedger) NotFixed(_ context.Context, resident string) (core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.cases {
+		c := &l.cases[i]
+		if c.Resident == resident && c.State == core.StateResolved {
+			c.State = core.StateReopened
+			return *c, nil
+		}
+	}
+	return core.Case{}, fmt.Errorf("not fixed: %w", core.ErrNotFound)
 }
 
 // setState moves a case, as staff would elsewhere.

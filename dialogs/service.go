@@ -30,6 +30,8 @@ type Service struct {
 	// Logger receives store hiccups that did not stop the answer; nil
 	// discards them.
 	Logger *slog.Logger
+	// Desk answers bound staff and 绑定; nil means everyone is a resident.
+	Desk *Desk
 }
 
 func (sv *Service) log() *slog.Logger {
@@ -47,6 +49,15 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		// Nobody to keep a session for; answer without one.
 		var s Session
 		return sv.Engine.Step(ctx, &s, m), nil
+	}
+	if sv.Desk != nil {
+		reply, ok, err := sv.Desk.Answer(ctx, m)
+		if err != nil {
+			return "", fmt.Errorf("dialogs: staff desk: %w", err)
+		}
+		if ok {
+			return reply, nil
+		}
 	}
 	key := SessionKey(m.From)
 	raw, found, err := sv.Store.Get(ctx, key)

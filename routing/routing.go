@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -61,6 +60,9 @@ func DecodeEvent(msg *message.Message) (core.Event, error) {
 	return ev, nil
 }
 
+// FeedGroupPrefix starts the consumer group of an instance's console feed.
+const FeedGroupPrefix = "feed-"
+
 // SubscriberFor returns the subscriber a handler reads with. group names the
 // consumer group: work handlers share one group across instances (each event
 // handled once by the service), the console feed uses one per instance (every
@@ -79,6 +81,10 @@ type Handlers struct {
 	// Feed hands every event and its case to the live console.
 	Feed func(ev core.Event, c core.Case)
 	Log  *slog.Logger
+	// Roster finds the WeChat of staff who bound it with a code, and
+	// remembers the case last pushed to each of them; nil means the
+	// directory's openids only.
+	Roster *core.Roster
 }
 
 // Config tunes the router.
@@ -132,9 +138,8 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 		fn   func(context.Context, core.Event) error
 	}{
 		{"assign", core.EventSubmitted, h.assign},
-		{"push_assignee", core.EventAssigned, h.pushAssignee},
-		{"deliver_reply", core.EventReplied, h.deliverReply},
-		{"ask_rating", core.EventResolved, h.askRating},
+		// notify pushes every event someone must hear of (see notices).
+		{"notify", "", h.notify},
 	}
 	for _, w := range work {
 		sub, err := subscriberFor(w.name)
@@ -143,7 +148,7 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 		}
 		r.AddConsumerHandler(w.name, TopicCaseEvents, sub, h.only(w.kind, w.fn))
 	}
-	feedSub, err := subscriberFor("feed-" + cfg.Instance)
+	feedSub, err := subscriberFor(FeedGroupPrefix + cfg.Instance)
 	if err != nil {
 		return nil, fmt.Errorf("router: feed subscriber: %w", err)
 	}
@@ -160,10 +165,11 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 // logged and acked instead of retried.
 var errDrop = errors.New("undecodable message")
 
-// only adapts fn into a handler that sees just the events of one kind.
+// only adapts fn into a handler that sees just the events of one kind, or
+// every event when kind is "".
 func (h *Handlers) only(kind core.EventKind, fn func(context.Context, core.Event) error) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		if msg.Metadata.Get(metaKind) != string(kind) {
+		if kind != "" && msg.Metadata.Get(metaKind) != string(kind) {
 			return nil
 		}
 		ev, err := DecodeEvent(msg)
@@ -173,7 +179,7 @@ func (h *Handlers) only(kind core.EventKind, fn func(context.Context, core.Event
 		}
 		start := time.Now()
 		err = fn(msg.Context(), ev)
-		h.Log.Debug("handled", "kind", kind, "case", ev.Case, "seq", ev.Seq, "took", time.Since(start), "err", err)
+		h.Log.Debug("handled", "kind", ev.Kind, "case", ev.Case, "seq", ev.Seq, "took", time.Since(start), "err", err)
 		return err
 	}
 }
@@ -192,106 +198,10 @@ func (h *Handlers) feed(msg *message.Message) error {
 	return nil
 }
 
-func (h *Handlers) poisoned(msg *message.Message) error {
-	h.Log.Error("event handling failed after retries",
-		"handler", msg.Metadata.Get(middleware.PoisonedHandlerKey),
-		"reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey),
-		"case", msg.Metadata.Get(metaCase), "kind", msg.Metadata.Get(metaKind), "msg", msg.UUID)
-	return nil
-}
-
 func (h *Handlers) assign(ctx context.Context, ev core.Event) error {
 	_, _, err := h.Ledger.Assign(ctx, ev.Case)
 	if errors.Is(err, core.ErrNoChange) {
 		return nil // assigned already: this is a redelivery
 	}
 	return err
-}
-
-func (h *Handlers) pushAssignee(ctx context.Context, ev core.Event) error {
-	town := h.Town.Town()
-	staff := town.StaffMember(ev.Data[core.DataAssignee])
-	if staff == nil || staff.OpenID == "" {
-		h.Log.Warn("assignee has no WeChat to push to", "case", ev.Case, "assignee", ev.Data[core.DataAssignee])
-		return nil
-	}
-	c, err := h.Ledger.Store.Case(ctx, ev.Case)
-	if err != nil {
-		return fmt.Errorf("push assignee: %w", err)
-	}
-	cat := c.Category
-	if k := town.Category(c.Category); k != nil {
-		cat = k.Name
-	}
-	place := town.PlaceName(c.Grid)
-	if c.Location != nil && c.Location.Label != "" {
-		place += "（" + c.Location.Label + "）"
-	}
-	title := "新的群众诉求，请及时处理"
-	if ev.Data[core.DataPost] == string(core.PostB) {
-		title = "新的群众诉求（A岗不在，由您B岗接办）"
-	}
-	text := fmt.Sprintf("类别：%s\n地点：%s\n内容：%s\n办理期限：%s\n请登录工作台回复群众或办结。",
-		cat, place, c.Text, c.Deadline.In(chinaTime).Format("01月02日 15:04"))
-	return h.push(ctx, ev, staff.ID, core.Notice{To: staff.OpenID, Title: title, Text: text, Case: c.Number})
-}
-
-func (h *Handlers) deliverReply(ctx context.Context, ev core.Event) error {
-	c, err := h.Ledger.Store.Case(ctx, ev.Case)
-	if err != nil {
-		return fmt.Errorf("deliver reply: %w", err)
-	}
-	// The resident sees the grid's name, never the private account of the
-	// person who wrote.
-	from := h.Town.Town().PlaceName(c.Grid)
-	return h.push(ctx, ev, core.ActorResident, core.Notice{To: c.Resident, Title: from + " 回复您：", Text: ev.Text, Case: c.Number})
-}
-
-func (h *Handlers) askRating(ctx context.Context, ev core.Event) error {
-	c, err := h.Ledger.Store.Case(ctx, ev.Case)
-	if err != nil {
-		return fmt.Errorf("ask rating: %w", err)
-	}
-	text := "办理结果：" + ev.Text + "\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）。"
-	return h.push(ctx, ev, core.ActorResident, core.Notice{To: c.Resident, Title: "您反映的问题已办结", Text: text, Case: c.Number})
-}
-
-// chinaTime is the zone people read deadlines in.
-var chinaTime = time.FixedZone("CST", 8*3600)
-
-// pushMarkTTL is how long a done push is remembered: longer than any
-// redelivery of its event could take.
-const pushMarkTTL = 7 * 24 * time.Hour
-
-// push sends n once per event and records the outcome on the case. A
-// permanent WeChat refusal is recorded and not retried; anything else is
-// returned for the router to retry.
-func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.Notice) error {
-	mark := "push:" + ev.ID() + ":" + to
-	if _, done, err := h.Marks.Get(ctx, mark); err != nil {
-		return fmt.Errorf("push mark: %w", err)
-	} else if done {
-		return nil
-	}
-	n.Key = "gridbot-" + ev.ID() + "-" + to
-	channel, err := h.Notifier.Notify(ctx, n)
-	var pe *core.PushError
-	switch {
-	case err == nil:
-	case errors.As(err, &pe) && pe.Permanent():
-		h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
-	default:
-		return fmt.Errorf("push for event %d: %w", ev.Seq, err)
-	}
-	d := core.Delivery{About: ev, To: to, Channel: channel, Err: err}
-	if pe != nil {
-		d.ErrCode = pe.Code
-	}
-	if err := h.Ledger.RecordDelivery(ctx, d); err != nil {
-		return err
-	}
-	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(d.Err == nil)), pushMarkTTL); err != nil {
-		return fmt.Errorf("push mark: %w", err)
-	}
-	return nil
 }

@@ -73,18 +73,22 @@ func (r *rig) feedKinds(number string) []core.EventKind {
 	return out
 }
 
-func newRig(t *testing.T, town *core.Town) *rig {
+func newRig(t *testing.T, town *core.Town) *rig { return newRigAt(t, town, nil) }
+
+// newRigAt is newRig on the clock now (nil: the real one).
+func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "g.db"), embedded.Options{CasePrefix: "ST"})
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "g.db"), embedded.Options{CasePrefix: "ST", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := &rig{ledger: &core.Ledger{Store: st, Town: town}, store: st, notes: &fakeNotifier{}}
+	roster := &core.Roster{Town: town, Records: st, Keys: st}
+	r := &rig{ledger: &core.Ledger{Store: st, Town: town, Now: now, Roster: roster}, store: st, notes: &fakeNotifier{}}
 	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 64}, watermill.NopLogger{})
 	r.pub = bus
-	h := &routing.Handlers{Ledger: r.ledger, Town: town, Notifier: r.notes, Marks: st, Log: log,
+	h := &routing.Handlers{Ledger: r.ledger, Town: town, Notifier: r.notes, Marks: st, Log: log, Roster: roster,
 		Feed: func(ev core.Event, c core.Case) {
 			r.mu.Lock()
 			r.fed = append(r.fed, ev)

@@ -140,6 +140,9 @@ func (s *Sim) serveCustomSend(w http.ResponseWriter, r *http.Request) {
 		Text    *struct {
 			Content string `json:"content"`
 		} `json:"text"`
+		Image *struct {
+			MediaID string `json:"media_id"`
+		} `json:"image"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
 		apiError(w, 47001, "data format error")
@@ -156,6 +159,11 @@ func (s *Sim) serveCustomSend(w http.ResponseWriter, r *http.Request) {
 	case req.MsgType == "text":
 		apiError(w, 44004, "empty content")
 		return
+	case req.MsgType == "image" && (req.Image == nil || req.Image.MediaID == ""):
+		apiError(w, 40007, "invalid media_id")
+		return
+	case req.MsgType == "image":
+		text = "[image " + req.Image.MediaID + "]"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,0 +1,420 @@
+package dialogs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"gridbot/core"
+)
+
+// StaffLedger is what the staff commands ask of the ledger; *core.Ledger
+// satisfies it.
+type StaffLedger interface {
+	Case(ctx context.Context, number string) (core.Case, error)
+	WorkList(ctx context.Context, s *core.Staff) ([]core.Case, error)
+	Accept(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
+	Reply(ctx context.Context, number, staff, text string) (core.Case, []core.Event, error)
+	Relay(ctx context.Context, number, staff string, photo *core.Media, loc *core.Location) (core.Case, []core.Event, error)
+	Resolve(ctx context.Context, number, staff, result string) (core.Case, []core.Event, error)
+	Whistle(ctx context.Context, number, staff, dept, reason string) (core.Case, []core.Event, error)
+	Transfer(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
+	Sign(ctx context.Context, number, staff, dept string) (core.Case, []core.Event, error)
+	Return(ctx context.Context, number, staff, dept, reason string) (core.Case, []core.Event, error)
+}
+
+var _ StaffLedger = (*core.Ledger)(nil)
+
+// RelayWindow is how long after a 回复 a leader's photos and locations go to
+// that case's resident.
+const RelayWindow = 30 * time.Minute
+
+// maxWorkListed bounds the cases 我的 lists for staff.
+const maxWorkListed = 10
+
+// relayKey is the core.Ephemeral key naming the case a staff member's
+// photos go to.
+func relayKey(openid string) string { return "staffrelay:" + openid }
+
+// Desk answers staff in their own WeChat chat: binding (绑定 CODE) and the
+// commands grid leaders and departments work cases with. Whoever is not
+// bound is left to the resident dialogs, so a stranger's staff command gets
+// the resident menu.
+type Desk struct {
+	Town   core.TownSource
+	Ledger StaffLedger
+	Roster *core.Roster
+	// Keys holds which case a staff member's photos go to after 回复.
+	Keys core.Ephemeral
+	// Logger receives failures (never message text); nil discards them.
+	Logger *slog.Logger
+}
+
+func (d *Desk) log() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// command is a parsed staff command.
+type command struct {
+	verb   string // the keyword, as in commands
+	number string // the case number given, or ""
+	rest   string // what follows the keyword and the number
+}
+
+// commandWords are the staff keywords, longest first where one starts
+// another.
+func commandWords() []string {
+	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假"}
+}
+
+// parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
+func parseCommand(prefix, text string) (command, bool) {
+	norm := strings.TrimSpace(strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			return r - 0xFEE0
+		case r == 0x3000:
+			return ' '
+		}
+		return r
+	}, text))
+	lower := strings.ToLower(norm)
+	for _, w := range commandWords() {
+		if !strings.HasPrefix(lower, w) {
+			continue
+		}
+		verb := strings.TrimSuffix(w, "岗")
+		rest := strings.TrimLeft(lower[len(w):], " :,;")
+		if len(lower) == len(norm) {
+			rest = strings.TrimLeft(norm[len(w):], " :,;") // keep the case of what follows
+		}
+		first, after, _ := strings.Cut(rest, " ")
+		if n, ok := core.CaseNumberLike(prefix, first); ok {
+			return command{verb: verb, number: n, rest: strings.TrimSpace(after)}, true
+		}
+		return command{verb: verb, rest: strings.TrimSpace(rest)}, true
+	}
+	return command{}, false
+}
+
+// Answer handles m when it is a staff matter: ok is false when m is to be
+// answered by the resident dialogs instead. err is for store failures the
+// caller answers with "busy".
+func (d *Desk) Answer(ctx context.Context, m core.Message) (reply string, ok bool, err error) {
+	town := d.Town.Town()
+	cmd, isCmd := command{}, false
+	if m.Kind == core.MessageText {
+		cmd, isCmd = parseCommand(town.CasePrefix, m.Text)
+	}
+	if isCmd && cmd.verb == "绑定" {
+		return d.bind(ctx, m.From, cmd), true, nil
+	}
+	s, err := d.Roster.StaffByOpenID(ctx, m.From)
+	if err != nil || s == nil {
+		return "", false, err
+	}
+	switch m.Kind {
+	case core.MessageText:
+		if !isCmd {
+			return d.unknown(ctx, town, s, m.From), true, nil
+		}
+		return d.run(ctx, town, s, m.From, cmd), true, nil
+	case core.MessageImage, core.MessageLocation:
+		return d.relay(ctx, s, m), true, nil
+	case core.MessageEvent:
+		if m.Event == core.EventNameSubscribe || m.Event == core.EventNameClick {
+			return staffHelp(s), true, nil
+		}
+		return "", true, nil
+	}
+	return "抱歉，暂不支持此类消息，请用文字发送指令。\n" + staffHelp(s), true, nil
+}
+
+func (d *Desk) bind(ctx context.Context, openid string, cmd command) string {
+	code := strings.TrimSpace(cmd.rest)
+	if code == "" {
+		return "请发送“绑定 绑定码”，绑定码向管理员获取。"
+	}
+	s, err := d.Roster.Bind(ctx, openid, code)
+	switch {
+	case errors.Is(err, core.ErrBindLimit):
+		return "绑定码错误次数过多，请一小时后再试。"
+	case errors.Is(err, core.ErrInvalid):
+		return "绑定码无效或已过期，请向管理员重新获取。"
+	case errors.Is(err, core.ErrConflict):
+		return "这个微信已绑定其他工作人员，或该工作人员已绑定其他微信，请联系管理员。"
+	case err != nil:
+		d.log().ErrorContext(ctx, "dialogs: bind failed", "err", err)
+		return "抱歉，暂时没能绑定，请稍后再试。"
+	}
+	return fmt.Sprintf("绑定成功！%s（%s），以后的事项会推送到这里。\n", s.Name, roleLabel(s.Role)) + staffHelp(s)
+}
+
+func roleLabel(r core.Role) string {
+	switch r {
+	case core.RoleTown:
+		return "镇"
+	case core.RoleVillage:
+		return "村（社区）"
+	case core.RoleDepartment:
+		return "部门"
+	}
+	return "网格长"
+}
+
+// staffHelp lists the commands of s's role.
+func staffHelp(s *core.Staff) string {
+	switch s.Role {
+	case core.RoleDepartment:
+		return "部门指令（编号可省略，指最近推送给您的事项）：\n" +
+			"领办 编号 —— 签收吹哨事项\n" +
+			"退回 编号 理由 —— 退回给网格和镇里\n" +
+			"回复 编号 内容 —— 答复群众\n" +
+			"办结 编号 结果 —— 办结\n" +
+			"我的 —— 我的待办\n" +
+			"帮助 —— 本说明"
+	case core.RoleGridLeader:
+		return "网格长指令（编号可省略，指最近推送给您的事项）：\n" +
+			"受理 编号 —— 接单\n" +
+			"回复 编号 内容 —— 答复群众（之后发的照片、位置也会转给群众）\n" +
+			"办结 编号 结果 —— 办结\n" +
+			"吹哨 编号 部门 理由 —— 请部门协助\n" +
+			"转B 编号 —— 交B岗办理\n" +
+			"请假 / 销假 —— 请假期间新事项交B岗\n" +
+			"我的 —— 我的待办\n" +
+			"帮助 —— 本说明"
+	}
+	return "工作指令：\n" +
+		"回复 编号 内容 —— 答复群众\n" +
+		"办结 编号 结果 —— 办结\n" +
+		"吹哨 编号 部门 理由 —— 请部门协助\n" +
+		"我的 —— 待办事项\n" +
+		"帮助 —— 本说明"
+}
+
+// unknown answers text that is no command: never relayed by guesswork.
+func (d *Desk) unknown(ctx context.Context, town *core.Town, s *core.Staff, openid string) string {
+	last, err := d.Roster.LastCase(ctx, openid)
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
+	}
+	if last == "" {
+		return "没有认出这条指令。\n" + staffHelp(s)
+	}
+	return "没有认出这条指令，这条消息没有转给群众。\n" +
+		"如果要答复编号：" + last + " 的群众，请发送：回复 " + last + " 内容\n" +
+		"回复“帮助”查看全部指令。"
+}
+
+// relay sends a photo or location to the resident of the case last
+// replied to.
+func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string {
+	number, ok, err := d.Keys.Get(ctx, relayKey(m.From))
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: relay target", "err", err)
+		return "抱歉，暂时没能转发，请稍后再试。"
+	}
+	if !ok {
+		return "如需把照片或位置发给群众，请先发送“回复 编号 内容”，再在30分钟内发送。"
+	}
+	var photo *core.Media
+	if m.Kind == core.MessageImage {
+		photo = &core.Media{MediaID: m.MediaID, URL: m.PicURL}
+	}
+	_, _, err = d.Ledger.Relay(ctx, string(number), s.ID, photo, m.Location)
+	if err != nil {
+		return d.failed(ctx, string(number), err)
+	}
+	what := "照片"
+	if photo == nil {
+		what = "位置"
+	}
+	return "已把" + what + "转给群众。\n编号：" + string(number)
+}
+
+// run carries out a command.
+func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid string, cmd command) string {
+	switch cmd.verb {
+	case "帮助":
+		return staffHelp(s)
+	case "我的":
+		return d.workList(ctx, town, s)
+	case "请假", "销假":
+		away := cmd.verb == "请假"
+		if err := d.Roster.SetAway(ctx, s.ID, away); err != nil {
+			d.log().ErrorContext(ctx, "dialogs: set leave", "err", err)
+			return "抱歉，暂时没能登记，请稍后再试。"
+		}
+		if away {
+			return "已登记请假。请假期间新事项交B岗办理；回复“销假”恢复。"
+		}
+		return "已销假，新事项恢复由您办理。"
+	}
+	need := map[string]string{
+		"回复": "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",
+		"办结": "请写上办理结果，例如：办结 %s 已更换路灯。",
+		"吹哨": "请写上要吹哨的部门，例如：吹哨 %s 城建办 需要更换灯杆。",
+		"退回": "请写上退回理由，例如：退回 %s 不属于本部门职责。",
+	}
+	number := cmd.number
+	if number == "" {
+		last, err := d.Roster.LastCase(ctx, openid)
+		if err != nil {
+			d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
+		}
+		if last == "" {
+			return "请写上事项编号，例如：" + cmd.verb + " " + town.CasePrefix + "202611250001"
+		}
+		number = last
+	}
+	if f, ok := need[cmd.verb]; ok && cmd.rest == "" {
+		return fmt.Sprintf(f, number)
+	}
+	if msg := roleCheck(s, cmd.verb); msg != "" {
+		return msg
+	}
+	c, err := d.Ledger.Case(ctx, number)
+	if errors.Is(err, core.ErrNotFound) {
+		return "没有找到编号：" + number + " 的事项，请核对编号。"
+	} else if err != nil {
+		return d.failed(ctx, number, err)
+	}
+	if !town.MayWork(s, &c) {
+		return "编号：" + number + " 不是您负责的事项，不能办理。"
+	}
+	done := func(what string) string { return what + "\n编号：" + number }
+	switch cmd.verb {
+	case "受理":
+		_, _, err = d.Ledger.Accept(ctx, number, s.ID)
+		if errors.Is(err, core.ErrNoChange) {
+			return done("这件事项已经受理过了。")
+		}
+		return d.outcome(ctx, number, err, done("已受理，群众会收到通知。"))
+	case "回复":
+		_, _, err = d.Ledger.Reply(ctx, number, s.ID, cmd.rest)
+		if err == nil {
+			if err := d.Keys.Set(ctx, relayKey(openid), []byte(number), RelayWindow); err != nil {
+				d.log().ErrorContext(ctx, "dialogs: relay target", "err", err)
+			}
+		}
+		return d.outcome(ctx, number, err, done("已回复群众（以"+town.PlaceName(c.Grid)+"的名义）。30分钟内发送的照片、位置也会转给群众。"))
+	case "办结":
+		_, _, err = d.Ledger.Resolve(ctx, number, s.ID, cmd.rest)
+		return d.outcome(ctx, number, err, done("已办结，群众会收到结果并评价。"))
+	case "吹哨":
+		name, reason, _ := strings.Cut(cmd.rest, " ")
+		dept := town.DepartmentByName(name)
+		if dept == nil {
+			return "没有找到“" + name + "”这个部门。可吹哨的部门：" + deptNames(town) + "。"
+		}
+		_, _, err = d.Ledger.Whistle(ctx, number, s.ID, dept.ID, reason)
+		if errors.Is(err, core.ErrNoChange) {
+			return done("已经向" + dept.Name + "吹过哨了，正在等部门领办。")
+		}
+		return d.outcome(ctx, number, err, done("已向"+dept.Name+"吹哨，部门领办后会通知您。"))
+	case "转b":
+		_, _, err = d.Ledger.Transfer(ctx, number, s.ID)
+		if errors.Is(err, core.ErrNoChange) {
+			return done("这件事项已在B岗，不能再转。")
+		}
+		return d.outcome(ctx, number, err, done("已转交B岗办理。"))
+	case "领办":
+		_, _, err = d.Ledger.Sign(ctx, number, s.ID, s.Department)
+		if errors.Is(err, core.ErrNoChange) {
+			return done("这件事项已经领办过了。")
+		}
+		return d.outcome(ctx, number, err, done("已领办，网格和群众会收到通知。"))
+	case "退回":
+		_, _, err = d.Ledger.Return(ctx, number, s.ID, s.Department, cmd.rest)
+		return d.outcome(ctx, number, err, done("已退回，网格和镇里会收到通知。"))
+	}
+	return staffHelp(s)
+}
+
+// roleCheck says why s may not use verb, or "".
+func roleCheck(s *core.Staff, verb string) string {
+	switch verb {
+	case "受理", "转b":
+		if s.Role != core.RoleGridLeader {
+			return "“" + verb + "”只适用于网格长。"
+		}
+	case "吹哨":
+		if s.Role == core.RoleDepartment {
+			return "“吹哨”只适用于网格和村镇工作人员。"
+		}
+	case "领办", "退回":
+		if s.Role != core.RoleDepartment {
+			return "“" + verb + "”只适用于部门工作人员。"
+		}
+	}
+	return ""
+}
+
+// outcome turns a ledger answer into the reply.
+func (d *Desk) outcome(ctx context.Context, number string, err error, ok string) string {
+	if err == nil {
+		return ok
+	}
+	return d.failed(ctx, number, err)
+}
+
+func (d *Desk) failed(ctx context.Context, number string, err error) string {
+	switch {
+	case errors.Is(err, core.ErrWrongState), errors.Is(err, core.ErrNoChange):
+		return "编号：" + number + " 当前状态不能进行此操作。"
+	case errors.Is(err, core.ErrForbidden):
+		return "编号：" + number + " 不是您负责的事项，不能办理。"
+	case errors.Is(err, core.ErrInvalid):
+		return "内容太长或不完整，请检查后重发（最多" + fmt.Sprint(core.MaxTextLen) + "字）。"
+	}
+	d.log().ErrorContext(ctx, "dialogs: staff command failed", "case", number, "err", err)
+	return "抱歉，暂时没能办理，请稍后再试。"
+}
+
+func deptNames(town *core.Town) string {
+	names := make([]string, len(town.Departments))
+	for i, dp := range town.Departments {
+		names[i] = dp.Name
+	}
+	return strings.Join(names, "、")
+}
+
+// workList answers 我的 for staff.
+func (d *Desk) workList(ctx context.Context, town *core.Town, s *core.Staff) string {
+	cases, err := d.Ledger.WorkList(ctx, s)
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: work list", "err", err)
+		return "抱歉，暂时查不到待办，请稍后再试。"
+	}
+	if len(cases) == 0 {
+		return "您目前没有待办事项。"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "您有%d件待办：", len(cases))
+	for i, c := range cases {
+		if i == maxWorkListed {
+			fmt.Fprintf(&b, "\n另有%d件未列出，请到工作台查看。", len(cases)-maxWorkListed)
+			break
+		}
+		name := c.Category
+		if cat := town.Category(c.Category); cat != nil {
+			name = cat.Name
+		}
+		flag := ""
+		switch c.Warning {
+		case core.WarningYellow:
+			flag = "（临期）"
+		case core.WarningRed:
+			flag = "（已超期）"
+		}
+		fmt.Fprintf(&b, "\n%d. 编号：%s\n%s · %s\n期限：%s%s", i+1, c.Number, name, c.State.Label(),
+			c.Deadline.In(displayZone()).Format("01-02 15:04"), flag)
+	}
+	return b.String()
+}

@@ -1,0 +1,218 @@
+package dialogs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/core"
+	"gridbot/store/embedded"
+)
+
+// staffTown is testTown's shape with openids, departments' and the town's
+// staff: 张伟 (s1, o-zhang) holds g1 A and g2 B; 李娜 (s2, o-li) g1 B and
+// g3 A; 王强 (s3, no openid: binds with a code) g2 A and g3 B.
+func staffTown(t testing.TB) *core.Town {
+	t.Helper()
+	base := testTown(t)
+	town := *base
+	town.Departments = []core.Department{{ID: "cj", Name: "城建办"}, {ID: "zz", Name: "综治办"}}
+	town.Staff = []core.Staff{
+		{ID: "s1", Name: "张伟", Role: core.RoleGridLeader, Village: "v1", OpenID: "o-zhang"},
+		{ID: "s2", Name: "李娜", Role: core.RoleGridLeader, Village: "v2", OpenID: "o-li"},
+		{ID: "s3", Name: "王强", Role: core.RoleGridLeader, Village: "v1"},
+		{ID: "d1", Name: "劳慧敏", Role: core.RoleDepartment, Department: "cj", OpenID: "o-cj"},
+		{ID: "d2", Name: "甄伟东", Role: core.RoleDepartment, Department: "zz", OpenID: "o-zz"},
+		{ID: "t1", Name: "陈志强", Role: core.RoleTown, OpenID: "o-town"},
+	}
+	out, err := core.NewTown(town)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// staffRig is a Service with a Desk over a real ledger on the embedded
+// store.
+type staffRig struct {
+	clock  *clock
+	town   *core.Town
+	store  *embedded.Store
+	ledger *core.Ledger
+	roster *core.Roster
+	svc    *Service
+}
+
+func newStaffRig(t testing.TB) *staffRig {
+	t.Helper()
+	c := newClock()
+	town := staffTown(t)
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "s.db"), embedded.Options{CasePrefix: "ST", Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	roster := &core.Roster{Town: town, Records: st, Keys: st}
+	ledger := &core.Ledger{Store: st, Town: town, Now: c.Now, Roster: roster}
+	eng := &Engine{Town: town, Ledger: ledger, Now: c.Now}
+	desk := &Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st}
+	return &staffRig{clock: c, town: town, store: st, ledger: ledger, roster: roster,
+		svc: &Service{Engine: eng, Store: st, Desk: desk}}
+}
+
+// TestStaffTranscripts replays testdata/staff/*.txt: staff and residents
+// talking to the account, with the router's part played by the harness.
+//
+//	> o-zhang: 受理                 openid o-zhang sends a text
+//	> o-zhang: [image]              … a photo;  [location LAT LNG LABEL]
+//	> [file g1 env 路灯不亮]         a resident files a case, it is assigned,
+//	                                and pushed to the assignee (their last case)
+//	> [bindcode s3]                 issue a bind code; $CODE stands for it
+//	> [resolve ST… result]          staff resolve a case on the console
+//	> [wait 3h]                     advance the clock
+//	> [case ST…]                    "= " line: the case's state
+//	> [events ST…]                  "= " line: its event kinds
+func TestStaffTranscripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "staff", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no staff transcripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := string(b)
+			got := runStaffTranscript(t, want)
+			if *update {
+				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if got != want {
+				t.Errorf("transcript differs (run with -update to accept):\n%s", firstDiff(want, got))
+			}
+		})
+	}
+}
+
+func runStaffTranscript(t *testing.T, src string) string {
+	t.Helper()
+	r := newStaffRig(t)
+	ctx := context.Background()
+	var out strings.Builder
+	emit := func(prefix, text string) {
+		for _, l := range strings.Split(text, "\n") {
+			out.WriteString(strings.TrimRight(prefix+l, " ") + "\n")
+		}
+	}
+	code, media := "", 0
+	for n, line := range strings.Split(strings.TrimRight(src, "\n"), "\n") {
+		if strings.HasPrefix(line, "<") || strings.HasPrefix(line, "=") {
+			continue
+		}
+		out.WriteString(line + "\n")
+		in, ok := strings.CutPrefix(line, "> ")
+		if !ok {
+			continue
+		}
+		fail := func(err error) { t.Fatalf("line %d: %v", n+1, err) }
+		if strings.HasPrefix(in, "[") {
+			f := strings.Fields(strings.Trim(in, "[]"))
+			switch f[0] {
+			case "file":
+				c, err := r.ledger.Submit(ctx, testResident, core.Draft{Grid: f[1], Category: f[2], Text: strings.Join(f[3:], " ")})
+				if err != nil {
+					fail(err)
+				}
+				c, _, err = r.ledger.Assign(ctx, c.Number)
+				if err != nil {
+					fail(err)
+				}
+				openid, err := r.roster.OpenID(ctx, c.Assignee)
+				if err != nil {
+					fail(err)
+				}
+				if err := r.roster.SetLastCase(ctx, openid, c.Number); err != nil {
+					fail(err)
+				}
+				emit("= ", fmt.Sprintf("编号：%s → %s (%s岗)", c.Number, r.town.StaffMember(c.Assignee).Name, c.Post))
+			case "bindcode":
+				var err error
+				if code, err = r.roster.IssueBindCode(ctx, f[1]); err != nil {
+					fail(err)
+				}
+			case "resolve":
+				if _, _, err := r.ledger.Resolve(ctx, f[1], "t1", strings.Join(f[2:], " ")); err != nil {
+					fail(err)
+				}
+			case "wait":
+				d, err := time.ParseDuration(f[1])
+				if err != nil {
+					fail(err)
+				}
+				r.clock.Advance(d)
+			case "case":
+				c, err := r.store.Case(ctx, f[1])
+				if err != nil {
+					fail(err)
+				}
+				var depts []string
+				for _, a := range c.Departments {
+					depts = append(depts, fmt.Sprintf("%s:%s:lead=%t", a.Department, a.State, a.Lead))
+				}
+				emit("= ", fmt.Sprintf("%s %s assignee=%s post=%s departments=[%s]", c.Number, c.State, c.Assignee, c.Post, strings.Join(depts, " ")))
+			case "events":
+				evs, err := r.store.Events(ctx, f[1])
+				if err != nil {
+					fail(err)
+				}
+				var kinds []string
+				for _, e := range evs {
+					k := string(e.Kind) + "/" + e.Actor
+					if e.Text != "" {
+						k += ":" + e.Text
+					}
+					kinds = append(kinds, k)
+				}
+				emit("= ", strings.Join(kinds, " "))
+			default:
+				t.Fatalf("line %d: unknown directive %q", n+1, f[0])
+			}
+			continue
+		}
+		from, text, ok := strings.Cut(in, ": ")
+		if !ok {
+			t.Fatalf("line %d: want \"> OPENID: TEXT\"", n+1)
+		}
+		m := core.Message{From: from, Kind: core.MessageText, Text: strings.ReplaceAll(text, "$CODE", code)}
+		if f := strings.Fields(strings.Trim(text, "[]")); strings.HasPrefix(text, "[") && len(f) > 0 {
+			switch f[0] {
+			case "image":
+				media++
+				m = core.Message{From: from, Kind: core.MessageImage, MediaID: fmt.Sprintf("media-%d", media)}
+			case "location":
+				lat, _ := strconv.ParseFloat(f[1], 64)
+				lng, _ := strconv.ParseFloat(f[2], 64)
+				m = core.Message{From: from, Kind: core.MessageLocation,
+					Location: &core.Location{Point: core.Point{Lat: lat, Lng: lng}, Label: strings.Join(f[3:], " ")}}
+			}
+		}
+		reply, err := r.svc.Respond(ctx, m)
+		if err != nil {
+			t.Fatalf("line %d: Respond: %v", n+1, err)
+		}
+		if reply == "" {
+			reply = "[no reply]"
+		}
+		emit("< ", reply)
+	}
+	return out.String()
+}

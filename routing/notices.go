@@ -1,0 +1,267 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"gridbot/core"
+)
+
+// outgoing is one push an event calls for: to the resident
+// (core.ActorResident) or to a staff ID.
+type outgoing struct {
+	to     string
+	notice core.Notice
+}
+
+// notify pushes what an event calls for to everyone it concerns (过程通报),
+// each push once per event and recipient, each recorded on the case.
+func (h *Handlers) notify(ctx context.Context, ev core.Event) error {
+	if ev.Kind == core.EventDelivered || ev.Kind == core.EventUndeliverable || ev.Kind == core.EventSubmitted {
+		return nil
+	}
+	c, err := h.Ledger.Store.Case(ctx, ev.Case)
+	if err != nil {
+		return fmt.Errorf("notify %d: %w", ev.Seq, err)
+	}
+	for _, o := range h.notices(ev, &c) {
+		if err := h.push(ctx, ev, o.to, o.notice); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notices lists the pushes event ev on case c calls for.
+func (h *Handlers) notices(ev core.Event, c *core.Case) []outgoing {
+	town := h.Town.Town()
+	resident := func(title, text string) outgoing {
+		return outgoing{core.ActorResident, core.Notice{To: c.Resident, Title: title, Text: text, Case: c.Number}}
+	}
+	staff := func(ids []string, title, text string) []outgoing {
+		var out []outgoing
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				out = append(out, outgoing{id, core.Notice{Title: title, Text: text, Case: c.Number}})
+			}
+		}
+		return out
+	}
+	dept := deptName(town, ev.Data[core.DataDept])
+	switch ev.Kind {
+	case core.EventAssigned:
+		title := "新的群众诉求，请及时处理"
+		if ev.Data[core.DataPost] == string(core.PostB) {
+			title = "新的群众诉求（A岗不在，由您B岗接办）"
+		}
+		return staff([]string{c.Assignee}, title, caseCard(town, c)+"\n"+leaderHint)
+	case core.EventTransferred:
+		title := "A岗转交的群众诉求，请您B岗接办"
+		if ev.Data[core.DataReason] == core.ReasonSilent {
+			title = "A岗超时未受理，请您B岗接办"
+		}
+		return staff([]string{c.Assignee}, title, caseCard(town, c)+"\n"+leaderHint)
+	case core.EventReopened:
+		out := staff([]string{c.Assignee}, "群众诉求重新交办（重办），请再次办理", caseCard(town, c)+"\n"+leaderHint)
+		if ev.Data[core.DataReason] != core.ReasonTown {
+			out = append(out, staff(ids(town.StaffWhere(isRole(core.RoleTown))), "事项重办通报",
+				"居民对办理结果不满意，事项已退回"+town.PlaceName(c.Grid)+"重新办理。")...)
+		} else {
+			out = append(out, resident("您反映的事项已重新办理", "镇里已安排网格重新办理，进展会在这里通知您。"))
+		}
+		return out
+	case core.EventAccepted:
+		return []outgoing{resident("您反映的事项已受理", town.PlaceName(c.Grid)+"已受理，正在办理。")}
+	case core.EventReplied:
+		// The resident sees the grid's name, never the private account of
+		// the person who wrote.
+		o := resident(town.PlaceName(c.Grid)+" 回复您：", ev.Text)
+		switch {
+		case ev.Data[core.DataMedia] != "":
+			o.notice.Image, o.notice.Text = ev.Data[core.DataMedia], "发来一张现场照片。"
+		case ev.Data[core.DataLat] != "":
+			o.notice.Text = "发来一个位置：" + strings.TrimSpace(ev.Data[core.DataLabel]+
+				"（纬度"+ev.Data[core.DataLat]+"，经度"+ev.Data[core.DataLng]+"）")
+		}
+		return []outgoing{o}
+	case core.EventResolved:
+		return []outgoing{resident("您反映的问题已办结", "办理结果："+ev.Text+
+			"\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）；如问题没有解决，请回复“没解决”。")}
+	case core.EventWhistled:
+		text := caseCard(town, c)
+		if ev.Text != "" {
+			text += "\n吹哨理由：" + ev.Text
+		}
+		role := "协办"
+		if ev.Data[core.DataLead] == "true" {
+			role = "牵头办理"
+		}
+		text += "\n请" + role + "。回复“领办 " + c.Number + "”签收，或“退回 " + c.Number + " 理由”退回。"
+		out := staff(ids(town.StaffWhere(inDept(ev.Data[core.DataDept]))), town.PlaceName(c.Grid)+"吹哨，请"+dept+"领办", text)
+		return append(out, resident("您反映的事项有新进展", "网格已请"+dept+"协助办理。"))
+	case core.EventSigned:
+		return append(staff([]string{c.Assignee}, dept+"已领办", "部门已签收，正在办理。"),
+			resident("您反映的事项有新进展", dept+"已接手办理。"))
+	case core.EventReturned:
+		who := append([]string{c.Assignee}, ids(town.StaffWhere(isRole(core.RoleTown)))...)
+		return staff(who, dept+"退回了吹哨事项，请决定下一步", "退回理由："+ev.Text)
+	case core.EventWarned:
+		return staff([]string{c.Assignee}, "临期预警（黄灯）：事项快到办理期限",
+			"办理期限："+when(c.Deadline)+"\n请抓紧办理。")
+	case core.EventEscalated:
+		text := "办理期限：" + when(c.Deadline) + "\n地点：" + town.PlaceName(c.Grid) + "\n请督促尽快办结。"
+		switch core.ParseEscalation(ev.Data[core.DataLevel]) {
+		case core.EscalationGrid:
+			var who []string
+			if g := town.Grid(c.Grid); g != nil {
+				who = append(who, g.LeaderA)
+			}
+			return staff(append([]string{c.Assignee}, who...), "超期督办（红灯）：事项已超过办理期限", text)
+		case core.EscalationVillage:
+			return staff(ids(town.StaffWhere(inVillage(c.Village))), "超期督办：网格事项超期未办结", text)
+		case core.EscalationTown:
+			return staff(ids(town.StaffWhere(isRole(core.RoleTown))), "超期督办：事项超期未办结，已报镇里", text)
+		}
+	}
+	return nil
+}
+
+// leaderHint tells a grid leader what they can reply to a case push.
+const leaderHint = "回复“受理”接单；“回复 内容”答复群众；“办结 结果”办结；“吹哨 部门 理由”请部门协助；“转B”交B岗。"
+
+// caseCard is a case as a staff push shows it.
+func caseCard(town *core.Town, c *core.Case) string {
+	cat := c.Category
+	if k := town.Category(c.Category); k != nil {
+		cat = k.Name
+	}
+	place := town.PlaceName(c.Grid)
+	if c.Location != nil && c.Location.Label != "" {
+		place += "（" + c.Location.Label + "）"
+	}
+	return fmt.Sprintf("类别：%s\n地点：%s\n内容：%s\n办理期限：%s", cat, place, c.Text, when(c.Deadline))
+}
+
+func when(t time.Time) string { return t.In(core.ChinaTime()).Format("01月02日 15:04") }
+
+func deptName(town *core.Town, id string) string {
+	if d := town.Department(id); d != nil {
+		return d.Name
+	}
+	return id
+}
+
+func ids(staff []*core.Staff) []string {
+	out := make([]string, len(staff))
+	for i, s := range staff {
+		out[i] = s.ID
+	}
+	return out
+}
+
+func isRole(r core.Role) func(*core.Staff) bool {
+	return func(s *core.Staff) bool { return s.Role == r }
+}
+
+func inDept(d string) func(*core.Staff) bool {
+	return func(s *core.Staff) bool { return s.Role == core.RoleDepartment && s.Department == d }
+}
+
+func inVillage(v string) func(*core.Staff) bool {
+	return func(s *core.Staff) bool { return s.Role == core.RoleVillage && s.Village == v }
+}
+
+// staffOpenID finds the WeChat of staff id; "" when they have none.
+func (h *Handlers) staffOpenID(ctx context.Context, id string) (string, error) {
+	if h.Roster != nil {
+		return h.Roster.OpenID(ctx, id)
+	}
+	if s := h.Town.Town().StaffMember(id); s != nil && !s.Disabled {
+		return s.OpenID, nil
+	}
+	return "", nil
+}
+
+// pushMarkTTL is how long a done push is remembered: longer than any
+// redelivery of its event could take.
+const pushMarkTTL = 7 * 24 * time.Hour
+
+// push sends n to recipient to once per event and records the outcome on
+// the case. A permanent WeChat refusal, or a recipient without WeChat, is
+// recorded and not retried; anything else is returned for the router to
+// retry. A push to staff about a case makes it their "last case", the one a
+// command without a number is about.
+func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.Notice) error {
+	mark := "push:" + ev.ID() + ":" + to
+	if _, done, err := h.Marks.Get(ctx, mark); err != nil {
+		return fmt.Errorf("push mark: %w", err)
+	} else if done {
+		return nil
+	}
+	openid := n.To
+	if to != core.ActorResident {
+		var err error
+		if openid, err = h.staffOpenID(ctx, to); err != nil {
+			return err
+		}
+	}
+	d := core.Delivery{About: ev, To: to}
+	if openid == "" {
+		h.Log.Warn("recipient has no WeChat to push to", "case", ev.Case, "to", to)
+		d.Reason = core.ReasonNoWeChat
+	} else {
+		n.To, n.Key = openid, "gridbot-"+ev.ID()+"-"+to
+		channel, err := h.Notifier.Notify(ctx, n)
+		pe, isPush := errors.AsType[*core.PushError](err)
+		switch {
+		case err == nil:
+		case isPush && pe.Permanent():
+			h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
+			d.ErrCode = pe.Code
+		default:
+			return fmt.Errorf("push for event %d: %w", ev.Seq, err)
+		}
+		d.Channel, d.Err = channel, err
+		if err == nil && to != core.ActorResident && n.Case != "" {
+			if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
+				h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
+			}
+		}
+	}
+	if err := h.Ledger.RecordDelivery(ctx, d); err != nil {
+		return err
+	}
+	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(d.Err == nil && d.Reason == "")), pushMarkTTL); err != nil {
+		return fmt.Errorf("push mark: %w", err)
+	}
+	return nil
+}
+
+// poisoned logs what failed after its retries; a push that kept failing is
+// recorded on its case as undeliverable, so staff see it.
+func (h *Handlers) poisoned(msg *message.Message) error {
+	h.Log.Error("event handling failed after retries",
+		"handler", msg.Metadata.Get(middleware.PoisonedHandlerKey),
+		"reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey),
+		"case", msg.Metadata.Get(metaCase), "kind", msg.Metadata.Get(metaKind), "msg", msg.UUID)
+	if msg.Metadata.Get(middleware.PoisonedHandlerKey) != "notify" {
+		return nil
+	}
+	ev, err := DecodeEvent(msg)
+	if err != nil {
+		return nil
+	}
+	if err := h.Ledger.RecordDelivery(msg.Context(), core.Delivery{About: ev, Reason: core.ReasonGaveUp}); err != nil {
+		return fmt.Errorf("record gave-up push: %w", err)
+	}
+	return nil
+}
