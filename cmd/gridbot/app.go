@@ -12,9 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"gridbot/bot"
 	"gridbot/configs"
@@ -22,46 +20,58 @@ import (
 	"gridbot/core"
 	"gridbot/dialogs"
 	"gridbot/routing"
-	"gridbot/store/embedded"
 )
 
 // app is one running gridbot: every part, wired.
 type app struct {
 	log     *slog.Logger
-	store   *embedded.Store
+	backend *backend
 	router  *message.Router
-	relay   *routing.Relay
+	sweeper *routing.Sweeper
 	hub     *console.Hub
-	bus     *gochannel.GoChannel
 	handler http.Handler
 }
 
-// newApp wires the service from its configuration and town.
-func newApp(cfg *configs.Config, town *core.Town, log *slog.Logger) (*app, error) {
-	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix})
+// newApp wires the service from its configuration and town. instance names
+// this process among the service's instances.
+func newApp(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*app, error) {
+	b, err := openBackend(ctx, cfg, town, instance, log)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{log: log, store: st}
-	ledger := &core.Ledger{Store: st, Town: town}
+	a, err := wire(cfg, town, instance, log, b)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func wire(cfg *configs.Config, town *core.Town, instance string, log *slog.Logger, b *backend) (*app, error) {
+	a := &app{log: log, backend: b}
+	st := b.store
+	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
+	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules()}
+	// The window (48 hours, 5 sends per message) is the user's, whoever
+	// serves them, so it lives in the shared store.
+	window := &bot.Window{Store: st}
 
 	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
-		APIBase: cfg.WeChat.APIBase, Log: log})
+		APIBase: cfg.WeChat.APIBase, Shared: b.shared, Log: log})
 	sender, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: cfg.WeChat.APIBase,
-		TemplateID: cfg.WeChat.TemplateID, Log: log})
+		TemplateID: cfg.WeChat.TemplateID, Window: window, Log: log})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	dialog := &dialogs.Service{
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log},
+		Desk:   &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
 		Store:  st, Logger: log,
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
-		Responder: dialog, Dedupe: st, Log: log})
+		Responder: dialog, Dedupe: st, Window: window, Log: log})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 
@@ -69,19 +79,14 @@ func newApp(cfg *configs.Config, town *core.Town, log *slog.Logger) (*app, error
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub}
 
-	// The embedded deployment's transport is in process. The router may close
-	// its subscribers' pubsub on shutdown, so it is closed once, by us, after
-	// the router has stopped (watermill issue #446).
-	a.bus = gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{})
-	hostname, _ := os.Hostname()
-	a.router, err = routing.NewRouter(routing.Config{Instance: fmt.Sprintf("%s-%d", hostname, os.Getpid())},
-		&routing.Handlers{Ledger: ledger, Town: town, Notifier: sender, Marks: st, Feed: a.hub.Publish, Log: log},
-		func(string) (message.Subscriber, error) { return a.bus, nil }, a.bus)
+	a.router, err = routing.NewRouter(routing.Config{Instance: instance},
+		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st, Feed: a.hub.Publish, Log: log},
+		b.subscriberFor, b.publisher)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	a.relay = &routing.Relay{Outbox: st, Publisher: a.bus, Log: log}
+	// Every instance sweeps; the ledger's checks make each step land once.
+	a.sweeper = &routing.Sweeper{Ledger: ledger, Every: cfg.Supervision.SweepEvery, Log: log}
 
 	mux := http.NewServeMux()
 	mux.Handle("/wechat", callback)
@@ -100,7 +105,7 @@ func (a *app) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "router not running", http.StatusServiceUnavailable)
 		return
 	}
-	if _, err := a.store.Cases(r.Context(), core.CaseQuery{Limit: 1}); err != nil {
+	if err := a.backend.ping(r.Context()); err != nil {
 		http.Error(w, "store not answering", http.StatusServiceUnavailable)
 		return
 	}
@@ -129,15 +134,22 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	select {
 	case <-a.router.Running():
 	case <-routerDone:
-		a.store.Close()
+		a.backend.close()
 		return <-errc
 	}
 	// The relay starts after the router subscribes: GoChannel drops what is
 	// published to nobody.
+	if a.backend.relay != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.backend.relay.Run(ctx)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a.relay.Run(ctx)
+		a.sweeper.Run(ctx)
 	}()
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -157,8 +169,7 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	cancel()
 	<-routerDone
 	wg.Wait()
-	a.bus.Close()
-	if err := a.store.Close(); err != nil && runErr == nil {
+	if err := a.backend.close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr
@@ -173,4 +184,13 @@ func newLogger(w interface{ Write([]byte) (int, error) }, format, level string) 
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// instanceName names this process among the service's instances: stable
+// across restarts on the same host and port, so a restarted instance takes
+// back what it left pending and keeps its console feed group.
+func instanceName(ln net.Listener) string {
+	host, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return host + ":" + port
 }

@@ -76,8 +76,10 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
-	a, err := newApp(cfg, town, log)
+	a, err := newApp(ctx, cfg, town, instanceName(ln), log)
 	if err != nil {
+		ln.Close()
+		simLn.Close()
 		return err
 	}
 

@@ -27,8 +27,12 @@ import (
 
 // rig is one gridbot booted through Run on :0 ports, with a simulated WeChat.
 type rig struct {
-	t       *testing.T
-	sim     *wechatsim.Sim
+	t   *testing.T
+	sim *wechatsim.Sim // sends this instance's callbacks
+	// api plays WeChat's API (tokens, pushes); instances of one service
+	// share it, each with its own sim for callbacks.
+	api     *wechatsim.Sim
+	apiURL  string
 	urls    URLs
 	stop    context.CancelFunc
 	done    chan error
@@ -70,6 +74,10 @@ type rigOptions struct {
 	away     bool
 	safeMode bool
 	dataDir  string // reuse a store; "" makes a new one
+	// valkey and prefix, when set, run on the Valkey store.
+	valkey, prefix string
+	// peer, when set, is an instance of the same service: share its API.
+	peer *rig
 }
 
 func boot(t *testing.T, o rigOptions) *rig {
@@ -84,8 +92,17 @@ func boot(t *testing.T, o rigOptions) *rig {
 	}
 	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret", AESKey: aesKey,
 		TemplateIDs: []string{"tpl-notice"}, TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
-	simSrv := httptest.NewServer(r.sim.Handler())
-	t.Cleanup(simSrv.Close)
+	if o.peer != nil {
+		r.api, r.apiURL = o.peer.api, o.peer.apiURL
+	} else {
+		simSrv := httptest.NewServer(r.sim.Handler())
+		t.Cleanup(simSrv.Close)
+		r.api, r.apiURL = r.sim, simSrv.URL
+	}
+	storeCfg := "store:\n  path: " + filepath.Join(r.dataDir, "gridbot.db") + "\n"
+	if o.valkey != "" {
+		storeCfg = fmt.Sprintf("store:\n  kind: valkey\nvalkey:\n  addr: [%s]\n  prefix: %q\n  claim_idle: 2s\n", o.valkey, o.prefix)
+	}
 
 	cfgPath := filepath.Join(r.dataDir, "gridbot.yaml")
 	cfg := fmt.Sprintf(`http:
@@ -96,14 +113,12 @@ wechat:
   aes_key: %q
   api_base: %s
   template_id: tpl-notice
-store:
-  path: %s
-town:
+%stown:
   directory: %s
   categories: ../../configs/categories.yaml
 log:
   level: debug
-`, aesKey, simSrv.URL, filepath.Join(r.dataDir, "gridbot.db"), townFile(t, r.dataDir, o.away))
+`, aesKey, r.apiURL, storeCfg, townFile(t, r.dataDir, o.away))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -180,9 +195,9 @@ func (r *rig) waitPush(openid string, contains string) wechatsim.Push {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := r.sim.WaitPush(ctx, openid, func(p wechatsim.Push) bool { return strings.Contains(p.Text, contains) })
+	p, err := r.api.WaitPush(ctx, openid, func(p wechatsim.Push) bool { return strings.Contains(p.Text, contains) })
 	if err != nil {
-		r.t.Fatalf("no push to %s containing %q: %v (pushes: %+v)", openid, contains, err, r.sim.Pushes(""))
+		r.t.Fatalf("no push to %s containing %q: %v (pushes: %+v)", openid, contains, err, r.api.Pushes(""))
 	}
 	return p
 }
@@ -371,7 +386,7 @@ func TestWholeLoop(t *testing.T) {
 			if view.Case.State != "closed" || view.Case.Rating != 5 || view.Case.Result != "已更换路灯" {
 				t.Fatalf("case after rating: %+v", view.Case)
 			}
-			if got := len(r.sim.Pushes(tt.leader)); got != 1 {
+			if got := len(r.api.Pushes(tt.leader)); got != 1 {
 				t.Errorf("the leader got %d pushes, want exactly 1", got)
 			}
 			// Personal data never reaches the log, even at debug level.

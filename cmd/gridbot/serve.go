@@ -28,14 +28,14 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
-	a, err := newApp(cfg, town, log)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
-		a.store.Close()
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	a, err := newApp(ctx, cfg, town, instanceName(ln), log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	base := "http://" + ln.Addr().String()
 	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Name, "safe_mode", cfg.WeChat.AESKey != "")

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/routing"
+	"gridbot/routing/valkeystream"
+	"gridbot/store"
+	"gridbot/store/embedded"
+	valkeystore "gridbot/store/valkey"
+)
+
+// backend is a deployment's store and transport: the one switch between
+// the embedded default and Valkey. Everything else is the same code.
+type backend struct {
+	store store.Store
+	// shared is where instances share what must be one for the service
+	// (the access token); nil when the store is this process's alone.
+	shared core.Ephemeral
+	// ping answers whether the store and transport are reachable.
+	ping func(context.Context) error
+	// publisher carries events; the router's poison queue publishes to it.
+	publisher     message.Publisher
+	subscriberFor routing.SubscriberFor
+	// relay feeds the transport from the store's outbox, where the store
+	// does not publish in its own transactions.
+	relay *routing.Relay
+	// close releases the transport after the router stopped, then the store.
+	close func() error
+}
+
+func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
+	switch cfg.Store.Kind {
+	case "valkey":
+		return openValkey(ctx, cfg, town, instance, log)
+	default:
+		return openEmbedded(cfg, town, log)
+	}
+}
+
+func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*backend, error) {
+	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix})
+	if err != nil {
+		return nil, err
+	}
+	// In process every subscription sees every message, so one GoChannel
+	// serves every handler. The router closes subscribers it stops; the
+	// GoChannel is closed once more, by us, after the router has stopped
+	// (watermill issue #446).
+	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{})
+	return &backend{
+		store: st,
+		ping: func(ctx context.Context) error {
+			_, err := st.Cases(ctx, core.CaseQuery{Limit: 1})
+			return err
+		},
+		publisher:     bus,
+		subscriberFor: func(string) (message.Subscriber, error) { return bus, nil },
+		relay:         &routing.Relay{Outbox: st, Publisher: bus, Log: log},
+		close: func() error {
+			bus.Close()
+			return st.Close()
+		},
+	}, nil
+}
+
+func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
+	st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix})
+	if err != nil {
+		return nil, err
+	}
+	if warnings, err := st.CheckDurability(ctx); err != nil {
+		log.Warn("could not check the Valkey server's durability settings", "err", err)
+	} else {
+		for _, w := range warnings {
+			log.Warn("Valkey server setting risks losing cases", "warning", w)
+		}
+	}
+	wmLog := watermill.NewSlogLoggerWithLevelMapping(log.With("part", "valkeystream"),
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	pub, err := valkeystream.NewPublisher(valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, Logger: wmLog})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &backend{
+		store:     st,
+		shared:    st,
+		ping:      st.Ping,
+		publisher: pub,
+		subscriberFor: func(group string) (message.Subscriber, error) {
+			c := valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, ConsumerGroup: group,
+				Consumer: instance, MinIdle: cfg.Valkey.ClaimIdle, Logger: wmLog}
+			if strings.HasPrefix(group, routing.FeedGroupPrefix) {
+				// A console feed shows what happens from now on; consoles
+				// load the past from the API.
+				c.GroupStartID = "$"
+			}
+			return valkeystream.NewSubscriber(c)
+		},
+		close: func() error {
+			if err := pub.Close(); err != nil {
+				log.Warn("closing the publisher", "err", err)
+			}
+			if err := st.Close(); err != nil {
+				return fmt.Errorf("close valkey store: %w", err)
+			}
+			return nil
+		},
+	}, nil
+}
