@@ -76,6 +76,16 @@ type Config struct {
 	Staff struct {
 		BindCodeTTL time.Duration `koanf:"bind_code_ttl"`
 	} `koanf:"staff"`
+	Open311 struct {
+		// APIKeys are "channel:key" pairs: who may file cases through
+		// Open311 (a hotline, the city platform) and with which key.
+		APIKeys []string `koanf:"api_keys"`
+	} `koanf:"open311"`
+	Admin struct {
+		// Addr is where the administrative endpoints (online backup)
+		// listen; keep it on loopback. Empty turns them off.
+		Addr string `koanf:"addr"`
+	} `koanf:"admin"`
 	Log struct {
 		Format string `koanf:"format"`
 		Level  string `koanf:"level"`
@@ -111,6 +121,8 @@ func Defaults() map[string]any {
 		"supervision.accept_within":  "2h",
 		"supervision.rating_wait":    "72h",
 		"staff.bind_code_ttl":        "10m",
+		"open311.api_keys":           []string{},
+		"admin.addr":                 "127.0.0.1:8079",
 		"log.format":                 "json",
 		"log.level":                  "info",
 	}
@@ -155,7 +167,7 @@ func Load(path string, environ []string) (*Config, error) {
 				badEnv = append(badEnv, name)
 				return "", nil
 			}
-			if key == "console.allowed_origins" || key == "valkey.addr" {
+			if key == "console.allowed_origins" || key == "valkey.addr" || key == "open311.api_keys" {
 				return key, strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' })
 			}
 			return key, value
@@ -245,6 +257,15 @@ func (c *Config) Validate() error {
 	if c.Town.Directory == "" || c.Town.Categories == "" {
 		return fmt.Errorf("config town.directory and town.categories: both are required")
 	}
+	if _, err := c.Open311Keys(); err != nil {
+		return err
+	}
+	if c.Admin.Addr != "" {
+		host, _, err := net.SplitHostPort(c.Admin.Addr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("config admin.addr %q: want a loopback host:port (the endpoints have no login)", c.Admin.Addr)
+		}
+	}
 	if c.Dialog.IdleTimeout < time.Minute {
 		return fmt.Errorf("config dialog.idle_timeout %s: at least 1m", c.Dialog.IdleTimeout)
 	}
@@ -270,6 +291,34 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config log.level %q: want debug, info, warn or error", c.Log.Level)
 	}
 	return nil
+}
+
+// Open311Keys maps each Open311 API key to its channel name.
+func (c *Config) Open311Keys() (map[string]string, error) {
+	keys := make(map[string]string, len(c.Open311.APIKeys))
+	for i, pair := range c.Open311.APIKeys {
+		channel, key, ok := strings.Cut(pair, ":")
+		if !ok || !validChannel(channel) || len(key) < 16 {
+			return nil, fmt.Errorf("config open311.api_keys[%d]: want channel:key, channel of a-z 0-9 _ -, key of 16 or more characters", i)
+		}
+		if _, dup := keys[key]; dup {
+			return nil, fmt.Errorf("config open311.api_keys[%d]: key used twice", i)
+		}
+		keys[key] = channel
+	}
+	return keys, nil
+}
+
+func validChannel(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // RequireWeChat checks the settings a real deployment cannot run without.

@@ -19,6 +19,7 @@ import (
 	"gridbot/console"
 	"gridbot/core"
 	"gridbot/dialogs"
+	"gridbot/open311"
 	"gridbot/routing"
 )
 
@@ -92,6 +93,12 @@ func wire(cfg *configs.Config, town *core.Town, instance string, log *slog.Logge
 	mux.Handle("/wechat", callback)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.ready)
+	keys, err := cfg.Open311Keys()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/open311/v2/", (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys,
+		Log: log.With("part", "open311")}).Handler())
 	mux.Handle("/", consoleSrv.Handler())
 	a.handler = mux
 	return a, nil
@@ -114,7 +121,7 @@ func (a *app) ready(w http.ResponseWriter, r *http.Request) {
 
 // run serves on ln until ctx is done, then shuts down in order: stop taking
 // requests, let the router finish its handlers, close the store.
-func (a *app) run(ctx context.Context, ln net.Listener) error {
+func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -158,6 +165,11 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if adminLn != nil {
+		adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go adminSrv.Serve(adminLn)
+		defer adminSrv.Close()
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():

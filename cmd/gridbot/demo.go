@@ -115,7 +115,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	if env.Ready != nil {
 		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat", Phone: simBase + "/", SimAPI: simBase})
 	}
-	return a.run(ctx, ln)
+	return a.run(ctx, ln, nil)
 }
 
 // demoTown is the sample town with passwords set for the demo logins.

@@ -40,6 +40,7 @@ type URLs struct {
 	WeChat  string // the callback URL to give WeChat
 	Phone   string // demo only: the simulator's phone page
 	SimAPI  string // demo only: the simulator's API base
+	Admin   string // the admin listener, when there is one
 }
 
 const usage = `gridbot: a WeChat bot for a town's grid governance
@@ -50,6 +51,13 @@ usage:
                                    the whole product with the WeChat simulator
   gridbot staff hash-password      read a password on stdin, print its bcrypt hash
                                    for the password_hash field of the town directory
+  gridbot backup  [-config FILE] -o FILE
+                                   copy the embedded store (online, through admin.addr,
+                                   when serve runs; else from the file)
+  gridbot restore [-config FILE] -i FILE
+                                   put a backup in place of the store (serve stopped)
+  gridbot export  [-config FILE] -since DAY [-until DAY] [-o FILE]
+                                   cases and their events as JSON for other platforms
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -65,6 +73,12 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runDemo(ctx, args[1:], env)
 	case "staff":
 		return runStaff(ctx, args[1:], env)
+	case "backup":
+		return runBackup(ctx, args[1:], env)
+	case "restore":
+		return runRestore(ctx, args[1:], env)
+	case "export":
+		return runExport(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil

@@ -37,6 +37,7 @@ type rig struct {
 	stop    context.CancelFunc
 	done    chan error
 	dataDir string
+	cfgPath string
 	log     *testLog
 }
 
@@ -78,6 +79,8 @@ type rigOptions struct {
 	valkey, prefix string
 	// peer, when set, is an instance of the same service: share its API.
 	peer *rig
+	// extra is appended to the configuration file.
+	extra string
 }
 
 func boot(t *testing.T, o rigOptions) *rig {
@@ -118,7 +121,10 @@ wechat:
   categories: ../../configs/categories.yaml
 log:
   level: debug
-`, aesKey, r.apiURL, storeCfg, townFile(t, r.dataDir, o.away))
+admin:
+  addr: 127.0.0.1:0
+%s`, aesKey, r.apiURL, storeCfg, townFile(t, r.dataDir, o.away), o.extra)
+	r.cfgPath = cfgPath
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -32,15 +32,29 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	var adminLn net.Listener
+	if cfg.Admin.Addr != "" {
+		if adminLn, err = net.Listen("tcp", cfg.Admin.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on admin.addr %s: %w", cfg.Admin.Addr, err)
+		}
+	}
 	a, err := newApp(ctx, cfg, town, instanceName(ln), log)
 	if err != nil {
 		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
 		return err
 	}
 	base := "http://" + ln.Addr().String()
 	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Name, "safe_mode", cfg.WeChat.AESKey != "")
 	if env.Ready != nil {
-		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat"})
+		u := URLs{Console: base + "/", WeChat: base + "/wechat"}
+		if adminLn != nil {
+			u.Admin = adminLn.Addr().String()
+		}
+		env.Ready(u)
 	}
-	return a.run(ctx, ln)
+	return a.run(ctx, ln, adminLn)
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -125,9 +126,19 @@ func (s *Store) loadKeys(tx *bolt.Tx) error {
 	})
 }
 
-// Backup writes a consistent copy of the file to path while the store runs.
-func (s *Store) Backup(path string) error {
-	return s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+// WriteBackup writes a consistent copy of the store file to w while the
+// store keeps serving (a read transaction sees one moment of the file).
+func (s *Store) WriteBackup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backup: %w", err)
+	}
+	return n, nil
 }
 
 func seqKey(seq uint64) []byte {

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gridbot/configs"
+	"gridbot/export"
+	"gridbot/store/embedded"
+)
+
+// adminHandler serves the administrative endpoints on the loopback-only
+// admin listener: an online, consistent backup of the embedded store.
+func (a *app) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
+		st, ok := a.backend.store.(*embedded.Store)
+		if !ok {
+			http.Error(w, "the Valkey store is backed up on the server: see the README (BGSAVE or the AOF)", http.StatusNotImplemented)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if n, err := st.WriteBackup(w); err != nil {
+			a.log.Error("backup failed", "written", n, "err", err)
+			return
+		}
+		a.log.Info("backup written")
+	})
+	return mux
+}
+
+// runBackup copies the embedded store to a file: from the running instance
+// through its admin endpoint when it is up (the file is locked while it
+// runs), else straight from the file.
+func runBackup(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	out := fs.String("o", "", "the backup file to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("backup: -o FILE is required")
+	}
+	cfg, err := configs.Load(*configPath, env.Environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Store.Kind != "embedded" {
+		return errors.New("backup: the Valkey store is backed up on the server (BGSAVE, or copy the AOF): see the README")
+	}
+	tmp := *out + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(tmp)
+	from, err := backupOnline(ctx, cfg.Admin.Addr, f)
+	if err != nil {
+		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+			return serr
+		}
+		f.Truncate(0)
+		from, err = backupOffline(cfg.Store.Path, f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := embedded.Open(tmp, embedded.Options{CasePrefix: "CHECK", Timeout: time.Second}); err != nil {
+		return fmt.Errorf("backup: the copy does not open: %w", err)
+	}
+	if err := os.Rename(tmp, *out); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "backup of %s written to %s\n", from, *out)
+	return nil
+}
+
+func backupOnline(ctx context.Context, addr string, w io.Writer) (string, error) {
+	if addr == "" {
+		return "", errors.New("no admin.addr")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/backup", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("admin endpoint: %s", resp.Status)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return "", err
+	}
+	return "the running instance", nil
+}
+
+func backupOffline(path string, w io.Writer) (string, error) {
+	st, err := embedded.Open(path, embedded.Options{CasePrefix: "BACKUP", Timeout: time.Second})
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	_, err = st.WriteBackup(w)
+	return path, err
+}
+
+// runRestore puts a backup in place of the store file. The instance must be
+// stopped: the file is locked while it runs.
+func runRestore(_ context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	in := fs.String("i", "", "the backup file to restore")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *in == "" {
+		return errors.New("restore: -i FILE is required")
+	}
+	cfg, err := configs.Load(*configPath, env.Environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Store.Kind != "embedded" {
+		return errors.New("restore: the Valkey store is restored on the server (its RDB or AOF): see the README")
+	}
+	src, err := os.Open(*in)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer src.Close()
+	tmp := filepath.Join(filepath.Dir(cfg.Store.Path), "."+filepath.Base(cfg.Store.Path)+".restore")
+	dst, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer os.Remove(tmp)
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		return fmt.Errorf("restore: %w", err)
+	}
+	dst.Close()
+	check, err := embedded.Open(tmp, embedded.Options{CasePrefix: "CHECK", Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("restore: %s is not a gridbot store: %w", *in, err)
+	}
+	check.Close()
+	// Refuse to pull the file from under a running instance.
+	if live, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: "CHECK", Timeout: time.Second}); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if strings.Contains(err.Error(), "timeout") {
+			return fmt.Errorf("restore: %s is in use: stop gridbot first", cfg.Store.Path)
+		}
+	} else if err == nil {
+		live.Close()
+	}
+	if err := os.Rename(tmp, cfg.Store.Path); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "restored %s from %s\n", cfg.Store.Path, *in)
+	return nil
+}
+
+// runExport writes cases and their events for a time range as JSON.
+func runExport(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	sinceText := fs.String("since", "", "first day (2026-11-01, China time) or RFC 3339 time")
+	untilText := fs.String("until", "", "end, exclusive (default: now)")
+	out := fs.String("o", "", "output file (default: standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	since, err := parseWhen(*sinceText)
+	if err != nil {
+		return fmt.Errorf("export -since: %w", err)
+	}
+	until := time.Now()
+	if *untilText != "" {
+		if until, err = parseWhen(*untilText); err != nil {
+			return fmt.Errorf("export -until: %w", err)
+		}
+	}
+	cfg, err := configs.Load(*configPath, env.Environ)
+	if err != nil {
+		return err
+	}
+	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.Stderr, "text", "warn")
+	b, err := openBackend(ctx, cfg, town, "export", log)
+	if err != nil {
+		return fmt.Errorf("export: %w (with the embedded store, export from a backup while serve runs)", err)
+	}
+	defer b.close()
+	w := env.Stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	return export.Write(ctx, w, b.store, town, since, until)
+}
+
+// parseWhen reads a day (in China time) or an RFC 3339 time.
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, errors.New("required")
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600)); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
