@@ -152,6 +152,9 @@ func (s *Sim) serveCustomSend(w http.ResponseWriter, r *http.Request) {
 		apiError(w, 40003, "invalid openid")
 		return
 	}
+	if !s.stall(r, req.ToUser) {
+		return
+	}
 	text := "[" + req.MsgType + "]"
 	switch {
 	case req.MsgType == "text" && req.Text != nil && req.Text.Content != "":
@@ -213,6 +216,9 @@ func (s *Sim) serveTemplateSend(w http.ResponseWriter, r *http.Request) {
 	case req.TemplateID == "",
 		len(s.cfg.TemplateIDs) > 0 && !slices.Contains(s.cfg.TemplateIDs, req.TemplateID):
 		apiError(w, 40037, "invalid template_id")
+		return
+	}
+	if !s.stall(r, req.ToUser) {
 		return
 	}
 	data := make(map[string]string, len(req.Data))

@@ -78,6 +78,7 @@ type Sim struct {
 	tokens      map[string]time.Time // access token → expiry
 	current     string               // what stable_token hands out
 	failNext    map[failKey][]int
+	stalls      map[string]stallEntry
 	pushes      []Push
 	templates   map[string]int64 // client_msg_id → msgid
 	nextPushID  int64
@@ -125,6 +126,46 @@ func New(cfg Config) *Sim {
 	// bot's dedupe marks from the previous run.
 	s.msgID.Store(cfg.Now().UnixMicro())
 	return s
+}
+
+// stallEntry is a one-shot hang of the next push to an openid.
+type stallEntry struct {
+	d       time.Duration
+	started chan struct{}
+}
+
+// StallNext makes the next push to openid hang for d (or until its caller
+// gives up) before it is answered, as a stuck WeChat would: a test can kill
+// an instance while its handler waits. The channel closes when the stall
+// begins.
+func (s *Sim) StallNext(openid string, d time.Duration) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stalls == nil {
+		s.stalls = map[string]stallEntry{}
+	}
+	e := stallEntry{d: d, started: make(chan struct{})}
+	s.stalls[openid] = e
+	return e.started
+}
+
+// stall hangs the request if a stall is queued for openid. It reports false
+// when the caller went away meanwhile: the push must then not count.
+func (s *Sim) stall(r *http.Request, openid string) bool {
+	s.mu.Lock()
+	e, ok := s.stalls[openid]
+	delete(s.stalls, openid)
+	s.mu.Unlock()
+	if !ok {
+		return true
+	}
+	close(e.started)
+	select {
+	case <-time.After(e.d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // TokenRequests counts the access-token requests the bot made.

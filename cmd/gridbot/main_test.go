@@ -27,7 +27,7 @@ import (
 
 // rig is one gridbot booted through Run on :0 ports, with a simulated WeChat.
 type rig struct {
-	t   *testing.T
+	t   testing.TB
 	sim *wechatsim.Sim // sends this instance's callbacks
 	// api plays WeChat's API (tokens, pushes); instances of one service
 	// share it, each with its own sim for callbacks.
@@ -45,7 +45,7 @@ const testPassword = "e2e-password"
 
 // townFile writes the sample town with a password for the L10 leaders and
 // the admin, and A of L10 marked away when away is set.
-func townFile(t *testing.T, dir string, away bool) string {
+func townFile(t testing.TB, dir string, away bool) string {
 	t.Helper()
 	raw, err := os.ReadFile("../../configs/town.yaml")
 	if err != nil {
@@ -83,7 +83,34 @@ type rigOptions struct {
 	extra string
 }
 
-func boot(t *testing.T, o rigOptions) *rig {
+func boot(t testing.TB, o rigOptions) *rig {
+	t.Helper()
+	r := prepare(t, o)
+	ready := make(chan URLs, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	go func() {
+		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{
+			Stdout: io.Discard, Stderr: r.log,
+			// The secret comes from the environment, as in production.
+			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"},
+			Ready:   func(u URLs) { ready <- u },
+		})
+	}()
+	select {
+	case r.urls = <-ready:
+	case err := <-r.done:
+		t.Fatalf("Run ended before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not become ready")
+	}
+	r.sim.SetCallbackURL(r.urls.WeChat)
+	t.Cleanup(r.shutdown)
+	return r
+}
+
+// prepare makes an instance's simulator and configuration file.
+func prepare(t testing.TB, o rigOptions) *rig {
 	t.Helper()
 	r := &rig{t: t, dataDir: o.dataDir, done: make(chan error, 1), log: &testLog{}}
 	if r.dataDir == "" {
@@ -128,26 +155,6 @@ admin:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan URLs, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.stop = cancel
-	go func() {
-		r.done <- Run(ctx, []string{"serve", "-config", cfgPath}, Env{
-			Stdout: io.Discard, Stderr: r.log,
-			// The secret comes from the environment, as in production.
-			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"},
-			Ready:   func(u URLs) { ready <- u },
-		})
-	}()
-	select {
-	case r.urls = <-ready:
-	case err := <-r.done:
-		t.Fatalf("Run ended before it was ready: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not become ready")
-	}
-	r.sim.SetCallbackURL(r.urls.WeChat)
-	t.Cleanup(r.shutdown)
 	return r
 }
 
@@ -310,7 +317,7 @@ func (c *staffClient) feed() *websocket.Conn {
 }
 
 // waitEvent reads the feed until an event of kind for number arrives.
-func waitEvent(t *testing.T, ws *websocket.Conn, number, kind string) {
+func waitEvent(t testing.TB, ws *websocket.Conn, number, kind string) {
 	t.Helper()
 	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
