@@ -102,8 +102,8 @@ func TestUnauthenticated(t *testing.T) {
 		{http.MethodGet, "/api/me", nil},
 		{http.MethodGet, "/api/cases", nil},
 		{http.MethodGet, "/api/cases/" + number, nil},
-		{http.MethodPost, "/api/cases/" + number + "/reply", replyRequest{Text: "你好"}},
-		{http.MethodPost, "/api/cases/" + number + "/resolve", resolveRequest{Result: "已修"}},
+		{http.MethodPost, "/api/cases/" + number + "/reply", actionBody{Text: "你好"}},
+		{http.MethodPost, "/api/cases/" + number + "/resolve", actionBody{Result: "已修"}},
 	}
 	for _, tt := range tests {
 		for _, cookie := range []*http.Cookie{nil, forged} {
@@ -287,8 +287,8 @@ func TestInvisibleCaseIsNotFound(t *testing.T) {
 			body         any
 		}{
 			{http.MethodGet, "/api/cases/" + number, nil},
-			{http.MethodPost, "/api/cases/" + number + "/reply", replyRequest{Text: "你好"}},
-			{http.MethodPost, "/api/cases/" + number + "/resolve", resolveRequest{Result: "已修"}},
+			{http.MethodPost, "/api/cases/" + number + "/reply", actionBody{Text: "你好"}},
+			{http.MethodPost, "/api/cases/" + number + "/resolve", actionBody{Result: "已修"}},
 		}
 		for _, tt := range tests {
 			resp, body := f.request(t, tt.method, tt.path, cookie, tt.body)
@@ -324,14 +324,14 @@ func TestReplyAndResolve(t *testing.T) {
 		wantActor  string
 		wantState  core.State
 	}{
-		{"empty reply", lead1, "/reply", replyRequest{Text: "  "}, http.StatusBadRequest, msgReplyInvalid, "", "", core.StateAssigned},
-		{"reply too long", lead1, "/reply", replyRequest{Text: strings.Repeat("长", core.MaxTextLen+1)}, http.StatusBadRequest, msgReplyInvalid, "", "", core.StateAssigned},
+		{"empty reply", lead1, "/reply", actionBody{Text: "  "}, http.StatusBadRequest, msgReplyInvalid, "", "", core.StateAssigned},
+		{"reply too long", lead1, "/reply", actionBody{Text: strings.Repeat("长", core.MaxTextLen+1)}, http.StatusBadRequest, msgReplyInvalid, "", "", core.StateAssigned},
 		{"bad json", lead1, "/reply", []byte(`{"text":`), http.StatusBadRequest, msgBadRequest, "", "", core.StateAssigned},
-		{"reply", lead1, "/reply", replyRequest{Text: "已联系电工，明天上午修好"}, http.StatusOK, "", core.EventReplied, "lead1", core.StateInProgress},
-		{"village replies", cadre1, "/reply", replyRequest{Text: "村里已督办"}, http.StatusOK, "", core.EventReplied, "cadre1", core.StateInProgress},
-		{"empty result", lead1, "/resolve", resolveRequest{}, http.StatusBadRequest, msgResultBad, "", "", core.StateInProgress},
-		{"resolve", lead1, "/resolve", resolveRequest{Result: "路灯已更换"}, http.StatusOK, "", core.EventResolved, "lead1", core.StateResolved},
-		{"resolve twice", lead1, "/resolve", resolveRequest{Result: "再次办结"}, http.StatusConflict, msgWrongState, "", "", core.StateResolved},
+		{"reply", lead1, "/reply", actionBody{Text: "已联系电工，明天上午修好"}, http.StatusOK, "", core.EventReplied, "lead1", core.StateInProgress},
+		{"village replies", cadre1, "/reply", actionBody{Text: "村里已督办"}, http.StatusOK, "", core.EventReplied, "cadre1", core.StateInProgress},
+		{"empty result", lead1, "/resolve", actionBody{}, http.StatusBadRequest, msgResultBad, "", "", core.StateInProgress},
+		{"resolve", lead1, "/resolve", actionBody{Result: "路灯已更换"}, http.StatusOK, "", core.EventResolved, "lead1", core.StateResolved},
+		{"resolve twice", lead1, "/resolve", actionBody{Result: "再次办结"}, http.StatusConflict, msgWrongState, "", "", core.StateResolved},
 	}
 	for _, st := range steps {
 		before, err := f.store.Events(ctx, number)
@@ -379,7 +379,7 @@ func TestReplyAndResolve(t *testing.T) {
 	if _, err := f.ledger.Rate(ctx, "o-resident-g1", 5); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := f.request(t, http.MethodPost, "/api/cases/"+number+"/reply", lead1, replyRequest{Text: "还有问题吗"})
+	resp, body := f.request(t, http.MethodPost, "/api/cases/"+number+"/reply", lead1, actionBody{Text: "还有问题吗"})
 	if resp.StatusCode != http.StatusConflict || errorMessage(t, body) != msgWrongState {
 		t.Errorf("reply to a closed case: %d %s", resp.StatusCode, body)
 	}
@@ -424,7 +424,7 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := f.request(t, http.MethodPost, path, cookie, replyRequest{Text: "测试来源"}, tt.edit...)
+			resp, body := f.request(t, http.MethodPost, path, cookie, actionBody{Text: "测试来源"}, tt.edit...)
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, body)
 			}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,7 +9,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -70,9 +74,91 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
+// Login throttling: failed logins are counted per username and per client
+// address for loginWindow; past the limit, logins are refused without
+// checking the password until the window passes. The per-address limit is
+// higher, as a town office may share one address.
+const (
+	loginKeyPrefix  = "console:login-fails:"
+	maxUserFailures = 5
+	maxAddrFailures = 50
+	loginWindow     = 15 * time.Minute
+)
+
+// loginCounters names the counters of a login attempt. The username is
+// hashed so that the key holds nothing a person typed.
+func (s *Server) loginCounters(r *http.Request, username string) []struct {
+	key string
+	max int
+} {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	user := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(username))))
+	return []struct {
+		key string
+		max int
+	}{
+		{loginKeyPrefix + "user:" + hex.EncodeToString(user[:8]), maxUserFailures},
+		{loginKeyPrefix + "addr:" + addr, cmp.Or(s.addrFailures, maxAddrFailures)},
+	}
+}
+
+func (s *Server) failures(ctx context.Context, key string) (int, error) {
+	v, ok, err := s.Sessions.Get(ctx, key)
+	if err != nil || !ok {
+		return 0, err
+	}
+	n, _ := strconv.Atoi(string(v))
+	return n, nil
+}
+
+// throttled reports whether the attempt is over a limit.
+func (s *Server) throttled(ctx context.Context, r *http.Request, username string) (bool, error) {
+	for _, c := range s.loginCounters(r, username) {
+		n, err := s.failures(ctx, c.key)
+		if err != nil {
+			return false, err
+		}
+		if n >= c.max {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// countFailure adds a failed attempt to the counters.
+func (s *Server) countFailure(ctx context.Context, r *http.Request, username string) error {
+	for _, c := range s.loginCounters(r, username) {
+		if ok, err := s.Sessions.SetNX(ctx, c.key, []byte("1"), loginWindow); err != nil {
+			return err
+		} else if ok {
+			continue
+		}
+		n, err := s.failures(ctx, c.key)
+		if err != nil {
+			return err
+		}
+		if err := s.Sessions.Set(ctx, c.key, []byte(strconv.Itoa(n+1)), loginWindow); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if !readJSON(w, r, &req) {
+		return
+	}
+	if over, err := s.throttled(r.Context(), r, req.Username); err != nil {
+		s.log().ErrorContext(r.Context(), "console login throttle", "err", err)
+		writeError(w, http.StatusInternalServerError, msgServerError)
+		return
+	} else if over {
+		s.log().WarnContext(r.Context(), "console login throttled")
+		writeError(w, http.StatusTooManyRequests, msgTooMany)
 		return
 	}
 	staff := s.Town.Town().StaffMember(req.Username)
@@ -88,9 +174,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.log().InfoContext(r.Context(), "console login refused for an unknown user")
 		}
+		if err := s.countFailure(r.Context(), r, req.Username); err != nil {
+			s.log().ErrorContext(r.Context(), "console login throttle", "err", err)
+		}
 		writeError(w, http.StatusUnauthorized, msgBadLogin)
 		return
 	}
+	_ = s.Sessions.Delete(r.Context(), s.loginCounters(r, req.Username)[0].key)
 	token, err := s.startSession(r.Context(), staff.ID)
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console login", "staff", staff.ID, "err", err)
@@ -146,10 +236,10 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, staff *core.St
 	writeJSON(w, http.StatusOK, map[string]any{"staff": newStaffView(staff)})
 }
 
-// sessionStaff returns the staff member logged in with the request's
+// SessionStaff returns the staff member logged in with the request's
 // cookie, or nil. A staff member removed from the directory or disabled since
 // logging in is logged out.
-func (s *Server) sessionStaff(r *http.Request) (*core.Staff, error) {
+func (s *Server) SessionStaff(r *http.Request) (*core.Staff, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
 		return nil, nil
@@ -178,7 +268,7 @@ type staffHandler func(w http.ResponseWriter, r *http.Request, staff *core.Staff
 // authed answers 401 unless the request carries a valid session.
 func (s *Server) authed(h staffHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		staff, err := s.sessionStaff(r)
+		staff, err := s.SessionStaff(r)
 		if err != nil {
 			s.log().ErrorContext(r.Context(), "console session", "err", err)
 			writeError(w, http.StatusInternalServerError, msgServerError)

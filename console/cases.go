@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ type caseView struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 	Overdue      bool       `json:"overdue"`
 	Phone        string     `json:"phone"`
+	// Joined counts the residents who joined the case (附议).
+	Joined int `json:"joined"`
 }
 
 // caseDetail is a case as its own page shows it.
@@ -37,9 +40,24 @@ type caseDetail struct {
 	PhoneVisible bool           `json:"phone_visible"`
 	Location     *core.Location `json:"location,omitempty"`
 	Photos       []core.Media   `json:"photos"`
+	Voices       []core.Media   `json:"voices"`
 	Result       string         `json:"result,omitempty"`
 	Rating       int            `json:"rating,omitempty"`
 	Post         core.Post      `json:"post,omitempty"`
+	Warning      core.Warning   `json:"warning,omitempty"`
+	Departments  []assistView   `json:"departments"`
+	// Actions are the steps this staff member may take on the case now,
+	// by name (see caseActions); the page offers exactly these.
+	Actions []string `json:"actions"`
+}
+
+// assistView is a department whistled to a case.
+type assistView struct {
+	Department string           `json:"department"`
+	Name       string           `json:"name"`
+	State      core.AssistState `json:"state"`
+	Lead       bool             `json:"lead,omitempty"`
+	Reason     string           `json:"reason,omitempty"`
 }
 
 // eventView is one line of a case's timeline.
@@ -69,8 +87,9 @@ func newCaseView(town *core.Town, c *core.Case, now time.Time) caseView {
 		Deadline:   c.Deadline,
 		CreatedAt:  c.CreatedAt,
 		UpdatedAt:  c.UpdatedAt,
-		Overdue:    c.State.Open() && !c.Deadline.IsZero() && now.After(c.Deadline),
+		Overdue:    overdue(c, now),
 		Phone:      core.MaskPhone(c.Phone),
+		Joined:     len(c.Joined),
 	}
 	if cat := town.Category(c.Category); cat != nil {
 		v.CategoryName = cat.Name
@@ -102,44 +121,28 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 	d := caseDetail{
 		caseView: newCaseView(town, c, now),
 		Photos:   c.Photos,
+		Voices:   c.Voices,
 		Result:   c.Result,
 		Rating:   c.Rating,
 		Post:     c.Post,
+		Warning:  c.Warning,
+		Actions:  allowedActions(town, staff, c),
 	}
 	if d.Photos == nil {
 		d.Photos = []core.Media{}
+	}
+	d.Departments = make([]assistView, 0, len(c.Departments))
+	for _, a := range c.Departments {
+		v := assistView{Department: a.Department, State: a.State, Lead: a.Lead, Reason: a.Reason, Name: a.Department}
+		if dep := town.Department(a.Department); dep != nil {
+			v.Name = dep.Name
+		}
+		d.Departments = append(d.Departments, v)
 	}
 	if handles(town, staff, c) {
 		d.Phone, d.PhoneVisible, d.Location = c.Phone, true, c.Location
 	}
 	return d
-}
-
-// eventLabel names an event kind for staff.
-func eventLabel(k core.EventKind) string {
-	switch k {
-	case core.EventSubmitted:
-		return "居民提交"
-	case core.EventAssigned:
-		return "已派单"
-	case core.EventAccepted:
-		return "已受理"
-	case core.EventReplied:
-		return "回复居民"
-	case core.EventResolved:
-		return "已办结"
-	case core.EventRated:
-		return "居民评价"
-	case core.EventClosed:
-		return "已结案"
-	case core.EventReopened:
-		return "重新办理"
-	case core.EventDelivered:
-		return "消息已送达"
-	case core.EventUndeliverable:
-		return "消息未能送达"
-	}
-	return string(k)
 }
 
 // actorName names who did something: a staff member's name, 居民 or 系统.
@@ -158,7 +161,7 @@ func actorName(town *core.Town, actor string) string {
 
 func newEventView(town *core.Town, e core.Event) eventView {
 	v := eventView{
-		Seq: e.Seq, Case: e.Case, Kind: e.Kind, Label: eventLabel(e.Kind),
+		Seq: e.Seq, Case: e.Case, Kind: e.Kind, Label: e.Kind.Label(),
 		Actor: e.Actor, ActorName: actorName(town, e.Actor), Text: e.Text, At: e.At,
 	}
 	if len(e.Data) > 0 {
@@ -177,11 +180,14 @@ func newEventView(town *core.Town, e core.Event) eventView {
 	return v
 }
 
-// listFilter is what GET /api/cases asks for.
+// listFilter is what GET /api/cases (and its CSV) asks for.
 type listFilter struct {
-	states []core.State
-	grid   string
-	q      string
+	states   []core.State
+	grid     string
+	category string
+	overdue  bool
+	mine     bool
+	q        string
 }
 
 func parseStateFilter(s string) ([]core.State, bool) {
@@ -197,44 +203,109 @@ func parseStateFilter(s string) ([]core.State, bool) {
 	return nil, false
 }
 
-func (f listFilter) matches(c *core.Case) bool {
-	if f.q == "" {
+// parseListFilter reads the query; ok is false (and the client answered)
+// for an unknown state.
+func parseListFilter(w http.ResponseWriter, r *http.Request) (listFilter, bool) {
+	query := r.URL.Query()
+	states, ok := parseStateFilter(query.Get("state"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, msgBadState)
+		return listFilter{}, false
+	}
+	flag := func(name string) bool { v := query.Get(name); return v == "1" || v == "true" }
+	return listFilter{states: states, grid: query.Get("grid"), category: query.Get("category"),
+		overdue: flag("overdue"), mine: flag("mine"), q: strings.TrimSpace(query.Get("q"))}, true
+}
+
+// mine reports whether staff has case c on their desk: assigned to them,
+// or whistled to their department and not returned.
+func mine(staff *core.Staff, c *core.Case) bool {
+	if c.Assignee == staff.ID {
+		return true
+	}
+	if staff.Role == core.RoleDepartment {
+		a := c.Assist(staff.Department)
+		return a != nil && a.State != core.AssistReturned
+	}
+	return false
+}
+
+func (f listFilter) matches(staff *core.Staff, c *core.Case, now time.Time) bool {
+	switch {
+	case f.category != "" && c.Category != f.category,
+		f.overdue && !overdue(c, now),
+		f.mine && !mine(staff, c):
+		return false
+	case f.q == "":
 		return true
 	}
 	return strings.Contains(strings.ToUpper(c.Number), strings.ToUpper(f.q)) || strings.Contains(c.Text, f.q)
 }
 
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	query := r.URL.Query()
-	states, ok := parseStateFilter(query.Get("state"))
-	if !ok {
-		writeError(w, http.StatusBadRequest, msgBadState)
-		return
-	}
-	f := listFilter{states: states, grid: query.Get("grid"), q: strings.TrimSpace(query.Get("q"))}
-	cq := core.CaseQuery{States: f.states}
+func overdue(c *core.Case, now time.Time) bool {
+	return c.State.Open() && !c.Deadline.IsZero() && now.After(c.Deadline)
+}
+
+// query returns the store query that narrows the candidates for staff.
+func (f listFilter) query(staff *core.Staff) core.CaseQuery {
+	q := core.CaseQuery{States: f.states, Limit: maxScanned}
 	if f.grid != "" {
-		cq.Grids = []string{f.grid}
+		q.Grids = []string{f.grid}
 	}
-	cases, err := s.Store.Cases(r.Context(), cq)
-	if err != nil {
-		s.log().ErrorContext(r.Context(), "console list cases", "staff", staff.ID, "err", err)
-		writeError(w, http.StatusInternalServerError, msgServerError)
-		return
+	if staff.Role == core.RoleDepartment {
+		q.Department = staff.Department
 	}
+	return q
+}
+
+// maxScanned bounds the cases one list or figure reads from the store.
+const maxScanned = 1_000_000
+
+// visibleCases lists the cases staff may see that pass f, newest first, at
+// most limit (0: no limit).
+func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilter, limit int) ([]core.Case, error) {
 	town, now := s.Town.Town(), s.now()
-	out := make([]caseView, 0, min(len(cases), maxListed))
+	cases, err := s.Store.Cases(ctx, f.query(staff))
+	if err != nil {
+		return nil, err
+	}
+	out := cases[:0]
 	for i := range cases {
 		c := &cases[i]
-		if !town.CanSee(staff, c) || !f.matches(c) {
+		if !town.CanSee(staff, c) || !f.matches(staff, c, now) {
 			continue
 		}
-		out = append(out, newCaseView(town, c, now))
-		if len(out) == maxListed {
+		out = append(out, *c)
+		if limit > 0 && len(out) == limit {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+	return out, nil
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	f, ok := parseListFilter(w, r)
+	if !ok {
+		return
+	}
+	// The position of the feed is read before the list, so that a page
+	// that follows the feed from it misses nothing the list lacks.
+	head, err := lastSeq(r.Context(), s.Store)
+	if err == nil {
+		var cases []core.Case
+		cases, err = s.visibleCases(r.Context(), staff, f, maxListed)
+		if err == nil {
+			town, now := s.Town.Town(), s.now()
+			out := make([]caseView, 0, len(cases))
+			for i := range cases {
+				out = append(out, newCaseView(town, &cases[i], now))
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"cases": out, "seq": head})
+			return
+		}
+	}
+	s.log().ErrorContext(r.Context(), "console list cases", "staff", staff.ID, "err", err)
+	writeError(w, http.StatusInternalServerError, msgServerError)
 }
 
 // visibleCase loads the case named in the path if staff may see it. When it
@@ -255,6 +326,47 @@ func (s *Server) visibleCase(w http.ResponseWriter, r *http.Request, staff *core
 	return c, true
 }
 
+// householdCase is another case of the same household (一户一档).
+type householdCase struct {
+	caseView
+	Relation string `json:"relation"` // 同一居民 or 同一地址
+}
+
+// household lists the other cases staff may see from the same resident, or
+// at the same address (the same place label in the same grid), newest
+// first.
+func (s *Server) household(ctx context.Context, staff *core.Staff, c *core.Case) ([]householdCase, error) {
+	town, now := s.Town.Town(), s.now()
+	out := []householdCase{}
+	seen := map[string]bool{c.Number: true}
+	add := func(cases []core.Case, relation string, keep func(*core.Case) bool) {
+		for i := range cases {
+			o := &cases[i]
+			if seen[o.Number] || !keep(o) || !town.CanSee(staff, o) {
+				continue
+			}
+			seen[o.Number] = true
+			out = append(out, householdCase{caseView: newCaseView(town, o, now), Relation: relation})
+		}
+	}
+	same, err := s.Store.Cases(ctx, core.CaseQuery{Resident: c.Resident, Limit: maxListed})
+	if err != nil {
+		return nil, err
+	}
+	add(same, "同一居民", func(*core.Case) bool { return true })
+	if c.Location != nil && strings.TrimSpace(c.Location.Label) != "" {
+		near, err := s.Store.Cases(ctx, core.CaseQuery{Grids: []string{c.Grid}, Limit: maxScanned})
+		if err != nil {
+			return nil, err
+		}
+		add(near, "同一地址", func(o *core.Case) bool {
+			return o.Location != nil && o.Location.Label == c.Location.Label
+		})
+	}
+	slices.SortStableFunc(out, func(a, b householdCase) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
 func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
 	c, ok := s.visibleCase(w, r, staff)
 	if !ok {
@@ -266,82 +378,20 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, staff *core.
 		writeError(w, http.StatusInternalServerError, msgServerError)
 		return
 	}
-	town := s.Town.Town()
-	views := make([]eventView, 0, len(events))
-	for _, e := range events {
-		views = append(views, newEventView(town, e))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"case":   newCaseDetail(town, staff, &c, s.now()),
-		"events": views,
-	})
-}
-
-type replyRequest struct {
-	Text string `json:"text"`
-}
-
-type resolveRequest struct {
-	Result string `json:"result"`
-}
-
-func (s *Server) handleReply(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	var req replyRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	s.writeLedger(w, r, staff, "reply", msgReplyInvalid, func(ctx context.Context, number string) (core.Case, []core.Event, error) {
-		return s.Ledger.Reply(ctx, number, staff.ID, req.Text)
-	})
-}
-
-func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	var req resolveRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	s.writeLedger(w, r, staff, "resolve", msgResultBad, func(ctx context.Context, number string) (core.Case, []core.Event, error) {
-		return s.Ledger.Resolve(ctx, number, staff.ID, req.Result)
-	})
-}
-
-// writeLedger runs one ledger step on a case staff may see and answers with
-// the changed case and the events written.
-func (s *Server) writeLedger(w http.ResponseWriter, r *http.Request, staff *core.Staff, step, invalidMsg string,
-	write func(ctx context.Context, number string) (core.Case, []core.Event, error)) {
-	c, ok := s.visibleCase(w, r, staff)
-	if !ok {
-		return
-	}
-	number := c.Number
-	c, events, err := write(r.Context(), number)
-	switch {
-	case err == nil:
-	case errors.Is(err, core.ErrInvalid):
-		writeError(w, http.StatusBadRequest, invalidMsg)
-		return
-	case errors.Is(err, core.ErrWrongState), errors.Is(err, core.ErrNoChange):
-		writeError(w, http.StatusConflict, msgWrongState)
-		return
-	case errors.Is(err, core.ErrConflict):
-		writeError(w, http.StatusConflict, msgConflict)
-		return
-	case errors.Is(err, core.ErrNotFound):
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	default:
-		s.log().ErrorContext(r.Context(), "console "+step, "staff", staff.ID, "case", number, "err", err)
+	house, err := s.household(r.Context(), staff, &c)
+	if err != nil {
+		s.log().ErrorContext(r.Context(), "console household", "staff", staff.ID, "case", c.Number, "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
 		return
 	}
-	s.log().InfoContext(r.Context(), "console "+step, "staff", staff.ID, "case", number)
 	town := s.Town.Town()
 	views := make([]eventView, 0, len(events))
 	for _, e := range events {
 		views = append(views, newEventView(town, e))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"case":   newCaseDetail(town, staff, &c, s.now()),
-		"events": views,
+		"case":      newCaseDetail(town, staff, &c, s.now()),
+		"events":    views,
+		"household": house,
 	})
 }

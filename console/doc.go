@@ -8,73 +8,92 @@
 //
 // # Who sees what
 //
-// Every case endpoint and the websocket feed apply core.Town.CanSee for the
+// Every endpoint and the websocket feed apply core.Town.CanSee for the
 // logged-in staff member: the town sees everything, a village its own cases,
-// a grid leader the grids where they hold post A or B. A case the staff
-// member may not see answers 404, exactly like a case that does not exist.
-// A resident's phone number and the location they sent are shown whole only
-// to the assignee, a leader of the case's grid, and town staff; everybody
-// else gets the phone masked (138****5678) and no location. Lists always mask
-// the phone. Phone numbers are never logged.
+// a grid leader the grids where they hold post A or B, a department the cases
+// whistled to it. A case, an action or an endpoint the staff member may not
+// use answers 404, exactly like one that does not exist. What each role may
+// do on a case is caseActions (actions.go); the case answer lists the steps
+// open to the caller ("actions"), and the page offers exactly those. A
+// resident's phone number and location are shown whole only to the
+// assignee, a leader of the case's grid, and town staff; lists, the feed and
+// CSV exports mask the phone (the town may ask an export for it whole).
+// Phone numbers are never logged.
+//
+// # The live feed
+//
+// The websocket follows the store's event log (core.CaseStore.EventsSince)
+// from a sequence number, filtered by visibility; Hub.Publish only wakes the
+// followers, and a poll reads anyway. See hub.go. A page resumes with
+// ?since=, the last seq it saw, and gets exactly what it missed.
 //
 // # HTTP API
 //
 // All requests and answers are JSON. Errors are {"error": "<short Chinese
 // message>"}. Every POST must carry the header X-Requested-With: gridbot and
 // an Origin (or, failing that, a Referer) naming this host or one of
-// Server.AllowedOrigins; otherwise it is refused with 403 {"error":"请求来源不被允许"}.
-// Request bodies are limited to 16 KiB (413 {"error":"请求内容过大"}).
-// Every endpoint but login answers 401 {"error":"请先登录"} without a valid
-// session.
+// Server.AllowedOrigins; otherwise it is refused with 403. Request bodies
+// are limited to 16 KiB (413). Every endpoint but login answers 401
+// {"error":"请先登录"} without a valid session.
 //
-//	POST /api/login    {"username":"<staff id>","password":"…"}
-//	    200 {"staff":{"id","name","role","role_label"}} and a session cookie
-//	        (gridbot_session: HttpOnly, SameSite=Strict, Path=/, Secure over
-//	        TLS, valid 12 hours).
-//	    401 {"error":"用户名或密码错误"} for an unknown user, a wrong password,
-//	        a disabled account or an account without a password.
-//	POST /api/logout   (no body) → 200 {"ok":true}; ends the session.
-//	GET  /api/me       → 200 {"staff":{…}} for the logged-in staff member.
+//	POST /api/login    {"username","password"} → {"staff":{"id","name","role","role_label"}}
+//	    and the gridbot_session cookie (HttpOnly, SameSite=Strict, 12 h).
+//	    401 用户名或密码错误; 429 登录尝试过多，请15分钟后再试 after 5 failures
+//	    for a username or 50 from one address within 15 minutes.
+//	POST /api/logout   → {"ok":true}
+//	GET  /api/me       → {"staff":{…}}
+//	GET  /api/directory → {"villages","grids":[{"id","name","place","village"}],
+//	    "departments","categories":[{"code","name"}]}: the choices for filters.
 //
-//	GET  /api/cases?state=&grid=&q=
-//	    The cases the staff member may see, newest first, at most 500.
-//	    state: a case state (submitted, assigned, in_progress, resolved,
-//	    closed, reopened), or "open" for every state still waiting for work;
-//	    empty means all. grid: a grid ID. q: a substring of the case number
-//	    or of the text.
-//	    200 {"cases":[case, …]} where case is
-//	        {"number","state","state_label","category","category_name","text",
-//	         "village","village_name","grid","place","assignee","assignee_name",
-//	         "deadline","created_at","updated_at","overdue","phone"}
-//	        with the phone masked.
-//	    400 {"error":"未知的案件状态"} for an unknown state.
+//	GET  /api/cases?state=&grid=&category=&overdue=1&mine=1&q=
+//	    → {"cases":[case…], "seq": the log's position before the list was read}
+//	    newest first, at most 500; case is {"number","state","state_label",
+//	    "category","category_name","text","village","village_name","grid",
+//	    "place","assignee","assignee_name","deadline","created_at",
+//	    "updated_at","overdue","phone"(masked)}.
+//	GET  /api/cases.csv?(same filters)&phone=full → the queue as CSV; phone=full
+//	    only for the town (404 otherwise).
+//	GET  /api/cases/{number} → {"case":detail,"events":[event…],"household":[case+"relation"…]}
+//	    detail adds "phone_visible","location","photos","result","rating",
+//	    "post","warning","departments":[{"department","name","state","lead","reason"}],
+//	    "actions":[names]; event is {"seq","case","kind","label","actor",
+//	    "actor_name","text","data","at"}; household lists the other cases of
+//	    the same resident (同一居民) or address (同一地址).
+//	POST /api/cases/{number}/{action} with action one of
+//	    accept, transfer (to post B), sign, reopen (town)        {}
+//	    reply {"text"}, resolve {"result"}, return {"reason"}
+//	    whistle {"department","reason"}
+//	    reclassify {"category","grid","reason"} (town; a village within its grids)
+//	    → {"case":detail,"events":[written]}; 400 invalid; 404 not visible or
+//	    not allowed; 409 当前状态不能进行此操作 or 案件刚被更新，请刷新后重试.
 //
-//	GET  /api/cases/{number}
-//	    200 {"case":detail,"events":[event, …]} where detail is the list
-//	        fields plus "phone" (whole or masked), "phone_visible" (whether it
-//	        is whole), "location" ({"lat","lng","label"} or absent), "photos"
-//	        ([{"media_id","url"}]), "result", "rating", "post"; and event is
-//	        {"seq","case","kind","label","actor","actor_name","text","data","at"}
-//	        with actor_name the staff member's name, 居民 or 系统.
-//	    404 {"error":"未找到该案件"} when it does not exist or is not visible.
+//	GET  /api/figures/board → {"rows":[{"kind":"grid"|"department","key","name",
+//	    "open","yellow","red","overdue","cases"}]}
+//	GET  /api/figures/rates?by=grid|village|department|month → {"rows":[{"key",
+//	    "name","cases","response_due","response_on_time","response_rate",
+//	    "resolution_due","resolution_on_time","resolution_rate","rated",
+//	    "satisfied","satisfaction_rate"}]}, a "total" row last
+//	GET  /api/figures/ledger?month=2026-11&by=grid|village|department|month →
+//	    {"month","rows":[{"key","name","opened","closed","open","overdue","reopened"}]}
+//	GET  /api/figures/rates.csv, /api/figures/ledger.csv (same parameters) →
+//	    the same rows as CSV (UTF-8 with BOM).
 //
-//	POST /api/cases/{number}/reply    {"text":"…"}
-//	POST /api/cases/{number}/resolve  {"result":"…"}
-//	    200 {"case":detail,"events":[the events written]}
-//	    400 {"error":"回复内容不能为空，且不超过1000字"} (or the same for the result)
-//	    404 {"error":"未找到该案件"}
-//	    409 {"error":"当前状态不能进行此操作"}, or
-//	        {"error":"案件刚被更新，请刷新后重试"} on a concurrent update.
+//	Town only (404 for anyone else, and when Server.Book is nil):
+//	GET  /api/staff → {"staff":[{"id","name","role","role_label","village",
+//	    "department","disabled","has_password","posts":["L10:A"]}],"grids":[…]}
+//	POST /api/staff {"id","name","role","village","department","password"}
+//	POST /api/staff/{id}/disable {"disabled":true|false}
+//	POST /api/staff/{id}/password {"password"}
+//	POST /api/staff/{id}/bind-code → {"code","expires_minutes"}
+//	POST /api/grids/{grid}/post {"post":"A"|"B","staff"}
 //
-//	GET  /api/ws  (websocket)
-//	    Needs the session cookie (401 before the upgrade otherwise) and an
-//	    Origin naming this host or one of AllowedOrigins (403 otherwise). The
-//	    server sends, for every ledger event on a case the staff member may
-//	    see: {"type":"event","event":event,"case":case} (case as in the
-//	    list). Clients send nothing; a binary or oversized (> 4 KiB) message
-//	    closes the connection. A client that falls behind is closed with code
-//	    1013; it should reconnect and fetch the list again, which is also how
-//	    it catches up after any disconnect.
+//	GET  /api/ws?since=SEQ  (websocket; session cookie and a same-site Origin)
+//	    Sends {"type":"event","seq","event","case"} for every event after SEQ
+//	    (default: now) on a case the staff member may see, in order, then
+//	    live; {"type":"ping","seq"} every 25 s (the position reached);
+//	    {"type":"resync"} and close code 4000 when SEQ is more than 1000
+//	    events behind: reload from the API, then resume from its seq. Clients
+//	    send nothing; anything they send closes the connection.
 //
 //	GET  /  and  /static/…   the page.
 package console

@@ -69,9 +69,10 @@ func testTown(t *testing.T) *core.Town {
 		return string(h)
 	}
 	town, err := core.NewTown(core.Town{
-		Name:       "石塘镇",
-		CasePrefix: "ST",
-		Villages:   []core.Village{{ID: "v1", Name: "东山村"}, {ID: "v2", Name: "西湖社区"}},
+		Name:        "石塘镇",
+		CasePrefix:  "ST",
+		Villages:    []core.Village{{ID: "v1", Name: "东山村"}, {ID: "v2", Name: "西湖社区"}},
+		Departments: []core.Department{{ID: "cj", Name: "城建办"}, {ID: "pcs", Name: "派出所"}},
 		Grids: []core.Grid{
 			{ID: "g1", Name: "一网格", Kind: core.GridLarge, Village: "v1", LeaderA: "lead1", LeaderB: "lead1"},
 			{ID: "g2", Name: "二网格", Kind: core.GridLarge, Village: "v1", LeaderA: "lead1", LeaderB: "lead1"},
@@ -84,6 +85,7 @@ func testTown(t *testing.T) *core.Town {
 			{ID: "lead2", Name: "赵网格", Role: core.RoleGridLeader, Village: "v2", PasswordHash: hash("lead2")},
 			{ID: "gone", Name: "钱离职", Role: core.RoleGridLeader, PasswordHash: hash("gone"), Disabled: true},
 			{ID: "nopass", Name: "孙无密", Role: core.RoleVillage, Village: "v2"},
+			{ID: "dept1", Name: "周城建", Role: core.RoleDepartment, Department: "cj", PasswordHash: hash("dept1")},
 		},
 		Categories: []core.Category{
 			{Code: "road", Name: "道路设施", DeadlineHours: 24},
@@ -118,7 +120,7 @@ func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
 	f.srv = &Server{
 		Town: town, Store: store, Ledger: f.ledger, Sessions: store, Log: log,
 		Now: func() time.Time { return t0.Add(48 * time.Hour) },
-		Hub: f.hub,
+		Hub: f.hub, hashCost: bcrypt.MinCost,
 	}
 	for _, o := range opts {
 		o(f)

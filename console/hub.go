@@ -3,9 +3,11 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -13,59 +15,52 @@ import (
 	"gridbot/core"
 )
 
-// Hub carries ledger events to the console's websockets, each client getting
-// only the events on cases its staff member may see. One goroutine (Run) owns
-// the set of clients; each client has a reader and a writer goroutine and a
-// bounded send buffer, and a client that cannot keep up is closed rather than
-// allowed to hold up the others.
+// The live feed cannot silently go stale because it is not a stream of its
+// own: the store's event log is. Every websocket follows the log from a
+// sequence number — the one the page last saw, or the one its list answer
+// carried — reading core.CaseStore.EventsSince and sending, in order, the
+// events on cases its staff member may see. Publish only rings a doorbell
+// that makes the followers read now; a slow poll reads anyway, so an event
+// written by another instance, or a doorbell lost, costs a few seconds, not
+// an event. A page that reconnects (a network drop, a laptop asleep, a
+// restarted server, another instance) asks for ?since= the last number it
+// saw and receives exactly what it missed, then live events; when that is
+// more than Hub.maxReplay events it is told to reload instead.
+
+// Hub rings the live feeds: it keeps the set of open websockets and wakes
+// them when the router publishes an event. It never blocks the router.
 type Hub struct {
-	log        *slog.Logger
-	events     chan published
-	register   chan *client
-	unregister chan *client
-	done       chan struct{} // closed when Run stops taking clients
-	lost       atomic.Bool   // Publish dropped an event since Run last looked
-	clients    atomic.Int64
+	log *slog.Logger
+
+	mu      sync.Mutex
+	clients map[*follower]struct{}
+	closed  bool
+	done    chan struct{} // closed when Run stops
+	wg      sync.WaitGroup
 
 	// Limits; the tests shorten them.
-	sendBuffer int           // messages waiting for one client
 	writeWait  time.Duration // to write one message
 	pongWait   time.Duration // silence after which a client is dead
-	pingPeriod time.Duration // must be shorter than pongWait
+	pingPeriod time.Duration // heartbeat, shorter than pongWait
+	poll       time.Duration // read the log this often even without a doorbell
 	readLimit  int64         // largest message a client may send
+	batch      int           // events read from the store at once
+	maxReplay  int           // events a reconnecting page may be behind
 }
 
-// published is one event as the router handed it over.
-type published struct {
-	event core.Event
-	c     core.Case
+// follower is one websocket following the log.
+type follower struct {
+	wake chan struct{} // buffered 1: "there is something new"
+	kick chan struct{} // closed to drop the connection (tests: a network drop)
 }
 
-// messageFilter renders an event for one client, or reports false when the
-// client's staff member may not see it.
-type messageFilter func(ev core.Event, c core.Case) ([]byte, bool)
-
-type client struct {
-	conn   *websocket.Conn
-	staff  string
-	filter messageFilter
-	send   chan []byte
-	// closeCode and closeReason are set by Run before it closes send; the
-	// writer puts them in the close frame.
-	closeCode   int
-	closeReason string
-	writerDone  chan struct{}
-}
-
-// Close codes the hub sends.
+// Close codes of the feed.
 const (
-	closeTooSlow  = websocket.CloseTryAgainLater // fell behind; reconnect and re-fetch
 	closeShutdown = websocket.CloseGoingAway
+	// closeResync tells the page it is too far behind to catch up event
+	// by event: reload from the API, then follow from the list's seq.
+	closeResync = 4000
 )
-
-// publishQueue is how many events may wait for Run before Publish starts
-// dropping them.
-const publishQueue = 1024
 
 // NewHub returns a hub; start it with Run.
 func NewHub(log *slog.Logger) *Hub {
@@ -74,207 +69,137 @@ func NewHub(log *slog.Logger) *Hub {
 	}
 	return &Hub{
 		log:        log,
-		events:     make(chan published, publishQueue),
-		register:   make(chan *client),
-		unregister: make(chan *client),
+		clients:    make(map[*follower]struct{}),
 		done:       make(chan struct{}),
-		sendBuffer: 64,
 		writeWait:  10 * time.Second,
 		pongWait:   60 * time.Second,
-		pingPeriod: 50 * time.Second,
+		pingPeriod: 25 * time.Second,
+		poll:       5 * time.Second,
 		readLimit:  4 << 10,
+		batch:      200,
+		maxReplay:  1000,
 	}
 }
 
-// Clients returns the number of connected clients.
-func (h *Hub) Clients() int { return int(h.clients.Load()) }
+// Clients returns the number of connected websockets.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
 
-// Publish hands a ledger event and the case as it stands after it to the
-// clients. It never blocks: when the hub is too far behind the event is
-// dropped and every client is closed, so that each reconnects and fetches the
-// list again instead of silently missing it.
-func (h *Hub) Publish(ev core.Event, c core.Case) {
-	if ev.Case == "" {
-		ev.Case = c.Number
-	}
-	select {
-	case h.events <- published{event: ev, c: c}:
-	default:
-		h.lost.Store(true)
-		h.log.Warn("console hub: event dropped, clients will resync", "case", ev.Case, "seq", ev.Seq)
+// Publish tells the feeds that the log has grown. The event itself is not
+// needed: each feed reads the log, filtered for its staff member. It never
+// blocks.
+func (h *Hub) Publish(core.Event, core.Case) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for f := range h.clients {
+		select {
+		case f.wake <- struct{}{}:
+		default: // already rung
+		}
 	}
 }
 
-// Run delivers events until ctx is done, then closes every client with a
-// close frame and returns once they are closed (or writeWait has passed).
-// Call it once.
+// Run waits until ctx is done, then closes every websocket with a close
+// frame and returns once they are closed (or writeWait has passed). Call
+// it once.
 func (h *Hub) Run(ctx context.Context) {
-	clients := make(map[*client]struct{})
-	remove := func(c *client, code int, reason string) {
-		if _, ok := clients[c]; !ok {
-			return
-		}
-		delete(clients, c)
-		h.clients.Add(-1)
-		c.closeCode, c.closeReason = code, reason
-		close(c.send)
-	}
-	defer func() {
-		close(h.done)
-		closing := make([]*client, 0, len(clients))
-		for c := range clients {
-			closing = append(closing, c)
-			remove(c, closeShutdown, "server shutting down")
-		}
-		deadline := time.NewTimer(h.writeWait + time.Second)
-		defer deadline.Stop()
-		for _, c := range closing {
-			select {
-			case <-c.writerDone:
-			case <-deadline.C:
-				return
-			}
-		}
+	<-ctx.Done()
+	h.mu.Lock()
+	h.closed = true
+	close(h.done)
+	h.mu.Unlock()
+	all := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(all)
 	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case c := <-h.register:
-			clients[c] = struct{}{}
-			h.clients.Add(1)
-		case c := <-h.unregister:
-			remove(c, websocket.CloseNormalClosure, "")
-		case p := <-h.events:
-			if h.lost.Swap(false) {
-				for c := range clients {
-					remove(c, closeTooSlow, "resync")
-				}
-				continue
-			}
-			for c := range clients {
-				msg, ok := c.filter(p.event, p.c)
-				if !ok {
-					continue
-				}
-				select {
-				case c.send <- msg:
-				default:
-					h.log.Info("console hub: dropping a slow client", "staff", c.staff)
-					remove(c, closeTooSlow, "too slow")
-				}
-			}
-		}
-	}
-}
-
-// serve runs a websocket for staff until it closes. It is called on the
-// upgraded connection's own request goroutine, which becomes the reader.
-func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, staff string, filter messageFilter) {
-	c := &client{
-		conn:       conn,
-		staff:      staff,
-		filter:     filter,
-		send:       make(chan []byte, h.sendBuffer),
-		writerDone: make(chan struct{}),
-	}
 	select {
-	case h.register <- c:
-	case <-h.done:
-		h.closeNow(conn, closeShutdown, "server shutting down")
-		return
-	case <-ctx.Done():
-		h.closeNow(conn, closeShutdown, "")
-		return
-	}
-	go h.write(c)
-	h.read(c)
-	select {
-	case h.unregister <- c:
-	case <-h.done:
+	case <-all:
+	case <-time.After(h.writeWait + time.Second):
 	}
 }
 
-func (h *Hub) closeNow(conn *websocket.Conn, code int, reason string) {
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(h.writeWait))
-	_ = conn.Close()
-}
-
-// read keeps the read deadline moving with the client's pongs and returns
-// when the connection fails or the client sends anything: the console's
-// clients have nothing to say, so any message is treated as hostile.
-func (h *Hub) read(c *client) {
-	c.conn.SetReadLimit(h.readLimit)
-	_ = c.conn.SetReadDeadline(time.Now().Add(h.pongWait))
-	c.conn.SetPongHandler(func(string) error {
-		return c.conn.SetReadDeadline(time.Now().Add(h.pongWait))
-	})
-	for {
-		kind, _, err := c.conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		code := websocket.ClosePolicyViolation
-		if kind == websocket.BinaryMessage {
-			code = websocket.CloseUnsupportedData
-		}
-		h.log.Info("console hub: closing a client that sent a message", "staff", c.staff)
-		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, "clients send nothing"),
-			time.Now().Add(h.writeWait))
-		return
+func (h *Hub) join() (*follower, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false
 	}
+	f := &follower{wake: make(chan struct{}, 1), kick: make(chan struct{})}
+	h.clients[f] = struct{}{}
+	h.wg.Add(1)
+	return f, true
 }
 
-// write sends the client's messages and pings, and closes the connection
-// with a close frame once Run closes the send buffer.
-func (h *Hub) write(c *client) {
-	defer close(c.writerDone)
-	defer c.conn.Close()
-	ping := time.NewTicker(h.pingPeriod)
-	defer ping.Stop()
-	for {
+// dropAll closes every websocket as a restarting server would (1012); the
+// pages reconnect and resume. The tests use it to cut the line.
+func (h *Hub) dropAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for f := range h.clients {
 		select {
-		case msg, ok := <-c.send:
-			_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-			if !ok {
-				_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeReason))
-				return
-			}
-			if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-				return
-			}
-		case <-ping.C:
-			_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
-				return
-			}
+		case <-f.kick:
+		default:
+			close(f.kick)
 		}
 	}
 }
 
-// wireMessage is what a client receives.
+func (h *Hub) leave(f *follower) {
+	h.mu.Lock()
+	delete(h.clients, f)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// wireMessage is what a client receives: an event ("event"), a heartbeat
+// carrying the feed's position ("ping"), or the word to reload ("resync",
+// before a close with code 4000).
 type wireMessage struct {
-	Type  string    `json:"type"`
-	Event eventView `json:"event"`
-	Case  caseView  `json:"case"`
+	Type  string     `json:"type"`
+	Seq   uint64     `json:"seq,omitempty"`
+	Event *eventView `json:"event,omitempty"`
+	Case  *caseView  `json:"case,omitempty"`
 }
 
-// liveFilter renders events for the websocket of staff member id, looking
-// the staff member up for every event so that a role change or a disabled
-// account takes effect at once.
-func (s *Server) liveFilter(id string) messageFilter {
-	return func(ev core.Event, c core.Case) ([]byte, bool) {
-		town := s.Town.Town()
-		if !town.CanSee(town.StaffMember(id), &c) {
-			return nil, false
-		}
-		msg, err := json.Marshal(wireMessage{Type: "event", Event: newEventView(town, ev), Case: newCaseView(town, &c, s.now())})
-		if err != nil {
-			s.log().Error("console hub: encode event", "case", c.Number, "err", err)
-			return nil, false
-		}
-		return msg, true
+// lastSeq finds the highest sequence number in the log by galloping and
+// bisecting over EventsSince(x, 1), which is empty exactly when nothing
+// lies above x: some forty small reads for a million events.
+func lastSeq(ctx context.Context, st core.CaseStore) (uint64, error) {
+	above := func(x uint64) (bool, error) {
+		evs, err := st.EventsSince(ctx, x, 1)
+		return len(evs) > 0, err
 	}
+	lo, hi := uint64(0), uint64(1) // something above lo; find hi with nothing above
+	for {
+		ok, err := above(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		lo, hi = hi, hi*2
+	}
+	if ok, err := above(lo); err != nil || !ok {
+		return lo, err // empty log (lo = 0)
+	}
+	for hi-lo > 1 { // something above lo, nothing above hi
+		mid := lo + (hi-lo)/2
+		ok, err := above(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi, nil
 }
 
 func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
@@ -290,7 +215,7 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, msgForbidden)
 		return
 	}
-	staff, err := s.sessionStaff(r)
+	staff, err := s.SessionStaff(r)
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console websocket session", "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
@@ -298,6 +223,17 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 	}
 	if staff == nil {
 		writeError(w, http.StatusUnauthorized, msgLoginFirst)
+		return
+	}
+	var since uint64
+	if v := r.URL.Query().Get("since"); v != "" {
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			writeError(w, http.StatusBadRequest, msgBadRequest)
+			return
+		}
+	} else if since, err = lastSeq(r.Context(), s.Store); err != nil {
+		s.log().ErrorContext(r.Context(), "console websocket position", "err", err)
+		writeError(w, http.StatusInternalServerError, msgServerError)
 		return
 	}
 	upgrader := websocket.Upgrader{
@@ -313,5 +249,150 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		s.log().DebugContext(r.Context(), "console websocket upgrade", "err", err)
 		return
 	}
-	s.Hub.serve(r.Context(), conn, staff.ID, s.liveFilter(staff.ID))
+	s.follow(r.Context(), conn, staff.ID, since)
+}
+
+// follow sends the log after since to conn, filtered for staff id, until
+// the connection fails, the client speaks, or the hub stops. It runs on the
+// request's goroutine; a second goroutine reads.
+func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, since uint64) {
+	h := s.Hub
+	defer conn.Close()
+	f, ok := h.join()
+	if !ok {
+		h.closeWith(conn, closeShutdown, "server shutting down")
+		return
+	}
+	defer h.leave(f)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer cancel()
+		h.read(conn, id)
+	}()
+
+	last := since
+	// A page that was away for long reloads rather than replaying.
+	if backlog, err := s.Store.EventsSince(ctx, since, h.maxReplay+1); err != nil {
+		s.log().ErrorContext(ctx, "console feed: read the log", "err", err)
+		h.closeWith(conn, websocket.CloseInternalServerErr, "")
+		return
+	} else if len(backlog) > h.maxReplay {
+		_ = s.send(conn, wireMessage{Type: "resync"})
+		h.closeWith(conn, closeResync, "resync")
+		return
+	}
+	poll := time.NewTicker(h.poll)
+	defer poll.Stop()
+	ping := time.NewTicker(h.pingPeriod)
+	defer ping.Stop()
+	for {
+		evs, err := s.Store.EventsSince(ctx, last, h.batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log().ErrorContext(ctx, "console feed: read the log", "err", err)
+				h.closeWith(conn, websocket.CloseInternalServerErr, "")
+			}
+			return
+		}
+		cases := map[string]*core.Case{}
+		for _, ev := range evs {
+			msg, ok, err := s.render(ctx, id, ev, cases)
+			if err != nil {
+				s.log().ErrorContext(ctx, "console feed: read a case", "case", ev.Case, "err", err)
+				h.closeWith(conn, websocket.CloseInternalServerErr, "")
+				return
+			}
+			if ok {
+				if err := s.send(conn, msg); err != nil {
+					return // too slow or gone
+				}
+			}
+			last = ev.Seq
+		}
+		if len(evs) == h.batch {
+			continue // more waiting
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.done:
+			h.closeWith(conn, closeShutdown, "server shutting down")
+			return
+		case <-f.kick:
+			h.closeWith(conn, websocket.CloseServiceRestart, "restart")
+			return
+		case <-f.wake:
+		case <-poll.C:
+		case <-ping.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(h.writeWait))
+			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+			if err := s.send(conn, wireMessage{Type: "ping", Seq: last}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// render turns ev into a message for staff id, or reports false when they
+// may not see its case. The staff member and the case are looked up now, so
+// a role change or a disabled account takes effect at once; cases caches
+// the cases of one batch.
+func (s *Server) render(ctx context.Context, id string, ev core.Event, cases map[string]*core.Case) (wireMessage, bool, error) {
+	c := cases[ev.Case]
+	if c == nil {
+		got, err := s.Store.Case(ctx, ev.Case)
+		if errors.Is(err, core.ErrNotFound) {
+			return wireMessage{}, false, nil
+		}
+		if err != nil {
+			return wireMessage{}, false, err
+		}
+		c = &got
+		cases[ev.Case] = c
+	}
+	town := s.Town.Town()
+	staff := town.StaffMember(id)
+	if staff == nil || staff.PasswordHash == "" || !town.CanSee(staff, c) {
+		return wireMessage{}, false, nil
+	}
+	ev.Case = c.Number
+	evView, caseV := newEventView(town, ev), newCaseView(town, c, s.now())
+	return wireMessage{Type: "event", Seq: ev.Seq, Event: &evView, Case: &caseV}, true, nil
+}
+
+func (s *Server) send(conn *websocket.Conn, msg wireMessage) error {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(s.Hub.writeWait))
+	return conn.WriteMessage(websocket.TextMessage, data)
+}
+
+func (h *Hub) closeWith(conn *websocket.Conn, code int, reason string) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(h.writeWait))
+}
+
+// read keeps the read deadline moving with the client's pongs and returns
+// when the connection fails or the client sends anything: the console's
+// clients have nothing to say, so any message is treated as hostile.
+func (h *Hub) read(conn *websocket.Conn, staff string) {
+	conn.SetReadLimit(h.readLimit)
+	_ = conn.SetReadDeadline(time.Now().Add(h.pongWait))
+	conn.SetPongHandler(func(string) error {
+		return conn.SetReadDeadline(time.Now().Add(h.pongWait))
+	})
+	kind, _, err := conn.ReadMessage()
+	if err != nil {
+		return
+	}
+	code := websocket.ClosePolicyViolation
+	if kind == websocket.BinaryMessage {
+		code = websocket.CloseUnsupportedData
+	}
+	h.log.Info("console feed: closing a client that sent a message", "staff", staff)
+	h.closeWith(conn, code, "clients send nothing")
 }

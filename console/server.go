@@ -42,6 +42,13 @@ const (
 	msgReplyInvalid = "回复内容不能为空，且不超过1000字"
 	msgResultBad    = "办理结果不能为空，且不超过1000字"
 	msgNoLiveFeed   = "实时推送暂不可用"
+	msgNoAPI        = "接口不存在"
+	msgTooMany      = "登录尝试过多，请15分钟后再试"
+	msgReasonBad    = "请填写原因，且不超过1000字"
+	msgBadDept      = "请选择要吹哨的部门"
+	msgBadChange    = "请选择新的类别或网格，并填写原因"
+	msgBadMonth     = "月份格式应为 2026-11"
+	msgBadGrouping  = "未知的统计口径"
 )
 
 // Server is the staff console. Fill the fields, then mount Handler.
@@ -61,6 +68,18 @@ type Server struct {
 	Hub *Hub
 	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// Book administers staff at runtime (the town's 人员管理); nil turns
+	// those endpoints off. Town should be the same book, so that logins
+	// and visibility see its changes.
+	Book *core.StaffBook
+	// Roster issues WeChat binding codes for staff; nil turns that off.
+	Roster *core.Roster
+
+	// The tests lower these: bcrypt's cost for new passwords (0:
+	// bcrypt.DefaultCost) and the failed logins allowed per address (0:
+	// maxAddrFailures).
+	hashCost     int
+	addrFailures int
 }
 
 func (s *Server) now() time.Time {
@@ -93,11 +112,25 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/me", s.authed(s.handleMe))
 	mux.Handle("GET /api/cases", s.authed(s.handleList))
 	mux.Handle("GET /api/cases/{number}", s.authed(s.handleCase))
-	mux.Handle("POST /api/cases/{number}/reply", s.authed(s.handleReply))
-	mux.Handle("POST /api/cases/{number}/resolve", s.authed(s.handleResolve))
+	mux.Handle("GET /api/cases.csv", s.authed(s.handleCasesCSV))
+	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
+	for _, a := range caseActions() {
+		mux.Handle("POST /api/cases/{number}/"+a.name, s.authed(s.actionHandler(a)))
+	}
+	mux.Handle("GET /api/figures/board", s.authed(s.handleBoard))
+	mux.Handle("GET /api/figures/rates", s.authed(s.handleRates))
+	mux.Handle("GET /api/figures/rates.csv", s.authed(s.handleRatesCSV))
+	mux.Handle("GET /api/figures/ledger", s.authed(s.handleLedger))
+	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.handleLedgerCSV))
+	mux.Handle("GET /api/staff", s.authed(s.townOnly(s.handleStaffList)))
+	mux.Handle("POST /api/staff", s.authed(s.townOnly(s.handleStaffAdd)))
+	mux.Handle("POST /api/staff/{id}/disable", s.authed(s.townOnly(s.handleStaffDisable)))
+	mux.Handle("POST /api/staff/{id}/password", s.authed(s.townOnly(s.handleStaffPassword)))
+	mux.Handle("POST /api/staff/{id}/bind-code", s.authed(s.townOnly(s.handleStaffBindCode)))
+	mux.Handle("POST /api/grids/{grid}/post", s.authed(s.townOnly(s.handleGridPost)))
 	mux.HandleFunc("GET /api/ws", s.handleWebsocket)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "接口不存在")
+		writeError(w, http.StatusNotFound, msgNoAPI)
 	})
 
 	static, err := fs.Sub(webFiles, "web")

@@ -44,7 +44,8 @@ func (s State) Label() string {
 	return string(s)
 }
 
-// Media is a photo (or later, a voice note) a resident attached.
+// Media is a photo or a voice note a resident attached. Its bytes, once
+// fetched from WeChat, are kept in a MediaStore under MediaID.
 type Media struct {
 	MediaID string `json:"media_id"`
 	URL     string `json:"url,omitempty"`
@@ -60,16 +61,23 @@ type Location struct {
 // Case is one need on the ledger. Number is its human-readable identity,
 // unique per town, and the key everything else uses.
 type Case struct {
-	Number    string    `json:"number"`
-	State     State     `json:"state"`
-	Category  string    `json:"category"`
-	Text      string    `json:"text"`
-	Photos    []Media   `json:"photos,omitempty"`
-	Location  *Location `json:"location,omitempty"`
-	Village   string    `json:"village"`
-	Grid      string    `json:"grid"`
-	Resident  string    `json:"resident"`
-	Phone     string    `json:"phone,omitempty"`
+	Number   string    `json:"number"`
+	State    State     `json:"state"`
+	Category string    `json:"category"`
+	Text     string    `json:"text"`
+	Photos   []Media   `json:"photos,omitempty"`
+	Voices   []Media   `json:"voices,omitempty"`
+	Location *Location `json:"location,omitempty"`
+	Village  string    `json:"village"`
+	Grid     string    `json:"grid"`
+	// Address is the resident's own address (their household file's),
+	// when the case was filed from it.
+	Address  string `json:"address,omitempty"`
+	Resident string `json:"resident"`
+	Phone    string `json:"phone,omitempty"`
+	// Joined are the openids of residents who joined the case (附议):
+	// they hear its progress and rate it like the resident who filed it.
+	Joined    []string  `json:"joined,omitempty"`
 	Assignee  string    `json:"assignee,omitempty"`
 	Post      Post      `json:"post,omitempty"`
 	Deadline  time.Time `json:"deadline"`
@@ -105,9 +113,11 @@ type Draft struct {
 	Category string    `json:"category,omitempty"`
 	Text     string    `json:"text,omitempty"`
 	Photos   []Media   `json:"photos,omitempty"`
+	Voices   []Media   `json:"voices,omitempty"`
 	Location *Location `json:"location,omitempty"`
 	Village  string    `json:"village,omitempty"`
 	Grid     string    `json:"grid,omitempty"`
+	Address  string    `json:"address,omitempty"`
 	Phone    string    `json:"phone,omitempty"`
 }
 

@@ -63,8 +63,10 @@ func (k EventKind) Label() string {
 		return "临期预警"
 	case EventEscalated:
 		return "超期督办"
+	case EventReclassified:
+		return "更正类别/网格"
 	}
-	return string(k)
+	return residentEventLabel(k)
 }
 
 // Actor values that are not staff IDs.

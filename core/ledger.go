@@ -58,6 +58,8 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 		Category:  cat.Code,
 		Text:      text,
 		Photos:    d.Photos,
+		Voices:    d.Voices,
+		Address:   d.Address,
 		Location:  d.Location,
 		Village:   g.Village,
 		Grid:      g.ID,

@@ -1,5 +1,7 @@
 package core
 
+import "strings"
+
 // MessageKind is the kind of thing a person sent the official account.
 type MessageKind string
 
@@ -31,4 +33,12 @@ type Message struct {
 	Location *Location   // location messages
 	Event    string      // MessageEvent: subscribe, CLICK, …
 	EventKey string      // CLICK key (e.g. REPORT), qrscene_ value
+}
+
+// FromWeChat reports whether a resident ID is a WeChat openid. Cases filed
+// through other channels (Open311: a hotline, the city platform) carry
+// "channel:name" IDs, and an openid never contains a colon; nothing can be
+// pushed to those.
+func FromWeChat(resident string) bool {
+	return resident != "" && !strings.Contains(resident, ":")
 }

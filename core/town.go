@@ -103,6 +103,9 @@ type Category struct {
 	DeadlineWorkdays int    `json:"deadline_workdays,omitempty"`
 	AcceptMinutes    int    `json:"accept_minutes,omitempty"`
 	Department       string `json:"department,omitempty"`
+	// Cues are the words and phrases that point to this category in what
+	// residents write, each with a weight (see Cue).
+	Cues []Cue `json:"-"`
 }
 
 // Town is the whole directory: villages, grids, departments, staff and the

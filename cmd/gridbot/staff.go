@@ -4,31 +4,177 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/configs"
+	"gridbot/core"
 )
 
-// runStaff administers staff accounts. Accounts live in the town directory,
-// so for now this prints what to put there.
-func runStaff(_ context.Context, args []string, env Env) error {
-	if len(args) == 0 || args[0] != "hash-password" {
-		fmt.Fprint(env.Stderr, usage)
-		return errors.New("staff: want hash-password")
+const staffUsage = `usage: gridbot staff COMMAND [-config FILE] ARGS
+
+  hash-password                      read a password on stdin, print its bcrypt hash
+                                     (for password_hash in the town directory)
+  list                               list staff: the directory with the runtime changes
+  add -id ID -name NAME -role ROLE [-village V] [-department D]
+                                     add an account; the password is read on stdin
+  disable ID | enable ID             stop or restore an account's login and duty
+  reset-password ID                  set a new password, read on stdin
+  set-post GRID A|B ID               put grid leader ID on post A or B of GRID
+  bind-code ID                       print a code ID sends the account (绑定 CODE)
+                                     to link their WeChat
+
+Flags come before the arguments. The commands open the store of -config (as
+serve does) and change it: accounts made here and on the console live in the
+store, laid over the town directory. The embedded store's file is locked
+while gridbot serve runs, so stop it first (or use the console); with Valkey
+the running instances pick the change up.
+`
+
+// runStaff administers staff accounts.
+func runStaff(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, staffUsage)
+		return errors.New("staff: want a command")
 	}
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	cmd, args := args[0], args[1:]
+	if cmd == "hash-password" {
+		password, err := readPassword(env.Stdin)
+		if err != nil {
+			return fmt.Errorf("staff hash-password: %w", err)
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		if err != nil {
+			return fmt.Errorf("staff hash-password: %w", err)
+		}
+		fmt.Fprintln(env.Stdout, string(hash))
+		return nil
+	}
+	fs := flag.NewFlagSet("staff "+cmd, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	id := fs.String("id", "", "add: the login")
+	name := fs.String("name", "", "add: the person's name")
+	role := fs.String("role", "", "add: town, village, department or grid")
+	village := fs.String("village", "", "add: the village ID (village and grid roles)")
+	department := fs.String("department", "", "add: the department ID (department role)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	want := map[string]int{"list": 0, "add": 0, "disable": 1, "enable": 1, "reset-password": 1, "set-post": 3, "bind-code": 1}
+	n, known := want[cmd]
+	if !known {
+		fmt.Fprint(env.Stderr, staffUsage)
+		return fmt.Errorf("staff: unknown command %q", cmd)
+	}
+	if fs.NArg() != n {
+		fmt.Fprint(env.Stderr, staffUsage)
+		return fmt.Errorf("staff %s: want %d argument(s) after the flags", cmd, n)
+	}
+	a := fs.Args()
+
+	var password string
+	if cmd == "add" || cmd == "reset-password" {
+		p, err := readPassword(env.Stdin)
+		if err != nil {
+			return fmt.Errorf("staff %s: %w", cmd, err)
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.DefaultCost)
+		if err != nil {
+			return fmt.Errorf("staff %s: %w", cmd, err)
+		}
+		password = string(hash)
+	}
+
+	cfg, err := configs.Load(*configPath, env.Environ)
+	if err != nil {
+		return err
+	}
+	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.Stderr, "text", "warn")
+	b, err := openBackend(ctx, cfg, town, "gridbot-staff", log)
+	if err != nil {
+		return fmt.Errorf("staff %s: open the store (is gridbot serve running on it?): %w", cmd, err)
+	}
+	defer b.close()
+	book, err := core.NewStaffBook(ctx, town, b.store)
+	if err != nil {
+		return fmt.Errorf("staff %s: %w", cmd, err)
+	}
+	const actor = "cli"
+	switch cmd {
+	case "list":
+		return listStaff(env.Stdout, book.Town())
+	case "add":
+		err = book.AddStaff(ctx, actor, core.StaffAccount{ID: *id, Name: *name, Role: core.Role(*role),
+			Village: *village, Department: *department, PasswordHash: password})
+	case "disable", "enable":
+		err = book.UpdateStaff(ctx, actor, a[0], cmd, func(s *core.StaffAccount) { s.Disabled = cmd == "disable" })
+	case "reset-password":
+		err = book.UpdateStaff(ctx, actor, a[0], "password", func(s *core.StaffAccount) { s.PasswordHash = password })
+	case "set-post":
+		err = book.SetPost(ctx, actor, a[0], core.Post(strings.ToUpper(a[1])), a[2])
+	case "bind-code":
+		roster := &core.Roster{Town: book, Records: b.store, Keys: b.store, CodeTTL: cfg.Staff.BindCodeTTL}
+		code, err := roster.IssueBindCode(ctx, a[0])
+		if err != nil {
+			return fmt.Errorf("staff bind-code: %w", err)
+		}
+		ttl := cfg.Staff.BindCodeTTL
+		if ttl <= 0 {
+			ttl = core.DefaultBindCodeTTL
+		}
+		fmt.Fprintf(env.Stdout, "%s\n(valid %s: the staff member sends 绑定 %s to the official account)\n", code, ttl, code)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("staff %s: %w", cmd, err)
+	}
+	fmt.Fprintf(env.Stdout, "staff %s: done\n", cmd)
+	return nil
+}
+
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && line == "" {
-		return fmt.Errorf("staff hash-password: read the password from stdin: %w", err)
+		return "", fmt.Errorf("read the password from stdin: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")
-	if len(password) < 8 {
-		return errors.New("staff hash-password: use at least 8 characters")
+	if len(password) < 8 || len(password) > 72 {
+		return "", errors.New("use 8 to 72 bytes for the password")
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return fmt.Errorf("staff hash-password: %w", err)
+	return password, nil
+}
+
+func listStaff(w io.Writer, town *core.Town) error {
+	posts := map[string][]string{}
+	for _, g := range town.Grids {
+		posts[g.LeaderA] = append(posts[g.LeaderA], g.ID+":A")
+		posts[g.LeaderB] = append(posts[g.LeaderB], g.ID+":B")
 	}
-	fmt.Fprintln(env.Stdout, string(hash))
-	return nil
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tVILLAGE/DEPT\tPOSTS\tLOGIN")
+	for _, s := range town.Staff {
+		login := "no password"
+		switch {
+		case s.Disabled:
+			login = "disabled"
+		case s.PasswordHash != "":
+			login = "yes"
+		}
+		unit := s.Village
+		if s.Department != "" {
+			unit = s.Department
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.Role, unit, strings.Join(posts[s.ID], " "), login)
+	}
+	return tw.Flush()
 }

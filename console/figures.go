@@ -1,0 +1,290 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gridbot/core"
+)
+
+// history is what the figures are computed from: the cases staff may see
+// and their events.
+func (s *Server) history(ctx context.Context, staff *core.Staff) ([]core.Case, []core.Event, error) {
+	cases, err := s.visibleCases(ctx, staff, listFilter{}, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	wanted := make(map[string]bool, len(cases))
+	for _, c := range cases {
+		wanted[c.Number] = true
+	}
+	var events []core.Event
+	const page = 5000
+	for last := uint64(0); ; {
+		evs, err := s.Store.EventsSince(ctx, last, page)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range evs {
+			if wanted[e.Case] {
+				events = append(events, e)
+			}
+		}
+		if len(evs) < page {
+			return cases, events, nil
+		}
+		last = evs[len(evs)-1].Seq
+	}
+}
+
+// figuresFailed answers a store failure.
+func (s *Server) figuresFailed(w http.ResponseWriter, r *http.Request, staff *core.Staff, err error) {
+	s.log().ErrorContext(r.Context(), "console figures", "staff", staff.ID, "err", err)
+	writeError(w, http.StatusInternalServerError, msgServerError)
+}
+
+func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	cases, err := s.visibleCases(r.Context(), staff, listFilter{}, 0)
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return
+	}
+	rows := core.Board(s.Town.Town(), cases, s.now())
+	if rows == nil {
+		rows = []core.BoardRow{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rows": rows})
+}
+
+// grouping reads ?by=, defaulting to grid; ok is false (and answered) for
+// an unknown one.
+func grouping(w http.ResponseWriter, r *http.Request) (core.Grouping, bool) {
+	by := core.Grouping(r.URL.Query().Get("by"))
+	if by == "" {
+		by = core.ByGrid
+	}
+	if !by.Valid() {
+		writeError(w, http.StatusBadRequest, msgBadGrouping)
+		return "", false
+	}
+	return by, true
+}
+
+// rateView is a RateRow with its rates rendered, as the page shows them.
+type rateView struct {
+	core.RateRow
+	ResponseRate     string `json:"response_rate"`
+	ResolutionRate   string `json:"resolution_rate"`
+	SatisfactionRate string `json:"satisfaction_rate"`
+}
+
+// rates computes the rate table for the request; the page and the CSV
+// both come from here.
+func (s *Server) rates(w http.ResponseWriter, r *http.Request, staff *core.Staff) ([]core.RateRow, bool) {
+	by, ok := grouping(w, r)
+	if !ok {
+		return nil, false
+	}
+	cases, events, err := s.history(r.Context(), staff)
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return nil, false
+	}
+	return core.Rates(s.Town.Town(), s.Ledger.Rules, cases, events, by, s.now()), true
+}
+
+func (s *Server) handleRates(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	rows, ok := s.rates(w, r, staff)
+	if !ok {
+		return
+	}
+	out := make([]rateView, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, rateView{RateRow: row, ResponseRate: row.ResponseRate(),
+			ResolutionRate: row.ResolutionRate(), SatisfactionRate: row.SatisfactionRate()})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
+}
+
+func (s *Server) handleRatesCSV(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	rows, ok := s.rates(w, r, staff)
+	if !ok {
+		return
+	}
+	by, _ := grouping(w, r)
+	writeCSV(w, "三率统计-"+string(by)+".csv", core.RatesCSV(rows))
+}
+
+// ledger computes the monthly ledger for the request (?month=2026-11,
+// default this month; ?by=grid|village|department|month); the page and the
+// CSV both come from here.
+func (s *Server) ledger(w http.ResponseWriter, r *http.Request, staff *core.Staff) (string, []core.LedgerRow, bool) {
+	by, ok := grouping(w, r)
+	if !ok {
+		return "", nil, false
+	}
+	month := r.URL.Query().Get("month")
+	if month == "" {
+		month = core.MonthKey(s.now())
+	}
+	if _, _, ok := core.MonthBounds(month); !ok {
+		writeError(w, http.StatusBadRequest, msgBadMonth)
+		return "", nil, false
+	}
+	cases, events, err := s.history(r.Context(), staff)
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return "", nil, false
+	}
+	rows, _ := core.MonthlyLedger(s.Town.Town(), cases, events, month, by, s.now())
+	return month, rows, true
+}
+
+func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	month, rows, ok := s.ledger(w, r, staff)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"month": month, "rows": rows})
+}
+
+func (s *Server) handleLedgerCSV(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	month, rows, ok := s.ledger(w, r, staff)
+	if !ok {
+		return
+	}
+	writeCSV(w, "对账销号-"+month+".csv", core.LedgerCSV(rows))
+}
+
+// handleCasesCSV exports the queue as filtered (the ledger of cases, 台账).
+// Phones are masked unless the town asks for them whole with phone=full;
+// anyone else asking answers 404.
+func (s *Server) handleCasesCSV(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	f, ok := parseListFilter(w, r)
+	if !ok {
+		return
+	}
+	full := r.URL.Query().Get("phone") == "full"
+	if full && staff.Role != core.RoleTown {
+		writeError(w, http.StatusNotFound, msgNoAPI)
+		return
+	}
+	cases, err := s.visibleCases(r.Context(), staff, f, 0)
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return
+	}
+	town, now := s.Town.Town(), s.now()
+	recs := [][]string{{"编号", "状态", "类别", "内容", "村（社区）", "网格", "承办人", "时限", "提交时间", "是否超期", "联系电话"}}
+	for i := range cases {
+		c := &cases[i]
+		v := newCaseView(town, c, now)
+		phone := v.Phone
+		if full {
+			phone = c.Phone
+		}
+		late := ""
+		if v.Overdue {
+			late = "超期"
+		}
+		recs = append(recs, []string{v.Number, v.StateLabel, v.CategoryName, v.Text, v.VillageName, v.Place,
+			v.AssigneeName, csvTime(v.Deadline), csvTime(v.CreatedAt), late, phone})
+	}
+	if full {
+		s.log().InfoContext(r.Context(), "console export with whole phone numbers", "staff", staff.ID, "cases", len(cases))
+	}
+	writeCSV(w, "案件台账-"+now.In(core.ChinaTime()).Format("20060102")+".csv", recs)
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(core.ChinaTime()).Format("2006-01-02 15:04")
+}
+
+// writeCSV sends records as a UTF-8 CSV download (with a byte-order mark,
+// so spreadsheet programs read the Chinese right). A cell that a
+// spreadsheet would take for a formula is prefixed with a quote.
+func writeCSV(w http.ResponseWriter, filename string, recs [][]string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(filename))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("\ufeff"))
+	cw := csv.NewWriter(w)
+	for _, rec := range recs {
+		safe := make([]string, len(rec))
+		for i, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				cell = "'" + cell
+			}
+			safe[i] = cell
+		}
+		_ = cw.Write(safe)
+	}
+	cw.Flush()
+}
+
+// directoryView is what the page needs of the town to fill its choices:
+// the grids staff may see, villages, departments and categories.
+type directoryView struct {
+	Villages    []core.Village    `json:"villages"`
+	Grids       []gridView        `json:"grids"`
+	Departments []core.Department `json:"departments"`
+	Categories  []categoryView    `json:"categories"`
+}
+
+type gridView struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Place   string `json:"place"`
+	Village string `json:"village"`
+	LeaderA string `json:"leader_a,omitempty"`
+	LeaderB string `json:"leader_b,omitempty"`
+}
+
+type categoryView struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	town := s.Town.Town()
+	d := directoryView{Villages: []core.Village{}, Grids: []gridView{}, Departments: town.Departments,
+		Categories: []categoryView{}}
+	if d.Departments == nil {
+		d.Departments = []core.Department{}
+	}
+	villages := map[string]bool{}
+	for _, g := range town.Grids {
+		if !gridVisible(town, staff, &g) {
+			continue
+		}
+		v := gridView{ID: g.ID, Name: g.Name, Place: town.PlaceName(g.ID), Village: g.Village}
+		if staff.Role == core.RoleTown {
+			v.LeaderA, v.LeaderB = g.LeaderA, g.LeaderB
+		}
+		d.Grids = append(d.Grids, v)
+		villages[g.Village] = true
+	}
+	for _, v := range town.Villages {
+		if villages[v.ID] {
+			d.Villages = append(d.Villages, v)
+		}
+	}
+	for _, c := range town.Categories {
+		d.Categories = append(d.Categories, categoryView{Code: c.Code, Name: c.Name})
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// gridVisible reports whether staff sees grid g's cases as a whole: the
+// town and departments every grid (to choose from), a village its own, a
+// grid leader those they hold a post on.
+func gridVisible(town *core.Town, staff *core.Staff, g *core.Grid) bool {
+	return town.CanSee(staff, &core.Case{Grid: g.ID, Village: g.Village}) || staff.Role == core.RoleDepartment
+}

@@ -1,0 +1,255 @@
+package console
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/core"
+)
+
+// Messages of staff administration.
+const (
+	msgStaffNotFound = "未找到该人员"
+	msgStaffInvalid  = "人员信息不完整或与镇村设置不符"
+	msgStaffTaken    = "该用户名已被使用"
+	msgPasswordBad   = "密码至少8位，且不超过72个字节"
+	msgNotSelf       = "不能停用自己的账号"
+	msgPostInvalid   = "只能由在岗的网格员担任A/B岗"
+	msgNoWeChatBind  = "微信绑定暂不可用"
+)
+
+// townOnly lets only town staff through, when staff administration is on;
+// everybody else is answered 404, as if the endpoint did not exist.
+func (s *Server) townOnly(h staffHandler) staffHandler {
+	return func(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+		if staff.Role != core.RoleTown || s.Book == nil {
+			writeError(w, http.StatusNotFound, msgNoAPI)
+			return
+		}
+		h(w, r, staff)
+	}
+}
+
+// staffAdminView is a staff member as the administration page lists them.
+// It never carries the password hash or the openid.
+type staffAdminView struct {
+	staffView
+	Village     string   `json:"village,omitempty"`
+	Department  string   `json:"department,omitempty"`
+	Disabled    bool     `json:"disabled"`
+	HasPassword bool     `json:"has_password"`
+	Posts       []string `json:"posts"` // "L10:A"
+}
+
+func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, _ *core.Staff) {
+	town := s.Town.Town()
+	posts := map[string][]string{}
+	grids := make([]gridView, 0, len(town.Grids))
+	for _, g := range town.Grids {
+		posts[g.LeaderA] = append(posts[g.LeaderA], g.ID+":A")
+		posts[g.LeaderB] = append(posts[g.LeaderB], g.ID+":B")
+		grids = append(grids, gridView{ID: g.ID, Name: g.Name, Place: town.PlaceName(g.ID), Village: g.Village,
+			LeaderA: g.LeaderA, LeaderB: g.LeaderB})
+	}
+	out := make([]staffAdminView, 0, len(town.Staff))
+	for i := range town.Staff {
+		st := &town.Staff[i]
+		p := posts[st.ID]
+		if p == nil {
+			p = []string{}
+		}
+		out = append(out, staffAdminView{staffView: newStaffView(st), Village: st.Village, Department: st.Department,
+			Disabled: st.Disabled, HasPassword: st.PasswordHash != "", Posts: p})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"staff": out, "grids": grids})
+}
+
+type staffAddRequest struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Role       core.Role `json:"role"`
+	Village    string    `json:"village"`
+	Department string    `json:"department"`
+	Password   string    `json:"password"`
+}
+
+// hashPassword checks and hashes a new password; ok is false (and the
+// client answered) when it is unfit.
+func (s *Server) hashPassword(w http.ResponseWriter, r *http.Request, password string) (string, bool) {
+	if len([]rune(password)) < 8 || len(password) > 72 {
+		writeError(w, http.StatusBadRequest, msgPasswordBad)
+		return "", false
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), cmp.Or(s.hashCost, bcrypt.DefaultCost))
+	if err != nil {
+		s.log().ErrorContext(r.Context(), "console hash password", "err", err)
+		writeError(w, http.StatusInternalServerError, msgServerError)
+		return "", false
+	}
+	return string(hash), true
+}
+
+// bookFailed answers an error of the staff book.
+func (s *Server) bookFailed(w http.ResponseWriter, r *http.Request, staff *core.Staff, step string, err error) {
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		writeError(w, http.StatusNotFound, msgStaffNotFound)
+	case errors.Is(err, core.ErrConflict):
+		writeError(w, http.StatusConflict, msgStaffTaken)
+	case errors.Is(err, core.ErrInvalid):
+		writeError(w, http.StatusBadRequest, msgStaffInvalid)
+	default:
+		s.log().ErrorContext(r.Context(), "console staff "+step, "staff", staff.ID, "err", err)
+		writeError(w, http.StatusInternalServerError, msgServerError)
+	}
+}
+
+func (s *Server) handleStaffAdd(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	var req staffAddRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if !req.Role.Valid() {
+		writeError(w, http.StatusBadRequest, msgStaffInvalid)
+		return
+	}
+	hash, ok := s.hashPassword(w, r, req.Password)
+	if !ok {
+		return
+	}
+	a := core.StaffAccount{ID: strings.TrimSpace(req.ID), Name: req.Name, Role: req.Role, PasswordHash: hash}
+	if req.Role == core.RoleVillage || req.Role == core.RoleGridLeader {
+		a.Village = req.Village
+	}
+	if req.Role == core.RoleDepartment {
+		a.Department = req.Department
+	}
+	if err := s.Book.AddStaff(r.Context(), staff.ID, a); err != nil {
+		s.bookFailed(w, r, staff, "add", err)
+		return
+	}
+	s.log().InfoContext(r.Context(), "console staff added", "staff", staff.ID, "target", a.ID)
+	s.answerStaff(w, a.ID)
+}
+
+// answerStaff answers with staff member id as the list shows them.
+func (s *Server) answerStaff(w http.ResponseWriter, id string) {
+	town := s.Town.Town()
+	st := town.StaffMember(id)
+	if st == nil {
+		writeError(w, http.StatusNotFound, msgStaffNotFound)
+		return
+	}
+	var posts []string
+	for _, g := range town.Grids {
+		if g.LeaderA == id {
+			posts = append(posts, g.ID+":A")
+		}
+		if g.LeaderB == id {
+			posts = append(posts, g.ID+":B")
+		}
+	}
+	if posts == nil {
+		posts = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"staff": staffAdminView{staffView: newStaffView(st), Village: st.Village,
+		Department: st.Department, Disabled: st.Disabled, HasPassword: st.PasswordHash != "", Posts: posts}})
+}
+
+func (s *Server) handleStaffDisable(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	var req struct {
+		Disabled bool `json:"disabled"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	if id == staff.ID && req.Disabled {
+		writeError(w, http.StatusConflict, msgNotSelf)
+		return
+	}
+	what := "enable"
+	if req.Disabled {
+		what = "disable"
+	}
+	if err := s.Book.UpdateStaff(r.Context(), staff.ID, id, what, func(a *core.StaffAccount) { a.Disabled = req.Disabled }); err != nil {
+		s.bookFailed(w, r, staff, what, err)
+		return
+	}
+	s.log().InfoContext(r.Context(), "console staff "+what, "staff", staff.ID, "target", id)
+	s.answerStaff(w, id)
+}
+
+func (s *Server) handleStaffPassword(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	var req struct {
+		Password string `json:"password"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	if s.Town.Town().StaffMember(id) == nil {
+		writeError(w, http.StatusNotFound, msgStaffNotFound)
+		return
+	}
+	hash, ok := s.hashPassword(w, r, req.Password)
+	if !ok {
+		return
+	}
+	if err := s.Book.UpdateStaff(r.Context(), staff.ID, id, "password", func(a *core.StaffAccount) { a.PasswordHash = hash }); err != nil {
+		s.bookFailed(w, r, staff, "password", err)
+		return
+	}
+	s.log().InfoContext(r.Context(), "console staff password reset", "staff", staff.ID, "target", id)
+	s.answerStaff(w, id)
+}
+
+func (s *Server) handleStaffBindCode(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	if s.Roster == nil {
+		writeError(w, http.StatusServiceUnavailable, msgNoWeChatBind)
+		return
+	}
+	id := r.PathValue("id")
+	code, err := s.Roster.IssueBindCode(r.Context(), id)
+	if err != nil {
+		s.bookFailed(w, r, staff, "bind code", err)
+		return
+	}
+	ttl := s.Roster.CodeTTL
+	if ttl <= 0 {
+		ttl = core.DefaultBindCodeTTL
+	}
+	s.log().InfoContext(r.Context(), "console staff bind code issued", "staff", staff.ID, "target", id)
+	writeJSON(w, http.StatusOK, map[string]any{"code": code, "expires_minutes": int(ttl.Minutes())})
+}
+
+func (s *Server) handleGridPost(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	var req struct {
+		Post  core.Post `json:"post"`
+		Staff string    `json:"staff"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	grid := r.PathValue("grid")
+	if err := s.Book.SetPost(r.Context(), staff.ID, grid, req.Post, req.Staff); err != nil {
+		if errors.Is(err, core.ErrInvalid) {
+			writeError(w, http.StatusBadRequest, msgPostInvalid)
+			return
+		}
+		if errors.Is(err, core.ErrNotFound) {
+			writeError(w, http.StatusNotFound, msgNoAPI)
+			return
+		}
+		s.bookFailed(w, r, staff, "set post", err)
+		return
+	}
+	s.log().InfoContext(r.Context(), "console grid post set", "staff", staff.ID, "grid", grid, "post", string(req.Post), "target", req.Staff)
+	g := s.Town.Town().Grid(grid)
+	writeJSON(w, http.StatusOK, map[string]any{"grid": gridView{ID: g.ID, Name: g.Name, Place: s.Town.Town().PlaceName(g.ID),
+		Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB}})
+}

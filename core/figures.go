@@ -1,0 +1,437 @@
+package core
+
+import (
+	"sort"
+	"strconv"
+	"time"
+)
+
+// This file holds the figures of supervision (督办) and settlement (对账销号):
+// pure functions over cases and their events, so that the console's page
+// and its CSV downloads show numbers computed once, the same way.
+
+// Grouping is what a table of figures has a row for.
+type Grouping string
+
+// The groupings of the figures.
+const (
+	ByGrid       Grouping = "grid"
+	ByVillage    Grouping = "village"
+	ByDepartment Grouping = "department"
+	ByMonth      Grouping = "month"
+)
+
+// Valid reports whether g is a known grouping.
+func (g Grouping) Valid() bool {
+	switch g {
+	case ByGrid, ByVillage, ByDepartment, ByMonth:
+		return true
+	}
+	return false
+}
+
+// MonthKey names the month of t in the town's zone: 2026-11.
+func MonthKey(t time.Time) string { return t.In(ChinaTime()).Format("2006-01") }
+
+// MonthBounds returns the start and end (exclusive) of month "2006-01" in
+// the town's zone; ok is false when month is malformed.
+func MonthBounds(month string) (start, end time.Time, ok bool) {
+	start, err := time.ParseInLocation("2006-01", month, ChinaTime())
+	if err != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return start, start.AddDate(0, 1, 0), true
+}
+
+// caseFacts is what the figures need to know of one case, read from its
+// events.
+type caseFacts struct {
+	c           *Case
+	assignedAt  time.Time // first assignment
+	respondedAt time.Time // first acceptance, reply, signature or resolution by staff
+	resolvedAt  time.Time // last resolution
+	closedAt    []time.Time
+	reopenedAt  []time.Time
+	resolvedAll []time.Time
+}
+
+func collectFacts(cases []Case, events []Event) []caseFacts {
+	byCase := make(map[string][]Event, len(cases))
+	for _, e := range events {
+		byCase[e.Case] = append(byCase[e.Case], e)
+	}
+	out := make([]caseFacts, len(cases))
+	for i := range cases {
+		f := caseFacts{c: &cases[i]}
+		evs := byCase[cases[i].Number]
+		sort.Slice(evs, func(a, b int) bool { return evs[a].Seq < evs[b].Seq })
+		for _, e := range evs {
+			switch e.Kind {
+			case EventAssigned:
+				if f.assignedAt.IsZero() {
+					f.assignedAt = e.At
+				}
+			case EventAccepted, EventReplied, EventSigned:
+				if f.respondedAt.IsZero() && e.Actor != ActorSystem && e.Actor != ActorResident {
+					f.respondedAt = e.At
+				}
+			case EventResolved:
+				if f.respondedAt.IsZero() {
+					f.respondedAt = e.At
+				}
+				f.resolvedAt = e.At
+				f.resolvedAll = append(f.resolvedAll, e.At)
+			case EventClosed:
+				f.closedAt = append(f.closedAt, e.At)
+			case EventReopened:
+				f.reopenedAt = append(f.reopenedAt, e.At)
+			}
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// RateRow is one row of the three rates: response (accepted in time),
+// resolution (resolved by the deadline) and satisfaction (rated 4–5 among
+// those rated). A case counts in a rate once it is decided: responded, or
+// its accept time has run out; resolved, or its deadline has passed; rated.
+type RateRow struct {
+	Key              string `json:"key"`
+	Name             string `json:"name"`
+	Cases            int    `json:"cases"`
+	ResponseDue      int    `json:"response_due"`
+	ResponseOnTime   int    `json:"response_on_time"`
+	ResolutionDue    int    `json:"resolution_due"`
+	ResolutionOnTime int    `json:"resolution_on_time"`
+	Rated            int    `json:"rated"`
+	Satisfied        int    `json:"satisfied"`
+}
+
+// Percent renders part of whole as "87.5%", or "—" when whole is 0.
+func Percent(part, whole int) string {
+	if whole == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(float64(part)*100/float64(whole), 'f', 1, 64) + "%"
+}
+
+// ResponseRate, ResolutionRate and SatisfactionRate render the rates.
+func (r RateRow) ResponseRate() string     { return Percent(r.ResponseOnTime, r.ResponseDue) }
+func (r RateRow) ResolutionRate() string   { return Percent(r.ResolutionOnTime, r.ResolutionDue) }
+func (r RateRow) SatisfactionRate() string { return Percent(r.Satisfied, r.Rated) }
+
+// unitsOf lists the keys a case is counted under in grouping by.
+func unitsOf(c *Case, by Grouping) []string {
+	switch by {
+	case ByGrid:
+		return []string{c.Grid}
+	case ByVillage:
+		return []string{c.Village}
+	case ByDepartment:
+		out := make([]string, 0, len(c.Departments))
+		for _, a := range c.Departments {
+			out = append(out, a.Department)
+		}
+		return out
+	case ByMonth:
+		return []string{MonthKey(c.CreatedAt)}
+	}
+	return nil
+}
+
+// unitName names a key of grouping by for people.
+func unitName(town *Town, by Grouping, key string) string {
+	switch by {
+	case ByGrid:
+		if n := town.PlaceName(key); n != "" {
+			return n
+		}
+	case ByVillage:
+		if v := town.Village(key); v != nil {
+			return v.Name
+		}
+	case ByDepartment:
+		if d := town.Department(key); d != nil {
+			return d.Name
+		}
+	case ByMonth:
+		if s, _, ok := MonthBounds(key); ok {
+			return s.Format("2006年1月")
+		}
+	}
+	return key
+}
+
+// Rates computes the three rates of cases grouped by by, as things stand
+// at now; rules give each category's accept time. Rows come in key order
+// (months newest first), then a total row with the key "total" (a case
+// whistled to two departments counts once in it).
+func Rates(town *Town, rules Rules, cases []Case, events []Event, by Grouping, now time.Time) []RateRow {
+	rows := map[string]*RateRow{}
+	total := &RateRow{Key: "total", Name: "合计"}
+	for _, f := range collectFacts(cases, events) {
+		var line RateRow
+		line.Cases = 1
+		if !f.assignedAt.IsZero() {
+			window := rules.acceptWithin(town.Category(f.c.Category))
+			switch {
+			case !f.respondedAt.IsZero():
+				line.ResponseDue = 1
+				if f.respondedAt.Sub(f.assignedAt) <= window {
+					line.ResponseOnTime = 1
+				}
+			case now.Sub(f.assignedAt) > window:
+				line.ResponseDue = 1
+			}
+		}
+		if !f.c.Deadline.IsZero() {
+			switch {
+			case !f.resolvedAt.IsZero() && !f.c.State.Open():
+				line.ResolutionDue = 1
+				if !f.resolvedAt.After(f.c.Deadline) {
+					line.ResolutionOnTime = 1
+				}
+			case now.After(f.c.Deadline):
+				line.ResolutionDue = 1
+			}
+		}
+		if f.c.Rating > 0 {
+			line.Rated = 1
+			if f.c.Rating >= 4 {
+				line.Satisfied = 1
+			}
+		}
+		for _, key := range unitsOf(f.c, by) {
+			r := rows[key]
+			if r == nil {
+				r = &RateRow{Key: key, Name: unitName(town, by, key)}
+				rows[key] = r
+			}
+			r.add(line)
+		}
+		total.add(line)
+	}
+	out := make([]RateRow, 0, len(rows)+1)
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sortRows(out, by, func(r RateRow) string { return r.Key })
+	return append(out, *total)
+}
+
+func (r *RateRow) add(o RateRow) {
+	r.Cases += o.Cases
+	r.ResponseDue += o.ResponseDue
+	r.ResponseOnTime += o.ResponseOnTime
+	r.ResolutionDue += o.ResolutionDue
+	r.ResolutionOnTime += o.ResolutionOnTime
+	r.Rated += o.Rated
+	r.Satisfied += o.Satisfied
+}
+
+// sortRows orders rows by key, months newest first.
+func sortRows[T any](rows []T, by Grouping, key func(T) string) {
+	sort.Slice(rows, func(i, j int) bool {
+		if by == ByMonth {
+			return key(rows[i]) > key(rows[j])
+		}
+		return key(rows[i]) < key(rows[j])
+	})
+}
+
+// LedgerRow is one line of the monthly ledger (对账销号): of one unit in
+// one month, the cases opened and closed in the month, those reopened in
+// it, and at the month's end (or now, for the month under way) those still
+// open and, of them, those past their deadline.
+type LedgerRow struct {
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Opened   int    `json:"opened"`
+	Closed   int    `json:"closed"`
+	Open     int    `json:"open"`
+	Overdue  int    `json:"overdue"`
+	Reopened int    `json:"reopened"`
+}
+
+// MonthlyLedger computes the ledger of month ("2006-01") grouped by by
+// (ByMonth makes one row), with a total row keyed "total" last. ok is false
+// for a malformed month.
+func MonthlyLedger(town *Town, cases []Case, events []Event, month string, by Grouping, now time.Time) ([]LedgerRow, bool) {
+	start, end, ok := MonthBounds(month)
+	if !ok {
+		return nil, false
+	}
+	at := end
+	if now.Before(end) {
+		at = now
+	}
+	within := func(t time.Time) bool { return !t.Before(start) && t.Before(at) }
+	rows := map[string]*LedgerRow{}
+	total := &LedgerRow{Key: "total", Name: "合计"}
+	for _, f := range collectFacts(cases, events) {
+		var line LedgerRow
+		if within(f.c.CreatedAt) {
+			line.Opened = 1
+		}
+		for _, t := range f.closedAt {
+			if within(t) {
+				line.Closed++
+			}
+		}
+		for _, t := range f.reopenedAt {
+			if within(t) {
+				line.Reopened++
+			}
+		}
+		if f.c.CreatedAt.Before(at) && f.openAt(at) {
+			line.Open = 1
+			if !f.c.Deadline.IsZero() && f.c.Deadline.Before(at) && !f.resolvedSinceReopen(at) {
+				line.Overdue = 1
+			}
+		}
+		if line == (LedgerRow{}) {
+			continue
+		}
+		keys := unitsOf(f.c, by)
+		if by == ByMonth {
+			keys = []string{month}
+		}
+		for _, key := range keys {
+			r := rows[key]
+			if r == nil {
+				r = &LedgerRow{Key: key, Name: unitName(town, by, key)}
+				rows[key] = r
+			}
+			r.add(line)
+		}
+		total.add(line)
+	}
+	out := make([]LedgerRow, 0, len(rows)+1)
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sortRows(out, by, func(r LedgerRow) string { return r.Key })
+	return append(out, *total), true
+}
+
+func (r *LedgerRow) add(o LedgerRow) {
+	r.Opened += o.Opened
+	r.Closed += o.Closed
+	r.Open += o.Open
+	r.Overdue += o.Overdue
+	r.Reopened += o.Reopened
+}
+
+// openAt reports whether the case was not closed at t: its last close or
+// reopening before t was not a close.
+func (f caseFacts) openAt(t time.Time) bool {
+	lastClose, lastReopen := lastBefore(f.closedAt, t), lastBefore(f.reopenedAt, t)
+	return lastClose.IsZero() || lastReopen.After(lastClose)
+}
+
+// resolvedSinceReopen reports whether the case had been resolved before t
+// since it was last reopened: its work was done, whatever the rating.
+func (f caseFacts) resolvedSinceReopen(t time.Time) bool {
+	res := lastBefore(f.resolvedAll, t)
+	return !res.IsZero() && res.After(lastBefore(f.reopenedAt, t))
+}
+
+func lastBefore(ts []time.Time, t time.Time) time.Time {
+	var last time.Time
+	for _, x := range ts {
+		if x.Before(t) && x.After(last) {
+			last = x
+		}
+	}
+	return last
+}
+
+// LedgerCSV renders ledger rows as CSV records, header first: the same
+// rows the page shows, as text.
+func LedgerCSV(rows []LedgerRow) [][]string {
+	out := [][]string{{"单位", "编号", "本月新增", "本月销号", "月末在办", "其中超期", "本月重办"}}
+	for _, r := range rows {
+		out = append(out, []string{r.Name, r.Key, strconv.Itoa(r.Opened), strconv.Itoa(r.Closed),
+			strconv.Itoa(r.Open), strconv.Itoa(r.Overdue), strconv.Itoa(r.Reopened)})
+	}
+	return out
+}
+
+// RatesCSV renders rate rows as CSV records, header first.
+func RatesCSV(rows []RateRow) [][]string {
+	out := [][]string{{"单位", "编号", "案件数", "应响应", "按时响应", "响应率", "应办结", "按时办结", "办结率", "已评价", "满意", "满意率"}}
+	for _, r := range rows {
+		out = append(out, []string{r.Name, r.Key, strconv.Itoa(r.Cases),
+			strconv.Itoa(r.ResponseDue), strconv.Itoa(r.ResponseOnTime), r.ResponseRate(),
+			strconv.Itoa(r.ResolutionDue), strconv.Itoa(r.ResolutionOnTime), r.ResolutionRate(),
+			strconv.Itoa(r.Rated), strconv.Itoa(r.Satisfied), r.SatisfactionRate()})
+	}
+	return out
+}
+
+// BoardRow counts the open cases of one grid or department by their
+// warning: yellow (临期), red (超期 warned) and overdue (past the deadline
+// now, warned or not).
+type BoardRow struct {
+	Kind    Grouping `json:"kind"` // ByGrid or ByDepartment
+	Key     string   `json:"key"`
+	Name    string   `json:"name"`
+	Open    int      `json:"open"`
+	Yellow  int      `json:"yellow"`
+	Red     int      `json:"red"`
+	Overdue int      `json:"overdue"`
+	Cases   []string `json:"cases"` // the numbers of the warned and overdue cases
+}
+
+// Board is the supervision board (督办看板): for every grid and department
+// with open cases, how many are yellow, red and overdue at now. Grids come
+// first, then departments, each by key.
+func Board(town *Town, cases []Case, now time.Time) []BoardRow {
+	rows := map[Grouping]map[string]*BoardRow{ByGrid: {}, ByDepartment: {}}
+	for i := range cases {
+		c := &cases[i]
+		if !c.State.Open() {
+			continue
+		}
+		overdue := !c.Deadline.IsZero() && now.After(c.Deadline)
+		for _, by := range []Grouping{ByGrid, ByDepartment} {
+			for _, key := range unitsOf(c, by) {
+				if by == ByDepartment {
+					if a := c.Assist(key); a == nil || a.State == AssistReturned {
+						continue
+					}
+				}
+				r := rows[by][key]
+				if r == nil {
+					r = &BoardRow{Kind: by, Key: key, Name: unitName(town, by, key), Cases: []string{}}
+					rows[by][key] = r
+				}
+				r.Open++
+				switch c.Warning {
+				case WarningYellow:
+					r.Yellow++
+				case WarningRed:
+					r.Red++
+				}
+				if overdue {
+					r.Overdue++
+				}
+				if overdue || c.Warning != "" {
+					r.Cases = append(r.Cases, c.Number)
+				}
+			}
+		}
+	}
+	var out []BoardRow
+	for _, by := range []Grouping{ByGrid, ByDepartment} {
+		part := make([]BoardRow, 0, len(rows[by]))
+		for _, r := range rows[by] {
+			sort.Strings(r.Cases)
+			part = append(part, *r)
+		}
+		sortRows(part, by, func(r BoardRow) string { return r.Key })
+		out = append(out, part...)
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// EventReclassified records that staff corrected a case's category or grid
+// (更正类别/网格), with the reason; Data holds the old and new values.
+const EventReclassified EventKind = "reclassified"
+
+// Keys of a reclassified event's Data.
+const (
+	DataOldCategory = "old_category"
+	DataCategory    = "category"
+	DataOldGrid     = "old_grid"
+)
+
+// Reclassify corrects the category and/or the grid of an open case, for a
+// reason that is recorded. A new category restarts nothing but moves the
+// deadline to the new category's, counted from the start of the current
+// term; a new grid moves the case to that grid's village and, unless it
+// still waits for assignment, to the grid's post A (B when A is away).
+// Empty category or grid leaves it as it is. ErrInvalid: unknown category
+// or grid, or no reason; ErrNoChange: nothing differs.
+func (l *Ledger) Reclassify(ctx context.Context, number, staff, category, grid, reason string) (Case, []Event, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len([]rune(reason)) > MaxTextLen {
+		return Case{}, nil, fmt.Errorf("reclassify %s: reason: %w", number, ErrInvalid)
+	}
+	town := l.Town.Town()
+	var cat *Category
+	if category != "" {
+		if cat = town.Category(category); cat == nil {
+			return Case{}, nil, fmt.Errorf("reclassify %s: category %q: %w", number, category, ErrInvalid)
+		}
+	}
+	var g *Grid
+	var away map[string]bool
+	if grid != "" {
+		if g = town.Grid(grid); g == nil {
+			return Case{}, nil, fmt.Errorf("reclassify %s: grid %q: %w", number, grid, ErrInvalid)
+		}
+		var err error
+		if away, err = l.Roster.Away(ctx, g.LeaderA, g.LeaderB); err != nil {
+			return Case{}, nil, fmt.Errorf("reclassify %s: %w", number, err)
+		}
+	}
+	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
+		if !c.State.Open() {
+			return nil, fmt.Errorf("reclassify %s: %w", number, ErrWrongState)
+		}
+		now := l.now()
+		data := map[string]string{}
+		if cat != nil && cat.Code != c.Category {
+			data[DataOldCategory], data[DataCategory] = c.Category, cat.Code
+			c.Category = cat.Code
+			start := c.TermStart
+			if start.IsZero() {
+				start = c.CreatedAt
+			}
+			c.Deadline, c.Warning = town.Deadline(cat, start), ""
+		}
+		var moved *Event
+		if g != nil && g.ID != c.Grid {
+			data[DataOldGrid], data[DataGrid] = c.Grid, g.ID
+			c.Grid, c.Village = g.ID, g.Village
+			if c.State != StateSubmitted {
+				ev, err := l.handToGrid(c, away)
+				if err != nil {
+					return nil, fmt.Errorf("reclassify %s: %w", number, err)
+				}
+				if c.State == StateInProgress {
+					c.State = StateAssigned // the new grid has not taken it on yet
+				}
+				ev.Kind = EventAssigned
+				moved = &ev
+			}
+		}
+		if len(data) == 0 {
+			return nil, ErrNoChange
+		}
+		evs := []Event{{Kind: EventReclassified, Actor: staff, Text: reason, At: now, Data: data}}
+		if moved != nil {
+			evs = append(evs, *moved)
+		}
+		return evs, nil
+	})
+}
