@@ -58,9 +58,15 @@ type Config struct {
 	Town struct {
 		Directory  string `koanf:"directory"`
 		Categories string `koanf:"categories"`
+		// WatchEvery is how often the two files are checked for edits.
+		WatchEvery time.Duration `koanf:"watch_every"`
 	} `koanf:"town"`
 	Dialog struct {
 		IdleTimeout time.Duration `koanf:"idle_timeout"`
+		// JoinRadiusM is how near (metres) an open case of the same
+		// category must be for a new report to be offered to join it
+		// (附议); where either has no location, the same grid counts.
+		JoinRadiusM float64 `koanf:"join_radius_m"`
 	} `koanf:"dialog"`
 	Console struct {
 		AllowedOrigins []string `koanf:"allowed_origins"`
@@ -113,7 +119,9 @@ func Defaults() map[string]any {
 		"valkey.claim_idle":          "60s",
 		"town.directory":             "configs/town.yaml",
 		"town.categories":            "configs/categories.yaml",
+		"town.watch_every":           "2s",
 		"dialog.idle_timeout":        "30m",
+		"dialog.join_radius_m":       200,
 		"console.allowed_origins":    []string{},
 		"supervision.sweep_every":    "1m",
 		"supervision.warn_at":        0.75,
@@ -266,8 +274,14 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config admin.addr %q: want a loopback host:port (the endpoints have no login)", c.Admin.Addr)
 		}
 	}
+	if c.Town.WatchEvery < 10*time.Millisecond {
+		return fmt.Errorf("config town.watch_every %s: at least 10ms", c.Town.WatchEvery)
+	}
 	if c.Dialog.IdleTimeout < time.Minute {
 		return fmt.Errorf("config dialog.idle_timeout %s: at least 1m", c.Dialog.IdleTimeout)
+	}
+	if c.Dialog.JoinRadiusM < 0 || c.Dialog.JoinRadiusM > 5000 {
+		return fmt.Errorf("config dialog.join_radius_m %g: want 0-5000 metres (0 turns 附议 off)", c.Dialog.JoinRadiusM)
 	}
 	sv := c.Supervision
 	switch {

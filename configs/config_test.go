@@ -58,6 +58,7 @@ func TestLoadRejectsNamingTheKey(t *testing.T) {
 		{"bad api base", "", []string{"GRIDBOT_WECHAT_API_BASE=ftp://x"}, "wechat.api_base"},
 		{"bad duration", "", []string{"GRIDBOT_DIALOG_IDLE_TIMEOUT=soon"}, "idle_timeout"},
 		{"bad log format", "log:\n  format: xml\n", nil, "log.format"},
+		{"bad join radius", "", []string{"GRIDBOT_DIALOG_JOIN_RADIUS_M=-5"}, "dialog.join_radius_m"},
 		{"bad open311 key", "", []string{"GRIDBOT_OPEN311_API_KEYS=hotline:short"}, "open311.api_keys"},
 		{"bad admin addr", "admin:\n  addr: nowhere\n", nil, "admin.addr"},
 		{"bad yaml", "http: [\n", nil, "config file"},

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -97,6 +99,9 @@ type categoriesFile struct {
 		DeadlineWorkdays int    `yaml:"deadline_workdays"`
 		AcceptMinutes    int    `yaml:"accept_minutes"`
 		Department       string `yaml:"department"`
+		// Cues map a word or phrase to its weight for guessing the
+		// category from a resident's words.
+		Cues map[string]int `yaml:"cues"`
 	} `yaml:"categories"`
 }
 
@@ -140,8 +145,26 @@ func ParseTown(directory, categories []byte) (*core.Town, error) {
 			Village: s.Village, Department: s.Department, PasswordHash: s.PasswordHash, Away: s.Away, Disabled: s.Disabled})
 	}
 	for _, c := range cf.Categories {
+		cues, err := parseCues(c.Cues)
+		if err != nil {
+			return nil, fmt.Errorf("category %q: %w", c.Code, err)
+		}
 		t.Categories = append(t.Categories, core.Category{Code: c.Code, Name: c.Name, DeadlineHours: c.DeadlineHours,
-			DeadlineWorkdays: c.DeadlineWorkdays, AcceptMinutes: c.AcceptMinutes, Department: c.Department})
+			DeadlineWorkdays: c.DeadlineWorkdays, AcceptMinutes: c.AcceptMinutes, Department: c.Department, Cues: cues})
 	}
 	return core.NewTown(t)
+}
+
+// parseCues turns a category's cue map into cues in a stable order (by
+// phrase), refusing an empty phrase or part, or a zero weight.
+func parseCues(m map[string]int) ([]core.Cue, error) {
+	out := make([]core.Cue, 0, len(m))
+	for phrase, w := range m {
+		if w == 0 || strings.TrimSpace(phrase) == "" || slices.Contains(strings.Split(phrase, "+"), "") {
+			return nil, fmt.Errorf("cue %q: want a non-empty phrase (parts joined by +) and a non-zero weight", phrase)
+		}
+		out = append(out, core.Cue{Phrase: strings.ToLower(strings.TrimSpace(phrase)), Weight: w})
+	}
+	slices.SortFunc(out, func(a, b core.Cue) int { return strings.Compare(a.Phrase, b.Phrase) })
+	return out, nil
 }

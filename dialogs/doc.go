@@ -1,7 +1,10 @@
 // Package dialogs is gridbot's conversation engine for residents: the intake
-// dialog that turns a few WeChat messages into a case on the ledger (群众点单),
-// the main menu, the list of a resident's open cases, and the 1–5 rating of a
-// resolved case.
+// dialog that turns a few WeChat messages into a case on the ledger (群众点单)
+// — opened by 报事, or by simply describing the problem (the category is
+// guessed from configured cues, GuessCategory), a voice note, a photo or a
+// location —, joining an open case like it (附议), the household file
+// (登记, 修改登记, 注销, 我的档案), progress on demand (我的, 进度 编号),
+// 补充 and 撤回, the main menu, and the 1–5 rating of a resolved case.
 //
 // A dialog's progress is a small JSON-serialisable Session. Flows are tables
 // of named steps, so a session saved between messages resumes on the next

@@ -2,7 +2,6 @@ package dialogs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -24,9 +23,42 @@ type Ledger interface {
 	// NotFixed reopens the resident's resolved case because they say it
 	// is not fixed; core.ErrNotFound means nothing waits for their word.
 	NotFixed(ctx context.Context, resident string) (core.Case, error)
+	// Case returns one case (core.ErrNotFound).
+	Case(ctx context.Context, number string) (core.Case, error)
+	// ResidentCases lists every case the resident filed, newest first.
+	ResidentCases(ctx context.Context, resident string) ([]core.Case, error)
+	// CaseEvents returns a case's log in order.
+	CaseEvents(ctx context.Context, number string) ([]core.Event, error)
+	// JoinCandidates lists open cases like draft d that the resident may
+	// join instead (附议), nearest first.
+	JoinCandidates(ctx context.Context, resident string, d core.Draft, radiusM float64) ([]core.Case, error)
+	// Join adds the resident to an open case (附议).
+	Join(ctx context.Context, number, resident string) (core.Case, error)
+	// Supplement adds words, a photo or a voice note to the resident's
+	// open case (补充).
+	Supplement(ctx context.Context, number, resident string, add core.Addition) (core.Case, error)
+	// Withdraw closes the resident's open case with a reason (撤回).
+	Withdraw(ctx context.Context, number, resident, reason string) (core.Case, error)
+	// RateJoined records the rating of a resident who joined a case.
+	RateJoined(ctx context.Context, number, resident string, score int) (core.Case, error)
+	// Anonymise erases the resident's personal data from their cases and
+	// returns the media IDs of the voice notes removed.
+	Anonymise(ctx context.Context, resident string) ([]string, error)
 }
 
 var _ Ledger = (*core.Ledger)(nil)
+
+// HouseholdBook keeps residents' household files (一户一档) and the cases
+// they joined; *core.Households satisfies it.
+type HouseholdBook interface {
+	Household(ctx context.Context, openid string) (core.Household, bool, error)
+	SaveHousehold(ctx context.Context, h core.Household) error
+	JoinedCases(ctx context.Context, openid string) ([]core.JoinedCase, error)
+	NoteJoined(ctx context.Context, openid, number string, rated bool) error
+	Forget(ctx context.Context, openid string, media []string) error
+}
+
+var _ HouseholdBook = (*core.Households)(nil)
 
 // DefaultIdleTimeout is how long a dialog may wait for the resident before it
 // is cancelled, when Engine.IdleTimeout is zero.
@@ -63,6 +95,13 @@ type Engine struct {
 	// Logger receives ledger failures (never a resident's text or phone);
 	// nil discards them.
 	Logger *slog.Logger
+	// Households keeps household files (登记) and joined cases; nil turns
+	// registration and 附议 off.
+	Households HouseholdBook
+	// JoinRadiusM is how near (metres) an open case of the same category
+	// must be to be offered to join (附议); where either has no location,
+	// the same grid counts. Zero turns 附议 off.
+	JoinRadiusM float64
 }
 
 func (e *Engine) now() time.Time {
@@ -92,11 +131,12 @@ func displayZone() *time.Location { return time.FixedZone("CST", 8*3600) }
 
 // input is one message as the steps see it.
 type input struct {
-	kind core.MessageKind // MessageText also for recognised voice and menu clicks
-	from string
-	raw  string // the text, trimmed
-	norm string // normalize(raw), for keywords, numbers and names
-	msg  core.Message
+	kind  core.MessageKind // MessageText also for recognised voice and menu clicks
+	voice bool             // the text is WeChat's recognition of a voice note
+	from  string
+	raw   string // the text, trimmed
+	norm  string // normalize(raw), for keywords, numbers and names
+	msg   core.Message
 }
 
 // Step answers message m from the resident whose session is s, updating s in
@@ -105,13 +145,14 @@ type input struct {
 // where a retry can pick it up.
 func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
 	town := e.Town.Town()
+	s.from = m.From
 	in := input{kind: m.Kind, from: m.From, msg: m}
 	switch m.Kind {
 	case core.MessageText:
 		in.raw = strings.TrimSpace(m.Text)
 	case core.MessageVoice:
 		if t := strings.TrimSpace(m.Text); t != "" {
-			in.kind, in.raw = core.MessageText, t
+			in.kind, in.raw, in.voice = core.MessageText, t, true
 		}
 	case core.MessageLocation:
 		if m.Location == nil {
@@ -145,8 +186,9 @@ func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
 	now := e.now()
 	if s.Active() {
 		if idle := e.idleTimeout(); now.Sub(s.UpdatedAt) > idle {
+			noun := flowNoun(s.Flow)
 			s.reset()
-			return fmt.Sprintf("您上次的报事因超过%s未操作已自动取消，填写的内容没有提交。\n", durationText(idle)) + menuOptions()
+			return fmt.Sprintf("您上次的%s因超过%s未操作已自动取消，填写的内容没有提交。\n", noun, durationText(idle)) + menuOptions()
 		}
 		reply := e.inDialog(ctx, town, s, in)
 		if s.Active() {
@@ -185,37 +227,122 @@ func isHelpWord(norm string) bool {
 	return isOneOf(norm, "帮助", "?", "help", "怎么用", "说明")
 }
 
+// residentWords are the resident commands that take a case number.
+func residentWords() []string { return []string{"进度", "补充", "撤回", "撤销"} }
+
 // outside answers a resident who is not in a dialog.
 func (e *Engine) outside(ctx context.Context, town *core.Town, s *Session, in input, now time.Time) string {
 	switch in.kind {
 	case core.MessageText:
-		switch {
-		case isReportWord(in.norm):
-			*s = Session{Flow: flowIntake, UpdatedAt: now}
-			return "好的，我们一步一步来，随时可以回复“取消”退出。\n" + e.enter(town, s, stepCategory)
-		case isMineWord(in.norm):
-			return e.mine(ctx, town, in.from)
-		case isHelpWord(in.norm):
-			return helpText(town)
-		case isNotFixedWord(in.norm):
-			if reply, ok := e.notFixed(ctx, town, in.from); ok {
-				return reply
-			}
+		if reply, ok := e.command(ctx, town, s, in, now); ok {
+			return reply
 		}
 		if score, ok := parseRating(in.raw); ok {
 			if reply, ok := e.rate(ctx, town, in.from, score); ok {
 				return reply
 			}
 		}
-		return menuText(town)
+		return e.freeText(ctx, town, s, in, now)
 	case core.MessageVoice:
-		return "抱歉，没能听清您的语音，请用文字回复。\n" + menuText(town)
+		// Not understood: the intake opens with the voice note kept, and
+		// asks for words.
+		e.startIntake(ctx, s, in.from, now, true)
+		s.Draft.Voices = append(s.Draft.Voices, core.Media{MediaID: in.msg.MediaID})
+		return "抱歉，没能听清您的语音（语音已保存，会随事项一起提交给网格员）。\n" + e.advance(ctx, town, s)
 	case core.MessageImage:
-		return "收到您的照片。如需反映问题，请先回复“报事”，再按提示发送照片。\n" + menuOptions()
+		e.startIntake(ctx, s, in.from, now, true)
+		s.Draft.Photos = append(s.Draft.Photos, core.Media{MediaID: in.msg.MediaID, URL: in.msg.PicURL})
+		return "收到您的照片，我们来报事，随时可以回复“取消”退出。\n" + e.advance(ctx, town, s)
+	case core.MessageLocation:
+		e.startIntake(ctx, s, in.from, now, true)
+		return "收到您的位置，我们来报事，随时可以回复“取消”退出。\n" + e.handleLocation(ctx, town, s, in)
 	case core.MessageOther:
 		return "抱歉，暂不支持此类消息，请用文字回复。\n" + menuText(town)
 	}
 	return menuText(town)
+}
+
+// command answers the keywords residents type outside a dialog; ok is
+// false when the text is none of them.
+func (e *Engine) command(ctx context.Context, town *core.Town, s *Session, in input, now time.Time) (string, bool) {
+	switch {
+	case isReportWord(in.norm):
+		e.startIntake(ctx, s, in.from, now, false)
+		return "好的，我们一步一步来，随时可以回复“取消”退出。\n" + e.advance(ctx, town, s), true
+	case isMineWord(in.norm):
+		return e.mine(ctx, town, in.from), true
+	case isHelpWord(in.norm):
+		return helpText(town), true
+	case isOneOf(in.norm, "登记", "户档登记", "我要登记", "一户一档"):
+		return e.startRegister(ctx, town, s, in.from, now, false), true
+	case isOneOf(in.norm, "修改登记", "变更登记", "更改登记", "修改户档"):
+		return e.startRegister(ctx, town, s, in.from, now, true), true
+	case isOneOf(in.norm, "注销", "注销登记", "删除登记", "注销户档"):
+		*s = Session{Flow: flowForget, UpdatedAt: now, from: s.from}
+		return e.enter(town, s, stepForget), true
+	case isOneOf(in.norm, "档案", "我的档案", "户档", "我的户档"):
+		return e.householdFile(ctx, town, in.from), true
+	case isNotFixedWord(in.norm):
+		if reply, ok := e.notFixed(ctx, town, in.from); ok {
+			return reply, true
+		}
+		return "", false
+	}
+	cmd, ok := parseVerb(town.CasePrefix, in.raw, residentWords())
+	if !ok {
+		return "", false
+	}
+	switch cmd.verb {
+	case "进度":
+		if cmd.number == "" {
+			return e.mine(ctx, town, in.from), true
+		}
+		return e.progress(ctx, town, in.from, cmd.number), true
+	case "补充":
+		return e.supplementCommand(ctx, town, s, in, cmd, now), true
+	}
+	return e.withdraw(ctx, town, in.from, cmd), true
+}
+
+// freeText answers text that is no keyword: a problem opens the intake
+// with it as the description; small talk and questions get an answer.
+func (e *Engine) freeText(ctx context.Context, town *core.Town, s *Session, in input, now time.Time) string {
+	if _, staffWords := parseCommand(town.CasePrefix, in.raw); staffWords {
+		// A staff command from someone not bound as staff: not a problem.
+		return menuText(town)
+	}
+	what, _ := classify(town, in.norm)
+	switch what {
+	case intentProblem:
+		e.startIntake(ctx, s, in.from, now, true)
+		return e.describe(ctx, town, s, in)
+	case intentGreeting:
+		name := ""
+		if hh, ok := e.household(ctx, in.from); ok && hh.Name != "" {
+			name = hh.Name + "，"
+		}
+		return name + fmt.Sprintf("您好，这里是%s网格服务。有什么需要，直接把问题发给我们就行（文字、语音、照片都可以）。\n", town.Name) + menuOptions()
+	case intentThanks:
+		return "不客气，这是我们应该做的！有需要随时告诉我们。\n" + menuOptions()
+	case intentQuestion:
+		return answerQuestion(in.norm) + "\n" + menuOptions()
+	}
+	return menuText(town)
+}
+
+// answerQuestion answers a question about the service itself.
+func answerQuestion(norm string) string {
+	switch {
+	case containsAny(norm, []string{"多久", "多长时间", "什么时候", "几天"}):
+		return "每类事项都有办理期限（例如环境卫生48小时），提交后会告诉您负责的网格和期限，回复“我的”随时查看进度。"
+	case containsAny(norm, []string{"进度", "查询", "到哪"}):
+		return "回复“我的”查看您所有未结案事项的进度，或回复“进度 编号”查看一件。"
+	case containsAny(norm, []string{"登记", "注销", "档案"}):
+		return "回复“登记”建立户档（村、网格、地址、称呼、电话），以后报事不用再填地点和电话；回复“修改登记”更改，回复“注销”删除个人信息。"
+	case containsAny(norm, []string{"你们", "谁", "这个号", "公众号", "是什么", "干什么", "做什么"}):
+		return "这里是镇里的网格服务号：您反映的问题会交给所在网格的网格长办理，办理进展会在这里通知您。"
+	}
+	return "直接把遇到的问题发给我们就行，比如“村口路灯坏了”，也可以发语音、照片或位置，我们会一步步帮您提交。"
 }
 
 // menuOptions is the list of what a resident can reply outside a dialog.
@@ -237,81 +364,10 @@ func welcomeText(town *core.Town) string {
 
 func helpText(town *core.Town) string {
 	return "使用说明：\n" +
-		"1. 回复“报事”，按提示选类别、说问题、定地点、留电话，核对后提交。\n" +
+		"1. 直接发文字、语音、照片或位置说明问题，或回复“报事”一步步填写，核对后提交。\n" +
 		"2. 提交后由所在网格的网格长负责办理，进展会在这里通知您。\n" +
-		"3. 回复“我的”，查看事项的办理进度。\n" +
+		"3. 回复“我的”或“进度 编号”查看进度；“补充 编号 内容”补充情况；“撤回 编号 理由”撤回。\n" +
 		"4. 事情办好后，请回复1到5分评价（5分最满意）。\n" +
+		"5. 回复“登记”建立户档，以后报事不用再填地点和电话；“我的档案”查看，“注销”删除。\n" +
 		menuOptions()
-}
-
-// mine lists the resident's open cases.
-func (e *Engine) mine(ctx context.Context, town *core.Town, resident string) string {
-	cases, err := e.Ledger.OpenCases(ctx, resident)
-	if err != nil {
-		e.log().ErrorContext(ctx, "dialogs: open cases failed", "err", err)
-		return "抱歉，暂时查不到您的事项，请稍后再回复“我的”。"
-	}
-	if len(cases) == 0 {
-		return "您目前没有正在办理的事项。\n" + menuOptions()
-	}
-	zone := displayZone()
-	var b strings.Builder
-	fmt.Fprintf(&b, "您有%d件事项还未结案：", len(cases))
-	waiting := false
-	for i, c := range cases {
-		if i == maxListed {
-			fmt.Fprintf(&b, "\n另有%d件未列出。", len(cases)-maxListed)
-			break
-		}
-		name := c.Category
-		if cat := town.Category(c.Category); cat != nil {
-			name = cat.Name
-		}
-		fmt.Fprintf(&b, "\n%d. 编号：%s\n%s · %s\n办理期限：%s",
-			i+1, c.Number, name, c.State.Label(), c.Deadline.In(zone).Format("2006-01-02 15:04"))
-		if c.State == core.StateResolved {
-			waiting = true
-		}
-	}
-	if waiting {
-		b.WriteString("\n已办结的事项，请回复1到5分评价（5分最满意）。")
-	}
-	b.WriteString("\n回复“报事”反映新问题。")
-	return b.String()
-}
-
-// rate records a score. ok is false when nothing waits for a rating, so the
-// message is answered as an ordinary one.
-func (e *Engine) rate(ctx context.Context, town *core.Town, resident string, score int) (string, bool) {
-	c, err := e.Ledger.Rate(ctx, resident, score)
-	switch {
-	case errors.Is(err, core.ErrNotFound):
-		return "", false
-	case err != nil:
-		e.log().ErrorContext(ctx, "dialogs: rate failed", "err", err)
-		return "抱歉，评价暂未成功，请稍后再回复分数。", true
-	}
-	if c.State == core.StateReopened {
-		return fmt.Sprintf("感谢您的评价！\n编号：%s 已记为%d分。\n很抱歉没有让您满意，", c.Number, score) + reopenedText(town, c), true
-	}
-	return fmt.Sprintf("感谢您的评价！\n编号：%s 已记为%d分，此事项已办结。", c.Number, score), true
-}
-
-// reopenedText tells the resident their case went back to work (重办).
-func reopenedText(town *core.Town, c core.Case) string {
-	return "事项已退回" + town.PlaceName(c.Grid) + "重新办理，进展会在这里通知您。"
-}
-
-// notFixed reopens the resident's resolved case. ok is false when nothing
-// waits for their word, so the message is answered as an ordinary one.
-func (e *Engine) notFixed(ctx context.Context, town *core.Town, resident string) (string, bool) {
-	c, err := e.Ledger.NotFixed(ctx, resident)
-	switch {
-	case errors.Is(err, core.ErrNotFound):
-		return "", false
-	case err != nil:
-		e.log().ErrorContext(ctx, "dialogs: not fixed failed", "err", err)
-		return "抱歉，暂未处理成功，请稍后再回复“没解决”。", true
-	}
-	return "收到，您反映的问题还没有解决。\n编号：" + c.Number + "\n" + reopenedText(town, c), true
 }

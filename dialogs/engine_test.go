@@ -221,7 +221,14 @@ func TestMineShowsDeadlineInChinaTime(t *testing.T) {
 	}
 }
 
-type staticLedger struct{ cases []core.Case }
+// staticLedger answers OpenCases with fixed cases; the methods it does
+// not override are not expected to be called.
+type staticLedger struct {
+	Ledger
+	cases []core.Case
+}
+
+func (l staticLedger) CaseEvents(context.Context, string) ([]core.Event, error) { return nil, nil }
 
 func (l staticLedger) Submit(context.Context, string, core.Draft) (core.Case, error) {
 	return core.Case{}, core.ErrInvalid
@@ -266,17 +273,24 @@ func TestOtherEventsLeaveSessionAlone(t *testing.T) {
 func TestPromptsEndWithWhatToReply(t *testing.T) {
 	e, _, _ := newEngine(t)
 	town := testTown(t)
-	for _, editing := range []bool{false, true} {
-		for _, st := range flowSteps(flowIntake) {
-			s := Session{Flow: flowIntake, Step: st.name, Village: "v1",
-				Draft: core.Draft{Category: "env", Text: "漏水", Grid: "g1", Village: "v1"}}
-			if editing {
-				s.Return = stepSummary
-			}
-			p := st.prompt(e, town, &s)
-			last := p[strings.LastIndex(p, "\n")+1:]
-			if !strings.Contains(last, "回复") || !strings.HasSuffix(last, "。") || !strings.Contains(last, "“取消”") || (editing || st.name != stepCategory) && st.name != stepSummary && !strings.Contains(last, "“返回”") {
-				t.Errorf("step %s (editing %v): last line %q", st.name, editing, last)
+	for _, flow := range []string{flowIntake, flowRegister} {
+		for _, editing := range []bool{false, true} {
+			for i, st := range flowSteps(flow) {
+				s := Session{Flow: flow, Step: st.name, Village: "v1",
+					Draft:  core.Draft{Category: "env", Text: "漏水", Grid: "g1", Village: "v1", Address: "幸福路3号"},
+					Guess:  []string{"env", "road"},
+					Offers: []offer{{Number: "ST202611250001", Text: "垃圾没人收", Place: "东村 · 第一网格"}}}
+				if editing {
+					s.Return = stepSummary
+				}
+				p := st.prompt(e, town, &s)
+				last := p[strings.LastIndex(p, "\n")+1:]
+				first := i == 0 && !editing
+				final := st.name == stepSummary || st.name == stepRegConfirm
+				if !strings.Contains(last, "回复") || !strings.HasSuffix(last, "。") || !strings.Contains(last, "“取消”") ||
+					!first && !final && !strings.Contains(last, "“返回”") {
+					t.Errorf("%s step %s (editing %v): last line %q", flow, st.name, editing, last)
+				}
 			}
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,16 +44,25 @@ func testTown(t testing.TB) *core.Town {
 			{ID: "s3", Name: "王强", Role: core.RoleGridLeader, Village: "v1", Away: true},
 		},
 		Categories: []core.Category{
-			{Code: "env", Name: "环境卫生", DeadlineHours: 48},
-			{Code: "road", Name: "道路交通设施", DeadlineHours: 72, Department: "cj"},
-			{Code: "public", Name: "公共设施维修", DeadlineHours: 72, Department: "cj"},
-			{Code: "dispute", Name: "矛盾纠纷", DeadlineHours: 24},
+			{Code: "env", Name: "环境卫生", DeadlineHours: 48, Cues: cues("垃圾", 4, "臭", 3, "水沟", 4, "水渠", 4, "堵", 2, "卫生", 3)},
+			{Code: "road", Name: "道路交通设施", DeadlineHours: 72, Department: "cj", Cues: cues("路面", 4, "坑", 4, "红绿灯", 6, "井盖", 5, "路灯", 5, "很黑", 2, "马路", 3)},
+			{Code: "public", Name: "公共设施维修", DeadlineHours: 72, Department: "cj", Cues: cues("路灯", 4, "水管", 4, "设施", 3, "坏了", 1, "灯", 2)},
+			{Code: "dispute", Name: "矛盾纠纷", DeadlineHours: 24, Cues: cues("邻居", 3, "漏水", 3, "吵架", 5, "纠纷", 5)},
 		},
 	})
 	if err != nil {
 		t.Fatalf("test town: %v", err)
 	}
 	return town
+}
+
+// cues builds a category's cues from phrase, weight pairs.
+func cues(pairs ...any) []core.Cue {
+	var out []core.Cue
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, core.Cue{Phrase: pairs[i].(string), Weight: pairs[i+1].(int)})
+	}
+	return out
 }
 
 // clock is a fake clock the transcripts move with [wait].
@@ -84,11 +95,12 @@ type fakeLedger struct {
 	now    func() time.Time
 	cases  []core.Case // in filing order
 	fail   map[string]bool
-	drafts []core.Draft // what Submit was given
+	drafts []core.Draft            // what Submit was given
+	events map[string][]core.Event // each case's log
 }
 
 func newFakeLedger(town *core.Town, now func() time.Time) *fakeLedger {
-	return &fakeLedger{town: town, now: now, fail: map[string]bool{}}
+	return &fakeLedger{town: town, now: now, fail: map[string]bool{}, events: map[string][]core.Event{}}
 }
 
 var errFake = errors.New("fake ledger: store unavailable (internal detail)")
@@ -127,9 +139,11 @@ func (l *fakeLedger) Submit(_ context.Context, resident string, d core.Draft) (c
 		Category:  d.Category,
 		Text:      d.Text,
 		Photos:    d.Photos,
+		Voices:    d.Voices,
 		Location:  d.Location,
 		Village:   g.Village,
 		Grid:      g.ID,
+		Address:   d.Address,
 		Resident:  resident,
 		Phone:     d.Phone,
 		Deadline:  now.Add(time.Duration(cat.DeadlineHours) * time.Hour),
@@ -137,7 +151,175 @@ func (l *fakeLedger) Submit(_ context.Context, resident string, d core.Draft) (c
 		UpdatedAt: now,
 	}
 	l.cases = append(l.cases, c)
+	l.log(c.Number, core.Event{Kind: core.EventSubmitted, Actor: core.ActorResident})
 	return c, nil
+}
+
+// log appends an event to a case's log. Callers hold l.mu.
+func (l *fakeLedger) log(number string, ev core.Event) {
+	ev.Case, ev.At = number, l.now()
+	ev.Seq = uint64(len(l.events[number]) + 1)
+	l.events[number] = append(l.events[number], ev)
+}
+
+// find returns the case with number, or nil. Callers hold l.mu.
+func (l *fakeLedger) find(number string) *core.Case {
+	for i := range l.cases {
+		if l.cases[i].Number == number {
+			return &l.cases[i]
+		}
+	}
+	return nil
+}
+
+// addCase files a case of another resident, as if filed elsewhere.
+func (l *fakeLedger) addCase(c core.Case) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c.Number = core.FormatCaseNumber(l.town.CasePrefix, l.now(), len(l.cases)+1)
+	c.CreatedAt, c.UpdatedAt = l.now(), l.now()
+	l.cases = append(l.cases, c)
+}
+
+// notice records a step staff took (a reply, a result) on a case.
+func (l *fakeLedger) notice(number string, kind core.EventKind, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log(number, core.Event{Kind: kind, Actor: "s1", Text: text})
+}
+
+func (l *fakeLedger) Case(_ context.Context, number string) (core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.find(number); c != nil {
+		return *c, nil
+	}
+	return core.Case{}, fmt.Errorf("case %s: %w", number, core.ErrNotFound)
+}
+
+func (l *fakeLedger) ResidentCases(_ context.Context, resident string) ([]core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []core.Case
+	for i := len(l.cases) - 1; i >= 0; i-- {
+		if l.cases[i].Resident == resident {
+			out = append(out, l.cases[i])
+		}
+	}
+	return out, nil
+}
+
+func (l *fakeLedger) CaseEvents(_ context.Context, number string) ([]core.Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]core.Event(nil), l.events[number]...), nil
+}
+
+func (l *fakeLedger) JoinCandidates(_ context.Context, resident string, d core.Draft, radiusM float64) ([]core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []core.Case
+	for _, c := range l.cases {
+		if !c.State.Open() || c.Category != d.Category || c.Resident == resident || slices.Contains(c.Joined, resident) {
+			continue
+		}
+		near := c.Grid == d.Grid
+		if c.Location != nil && d.Location != nil {
+			near = core.DistanceM(c.Location.Point, d.Location.Point) <= radiusM
+		}
+		if near {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (l *fakeLedger) Join(_ context.Context, number, resident string) (core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.find(number)
+	switch {
+	case c == nil:
+		return core.Case{}, core.ErrNotFound
+	case !c.State.Open():
+		return core.Case{}, core.ErrWrongState
+	case slices.Contains(c.Joined, resident):
+		return core.Case{}, core.ErrNoChange
+	}
+	c.Joined = append(c.Joined, resident)
+	l.log(number, core.Event{Kind: core.EventJoined, Actor: core.ActorResident})
+	return *c, nil
+}
+
+func (l *fakeLedger) Supplement(_ context.Context, number, resident string, add core.Addition) (core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.find(number)
+	switch {
+	case c == nil || c.Resident != resident:
+		return core.Case{}, core.ErrForbidden
+	case !c.State.Open():
+		return core.Case{}, core.ErrWrongState
+	}
+	if add.Photo != nil {
+		c.Photos = append(c.Photos, *add.Photo)
+	}
+	if add.Voice != nil {
+		c.Voices = append(c.Voices, *add.Voice)
+	}
+	if add.Text != "" {
+		c.Text += "\n[补充] " + add.Text
+	}
+	l.log(number, core.Event{Kind: core.EventSupplemented, Actor: core.ActorResident, Text: add.Text})
+	return *c, nil
+}
+
+func (l *fakeLedger) Withdraw(_ context.Context, number, resident, reason string) (core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.find(number)
+	switch {
+	case c == nil || c.Resident != resident:
+		return core.Case{}, core.ErrForbidden
+	case !c.State.Open():
+		return core.Case{}, core.ErrWrongState
+	}
+	c.State = core.StateClosed
+	l.log(number, core.Event{Kind: core.EventWithdrawn, Actor: core.ActorResident, Text: reason})
+	return *c, nil
+}
+
+func (l *fakeLedger) RateJoined(_ context.Context, number, resident string, score int) (core.Case, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.find(number)
+	if c == nil || !slices.Contains(c.Joined, resident) {
+		return core.Case{}, core.ErrForbidden
+	}
+	l.log(number, core.Event{Kind: core.EventRated, Actor: core.ActorResident, Data: map[string]string{core.DataRating: fmt.Sprint(score), core.DataJoined: "true"}})
+	return *c, nil
+}
+
+func (l *fakeLedger) Anonymise(_ context.Context, resident string) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var voices []string
+	for i := range l.cases {
+		c := &l.cases[i]
+		if c.Resident != resident {
+			continue
+		}
+		for _, v := range c.Voices {
+			voices = append(voices, v.MediaID)
+		}
+		c.Phone, c.Address, c.Voices = "", "", nil
+		if c.Location != nil {
+			loc := *c.Location
+			loc.Label = ""
+			c.Location = &loc
+		}
+	}
+	return voices, nil
 }
 
 func (l *fakeLedger) OpenCases(_ context.Context, resident string) ([]core.Case, error) {
@@ -198,6 +380,59 @@ func (l *fakeLedger) setState(number string, st core.State) error {
 		}
 	}
 	return fmt.Errorf("no case %s", number)
+}
+
+// memRecords is a core.Records in memory.
+type memRecords struct {
+	mu   sync.Mutex
+	recs map[string][]byte // ns + "/" + key
+}
+
+func newMemRecords() *memRecords { return &memRecords{recs: map[string][]byte{}} }
+
+func (m *memRecords) Record(_ context.Context, ns, key string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.recs[ns+"/"+key]
+	return append([]byte(nil), v...), ok, nil
+}
+
+func (m *memRecords) PutRecord(_ context.Context, ns, key string, value []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recs[ns+"/"+key] = append([]byte(nil), value...)
+	return nil
+}
+
+func (m *memRecords) DeleteRecord(_ context.Context, ns, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.recs, ns+"/"+key)
+	return nil
+}
+
+func (m *memRecords) RecordsIn(_ context.Context, ns string) (map[string][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]byte{}
+	for k, v := range m.recs {
+		if rest, ok := strings.CutPrefix(k, ns+"/"); ok {
+			out[rest] = append([]byte(nil), v...)
+		}
+	}
+	return out, nil
+}
+
+// dump lists every record as "ns/key value", sorted.
+func (m *memRecords) dump() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k, v := range m.recs {
+		out = append(out, k+" "+string(v))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // memStore is a core.Ephemeral in memory on the fake clock.
@@ -277,11 +512,12 @@ func (m *memStore) keys() []string {
 
 // harness wires a Service to the fakes.
 type harness struct {
-	clock  *clock
-	town   *core.Town
-	ledger *fakeLedger
-	store  *memStore
-	svc    *Service
+	clock   *clock
+	town    *core.Town
+	ledger  *fakeLedger
+	store   *memStore
+	records *memRecords
+	svc     *Service
 }
 
 func newHarness(t testing.TB) *harness {
@@ -290,6 +526,7 @@ func newHarness(t testing.TB) *harness {
 	town := testTown(t)
 	l := newFakeLedger(town, c.Now)
 	st := newMemStore(c.Now)
-	eng := &Engine{Town: town, Ledger: l, Now: c.Now}
-	return &harness{clock: c, town: town, ledger: l, store: st, svc: &Service{Engine: eng, Store: st}}
+	recs := newMemRecords()
+	eng := &Engine{Town: town, Ledger: l, Now: c.Now, Households: &core.Households{Records: recs}, JoinRadiusM: 200}
+	return &harness{clock: c, town: town, ledger: l, store: st, records: recs, svc: &Service{Engine: eng, Store: st}}
 }

@@ -34,6 +34,9 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 //	> [state ST202611250001 resolved]   harness: staff move a case
 //	> [ledger]           harness: "= " lines showing what the ledger was given
 //	> [session]          harness: "= " line showing the saved session
+//	> [records]          harness: "= " lines showing the durable records (households …)
+//	> [as o-neighbour]   harness: later lines are sent by this openid ("[as]": the usual resident)
+//	> [notice ST202611250001 replied 明天去修]   harness: staff's step on a case's log
 //
 // Lines starting "<" or "=" are regenerated on every run; with -update the
 // file is rewritten with them.
@@ -73,6 +76,7 @@ func runTranscript(t *testing.T, src string) string {
 	var out strings.Builder
 	media := 0
 	inputs := 0
+	from := testResident
 	for n, line := range strings.Split(strings.TrimRight(src, "\n"), "\n") {
 		if strings.HasPrefix(line, "<") || strings.HasPrefix(line, "=") {
 			continue
@@ -88,7 +92,7 @@ func runTranscript(t *testing.T, src string) string {
 				out.WriteString(strings.TrimRight(prefix+l, " ") + "\n")
 			}
 		}
-		m := core.Message{From: testResident, Kind: core.MessageText, Text: in}
+		m := core.Message{From: from, Kind: core.MessageText, Text: in}
 		if strings.HasPrefix(in, "[") && strings.HasSuffix(in, "]") {
 			f := strings.Fields(in[1 : len(in)-1])
 			if len(f) == 0 {
@@ -120,9 +124,28 @@ func runTranscript(t *testing.T, src string) string {
 			case "session":
 				emit("= ", dumpSession(t, h))
 				continue
+			case "records":
+				recs := h.records.dump()
+				if len(recs) == 0 {
+					recs = []string{"no records"}
+				}
+				emit("= ", strings.Join(recs, "\n"))
+				continue
+			case "as":
+				from = testResident
+				if len(args) > 0 {
+					from = args[0]
+				}
+				continue
+			case "notice":
+				if len(args) < 2 {
+					t.Fatalf("line %d: [notice NUMBER KIND TEXT]", n+1)
+				}
+				h.ledger.notice(args[0], core.EventKind(args[1]), strings.Join(args[2:], " "))
+				continue
 			case "image":
 				media++
-				m = core.Message{From: testResident, Kind: core.MessageImage,
+				m = core.Message{From: from, Kind: core.MessageImage,
 					MediaID: fmt.Sprintf("media-%d", media), PicURL: fmt.Sprintf("http://pic.example/%d.jpg", media)}
 			case "location":
 				if len(args) < 2 {
@@ -133,20 +156,21 @@ func runTranscript(t *testing.T, src string) string {
 				if err1 != nil || err2 != nil {
 					t.Fatalf("line %d: bad coordinates", n+1)
 				}
-				m = core.Message{From: testResident, Kind: core.MessageLocation,
+				m = core.Message{From: from, Kind: core.MessageLocation,
 					Location: &core.Location{Point: core.Point{Lat: lat, Lng: lng}, Label: strings.Join(args[2:], " ")}}
 			case "voice":
-				m = core.Message{From: testResident, Kind: core.MessageVoice, MediaID: "voice-1", Text: strings.Join(args, " ")}
+				media++
+				m = core.Message{From: from, Kind: core.MessageVoice, MediaID: fmt.Sprintf("voice-%d", media), Text: strings.Join(args, " ")}
 			case "click":
-				m = core.Message{From: testResident, Kind: core.MessageEvent, Event: core.EventNameClick, EventKey: strings.Join(args, "")}
+				m = core.Message{From: from, Kind: core.MessageEvent, Event: core.EventNameClick, EventKey: strings.Join(args, "")}
 			case "subscribe":
-				m = core.Message{From: testResident, Kind: core.MessageEvent, Event: core.EventNameSubscribe}
+				m = core.Message{From: from, Kind: core.MessageEvent, Event: core.EventNameSubscribe}
 			case "unsubscribe":
-				m = core.Message{From: testResident, Kind: core.MessageEvent, Event: core.EventNameUnsubscribe}
+				m = core.Message{From: from, Kind: core.MessageEvent, Event: core.EventNameUnsubscribe}
 			case "event":
-				m = core.Message{From: testResident, Kind: core.MessageEvent, Event: strings.Join(args, "")}
+				m = core.Message{From: from, Kind: core.MessageEvent, Event: strings.Join(args, "")}
 			case "other":
-				m = core.Message{From: testResident, Kind: core.MessageOther}
+				m = core.Message{From: from, Kind: core.MessageOther}
 			default:
 				t.Fatalf("line %d: unknown directive %q", n+1, f[0])
 			}
@@ -185,8 +209,25 @@ func dumpLedger(l *fakeLedger) string {
 		if c.Location != nil {
 			loc = fmt.Sprintf("%.3f,%.3f %s", c.Location.Lat, c.Location.Lng, c.Location.Label)
 		}
-		lines = append(lines, fmt.Sprintf("%s %s category=%s village=%s grid=%s phone=%q photos=[%s] location=%s text=%q",
-			c.Number, c.State, c.Category, c.Village, c.Grid, c.Phone, strings.Join(photos, " "), loc, c.Text))
+		line := fmt.Sprintf("%s %s category=%s village=%s grid=%s phone=%q photos=[%s] location=%s text=%q",
+			c.Number, c.State, c.Category, c.Village, c.Grid, c.Phone, strings.Join(photos, " "), loc, c.Text)
+		if c.Resident != testResident {
+			line += " resident=" + c.Resident
+		}
+		if c.Address != "" {
+			line += fmt.Sprintf(" address=%q", c.Address)
+		}
+		var voices []string
+		for _, v := range c.Voices {
+			voices = append(voices, v.MediaID)
+		}
+		if len(voices) > 0 {
+			line += " voices=[" + strings.Join(voices, " ") + "]"
+		}
+		if len(c.Joined) > 0 {
+			line += " joined=[" + strings.Join(c.Joined, " ") + "]"
+		}
+		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -2,9 +2,11 @@ package dialogs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"gridbot/core"
 )
@@ -20,6 +22,8 @@ const (
 	stepPhone    = "phone"    // a mobile number, or 跳过
 	stepSummary  = "summary"  // 确认 / 修改 / 取消
 	stepEdit     = "edit"     // which part to change
+	stepGuess    = "guess"    // confirm the category guessed from the description
+	stepJoin     = "join"     // join an open case like this one (附议), or file anew
 )
 
 // step is one named step of a flow: what it asks, what 帮助 says about it,
@@ -37,9 +41,62 @@ type step struct {
 // (a session saved by another version). It builds a fresh table each time:
 // the tables are small and nothing shared can be mutated.
 func flowSteps(flow string) []step {
-	if flow != flowIntake {
-		return nil
+	switch flow {
+	case flowIntake:
+		return intakeSteps()
+	case flowRegister:
+		return registerSteps()
+	case flowForget:
+		return forgetSteps()
+	case flowSupplement:
+		return supplementSteps()
 	}
+	return nil
+}
+
+// flowNoun names a flow in what residents read.
+func flowNoun(flow string) string {
+	switch flow {
+	case flowRegister:
+		return "登记"
+	case flowForget:
+		return "注销"
+	case flowSupplement:
+		return "补充"
+	}
+	return "报事"
+}
+
+// nextStep is the step a flow goes to once the current one is done: the
+// first part of the draft still missing.
+func nextStep(s *Session) string {
+	switch s.Flow {
+	case flowRegister:
+		return nextRegisterStep(s)
+	case flowIntake:
+		d := s.Draft
+		switch {
+		case d.Category == "" && !s.Free:
+			return stepCategory
+		case strings.TrimSpace(d.Text) == "":
+			return stepDescribe
+		case d.Category == "" && !s.Guessed:
+			return stepGuess
+		case d.Category == "":
+			return stepCategory
+		case d.Grid == "":
+			return stepPlace
+		case !s.JoinChecked:
+			return stepJoin
+		case !s.PhoneSet:
+			return stepPhone
+		}
+		return stepSummary
+	}
+	return ""
+}
+
+func intakeSteps() []step {
 	return []step{
 		{
 			name:   stepCategory,
@@ -55,6 +112,13 @@ func flowSteps(flow string) []step {
 			handle: (*Engine).handleDescribe,
 		},
 		{
+			name:   stepGuess,
+			back:   stepDescribe,
+			prompt: (*Engine).promptGuess,
+			help:   "我们根据您的描述猜了事情的类别。猜对了就回复“是”或序号；不对就回复“不是”，从全部类别中选择。",
+			handle: (*Engine).handleGuess,
+		},
+		{
 			name:   stepPlace,
 			back:   stepDescribe,
 			prompt: (*Engine).promptPlace,
@@ -67,6 +131,13 @@ func flowSteps(flow string) []step {
 			prompt: (*Engine).promptGrid,
 			help:   "网格是村里划分的片区，每个网格都有网格长负责。选您所在或事情发生的片区。",
 			handle: (*Engine).handleGrid,
+		},
+		{
+			name:   stepJoin,
+			back:   stepPlace,
+			prompt: (*Engine).promptJoin,
+			help:   "附近已经有人反映了同样的问题，正在办理。附议就是和他们一起跟进这件事，办理进展和评价都会通知您；如果不是同一件事，回复“新报”单独提交。",
+			handle: (*Engine).handleJoin,
 		},
 		{
 			name:   stepPhone,
@@ -103,10 +174,20 @@ func findStep(flow, name string) (step, bool) {
 
 // tail is the last line of a prompt: what to reply.
 func tail(what string, s *Session, st string) string {
-	if st == stepCategory && s.Return == "" {
+	if (st == stepCategory || st == stepPlace && s.Flow == flowRegister) && s.Return == "" {
 		return what + "；回复“取消”退出。"
 	}
 	return what + "；回复“返回”上一步，“取消”退出。"
+}
+
+// stepNo numbers the intake's questions ("第2步：") when they come in the
+// usual order; an intake opened with a description, photo, location or
+// voice asks only what is missing, unnumbered.
+func stepNo(s *Session, n int) string {
+	if s.Free {
+		return ""
+	}
+	return "第" + strconv.Itoa(n) + "步："
 }
 
 // numbered lists names as "1. 环境卫生" lines.
@@ -138,14 +219,43 @@ func (e *Engine) enter(town *core.Town, s *Session, name string) string {
 	return st.prompt(e, town, s)
 }
 
-// advance leaves a finished step for next, or for the step to return to
-// when the resident is changing one part of the draft. The grid step belongs
-// to the place step, so it never returns early.
-func (e *Engine) advance(town *core.Town, s *Session, next string) string {
+// advance leaves a finished step for the flow's next one (the first part
+// still missing), or for the step to return to when the resident is
+// changing one part of the draft. It settles the steps that need no
+// question: a category guess with nothing to offer falls back to the list,
+// and 附议 is offered only when an open case like this one exists.
+func (e *Engine) advance(ctx context.Context, town *core.Town, s *Session) string {
+	next := nextStep(s)
 	if s.Return != "" && next != stepGrid {
 		next = s.Return
 	}
+	switch next {
+	case stepGuess:
+		s.Guess, s.Guessed = s.Guess[:0], true
+		for _, g := range GuessCategory(town, s.Draft.Text) {
+			s.Guess = append(s.Guess, g.Code)
+		}
+		if len(s.Guess) == 0 {
+			return e.enter(town, s, stepCategory)
+		}
+	case stepJoin:
+		s.JoinChecked = true
+		if s.Offers = e.joinOffers(ctx, town, s); len(s.Offers) == 0 {
+			return e.advance(ctx, town, s)
+		}
+	}
 	return e.enter(town, s, next)
+}
+
+// startIntake opens the intake; free means the resident began by
+// describing the problem (or with a photo, location or voice). A
+// registered resident's place and phone come from their household file.
+func (e *Engine) startIntake(ctx context.Context, s *Session, resident string, now time.Time, free bool) {
+	*s = Session{Flow: flowIntake, Free: free, UpdatedAt: now, from: s.from}
+	if hh, ok := e.household(ctx, resident); ok {
+		s.FromHousehold, s.PhoneSet = true, true
+		s.Draft.Village, s.Draft.Grid, s.Draft.Address, s.Draft.Phone = hh.Village, hh.Grid, hh.Address, hh.Phone
+	}
 }
 
 // inDialog answers a message inside a dialog.
@@ -160,26 +270,43 @@ func (e *Engine) inDialog(ctx context.Context, town *core.Town, s *Session, in i
 	case core.MessageText:
 		switch {
 		case isOneOf(in.norm, "取消", "退出", "不报了"):
+			noun := flowNoun(s.Flow)
 			s.reset()
-			return "已取消本次报事，填写的内容没有提交。\n" + menuOptions()
+			return "已取消本次" + noun + "，填写的内容没有提交。\n" + menuOptions()
 		case isOneOf(in.norm, "返回", "上一步"):
 			return e.back(town, s, st)
 		case isHelpWord(in.norm):
 			return st.help + "\n" + prompt()
 		case isReportWord(in.norm) || isMineWord(in.norm):
-			return "您正在报事，请先完成，或回复“取消”退出。\n" + prompt()
+			return "您正在" + flowNoun(s.Flow) + "，请先完成，或回复“取消”退出。\n" + prompt()
 		case in.raw == "":
 			return prompt()
 		}
 		return st.handle(e, ctx, town, s, in)
 	case core.MessageLocation:
 		if st.name == stepPlace || st.name == stepGrid {
-			return e.handleLocation(town, s, in)
+			return e.handleLocation(ctx, town, s, in)
 		}
 		return "现在还不需要发送位置，请先按提示回复。\n" + prompt()
 	case core.MessageImage:
-		return e.addPhoto(town, s, st, in)
+		switch s.Flow {
+		case flowIntake:
+			return e.addPhoto(town, s, st, in)
+		case flowSupplement:
+			return e.supplement(ctx, s.Case, in.from, core.Addition{Photo: &core.Media{MediaID: in.msg.MediaID, URL: in.msg.PicURL}}, false)
+		}
+		return "现在不需要照片，请按提示回复。\n" + prompt()
 	case core.MessageVoice:
+		switch s.Flow {
+		case flowIntake:
+			if len(s.Draft.Voices) < MaxPhotos {
+				s.Draft.Voices = append(s.Draft.Voices, core.Media{MediaID: in.msg.MediaID})
+				return "抱歉，没能听清您的语音（语音已保存，会随事项一起提交），请用文字回复。\n" + prompt()
+			}
+		case flowSupplement:
+			return "抱歉，没能听清您的语音，已作为语音补充到事项。\n" +
+				e.supplement(ctx, s.Case, in.from, core.Addition{Voice: &core.Media{MediaID: in.msg.MediaID}}, false)
+		}
 		return "抱歉，没能听清您的语音，请用文字回复。\n" + prompt()
 	}
 	return "抱歉，暂不支持此类消息，请用文字回复。\n" + prompt()
@@ -221,17 +348,17 @@ func categoryNames(town *core.Town) []string {
 }
 
 func (e *Engine) promptCategory(town *core.Town, s *Session) string {
-	return "第1步：请选择要反映的事情属于哪一类：\n" + numbered(categoryNames(town)) + "\n" +
+	return stepNo(s, 1) + "请选择要反映的事情属于哪一类：\n" + numbered(categoryNames(town)) + "\n" +
 		tail("回复序号或名称选择", s, stepCategory)
 }
 
-func (e *Engine) handleCategory(_ context.Context, town *core.Town, s *Session, in input) string {
+func (e *Engine) handleCategory(ctx context.Context, town *core.Town, s *Session, in input) string {
 	names := categoryNames(town)
 	i, res := choose(in.raw, names)
 	switch res {
 	case pickOK:
 		s.Draft.Category = town.Categories[i].Code
-		return "已选择：" + names[i] + "。\n" + e.advance(town, s, stepDescribe)
+		return "已选择：" + names[i] + "。\n" + e.advance(ctx, town, s)
 	case pickOutOfRange:
 		return outOfRange(in.norm, len(names)) + "\n" + e.promptCategory(town, s)
 	case pickAmbiguous:
@@ -246,11 +373,17 @@ func (e *Engine) handleCategory(_ context.Context, town *core.Town, s *Session, 
 // Step 2: the description, with photos.
 
 func (e *Engine) promptDescribe(_ *core.Town, s *Session) string {
-	return "第2步：请用文字说说遇到的问题，比如什么事、在哪里、多久了。也可以发送照片。\n" +
+	return stepNo(s, 2) + "请用文字说说遇到的问题，比如什么事、在哪里、多久了。也可以发送照片。\n" +
 		tail("请发送文字描述", s, stepDescribe)
 }
 
-func (e *Engine) handleDescribe(_ context.Context, town *core.Town, s *Session, in input) string {
+func (e *Engine) handleDescribe(ctx context.Context, town *core.Town, s *Session, in input) string {
+	return e.describe(ctx, town, s, in)
+}
+
+// describe takes in.raw as the description, shown back when it came from
+// voice recognition so the resident can correct it, and goes on.
+func (e *Engine) describe(ctx context.Context, town *core.Town, s *Session, in input) string {
 	text := in.raw
 	if len([]rune(text)) < 2 {
 		return "描述太短了，请多写几个字，说清楚是什么事。\n" + e.promptDescribe(town, s)
@@ -258,10 +391,155 @@ func (e *Engine) handleDescribe(_ context.Context, town *core.Town, s *Session, 
 	text, cut := truncateRunes(text, core.MaxTextLen)
 	s.Draft.Text = text
 	note := "好的，已记下。\n"
+	if s.Step == "" {
+		shown, more := truncateRunes(text, maxSummaryText)
+		if more {
+			shown += "……"
+		}
+		note = "收到，您反映的是：“" + shown + "”\n"
+	}
+	if in.voice {
+		note += "（以上是语音识别的文字，如有出入，可在核对时回复“修改”更正。）\n"
+	}
 	if cut {
 		note = fmt.Sprintf("描述超过%d字，只保留了前%d字。\n", core.MaxTextLen, core.MaxTextLen)
 	}
-	return note + e.advance(town, s, stepPlace)
+	return note + e.advance(ctx, town, s)
+}
+
+// The category guessed from the description.
+
+func (e *Engine) promptGuess(town *core.Town, s *Session) string {
+	var names []string
+	for _, code := range s.Guess {
+		names = append(names, categoryName(town, code))
+	}
+	switch len(names) {
+	case 0:
+		return e.promptCategory(town, s)
+	case 1:
+		return "看起来属于“" + names[0] + "”类，对吗？\n" +
+			tail("回复“是”确认，不是请回复“不是”", s, stepGuess)
+	}
+	return "请问属于哪一类？\n" + numbered(names) + "\n" +
+		tail("回复序号选择，都不是请回复“不是”", s, stepGuess)
+}
+
+func (e *Engine) handleGuess(ctx context.Context, town *core.Town, s *Session, in input) string {
+	pick := func(code string) string {
+		s.Draft.Category, s.Guess = code, nil
+		return "已选择：" + categoryName(town, code) + "。\n" + e.advance(ctx, town, s)
+	}
+	switch {
+	case len(s.Guess) == 0:
+		return e.enter(town, s, stepCategory)
+	case len(s.Guess) == 1 && isYes(in.norm):
+		return pick(s.Guess[0])
+	case isOneOf(in.norm, "不是", "都不是", "不对", "否", "选别的", "其他类别"):
+		s.Guess = nil
+		return e.enter(town, s, stepCategory)
+	}
+	var names []string
+	for _, code := range s.Guess {
+		names = append(names, categoryName(town, code))
+	}
+	if i, res := choose(in.raw, names); res == pickOK {
+		return pick(s.Guess[i])
+	}
+	if i, res := choose(in.raw, categoryNames(town)); res == pickOK && !isDigits(normalize(in.raw)) {
+		return pick(town.Categories[i].Code)
+	}
+	return "没有认出您的选择。\n" + e.promptGuess(town, s)
+}
+
+// isYes reports whether a reply agrees.
+func isYes(norm string) bool {
+	return isOneOf(norm, "是", "是的", "对", "对的", "没错", "确认", "确定", "好", "好的", "嗯", "1")
+}
+
+// Joining an open case like this one (附议).
+
+// joinOffers finds open cases the draft may join; failures are logged and
+// offer nothing, so the resident files as usual.
+func (e *Engine) joinOffers(ctx context.Context, town *core.Town, s *Session) []offer {
+	if e.JoinRadiusM <= 0 || s.Flow != flowIntake {
+		return nil
+	}
+	cases, err := e.Ledger.JoinCandidates(ctx, s.from, s.Draft, e.JoinRadiusM)
+	if err != nil {
+		e.log().ErrorContext(ctx, "dialogs: join candidates", "err", err)
+		return nil
+	}
+	var out []offer
+	for i, c := range cases {
+		if i == maxOffers {
+			break
+		}
+		text, cut := truncateRunes(c.Text, maxOfferText)
+		if cut {
+			text += "……"
+		}
+		out = append(out, offer{Number: c.Number, Text: text, Place: town.PlaceName(c.Grid)})
+	}
+	return out
+}
+
+// Bounds of the 附议 offer.
+const (
+	maxOffers    = 2
+	maxOfferText = 40
+)
+
+func (e *Engine) promptJoin(_ *core.Town, s *Session) string {
+	var b strings.Builder
+	b.WriteString("附近已有相同的问题正在办理：")
+	for i, o := range s.Offers {
+		fmt.Fprintf(&b, "\n%d. 编号：%s\n%s（%s）", i+1, o.Number, o.Text, o.Place)
+	}
+	what := "回复“附议”加入该事项"
+	if len(s.Offers) > 1 {
+		what = "回复序号加入对应事项（附议）"
+	}
+	b.WriteString("\n附议后办理进展会同样通知您。\n")
+	b.WriteString(tail(what+"，不是同一件事请回复“新报”", s, stepJoin))
+	return b.String()
+}
+
+func (e *Engine) handleJoin(ctx context.Context, town *core.Town, s *Session, in input) string {
+	if isOneOf(in.norm, "新报", "不是", "单独提交", "不附议", "否", "不用") {
+		return e.advance(ctx, town, s)
+	}
+	i := -1
+	switch {
+	case isOneOf(in.norm, "附议", "加入", "是", "同意", "好") && len(s.Offers) == 1:
+		i = 0
+	default:
+		if n, res := choose(strings.TrimPrefix(in.norm, "附议"), make([]string, len(s.Offers))); res == pickOK {
+			i = n
+		}
+	}
+	if i < 0 || i >= len(s.Offers) {
+		return "请回复“附议”加入，或回复“新报”单独提交。\n" + e.promptJoin(town, s)
+	}
+	number := s.Offers[i].Number
+	c, err := e.Ledger.Join(ctx, number, in.from)
+	switch {
+	case errors.Is(err, core.ErrNoChange):
+		s.reset()
+		return "您已经附议过这件事项，办理进展会通知您。\n编号：" + number
+	case errors.Is(err, core.ErrWrongState):
+		return "这件事项刚刚办结了，请继续提交您的报事。\n" + e.advance(ctx, town, s)
+	case err != nil:
+		e.log().ErrorContext(ctx, "dialogs: join failed", "err", err)
+		return "抱歉，暂时没能附议，请稍后再回复“附议”，或回复“新报”单独提交。"
+	}
+	if e.Households != nil {
+		if err := e.Households.NoteJoined(ctx, in.from, number, false); err != nil {
+			e.log().ErrorContext(ctx, "dialogs: note joined", "err", err)
+		}
+	}
+	s.reset()
+	return fmt.Sprintf("已为您附议！\n编号：%s\n这件事已有%d位居民附议，办理进展会同样通知您，办结后也请您评价。", c.Number, len(c.Joined))
 }
 
 // Step 3: the place, by location or by village and grid.
@@ -275,7 +553,11 @@ func villageNames(town *core.Town) []string {
 }
 
 func (e *Engine) promptPlace(town *core.Town, s *Session) string {
-	return "第3步：事情发生在哪里？\n" +
+	ask := stepNo(s, 3) + "事情发生在哪里？\n"
+	if s.Flow == flowRegister {
+		ask = "请问您家住在哪个村（社区）？\n"
+	}
+	return ask +
 		"方法一：点输入框旁的“+”，选“位置”发送。\n" +
 		"方法二：回复村（社区）的序号：\n" +
 		numbered(villageNames(town)) + "\n" +
@@ -299,9 +581,13 @@ func (e *Engine) handlePlace(_ context.Context, town *core.Town, s *Session, in 
 	return "没有认出这个地方。请发送位置，或回复村（社区）的序号。\n" + e.promptPlace(town, s)
 }
 
-func (e *Engine) handleLocation(town *core.Town, s *Session, in input) string {
+func (e *Engine) handleLocation(ctx context.Context, town *core.Town, s *Session, in input) string {
 	loc := *in.msg.Location
 	g, ok := town.GridAt(loc.Point)
+	if !ok && s.Step == "" {
+		// Sent before anything else: the place is asked in its turn.
+		return "您发送的位置不在本镇的网格范围内，稍后请选择地点。\n" + e.advance(ctx, town, s)
+	}
 	if !ok {
 		s.Step, s.Village = stepPlace, ""
 		return "您发送的位置不在本镇的网格范围内。请回复村（社区）的序号选择：\n" +
@@ -309,8 +595,8 @@ func (e *Engine) handleLocation(town *core.Town, s *Session, in input) string {
 			tail("回复序号选择", s, stepPlace)
 	}
 	s.Draft.Location = &loc
-	s.Draft.Village, s.Draft.Grid = g.Village, g.ID
-	return "已定位到：" + town.PlaceName(g.ID) + "。\n" + e.advance(town, s, stepPhone)
+	s.Draft.Village, s.Draft.Grid, s.Draft.Address, s.FromHousehold = g.Village, g.ID, "", false
+	return "已定位到：" + town.PlaceName(g.ID) + "。\n" + e.advance(ctx, town, s)
 }
 
 func (e *Engine) promptGrid(town *core.Town, s *Session) string {
@@ -330,7 +616,7 @@ func gridNames(grids []core.Grid) []string {
 	return names
 }
 
-func (e *Engine) handleGrid(_ context.Context, town *core.Town, s *Session, in input) string {
+func (e *Engine) handleGrid(ctx context.Context, town *core.Town, s *Session, in input) string {
 	grids := town.GridsOf(s.Village)
 	if len(grids) == 0 {
 		return e.enter(town, s, stepPlace)
@@ -339,9 +625,9 @@ func (e *Engine) handleGrid(_ context.Context, town *core.Town, s *Session, in i
 	switch res {
 	case pickOK:
 		g := grids[i]
-		s.Draft.Location = nil
+		s.Draft.Location, s.Draft.Address, s.FromHousehold = nil, "", false
 		s.Draft.Village, s.Draft.Grid = g.Village, g.ID
-		return "已选择：" + town.PlaceName(g.ID) + "。\n" + e.advance(town, s, stepPhone)
+		return "已选择：" + town.PlaceName(g.ID) + "。\n" + e.advance(ctx, town, s)
 	case pickOutOfRange:
 		return outOfRange(in.norm, len(grids)) + "\n" + e.promptGrid(town, s)
 	}
@@ -351,21 +637,25 @@ func (e *Engine) handleGrid(_ context.Context, town *core.Town, s *Session, in i
 // Step 4: the phone.
 
 func (e *Engine) promptPhone(_ *core.Town, s *Session) string {
-	return "第4步：请留下您的手机号，方便网格员联系您。\n" +
+	ask := stepNo(s, 4) + "请留下您的手机号，方便网格员联系您。\n"
+	if s.Flow == flowRegister {
+		ask = "请留下您的手机号，报事时网格员可以联系您。\n"
+	}
+	return ask +
 		tail("回复11位手机号，不想留请回复“跳过”", s, stepPhone)
 }
 
-func (e *Engine) handlePhone(_ context.Context, town *core.Town, s *Session, in input) string {
+func (e *Engine) handlePhone(ctx context.Context, town *core.Town, s *Session, in input) string {
 	if isOneOf(in.norm, "跳过", "不留", "不用", "没有") {
-		s.Draft.Phone = ""
-		return e.advance(town, s, stepSummary)
+		s.Draft.Phone, s.PhoneSet = "", true
+		return e.advance(ctx, town, s)
 	}
 	p, ok := parsePhone(in.raw)
 	if !ok {
 		return "这个号码好像不对。请回复11位手机号，例如13812345678。\n" + e.promptPhone(town, s)
 	}
-	s.Draft.Phone = p
-	return e.advance(town, s, stepSummary)
+	s.Draft.Phone, s.PhoneSet = p, true
+	return e.advance(ctx, town, s)
 }
 
 // Step 5: the summary, then 确认 / 修改 / 取消.
@@ -381,18 +671,24 @@ func (e *Engine) promptSummary(town *core.Town, s *Session) string {
 		text += "……"
 	}
 	place := town.PlaceName(d.Grid)
-	if d.Location != nil && d.Location.Label != "" {
+	switch {
+	case d.Location != nil && d.Location.Label != "":
 		place += "（" + d.Location.Label + "）"
+	case d.Address != "":
+		place += "（登记地址：" + d.Address + "）"
 	}
 	photos := "无"
 	if n := len(d.Photos); n > 0 {
 		photos = fmt.Sprintf("%d张", n)
 	}
+	if n := len(d.Voices); n > 0 {
+		photos += fmt.Sprintf("\n语音：%d条", n)
+	}
 	phone := "未留"
 	if d.Phone != "" {
 		phone = core.MaskPhone(d.Phone)
 	}
-	return "第5步：请核对您要反映的事项：\n" +
+	return stepNo(s, 5) + "请核对您要反映的事项：\n" +
 		"类别：" + cat + "\n" +
 		"描述：" + text + "\n" +
 		"照片：" + photos + "\n" +

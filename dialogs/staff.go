@@ -75,6 +75,12 @@ func commandWords() []string {
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
 func parseCommand(prefix, text string) (command, bool) {
+	return parseVerb(prefix, text, commandWords())
+}
+
+// parseVerb reads a command that starts with one of words (longest first
+// where one starts another), then an optional case number, then the rest.
+func parseVerb(prefix, text string, words []string) (command, bool) {
 	norm := strings.TrimSpace(strings.Map(func(r rune) rune {
 		switch {
 		case r >= 0xFF01 && r <= 0xFF5E:
@@ -85,7 +91,7 @@ func parseCommand(prefix, text string) (command, bool) {
 		return r
 	}, text))
 	lower := strings.ToLower(norm)
-	for _, w := range commandWords() {
+	for _, w := range words {
 		if !strings.HasPrefix(lower, w) {
 			continue
 		}

@@ -31,7 +31,9 @@ func (h *Handlers) notify(ctx context.Context, ev core.Event) error {
 	if err != nil {
 		return fmt.Errorf("notify %d: %w", ev.Seq, err)
 	}
-	for _, o := range h.notices(ev, &c) {
+	outs := h.notices(ev, &c)
+	outs = append(outs, joinedNotices(ev, &c, outs)...)
+	for _, o := range outs {
 		if err := h.push(ctx, ev, o.to, o.notice); err != nil {
 			return err
 		}
@@ -111,6 +113,17 @@ func (h *Handlers) notices(ev core.Event, c *core.Case) []outgoing {
 	case core.EventSigned:
 		return append(staff([]string{c.Assignee}, dept+"已领办", "部门已签收，正在办理。"),
 			resident("您反映的事项有新进展", dept+"已接手办理。"))
+	case core.EventSupplemented:
+		what := "补充了情况：" + ev.Text
+		switch ev.Data[core.DataKind] {
+		case core.MediaImage:
+			what = "补充了一张照片，请在工作台查看。"
+		case core.MediaVoice:
+			what = "补充了一条语音，请在工作台收听。"
+		}
+		return staff([]string{c.Assignee}, "群众补充了情况", what)
+	case core.EventWithdrawn:
+		return staff([]string{c.Assignee}, "群众已撤回事项", "撤回理由："+ev.Text)
 	case core.EventReturned:
 		who := append([]string{c.Assignee}, ids(town.StaffWhere(isRole(core.RoleTown)))...)
 		return staff(who, dept+"退回了吹哨事项，请决定下一步", "退回理由："+ev.Text)
@@ -133,6 +146,43 @@ func (h *Handlers) notices(ev core.Event, c *core.Case) []outgoing {
 		}
 	}
 	return nil
+}
+
+// joinedNotices lists the pushes to the residents who joined the case
+// (附议): every progress notice the resident who filed it gets, the result
+// with the same request to rate, and the close.
+func joinedNotices(ev core.Event, c *core.Case, outs []outgoing) []outgoing {
+	if len(c.Joined) == 0 {
+		return nil
+	}
+	var base []core.Notice
+	switch ev.Kind {
+	case core.EventResolved:
+		base = []core.Notice{{Title: "您附议的事项已办结", Text: "办理结果：" + ev.Text +
+			"\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）。"}}
+	case core.EventClosed:
+		text := "感谢您的关注和附议。"
+		if ev.Data[core.DataReason] == core.ReasonWithdrawn {
+			text = "最先反映的居民已撤回此事项。如问题仍未解决，请回复“报事”重新反映。"
+		}
+		base = []core.Notice{{Title: "您附议的事项已结案", Text: text}}
+	default:
+		for _, o := range outs {
+			if o.to == core.ActorResident {
+				n := o.notice
+				n.Title = "（您附议的事项）" + n.Title
+				base = append(base, n)
+			}
+		}
+	}
+	var out []outgoing
+	for _, openid := range c.Joined {
+		for _, n := range base {
+			n.To, n.Case = openid, c.Number
+			out = append(out, outgoing{core.ActorJoinedPrefix + openid, n})
+		}
+	}
+	return out
 }
 
 // leaderHint tells a grid leader what they can reply to a case push.
@@ -208,13 +258,17 @@ func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.No
 		return nil
 	}
 	openid := n.To
-	if to != core.ActorResident {
+	isStaff := to != core.ActorResident && !strings.HasPrefix(to, core.ActorJoinedPrefix)
+	if isStaff {
 		var err error
 		if openid, err = h.staffOpenID(ctx, to); err != nil {
 			return err
 		}
 	}
 	d := core.Delivery{About: ev, To: to}
+	if !isStaff && !core.FromWeChat(openid) {
+		openid = "" // a resident who came through another channel
+	}
 	if openid == "" {
 		h.Log.Warn("recipient has no WeChat to push to", "case", ev.Case, "to", to)
 		d.Reason = core.ReasonNoWeChat
@@ -231,7 +285,7 @@ func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.No
 			return fmt.Errorf("push for event %d: %w", ev.Seq, err)
 		}
 		d.Channel, d.Err = channel, err
-		if err == nil && to != core.ActorResident && n.Case != "" {
+		if err == nil && isStaff && n.Case != "" {
 			if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
 				h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
 			}

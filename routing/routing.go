@@ -85,6 +85,10 @@ type Handlers struct {
 	// remembers the case last pushed to each of them; nil means the
 	// directory's openids only.
 	Roster *core.Roster
+	// Fetcher and Media fetch residents' photos and voice notes from
+	// WeChat and keep them with the case; either nil turns this off.
+	Fetcher MediaFetcher
+	Media   *core.MediaStore
 }
 
 // Config tunes the router.
@@ -99,7 +103,8 @@ type Config struct {
 }
 
 // NewRouter registers every handler in one place: assignment, the pushes to
-// grid leaders and residents, the console feed, and the poison queue.
+// grid leaders and residents (and those who joined a case), keeping the
+// residents' media, the console feed, and the poison queue.
 func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub message.Publisher) (*message.Router, error) {
 	if cfg.Retries == 0 {
 		cfg.Retries = 3
@@ -140,6 +145,14 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 		{"assign", core.EventSubmitted, h.assign},
 		// notify pushes every event someone must hear of (see notices).
 		{"notify", "", h.notify},
+	}
+	if h.Fetcher != nil && h.Media != nil {
+		// keep_media fetches photos and voice notes of filed cases.
+		work = append(work, struct {
+			name string
+			kind core.EventKind
+			fn   func(context.Context, core.Event) error
+		}{"keep_media", "", h.keepMedia})
 	}
 	for _, w := range work {
 		sub, err := subscriberFor(w.name)

@@ -39,7 +39,7 @@ func (s *Sim) serveContacts(w http.ResponseWriter, _ *http.Request) {
 // sendRequest is what the phone page posts to /sim/send.
 type sendRequest struct {
 	OpenID string  `json:"openid"`
-	Kind   string  `json:"kind"` // text, location, image, click, subscribe, unsubscribe, event
+	Kind   string  `json:"kind"` // text, location, image, voice (Text is the recognition), click, subscribe, unsubscribe, event
 	Text   string  `json:"text"`
 	Lat    float64 `json:"lat"`
 	Lng    float64 `json:"lng"`
@@ -75,8 +75,10 @@ func (s *Sim) serveSend(w http.ResponseWriter, r *http.Request) {
 	case "location":
 		m = OutgoingMessage{MsgType: "location", Lat: req.Lat, Lng: req.Lng, Scale: 15, Label: req.Label}
 	case "image":
-		media := "sim_media_" + randomHex(8)
+		media := simImagePrefix + randomHex(8)
 		m = OutgoingMessage{MsgType: "image", MediaID: media, PicURL: "https://mmbiz.qpic.cn/sim/" + media + "/0"}
+	case "voice":
+		m = OutgoingMessage{MsgType: "voice", MediaID: simVoicePrefix + randomHex(8), Format: "amr", Recognition: req.Text}
 	case "click":
 		m = OutgoingMessage{MsgType: "event", Event: "CLICK", EventKey: req.Key}
 	case "subscribe", "unsubscribe":

@@ -72,6 +72,7 @@ type Sim struct {
 	cfg           Config
 	msgID         atomic.Int64
 	tokenRequests atomic.Int64
+	mediaRequests atomic.Int64
 
 	mu          sync.Mutex
 	callbackURL string
@@ -192,6 +193,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /cgi-bin/token", s.serveToken)
 	mux.HandleFunc("POST /cgi-bin/message/custom/send", s.serveCustomSend)
 	mux.HandleFunc("POST /cgi-bin/message/template/send", s.serveTemplateSend)
+	mux.HandleFunc("GET /cgi-bin/media/get", s.serveMediaGet)
 	s.routePage(mux)
 	return mux
 }

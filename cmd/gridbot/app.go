@@ -19,6 +19,7 @@ import (
 	"gridbot/console"
 	"gridbot/core"
 	"gridbot/dialogs"
+	"gridbot/media"
 	"gridbot/open311"
 	"gridbot/routing"
 )
@@ -30,13 +31,15 @@ type app struct {
 	router  *message.Router
 	sweeper *routing.Sweeper
 	hub     *console.Hub
+	book    *core.StaffBook
 	handler http.Handler
 }
 
-// newApp wires the service from its configuration and town. instance names
-// this process among the service's instances.
-func newApp(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*app, error) {
-	b, err := openBackend(ctx, cfg, town, instance, log)
+// newApp wires the service from its configuration and town (every part asks
+// town for the directory in force, so a reload reaches all of them). instance
+// names this process among the service's instances.
+func newApp(ctx context.Context, cfg *configs.Config, town core.TownSource, instance string, log *slog.Logger) (*app, error) {
+	b, err := openBackend(ctx, cfg, town.Town(), instance, log)
 	if err != nil {
 		return nil, err
 	}
@@ -48,9 +51,17 @@ func newApp(ctx context.Context, cfg *configs.Config, town *core.Town, instance 
 	return a, nil
 }
 
-func wire(cfg *configs.Config, town *core.Town, instance string, log *slog.Logger, b *backend) (*app, error) {
+func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog.Logger, b *backend) (*app, error) {
 	a := &app{log: log, backend: b}
 	st := b.store
+	// Staff accounts and posts changed at runtime (the console's 人员管理)
+	// are laid over the directory; every part reads the town through it.
+	book, err := core.NewStaffBook(context.Background(), towns, st)
+	if err != nil {
+		return nil, err
+	}
+	a.book = book
+	var town core.TownSource = book
 	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
 	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules()}
 	// The window (48 hours, 5 sends per message) is the user's, whoever
@@ -64,10 +75,17 @@ func wire(cfg *configs.Config, town *core.Town, instance string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	fetcher, err := bot.NewMediaFetcher(bot.MediaConfig{Tokens: tokens, APIBase: cfg.WeChat.APIBase})
+	if err != nil {
+		return nil, err
+	}
+	households := &core.Households{Records: st}
+	mediaStore := &core.MediaStore{Records: st}
 	dialog := &dialogs.Service{
-		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log},
-		Desk:   &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
-		Store:  st, Logger: log,
+		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
+			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM},
+		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
+		Store: st, Logger: log,
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
@@ -78,10 +96,11 @@ func wire(cfg *configs.Config, town *core.Town, instance string, log *slog.Logge
 
 	a.hub = console.NewHub(log)
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
-		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub}
+		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster}
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance},
-		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st, Feed: a.hub.Publish, Log: log},
+		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,
+			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Log: log},
 		b.subscriberFor, b.publisher)
 	if err != nil {
 		return nil, err
@@ -99,6 +118,7 @@ func wire(cfg *configs.Config, town *core.Town, instance string, log *slog.Logge
 	}
 	mux.Handle("/open311/v2/", (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys,
 		Log: log.With("part", "open311")}).Handler())
+	mux.Handle(media.Path, &media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log})
 	mux.Handle("/", consoleSrv.Handler())
 	a.handler = mux
 	return a, nil
@@ -158,6 +178,11 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		defer wg.Done()
 		a.sweeper.Run(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.refreshStaff(ctx)
+	}()
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() {
@@ -205,4 +230,25 @@ func instanceName(ln net.Listener) string {
 	host, _ := os.Hostname()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return host + ":" + port
+}
+
+// staffRefreshEvery is how soon staff changes made through another instance
+// show here.
+const staffRefreshEvery = 30 * time.Second
+
+// refreshStaff rereads the runtime staff records, for changes made through
+// other instances sharing the store.
+func (a *app) refreshStaff(ctx context.Context) {
+	tick := time.NewTicker(staffRefreshEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := a.book.Refresh(ctx); err != nil {
+				a.log.Warn("staff records refresh", "err", err)
+			}
+		}
+	}
 }

@@ -49,8 +49,7 @@ usage:
   gridbot serve [-config FILE]     run the service
   gridbot demo  [-data DIR] [-addr HOST:PORT] [-sim-addr HOST:PORT]
                                    the whole product with the WeChat simulator
-  gridbot staff hash-password      read a password on stdin, print its bcrypt hash
-                                   for the password_hash field of the town directory
+  gridbot staff COMMAND ...        administer staff (run gridbot staff for the list)
   gridbot backup  [-config FILE] -o FILE
                                    copy the embedded store (online, through admin.addr,
                                    when serve runs; else from the file)

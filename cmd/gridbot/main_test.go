@@ -79,8 +79,13 @@ type rigOptions struct {
 	valkey, prefix string
 	// peer, when set, is an instance of the same service: share its API.
 	peer *rig
-	// extra is appended to the configuration file.
-	extra string
+	// joinRadius offers 附议 for cases this near; the tests that file many
+	// alike cases leave it 0 (off).
+	joinRadius int
+	// extra is appended to the configuration file; environ to the
+	// environment.
+	extra   string
+	environ []string
 }
 
 func boot(t testing.TB, o rigOptions) *rig {
@@ -93,7 +98,7 @@ func boot(t testing.TB, o rigOptions) *rig {
 		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{
 			Stdout: io.Discard, Stderr: r.log,
 			// The secret comes from the environment, as in production.
-			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"},
+			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"}, o.environ...),
 			Ready:   func(u URLs) { ready <- u },
 		})
 	}()
@@ -150,7 +155,9 @@ log:
   level: debug
 admin:
   addr: 127.0.0.1:0
-%s`, aesKey, r.apiURL, storeCfg, townFile(t, r.dataDir, o.away), o.extra)
+dialog:
+  join_radius_m: %d
+%s`, aesKey, r.apiURL, storeCfg, townFile(t, r.dataDir, o.away), o.joinRadius, o.extra)
 	r.cfgPath = cfgPath
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -512,4 +519,39 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo login: %v %v", err, resp)
 	}
 	resp.Body.Close()
+}
+
+// A neighbour reporting the same problem nearby joins the open case (附议)
+// and is told its result like the first resident.
+func TestJoinSameProblem(t *testing.T) {
+	r := boot(t, rigOptions{joinRadius: 200})
+	number := r.fileByLocation("oresident-join-1")
+	neighbour := "oresident-join-2"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r.say(neighbour, "报事")
+	r.say(neighbour, "道路照明")
+	r.say(neighbour, "村口路灯坏了好几天")
+	offer, err := r.sim.SendLocation(ctx, neighbour, 22.3551, 112.5451, "")
+	if err != nil || !strings.Contains(offer, number) || !strings.Contains(offer, "附议") {
+		t.Fatalf("no 附议 offer for %s: %q %v", number, offer, err)
+	}
+	if got := r.say(neighbour, "附议"); !strings.Contains(got, number) {
+		t.Fatalf("joining answered %q", got)
+	}
+	staff := r.login("gl-L10-a")
+	if status := staff.post("/api/cases/"+number+"/resolve", map[string]string{"result": "已更换路灯"}, nil); status != 200 {
+		t.Fatalf("resolve: %d", status)
+	}
+	r.waitPush("oresident-join-1", "已更换路灯")
+	r.waitPush(neighbour, "已更换路灯")
+	var view struct {
+		Case struct {
+			Joined int `json:"joined"`
+		} `json:"case"`
+	}
+	staff.get("/api/cases/"+number, &view)
+	if view.Case.Joined != 1 {
+		t.Fatalf("the console shows %d joined residents, want 1", view.Case.Joined)
+	}
 }

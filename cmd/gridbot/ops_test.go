@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const open311Key = "hotline:0123456789abcdef0123"
@@ -64,5 +65,37 @@ func TestOpen311BackupRestore(t *testing.T) {
 		if status := admin.get("/api/cases/"+n, &view); status != 200 || view.Case.Number != n {
 			t.Fatalf("case %s after backup, wipe and restore: %d", n, status)
 		}
+	}
+}
+
+// Editing the town directory moves grid L10 to a new leader without a
+// restart: the next case goes to them. An invalid edit changes nothing.
+func TestTownReload(t *testing.T) {
+	r := boot(t, rigOptions{environ: []string{"GRIDBOT_TOWN_WATCH_EVERY=50ms"}})
+	first := r.fileByLocation("oresident-reload-1")
+	r.waitPush("osample-L10-a", first)
+
+	townPath := filepath.Join(r.dataDir, "town.yaml")
+	good, err := os.ReadFile(townPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(townPath, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // several looks at the file
+	}
+	moved := strings.Replace(string(good), "leader_a: gl-L10-a", "leader_a: gl-L11-a", 1)
+	edit(moved)
+	second := r.fileByLocation("oresident-reload-2")
+	r.waitPush("osample-L11-a", second)
+
+	edit(strings.Replace(moved, "leader_a: gl-L11-a", "leader_a: nobody", 1))
+	third := r.fileByLocation("oresident-reload-3")
+	r.waitPush("osample-L11-a", third)
+	if !strings.Contains(r.log.String(), "town configuration edit refused") {
+		t.Error("the refused edit was not logged")
 	}
 }

@@ -23,11 +23,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := cfg.RequireWeChat(); err != nil {
 		return err
 	}
-	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
+	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
+	town, err := configs.WatchTown(cfg.Town.Directory, cfg.Town.Categories, log)
 	if err != nil {
 		return err
 	}
-	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
@@ -48,7 +48,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Name, "safe_mode", cfg.WeChat.AESKey != "")
+	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Town().Name, "safe_mode", cfg.WeChat.AESKey != "")
+	go town.Run(ctx, cfg.Town.WatchEvery)
 	if env.Ready != nil {
 		u := URLs{Console: base + "/", WeChat: base + "/wechat"}
 		if adminLn != nil {

@@ -119,6 +119,11 @@
   $("report").addEventListener("click", () => send({ kind: "click", key: "REPORT" }));
   $("subscribe").addEventListener("click", () => send({ kind: "subscribe" }));
   $("photo").addEventListener("click", () => send({ kind: "image" }));
+  $("voice").addEventListener("click", () => {
+    const text = $("text").value;
+    $("text").value = "";
+    send({ kind: "voice", text: text });
+  });
   openidBox.addEventListener("change", () => { resetChat(); poll(); });
 
   loadContacts();
