@@ -217,13 +217,23 @@ func TestPushesAreIdempotentAndRecorded(t *testing.T) {
 	}
 	eventually(t, "the push after a retry", func() bool { return len(r.notes.to("osample-L10-a")) == 1 })
 
-	evs, _ := r.store.Events(ctx, c.Number)
+	// Once the push is recorded as done, a redelivery of its event (an
+	// at-least-once transport's duplicate) must not push again.
 	var assigned core.Event
-	for _, e := range evs {
-		if e.Kind == core.EventAssigned {
-			assigned = e
+	eventually(t, "the delivery record", func() bool {
+		evs, _ := r.store.Events(ctx, c.Number)
+		delivered := false
+		for _, e := range evs {
+			switch e.Kind {
+			case core.EventAssigned:
+				assigned = e
+			case core.EventDelivered:
+				delivered = true
+			}
 		}
-	}
+		return delivered
+	})
+	time.Sleep(20 * time.Millisecond) // the done mark follows the record
 	msg, _ := routing.NewMessage(assigned)
 	if err := r.pub.Publish(routing.TopicCaseEvents, msg); err != nil {
 		t.Fatal(err)
