@@ -58,6 +58,9 @@ type CallbackConfig struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	ReplyTimeout time.Duration // 0 means DefaultReplyTimeout
+	// Observe, when set, is told of every callback: its message type, its
+	// outcome (Outcome…) and how long the answer took.
+	Observe func(kind, outcome string, took time.Duration)
 	// Window is told of every message that opens a customer-service
 	// window (the Sender's quota tracking); nil tracks nothing.
 	Window *Window
@@ -174,6 +177,18 @@ func (c *Callback) fail(w http.ResponseWriter, err error) {
 		br = &badRequest{status: http.StatusInternalServerError, reason: err.Error()}
 	}
 	c.cfg.Log.Warn("wechat callback rejected", "status", br.status, "reason", br.reason)
+	if c.cfg.Observe != nil {
+		outcome := OutcomeError
+		switch br.status {
+		case http.StatusForbidden:
+			outcome = OutcomeForbidden
+		case http.StatusBadRequest:
+			outcome = OutcomeBadRequest
+		case http.StatusRequestEntityTooLarge:
+			outcome = OutcomeTooLarge
+		}
+		c.cfg.Observe("unknown", outcome, 0)
+	}
 	http.Error(w, http.StatusText(br.status), br.status)
 }
 
@@ -227,14 +242,22 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := toMessage(&mm)
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.ReplyTimeout)
+	start := c.cfg.Now()
+	requestID := requestIDOf(&mm)
+	ctx, cancel := context.WithTimeout(core.WithRequestID(r.Context(), requestID), c.cfg.ReplyTimeout)
 	defer cancel()
 	if opensWindow(m) {
 		if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
 			c.cfg.Log.Warn("wechat window not recorded", "err", err)
 		}
 	}
-	text := c.answer(ctx, dedupeKey(&mm), m)
+	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
+	took := c.cfg.Now().Sub(start)
+	// One line per callback; never the sender or what they wrote.
+	c.cfg.Log.Info("wechat callback", "request_id", requestID, "type", string(m.Kind), "outcome", outcome, "took", took)
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(string(m.Kind), outcome, took)
+	}
 	if text == "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "success")
@@ -391,7 +414,7 @@ const (
 
 // answer returns the reply text for m, calling the responder at most once per
 // dedupe key while the key lives.
-func (c *Callback) answer(ctx context.Context, key string, m core.Message) string {
+func (c *Callback) answer(ctx context.Context, key string, m core.Message) (reply, outcome string) {
 	d := c.cfg.Dedupe
 	if d == nil {
 		return c.respond(ctx, m)
@@ -400,12 +423,12 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) strin
 	if err != nil {
 		// Without the mark a retry could act twice; better a busy answer.
 		c.cfg.Log.Error("wechat dedupe unavailable", "err", err)
-		return BusyReply
+		return BusyReply, OutcomeBusy
 	}
 	if !first {
-		return c.replayed(ctx, key)
+		return c.replayed(ctx, key), OutcomeDuplicate
 	}
-	reply, err := c.callResponder(ctx, m)
+	reply, err = c.callResponder(ctx, m)
 	if err != nil {
 		c.cfg.Log.Error("wechat responder failed", "kind", string(m.Kind), "err", err)
 		// Let a retry try again. The answer's ctx may be spent already.
@@ -414,14 +437,42 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) strin
 		if err := d.Delete(dctx, key); err != nil {
 			c.cfg.Log.Error("wechat dedupe delete failed", "err", err)
 		}
-		return BusyReply
+		return BusyReply, OutcomeBusy
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
 		c.cfg.Log.Error("wechat dedupe store failed", "err", err)
 	}
-	return reply
+	return reply, answered(reply)
+}
+
+// Outcomes of a callback, for the log and the metrics.
+const (
+	OutcomeReplied    = "replied"   // a passive reply
+	OutcomeSilent     = "silent"    // nothing to say: "success"
+	OutcomeDuplicate  = "duplicate" // a retry of a message already handled
+	OutcomeBusy       = "busy"      // the store or the dialog failed: the busy text
+	OutcomeForbidden  = "forbidden" // bad signature
+	OutcomeBadRequest = "bad_request"
+	OutcomeTooLarge   = "too_large"
+	OutcomeError      = "error"
+)
+
+func answered(reply string) string {
+	if reply == "" {
+		return OutcomeSilent
+	}
+	return OutcomeReplied
+}
+
+// requestIDOf names a callback in the log: by its MsgId, or for an event by
+// its time (never by the sender).
+func requestIDOf(mm *message.MixMessage) string {
+	if mm.MsgID != 0 {
+		return "wx-" + strconv.FormatInt(mm.MsgID, 10)
+	}
+	return "wx-evt-" + strconv.FormatInt(mm.CreateTime, 10)
 }
 
 // replayed answers a retry: the stored reply once the first arrival has one.
@@ -454,13 +505,13 @@ func (c *Callback) replayed(ctx context.Context, key string) string {
 }
 
 // respond is the path without deduplication.
-func (c *Callback) respond(ctx context.Context, m core.Message) string {
+func (c *Callback) respond(ctx context.Context, m core.Message) (string, string) {
 	reply, err := c.callResponder(ctx, m)
 	if err != nil {
 		c.cfg.Log.Error("wechat responder failed", "kind", string(m.Kind), "err", err)
-		return BusyReply
+		return BusyReply, OutcomeBusy
 	}
-	return reply
+	return reply, answered(reply)
 }
 
 // callResponder runs the responder so that the answer is ready by ctx's

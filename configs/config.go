@@ -87,6 +87,11 @@ type Config struct {
 		// Open311 (a hotline, the city platform) and with which key.
 		APIKeys []string `koanf:"api_keys"`
 	} `koanf:"open311"`
+	Retention struct {
+		// PersonalDataAfter erases the personal data of cases closed this
+		// long ago (the case figures stay); 0 keeps it.
+		PersonalDataAfter time.Duration `koanf:"personal_data_after"`
+	} `koanf:"retention"`
 	Admin struct {
 		// Addr is where the administrative endpoints (online backup)
 		// listen; keep it on loopback. Empty turns them off.
@@ -102,37 +107,38 @@ type Config struct {
 // is here, which is how unknown keys are told apart.
 func Defaults() map[string]any {
 	return map[string]any{
-		"http.addr":                  ":8080",
-		"wechat.app_id":              "",
-		"wechat.app_secret":          "",
-		"wechat.token":               "",
-		"wechat.aes_key":             "",
-		"wechat.prev_aes_key":        "",
-		"wechat.api_base":            "https://api.weixin.qq.com",
-		"wechat.template_id":         "",
-		"store.kind":                 "embedded",
-		"store.path":                 "gridbot.db",
-		"valkey.addr":                []string{"127.0.0.1:6379"},
-		"valkey.password":            "",
-		"valkey.db":                  0,
-		"valkey.prefix":              "gridbot:",
-		"valkey.claim_idle":          "60s",
-		"town.directory":             "configs/town.yaml",
-		"town.categories":            "configs/categories.yaml",
-		"town.watch_every":           "2s",
-		"dialog.idle_timeout":        "30m",
-		"dialog.join_radius_m":       200,
-		"console.allowed_origins":    []string{},
-		"supervision.sweep_every":    "1m",
-		"supervision.warn_at":        0.75,
-		"supervision.escalate_every": "24h",
-		"supervision.accept_within":  "2h",
-		"supervision.rating_wait":    "72h",
-		"staff.bind_code_ttl":        "10m",
-		"open311.api_keys":           []string{},
-		"admin.addr":                 "127.0.0.1:8079",
-		"log.format":                 "json",
-		"log.level":                  "info",
+		"http.addr":                     ":8080",
+		"wechat.app_id":                 "",
+		"wechat.app_secret":             "",
+		"wechat.token":                  "",
+		"wechat.aes_key":                "",
+		"wechat.prev_aes_key":           "",
+		"wechat.api_base":               "https://api.weixin.qq.com",
+		"wechat.template_id":            "",
+		"store.kind":                    "embedded",
+		"store.path":                    "gridbot.db",
+		"valkey.addr":                   []string{"127.0.0.1:6379"},
+		"valkey.password":               "",
+		"valkey.db":                     0,
+		"valkey.prefix":                 "gridbot:",
+		"valkey.claim_idle":             "60s",
+		"town.directory":                "configs/town.yaml",
+		"town.categories":               "configs/categories.yaml",
+		"town.watch_every":              "2s",
+		"dialog.idle_timeout":           "30m",
+		"dialog.join_radius_m":          200,
+		"console.allowed_origins":       []string{},
+		"supervision.sweep_every":       "1m",
+		"supervision.warn_at":           0.75,
+		"supervision.escalate_every":    "24h",
+		"supervision.accept_within":     "2h",
+		"supervision.rating_wait":       "72h",
+		"staff.bind_code_ttl":           "10m",
+		"open311.api_keys":              []string{},
+		"admin.addr":                    "127.0.0.1:8079",
+		"retention.personal_data_after": "26280h",
+		"log.format":                    "json",
+		"log.level":                     "info",
 	}
 }
 
@@ -273,6 +279,9 @@ func (c *Config) Validate() error {
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			return fmt.Errorf("config admin.addr %q: want a loopback host:port (the endpoints have no login)", c.Admin.Addr)
 		}
+	}
+	if c.Retention.PersonalDataAfter != 0 && c.Retention.PersonalDataAfter < 24*time.Hour {
+		return fmt.Errorf("config retention.personal_data_after %s: 0 (keep) or at least 24h", c.Retention.PersonalDataAfter)
 	}
 	if c.Town.WatchEvery < 10*time.Millisecond {
 		return fmt.Errorf("config town.watch_every %s: at least 10ms", c.Town.WatchEvery)

@@ -113,10 +113,8 @@ func (h *Households) Forget(ctx context.Context, openid string, media []string) 
 			return fmt.Errorf("forget household: %w", err)
 		}
 	}
-	for _, id := range media {
-		if err := h.Records.DeleteRecord(ctx, nsMedia, id); err != nil {
-			return fmt.Errorf("forget household media: %w", err)
-		}
+	if err := (&MediaStore{Records: h.Records}).Delete(ctx, media...); err != nil {
+		return fmt.Errorf("forget household: %w", err)
 	}
 	return nil
 }

@@ -83,3 +83,13 @@ func (c *Case) Holds(id string) (kind string, ok bool) {
 	}
 	return "", false
 }
+
+// Delete erases kept media; missing IDs are not an error.
+func (m *MediaStore) Delete(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		if err := m.Records.DeleteRecord(ctx, nsMedia, id); err != nil {
+			return fmt.Errorf("delete media: %w", err)
+		}
+	}
+	return nil
+}

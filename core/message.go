@@ -1,6 +1,9 @@
 package core
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // MessageKind is the kind of thing a person sent the official account.
 type MessageKind string
@@ -41,4 +44,21 @@ type Message struct {
 // pushed to those.
 func FromWeChat(resident string) bool {
 	return resident != "" && !strings.Contains(resident, ":")
+}
+
+// requestIDKey keys the request ID in a context.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying id, the correlation ID of one inbound
+// request (a WeChat callback): the log lines it causes share it, and the
+// line that files a case names both it and the case number, which the
+// router's lines carry from there.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request ID in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }

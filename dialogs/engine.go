@@ -102,6 +102,22 @@ type Engine struct {
 	// must be to be offered to join (附议); where either has no location,
 	// the same grid counts. Zero turns 附议 off.
 	JoinRadiusM float64
+	// Observe, when set, is told when an intake starts ("started"), files a
+	// case ("finished") or is cancelled or expires ("abandoned").
+	Observe func(outcome string)
+}
+
+// Dialog outcomes reported to Observe.
+const (
+	DialogStarted   = "started"
+	DialogFinished  = "finished"
+	DialogAbandoned = "abandoned"
+)
+
+func (e *Engine) observe(s *Session, outcome string) {
+	if e.Observe != nil && s.Flow == flowIntake {
+		e.Observe(outcome)
+	}
 }
 
 func (e *Engine) now() time.Time {
@@ -186,6 +202,7 @@ func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
 	now := e.now()
 	if s.Active() {
 		if idle := e.idleTimeout(); now.Sub(s.UpdatedAt) > idle {
+			e.observe(s, DialogAbandoned)
 			noun := flowNoun(s.Flow)
 			s.reset()
 			return fmt.Sprintf("您上次的%s因超过%s未操作已自动取消，填写的内容没有提交。\n", noun, durationText(idle)) + menuOptions()

@@ -252,6 +252,7 @@ func (e *Engine) advance(ctx context.Context, town *core.Town, s *Session) strin
 // registered resident's place and phone come from their household file.
 func (e *Engine) startIntake(ctx context.Context, s *Session, resident string, now time.Time, free bool) {
 	*s = Session{Flow: flowIntake, Free: free, UpdatedAt: now, from: s.from}
+	e.observe(s, DialogStarted)
 	if hh, ok := e.household(ctx, resident); ok {
 		s.FromHousehold, s.PhoneSet = true, true
 		s.Draft.Village, s.Draft.Grid, s.Draft.Address, s.Draft.Phone = hh.Village, hh.Grid, hh.Address, hh.Phone
@@ -271,6 +272,7 @@ func (e *Engine) inDialog(ctx context.Context, town *core.Town, s *Session, in i
 		switch {
 		case isOneOf(in.norm, "取消", "退出", "不报了"):
 			noun := flowNoun(s.Flow)
+			e.observe(s, DialogAbandoned)
 			s.reset()
 			return "已取消本次" + noun + "，填写的内容没有提交。\n" + menuOptions()
 		case isOneOf(in.norm, "返回", "上一步"):
@@ -727,6 +729,9 @@ func (e *Engine) submit(ctx context.Context, town *core.Town, s *Session, reside
 		e.log().ErrorContext(ctx, "dialogs: submit failed", "err", err)
 		return "提交未成功，请稍后回复“确认”重试。"
 	}
+	// The line that ties the callback to the case it filed.
+	e.log().InfoContext(ctx, "case filed", "request_id", core.RequestID(ctx), "case", c.Number)
+	e.observe(s, DialogFinished)
 	s.reset()
 	reply := "提交成功！\n" +
 		"编号：" + c.Number + "\n" +

@@ -272,16 +272,24 @@ func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.No
 	if openid == "" {
 		h.Log.Warn("recipient has no WeChat to push to", "case", ev.Case, "to", to)
 		d.Reason = core.ReasonNoWeChat
+		h.Observe.Push("", PushNoWeChat, 0)
 	} else {
 		n.To, n.Key = openid, "gridbot-"+ev.ID()+"-"+to
 		channel, err := h.Notifier.Notify(ctx, n)
 		pe, isPush := errors.AsType[*core.PushError](err)
 		switch {
 		case err == nil:
+			h.Observe.Push(channel, PushDelivered, 0)
 		case isPush && pe.Permanent():
 			h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
 			d.ErrCode = pe.Code
+			h.Observe.Push(channel, PushRefused, pe.Code)
 		default:
+			code := 0
+			if isPush {
+				code = pe.Code
+			}
+			h.Observe.Push(channel, PushFailed, code)
 			return fmt.Errorf("push for event %d: %w", ev.Seq, err)
 		}
 		d.Channel, d.Err = channel, err

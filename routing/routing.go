@@ -89,7 +89,32 @@ type Handlers struct {
 	// WeChat and keep them with the case; either nil turns this off.
 	Fetcher MediaFetcher
 	Media   *core.MediaStore
+	// Observe is told of handler runs, retries and pushes (the metrics);
+	// nil records nothing.
+	Observe Observer
 }
+
+// Observer receives what the router's metrics count.
+type Observer interface {
+	Handled(handler string, took time.Duration, err error)
+	Retried()
+	Push(channel, outcome string, errcode int)
+}
+
+// noObserver records nothing.
+type noObserver struct{}
+
+func (noObserver) Handled(string, time.Duration, error) {}
+func (noObserver) Retried()                             {}
+func (noObserver) Push(string, string, int)             {}
+
+// Push outcomes reported to the Observer.
+const (
+	PushDelivered = "delivered" // WeChat took it
+	PushRefused   = "refused"   // WeChat refused it for good (recorded on the case)
+	PushFailed    = "failed"    // a failure worth retrying
+	PushNoWeChat  = "no_wechat" // the recipient has no WeChat to push to
+)
 
 // Config tunes the router.
 type Config struct {
@@ -123,6 +148,9 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 	if err != nil {
 		return nil, fmt.Errorf("router: poison queue: %w", err)
 	}
+	if h.Observe == nil {
+		h.Observe = noObserver{}
+	}
 	r.AddMiddleware(
 		middleware.CorrelationID,
 		poison,
@@ -132,9 +160,11 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 			Multiplier:      2,
 			MaxInterval:     5 * time.Second,
 			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errDrop) },
+			OnRetryHook:     func(int, time.Duration) { h.Observe.Retried() },
 			Logger:          logger,
 		}.Middleware,
 		middleware.Recoverer,
+		h.timed,
 	)
 
 	work := []struct {
@@ -174,6 +204,16 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 	return r, nil
 }
 
+// timed measures each handler run, innermost so that every try counts.
+func (h *Handlers) timed(next message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		start := time.Now()
+		out, err := next(msg)
+		h.Observe.Handled(message.HandlerNameFromCtx(msg.Context()), time.Since(start), err)
+		return out, err
+	}
+}
+
 // errDrop marks a message that can never be handled (it is malformed); it is
 // logged and acked instead of retried.
 var errDrop = errors.New("undecodable message")
@@ -192,7 +232,10 @@ func (h *Handlers) only(kind core.EventKind, fn func(context.Context, core.Event
 		}
 		start := time.Now()
 		err = fn(msg.Context(), ev)
-		h.Log.Debug("handled", "kind", ev.Kind, "case", ev.Case, "seq", ev.Seq, "took", time.Since(start), "err", err)
+		// One line per handler run; the case number is the correlation ID
+		// that follows a case from the callback that filed it to its pushes.
+		h.Log.Info("handled", "handler", message.HandlerNameFromCtx(msg.Context()), "kind", ev.Kind,
+			"correlation_id", middleware.MessageCorrelationID(msg), "seq", ev.Seq, "took", time.Since(start), "err", err)
 		return err
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"gridbot/core"
 	"gridbot/dialogs"
 	"gridbot/media"
+	"gridbot/metrics"
 	"gridbot/open311"
 	"gridbot/routing"
 )
@@ -32,7 +33,12 @@ type app struct {
 	sweeper *routing.Sweeper
 	hub     *console.Hub
 	book    *core.StaffBook
-	handler http.Handler
+	metrics *metrics.Metrics
+	// retention erases personal data of cases closed this long ago.
+	retention  time.Duration
+	ledger     *core.Ledger
+	mediaStore *core.MediaStore
+	handler    http.Handler
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -62,6 +68,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 	a.book = book
 	var town core.TownSource = book
+	a.hub = console.NewHub(log)
+	a.metrics = metrics.New(metrics.Sources{WebsocketClients: a.hub.Clients, Cases: st})
 	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
 	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules()}
 	// The window (48 hours, 5 sends per message) is the user's, whoever
@@ -83,28 +91,28 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	mediaStore := &core.MediaStore{Records: st}
 	dialog := &dialogs.Service{
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
-			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM},
+			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog},
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
 		Store: st, Logger: log,
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
-		Responder: dialog, Dedupe: st, Window: window, Log: log})
+		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log})
 	if err != nil {
 		return nil, err
 	}
 
-	a.hub = console.NewHub(log)
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster}
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,
-			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Log: log},
+			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log},
 		b.subscriberFor, b.publisher)
 	if err != nil {
 		return nil, err
 	}
+	a.retention, a.ledger, a.mediaStore = cfg.Retention.PersonalDataAfter, ledger, mediaStore
 	// Every instance sweeps; the ledger's checks make each step land once.
 	a.sweeper = &routing.Sweeper{Ledger: ledger, Every: cfg.Supervision.SweepEvery, Log: log}
 
@@ -112,6 +120,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	mux.Handle("/wechat", callback)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	keys, err := cfg.Open311Keys()
 	if err != nil {
 		return nil, err
@@ -133,6 +142,7 @@ func (a *app) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.backend.ping(r.Context()); err != nil {
+		a.metrics.StoreUnreachable()
 		http.Error(w, "store not answering", http.StatusServiceUnavailable)
 		return
 	}
@@ -183,6 +193,18 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		defer wg.Done()
 		a.refreshStaff(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.probeStore(ctx)
+	}()
+	if a.retention > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.eraseExpired(ctx)
+		}()
+	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() {
@@ -249,6 +271,54 @@ func (a *app) refreshStaff(ctx context.Context) {
 			if err := a.book.Refresh(ctx); err != nil {
 				a.log.Warn("staff records refresh", "err", err)
 			}
+		}
+	}
+}
+
+// probeEvery is how often each instance checks that its store answers.
+const probeEvery = 5 * time.Second
+
+// probeStore counts the times the store does not answer, for the metrics and
+// the log, whether or not anyone asks /readyz.
+func (a *app) probeStore(ctx context.Context) {
+	tick := time.NewTicker(probeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err := a.backend.ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				a.metrics.StoreUnreachable()
+				a.log.Warn("store unreachable", "err", err)
+			}
+		}
+	}
+}
+
+// eraseExpired applies the retention policy once a day (first an hour after
+// start). Every instance may run it: an erased case is not erased again.
+func (a *app) eraseExpired(ctx context.Context) {
+	wait := time.Hour
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = 24 * time.Hour
+		erased, media, err := a.ledger.EraseExpired(ctx, time.Now().Add(-a.retention))
+		for _, n := range erased {
+			a.log.Info("personal data erased under the retention policy", "case", n)
+		}
+		if err == nil {
+			err = a.mediaStore.Delete(ctx, media...)
+		}
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("retention", "err", err)
 		}
 	}
 }

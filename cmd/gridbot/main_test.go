@@ -182,6 +182,28 @@ func (r *rig) shutdown() {
 	}
 }
 
+// metrics scrapes /metrics into series → value.
+func (r *rig) metrics() map[string]float64 {
+	r.t.Helper()
+	resp, err := http.Get(r.urls.Console + "metrics")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		var v float64
+		fmt.Sscan(line[i+1:], &v)
+		out[line[:i]] = v
+	}
+	return out
+}
+
 // testLog keeps the process log for checks.
 type testLog struct {
 	mu sync.Mutex
@@ -409,6 +431,30 @@ func TestWholeLoop(t *testing.T) {
 			if got := len(r.api.Pushes(tt.leader)); got != 1 {
 				t.Errorf("the leader got %d pushes, want exactly 1", got)
 			}
+			// The metrics counted this run.
+			metrics := r.metrics()
+			for _, want := range []struct {
+				series string
+				min    float64
+			}{
+				{`gridbot_dialogs_total{outcome="started"}`, 1},
+				{`gridbot_dialogs_total{outcome="finished"}`, 1},
+				{`gridbot_callbacks_total{outcome="replied",type="text"}`, 6},
+				{`gridbot_callbacks_total{outcome="replied",type="location"}`, 1},
+				{`gridbot_pushes_total{channel="template",errcode="0",outcome="delivered"}`, 1},
+				{`gridbot_pushes_total{channel="custom",errcode="0",outcome="delivered"}`, 2},
+				{`gridbot_cases{state="closed"}`, 1},
+				{`gridbot_websocket_clients`, 1},
+				{`gridbot_router_handler_seconds_count{handler="assign",outcome="ok"}`, 1},
+			} {
+				if got, ok := metrics[want.series]; !ok || got < want.min {
+					t.Errorf("metric %s = %v (present %v), want at least %v", want.series, got, ok, want.min)
+				}
+			}
+			if got := metrics[`gridbot_cases{state="submitted"}`]; got != 0 {
+				t.Errorf("%v cases still submitted", got)
+			}
+
 			// Personal data never reaches the log, even at debug level.
 			log := r.log.String()
 			if !strings.Contains(log, number) {
