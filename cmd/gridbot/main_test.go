@@ -601,3 +601,40 @@ func TestJoinSameProblem(t *testing.T) {
 		t.Fatalf("the console shows %d joined residents, want 1", view.Case.Joined)
 	}
 }
+
+// A grid leader works the case from their own WeChat: the push, then 受理,
+// 回复 and 办结 without typing the case number; the resident gets the reply
+// under the grid's name and the rating question. A stranger's 办结 does
+// nothing.
+func TestLeaderWorksFromWeChat(t *testing.T) {
+	r := boot(t, rigOptions{})
+	resident, leader := "oresident-chat-1", "osample-L10-a"
+	number := r.fileByLocation(resident)
+	r.waitPush(leader, number)
+
+	if got := r.say("ostranger-1", "办结 "+number+" 已处理"); strings.Contains(got, "已办结") {
+		t.Fatalf("a stranger resolved the case: %q", got)
+	}
+	for _, step := range []struct{ say, want string }{
+		{"受理", "已受理"},
+		{"回复 明天上午派电工来修", "已回复群众"},
+		{"办结 已更换路灯", "已办结"},
+	} {
+		if got := r.say(leader, step.say); !strings.Contains(got, step.want) || !strings.Contains(got, number) {
+			t.Fatalf("%s → %q, want %q and the case number", step.say, got, step.want)
+		}
+	}
+	reply := r.waitPush(resident, "明天上午派电工来修")
+	if strings.Contains(reply.Text, "何家豪") {
+		t.Errorf("the resident sees the leader's name: %q", reply.Text)
+	}
+	r.waitPush(resident, "已更换路灯")
+	if got := r.say(resident, "4"); !strings.Contains(got, number) {
+		t.Fatalf("rating: %q", got)
+	}
+	var view caseView
+	r.login("town-admin").get("/api/cases/"+number, &view)
+	if view.Case.State != "closed" || view.Case.Rating != 4 {
+		t.Fatalf("after the leader's chat and the rating: %+v", view.Case)
+	}
+}
