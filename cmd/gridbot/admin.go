@@ -201,16 +201,7 @@ func runExport(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("export -until: %w", err)
 		}
 	}
-	cfg, err := configs.Load(*configPath, env.Environ)
-	if err != nil {
-		return err
-	}
-	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
-	if err != nil {
-		return err
-	}
-	log := newLogger(env.Stderr, "text", "warn")
-	b, err := openBackend(ctx, cfg, town, "export", log)
+	b, town, _, err := openConfigured(ctx, *configPath, env, "gridbot-export")
 	if err != nil {
 		return fmt.Errorf("export: %w (with the embedded store, export from a backup while serve runs)", err)
 	}

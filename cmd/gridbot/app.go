@@ -191,12 +191,12 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a.refreshStaff(ctx)
+		every(ctx, staffRefreshEvery, a.refreshStaff)
 	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a.probeStore(ctx)
+		every(ctx, probeEvery, a.probeStore)
 	}()
 	if a.retention > 0 {
 		wg.Add(1)
@@ -261,17 +261,8 @@ const staffRefreshEvery = 30 * time.Second
 // refreshStaff rereads the runtime staff records, for changes made through
 // other instances sharing the store.
 func (a *app) refreshStaff(ctx context.Context) {
-	tick := time.NewTicker(staffRefreshEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := a.book.Refresh(ctx); err != nil {
-				a.log.Warn("staff records refresh", "err", err)
-			}
-		}
+	if err := a.book.Refresh(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("staff records refresh", "err", err)
 	}
 }
 
@@ -281,20 +272,24 @@ const probeEvery = 5 * time.Second
 // probeStore counts the times the store does not answer, for the metrics and
 // the log, whether or not anyone asks /readyz.
 func (a *app) probeStore(ctx context.Context) {
-	tick := time.NewTicker(probeEvery)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.backend.ping(pctx); err != nil && ctx.Err() == nil {
+		a.metrics.StoreUnreachable()
+		a.log.Warn("store unreachable", "err", err)
+	}
+}
+
+// every runs fn each interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := a.backend.ping(pctx)
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				a.metrics.StoreUnreachable()
-				a.log.Warn("store unreachable", "err", err)
-			}
+			fn(ctx)
 		}
 	}
 }

@@ -119,3 +119,22 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 		},
 	}, nil
 }
+
+// openConfigured loads the configuration and the town and opens the store
+// they name, for the commands that work on a store outside serve (staff,
+// export). The caller closes the backend.
+func openConfigured(ctx context.Context, configPath string, env Env, name string) (*backend, *core.Town, *configs.Config, error) {
+	cfg, err := configs.Load(configPath, env.Environ)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := openBackend(ctx, cfg, town, name, newLogger(env.Stderr, "text", "warn"))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open the store: %w", err)
+	}
+	return b, town, cfg, nil
+}

@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"gridbot/configs"
 	"gridbot/core"
 )
 
@@ -91,18 +90,9 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 		password = string(hash)
 	}
 
-	cfg, err := configs.Load(*configPath, env.Environ)
+	b, town, cfg, err := openConfigured(ctx, *configPath, env, "gridbot-staff")
 	if err != nil {
-		return err
-	}
-	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
-	if err != nil {
-		return err
-	}
-	log := newLogger(env.Stderr, "text", "warn")
-	b, err := openBackend(ctx, cfg, town, "gridbot-staff", log)
-	if err != nil {
-		return fmt.Errorf("staff %s: open the store (is gridbot serve running on it?): %w", cmd, err)
+		return fmt.Errorf("staff %s: %w (is gridbot serve running on the embedded store?)", cmd, err)
 	}
 	defer b.close()
 	book, err := core.NewStaffBook(ctx, town, b.store)
