@@ -35,9 +35,8 @@
 // hold case numbers with score 0 so that ZRANGE … BYLEX REV lists cases
 // newest first in the same byte order the embedded store uses.
 //
-// Ephemeral keys expire on the server's clock (SET PX). Each value also
-// carries its deadline by Options.Now, and a reader treats a value past it as
-// gone: the store's clock can shorten a key's life, never lengthen it.
+// Ephemeral keys expire on the server's clock (SET PX), the same for every
+// instance.
 //
 // # Consistency
 //
@@ -84,9 +83,8 @@ type Options struct {
 	Prefix string
 	// CasePrefix starts every case number (e.g. "ST").
 	CasePrefix string
-	// Now dates a case whose CreatedAt is zero and stamps ephemeral values
-	// with their deadline; nil means time.Now. The server's clock expires
-	// ephemeral keys; Now can only make them expire sooner (see Get).
+	// Now dates a case whose CreatedAt is zero; nil means time.Now. The
+	// server's clock expires ephemeral keys.
 	Now func() time.Time
 	// Timeout bounds dialling, each network round trip and each store call
 	// (unless the caller's context ends sooner); zero means DefaultTimeout.
@@ -101,7 +99,6 @@ type Store struct {
 	now        func() time.Time
 	timeout    time.Duration
 	write      *vk.Lua
-	setNX      *vk.Lua
 	stream     string
 }
 
@@ -147,7 +144,6 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		now:        opt.Now,
 		timeout:    opt.Timeout,
 		write:      vk.NewLuaScript(writeScript),
-		setNX:      vk.NewLuaScript(setNXScript),
 		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
 	}
 	if err := s.Ping(ctx); err != nil {
