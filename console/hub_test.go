@@ -221,10 +221,10 @@ func TestHubClosesHostileClient(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			hostile := f.connect(t, "lead1", nil)
 			if err := tt.send(hostile); err != nil {
-				t.Fatal(err)
-			}
-			code := readUntilClosed(t, hostile)
-			if tt.wantCode != 0 && code != tt.wantCode {
+				// The server may drop the connection before the client has
+				// finished writing (an oversized frame): closed all the same.
+				hostile.Close()
+			} else if code := readUntilClosed(t, hostile); tt.wantCode != 0 && code != tt.wantCode {
 				t.Errorf("close code %d, want %d", code, tt.wantCode)
 			}
 			waitClients(t, f.hub, 1)
