@@ -308,7 +308,7 @@ func TestRetryWhileFirstIsRunning(t *testing.T) {
 
 func TestRetryFindsPendingUntilDeadline(t *testing.T) {
 	store := &memEphemeral{}
-	_ = store.Set(context.Background(), "wx:msg:7", []byte("p"), time.Minute)
+	_ = store.Set(context.Background(), "wx:msg:o_res:7", []byte("p"), time.Minute)
 	cb, rec := newCallback(t, func(c *bot.CallbackConfig) {
 		c.Dedupe = store
 		c.ReplyTimeout = 150 * time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,9 +19,16 @@ import (
 )
 
 // adminHandler serves the administrative endpoints on the loopback-only
-// admin listener: an online, consistent backup of the embedded store.
+// admin listener: an online, consistent backup of the embedded store, and
+// the Go profiler (net/http/pprof under /debug/pprof/), so a running
+// instance can be profiled under load without a rebuild.
 func (a *app) adminHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
 		st, ok := a.backend.store.(*embedded.Store)
 		if !ok {

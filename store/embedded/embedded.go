@@ -46,6 +46,7 @@ type Options struct {
 // Store is the bbolt-backed store. It implements store.Store and core.Outbox.
 type Store struct {
 	db     *bolt.DB
+	writes *groupCommit
 	prefix string
 	ready  chan struct{}
 	memoryKeys
@@ -80,11 +81,13 @@ func Open(path string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	s.writes = newGroupCommit(db)
 	return s, nil
 }
 
 // Close saves the live short-lived keys and closes the file.
 func (s *Store) Close() error {
+	s.writes.close()
 	keys := s.live()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketKeys); err != nil {
@@ -152,7 +155,7 @@ func eventKey(number string, seq uint64) []byte {
 // CreateCase implements core.CaseStore.
 func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (core.Case, core.Event, error) {
 	var evs []core.Event
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.writes.update(func(tx *bolt.Tx) error {
 		day := c.CreatedAt.In(chinaTime)
 		counters := tx.Bucket(bucketCounters)
 		dayKey := []byte(day.Format("20060102"))
@@ -322,7 +325,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		c   core.Case
 		evs []core.Event
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.writes.update(func(tx *bolt.Tx) error {
 		if err := getCase(tx, number, &c); err != nil {
 			return err
 		}
@@ -389,7 +392,7 @@ func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error
 
 // PutRecord implements core.Records.
 func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.writes.update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(ns))
 		if err != nil {
 			return err
@@ -404,7 +407,7 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) err
 
 // DeleteRecord implements core.Records.
 func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.writes.update(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketRecords).Bucket([]byte(ns)); b != nil {
 			return b.Delete([]byte(key))
 		}
@@ -460,7 +463,7 @@ func (s *Store) AckEvents(ctx context.Context, seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.writes.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		for _, seq := range seqs {
 			if err := b.Delete(seqKey(seq)); err != nil {

@@ -1,0 +1,102 @@
+// Command gridload is gridbot's load generator. It builds and starts gridbot
+// processes on 127.0.0.1 (embedded; Valkey with two instances on a private
+// redis-server), plays WeChat's servers at speed against them, connects staff
+// consoles, and reports every figure beside a baseline bot written with the
+// silenceper/wechat SDK alone, measured in the same run:
+//
+//	go run ./cmd/gridload                      # the benchmark, a few minutes
+//	go run ./cmd/gridload -soak 2m             # the soak with faults injected
+//
+// Every run stops by itself; see docs/benchmarks.md for the figures and the
+// exact commands. The hidden subcommand `gridload baseline` is the baseline
+// bot itself, started by gridload as its own process.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"gridbot/loadtest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "gridload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "baseline" {
+		return runBaseline(ctx, args[1:], stderr)
+	}
+	fs := flag.NewFlagSet("gridload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	repo := fs.String("repo", ".", "the gridbot repository (configs/ and the source to build)")
+	bin := fs.String("gridbot", "", "a built gridbot binary (default: build one from -repo)")
+	phase := fs.Duration("phase", 8*time.Second, "length of each throughput phase")
+	workers := fs.Int("c", 32, "residents sending at once")
+	rate := fs.Int("confirm-rate", 100, "new cases a second in the 确认 → console phase")
+	confirmFor := fs.Duration("confirm-for", 5*time.Second, "length of the 确认 → console phase")
+	consoles := fs.Int("consoles", 5000, "console websockets held open on one instance (0 skips)")
+	fanoutCases := fs.Int("fanout-cases", 10, "cases filed while the consoles are open")
+	modes := fs.String("modes", "embedded,valkey", "deployments to measure")
+	pprofDir := fs.String("pprof", "", "directory for CPU and heap profiles of the instances")
+	soak := fs.Duration("soak", 0, "instead of the benchmark, a soak run with faults injected, this long (at most 10m)")
+	level := fs.String("log-level", "info", "gridbot's log.level")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("gridload: %w", err)
+	}
+	setup := loadtest.SetupOptions{Repo: *repo, GridbotBin: *bin, BaselineCmd: []string{self, "baseline"},
+		Log: stderr, LogLevel: *level}
+	if *soak > 0 {
+		if *soak > 10*time.Minute {
+			return errors.New("-soak is bounded at 10m")
+		}
+		rep, err := loadtest.Soak(ctx, loadtest.SoakOptions{Setup: setup, Duration: *soak, Workers: *workers})
+		if err != nil {
+			return err
+		}
+		rep.Markdown(stdout)
+		if rep.Lost > 0 || rep.Duplicated > 0 {
+			return fmt.Errorf("soak: %d lost, %d duplicated", rep.Lost, rep.Duplicated)
+		}
+		return nil
+	}
+	rep, err := loadtest.Run(ctx, loadtest.Options{Setup: setup, Phase: *phase, Workers: *workers,
+		ConfirmRate: *rate, ConfirmFor: *confirmFor, Consoles: *consoles, FanoutCases: *fanoutCases,
+		Modes: strings.Split(*modes, ","), PprofDir: *pprofDir})
+	if err != nil {
+		return err
+	}
+	rep.Markdown(stdout)
+	return nil
+}
+
+// runBaseline serves the baseline bot; gridload passes the secrets in the
+// environment, not on the command line.
+func runBaseline(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "loopback address to serve on")
+	appID := fs.String("appid", "wxgridload", "the AppID")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return loadtest.ServeBaseline(ctx, *addr, loadtest.BaselineConfig{AppID: *appID,
+		AppSecret: os.Getenv("GRIDLOAD_APP_SECRET"), Token: os.Getenv("GRIDLOAD_TOKEN"), AESKey: os.Getenv("GRIDLOAD_AES_KEY")})
+}

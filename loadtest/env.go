@@ -1,0 +1,365 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/bot"
+	"gridbot/wechatsim"
+)
+
+// SetupOptions configures a Setup.
+type SetupOptions struct {
+	// Repo is the gridbot repository (for configs/ and for building); "."
+	// by default.
+	Repo string
+	// GridbotBin is a built gridbot binary; empty builds one from Repo.
+	GridbotBin string
+	// BaselineCmd starts the baseline bot; the setup appends -addr and the
+	// credentials as flags. Empty disables the baseline.
+	BaselineCmd []string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+	// LogLevel of the gridbot instances; "" means info.
+	LogLevel string
+}
+
+// Setup is a run's world: a directory, the simulated WeChat API the bots
+// push to, the account, the town with a known console password, and the
+// processes started, which Close stops.
+type Setup struct {
+	opt      SetupOptions
+	Dir      string
+	Account  WeChatAccount
+	API      *wechatsim.Sim
+	APIURL   string
+	Password string // the console password of town-admin and the L10 leaders
+	apiSrv   *http.Server
+	town     string
+	bin      string
+	procs    []*Process
+}
+
+// NewSetup builds what is needed and starts the simulated API.
+func NewSetup(ctx context.Context, opt SetupOptions) (*Setup, error) {
+	if opt.Repo == "" {
+		opt.Repo = "."
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	dir, err := os.MkdirTemp("", "gridload-")
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	s := &Setup{opt: opt, Dir: dir, bin: opt.GridbotBin}
+	s.Account = WeChatAccount{AppID: "wxgridload", AppSecret: randomHex(12), Token: randomHex(8),
+		AESKey: base64.StdEncoding.EncodeToString(randomBytes(32))[:43]}
+	s.Password = randomHex(8)
+	if err := s.writeTown(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.bin == "" {
+		s.bin = filepath.Join(dir, "gridbot")
+		fmt.Fprintln(opt.Log, "building gridbot …")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", s.bin, "./cmd/gridbot")
+		cmd.Dir = opt.Repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("go build ./cmd/gridbot: %w: %s", err, out)
+		}
+	}
+	// WeChat's API as the bots see it: tokens, customer-service and
+	// template sends, with the window rules applied.
+	s.API = wechatsim.New(wechatsim.Config{Token: s.Account.Token, AppID: s.Account.AppID,
+		AppSecret: s.Account.AppSecret, TemplateIDs: []string{"tpl-notice"},
+		TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	s.APIURL = "http://" + ln.Addr().String()
+	s.apiSrv = &http.Server{Handler: s.API.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go s.apiSrv.Serve(ln)
+	return s, nil
+}
+
+// writeTown copies the sample town with password hashes for the console
+// logins the run uses.
+func (s *Setup) writeTown() error {
+	raw, err := os.ReadFile(filepath.Join(s.opt.Repo, "configs", "town.yaml"))
+	if err != nil {
+		return fmt.Errorf("setup: the sample town: %w", err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(s.Password), bcrypt.MinCost)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	text := string(raw)
+	for _, id := range []string{"town-admin", "gl-L10-a", "gl-L10-b"} {
+		re := regexp.MustCompile(`(\{id: ` + id + `, [^}]*)\}`)
+		if !re.MatchString(text) {
+			return fmt.Errorf("setup: staff %s not found in the sample town", id)
+		}
+		text = re.ReplaceAllString(text, "${1}, password_hash: \""+strings.ReplaceAll(string(hash), "$", "$$")+"\"}")
+	}
+	s.town = filepath.Join(s.Dir, "town.yaml")
+	return os.WriteFile(s.town, []byte(text), 0o600)
+}
+
+// Bin is the gridbot binary the setup runs.
+func (s *Setup) Bin() string { return s.bin }
+
+// InstanceOptions configures one gridbot instance.
+type InstanceOptions struct {
+	Safe bool
+	// Valkey, when set, runs on the Valkey store at this address, with
+	// Prefix.
+	Valkey, Prefix string
+	// ClaimIdle is valkey.claim_idle ("" keeps the default).
+	ClaimIdle string
+	// Extra is appended to the configuration file.
+	Extra string
+}
+
+// Instance is a gridbot serve process.
+type Instance struct {
+	*Process
+	Base  string // http://host:port of the console and callback
+	Admin string // host:port of the admin listener (pprof)
+	argv  []string
+	env   []string
+	setup *Setup
+}
+
+// Gridbot writes a configuration and starts `gridbot serve` with it.
+func (s *Setup) Gridbot(ctx context.Context, name string, o InstanceOptions) (*Instance, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	admin, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.Dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("instance %s: %w", name, err)
+	}
+	aes := ""
+	if o.Safe {
+		aes = s.Account.AESKey
+	}
+	storeCfg := "store:\n  path: " + filepath.Join(dir, "gridbot.db") + "\n"
+	if o.Valkey != "" {
+		storeCfg = fmt.Sprintf("store:\n  kind: valkey\nvalkey:\n  addr: [%s]\n  prefix: %q\n", o.Valkey, o.Prefix)
+		if o.ClaimIdle != "" {
+			storeCfg += "  claim_idle: " + o.ClaimIdle + "\n"
+		}
+	}
+	level := s.opt.LogLevel
+	if level == "" {
+		level = "info"
+	}
+	cfg := fmt.Sprintf(`http:
+  addr: %s
+wechat:
+  app_id: %s
+  token: %s
+  aes_key: %q
+  api_base: %s
+  template_id: tpl-notice
+%stown:
+  directory: %s
+  categories: %s
+log:
+  level: %s
+admin:
+  addr: %s
+%s`, addr, s.Account.AppID, s.Account.Token, aes, s.APIURL, storeCfg, s.town,
+		filepath.Join(s.opt.Repo, "configs", "categories.yaml"), level, admin, o.Extra)
+	cfgPath := filepath.Join(dir, "gridbot.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, fmt.Errorf("instance %s: %w", name, err)
+	}
+	in := &Instance{Base: "http://" + addr, Admin: admin, setup: s,
+		argv: []string{s.bin, "serve", "-config", cfgPath},
+		env:  []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret}}
+	if err := in.Start(ctx, name); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.opt.Log, "gridbot %s: pid %d, %s, admin and pprof on %s, ready in %s\n", name, in.Pid(), in.Base, admin, in.Ready.Round(time.Millisecond))
+	return in, nil
+}
+
+// Start (re)starts the instance's process with its configuration and waits
+// until /readyz answers.
+func (in *Instance) Start(ctx context.Context, name string) error {
+	host := strings.TrimPrefix(in.Base, "http://")
+	p, err := StartProcess(ctx, name, in.argv, in.env, host, "/readyz", 20*time.Second)
+	if err != nil {
+		return err
+	}
+	in.Process = p
+	in.setup.procs = append(in.setup.procs, p)
+	return nil
+}
+
+// Callback is the instance's WeChat callback URL.
+func (in *Instance) Callback() string { return in.Base + "/wechat" }
+
+// Baseline starts the baseline bot as its own process.
+func (s *Setup) Baseline(ctx context.Context) (*Process, error) {
+	if len(s.opt.BaselineCmd) == 0 {
+		return nil, errors.New("no baseline command")
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	argv := append(append([]string(nil), s.opt.BaselineCmd...), "-addr", addr, "-appid", s.Account.AppID)
+	env := []string{"GRIDLOAD_TOKEN=" + s.Account.Token, "GRIDLOAD_AES_KEY=" + s.Account.AESKey,
+		"GRIDLOAD_APP_SECRET=" + s.Account.AppSecret}
+	p, err := StartProcess(ctx, "baseline", argv, env, addr, "/healthz", 20*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	s.procs = append(s.procs, p)
+	return p, nil
+}
+
+// Demo starts `gridbot demo` on fresh data, for the memory at rest and the
+// start-up time.
+func (s *Setup) Demo(ctx context.Context) (*Process, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	argv := []string{s.bin, "demo", "-data", filepath.Join(s.Dir, "demo"), "-addr", addr, "-sim-addr", "127.0.0.1:0"}
+	p, err := StartProcess(ctx, "demo", argv, nil, addr, "/healthz", 20*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	s.procs = append(s.procs, p)
+	return p, nil
+}
+
+// Valkey is a redis-server (Valkey's protocol) gridload started.
+type Valkey struct {
+	*Process
+	argv  []string
+	setup *Setup
+}
+
+// Valkey starts a private redis-server (or valkey-server) on a free loopback
+// port with the durability settings the README asks for.
+func (s *Setup) Valkey(ctx context.Context) (*Valkey, error) {
+	bin := ""
+	for _, name := range []string{"valkey-server", "redis-server"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		return nil, errors.New("neither valkey-server nor redis-server is on PATH")
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	dir := filepath.Join(s.Dir, "valkey")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("valkey: %w", err)
+	}
+	v := &Valkey{setup: s, argv: []string{bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+		"--dir", dir, "--daemonize", "no"}}
+	v.Process = &Process{Addr: addr}
+	if err := v.Restart(ctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Restart stops the server (it writes its AOF) and starts it again on the
+// same port and data, waiting until it answers PING.
+func (v *Valkey) Restart(ctx context.Context) error {
+	if v.cmd != nil {
+		if err := v.Stop(10 * time.Second); err != nil {
+			return err
+		}
+	}
+	p, err := StartProcess(ctx, "valkey", v.argv, nil, v.Addr, "", 0)
+	if err != nil {
+		return err
+	}
+	v.Process = p
+	v.setup.procs = append(v.setup.procs, p)
+	for range 200 {
+		if Ping(v.Addr) {
+			p.Ready = time.Since(p.started)
+			return nil
+		}
+		if p.Exited() {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return fmt.Errorf("valkey did not answer on %s:\n%s", v.Addr, p.Log())
+}
+
+// Ping reports whether a Valkey-protocol server answers PING at addr.
+func Ping(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// Close stops every process the setup started and removes its directory.
+func (s *Setup) Close() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		if err := s.procs[i].Stop(10 * time.Second); err != nil {
+			fmt.Fprintln(s.opt.Log, "stopping:", err)
+		}
+	}
+	if s.apiSrv != nil {
+		s.apiSrv.Close()
+	}
+	os.RemoveAll(s.Dir)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
