@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -46,6 +47,31 @@ type Hub struct {
 	readLimit  int64         // largest message a client may send
 	batch      int           // events read from the store at once
 	maxReplay  int           // events a reconnecting page may be behind
+
+	// writeBuffers lends a write buffer to a connection only while it
+	// writes: thousands of mostly idle consoles need not hold one each.
+	writeBuffers sync.Pool
+
+	// pages shares the reads of the log between the feeds: consoles that
+	// are up to date all ask for the same page after the same event, and
+	// one of them reads it for all. A page is good until the next Publish, and
+	// for pageFresh at most.
+	pagesMu sync.Mutex
+	pages   map[uint64]*logPage
+}
+
+// pageFresh bounds how long a page is shared even without a Publish, so the
+// poll still finds what no Publish announced (another process's writes).
+const pageFresh = 250 * time.Millisecond
+
+// logPage is the log after one sequence number, read once for every feed
+// that asks in the same generation, with the cases its events belong to.
+type logPage struct {
+	at    time.Time
+	done  chan struct{}
+	evs   []core.Event
+	cases map[string]*core.Case // nil entries: the case is gone
+	err   error
 }
 
 // follower is one websocket following the log.
@@ -92,6 +118,9 @@ func (h *Hub) Clients() int {
 // needed: each feed reads the log, filtered for its staff member. It never
 // blocks.
 func (h *Hub) Publish(core.Event, core.Case) {
+	h.pagesMu.Lock()
+	clear(h.pages) // pages read before this event may lack it
+	h.pagesMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for f := range h.clients {
@@ -237,8 +266,10 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	upgrader := websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Clients send nothing but control frames: a small read buffer.
+		ReadBufferSize:  256,
 		WriteBufferSize: 4096,
+		WriteBufferPool: &s.Hub.writeBuffers,
 		CheckOrigin:     allowed,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, _ error) {
 			writeError(w, status, msgBadRequest)
@@ -287,7 +318,8 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 	ping := time.NewTicker(h.pingPeriod)
 	defer ping.Stop()
 	for {
-		evs, err := s.Store.EventsSince(ctx, last, h.batch)
+		page := s.logPage(ctx, last)
+		evs, err := page.evs, page.err
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log().ErrorContext(ctx, "console feed: read the log", "err", err)
@@ -295,14 +327,8 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 			}
 			return
 		}
-		cases := map[string]*core.Case{}
 		for _, ev := range evs {
-			msg, ok, err := s.render(ctx, id, ev, cases)
-			if err != nil {
-				s.log().ErrorContext(ctx, "console feed: read a case", "case", ev.Case, "err", err)
-				h.closeWith(conn, websocket.CloseInternalServerErr, "")
-				return
-			}
+			msg, ok := s.render(id, ev, page.cases)
 			if ok {
 				if err := s.send(conn, msg); err != nil {
 					return // too slow or gone
@@ -336,31 +362,74 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 	}
 }
 
+// logPage returns the log after seq (one batch) and its cases, reading it
+// only if no other feed has since the last Publish (and lately).
+func (s *Server) logPage(ctx context.Context, seq uint64) *logPage {
+	h := s.Hub
+	h.pagesMu.Lock()
+	if p := h.pages[seq]; p != nil && time.Since(p.at) < pageFresh {
+		h.pagesMu.Unlock()
+		select {
+		case <-p.done:
+			return p
+		case <-ctx.Done():
+			return &logPage{err: ctx.Err()}
+		}
+	}
+	p := &logPage{at: time.Now(), done: make(chan struct{})}
+	if h.pages == nil {
+		h.pages = map[uint64]*logPage{}
+	}
+	h.pages[seq] = p
+	h.pagesMu.Unlock()
+
+	// The read is shared, so it must not end with the feed that started it.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	p.evs, p.err = s.Store.EventsSince(rctx, seq, h.batch)
+	p.cases = map[string]*core.Case{}
+	for _, ev := range p.evs {
+		if _, seen := p.cases[ev.Case]; seen || p.err != nil {
+			continue
+		}
+		c, err := s.Store.Case(rctx, ev.Case)
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+			p.cases[ev.Case] = nil
+		case err != nil:
+			p.err = fmt.Errorf("read case %s: %w", ev.Case, err)
+		default:
+			p.cases[ev.Case] = &c
+		}
+	}
+	close(p.done)
+	if p.err != nil {
+		h.pagesMu.Lock()
+		if h.pages[seq] == p {
+			delete(h.pages, seq) // let the next feed try again
+		}
+		h.pagesMu.Unlock()
+	}
+	return p
+}
+
 // render turns ev into a message for staff id, or reports false when they
-// may not see its case. The staff member and the case are looked up now, so
-// a role change or a disabled account takes effect at once; cases caches
-// the cases of one batch.
-func (s *Server) render(ctx context.Context, id string, ev core.Event, cases map[string]*core.Case) (wireMessage, bool, error) {
+// may not see its case. The staff member is looked up now, so a role change
+// or a disabled account takes effect at once; cases are the page's, shared
+// read-only between the feeds.
+func (s *Server) render(id string, ev core.Event, cases map[string]*core.Case) (wireMessage, bool) {
 	c := cases[ev.Case]
 	if c == nil {
-		got, err := s.Store.Case(ctx, ev.Case)
-		if errors.Is(err, core.ErrNotFound) {
-			return wireMessage{}, false, nil
-		}
-		if err != nil {
-			return wireMessage{}, false, err
-		}
-		c = &got
-		cases[ev.Case] = c
+		return wireMessage{}, false
 	}
 	town := s.Town.Town()
 	staff := town.StaffMember(id)
 	if staff == nil || staff.PasswordHash == "" || !town.CanSee(staff, c) {
-		return wireMessage{}, false, nil
+		return wireMessage{}, false
 	}
 	ev.Case = c.Number
 	evView, caseV := newEventView(town, ev), newCaseView(town, c, s.now())
-	return wireMessage{Type: "event", Seq: ev.Seq, Event: &evView, Case: &caseV}, true, nil
+	return wireMessage{Type: "event", Seq: ev.Seq, Event: &evView, Case: &caseV}, true
 }
 
 func (s *Server) send(conn *websocket.Conn, msg wireMessage) error {

@@ -194,6 +194,8 @@ log:
   level: %s
 admin:
   addr: %s
+dialog:
+  join_radius_m: 0
 %s`, addr, s.Account.AppID, s.Account.Token, aes, s.APIURL, storeCfg, s.town,
 		filepath.Join(s.opt.Repo, "configs", "categories.yaml"), level, admin, o.Extra)
 	cfgPath := filepath.Join(dir, "gridbot.yaml")

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"time"
 
 	"gridbot/configs"
 )
@@ -23,7 +24,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := cfg.RequireWeChat(); err != nil {
 		return err
 	}
-	log := newLogger(env.Stderr, cfg.Log.Format, cfg.Log.Level)
+	logs := newLogBuffer(env.Stderr, 100*time.Millisecond)
+	defer logs.Close()
+	log := newLogger(logs, cfg.Log.Format, cfg.Log.Level)
 	town, err := configs.WatchTown(cfg.Town.Directory, cfg.Town.Categories, log)
 	if err != nil {
 		return err
