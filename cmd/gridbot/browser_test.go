@@ -102,6 +102,7 @@ func TestBrowserWholeLoop(t *testing.T) {
 	if err != nil || checks != "0,false,true" {
 		t.Errorf("images, alerted, same document = %s (%v); want 0,false,true", checks, err)
 	}
+	r.shutdown() // the log's last lines
 	if strings.Contains(r.log.String(), "村口路灯不亮") {
 		t.Error("the resident's text reached the log")
 	}

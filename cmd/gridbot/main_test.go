@@ -456,6 +456,7 @@ func TestWholeLoop(t *testing.T) {
 			}
 
 			// Personal data never reaches the log, even at debug level.
+			r.shutdown() // and with it the log's last lines
 			log := r.log.String()
 			if !strings.Contains(log, number) {
 				t.Fatalf("the log does not follow the case at all:\n%s", log)

@@ -95,6 +95,7 @@ func TestTownReload(t *testing.T) {
 	edit(strings.Replace(moved, "leader_a: gl-L11-a", "leader_a: nobody", 1))
 	third := r.fileByLocation("oresident-reload-3")
 	r.waitPush("osample-L11-a", third)
+	r.shutdown() // the log's last lines
 	if !strings.Contains(r.log.String(), "town configuration edit refused") {
 		t.Error("the refused edit was not logged")
 	}
