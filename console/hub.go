@@ -72,6 +72,17 @@ type logPage struct {
 	evs   []core.Event
 	cases map[string]*core.Case // nil entries: the case is gone
 	err   error
+
+	// frames holds each event as sent to one staff member, encoded once
+	// for all their connections (key: staff ID and sequence); a nil frame
+	// means the staff member may not see it.
+	framesMu sync.Mutex
+	frames   map[frameKey]*websocket.PreparedMessage
+}
+
+type frameKey struct {
+	staff string
+	seq   uint64
 }
 
 // follower is one websocket following the log.
@@ -280,12 +291,17 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		s.log().DebugContext(r.Context(), "console websocket upgrade", "err", err)
 		return
 	}
-	s.follow(r.Context(), conn, staff.ID, since)
+	// The feed runs on a goroutine of its own and the request's returns:
+	// its stack, grown by the HTTP handling, would otherwise be held for the
+	// connection's life (thousands of consoles). The connection is hijacked,
+	// so the request's end does not touch it; its context does end, so the
+	// feed keeps only its values.
+	go s.follow(context.WithoutCancel(r.Context()), conn, staff.ID, since)
 }
 
 // follow sends the log after since to conn, filtered for staff id, until
-// the connection fails, the client speaks, or the hub stops. It runs on the
-// request's goroutine; a second goroutine reads.
+// the connection fails, the client speaks, or the hub stops. A second
+// goroutine reads.
 func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, since uint64) {
 	h := s.Hub
 	defer conn.Close()
@@ -328,9 +344,15 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 			return
 		}
 		for _, ev := range evs {
-			msg, ok := s.render(id, ev, page.cases)
-			if ok {
-				if err := s.send(conn, msg); err != nil {
+			frame, err := s.frame(page, id, ev)
+			if err != nil {
+				s.log().ErrorContext(ctx, "console feed: encode", "err", err)
+				h.closeWith(conn, websocket.CloseInternalServerErr, "")
+				return
+			}
+			if frame != nil {
+				_ = conn.SetWriteDeadline(time.Now().Add(h.writeWait))
+				if err := conn.WritePreparedMessage(frame); err != nil {
 					return // too slow or gone
 				}
 			}
@@ -411,6 +433,32 @@ func (s *Server) logPage(ctx context.Context, seq uint64) *logPage {
 		h.pagesMu.Unlock()
 	}
 	return p
+}
+
+// frame returns ev as sent to staff id, encoded once per page for all of
+// that staff member's connections, or nil when they may not see it.
+func (s *Server) frame(p *logPage, id string, ev core.Event) (*websocket.PreparedMessage, error) {
+	key := frameKey{id, ev.Seq}
+	p.framesMu.Lock()
+	defer p.framesMu.Unlock()
+	if f, done := p.frames[key]; done {
+		return f, nil
+	}
+	var f *websocket.PreparedMessage
+	if msg, ok := s.render(id, ev, p.cases); ok {
+		data, err := json.Marshal(msg)
+		if err != nil {
+			return nil, err
+		}
+		if f, err = websocket.NewPreparedMessage(websocket.TextMessage, data); err != nil {
+			return nil, err
+		}
+	}
+	if p.frames == nil {
+		p.frames = map[frameKey]*websocket.PreparedMessage{}
+	}
+	p.frames[key] = f
+	return f, nil
 }
 
 // render turns ev into a message for staff id, or reports false when they
