@@ -202,22 +202,12 @@ func Rates(town *Town, rules Rules, cases []Case, events []Event, by Grouping, n
 				line.Satisfied = 1
 			}
 		}
-		for _, key := range unitsOf(f.c, by) {
-			r := rows[key]
-			if r == nil {
-				r = &RateRow{Key: key, Name: unitName(town, by, key)}
-				rows[key] = r
-			}
-			r.add(line)
-		}
+		tallyRows(rows, unitsOf(f.c, by), line, func(key string) RateRow {
+			return RateRow{Key: key, Name: unitName(town, by, key)}
+		})
 		total.add(line)
 	}
-	out := make([]RateRow, 0, len(rows)+1)
-	for _, r := range rows {
-		out = append(out, *r)
-	}
-	sortRows(out, by, func(r RateRow) string { return r.Key })
-	return append(out, *total)
+	return sortedWithTotal(rows, *total, by, func(r RateRow) string { return r.Key })
 }
 
 func (r *RateRow) add(o RateRow) {
@@ -228,6 +218,37 @@ func (r *RateRow) add(o RateRow) {
 	r.ResolutionOnTime += o.ResolutionOnTime
 	r.Rated += o.Rated
 	r.Satisfied += o.Satisfied
+}
+
+// figureRow is a row of figures that sums lines into itself.
+type figureRow[R any] interface {
+	*R
+	add(R)
+}
+
+// tallyRows adds line to the row of each of its units, making the rows it
+// lacks with newRow.
+func tallyRows[R any, P figureRow[R]](rows map[string]*R, keys []string, line R, newRow func(key string) R) {
+	for _, key := range keys {
+		r := rows[key]
+		if r == nil {
+			made := newRow(key)
+			r = &made
+			rows[key] = r
+		}
+		P(r).add(line)
+	}
+}
+
+// sortedWithTotal lists the rows by key (months newest first), the total
+// last.
+func sortedWithTotal[R any](rows map[string]*R, total R, by Grouping, key func(R) string) []R {
+	out := make([]R, 0, len(rows)+1)
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sortRows(out, by, key)
+	return append(out, total)
 }
 
 // sortRows orders rows by key, months newest first.
@@ -297,22 +318,12 @@ func MonthlyLedger(town *Town, cases []Case, events []Event, month string, by Gr
 		if by == ByMonth {
 			keys = []string{month}
 		}
-		for _, key := range keys {
-			r := rows[key]
-			if r == nil {
-				r = &LedgerRow{Key: key, Name: unitName(town, by, key)}
-				rows[key] = r
-			}
-			r.add(line)
-		}
+		tallyRows(rows, keys, line, func(key string) LedgerRow {
+			return LedgerRow{Key: key, Name: unitName(town, by, key)}
+		})
 		total.add(line)
 	}
-	out := make([]LedgerRow, 0, len(rows)+1)
-	for _, r := range rows {
-		out = append(out, *r)
-	}
-	sortRows(out, by, func(r LedgerRow) string { return r.Key })
-	return append(out, *total), true
+	return sortedWithTotal(rows, *total, by, func(r LedgerRow) string { return r.Key }), true
 }
 
 func (r *LedgerRow) add(o LedgerRow) {
