@@ -242,6 +242,10 @@ func getCase(tx *bolt.Tx, number string, c *core.Case) error {
 	if v == nil {
 		return fmt.Errorf("case %q: %w", number, core.ErrNotFound)
 	}
+	// Decode into a zero case: JSON leaves fields it lacks as they were, and
+	// a write run again after its group rolled back must not see what its
+	// first run set.
+	*c = core.Case{}
 	if err := json.Unmarshal(v, c); err != nil {
 		return fmt.Errorf("case %q: %w", number, err)
 	}

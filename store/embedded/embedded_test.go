@@ -2,7 +2,9 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,5 +67,44 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	}
 	if pending, _ := s.PendingEvents(ctx, 10); len(pending) != 0 {
 		t.Fatalf("pending after ack = %+v", pending)
+	}
+}
+
+// Writes grouped into one transaction are run again when another write of
+// the group fails; a write run again must see the stored case, not what its
+// own first run set. Many writers each setting a mark once: exactly one wins.
+func TestGroupedWriteRunAgainSeesTheStoredCase(t *testing.T) {
+	ctx := context.Background()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "g.db"), embedded.Options{CasePrefix: "ST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for round := range 20 {
+		now := time.Now()
+		c, _, err := s.CreateCase(ctx, core.Case{Resident: "o1", Text: "x", CreatedAt: now}, core.Event{Kind: core.EventSubmitted, At: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				_, _, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+					if c.Warning != "" {
+						return nil, core.ErrNoChange
+					}
+					c.Warning = core.WarningYellow
+					return []core.Event{{Kind: core.EventWarned, At: now}}, nil
+				})
+				if err != nil && !errors.Is(err, core.ErrNoChange) {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		evs, _ := s.Events(ctx, c.Number)
+		if len(evs) != 2 {
+			t.Fatalf("round %d: %d events, want the submission and one warning", round, len(evs))
+		}
 	}
 }
