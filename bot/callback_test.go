@@ -473,7 +473,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // A message or a menu click opens the user's customer-service window; an
 // unfollow does not.
 func TestCallbackOpensTheWindow(t *testing.T) {
-	store := &memEphemeral{now: func() time.Time { return fixedNow }}
+	store := &memEphemeral{Now: func() time.Time { return fixedNow }}
 	window := &bot.Window{Store: store, Now: func() time.Time { return fixedNow }}
 	cb, _ := newCallback(t, func(c *bot.CallbackConfig) { c.Window = window })
 	serve(cb, wechatRequest{body: eventXML("o_gone", 1714036504, "unsubscribe", "")}.build(t))

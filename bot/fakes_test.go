@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/xml"
@@ -19,66 +18,12 @@ import (
 
 	"gridbot/bot"
 	"gridbot/core"
+	"gridbot/store/embedded"
 )
 
-// memEphemeral is an in-memory core.Ephemeral; its zero value is ready.
-type memEphemeral struct {
-	mu   sync.Mutex
-	vals map[string]memValue
-	now  func() time.Time
-}
-
-type memValue struct {
-	v   []byte
-	exp time.Time
-}
-
-func (m *memEphemeral) clock() time.Time {
-	if m.now != nil {
-		return m.now()
-	}
-	return time.Now()
-}
-
-func (m *memEphemeral) Get(_ context.Context, key string) ([]byte, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.vals[key]
-	if !ok || !m.clock().Before(v.exp) {
-		return nil, false, nil
-	}
-	return bytes.Clone(v.v), true, nil
-}
-
-func (m *memEphemeral) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.vals == nil {
-		m.vals = map[string]memValue{}
-	}
-	m.vals[key] = memValue{v: bytes.Clone(value), exp: m.clock().Add(ttl)}
-	return nil
-}
-
-func (m *memEphemeral) SetNX(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if v, ok := m.vals[key]; ok && m.clock().Before(v.exp) {
-		return false, nil
-	}
-	if m.vals == nil {
-		m.vals = map[string]memValue{}
-	}
-	m.vals[key] = memValue{v: bytes.Clone(value), exp: m.clock().Add(ttl)}
-	return true, nil
-}
-
-func (m *memEphemeral) Delete(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.vals, key)
-	return nil
-}
+// memEphemeral is the in-memory core.Ephemeral the tests share; its zero
+// value is ready.
+type memEphemeral = embedded.MemoryKeys
 
 // recorder is a Responder that records what it was asked.
 type recorder struct {

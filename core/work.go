@@ -109,7 +109,6 @@ func (l *Ledger) Whistle(ctx context.Context, number, staff, dept, reason string
 		switch {
 		case a == nil:
 			c.Departments = append(c.Departments, Assist{Department: dept, State: AssistCalled})
-			a = &c.Departments[len(c.Departments)-1]
 		case a.State == AssistReturned:
 			a.State, a.Reason = AssistCalled, ""
 		default:

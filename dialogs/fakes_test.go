@@ -172,15 +172,6 @@ func (l *fakeLedger) find(number string) *core.Case {
 	return nil
 }
 
-// addCase files a case of another resident, as if filed elsewhere.
-func (l *fakeLedger) addCase(c core.Case) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	c.Number = core.FormatCaseNumber(l.town.CasePrefix, l.now(), len(l.cases)+1)
-	c.CreatedAt, c.UpdatedAt = l.now(), l.now()
-	l.cases = append(l.cases, c)
-}
-
 // notice records a step staff took (a reply, a result) on a case.
 func (l *fakeLedger) notice(number string, kind core.EventKind, text string) {
 	l.mu.Lock()

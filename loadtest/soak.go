@@ -380,10 +380,9 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 	// the killed instance held (taken over after claim_idle).
 	deadline := time.Now().Add(45 * time.Second)
 	for {
-		missing, dup := leaderPushes(s.API.Pushes(o.Leader), numbers)
-		if len(missing) == 0 || time.Now().After(deadline) {
+		if missing, _ := leaderPushes(s.API.Pushes(o.Leader), numbers); len(missing) == 0 || time.Now().After(deadline) {
 			time.Sleep(time.Second) // room for a wrong second push to show
-			missing, dup = leaderPushes(s.API.Pushes(o.Leader), numbers)
+			missing, dup := leaderPushes(s.API.Pushes(o.Leader), numbers)
 			for _, n := range missing {
 				rep.Lost++
 				rep.Problems = append(rep.Problems, fmt.Sprintf("case %s never reached the leader", n))

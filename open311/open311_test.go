@@ -94,11 +94,8 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// Points of the sample town: inside 塘口大网格 (L01) only, and far outside.
-var (
-	inL01   = core.Point{Lat: 22.325, Lng: 112.525}
-	outside = core.Point{Lat: 23.5, Lng: 113.5}
-)
+// A point of the sample town inside 塘口大网格 (L01) only.
+var inL01 = core.Point{Lat: 22.325, Lng: 112.525}
 
 // seed files cases from WeChat residents: the second one closed with a result.
 func (f *fixture) seed(t *testing.T) []string {

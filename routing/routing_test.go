@@ -25,7 +25,6 @@ type fakeNotifier struct {
 	mu   sync.Mutex
 	sent []core.Notice
 	fail []error
-	seen chan struct{}
 }
 
 func (f *fakeNotifier) Notify(_ context.Context, n core.Notice) (string, error) {

@@ -18,6 +18,7 @@ import (
 
 	"gridbot/bot"
 	"gridbot/core"
+	"gridbot/store/embedded"
 	"gridbot/wechatsim"
 )
 
@@ -27,50 +28,6 @@ const (
 	secret = "simsecret"
 	aesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 )
-
-// memEphemeral is an in-memory core.Ephemeral that never expires (tests are
-// short); its zero value is ready.
-type memEphemeral struct {
-	mu   sync.Mutex
-	vals map[string][]byte
-}
-
-func (m *memEphemeral) Get(_ context.Context, key string) ([]byte, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.vals[key]
-	return bytes.Clone(v), ok, nil
-}
-
-func (m *memEphemeral) Set(_ context.Context, key string, value []byte, _ time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.vals == nil {
-		m.vals = map[string][]byte{}
-	}
-	m.vals[key] = bytes.Clone(value)
-	return nil
-}
-
-func (m *memEphemeral) SetNX(_ context.Context, key string, value []byte, _ time.Duration) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.vals[key]; ok {
-		return false, nil
-	}
-	if m.vals == nil {
-		m.vals = map[string][]byte{}
-	}
-	m.vals[key] = bytes.Clone(value)
-	return true, nil
-}
-
-func (m *memEphemeral) Delete(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.vals, key)
-	return nil
-}
 
 // echoResponder answers with a description of what it got.
 type echoResponder struct {
@@ -129,7 +86,7 @@ func newWorld(t *testing.T, safe bool, mutate func(*wechatsim.Config)) world {
 	resp := &echoResponder{}
 	cb, err := bot.NewCallback(bot.CallbackConfig{
 		Token: token, AppID: appID, AESKey: key,
-		Responder: resp, Dedupe: &memEphemeral{}, Log: slog.New(slog.DiscardHandler),
+		Responder: resp, Dedupe: &embedded.MemoryKeys{}, Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

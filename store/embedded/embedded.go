@@ -49,7 +49,7 @@ type Store struct {
 	writes *groupCommit
 	prefix string
 	ready  chan struct{}
-	memoryKeys
+	keys   MemoryKeys
 }
 
 // Open opens (or creates) the store file at path.
@@ -68,7 +68,7 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1)}
-	s.memoryKeys.now = opt.Now
+	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketLog, bucketRecords} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -88,7 +88,7 @@ func Open(path string, opt Options) (*Store, error) {
 // Close saves the live short-lived keys and closes the file.
 func (s *Store) Close() error {
 	s.writes.close()
-	keys := s.live()
+	keys := s.keys.live()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketKeys); err != nil {
 			return err
@@ -118,16 +118,34 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) loadKeys(tx *bolt.Tx) error {
-	now := s.memoryKeys.now()
-	s.memoryKeys.m = make(map[string]memoryEntry)
+	now := s.keys.clock()
+	s.keys.m = make(map[string]memoryEntry)
 	return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
 		var e memoryEntry
 		if json.Unmarshal(v, &e) == nil && now.Before(e.Expires) {
-			s.memoryKeys.m[string(k)] = e
+			s.keys.m[string(k)] = e
 		}
 		return nil
 	})
 }
+
+// Get implements core.Ephemeral.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return s.keys.Get(ctx, key)
+}
+
+// Set implements core.Ephemeral.
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	return s.keys.Set(ctx, key, value, ttl)
+}
+
+// SetNX implements core.Ephemeral.
+func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	return s.keys.SetNX(ctx, key, value, ttl)
+}
+
+// Delete implements core.Ephemeral.
+func (s *Store) Delete(ctx context.Context, key string) error { return s.keys.Delete(ctx, key) }
 
 // WriteBackup writes a consistent copy of the store file to w while the
 // store keeps serving (a read transaction sees one moment of the file).
