@@ -41,12 +41,16 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 // Lines starting "<" or "=" are regenerated on every run; with -update the
 // file is rewritten with them.
 func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no transcripts in testdata/")
+	goldenFiles(t, filepath.Join("testdata", "*.txt"), runTranscript)
+}
+
+// goldenFiles runs each transcript matching pattern through run and compares
+// the result with the file (or, with -update, rewrites the file).
+func goldenFiles(t *testing.T, pattern string, run func(*testing.T, string) string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts match %s: %v", pattern, err)
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
@@ -55,7 +59,7 @@ func TestTranscripts(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := string(b)
-			got := runTranscript(t, want)
+			got := run(t, want)
 			if *update {
 				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
 					t.Fatal(err)

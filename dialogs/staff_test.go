@@ -3,7 +3,6 @@ package dialogs
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,29 +77,7 @@ func newStaffRig(t testing.TB) *staffRig {
 //	> [case ST…]                    "= " line: the case's state
 //	> [events ST…]                  "= " line: its event kinds
 func TestStaffTranscripts(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "staff", "*.txt"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no staff transcripts: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := string(b)
-			got := runStaffTranscript(t, want)
-			if *update {
-				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != want {
-				t.Errorf("transcript differs (run with -update to accept):\n%s", firstDiff(want, got))
-			}
-		})
-	}
+	goldenFiles(t, filepath.Join("testdata", "staff", "*.txt"), runStaffTranscript)
 }
 
 func runStaffTranscript(t *testing.T, src string) string {
