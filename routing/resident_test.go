@@ -95,7 +95,7 @@ func TestKeepMedia(t *testing.T) {
 	h := &routing.Handlers{Ledger: r.ledger, Town: r.ledger.Town, Notifier: r.notes, Marks: r.store,
 		Log: discardLog(), Feed: func(core.Event, core.Case) {}, Fetcher: fetch, Media: media}
 	router, err := routing.NewRouter(routing.Config{Instance: "m", RetryInterval: time.Millisecond}, h,
-		func(string) (message.Subscriber, error) { return bus, nil }, bus)
+		func(string, bool) (message.Subscriber, error) { return bus, nil }, bus)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,15 +60,18 @@ func DecodeEvent(msg *message.Message) (core.Event, error) {
 	return ev, nil
 }
 
-// FeedGroupPrefix starts the consumer group of an instance's console feed.
-const FeedGroupPrefix = "feed-"
+// feedGroupPrefix starts the consumer group of an instance's console feed.
+const feedGroupPrefix = "feed-"
 
 // SubscriberFor returns the subscriber a handler reads with. group names the
 // consumer group: work handlers share one group across instances (each event
 // handled once by the service), the console feed uses one per instance (every
-// instance's consoles see every event). An in-process transport, where each
-// subscription already sees every message, ignores it.
-type SubscriberFor func(group string) (message.Subscriber, error)
+// instance's consoles see every event). fromNow asks for only what is
+// published from now on (the feed: consoles load the past from the store);
+// otherwise a new group starts with what is waiting. An in-process
+// transport, where each subscription already sees every message, ignores
+// both.
+type SubscriberFor func(group string, fromNow bool) (message.Subscriber, error)
 
 // Handlers is what the router's handlers need.
 type Handlers struct {
@@ -185,18 +188,18 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 		}{"keep_media", "", h.keepMedia})
 	}
 	for _, w := range work {
-		sub, err := subscriberFor(w.name)
+		sub, err := subscriberFor(w.name, false)
 		if err != nil {
 			return nil, fmt.Errorf("router: subscriber for %s: %w", w.name, err)
 		}
 		r.AddConsumerHandler(w.name, TopicCaseEvents, sub, h.only(w.kind, w.fn))
 	}
-	feedSub, err := subscriberFor(FeedGroupPrefix + cfg.Instance)
+	feedSub, err := subscriberFor(feedGroupPrefix+cfg.Instance, true)
 	if err != nil {
 		return nil, fmt.Errorf("router: feed subscriber: %w", err)
 	}
 	r.AddConsumerHandler("console_feed", TopicCaseEvents, feedSub, h.feed)
-	poisonSub, err := subscriberFor("poison")
+	poisonSub, err := subscriberFor("poison", false)
 	if err != nil {
 		return nil, fmt.Errorf("router: poison subscriber: %w", err)
 	}

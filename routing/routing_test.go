@@ -94,7 +94,7 @@ func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 			r.mu.Unlock()
 		}}
 	router, err := routing.NewRouter(routing.Config{Instance: "t", RetryInterval: time.Millisecond}, h,
-		func(string) (message.Subscriber, error) { return bus, nil }, bus)
+		func(string, bool) (message.Subscriber, error) { return bus, nil }, bus)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -64,7 +63,7 @@ func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*back
 			return err
 		},
 		publisher:     bus,
-		subscriberFor: func(string) (message.Subscriber, error) { return bus, nil },
+		subscriberFor: func(string, bool) (message.Subscriber, error) { return bus, nil },
 		relay:         &routing.Relay{Outbox: st, Publisher: bus, Log: log},
 		close: func() error {
 			bus.Close()
@@ -98,12 +97,10 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 		shared:    st,
 		ping:      st.Ping,
 		publisher: pub,
-		subscriberFor: func(group string) (message.Subscriber, error) {
+		subscriberFor: func(group string, fromNow bool) (message.Subscriber, error) {
 			c := valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, ConsumerGroup: group,
 				Consumer: instance, MinIdle: cfg.Valkey.ClaimIdle, Logger: wmLog}
-			if strings.HasPrefix(group, routing.FeedGroupPrefix) {
-				// A console feed shows what happens from now on; consoles
-				// load the past from the API.
+			if fromNow {
 				c.GroupStartID = "$"
 			}
 			return valkeystream.NewSubscriber(c)
