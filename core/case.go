@@ -75,6 +75,9 @@ type Case struct {
 	Address  string `json:"address,omitempty"`
 	Resident string `json:"resident"`
 	Phone    string `json:"phone,omitempty"`
+	// SubmitKey is the Draft.Key the case was filed with; a store files one
+	// case per key.
+	SubmitKey string `json:"submit_key,omitempty"`
 	// Joined are the openids of residents who joined the case (附议):
 	// they hear its progress and rate it like the resident who filed it.
 	Joined    []string  `json:"joined,omitempty"`
@@ -119,6 +122,10 @@ type Draft struct {
 	Grid     string    `json:"grid,omitempty"`
 	Address  string    `json:"address,omitempty"`
 	Phone    string    `json:"phone,omitempty"`
+	// Key names this one filing, so that submitting it again (a retry
+	// after a failure whose outcome was unclear) returns the case already
+	// filed instead of filing a second; empty means no such guard.
+	Key string `json:"key,omitempty"`
 }
 
 // FormatCaseNumber builds the number people read and type: the town's prefix,

@@ -34,7 +34,11 @@ func (l *Ledger) now() time.Time {
 // the ledger.
 const MaxTextLen = 1000
 
-// Submit files a resident's confirmed draft as a new case.
+// maxSubmitKeyLen bounds Draft.Key, which the stores keep as an index key.
+const maxSubmitKeyLen = 64
+
+// Submit files a resident's confirmed draft as a new case. A draft submitted
+// again with the same Key returns the case it filed the first time.
 func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, error) {
 	town := l.Town.Town()
 	cat := town.Category(d.Category)
@@ -52,6 +56,9 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 	if resident == "" {
 		return Case{}, fmt.Errorf("submit: no resident: %w", ErrInvalid)
 	}
+	if len(d.Key) > maxSubmitKeyLen {
+		return Case{}, fmt.Errorf("submit: key length: %w", ErrInvalid)
+	}
 	now := l.now()
 	c := Case{
 		State:     StateSubmitted,
@@ -65,6 +72,7 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 		Grid:      g.ID,
 		Resident:  resident,
 		Phone:     d.Phone,
+		SubmitKey: d.Key,
 		Deadline:  town.Deadline(cat, now),
 		TermStart: now,
 		CreatedAt: now,

@@ -31,7 +31,9 @@ func (q CaseQuery) Match(c *Case) bool {
 // so nothing acknowledged is lost between "saved" and "announced".
 type CaseStore interface {
 	// CreateCase numbers c, stores it with first, and announces first.
-	// It returns the stored case and event (with Number and Seq set).
+	// It returns the stored case and event (with Number and Seq set). If
+	// c.SubmitKey is set and the resident already has a case filed with
+	// it, CreateCase writes nothing and returns that case and a zero Event.
 	CreateCase(ctx context.Context, c Case, first Event) (Case, Event, error)
 	// Case returns the case with number, or ErrNotFound.
 	Case(ctx context.Context, number string) (Case, error)

@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -89,6 +90,10 @@ type Engine struct {
 	Ledger Ledger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// NewKey names each intake (core.Draft.Key), so that 确认 sent again
+	// after an unclear failure returns the case already filed rather than
+	// file a second; nil means a random key.
+	NewKey func() string
 	// IdleTimeout cancels a dialog left alone this long; zero means
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
@@ -125,6 +130,13 @@ func (e *Engine) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+func (e *Engine) newKey() string {
+	if e.NewKey != nil {
+		return e.NewKey()
+	}
+	return rand.Text()
 }
 
 func (e *Engine) idleTimeout() time.Duration {

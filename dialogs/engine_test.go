@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -37,7 +39,13 @@ func newEngine(t *testing.T) (*Engine, *fakeLedger, *clock) {
 	c := newClock()
 	town := testTown(t)
 	l := newFakeLedger(town, c.Now)
-	return &Engine{Town: town, Ledger: l, Now: c.Now}, l, c
+	return &Engine{Town: town, Ledger: l, Now: c.Now, NewKey: countingKeys()}, l, c
+}
+
+// countingKeys names intakes k1, k2, … so transcripts stay the same.
+func countingKeys() func() string {
+	var n atomic.Int64
+	return func() string { return "k" + strconv.FormatInt(n.Add(1), 10) }
 }
 
 func TestLongDescriptionIsCut(t *testing.T) {

@@ -126,6 +126,11 @@ func (l *fakeLedger) Submit(_ context.Context, resident string, d core.Draft) (c
 	if l.failing("submit") {
 		return core.Case{}, fmt.Errorf("submit: %w", errFake)
 	}
+	for _, c := range l.cases {
+		if d.Key != "" && c.SubmitKey == d.Key && c.Resident == resident {
+			return c, nil
+		}
+	}
 	cat := l.town.Category(d.Category)
 	g := l.town.Grid(d.Grid)
 	if cat == nil || g == nil || d.Text == "" || resident == "" {
@@ -146,12 +151,17 @@ func (l *fakeLedger) Submit(_ context.Context, resident string, d core.Draft) (c
 		Address:   d.Address,
 		Resident:  resident,
 		Phone:     d.Phone,
+		SubmitKey: d.Key,
 		Deadline:  now.Add(time.Duration(cat.DeadlineHours) * time.Hour),
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
 	l.cases = append(l.cases, c)
 	l.log(c.Number, core.Event{Kind: core.EventSubmitted, Actor: core.ActorResident})
+	if l.failing("submit-reply") {
+		// Filed, but the answer was lost on the way back.
+		return core.Case{}, fmt.Errorf("submit: %w", errFake)
+	}
 	return c, nil
 }
 
@@ -518,6 +528,6 @@ func newHarness(t testing.TB) *harness {
 	l := newFakeLedger(town, c.Now)
 	st := newMemStore(c.Now)
 	recs := newMemRecords()
-	eng := &Engine{Town: town, Ledger: l, Now: c.Now, Households: &core.Households{Records: recs}, JoinRadiusM: 200}
+	eng := &Engine{Town: town, Ledger: l, Now: c.Now, NewKey: countingKeys(), Households: &core.Households{Records: recs}, JoinRadiusM: 200}
 	return &harness{clock: c, town: town, ledger: l, store: st, records: recs, svc: &Service{Engine: eng, Store: st}}
 }

@@ -31,6 +31,7 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 //	< …                  the expected reply, one line each; "< [no reply]" for ""
 //	> [wait 31m]         harness: advance the clock (no reply)
 //	> [fail submit]      harness: the next Submit / OpenCases ("cases") / Rate fails
+//	> [fail submit-reply]   harness: the next Submit files the case, then fails
 //	> [state ST202611250001 resolved]   harness: staff move a case
 //	> [ledger]           harness: "= " lines showing what the ledger was given
 //	> [session]          harness: "= " line showing the saved session

@@ -252,6 +252,7 @@ func (e *Engine) advance(ctx context.Context, town *core.Town, s *Session) strin
 // registered resident's place and phone come from their household file.
 func (e *Engine) startIntake(ctx context.Context, s *Session, resident string, now time.Time, free bool) {
 	*s = Session{Flow: flowIntake, Free: free, UpdatedAt: now, from: s.from}
+	s.Draft.Key = e.newKey()
 	e.observe(s, DialogStarted)
 	if hh, ok := e.household(ctx, resident); ok {
 		s.FromHousehold, s.PhoneSet = true, true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -248,8 +249,8 @@ const pushMarkTTL = 7 * 24 * time.Hour
 // push sends n to recipient to once per event and records the outcome on
 // the case. A permanent WeChat refusal, or a recipient without WeChat, is
 // recorded and not retried; anything else is returned for the router to
-// retry. A push to staff about a case makes it their "last case", the one a
-// command without a number is about.
+// retry. A push WeChat took whose recording failed is not sent again on the
+// retry (see pending).
 func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.Notice) error {
 	mark := "push:" + ev.ID() + ":" + to
 	if _, done, err := h.Marks.Get(ctx, mark); err != nil {
@@ -257,15 +258,41 @@ func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.No
 	} else if done {
 		return nil
 	}
+	p, ok := h.pending.take(mark)
+	if !ok {
+		d, err := h.deliver(ctx, ev, to, n)
+		if err != nil {
+			return err
+		}
+		p = pendingPush{Delivery: d}
+	}
+	if !p.recorded {
+		if err := h.Ledger.RecordDelivery(ctx, p.Delivery); err != nil {
+			h.pending.keep(mark, p)
+			return err
+		}
+		p.recorded = true
+	}
+	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(p.Err == nil && p.Reason == "")), pushMarkTTL); err != nil {
+		h.pending.keep(mark, p)
+		return fmt.Errorf("push mark: %w", err)
+	}
+	return nil
+}
+
+// deliver sends n to recipient to and says what became of it; the error is
+// for failures worth retrying. A push to staff about a case makes it their
+// "last case", the one a command without a number is about.
+func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core.Notice) (core.Delivery, error) {
+	d := core.Delivery{About: ev, To: to}
 	openid := n.To
 	isStaff := to != core.ActorResident && !strings.HasPrefix(to, core.ActorJoinedPrefix)
 	if isStaff {
 		var err error
 		if openid, err = h.staffOpenID(ctx, to); err != nil {
-			return err
+			return d, err
 		}
 	}
-	d := core.Delivery{About: ev, To: to}
 	if !isStaff && !core.FromWeChat(openid) {
 		openid = "" // a resident who came through another channel
 	}
@@ -273,39 +300,81 @@ func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.No
 		h.Log.Warn("recipient has no WeChat to push to", "case", ev.Case, "to", to)
 		d.Reason = core.ReasonNoWeChat
 		h.Observe.Push("", PushNoWeChat, 0)
-	} else {
-		n.To, n.Key = openid, "gridbot-"+ev.ID()+"-"+to
-		channel, err := h.Notifier.Notify(ctx, n)
-		pe, isPush := errors.AsType[*core.PushError](err)
-		switch {
-		case err == nil:
-			h.Observe.Push(channel, PushDelivered, 0)
-		case isPush && pe.Permanent():
-			h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
-			d.ErrCode = pe.Code
-			h.Observe.Push(channel, PushRefused, pe.Code)
-		default:
-			code := 0
-			if isPush {
-				code = pe.Code
-			}
-			h.Observe.Push(channel, PushFailed, code)
-			return fmt.Errorf("push for event %d: %w", ev.Seq, err)
+		return d, nil
+	}
+	n.To, n.Key = openid, "gridbot-"+ev.ID()+"-"+to
+	channel, err := h.Notifier.Notify(ctx, n)
+	pe, isPush := errors.AsType[*core.PushError](err)
+	switch {
+	case err == nil:
+		h.Observe.Push(channel, PushDelivered, 0)
+	case isPush && pe.Permanent():
+		h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
+		d.ErrCode = pe.Code
+		h.Observe.Push(channel, PushRefused, pe.Code)
+	default:
+		code := 0
+		if isPush {
+			code = pe.Code
 		}
-		d.Channel, d.Err = channel, err
-		if err == nil && isStaff && n.Case != "" {
-			if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
-				h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
-			}
+		h.Observe.Push(channel, PushFailed, code)
+		return d, fmt.Errorf("push for event %d: %w", ev.Seq, err)
+	}
+	d.Channel, d.Err = channel, err
+	if err == nil && isStaff && n.Case != "" {
+		if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
+			h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
 		}
 	}
-	if err := h.Ledger.RecordDelivery(ctx, d); err != nil {
-		return err
+	return d, nil
+}
+
+// pendingPush is a push WeChat took or refused for good whose record or
+// done mark could not yet be written.
+type pendingPush struct {
+	core.Delivery
+	recorded bool // the Delivery is on the case; only the mark is missing
+	since    time.Time
+}
+
+// pendingPushes remembers, per push mark, pushes whose recording failed
+// (Valkey restarting, say), so the router's retry records them instead of
+// sending again: a customer-service message has no idempotency key, and a
+// second send reaches the person twice. Only a crash in that short gap can
+// still send twice. The zero value is ready.
+type pendingPushes struct {
+	mu sync.Mutex
+	m  map[string]pendingPush
+}
+
+// pendingFor bounds how long a pending push is remembered: a retry comes
+// within seconds, a redelivery after the router gave up within minutes.
+const pendingFor = time.Hour
+
+func (p *pendingPushes) keep(mark string, push pendingPush) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.m == nil {
+		p.m = make(map[string]pendingPush)
 	}
-	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(d.Err == nil && d.Reason == "")), pushMarkTTL); err != nil {
-		return fmt.Errorf("push mark: %w", err)
+	for k, old := range p.m {
+		if now.Sub(old.since) > pendingFor {
+			delete(p.m, k)
+		}
 	}
-	return nil
+	if push.since.IsZero() {
+		push.since = now
+	}
+	p.m[mark] = push
+}
+
+func (p *pendingPushes) take(mark string) (pendingPush, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	push, ok := p.m[mark]
+	delete(p.m, mark)
+	return push, ok
 }
 
 // poisoned logs what failed after its retries; a push that kept failing is

@@ -95,6 +95,8 @@ type Handlers struct {
 	// Observe is told of handler runs, retries and pushes (the metrics);
 	// nil records nothing.
 	Observe Observer
+
+	pending pendingPushes
 }
 
 // Observer receives what the router's metrics count.

@@ -2,6 +2,7 @@ package routing_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -51,9 +52,31 @@ func (f *fakeNotifier) to(openid string) []core.Notice {
 	return out
 }
 
+// flakyMarks is an Ephemeral whose next failSets writes fail, as while
+// Valkey restarts.
+type flakyMarks struct {
+	core.Ephemeral
+	mu       sync.Mutex
+	failSets int
+}
+
+func (f *flakyMarks) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	f.mu.Lock()
+	fail := f.failSets > 0
+	if fail {
+		f.failSets--
+	}
+	f.mu.Unlock()
+	if fail {
+		return errors.New("connection refused")
+	}
+	return f.Ephemeral.Set(ctx, key, v, ttl)
+}
+
 type rig struct {
 	ledger *core.Ledger
 	store  *embedded.Store
+	marks  *flakyMarks
 	notes  *fakeNotifier
 	pub    message.Publisher
 	mu     sync.Mutex
@@ -84,10 +107,11 @@ func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	roster := &core.Roster{Town: town, Records: st, Keys: st}
-	r := &rig{ledger: &core.Ledger{Store: st, Town: town, Now: now, Roster: roster}, store: st, notes: &fakeNotifier{}}
+	r := &rig{ledger: &core.Ledger{Store: st, Town: town, Now: now, Roster: roster}, store: st,
+		marks: &flakyMarks{Ephemeral: st}, notes: &fakeNotifier{}}
 	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 64}, watermill.NopLogger{})
 	r.pub = bus
-	h := &routing.Handlers{Ledger: r.ledger, Town: town, Notifier: r.notes, Marks: st, Log: log, Roster: roster,
+	h := &routing.Handlers{Ledger: r.ledger, Town: town, Notifier: r.notes, Marks: r.marks, Log: log, Roster: roster,
 		Feed: func(ev core.Event, c core.Case) {
 			r.mu.Lock()
 			r.fed = append(r.fed, ev)
@@ -259,6 +283,33 @@ func TestPushesAreIdempotentAndRecorded(t *testing.T) {
 	})
 	if n := len(r.notes.to("oresident2")); n != 0 {
 		t.Fatalf("a refused push was retried into a send: %d", n)
+	}
+}
+
+// A push WeChat took whose done mark could not be written (Valkey down) is
+// not sent again by the retry, and is recorded on the case once.
+func TestPushNotRepeatedWhenItsMarkFails(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, sampleTown(t, false))
+	r.marks.failSets = 3
+	c, err := r.ledger.Submit(ctx, "oresident3", core.Draft{Category: "env", Text: "垃圾没人清", Grid: "L10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the done mark", func() bool {
+		r.marks.mu.Lock()
+		defer r.marks.mu.Unlock()
+		return r.marks.failSets == 0
+	})
+	eventually(t, "the delivery record", func() bool {
+		return countEvents(t, r, c.Number, core.EventDelivered) > 0
+	})
+	time.Sleep(100 * time.Millisecond) // any further retry would have run
+	if n := len(r.notes.to("osample-L10-a")); n != 1 {
+		t.Fatalf("the leader got %d pushes for one case", n)
+	}
+	if n := countEvents(t, r, c.Number, core.EventDelivered); n != 1 {
+		t.Fatalf("the push is recorded %d times", n)
 	}
 }
 

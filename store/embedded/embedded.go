@@ -173,7 +173,16 @@ func eventKey(number string, seq uint64) []byte {
 // CreateCase implements core.CaseStore.
 func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (core.Case, core.Event, error) {
 	var evs []core.Event
+	var filed *core.Case
 	err := s.writes.update(func(tx *bolt.Tx) error {
+		filed = nil
+		if c.SubmitKey != "" {
+			prev, err := filedWith(tx, c.Resident, c.SubmitKey)
+			if err != nil || prev != nil {
+				filed = prev
+				return err
+			}
+		}
 		day := c.CreatedAt.In(chinaTime)
 		counters := tx.Bucket(bucketCounters)
 		dayKey := []byte(day.Format("20060102"))
@@ -204,8 +213,28 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 	if err != nil {
 		return core.Case{}, core.Event{}, fmt.Errorf("create case: %w", err)
 	}
+	if filed != nil {
+		return *filed, core.Event{}, nil
+	}
 	s.signal()
 	return c, evs[0], nil
+}
+
+// filedWith returns the resident's case filed with submit key, or nil. It
+// looks through the resident's own cases: a handful, and no index to keep.
+func filedWith(tx *bolt.Tx, resident, key string) (*core.Case, error) {
+	prefix := append([]byte(resident), 0)
+	cur := tx.Bucket(bucketResidents).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		var c core.Case
+		if err := getCase(tx, string(k[len(prefix):]), &c); err != nil {
+			return nil, err
+		}
+		if c.SubmitKey == key {
+			return &c, nil
+		}
+	}
+	return nil, nil
 }
 
 // write stores c and appends evs to its log and to the outbox, numbering them.

@@ -49,6 +49,7 @@ func Run(t *testing.T, factory Factory) {
 		fn   func(*testing.T, store.Store, *Clock)
 	}{
 		{"CreateNumbersPerDay", testCreateNumbersPerDay},
+		{"SubmitKeyFilesOnce", testSubmitKeyFilesOnce},
 		{"UpdateAppendsEvents", testUpdateAppendsEvents},
 		{"UpdateErrorWritesNothing", testUpdateErrorWritesNothing},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
@@ -101,6 +102,46 @@ func testCreateNumbersPerDay(t *testing.T, s store.Store, clock *Clock) {
 	got, err := s.Case(context.Background(), a.Number)
 	if err != nil || got.Text != "路灯坏了" || got.Resident != "o1" {
 		t.Fatalf("Case = %+v, %v", got, err)
+	}
+}
+
+// A case created again with the same submit key (a resident's retry after
+// an unclear failure) is the case filed the first time, even when the
+// retries race; the key is the resident's own.
+func testSubmitKeyFilesOnce(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	c, ev := newCase(clock, "o1", "g1")
+	c.SubmitKey = "intake-1"
+	numbers := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range numbers {
+		wg.Go(func() {
+			got, _, err := s.CreateCase(ctx, c, ev)
+			if err != nil {
+				t.Errorf("CreateCase: %v", err)
+			}
+			numbers[i] = got.Number
+		})
+	}
+	wg.Wait()
+	for _, n := range numbers[1:] {
+		if n != numbers[0] {
+			t.Fatalf("the same submit key filed %v", numbers)
+		}
+	}
+	mine, err := s.Cases(ctx, core.CaseQuery{Resident: "o1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mine) != 1 || mine[0].Number != numbers[0] || mine[0].SubmitKey != "intake-1" {
+		t.Fatalf("resident's cases after racing retries: %+v", mine)
+	}
+	if evs, err := s.Events(ctx, numbers[0]); err != nil || len(evs) != 1 {
+		t.Fatalf("events of %s: %v %v, want the one submission", numbers[0], evs, err)
+	}
+	c.Resident = "o2"
+	if other, _, err := s.CreateCase(ctx, c, ev); err != nil || other.Number == numbers[0] {
+		t.Fatalf("another resident's case with the same key: %s %v", other.Number, err)
 	}
 }
 

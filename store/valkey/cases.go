@@ -32,13 +32,16 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // writer of the ledger.
 //
 // KEYS: 1 case, 2 case log, 3 global log, 4 sequence counter, 5 stream, and
-// on create 6 all-cases index, 7 resident index.
+// on create 6 all-cases index, 7 resident index, and 8 the submit key when
+// the case has one.
 // ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
-// the update was computed from, 4 new case JSON, 5 event count, then per
+// the update was computed from, or on create how long the submit key is kept
+// (ms), 4 new case JSON, 5 event count, then per
 // event: its JSON, its stream field count n, its n stream fields.
 //
-// It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"}
-// having written nothing. The stream entry is added first, as the write most
+// It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"} /
+// {"filed", number of the case filed with the submit key} having written
+// nothing. The stream entry is added first, as the write most
 // likely to fail (a key of the wrong type), and the case last.
 const writeScript = `
 local placeholder = '18446744073709551615'
@@ -51,6 +54,10 @@ local function fill(s, seq)
 end
 if ARGV[1] == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+  if KEYS[8] then
+    local filed = redis.call('GET', KEYS[8])
+    if filed then return {'filed', filed} end
+  end
 else
   local cur = redis.call('GET', KEYS[1])
   if not cur then return {'notfound'} end
@@ -73,6 +80,7 @@ end
 if ARGV[1] == 'create' then
   redis.call('ZADD', KEYS[6], 0, ARGV[2])
   redis.call('ZADD', KEYS[7], 0, ARGV[2])
+  if KEYS[8] then redis.call('SET', KEYS[8], ARGV[2], 'PX', ARGV[3]) end
 end
 redis.call('SET', KEYS[1], ARGV[4])
 return out
@@ -83,6 +91,15 @@ var (
 	errExists   = errors.New("exists")
 	errConflict = errors.New("conflict")
 )
+
+// errFiled is writeScript's "filed": the submit key already filed Number.
+type errFiled struct{ Number string }
+
+func (e errFiled) Error() string { return "already filed as " + e.Number }
+
+// submitKeyTTL is how long a submit key guards against filing twice: far
+// longer than a resident's retry, and than a dialog session lives.
+const submitKeyTTL = 7 * 24 * time.Hour
 
 // maxAttempts bounds UpdateCase's optimistic retries.
 const maxAttempts = 64
@@ -99,6 +116,10 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if old == nil {
 		args[0] = "create"
 		keys = append(keys, s.casesKey(), s.residentKey(c.Resident))
+		if c.SubmitKey != "" {
+			keys = append(keys, s.submitKey(c.Resident, c.SubmitKey))
+			args[2] = strconv.FormatInt(submitKeyTTL.Milliseconds(), 10)
+		}
 	} else {
 		sum := sha1.Sum(old)
 		args[2] = hex.EncodeToString(sum[:])
@@ -122,6 +143,9 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	case "ok":
 	case "exists":
 		return errExists
+	case "filed":
+		number, _ := res[len(res)-1].ToString()
+		return errFiled{Number: number}
 	case "notfound":
 		return core.ErrNotFound
 	case "conflict":
@@ -172,6 +196,17 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = s.now()
 	}
+	if c.SubmitKey != "" {
+		// Most second submissions are caught here, before a day number is
+		// spent; the write script catches the rest.
+		number, err := s.client.Do(ctx, s.client.B().Get().Key(s.submitKey(c.Resident, c.SubmitKey)).Build()).ToString()
+		switch {
+		case err == nil:
+			return s.filed(ctx, number)
+		case !vk.IsValkeyNil(err):
+			return core.Case{}, core.Event{}, fmt.Errorf("create case: submit key: %w", err)
+		}
+	}
 	day := c.CreatedAt.In(chinaTime)
 	n, err := s.client.Do(ctx, s.client.B().Incr().Key(s.dayKey(day.Format("20060102"))).Build()).AsInt64()
 	if err != nil {
@@ -182,13 +217,25 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 	c.UpdatedAt = first.At
 	first.Case = c.Number
 	evs := []core.Event{first}
+	var filed errFiled
 	switch err := s.runWrite(ctx, &c, evs, nil); {
+	case errors.As(err, &filed):
+		return s.filed(ctx, filed.Number)
 	case errors.Is(err, errExists):
 		return core.Case{}, core.Event{}, fmt.Errorf("create case: case %s exists: %w", c.Number, core.ErrConflict)
 	case err != nil:
 		return core.Case{}, core.Event{}, fmt.Errorf("create case %s: %w", c.Number, err)
 	}
 	return c, evs[0], nil
+}
+
+// filed returns the case a submit key filed before.
+func (s *Store) filed(ctx context.Context, number string) (core.Case, core.Event, error) {
+	c, _, err := s.getCase(ctx, number)
+	if err != nil {
+		return core.Case{}, core.Event{}, fmt.Errorf("create case: filed before: %w", err)
+	}
+	return c, core.Event{}, nil
 }
 
 // Case implements core.CaseStore.

@@ -248,12 +248,15 @@ func durabilityWarnings(cfg map[string]string) []string {
 
 // Key builders; see the package comment for the layout.
 
-func (s *Store) caseKey(number string) string       { return s.prefix + "{gb}:case:" + number }
-func (s *Store) caseLogKey(number string) string    { return s.prefix + "{gb}:log:" + number }
-func (s *Store) logKey() string                     { return s.prefix + "{gb}:events" }
-func (s *Store) seqKey() string                     { return s.prefix + "{gb}:seq" }
-func (s *Store) dayKey(day string) string           { return s.prefix + "{gb}:day:" + day }
-func (s *Store) casesKey() string                   { return s.prefix + "{gb}:cases" }
-func (s *Store) residentKey(openid string) string   { return s.prefix + "{gb}:resident:" + openid }
+func (s *Store) caseKey(number string) string     { return s.prefix + "{gb}:case:" + number }
+func (s *Store) caseLogKey(number string) string  { return s.prefix + "{gb}:log:" + number }
+func (s *Store) logKey() string                   { return s.prefix + "{gb}:events" }
+func (s *Store) seqKey() string                   { return s.prefix + "{gb}:seq" }
+func (s *Store) dayKey(day string) string         { return s.prefix + "{gb}:day:" + day }
+func (s *Store) casesKey() string                 { return s.prefix + "{gb}:cases" }
+func (s *Store) residentKey(openid string) string { return s.prefix + "{gb}:resident:" + openid }
+func (s *Store) submitKey(openid, key string) string {
+	return s.prefix + "{gb}:submit:" + openid + ":" + key
+}
 func (s *Store) ephemeralKey(key string) string     { return s.prefix + "eph:" + key }
 func (s *Store) recordsKey(namespace string) string { return s.prefix + "rec:" + namespace }
