@@ -233,8 +233,8 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var mm message.MixMessage
-	if err := xml.Unmarshal(cleanXML(body), &mm); err != nil {
+	mm, err := decodeMessage(cleanXML(body))
+	if err != nil {
 		c.fail(w, reject(http.StatusBadRequest, "malformed message XML"))
 		return
 	}
@@ -248,9 +248,16 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(core.WithRequestID(r.Context(), requestID), c.cfg.ReplyTimeout)
 	defer cancel()
 	if opensWindow(m) {
-		if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
-			c.cfg.Log.Warn("wechat window not recorded", "err", err)
-		}
+		// The window is recorded beside the answer, not before it: with a
+		// networked store the two writes then share a round trip.
+		recorded := make(chan struct{})
+		go func() {
+			defer close(recorded)
+			if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
+				c.cfg.Log.Warn("wechat window not recorded", "err", err)
+			}
+		}()
+		defer func() { <-recorded }()
 	}
 	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
 	took := c.cfg.Now().Sub(start)
@@ -492,11 +499,15 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 		}
 		return BusyReply, OutcomeBusy
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
-		c.cfg.Log.Error("wechat dedupe store failed", "err", err)
-	}
+	// The reply is kept for retries while the answer goes out: a retry
+	// arriving before it is stored waits for it (replayed).
+	go func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
+			c.cfg.Log.Error("wechat dedupe store failed", "err", err)
+		}
+	}()
 	return reply, answered(reply)
 }
 

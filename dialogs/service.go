@@ -50,6 +50,19 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		var s Session
 		return sv.Engine.Step(ctx, &s, m), nil
 	}
+	key := SessionKey(m.From)
+	type loaded struct {
+		raw   []byte
+		found bool
+		err   error
+	}
+	// The session is read while the desk looks the sender up among staff:
+	// with a networked store the two reads then share a round trip.
+	session := make(chan loaded, 1)
+	go func() {
+		raw, found, err := sv.Store.Get(ctx, key)
+		session <- loaded{raw, found, err}
+	}()
 	if sv.Desk != nil {
 		reply, ok, err := sv.Desk.Answer(ctx, m)
 		if err != nil {
@@ -59,8 +72,8 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 			return reply, nil
 		}
 	}
-	key := SessionKey(m.From)
-	raw, found, err := sv.Store.Get(ctx, key)
+	l := <-session
+	raw, found, err := l.raw, l.found, l.err
 	if err != nil {
 		return "", fmt.Errorf("dialogs: load session: %w", err)
 	}
