@@ -70,11 +70,20 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Records are read on every message (is the sender bound staff?) and
+// written seldom, so they are read through valkey-go's client-side cache:
+// the server tells every instance when a record hash changes (CLIENT
+// TRACKING), and the TTL bounds what a lost invalidation could leave.
+const (
+	recordCacheTTL  = time.Minute
+	recordCacheSize = 8 << 20 // bytes per connection
+)
+
 // Record implements core.Records.
 func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := s.client.Do(ctx, s.client.B().Hget().Key(s.recordsKey(ns)).Field(key).Build()).AsBytes()
+	v, err := s.client.DoCache(ctx, s.client.B().Hget().Key(s.recordsKey(ns)).Field(key).Cache(), recordCacheTTL).AsBytes()
 	if vk.IsValkeyNil(err) {
 		return nil, false, nil
 	}

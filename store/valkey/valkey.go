@@ -87,7 +87,7 @@ type Options struct {
 	// server's clock expires ephemeral keys.
 	Now func() time.Time
 	// Timeout bounds dialling, each network round trip and each store call
-	// (unless the caller's context ends sooner); zero means DefaultTimeout.
+	// without a deadline of the caller's own; zero means DefaultTimeout.
 	Timeout time.Duration
 }
 
@@ -131,8 +131,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		ClientName:       "gridbot",
 		Dialer:           net.Dialer{Timeout: opt.Timeout, KeepAlive: time.Second},
 		ConnWriteTimeout: opt.Timeout,
-		DisableCache:     true, // the store reads with Do; no CLIENT TRACKING needed
-		RetryDelay:       retryDelay,
+		// Records are read through the server-assisted client cache
+		// (CLIENT TRACKING): see Record.
+		CacheSizeEachConn: recordCacheSize,
+		RetryDelay:        retryDelay,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
@@ -185,10 +187,13 @@ func retryDelay(attempts int, _ vk.Completed, _ error) time.Duration {
 	return time.Duration(10<<attempts) * time.Millisecond
 }
 
-// bound limits ctx to the store's timeout, unless it ends sooner already.
+// bound limits ctx to the store's timeout when the caller set no deadline
+// of its own. A caller with one (a callback answering within WeChat's
+// limit) keeps it: a timer per call was a measurable share of a message's
+// CPU, and ConnWriteTimeout already ends a wait on a server that hangs.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.timeout {
-		return context.WithCancel(ctx)
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, s.timeout)
 }

@@ -43,6 +43,40 @@ func TestBehaviour(t *testing.T) {
 	})
 }
 
+// Records are cached by each instance, and a change made through another
+// instance reaches it at once, not when the cache entry expires.
+func TestRecordCacheFollowsOtherInstances(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	a, b := open(t, prefix, nil), open(t, prefix, nil)
+	for i, want := range []string{"gl-L10-a", "gl-L10-b", ""} {
+		switch want {
+		case "":
+			if err := b.DeleteRecord(ctx, "bindings", "o1"); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := b.PutRecord(ctx, "bindings", "o1", []byte(want)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(time.Second)
+		for {
+			v, ok, err := a.Record(ctx, "bindings", "o1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(v) == want && ok == (want != "") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("step %d: instance a still reads %q (%v), want %q", i, v, ok, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
 // streamEvents reads every entry of the case events stream back as events.
 func streamEvents(t *testing.T, s *valkey.Store, prefix string) []core.Event {
 	t.Helper()
