@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,8 +37,11 @@ type Hub struct {
 	mu      sync.Mutex
 	clients map[*follower]struct{}
 	closed  bool
-	done    chan struct{} // closed when Run stops
-	wg      sync.WaitGroup
+	// bell is closed by Publish, and replaced, to wake every feed at once:
+	// one close instead of a send per feed. A feed takes the current bell
+	// before it reads the log, so a Publish in between is never missed.
+	bell atomic.Pointer[chan struct{}]
+	wg   sync.WaitGroup
 
 	// Limits; the tests shorten them.
 	writeWait  time.Duration // to write one message
@@ -73,22 +77,31 @@ type logPage struct {
 	cases map[string]*core.Case // nil entries: the case is gone
 	err   error
 
-	// frames holds each event as sent to one staff member, encoded once
-	// for all their connections (key: staff ID and sequence); a nil frame
-	// means the staff member may not see it.
+	// frames holds the page as sent to one staff member, encoded once for
+	// all their connections (key: staff ID); a nil frame means they may see
+	// none of its events.
 	framesMu sync.Mutex
-	frames   map[frameKey]*websocket.PreparedMessage
-}
-
-type frameKey struct {
-	staff string
-	seq   uint64
+	frames   map[string]*websocket.PreparedMessage
 }
 
 // follower is one websocket following the log.
 type follower struct {
-	wake chan struct{} // buffered 1: "there is something new"
-	kick chan struct{} // closed to drop the connection (tests: a network drop)
+	// stop is closed, under Hub.mu and with code and reason set, to close
+	// the connection: the hub shutting down, or (tests) a network drop.
+	stop   chan struct{}
+	code   int
+	reason string
+}
+
+// stopWith closes f's connection with code; the first reason stands.
+// Callers hold Hub.mu.
+func (f *follower) stopWith(code int, reason string) {
+	select {
+	case <-f.stop:
+	default:
+		f.code, f.reason = code, reason
+		close(f.stop)
+	}
 }
 
 // Close codes of the feed.
@@ -104,10 +117,9 @@ func NewHub(log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{
+	h := &Hub{
 		log:        log,
 		clients:    make(map[*follower]struct{}),
-		done:       make(chan struct{}),
 		writeWait:  10 * time.Second,
 		pongWait:   60 * time.Second,
 		pingPeriod: 25 * time.Second,
@@ -116,6 +128,9 @@ func NewHub(log *slog.Logger) *Hub {
 		batch:      200,
 		maxReplay:  1000,
 	}
+	bell := make(chan struct{})
+	h.bell.Store(&bell)
+	return h
 }
 
 // Clients returns the number of connected websockets.
@@ -132,14 +147,8 @@ func (h *Hub) Publish(core.Event, core.Case) {
 	h.pagesMu.Lock()
 	clear(h.pages) // pages read before this event may lack it
 	h.pagesMu.Unlock()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for f := range h.clients {
-		select {
-		case f.wake <- struct{}{}:
-		default: // already rung
-		}
-	}
+	next := make(chan struct{})
+	close(*h.bell.Swap(&next))
 }
 
 // Run waits until ctx is done, then closes every websocket with a close
@@ -149,7 +158,9 @@ func (h *Hub) Run(ctx context.Context) {
 	<-ctx.Done()
 	h.mu.Lock()
 	h.closed = true
-	close(h.done)
+	for f := range h.clients {
+		f.stopWith(closeShutdown, "server shutting down")
+	}
 	h.mu.Unlock()
 	all := make(chan struct{})
 	go func() {
@@ -168,7 +179,7 @@ func (h *Hub) join() (*follower, bool) {
 	if h.closed {
 		return nil, false
 	}
-	f := &follower{wake: make(chan struct{}, 1), kick: make(chan struct{})}
+	f := &follower{stop: make(chan struct{})}
 	h.clients[f] = struct{}{}
 	h.wg.Add(1)
 	return f, true
@@ -180,11 +191,7 @@ func (h *Hub) dropAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for f := range h.clients {
-		select {
-		case <-f.kick:
-		default:
-			close(f.kick)
-		}
+		f.stopWith(websocket.CloseServiceRestart, "restart")
 	}
 }
 
@@ -195,14 +202,17 @@ func (h *Hub) leave(f *follower) {
 	h.wg.Done()
 }
 
-// wireMessage is what a client receives: an event ("event"), a heartbeat
-// carrying the feed's position ("ping"), or the word to reload ("resync",
-// before a close with code 4000).
+// wireMessage is what a client receives: an event ("event"), several at
+// once ("events"), a heartbeat carrying the feed's position ("ping"), or the
+// word to reload ("resync", before a close with code 4000).
 type wireMessage struct {
 	Type  string     `json:"type"`
 	Seq   uint64     `json:"seq,omitempty"`
 	Event *eventView `json:"event,omitempty"`
 	Case  *caseView  `json:"case,omitempty"`
+	// Events are the "event" messages an "events" message carries, in
+	// order; its Seq is the last one's.
+	Events []wireMessage `json:"events,omitempty"`
 }
 
 // lastSeq finds the highest sequence number in the log by galloping and
@@ -329,11 +339,17 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 		h.closeWith(conn, closeResync, "resync")
 		return
 	}
-	poll := time.NewTicker(h.poll)
-	defer poll.Stop()
-	ping := time.NewTicker(h.pingPeriod)
-	defer ping.Stop()
+	// One ticker for the poll and the heartbeat, and one bell for every
+	// feed: each case of the select below costs every feed on every event.
+	every := min(h.poll, h.pingPeriod)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	ticks, pingEvery := 0, max(1, int(h.pingPeriod/every))
+	// The write deadline is moved on only once half of it is used: setting
+	// it costs a timer update, once per connection per event.
+	var deadline time.Time
 	for {
+		bell := *h.bell.Load()
 		page := s.logPage(ctx, last)
 		evs, err := page.evs, page.err
 		if err != nil {
@@ -343,20 +359,23 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 			}
 			return
 		}
-		for _, ev := range evs {
-			frame, err := s.frame(page, id, ev)
-			if err != nil {
-				s.log().ErrorContext(ctx, "console feed: encode", "err", err)
-				h.closeWith(conn, websocket.CloseInternalServerErr, "")
-				return
+		frame, err := s.frame(page, id)
+		if err != nil {
+			s.log().ErrorContext(ctx, "console feed: encode", "err", err)
+			h.closeWith(conn, websocket.CloseInternalServerErr, "")
+			return
+		}
+		if frame != nil {
+			if now := time.Now(); deadline.Sub(now) < h.writeWait/2 {
+				deadline = now.Add(h.writeWait)
+				_ = conn.SetWriteDeadline(deadline)
 			}
-			if frame != nil {
-				_ = conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-				if err := conn.WritePreparedMessage(frame); err != nil {
-					return // too slow or gone
-				}
+			if err := conn.WritePreparedMessage(frame); err != nil {
+				return // too slow or gone
 			}
-			last = ev.Seq
+		}
+		if len(evs) > 0 {
+			last = evs[len(evs)-1].Seq
 		}
 		if len(evs) == h.batch {
 			continue // more waiting
@@ -364,16 +383,19 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.done:
-			h.closeWith(conn, closeShutdown, "server shutting down")
+		case <-f.stop:
+			h.mu.Lock()
+			code, reason := f.code, f.reason
+			h.mu.Unlock()
+			h.closeWith(conn, code, reason)
 			return
-		case <-f.kick:
-			h.closeWith(conn, websocket.CloseServiceRestart, "restart")
-			return
-		case <-f.wake:
-		case <-poll.C:
-		case <-ping.C:
-			_ = conn.SetWriteDeadline(time.Now().Add(h.writeWait))
+		case <-bell:
+		case now := <-tick.C:
+			if ticks++; ticks%pingEvery != 0 {
+				continue // a poll of the log
+			}
+			deadline = now.Add(h.writeWait)
+			_ = conn.SetWriteDeadline(deadline)
 			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}
@@ -435,17 +457,29 @@ func (s *Server) logPage(ctx context.Context, seq uint64) *logPage {
 	return p
 }
 
-// frame returns ev as sent to staff id, encoded once per page for all of
-// that staff member's connections, or nil when they may not see it.
-func (s *Server) frame(p *logPage, id string, ev core.Event) (*websocket.PreparedMessage, error) {
-	key := frameKey{id, ev.Seq}
+// frame returns the page's events as sent to staff id, encoded once per
+// page for all of that staff member's connections, or nil when they may see
+// none of them. One event is an "event" message; several go as one "events"
+// message, so a burst (a case filed, assigned, its pushes recorded) costs
+// each connection one write, not one per event.
+func (s *Server) frame(p *logPage, id string) (*websocket.PreparedMessage, error) {
 	p.framesMu.Lock()
 	defer p.framesMu.Unlock()
-	if f, done := p.frames[key]; done {
+	if f, done := p.frames[id]; done {
 		return f, nil
 	}
+	var items []wireMessage
+	for _, ev := range p.evs {
+		if msg, ok := s.render(id, ev, p.cases); ok {
+			items = append(items, msg)
+		}
+	}
 	var f *websocket.PreparedMessage
-	if msg, ok := s.render(id, ev, p.cases); ok {
+	if len(items) > 0 {
+		msg := items[0]
+		if len(items) > 1 {
+			msg = wireMessage{Type: "events", Seq: items[len(items)-1].Seq, Events: items}
+		}
 		data, err := json.Marshal(msg)
 		if err != nil {
 			return nil, err
@@ -455,9 +489,9 @@ func (s *Server) frame(p *logPage, id string, ev core.Event) (*websocket.Prepare
 		}
 	}
 	if p.frames == nil {
-		p.frames = map[frameKey]*websocket.PreparedMessage{}
+		p.frames = map[string]*websocket.PreparedMessage{}
 	}
-	p.frames[key] = f
+	p.frames[id] = f
 	return f, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"gridbot/console"
 )
 
 // Login signs staff in on the console at base (http://host:port) and
@@ -155,15 +157,9 @@ func DialFeed(ctx context.Context, base string, cookie *http.Cookie, rec *Receip
 				return
 			}
 			now := time.Now()
-			var m struct {
-				Type  string `json:"type"`
-				Event struct {
-					Case string `json:"case"`
-					Kind string `json:"kind"`
-				} `json:"event"`
-			}
-			if json.Unmarshal(data, &m) == nil && m.Type == "event" {
-				rec.add(m.Event.Case, m.Event.Kind, now)
+			evs, _ := console.DecodeFeed(data)
+			for _, ev := range evs {
+				rec.add(ev.Case, ev.Kind, now)
 			}
 		}
 	}()

@@ -200,9 +200,11 @@ func fanout(ctx context.Context, s *Setup, g *Instance, ep *Endpoint, o Options,
 	tally := &Tally{}
 	ready := walkToSummary(ctx, []*Endpoint{ep}, ids, 8, tally)
 	before, _ := g.Usage()
+	stopProf := profile(ctx, o.PprofDir, g.Admin, "cpu-consoles.pprof", time.Duration(len(ids))*time.Second/2+3*time.Second)
 	sent := paced(ctx, ep, ready, 2, tally)
 	time.Sleep(3 * time.Second)
 	after, _ := g.Usage()
+	stopProf()
 	res.CPU = after.CPU - before.CPU
 	lat := &Latencies{}
 	for number, at := range sent {

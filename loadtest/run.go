@@ -238,15 +238,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Confirm["embedded"] = confirmToConsole(ctx, s, []*Endpoint{ep}, g.Base, o, runID+"ce", client)
 		fmt.Fprintf(log, "确认 → console, embedded: %s\n", rep.Confirm["embedded"].Latency)
 		g.Stop(10 * time.Second)
-		if o.Consoles > 0 {
-			g, ep, err = fresh("consoles", false)
-			if err != nil {
-				return nil, err
-			}
-			rep.Fanout = fanout(ctx, s, g, ep, o, runID+"fo")
-			fmt.Fprintf(log, "%d consoles: %s, %d B per connection\n", rep.Fanout.Open, rep.Fanout.Latency, rep.Fanout.PerConnBytes)
-			g.Stop(10 * time.Second)
+	}
+	if o.Consoles > 0 && (slices.Contains(o.Modes, "embedded") || slices.Contains(o.Modes, "consoles")) {
+		g, err := s.Gridbot(ctx, "consoles", InstanceOptions{})
+		if err != nil {
+			return nil, err
 		}
+		rep.Rest.ServeReady = max(rep.Rest.ServeReady, g.Ready)
+		ep := NewEndpoint("gridbot-consoles", g.Callback(), s.Account, false, client, ids)
+		rep.Fanout = fanout(ctx, s, g, ep, o, runID+"fo")
+		fmt.Fprintf(log, "%d consoles: %s, %d B per connection\n", rep.Fanout.Open, rep.Fanout.Latency, rep.Fanout.PerConnBytes)
+		g.Stop(10 * time.Second)
 	}
 	if slices.Contains(o.Modes, "valkey") {
 		v, err := s.Valkey(ctx)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"gridbot/console"
 )
 
 // A console client that never reads is dropped, and nobody else is slowed:
@@ -47,19 +49,17 @@ func TestFaultConsoleNeverReads(t *testing.T) {
 		defer close(readerDone)
 		for {
 			reader.SetReadDeadline(time.Now().Add(30 * time.Second))
-			var m struct {
-				Event struct {
-					Case string `json:"case"`
-					Kind string `json:"kind"`
-				} `json:"event"`
-			}
-			if err := reader.ReadJSON(&m); err != nil {
+			_, data, err := reader.ReadMessage()
+			if err != nil {
 				return
 			}
-			if m.Event.Kind == "submitted" {
-				mu.Lock()
-				seen[m.Event.Case] = time.Now()
-				mu.Unlock()
+			evs, _ := console.DecodeFeed(data)
+			for _, ev := range evs {
+				if ev.Kind == "submitted" {
+					mu.Lock()
+					seen[ev.Case] = time.Now()
+					mu.Unlock()
+				}
 			}
 		}
 	}()

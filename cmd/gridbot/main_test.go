@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/bot"
+	"gridbot/console"
 	"gridbot/wechatsim"
 )
 
@@ -350,18 +351,18 @@ func waitEvent(t testing.TB, ws *websocket.Conn, number, kind string) {
 	t.Helper()
 	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
-		var m struct {
-			Type  string `json:"type"`
-			Event struct {
-				Case string `json:"case"`
-				Kind string `json:"kind"`
-			} `json:"event"`
-		}
-		if err := ws.ReadJSON(&m); err != nil {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
 			t.Fatalf("waiting for %s of %s on the feed: %v", kind, number, err)
 		}
-		if m.Event.Case == number && m.Event.Kind == kind {
-			return
+		evs, err := console.DecodeFeed(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Case == number && ev.Kind == kind {
+				return
+			}
 		}
 	}
 }

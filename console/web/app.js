@@ -621,20 +621,26 @@
       let msg;
       try { msg = JSON.parse(m.data); } catch (e) { return; }
       if (msg.type === 'resync') { resync(); return; }
-      if (typeof msg.seq !== 'number') return;
-      if (live.lastSeq !== null && msg.seq <= live.lastSeq) return; // seen already
-      live.lastSeq = msg.seq;
-      if (msg.type !== 'event') return;
-      state.liveDuringLoad.set(msg.case.number, msg.case);
-      upsertRow(msg.case);
-      if (msg.case.number === state.openNumber) {
-        showCaseState(msg.case);
-        addEvent(msg.event);
-        // The case's own page refreshes its actions and details.
-        if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned'].includes(msg.event.kind)) {
-          openCase(state.openNumber);
+      // A burst of events comes as one "events" message.
+      const items = msg.type === 'events' && Array.isArray(msg.events) ? msg.events : [msg];
+      let reopen = false;
+      for (const item of items) {
+        if (typeof item.seq !== 'number') continue;
+        if (live.lastSeq !== null && item.seq <= live.lastSeq) continue; // seen already
+        live.lastSeq = item.seq;
+        if (item.type !== 'event') continue;
+        state.liveDuringLoad.set(item.case.number, item.case);
+        upsertRow(item.case);
+        if (item.case.number === state.openNumber) {
+          showCaseState(item.case);
+          addEvent(item.event);
+          // The case's own page refreshes its actions and details.
+          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned'].includes(item.event.kind)) {
+            reopen = true;
+          }
         }
       }
+      if (reopen) openCase(state.openNumber);
     };
     ws.onclose = (e) => {
       if (live.ws !== ws) return;
