@@ -65,6 +65,11 @@ type CallbackConfig struct {
 	// Window is told of every message that opens a customer-service
 	// window (the Sender's quota tracking); nil tracks nothing.
 	Window *Window
+	// RemoteStore says Dedupe and Window answer over the network: the
+	// window is then recorded beside the answer, and the reply stored for
+	// retries while the answer goes out, so their round trips overlap. In
+	// memory the goroutines would cost more than they save.
+	RemoteStore bool
 }
 
 // Callback is the http.Handler for WeChat's callback URL (GET handshake and
@@ -248,16 +253,21 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(core.WithRequestID(r.Context(), requestID), c.cfg.ReplyTimeout)
 	defer cancel()
 	if opensWindow(m) {
-		// The window is recorded beside the answer, not before it: with a
-		// networked store the two writes then share a round trip.
-		recorded := make(chan struct{})
-		go func() {
-			defer close(recorded)
+		record := func() {
 			if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
 				c.cfg.Log.Warn("wechat window not recorded", "err", err)
 			}
-		}()
-		defer func() { <-recorded }()
+		}
+		if c.cfg.RemoteStore {
+			recorded := make(chan struct{})
+			go func() {
+				defer close(recorded)
+				record()
+			}()
+			defer func() { <-recorded }()
+		} else {
+			record()
+		}
 	}
 	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
 	took := c.cfg.Now().Sub(start)
@@ -499,15 +509,20 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 		}
 		return BusyReply, OutcomeBusy
 	}
-	// The reply is kept for retries while the answer goes out: a retry
-	// arriving before it is stored waits for it (replayed).
-	go func() {
+	store := func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
 			c.cfg.Log.Error("wechat dedupe store failed", "err", err)
 		}
-	}()
+	}
+	if c.cfg.RemoteStore {
+		// The reply is kept for retries while the answer goes out: a
+		// retry arriving before it is stored waits for it (replayed).
+		go store()
+	} else {
+		store()
+	}
 	return reply, answered(reply)
 }
 

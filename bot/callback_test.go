@@ -263,20 +263,24 @@ func TestRetriesAnsweredOnce(t *testing.T) {
 	}
 	for _, key := range []string{"", keyCurrent} {
 		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s/aes=%v", tt.name, key != ""), func(t *testing.T) {
-				cb, rec := newCallback(t, func(c *bot.CallbackConfig) { c.AESKey = key })
-				n := 0
-				rec.reply = func(core.Message) (string, error) { n++; return fmt.Sprintf("第%d次回答", n), nil }
-				a := decodeReply(t, serve(cb, wechatRequest{body: tt.first, aesKey: key}.build(t)), key)
-				b := decodeReply(t, serve(cb, wechatRequest{body: tt.retry, aesKey: key, nonce: "999"}.build(t)), key)
-				if a.Content != "第1次回答" || b.Content != a.Content {
-					t.Fatalf("answers %q then %q", a.Content, b.Content)
-				}
-				c := decodeReply(t, serve(cb, wechatRequest{body: tt.other, aesKey: key}.build(t)), key)
-				if c.Content != "第2次回答" || len(rec.calls()) != 2 {
-					t.Fatalf("other message answered %q after %d calls", c.Content, len(rec.calls()))
-				}
-			})
+			for _, remote := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/aes=%v/remote=%v", tt.name, key != "", remote), func(t *testing.T) {
+					cb, rec := newCallback(t, func(c *bot.CallbackConfig) {
+						c.AESKey, c.RemoteStore, c.Window = key, remote, &bot.Window{Store: &memEphemeral{}}
+					})
+					n := 0
+					rec.reply = func(core.Message) (string, error) { n++; return fmt.Sprintf("第%d次回答", n), nil }
+					a := decodeReply(t, serve(cb, wechatRequest{body: tt.first, aesKey: key}.build(t)), key)
+					b := decodeReply(t, serve(cb, wechatRequest{body: tt.retry, aesKey: key, nonce: "999"}.build(t)), key)
+					if a.Content != "第1次回答" || b.Content != a.Content {
+						t.Fatalf("answers %q then %q", a.Content, b.Content)
+					}
+					c := decodeReply(t, serve(cb, wechatRequest{body: tt.other, aesKey: key}.build(t)), key)
+					if c.Content != "第2次回答" || len(rec.calls()) != 2 {
+						t.Fatalf("other message answered %q after %d calls", c.Content, len(rec.calls()))
+					}
+				})
+			}
 		}
 	}
 }

@@ -120,6 +120,9 @@ func classify(town *core.Town, norm string) (intent, []Guess) {
 	if n == 0 {
 		return intentUnclear, nil
 	}
+	if slices.Contains(greetingWords, norm) {
+		return intentGreeting, nil // no need to look for a problem in "你好"
+	}
 	short := utf8.RuneCountInString(norm) <= 12
 	if containsAny(norm, thanksWords) && (short || containsAny(norm, doneWords)) {
 		return intentThanks, nil

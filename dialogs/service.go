@@ -32,6 +32,10 @@ type Service struct {
 	Logger *slog.Logger
 	// Desk answers bound staff and 绑定; nil means everyone is a resident.
 	Desk *Desk
+	// RemoteStore says Store answers over the network: the session is then
+	// read while the desk looks the sender up, so the two round trips
+	// overlap. In memory the goroutine would cost more than it saves.
+	RemoteStore bool
 }
 
 func (sv *Service) log() *slog.Logger {
@@ -56,13 +60,14 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		found bool
 		err   error
 	}
-	// The session is read while the desk looks the sender up among staff:
-	// with a networked store the two reads then share a round trip.
 	session := make(chan loaded, 1)
-	go func() {
+	load := func() {
 		raw, found, err := sv.Store.Get(ctx, key)
 		session <- loaded{raw, found, err}
-	}()
+	}
+	if sv.RemoteStore {
+		go load()
+	}
 	if sv.Desk != nil {
 		reply, ok, err := sv.Desk.Answer(ctx, m)
 		if err != nil {
@@ -71,6 +76,9 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		if ok {
 			return reply, nil
 		}
+	}
+	if !sv.RemoteStore {
+		load()
 	}
 	l := <-session
 	raw, found, err := l.raw, l.found, l.err

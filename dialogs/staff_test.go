@@ -76,13 +76,23 @@ func newStaffRig(t testing.TB) *staffRig {
 //	> [wait 3h]                     advance the clock
 //	> [case ST…]                    "= " line: the case's state
 //	> [events ST…]                  "= " line: its event kinds
+//
+// They run twice: reading the session while the desk looks the sender up
+// (as with Valkey) must answer exactly as reading it after.
 func TestStaffTranscripts(t *testing.T) {
-	goldenFiles(t, filepath.Join("testdata", "staff", "*.txt"), runStaffTranscript)
+	for _, remote := range []bool{false, true} {
+		t.Run(fmt.Sprintf("remote=%v", remote), func(t *testing.T) {
+			goldenFiles(t, filepath.Join("testdata", "staff", "*.txt"), func(t *testing.T, src string) string {
+				return runStaffTranscript(t, src, remote)
+			})
+		})
+	}
 }
 
-func runStaffTranscript(t *testing.T, src string) string {
+func runStaffTranscript(t *testing.T, src string, remote bool) string {
 	t.Helper()
 	r := newStaffRig(t)
+	r.svc.RemoteStore = remote
 	ctx := context.Background()
 	var out strings.Builder
 	emit := func(prefix, text string) {

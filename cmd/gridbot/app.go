@@ -93,11 +93,11 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
 			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog},
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
-		Store: st, Logger: log,
+		Store: st, Logger: log, RemoteStore: b.remote,
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
-		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log})
+		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log, RemoteStore: b.remote})
 	if err != nil {
 		return nil, err
 	}
