@@ -302,6 +302,12 @@ func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core
 		h.Observe.Push("", PushNoWeChat, 0)
 		return d, nil
 	}
+	if isStaff && n.Case != "" {
+		// Before the push, not after: the leader may answer it at once.
+		if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
+			h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
+		}
+	}
 	n.To, n.Key = openid, "gridbot-"+ev.ID()+"-"+to
 	channel, err := h.Notifier.Notify(ctx, n)
 	pe, isPush := errors.AsType[*core.PushError](err)
@@ -321,11 +327,6 @@ func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core
 		return d, fmt.Errorf("push for event %d: %w", ev.Seq, err)
 	}
 	d.Channel, d.Err = channel, err
-	if err == nil && isStaff && n.Case != "" {
-		if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
-			h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
-		}
-	}
 	return d, nil
 }
 
