@@ -28,6 +28,15 @@ type Responder interface {
 	Respond(ctx context.Context, m core.Message) (reply string, err error)
 }
 
+// Prefetcher is a Responder that can start reading what its answer to m
+// will need before the callback has checked that m is no retry: with a
+// remote store (CallbackConfig.RemoteStore) the reads then share the round
+// trip of that check. Respond is then called with the ctx Prefetch
+// returned, or not at all (a retry).
+type Prefetcher interface {
+	Prefetch(ctx context.Context, m core.Message) context.Context
+}
+
 // ResponderFunc adapts a function to Responder.
 type ResponderFunc func(ctx context.Context, m core.Message) (string, error)
 
@@ -488,6 +497,9 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 	d := c.cfg.Dedupe
 	if d == nil {
 		return c.respond(ctx, m)
+	}
+	if p, ok := c.cfg.Responder.(Prefetcher); ok && c.cfg.RemoteStore {
+		ctx = p.Prefetch(ctx, m)
 	}
 	first, err := d.SetNX(ctx, key, []byte(markPending), DedupeTTL)
 	if err != nil {

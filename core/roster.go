@@ -55,10 +55,14 @@ func (r *Roster) StaffByOpenID(ctx context.Context, openid string) (*Staff, erro
 	town := r.Town.Town()
 	s := town.StaffByOpenID(openid)
 	if s == nil {
-		id, ok, err := r.Records.Record(ctx, nsBindings, openid)
+		// The whole (small) namespace, which stores keep at hand: most
+		// senders are residents, and asking for their binding by name
+		// would cost a round trip per message.
+		bindings, err := r.Records.RecordsIn(ctx, nsBindings)
 		if err != nil {
 			return nil, fmt.Errorf("roster: binding: %w", err)
 		}
+		id, ok := bindings[openid]
 		if !ok {
 			return nil, nil
 		}

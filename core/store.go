@@ -61,7 +61,9 @@ type Records interface {
 	PutRecord(ctx context.Context, ns, key string, value []byte) error
 	// DeleteRecord removes ns/key; a missing record is not an error.
 	DeleteRecord(ctx context.Context, ns, key string) error
-	// RecordsIn returns every record of a namespace.
+	// RecordsIn returns every record of a namespace. It is for small
+	// namespaces, and may be asked on every message: stores may keep the
+	// answer, so the map is to read, not to modify.
 	RecordsIn(ctx context.Context, ns string) (map[string][]byte, error)
 }
 

@@ -33,8 +33,8 @@ type Service struct {
 	// Desk answers bound staff and 绑定; nil means everyone is a resident.
 	Desk *Desk
 	// RemoteStore says Store answers over the network: the session is then
-	// read while the desk looks the sender up, so the two round trips
-	// overlap. In memory the goroutine would cost more than it saves.
+	// read while the desk looks the sender up (or, through Prefetch, while
+	// the callback checks for a retry), so the round trips overlap.
 	RemoteStore bool
 }
 
@@ -43,6 +43,41 @@ func (sv *Service) log() *slog.Logger {
 		return sv.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// sessionRead is a read of a session, perhaps still under way.
+type sessionRead struct {
+	key   string
+	done  chan struct{} // closed when the fields below are set
+	raw   []byte
+	found bool
+	err   error
+}
+
+func (r *sessionRead) run(ctx context.Context, st core.Ephemeral) {
+	r.raw, r.found, r.err = st.Get(ctx, r.key)
+	close(r.done)
+}
+
+// startRead reads the session under key beside whatever the caller does
+// next: with a remote store, the round trips overlap. In memory the
+// goroutine would cost more than it saves.
+func (sv *Service) startRead(ctx context.Context, key string) *sessionRead {
+	r := &sessionRead{key: key, done: make(chan struct{})}
+	go r.run(ctx, sv.Store)
+	return r
+}
+
+// prefetchKey carries the session read Prefetch started to Respond.
+type prefetchKey struct{}
+
+// Prefetch starts reading the sender's session while the callback checks
+// that the message is no retry (bot.Prefetcher).
+func (sv *Service) Prefetch(ctx context.Context, m core.Message) context.Context {
+	if m.From == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, prefetchKey{}, sv.startRead(ctx, SessionKey(m.From)))
 }
 
 // Respond answers one message. It returns an error only when the session
@@ -55,18 +90,12 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		return sv.Engine.Step(ctx, &s, m), nil
 	}
 	key := SessionKey(m.From)
-	type loaded struct {
-		raw   []byte
-		found bool
-		err   error
-	}
-	session := make(chan loaded, 1)
-	load := func() {
-		raw, found, err := sv.Store.Get(ctx, key)
-		session <- loaded{raw, found, err}
-	}
-	if sv.RemoteStore {
-		go load()
+	read, _ := ctx.Value(prefetchKey{}).(*sessionRead)
+	if read == nil || read.key != key {
+		read = nil
+		if sv.RemoteStore {
+			read = sv.startRead(ctx, key)
+		}
 	}
 	if sv.Desk != nil {
 		reply, ok, err := sv.Desk.Answer(ctx, m)
@@ -77,11 +106,12 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 			return reply, nil
 		}
 	}
-	if !sv.RemoteStore {
-		load()
+	if read == nil {
+		read = &sessionRead{key: key, done: make(chan struct{})}
+		read.run(ctx, sv.Store)
 	}
-	l := <-session
-	raw, found, err := l.raw, l.found, l.err
+	<-read.done
+	raw, found, err := read.raw, read.found, read.err
 	if err != nil {
 		return "", fmt.Errorf("dialogs: load session: %w", err)
 	}

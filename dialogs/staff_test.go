@@ -77,8 +77,9 @@ func newStaffRig(t testing.TB) *staffRig {
 //	> [case ST…]                    "= " line: the case's state
 //	> [events ST…]                  "= " line: its event kinds
 //
-// They run twice: reading the session while the desk looks the sender up
-// (as with Valkey) must answer exactly as reading it after.
+// They run twice: reading the session ahead (as with Valkey: prefetched
+// while the callback checks for a retry) must answer exactly as reading it
+// when needed.
 func TestStaffTranscripts(t *testing.T) {
 	for _, remote := range []bool{false, true} {
 		t.Run(fmt.Sprintf("remote=%v", remote), func(t *testing.T) {
@@ -192,7 +193,11 @@ func runStaffTranscript(t *testing.T, src string, remote bool) string {
 					Location: &core.Location{Point: core.Point{Lat: lat, Lng: lng}, Label: strings.Join(f[3:], " ")}}
 			}
 		}
-		reply, err := r.svc.Respond(ctx, m)
+		mctx := ctx
+		if remote {
+			mctx = r.svc.Prefetch(ctx, m) // as the callback does with Valkey
+		}
+		reply, err := r.svc.Respond(mctx, m)
 		if err != nil {
 			t.Fatalf("line %d: Respond: %v", n+1, err)
 		}

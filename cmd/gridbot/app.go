@@ -57,6 +57,9 @@ func newApp(ctx context.Context, cfg *configs.Config, town core.TownSource, inst
 	return a, nil
 }
 
+// The dialogs read the session ahead while the callback checks for a retry.
+var _ bot.Prefetcher = (*dialogs.Service)(nil)
+
 func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog.Logger, b *backend) (*app, error) {
 	a := &app{log: log, backend: b}
 	st := b.store

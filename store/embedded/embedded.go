@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -50,6 +51,14 @@ type Store struct {
 	prefix string
 	ready  chan struct{}
 	keys   MemoryKeys
+
+	// lists keeps RecordsIn's answers: the small namespaces asked on every
+	// message (the staff bindings). Every record is written through this
+	// process, so a write drops its namespace's entry and bumps listGen,
+	// and a read that raced a write does not keep what it read.
+	listsMu sync.Mutex
+	lists   map[string]map[string][]byte
+	listGen map[string]uint64
 }
 
 // Open opens (or creates) the store file at path.
@@ -441,8 +450,20 @@ func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error
 	return out, out != nil, nil
 }
 
+// recordsChanged forgets the kept list of namespace ns after a write.
+func (s *Store) recordsChanged(ns string) {
+	s.listsMu.Lock()
+	defer s.listsMu.Unlock()
+	delete(s.lists, ns)
+	if s.listGen == nil {
+		s.listGen = map[string]uint64{}
+	}
+	s.listGen[ns]++
+}
+
 // PutRecord implements core.Records.
 func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) error {
+	defer s.recordsChanged(ns)
 	err := s.writes.update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(ns))
 		if err != nil {
@@ -458,6 +479,7 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) err
 
 // DeleteRecord implements core.Records.
 func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
+	defer s.recordsChanged(ns)
 	err := s.writes.update(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketRecords).Bucket([]byte(ns)); b != nil {
 			return b.Delete([]byte(key))
@@ -472,6 +494,13 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 
 // RecordsIn implements core.Records.
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
+	s.listsMu.Lock()
+	if kept, ok := s.lists[ns]; ok {
+		s.listsMu.Unlock()
+		return kept, nil
+	}
+	gen := s.listGen[ns]
+	s.listsMu.Unlock()
 	out := make(map[string][]byte)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecords).Bucket([]byte(ns))
@@ -485,6 +514,14 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 	})
 	if err != nil {
 		return nil, fmt.Errorf("records in %s: %w", ns, err)
+	}
+	s.listsMu.Lock()
+	defer s.listsMu.Unlock()
+	if s.listGen[ns] == gen {
+		if s.lists == nil {
+			s.lists = map[string]map[string][]byte{}
+		}
+		s.lists[ns] = out
 	}
 	return out, nil
 }

@@ -70,20 +70,42 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Records are read on every message (is the sender bound staff?) and
-// written seldom, so they are read through valkey-go's client-side cache:
-// the server tells every instance when a record hash changes (CLIENT
-// TRACKING), and the TTL bounds what a lost invalidation could leave.
+// Whole namespaces are listed for small, hot sets (the staff bindings, asked
+// on every message: is the sender bound staff?) and written seldom, so they
+// are read through valkey-go's client-side cache: the server tells every
+// instance when a record hash changes (CLIENT TRACKING), and the TTL bounds
+// what a lost invalidation could leave.
 const (
 	recordCacheTTL  = time.Minute
 	recordCacheSize = 8 << 20 // bytes per connection
 )
 
+// ownWriteSettles is how long after this process writes a namespace its
+// lists skip the client cache: far longer than the server takes to send the
+// invalidation.
+const ownWriteSettles = time.Second
+
+func (s *Store) recordsWritten(ns string) {
+	s.wroteMu.Lock()
+	defer s.wroteMu.Unlock()
+	if s.wrote == nil {
+		s.wrote = map[string]time.Time{}
+	}
+	s.wrote[ns] = time.Now()
+}
+
+func (s *Store) recentlyWrote(ns string) bool {
+	s.wroteMu.Lock()
+	defer s.wroteMu.Unlock()
+	at, ok := s.wrote[ns]
+	return ok && time.Since(at) < ownWriteSettles
+}
+
 // Record implements core.Records.
 func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := s.client.DoCache(ctx, s.client.B().Hget().Key(s.recordsKey(ns)).Field(key).Cache(), recordCacheTTL).AsBytes()
+	v, err := s.client.Do(ctx, s.client.B().Hget().Key(s.recordsKey(ns)).Field(key).Build()).AsBytes()
 	if vk.IsValkeyNil(err) {
 		return nil, false, nil
 	}
@@ -98,6 +120,7 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) err
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	cmd := s.client.B().Hset().Key(s.recordsKey(ns)).FieldValue().FieldValue(key, vk.BinaryString(value)).Build()
+	defer s.recordsWritten(ns)
 	if err := s.client.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("put record %s/%s: %w", ns, key, err)
 	}
@@ -108,6 +131,7 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) err
 func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	defer s.recordsWritten(ns)
 	if err := s.client.Do(ctx, s.client.B().Hdel().Key(s.recordsKey(ns)).Field(key).Build()).Error(); err != nil {
 		return fmt.Errorf("delete record %s/%s: %w", ns, key, err)
 	}
@@ -118,7 +142,13 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	m, err := s.client.Do(ctx, s.client.B().Hgetall().Key(s.recordsKey(ns)).Build()).AsStrMap()
+	var m map[string]string
+	var err error
+	if s.recentlyWrote(ns) {
+		m, err = s.client.Do(ctx, s.client.B().Hgetall().Key(s.recordsKey(ns)).Build()).AsStrMap()
+	} else {
+		m, err = s.client.DoCache(ctx, s.client.B().Hgetall().Key(s.recordsKey(ns)).Cache(), recordCacheTTL).AsStrMap()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("records in %s: %w", ns, err)
 	}

@@ -55,6 +55,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	vk "github.com/valkey-io/valkey-go"
@@ -100,6 +101,13 @@ type Store struct {
 	timeout    time.Duration
 	write      *vk.Lua
 	stream     string
+
+	// wrote is when this process last wrote each record namespace: its
+	// lists are read past the client cache for a while after, because the
+	// server's invalidation of our own write may arrive after the write's
+	// reply.
+	wroteMu sync.Mutex
+	wrote   map[string]time.Time
 }
 
 // Open connects to the server and returns a store on it. It fails when the
