@@ -54,6 +54,9 @@ type Config struct {
 		// before another instance takes it over (the consumer is presumed
 		// dead); it must exceed a handler's longest run with its retries.
 		ClaimIdle time.Duration `koanf:"claim_idle"`
+		// Workers is how many events each instance handles at once per
+		// handler (assignment, pushes, media); one keeps them in order.
+		Workers int `koanf:"workers"`
 	} `koanf:"valkey"`
 	Town struct {
 		Directory  string `koanf:"directory"`
@@ -122,6 +125,7 @@ func Defaults() map[string]any {
 		"valkey.db":                     0,
 		"valkey.prefix":                 "gridbot:",
 		"valkey.claim_idle":             "60s",
+		"valkey.workers":                4,
 		"town.directory":                "configs/town.yaml",
 		"town.categories":               "configs/categories.yaml",
 		"town.watch_every":              "2s",
@@ -260,6 +264,9 @@ func (c *Config) Validate() error {
 		}
 		if c.Valkey.DB < 0 || c.Valkey.DB > 15 {
 			return fmt.Errorf("config valkey.db %d: want 0-15", c.Valkey.DB)
+		}
+		if c.Valkey.Workers < 1 || c.Valkey.Workers > 64 {
+			return fmt.Errorf("config valkey.workers %d: from 1 to 64", c.Valkey.Workers)
 		}
 		if c.Valkey.ClaimIdle < time.Second {
 			return fmt.Errorf("config valkey.claim_idle %s: at least 1s", c.Valkey.ClaimIdle)

@@ -179,7 +179,7 @@ func TestExampleConfig(t *testing.T) {
 	for _, key := range []string{"http.addr",
 		"wechat.app_id", "wechat.app_secret", "wechat.token", "wechat.aes_key", "wechat.prev_aes_key",
 		"wechat.api_base", "wechat.template_id", "store.kind", "store.path",
-		"valkey.addr", "valkey.password", "valkey.db", "valkey.prefix", "valkey.claim_idle",
+		"valkey.addr", "valkey.password", "valkey.db", "valkey.prefix", "valkey.claim_idle", "valkey.workers",
 		"town.directory", "town.categories", "dialog.idle_timeout", "console.allowed_origins",
 		"log.format", "log.level"} {
 		if !got[key] {

@@ -105,7 +105,14 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 			c := valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, ConsumerGroup: group,
 				Consumer: instance, MinIdle: cfg.Valkey.ClaimIdle, Logger: wmLog}
 			if fromNow {
+				// This instance's console feed: it reads the log itself,
+				// so one event at a time is plenty.
 				c.GroupStartID = "$"
+			} else if cfg.Valkey.Workers > 1 {
+				// Work shared by the instances: several events at once,
+				// each worker taking one at a time so that a burst is
+				// spread over them.
+				c.Workers, c.ReadCount = cfg.Valkey.Workers, 1
 			}
 			return valkeystream.NewSubscriber(c)
 		},

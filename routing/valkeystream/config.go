@@ -44,6 +44,14 @@ type Config struct {
 	// instance's) lets a restarted instance take back at once what it left
 	// pending. Default: the host name and a random suffix.
 	Consumer string
+	// Workers is how many consumers of the group each Subscribe runs
+	// (named Consumer, Consumer-2, …), all feeding its one channel: that
+	// many messages in flight at once, in no particular order between
+	// them. Each reads ReadCount entries at a time, so keep that small with
+	// several workers, or one holds a burst while the others wait. Default
+	// 1: one at a time, in stream order. Fan-out subscriptions always have
+	// one.
+	Workers int
 	// GroupStartID is where a newly created group starts reading: "0" (the
 	// default) from the oldest entry still in the stream, "$" from the
 	// next one published.

@@ -2,6 +2,7 @@ package valkeystream
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"sync"
@@ -30,8 +31,15 @@ func newClient(t testing.TB) valkey.Client {
 }
 
 // TestPubSub runs watermill's universal suite, the restart test included
-// when the server is this test binary's own.
+// when the server is this test binary's own; and again with several workers
+// per subscription, which gives up the order of delivery.
 func TestPubSub(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testPubSub(t, workers) })
+	}
+}
+
+func testPubSub(t *testing.T, workers int) {
 	client := newClient(t)
 	prefix := valkeytest.Prefix(t)
 	logger := watermill.NewStdLogger(false, false)
@@ -41,6 +49,7 @@ func TestPubSub(t *testing.T) {
 			Client:        client,
 			Prefix:        prefix,
 			ConsumerGroup: group,
+			Workers:       workers,
 			BlockTime:     100 * time.Millisecond,
 			ClaimInterval: time.Second,
 			MinIdle:       5 * time.Second,
@@ -68,14 +77,14 @@ func TestPubSub(t *testing.T) {
 	// under -race it would always fail: there TestServerRestart covers the
 	// same ground, and the suite runs its restart test only without -race.
 	restart := valkeytest.RestartCommand()
-	if raceEnabled {
+	if raceEnabled || workers > 1 {
 		restart = nil
 	}
 	tests.TestPubSub(t, tests.Features{
 		ConsumerGroups:                      true,
 		ExactlyOnceDelivery:                 false,
 		GuaranteedOrder:                     false,
-		GuaranteedOrderWithSingleSubscriber: true,
+		GuaranteedOrderWithSingleSubscriber: workers == 1,
 		Persistent:                          true,
 		NewSubscriberReceivesOldMessages:    true,
 		RestartServiceCommand:               restart,

@@ -97,59 +97,84 @@ func (s *Subscriber) createGroup(ctx context.Context, key string) error {
 // for this consumer to take back when it subscribes again or for another
 // one to claim after MinIdle.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	workers := 1
+	if s.cfg.ConsumerGroup != "" {
+		workers = max(1, s.cfg.Workers)
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("subscribe to %s: %w", topic, ErrClosed)
 	}
-	s.wg.Add(1)
-	consumer := s.takeName(topic)
+	s.wg.Add(workers + 1) // and the goroutine that closes the channel
+	consumers := make([]string, workers)
+	for i := range consumers {
+		consumers[i] = s.takeName(topic)
+	}
 	s.mu.Unlock()
 
 	subCtx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.ctx, cancel)
-	sub := &subscription{
-		s:        s,
-		ctx:      subCtx,
-		topic:    topic,
-		key:      StreamKey(s.cfg.Prefix, topic),
-		consumer: consumer,
-		out:      make(chan *message.Message),
-		fields: watermill.LogFields{
-			"topic": topic, "consumer_group": s.cfg.ConsumerGroup, "consumer": consumer,
-		},
-	}
+	key := StreamKey(s.cfg.Prefix, topic)
+	var lastID string
 	var err error
 	if s.cfg.ConsumerGroup != "" {
-		err = s.createGroup(subCtx, sub.key)
+		err = s.createGroup(subCtx, key)
 	} else {
-		sub.lastID, err = s.lastID(subCtx, sub.key)
+		lastID, err = s.lastID(subCtx, key)
 	}
 	if err != nil {
 		stop()
 		cancel()
-		s.releaseName(topic, consumer)
+		for _, c := range consumers {
+			s.releaseName(topic, c)
+			s.wg.Done()
+		}
 		s.wg.Done()
 		return nil, fmt.Errorf("subscribe to %s: %w", topic, err)
 	}
-	s.cfg.Logger.Debug("subscribed", sub.fields)
+	out := make(chan *message.Message)
+	var running sync.WaitGroup
+	running.Add(workers)
+	for _, consumer := range consumers {
+		sub := &subscription{
+			s:        s,
+			ctx:      subCtx,
+			topic:    topic,
+			key:      key,
+			consumer: consumer,
+			out:      out,
+			lastID:   lastID,
+			fields: watermill.LogFields{
+				"topic": topic, "consumer_group": s.cfg.ConsumerGroup, "consumer": consumer,
+			},
+		}
+		s.cfg.Logger.Debug("subscribed", sub.fields)
+		go func() {
+			defer s.wg.Done()
+			defer running.Done()
+			defer cancel()
+			if s.cfg.ConsumerGroup != "" {
+				sub.runGroup()
+			} else {
+				sub.runFanOut()
+			}
+			s.releaseName(topic, consumer)
+			if s.cfg.ConsumerGroup != "" {
+				sub.forget()
+			}
+			s.cfg.Logger.Debug("subscription ended", sub.fields)
+		}()
+	}
+	// The channel closes when every worker has stopped, which they do
+	// together: one of them ending ends them all.
 	go func() {
 		defer s.wg.Done()
-		defer cancel()
-		defer stop()
-		if s.cfg.ConsumerGroup != "" {
-			sub.runGroup()
-		} else {
-			sub.runFanOut()
-		}
-		s.releaseName(topic, consumer)
-		close(sub.out)
-		if s.cfg.ConsumerGroup != "" {
-			sub.forget()
-		}
-		s.cfg.Logger.Debug("subscription ended", sub.fields)
+		running.Wait()
+		stop()
+		close(out)
 	}()
-	return sub.out, nil
+	return out, nil
 }
 
 // takeName returns the configured consumer name, suffixed when another live
@@ -204,8 +229,9 @@ func (s *Subscriber) Close() error {
 	return nil
 }
 
-// subscription is one Subscribe call: one goroutine that reads, claims and
-// delivers, so that one message at a time is in flight.
+// subscription is one worker of a Subscribe call: one goroutine that reads,
+// claims and delivers under its own consumer name, so that one message at a
+// time is in flight per worker.
 type subscription struct {
 	s        *Subscriber
 	ctx      context.Context

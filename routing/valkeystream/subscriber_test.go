@@ -282,6 +282,37 @@ func TestOneInFlight(t *testing.T) {
 	}
 }
 
+// With Workers, that many messages are in flight at once, each handled
+// once; acking one lets the next in.
+func TestWorkersInFlight(t *testing.T) {
+	client := newClient(t)
+	prefix := valkeytest.Prefix(t)
+	sub := mustSubscriber(t, Config{Client: client, Prefix: prefix, ConsumerGroup: "g", Workers: 3,
+		BlockTime: 50 * time.Millisecond, ReadCount: 1})
+	sent := mustPublish(t, client, prefix, "work", "1", "2", "3", "4")
+	ch, err := sub.Subscribe(context.Background(), "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*message.Message{}
+	for range 3 {
+		m := receive(t, ch, 5*time.Second)
+		got[m.UUID] = m
+	}
+	expectNothing(t, ch, 200*time.Millisecond)
+	for _, m := range got {
+		m.Ack()
+		break
+	}
+	m := receive(t, ch, 5*time.Second)
+	got[m.UUID] = m
+	for _, want := range sent {
+		if got[want.UUID] == nil {
+			t.Errorf("message %s never came; got %d", want.UUID, len(got))
+		}
+	}
+}
+
 // Without a group, every subscription gets every message published after
 // it started.
 func TestFanOut(t *testing.T) {
