@@ -2,6 +2,8 @@ package routing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -308,7 +310,7 @@ func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core
 			h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
 		}
 	}
-	n.To, n.Key = openid, "gridbot-"+ev.ID()+"-"+to
+	n.To, n.Key = openid, pushKey(ev, to)
 	channel, err := h.Notifier.Notify(ctx, n)
 	pe, isPush := errors.AsType[*core.PushError](err)
 	switch {
@@ -328,6 +330,16 @@ func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core
 	}
 	d.Channel, d.Err = channel, err
 	return d, nil
+}
+
+// pushKey is a push's client_msg_id: the same for every retry of it, and
+// unlike any other push. WeChat sends a template message once per id, so a
+// key made of the sequence number alone collided with another store's
+// (another deployment's, or a fresh one's) pushes, and those were silently
+// not sent; the case and the event's time make it unique.
+func pushKey(ev core.Event, to string) string {
+	sum := sha256.Sum256([]byte(ev.Case + "\x00" + ev.ID() + "\x00" + strconv.FormatInt(ev.At.UnixNano(), 10) + "\x00" + to))
+	return "gb-" + hex.EncodeToString(sum[:16])
 }
 
 // pendingPush is a push WeChat took or refused for good whose record or
