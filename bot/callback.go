@@ -281,7 +281,8 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
 	took := c.cfg.Now().Sub(start)
 	// One line per callback; never the sender or what they wrote.
-	c.cfg.Log.Info("wechat callback", "request_id", requestID, "type", string(m.Kind), "outcome", outcome, "took", took)
+	c.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "wechat callback", slog.String("request_id", requestID),
+		slog.String("type", string(m.Kind)), slog.String("outcome", outcome), slog.Duration("took", took))
 	if c.cfg.Observe != nil {
 		c.cfg.Observe(string(m.Kind), outcome, took)
 	}

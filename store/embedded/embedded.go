@@ -127,15 +127,16 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) loadKeys(tx *bolt.Tx) error {
-	now := s.keys.clock()
-	s.keys.m = make(map[string]memoryEntry)
-	return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
+	saved := map[string]memoryEntry{}
+	err := tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
 		var e memoryEntry
-		if json.Unmarshal(v, &e) == nil && now.Before(e.Expires) {
-			s.keys.m[string(k)] = e
+		if json.Unmarshal(v, &e) == nil {
+			saved[string(k)] = e
 		}
 		return nil
 	})
+	s.keys.load(saved)
+	return err
 }
 
 // Get implements core.Ephemeral.
