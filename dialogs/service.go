@@ -32,10 +32,6 @@ type Service struct {
 	Logger *slog.Logger
 	// Desk answers bound staff and 绑定; nil means everyone is a resident.
 	Desk *Desk
-	// RemoteStore says Store answers over the network: the session is then
-	// read while the desk looks the sender up (or, through Prefetch, while
-	// the callback checks for a retry), so the round trips overlap.
-	RemoteStore bool
 }
 
 func (sv *Service) log() *slog.Logger {
@@ -59,25 +55,19 @@ func (r *sessionRead) run(ctx context.Context, st core.Ephemeral) {
 	close(r.done)
 }
 
-// startRead reads the session under key beside whatever the caller does
-// next: with a remote store, the round trips overlap. In memory the
-// goroutine would cost more than it saves.
-func (sv *Service) startRead(ctx context.Context, key string) *sessionRead {
-	r := &sessionRead{key: key, done: make(chan struct{})}
-	go r.run(ctx, sv.Store)
-	return r
-}
-
 // prefetchKey carries the session read Prefetch started to Respond.
 type prefetchKey struct{}
 
 // Prefetch starts reading the sender's session while the callback checks
-// that the message is no retry (bot.Prefetcher).
+// that the message is no retry (bot.Prefetcher): with a remote store the
+// round trips overlap. Respond then uses what it read.
 func (sv *Service) Prefetch(ctx context.Context, m core.Message) context.Context {
 	if m.From == "" {
 		return ctx
 	}
-	return context.WithValue(ctx, prefetchKey{}, sv.startRead(ctx, SessionKey(m.From)))
+	r := &sessionRead{key: SessionKey(m.From), done: make(chan struct{})}
+	go r.run(ctx, sv.Store)
+	return context.WithValue(ctx, prefetchKey{}, r)
 }
 
 // Respond answers one message. It returns an error only when the session
@@ -90,13 +80,6 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		return sv.Engine.Step(ctx, &s, m), nil
 	}
 	key := SessionKey(m.From)
-	read, _ := ctx.Value(prefetchKey{}).(*sessionRead)
-	if read == nil || read.key != key {
-		read = nil
-		if sv.RemoteStore {
-			read = sv.startRead(ctx, key)
-		}
-	}
 	if sv.Desk != nil {
 		reply, ok, err := sv.Desk.Answer(ctx, m)
 		if err != nil {
@@ -106,7 +89,8 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 			return reply, nil
 		}
 	}
-	if read == nil {
+	read, _ := ctx.Value(prefetchKey{}).(*sessionRead)
+	if read == nil || read.key != key {
 		read = &sessionRead{key: key, done: make(chan struct{})}
 		read.run(ctx, sv.Store)
 	}

@@ -81,19 +81,18 @@ func newStaffRig(t testing.TB) *staffRig {
 // while the callback checks for a retry) must answer exactly as reading it
 // when needed.
 func TestStaffTranscripts(t *testing.T) {
-	for _, remote := range []bool{false, true} {
-		t.Run(fmt.Sprintf("remote=%v", remote), func(t *testing.T) {
+	for _, prefetch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) {
 			goldenFiles(t, filepath.Join("testdata", "staff", "*.txt"), func(t *testing.T, src string) string {
-				return runStaffTranscript(t, src, remote)
+				return runStaffTranscript(t, src, prefetch)
 			})
 		})
 	}
 }
 
-func runStaffTranscript(t *testing.T, src string, remote bool) string {
+func runStaffTranscript(t *testing.T, src string, prefetch bool) string {
 	t.Helper()
 	r := newStaffRig(t)
-	r.svc.RemoteStore = remote
 	ctx := context.Background()
 	var out strings.Builder
 	emit := func(prefix, text string) {
@@ -194,7 +193,7 @@ func runStaffTranscript(t *testing.T, src string, remote bool) string {
 			}
 		}
 		mctx := ctx
-		if remote {
+		if prefetch {
 			mctx = r.svc.Prefetch(ctx, m) // as the callback does with Valkey
 		}
 		reply, err := r.svc.Respond(mctx, m)

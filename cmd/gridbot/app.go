@@ -96,7 +96,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
 			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog},
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
-		Store: st, Logger: log, RemoteStore: b.remote,
+		Store: st, Logger: log,
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
