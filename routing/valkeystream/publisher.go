@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -36,7 +38,11 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 }
 
 // Publish adds msgs to the topic's stream, in order, in one pipeline. It
-// returns once Valkey has them all; on an error some may have been added.
+// returns once Valkey has them all. Through a lost connection or a server
+// restarting it keeps trying for PublishPatience, from the first message not
+// known to be added: one whose answer was lost may then be added twice,
+// which at-least-once delivery allows, where giving up would report lost a
+// message that was in fact added. On an error some may have been added.
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -57,15 +63,51 @@ func (p *Publisher) publish(ctx context.Context, topic string, msgs []*message.M
 		if err != nil {
 			return fmt.Errorf("publish to %s: %w", topic, err)
 		}
-		cmds = append(cmds, p.xadd(key, fields))
+		// Pinned: valkey-go recycles a command once sent, and a retry
+		// sends it again.
+		cmds = append(cmds, p.xadd(key, fields).Pin())
 	}
-	for i, res := range p.cfg.Client.DoMulti(ctx, cmds...) {
-		if err := res.Error(); err != nil {
-			return fmt.Errorf("publish %s to %s: %w", msgs[i].UUID, topic, err)
+	giveUp := time.Now().Add(PublishPatience)
+	var bo backoff
+	for {
+		failed, err := p.send(ctx, cmds)
+		if err == nil {
+			break
 		}
+		err = fmt.Errorf("publish %s to %s: %w", msgs[failed].UUID, topic, err)
+		if !transient(err) || time.Now().After(giveUp) || !bo.wait(ctx) {
+			return err
+		}
+		p.cfg.Logger.Info("publish failed, trying again", watermill.LogFields{"topic": topic, "err": err})
+		cmds, msgs = cmds[failed:], msgs[failed:]
 	}
 	p.cfg.Logger.Trace("published", watermill.LogFields{"topic": topic, "count": len(msgs)})
 	return nil
+}
+
+// PublishPatience bounds how long Publish keeps trying through a lost
+// connection or a restarting server.
+const PublishPatience = 10 * time.Second
+
+// send runs cmds in one pipeline and returns the index of the first that
+// failed, with its error.
+func (p *Publisher) send(ctx context.Context, cmds valkey.Commands) (int, error) {
+	for i, res := range p.cfg.Client.DoMulti(ctx, cmds...) {
+		if err := res.Error(); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
+}
+
+// transient tells a failure worth another try: the connection, or a server
+// still loading its data; not an error the server answered with for good.
+func transient(err error) bool {
+	var ve *valkey.ValkeyError
+	if errors.As(err, &ve) {
+		return strings.HasPrefix(ve.Error(), "LOADING") || strings.HasPrefix(ve.Error(), "TRYAGAIN")
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
 func (p *Publisher) xadd(key string, fields []string) valkey.Completed {
