@@ -262,21 +262,12 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(core.WithRequestID(r.Context(), requestID), c.cfg.ReplyTimeout)
 	defer cancel()
 	if opensWindow(m) {
-		record := func() {
+		// Recorded beside the answer; done before the callback returns.
+		defer c.beside(func() {
 			if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
 				c.cfg.Log.Warn("wechat window not recorded", "err", err)
 			}
-		}
-		if c.cfg.RemoteStore {
-			recorded := make(chan struct{})
-			go func() {
-				defer close(recorded)
-				record()
-			}()
-			defer func() { <-recorded }()
-		} else {
-			record()
-		}
+		})()
 	}
 	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
 	took := c.cfg.Now().Sub(start)
@@ -522,21 +513,32 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 		}
 		return BusyReply, OutcomeBusy
 	}
-	store := func() {
+	// The reply is kept for retries while the answer goes out: a retry
+	// arriving before it is stored waits for it (replayed).
+	c.beside(func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
 			c.cfg.Log.Error("wechat dedupe store failed", "err", err)
 		}
-	}
-	if c.cfg.RemoteStore {
-		// The reply is kept for retries while the answer goes out: a
-		// retry arriving before it is stored waits for it (replayed).
-		go store()
-	} else {
-		store()
-	}
+	})
 	return reply, answered(reply)
+}
+
+// beside runs fn beside what the callback does next when the stores are
+// remote, so their round trips overlap, and at once otherwise (a goroutine
+// costs more than an in-memory write). The returned func waits for fn.
+func (c *Callback) beside(fn func()) (wait func()) {
+	if !c.cfg.RemoteStore {
+		fn()
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	return func() { <-done }
 }
 
 // Outcomes of a callback, for the log and the metrics.

@@ -189,12 +189,8 @@ func (s *Server) writeLedger(w http.ResponseWriter, r *http.Request, staff *core
 	}
 	s.log().InfoContext(r.Context(), "console "+step, "staff", staff.ID, "case", number)
 	town := s.Town.Town()
-	views := make([]eventView, 0, len(events))
-	for _, e := range events {
-		views = append(views, newEventView(town, e))
-	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"case":   newCaseDetail(town, staff, &c, s.now()),
-		"events": views,
+		"events": eventViews(town, events),
 	})
 }

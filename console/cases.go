@@ -145,6 +145,15 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 	return d
 }
 
+// eventViews is a case's log as the API shows it.
+func eventViews(town *core.Town, events []core.Event) []eventView {
+	views := make([]eventView, 0, len(events))
+	for _, e := range events {
+		views = append(views, newEventView(town, e))
+	}
+	return views
+}
+
 // actorName names who did something: a staff member's name, 居民 or 系统.
 func actorName(town *core.Town, actor string) string {
 	switch actor {
@@ -385,13 +394,9 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, staff *core.
 		return
 	}
 	town := s.Town.Town()
-	views := make([]eventView, 0, len(events))
-	for _, e := range events {
-		views = append(views, newEventView(town, e))
-	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"case":      newCaseDetail(town, staff, &c, s.now()),
-		"events":    views,
+		"events":    eventViews(town, events),
 		"household": house,
 	})
 }

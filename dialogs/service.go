@@ -41,18 +41,13 @@ func (sv *Service) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// sessionRead is a read of a session, perhaps still under way.
+// sessionRead is a read of a session Prefetch started.
 type sessionRead struct {
 	key   string
 	done  chan struct{} // closed when the fields below are set
 	raw   []byte
 	found bool
 	err   error
-}
-
-func (r *sessionRead) run(ctx context.Context, st core.Ephemeral) {
-	r.raw, r.found, r.err = st.Get(ctx, r.key)
-	close(r.done)
 }
 
 // prefetchKey carries the session read Prefetch started to Respond.
@@ -66,7 +61,10 @@ func (sv *Service) Prefetch(ctx context.Context, m core.Message) context.Context
 		return ctx
 	}
 	r := &sessionRead{key: SessionKey(m.From), done: make(chan struct{})}
-	go r.run(ctx, sv.Store)
+	go func() {
+		r.raw, r.found, r.err = sv.Store.Get(ctx, r.key)
+		close(r.done)
+	}()
 	return context.WithValue(ctx, prefetchKey{}, r)
 }
 
@@ -89,13 +87,15 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 			return reply, nil
 		}
 	}
-	read, _ := ctx.Value(prefetchKey{}).(*sessionRead)
-	if read == nil || read.key != key {
-		read = &sessionRead{key: key, done: make(chan struct{})}
-		read.run(ctx, sv.Store)
+	var raw []byte
+	var found bool
+	var err error
+	if read, _ := ctx.Value(prefetchKey{}).(*sessionRead); read != nil && read.key == key {
+		<-read.done
+		raw, found, err = read.raw, read.found, read.err
+	} else {
+		raw, found, err = sv.Store.Get(ctx, key)
 	}
-	<-read.done
-	raw, found, err := read.raw, read.found, read.err
 	if err != nil {
 		return "", fmt.Errorf("dialogs: load session: %w", err)
 	}
