@@ -28,13 +28,12 @@ type Responder interface {
 	Respond(ctx context.Context, m core.Message) (reply string, err error)
 }
 
-// Prefetcher is a Responder that can start reading what its answer to m
-// will need before the callback has checked that m is no retry: with a
-// remote store (CallbackConfig.RemoteStore) the reads then share the round
-// trip of that check. Respond is then called with the ctx Prefetch
-// returned, or not at all (a retry).
+// Prefetcher is a Responder whose answer starts by reading keys of the
+// Dedupe store: the callback reads them in the same batch as its retry
+// check (core.BatchKeys), so with a remote store the reads share that round
+// trip, and Respond finds them in its ctx (core.ReadAhead).
 type Prefetcher interface {
-	Prefetch(ctx context.Context, m core.Message) context.Context
+	ReadsFirst(m core.Message) []string
 }
 
 // ResponderFunc adapts a function to Responder.
@@ -74,11 +73,6 @@ type CallbackConfig struct {
 	// Window is told of every message that opens a customer-service
 	// window (the Sender's quota tracking); nil tracks nothing.
 	Window *Window
-	// RemoteStore says Dedupe and Window answer over the network: the
-	// window is then recorded beside the answer, and the reply stored for
-	// retries while the answer goes out, so their round trips overlap. In
-	// memory the goroutines would cost more than they save.
-	RemoteStore bool
 }
 
 // Callback is the http.Handler for WeChat's callback URL (GET handshake and
@@ -261,14 +255,6 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	requestID := requestIDOf(&mm)
 	ctx, cancel := context.WithTimeout(core.WithRequestID(r.Context(), requestID), c.cfg.ReplyTimeout)
 	defer cancel()
-	if opensWindow(m) {
-		// Recorded beside the answer; done before the callback returns.
-		defer c.beside(func() {
-			if err := c.cfg.Window.Inbound(ctx, m.From); err != nil {
-				c.cfg.Log.Warn("wechat window not recorded", "err", err)
-			}
-		})()
-	}
 	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
 	took := c.cfg.Now().Sub(start)
 	// One line per callback; never the sender or what they wrote.
@@ -484,25 +470,66 @@ const (
 )
 
 // answer returns the reply text for m, calling the responder at most once per
-// dedupe key while the key lives.
+// dedupe key while the key lives. The retry check, the window's record and
+// what the responder reads first go to the store as one batch.
 func (c *Callback) answer(ctx context.Context, key string, m core.Message) (reply, outcome string) {
 	d := c.cfg.Dedupe
+	ops := make([]core.KeyOp, 0, 3)
+	if d != nil {
+		ops = append(ops, core.KeyOp{Kind: core.KeySetNX, Key: key, Value: []byte(markPending), TTL: DedupeTTL})
+		if p, ok := c.cfg.Responder.(Prefetcher); ok {
+			for _, k := range p.ReadsFirst(m) {
+				ops = append(ops, core.KeyOp{Kind: core.KeyGet, Key: k})
+			}
+		}
+	}
+	if w := c.cfg.Window; w != nil && opensWindow(m) {
+		if d != nil && w.Store == d {
+			ops = append(ops, w.inbound(m.From))
+		} else if err := w.Inbound(ctx, m.From); err != nil {
+			c.cfg.Log.Warn("wechat window not recorded", "err", err)
+		}
+	}
 	if d == nil {
 		return c.respond(ctx, m)
 	}
-	if p, ok := c.cfg.Responder.(Prefetcher); ok && c.cfg.RemoteStore {
-		ctx = p.Prefetch(ctx, m)
+	core.BatchKeys(ctx, d, ops)
+	for _, op := range ops[1:] {
+		switch {
+		case op.Kind == core.KeyGet:
+			ctx = core.WithReadAhead(ctx, op)
+		case op.Err != nil:
+			c.cfg.Log.Warn("wechat window not recorded", "err", op.Err)
+		}
 	}
-	first, err := d.SetNX(ctx, key, []byte(markPending), DedupeTTL)
-	if err != nil {
+	if err := ops[0].Err; err != nil {
 		// Without the mark a retry could act twice; better a busy answer.
 		c.cfg.Log.Error("wechat dedupe unavailable", "err", err)
 		return BusyReply, OutcomeBusy
 	}
-	if !first {
+	if !ops[0].OK {
 		return c.replayed(ctx, key), OutcomeDuplicate
 	}
-	reply, err = c.callResponder(ctx, m)
+	// The responder's own writes (the session) go out with the stored
+	// reply, in one batch, before the answer: a retry then finds the reply.
+	ctx, deferred := core.WithKeyWrites(ctx)
+	reply, err := c.callResponder(ctx, m)
+	writes := deferred.Take()
+	if err == nil {
+		writes = append(writes, core.KeyOp{Kind: core.KeySet, Key: key, Value: []byte(markReply + reply), TTL: DedupeTTL})
+		core.BatchKeys(ctx, d, writes)
+		for _, op := range writes[:len(writes)-1] {
+			if op.Err != nil {
+				err = fmt.Errorf("respond: %w", op.Err)
+				break
+			}
+		}
+		if err == nil && writes[len(writes)-1].Err != nil {
+			// The answer stands; a retry finds the pending mark and
+			// answers nothing rather than act twice.
+			c.cfg.Log.Error("wechat dedupe store failed", "err", writes[len(writes)-1].Err)
+		}
+	}
 	if err != nil {
 		c.cfg.Log.Error("wechat responder failed", "kind", string(m.Kind), "err", err)
 		// Let a retry try again. The answer's ctx may be spent already.
@@ -513,32 +540,7 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 		}
 		return BusyReply, OutcomeBusy
 	}
-	// The reply is kept for retries while the answer goes out: a retry
-	// arriving before it is stored waits for it (replayed).
-	c.beside(func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		if err := d.Set(sctx, key, []byte(markReply+reply), DedupeTTL); err != nil {
-			c.cfg.Log.Error("wechat dedupe store failed", "err", err)
-		}
-	})
 	return reply, answered(reply)
-}
-
-// beside runs fn beside what the callback does next when the stores are
-// remote, so their round trips overlap, and at once otherwise (a goroutine
-// costs more than an in-memory write). The returned func waits for fn.
-func (c *Callback) beside(fn func()) (wait func()) {
-	if !c.cfg.RemoteStore {
-		fn()
-		return func() {}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	return func() { <-done }
 }
 
 // Outcomes of a callback, for the log and the metrics.

@@ -263,10 +263,13 @@ func TestRetriesAnsweredOnce(t *testing.T) {
 	}
 	for _, key := range []string{"", keyCurrent} {
 		for _, tt := range tests {
-			for _, remote := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/aes=%v/remote=%v", tt.name, key != "", remote), func(t *testing.T) {
+			for _, batched := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/aes=%v/batched=%v", tt.name, key != "", batched), func(t *testing.T) {
 					cb, rec := newCallback(t, func(c *bot.CallbackConfig) {
-						c.AESKey, c.RemoteStore, c.Window = key, remote, &bot.Window{Store: &memEphemeral{}}
+						c.AESKey, c.Window = key, &bot.Window{Store: &memEphemeral{}}
+						if batched {
+							c.Dedupe = &batchingEphemeral{memEphemeral: &memEphemeral{}}
+						}
 					})
 					n := 0
 					rec.reply = func(core.Message) (string, error) { n++; return fmt.Sprintf("第%d次回答", n), nil }
@@ -487,6 +490,89 @@ func TestCallbackOpensTheWindow(t *testing.T) {
 		_, ok, _ := store.Get(context.Background(), "wxwindow:"+openid)
 		if ok != want {
 			t.Errorf("%s: window recorded %t, want %t", openid, ok, want)
+		}
+	}
+}
+
+// sessionResponder reads a key ahead and leaves its write to the callback,
+// as dialogs.Service does.
+type sessionResponder struct {
+	sawAhead bool
+}
+
+func (r *sessionResponder) ReadsFirst(m core.Message) []string { return []string{"session:" + m.From} }
+
+func (r *sessionResponder) Respond(ctx context.Context, m core.Message) (string, error) {
+	op, ok := core.ReadAhead(ctx, "session:"+m.From)
+	r.sawAhead = ok && op.OK && string(op.Got) == "step 1"
+	if !core.DeferKeyWrite(ctx, core.KeyOp{Kind: core.KeySet, Key: "session:" + m.From, Value: []byte("step 2"), TTL: time.Hour}) {
+		return "", errors.New("write not deferred")
+	}
+	return "好的", nil
+}
+
+// A message costs the store two batches, whatever it reads and writes: the
+// retry mark, the window and the session read before the answer; the
+// session and the stored reply after it. With Valkey each is one round trip.
+func TestMessageCostsTwoBatches(t *testing.T) {
+	store := &batchingEphemeral{memEphemeral: &memEphemeral{}}
+	ctx := context.Background()
+	if err := store.Set(ctx, "session:o_res", []byte("step 1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	resp := &sessionResponder{}
+	cb, _ := newCallback(t, func(c *bot.CallbackConfig) {
+		c.Dedupe, c.Responder, c.Window = store, resp, &bot.Window{Store: store, Now: func() time.Time { return fixedNow }}
+	})
+	if got := decodeReply(t, serve(cb, wechatRequest{body: textXML("o_res", 1, "x")}.build(t)), "").Content; got != "好的" {
+		t.Fatalf("reply %q", got)
+	}
+	want := [][]core.KeyOpKind{{core.KeySetNX, core.KeyGet, core.KeySet}, {core.KeySet, core.KeySet}}
+	if got := store.ran(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("batches %v, want %v", got, want)
+	}
+	if !resp.sawAhead {
+		t.Error("the responder did not find the session read ahead")
+	}
+	if v, _, _ := store.Get(ctx, "session:o_res"); string(v) != "step 2" {
+		t.Errorf("session %q after the answer", v)
+	}
+	// The retry is answered from the stored reply, in one batch.
+	if got := decodeReply(t, serve(cb, wechatRequest{body: textXML("o_res", 1, "x"), nonce: "2"}.build(t)), "").Content; got != "好的" {
+		t.Fatalf("retry answered %q", got)
+	}
+	if n := len(store.ran()); n != 3 {
+		t.Errorf("%d batches after the retry, want 3", n)
+	}
+}
+
+// A deferred write that fails fails the answer: the resident is told we
+// are busy, and the retry mark is cleared so that WeChat's retry runs the
+// step again instead of replaying an answer whose session was not saved.
+func TestDeferredWriteFailureIsBusy(t *testing.T) {
+	store := &failingSets{batchingEphemeral: &batchingEphemeral{memEphemeral: &memEphemeral{}}, failKey: "session:o_res"}
+	resp := &sessionResponder{}
+	cb, _ := newCallback(t, func(c *bot.CallbackConfig) { c.Dedupe, c.Responder = store, resp })
+	if got := decodeReply(t, serve(cb, wechatRequest{body: textXML("o_res", 1, "x")}.build(t)), "").Content; got != bot.BusyReply {
+		t.Fatalf("reply %q, want the busy text", got)
+	}
+	store.failKey = ""
+	if got := decodeReply(t, serve(cb, wechatRequest{body: textXML("o_res", 1, "x"), nonce: "2"}.build(t)), "").Content; got != "好的" {
+		t.Fatalf("retry answered %q, want the step run again", got)
+	}
+}
+
+// failingSets fails every batched Set of failKey.
+type failingSets struct {
+	*batchingEphemeral
+	failKey string
+}
+
+func (f *failingSets) Batch(ctx context.Context, ops []core.KeyOp) {
+	f.batchingEphemeral.Batch(ctx, ops)
+	for i := range ops {
+		if ops[i].Kind == core.KeySet && ops[i].Key == f.failKey {
+			ops[i].Err = errors.New("server gone")
 		}
 	}
 }

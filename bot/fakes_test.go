@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,4 +201,29 @@ func decodeReply(t testing.TB, rr *httptest.ResponseRecorder, aesKey string) pas
 		t.Fatalf("reply not a text reply from the account: %+v", p)
 	}
 	return p
+}
+
+// batchingEphemeral is a core.KeyBatcher in memory, as the Valkey store is
+// one over the network; it remembers the kinds of each batch it ran.
+type batchingEphemeral struct {
+	*memEphemeral
+	mu      sync.Mutex
+	batches [][]core.KeyOpKind
+}
+
+func (b *batchingEphemeral) Batch(ctx context.Context, ops []core.KeyOp) {
+	kinds := make([]core.KeyOpKind, len(ops))
+	for i, op := range ops {
+		kinds[i] = op.Kind
+	}
+	b.mu.Lock()
+	b.batches = append(b.batches, kinds)
+	b.mu.Unlock()
+	core.BatchKeys(ctx, b.memEphemeral, ops)
+}
+
+func (b *batchingEphemeral) ran() [][]core.KeyOpKind {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.batches)
 }

@@ -169,16 +169,31 @@ func (w *Window) Inbound(ctx context.Context, openid string) error {
 	return w.put(ctx, openid, windowState{Last: w.now()})
 }
 
-func (w *Window) put(ctx context.Context, openid string, st windowState) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("wechat window: %w", err)
-	}
+// inbound is Inbound as an operation, for a caller that batches it with
+// others on the same store.
+func (w *Window) inbound(openid string) core.KeyOp {
+	op, _ := w.setOp(openid, windowState{Last: w.now()})
+	return op
+}
+
+// setOp is the write that stores st; false when st's window has closed
+// and there is nothing to keep.
+func (w *Window) setOp(openid string, st windowState) (core.KeyOp, bool) {
 	ttl := windowSpan - w.now().Sub(st.Last)
 	if ttl <= 0 {
+		return core.KeyOp{}, false
+	}
+	// A struct of a time and an int always encodes.
+	b, _ := json.Marshal(st)
+	return core.KeyOp{Kind: core.KeySet, Key: windowKey(openid), Value: b, TTL: ttl}, true
+}
+
+func (w *Window) put(ctx context.Context, openid string, st windowState) error {
+	op, ok := w.setOp(openid, st)
+	if !ok {
 		return nil
 	}
-	if err := w.Store.Set(ctx, windowKey(openid), b, ttl); err != nil {
+	if err := w.Store.Set(ctx, op.Key, op.Value, op.TTL); err != nil {
 		return fmt.Errorf("wechat window: %w", err)
 	}
 	return nil

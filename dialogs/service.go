@@ -41,36 +41,21 @@ func (sv *Service) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// sessionRead is a read of a session Prefetch started.
-type sessionRead struct {
-	key   string
-	done  chan struct{} // closed when the fields below are set
-	raw   []byte
-	found bool
-	err   error
-}
-
-// prefetchKey carries the session read Prefetch started to Respond.
-type prefetchKey struct{}
-
-// Prefetch starts reading the sender's session while the callback checks
-// that the message is no retry (bot.Prefetcher): with a remote store the
-// round trips overlap. Respond then uses what it read.
-func (sv *Service) Prefetch(ctx context.Context, m core.Message) context.Context {
+// ReadsFirst names the key Respond reads first, the sender's session
+// (bot.Prefetcher): the callback reads it in the round trip of its retry
+// check, and Respond takes it from the ctx (core.ReadAhead).
+func (sv *Service) ReadsFirst(m core.Message) []string {
 	if m.From == "" {
-		return ctx
+		return nil
 	}
-	r := &sessionRead{key: SessionKey(m.From), done: make(chan struct{})}
-	go func() {
-		r.raw, r.found, r.err = sv.Store.Get(ctx, r.key)
-		close(r.done)
-	}()
-	return context.WithValue(ctx, prefetchKey{}, r)
+	return []string{SessionKey(m.From)}
 }
 
 // Respond answers one message. It returns an error only when the session
 // store fails before the answer is settled; the caller then tells the
-// resident it is busy. A reply of "" means nothing to say.
+// resident it is busy. A reply of "" means nothing to say. When ctx carries
+// core.KeyWrites the session's write is left there, and the caller owns
+// its failure (the callback sends it with its stored reply).
 func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) {
 	if m.From == "" {
 		// Nobody to keep a session for; answer without one.
@@ -90,9 +75,8 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 	var raw []byte
 	var found bool
 	var err error
-	if read, _ := ctx.Value(prefetchKey{}).(*sessionRead); read != nil && read.key == key {
-		<-read.done
-		raw, found, err = read.raw, read.found, read.err
+	if read, ok := core.ReadAhead(ctx, key); ok {
+		raw, found, err = read.Got, read.OK, read.Err
 	} else {
 		raw, found, err = sv.Store.Get(ctx, key)
 	}
@@ -116,6 +100,12 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 		ttl := sv.TTL
 		if ttl <= 0 {
 			ttl = DefaultSessionTTL
+		}
+		// Left to the caller when it batches its own writes with ours
+		// (the callback's stored reply), else written now.
+		save := core.KeyOp{Kind: core.KeySet, Key: key, Value: b, TTL: ttl}
+		if core.DeferKeyWrite(ctx, save) {
+			return reply, nil
 		}
 		if err := sv.Store.Set(ctx, key, b, ttl); err != nil {
 			return "", fmt.Errorf("dialogs: save session: %w", err)

@@ -77,20 +77,20 @@ func newStaffRig(t testing.TB) *staffRig {
 //	> [case ST…]                    "= " line: the case's state
 //	> [events ST…]                  "= " line: its event kinds
 //
-// They run twice: reading the session ahead (as with Valkey: prefetched
-// while the callback checks for a retry) must answer exactly as reading it
-// when needed.
+// They run twice: with the session read ahead and its write left to the
+// caller (as the callback batches them, in one round trip before the answer
+// and one after) they must answer exactly as reading and writing it in place.
 func TestStaffTranscripts(t *testing.T) {
-	for _, prefetch := range []bool{false, true} {
-		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
 			goldenFiles(t, filepath.Join("testdata", "staff", "*.txt"), func(t *testing.T, src string) string {
-				return runStaffTranscript(t, src, prefetch)
+				return runStaffTranscript(t, src, batched)
 			})
 		})
 	}
 }
 
-func runStaffTranscript(t *testing.T, src string, prefetch bool) string {
+func runStaffTranscript(t *testing.T, src string, batched bool) string {
 	t.Helper()
 	r := newStaffRig(t)
 	ctx := context.Background()
@@ -193,12 +193,32 @@ func runStaffTranscript(t *testing.T, src string, prefetch bool) string {
 			}
 		}
 		mctx := ctx
-		if prefetch {
-			mctx = r.svc.Prefetch(ctx, m) // as the callback does with Valkey
+		var writes *core.KeyWrites
+		if batched {
+			// As the callback does: read ahead beside its retry check,
+			// and send the session's write after the answer is made.
+			var ops []core.KeyOp
+			for _, k := range r.svc.ReadsFirst(m) {
+				ops = append(ops, core.KeyOp{Kind: core.KeyGet, Key: k})
+			}
+			core.BatchKeys(ctx, r.svc.Store, ops)
+			for _, op := range ops {
+				mctx = core.WithReadAhead(mctx, op)
+			}
+			mctx, writes = core.WithKeyWrites(mctx)
 		}
 		reply, err := r.svc.Respond(mctx, m)
 		if err != nil {
 			t.Fatalf("line %d: Respond: %v", n+1, err)
+		}
+		if writes != nil {
+			ops := writes.Take()
+			core.BatchKeys(ctx, r.svc.Store, ops)
+			for _, op := range ops {
+				if op.Err != nil {
+					t.Fatalf("line %d: deferred write: %v", n+1, op.Err)
+				}
+			}
 		}
 		if reply == "" {
 			reply = "[no reply]"

@@ -345,6 +345,55 @@ func Ping(addr string) bool {
 	return err == nil && strings.HasPrefix(line, "+PONG")
 }
 
+// ServerCounts are a Valkey server's running totals from INFO stats: how
+// many commands it ran, and how many reads and writes on client sockets
+// that took (one read per flush a client sent, one write per answer batch).
+type ServerCounts struct {
+	Commands, Reads, Writes int64
+}
+
+// Counts reads the server's INFO stats.
+func (v *Valkey) Counts() (ServerCounts, error) {
+	var c ServerCounts
+	conn, err := net.DialTimeout("tcp", v.Addr, time.Second)
+	if err != nil {
+		return c, fmt.Errorf("valkey counts: %w", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte("INFO stats\r\n")); err != nil {
+		return c, fmt.Errorf("valkey counts: %w", err)
+	}
+	r := bufio.NewReader(conn)
+	head, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return c, fmt.Errorf("valkey counts: unexpected answer %q", head)
+	}
+	var n int
+	if _, err := fmt.Sscanf(head, "$%d", &n); err != nil {
+		return c, fmt.Errorf("valkey counts: %w", err)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return c, fmt.Errorf("valkey counts: %w", err)
+	}
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "total_commands_processed":
+			fmt.Sscan(value, &c.Commands)
+		case "total_reads_processed":
+			fmt.Sscan(value, &c.Reads)
+		case "total_writes_processed":
+			fmt.Sscan(value, &c.Writes)
+		}
+	}
+	return c, nil
+}
+
 // Close stops every process the setup started and removes its directory.
 func (s *Setup) Close() {
 	for i := len(s.procs) - 1; i >= 0; i-- {

@@ -50,9 +50,9 @@ func (r *Report) Markdown(w io.Writer) {
 	b := r.BaselinePl
 	for _, k := range []struct{ key, label, target string }{
 		{"session-embedded", "dialog steps (each reads and writes the session; 报事 … summary, 取消), embedded", "0.7"},
-		{"embedded", "whole intakes to a filed case (报事 … 确认; the case's routing, push and console feed run in the same process), embedded", "0.7"},
+		{"embedded", "whole intakes to a filed case (报事 … 确认; the case's routing, push and console feed run in the same process), embedded", ""},
 		{"session-valkey", "dialog steps (session read + write), Valkey, two instances, each dialog hopping between them", "0.5"},
-		{"valkey", "whole intakes to a filed case, Valkey, two instances", "0.5"},
+		{"valkey", "whole intakes to a filed case, Valkey, two instances", ""},
 	} {
 		d, ok := r.Dialogs[k.key]
 		if !ok {
@@ -62,14 +62,20 @@ func (r *Report) Markdown(w io.Writer) {
 		if vb, ok := r.Dialogs[k.key+"-baseline"]; ok {
 			base = vb
 		}
-		var want float64
-		fmt.Sscan(k.target, &want)
 		cases := ""
 		if d.Cases > 0 {
 			cases = fmt.Sprintf(" (%d cases, %.0f/s)", d.Cases, float64(d.Cases)/d.Wall.Seconds())
 		}
-		fmt.Fprintf(w, "| %s: steps/s | %.0f%s | %.0f | %s | ≥ %s× | %s |\n", k.label, d.Rate(), cases,
-			base.Rate(), ratio(d.Rate(), base.Rate()), k.target, verdict(d.Rate() >= want*base.Rate()))
+		// A whole intake carries a case's work per six steps: it has no
+		// target of its own (the targets are for dialog steps).
+		target, met := "—", ""
+		if k.target != "" {
+			var want float64
+			fmt.Sscan(k.target, &want)
+			target, met = "≥ "+k.target+"×", verdict(d.Rate() >= want*base.Rate())
+		}
+		fmt.Fprintf(w, "| %s: steps/s | %.0f%s | %.0f | %s | %s | %s |\n", k.label, d.Rate(), cases,
+			base.Rate(), ratio(d.Rate(), base.Rate()), target, met)
 		fmt.Fprintf(w, "| … passive reply p50 / p90 / p99 | %s / %s / %s | %s / %s / %s | %s / %s / %s | | |\n",
 			ms(d.Latency.P50), ms(d.Latency.P90), ms(d.Latency.P99), ms(base.Latency.P50), ms(base.Latency.P90), ms(base.Latency.P99),
 			durRatio(d.Latency.P50, base.Latency.P50), durRatio(d.Latency.P90, base.Latency.P90), durRatio(d.Latency.P99, base.Latency.P99))
@@ -81,6 +87,11 @@ func (r *Report) Markdown(w io.Writer) {
 			cpuNote = " (both instances + the Valkey server)"
 		}
 		fmt.Fprintf(w, "| … CPU per step%s | %s | %s | %s | | |\n", cpuNote, us(d.CPUPerMsg()), us(base.CPUPerMsg()), durRatio(d.CPUPerMsg(), base.CPUPerMsg()))
+		if d.Server.Commands > 0 && d.Msgs > 0 {
+			per := func(n int64) float64 { return float64(n) / float64(d.Msgs) }
+			fmt.Fprintf(w, "| … Valkey server per step: commands / socket reads / socket writes | %.1f / %.1f / %.1f | | | | |\n",
+				per(d.Server.Commands), per(d.Server.Reads), per(d.Server.Writes))
+		}
 		fmt.Fprintf(w, "| … errors | %d | | | | |\n", d.ErrCount)
 		if dr, ok := r.Drain[k.key]; ok {
 			txt := dr.Round(time.Millisecond).String()

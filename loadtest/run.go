@@ -45,6 +45,9 @@ type Measure struct {
 	RSS      int64         // the largest of its processes at the end
 	Errors   string
 	ErrCount int
+	// Server is what the Valkey server did over the phase (zero without
+	// one): the counts behind "round trips per step".
+	Server ServerCounts
 }
 
 // Rate is messages a second.
@@ -271,13 +274,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		bm := idle(basePlain, []*Process{base}, "你好")
 		pushedV := len(s.API.Pushes(""))
 		stopProf := profile(ctx, o.PprofDir, a.Admin, "cpu-session-valkey-a.pprof", o.Phase)
-		sm := measure(procs, func() *Tally { return Dialogs(ctx, eps, o.Workers, o.Phase, runID+"vs", SessionScript, nil) })
+		sm := withCounts(v, func() Measure {
+			return measure(procs, func() *Tally { return Dialogs(ctx, eps, o.Workers, o.Phase, runID+"vs", SessionScript, nil) })
+		})
 		stopProf()
 		rep.Dialogs["session-valkey"] = sm
 		rep.Dialogs["session-valkey-baseline"] = bm
 		fmt.Fprintf(log, "session steps valkey ×2: %.0f steps/s (%s); errors: %s\n", sm.Rate(), sm.Latency, sm.Errors)
 		stopProf = profile(ctx, o.PprofDir, a.Admin, "cpu-dialogs-valkey-a.pprof", o.Phase)
-		dm := measure(procs, func() *Tally { return Dialogs(ctx, eps, o.Workers, o.Phase, runID+"v", IntakeScript, nil) })
+		dm := withCounts(v, func() Measure {
+			return measure(procs, func() *Tally { return Dialogs(ctx, eps, o.Workers, o.Phase, runID+"v", IntakeScript, nil) })
+		})
 		stopProf()
 		rep.Dialogs["valkey"] = dm
 		if rep.Drain == nil {
@@ -358,4 +365,16 @@ func drain(ctx context.Context, s *Setup, before, cases int) time.Duration {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return -1
+}
+
+// withCounts runs a measured phase and adds what the Valkey server did over
+// it; a server that cannot be asked leaves the counts zero.
+func withCounts(v *Valkey, run func() Measure) Measure {
+	before, errBefore := v.Counts()
+	m := run()
+	after, errAfter := v.Counts()
+	if errBefore == nil && errAfter == nil {
+		m.Server = ServerCounts{Commands: after.Commands - before.Commands, Reads: after.Reads - before.Reads, Writes: after.Writes - before.Writes}
+	}
+	return m
 }

@@ -100,7 +100,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
-		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log, RemoteStore: b.remote})
+		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -35,9 +35,6 @@ type backend struct {
 	relay *routing.Relay
 	// close releases the transport after the router stopped, then the store.
 	close func() error
-	// remote says the store answers over the network, so independent
-	// calls are worth overlapping.
-	remote bool
 }
 
 func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
@@ -98,7 +95,6 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 	return &backend{
 		store:     st,
 		shared:    st,
-		remote:    true,
 		ping:      st.Ping,
 		publisher: pub,
 		subscriberFor: func(group string, fromNow bool) (message.Subscriber, error) {

@@ -56,6 +56,7 @@ func Run(t *testing.T, factory Factory) {
 		{"QueryByResidentStateGrid", testQuery},
 		{"NotFound", testNotFound},
 		{"EphemeralExpiry", testEphemeral},
+		{"EphemeralBatch", testKeyBatch},
 		{"EventsSince", testEventsSince},
 		{"Records", testRecords},
 	}
@@ -332,6 +333,60 @@ func testEphemeral(t *testing.T, s store.Store, clock *Clock) {
 	if err := s.Delete(ctx, "never"); err != nil {
 		t.Fatalf("Delete missing: %v", err)
 	}
+}
+
+// testKeyBatch runs a message's batches as the callback sends them
+// (core.BatchKeys: one round trip where the store is a core.KeyBatcher):
+// each operation acts and answers as its own method would.
+func testKeyBatch(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if err := s.Set(ctx, "session", []byte("step 1"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "gone", []byte("x"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ops := []core.KeyOp{
+		{Kind: core.KeySetNX, Key: "mark", Value: []byte("p"), TTL: time.Minute},
+		{Kind: core.KeySetNX, Key: "session", Value: []byte("no"), TTL: time.Minute},
+		{Kind: core.KeyGet, Key: "session"},
+		{Kind: core.KeyGet, Key: "missing"},
+		{Kind: core.KeySet, Key: "window", Value: []byte{0, 0xff, '\n'}, TTL: time.Minute},
+		{Kind: core.KeyDelete, Key: "gone"},
+		{Kind: core.KeyDelete, Key: "never"},
+	}
+	core.BatchKeys(ctx, s, ops)
+	for i, op := range ops {
+		if op.Err != nil {
+			t.Fatalf("op %d (%s): %v", i, op.Key, op.Err)
+		}
+	}
+	if !ops[0].OK || ops[1].OK {
+		t.Errorf("SetNX stored = %v on a new key, %v on an existing one", ops[0].OK, ops[1].OK)
+	}
+	if !ops[2].OK || string(ops[2].Got) != "step 1" {
+		t.Errorf("Get session = %q %v", ops[2].Got, ops[2].OK)
+	}
+	if ops[3].OK || ops[3].Got != nil {
+		t.Errorf("Get missing = %q %v", ops[3].Got, ops[3].OK)
+	}
+	if v, ok, _ := s.Get(ctx, "window"); !ok || string(v) != "\x00\xff\n" {
+		t.Errorf("batched Set stored %q %v", v, ok)
+	}
+	if _, ok, _ := s.Get(ctx, "gone"); ok {
+		t.Error("batched Delete left the key")
+	}
+	if v, _, _ := s.Get(ctx, "mark"); string(v) != "p" {
+		t.Errorf("batched SetNX stored %q", v)
+	}
+	// A batched Set expires like any other.
+	write := []core.KeyOp{{Kind: core.KeySet, Key: "short", Value: []byte("1"), TTL: 300 * time.Millisecond}}
+	core.BatchKeys(ctx, s, write)
+	if write[0].Err != nil {
+		t.Fatal(write[0].Err)
+	}
+	clock.Advance(time.Second)
+	waitExpired(t, s, "short")
 }
 
 // waitExpired allows a store that expires keys on the server's own clock a

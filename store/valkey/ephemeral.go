@@ -6,6 +6,8 @@ import (
 	"time"
 
 	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/core"
 )
 
 // Ephemeral values are plain strings with a server-side TTL: the server's
@@ -68,6 +70,63 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	return nil
+}
+
+// Batch implements core.KeyBatcher: the operations go out together
+// (DoMulti), so a message's reads and writes wait for one round trip.
+func (s *Store) Batch(ctx context.Context, ops []core.KeyOp) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	cmds := make(vk.Commands, len(ops))
+	for i, op := range ops {
+		k := s.ephemeralKey(op.Key)
+		switch op.Kind {
+		case core.KeyGet:
+			cmds[i] = s.client.B().Get().Key(k).Build()
+		case core.KeySet:
+			cmds[i] = s.client.B().Set().Key(k).Value(vk.BinaryString(op.Value)).PxMilliseconds(ttlMillis(op.TTL)).Build()
+		case core.KeySetNX:
+			cmds[i] = s.client.B().Set().Key(k).Value(vk.BinaryString(op.Value)).Nx().PxMilliseconds(ttlMillis(op.TTL)).Build()
+		case core.KeyDelete:
+			cmds[i] = s.client.B().Del().Key(k).Build()
+		default:
+			// Filled with a harmless read so the replies stay in step.
+			cmds[i] = s.client.B().Get().Key(k).Build()
+		}
+	}
+	for i, res := range s.client.DoMulti(ctx, cmds...) {
+		op := &ops[i]
+		switch op.Kind {
+		case core.KeyGet:
+			v, err := res.AsBytes()
+			switch {
+			case vk.IsValkeyNil(err):
+			case err != nil:
+				op.Err = fmt.Errorf("get %q: %w", op.Key, err)
+			default:
+				op.Got, op.OK = v, true
+			}
+		case core.KeySetNX:
+			err := res.Error()
+			switch {
+			case vk.IsValkeyNil(err):
+			case err != nil:
+				op.Err = fmt.Errorf("setnx %q: %w", op.Key, err)
+			default:
+				op.OK = true
+			}
+		case core.KeySet:
+			if err := res.Error(); err != nil {
+				op.Err = fmt.Errorf("set %q: %w", op.Key, err)
+			}
+		case core.KeyDelete:
+			if err := res.Error(); err != nil {
+				op.Err = fmt.Errorf("delete %q: %w", op.Key, err)
+			}
+		default:
+			op.Err = fmt.Errorf("batch %q: unknown operation %d", op.Key, op.Kind)
+		}
+	}
 }
 
 // Whole namespaces are listed for small, hot sets (the staff bindings, asked

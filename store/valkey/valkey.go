@@ -22,7 +22,7 @@
 //	P{gb}:cases                  sorted set  none  every case number, score 0, newest last in lexical order
 //	P{gb}:resident:<openid>      sorted set  none  the resident's case numbers, score 0, lexical order
 //	P{gb}:stream:case.events     stream      none  the router's transport (valkeystream): one entry per event
-//	Peph:<key>                   string      yes   Ephemeral values, "<deadline ms>:<value>": sessions, dedupe marks, logins (SET PX)
+//	Peph:<key>                   string      yes   Ephemeral values as given: sessions, dedupe marks, logins (SET PX)
 //	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace
 //
 // Why {gb} on each ledger key: the write script of CreateCase and UpdateCase
