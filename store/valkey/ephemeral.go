@@ -151,6 +151,9 @@ func (s *Store) recordsWritten(ns string) {
 		s.wrote = map[string]time.Time{}
 	}
 	s.wrote[ns] = time.Now()
+	s.listsMu.Lock()
+	delete(s.lists, ns)
+	s.listsMu.Unlock()
 }
 
 func (s *Store) recentlyWrote(ns string) bool {
@@ -197,13 +200,32 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 	return nil
 }
 
-// RecordsIn implements core.Records.
+// parsedList is a namespace's list as RecordsIn returned it, and the
+// invalidation count it was read under.
+type parsedList struct {
+	records map[string][]byte
+	gen     uint64
+	at      time.Time
+}
+
+// RecordsIn implements core.Records. A list is parsed once and handed out
+// (read-only, as core.Records says) until the server invalidates it: asked
+// on every message, the copy from valkey-go's cache into fresh maps was a
+// measurable share of one.
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
+	own := s.recentlyWrote(ns)
+	if !own {
+		if m, ok := s.parsedList(ns); ok {
+			return m, nil
+		}
+	}
+	// Read before the fetch: an invalidation during it retires the result.
+	gen := s.listGen.Load()
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var m map[string]string
 	var err error
-	if s.recentlyWrote(ns) {
+	if own {
 		m, err = s.client.Do(ctx, s.client.B().Hgetall().Key(s.recordsKey(ns)).Build()).AsStrMap()
 	} else {
 		m, err = s.client.DoCache(ctx, s.client.B().Hgetall().Key(s.recordsKey(ns)).Cache(), recordCacheTTL).AsStrMap()
@@ -215,5 +237,26 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 	for k, v := range m {
 		out[k] = []byte(v)
 	}
+	if !own {
+		s.listsMu.Lock()
+		if s.lists == nil {
+			s.lists = map[string]parsedList{}
+		}
+		s.lists[ns] = parsedList{records: out, gen: gen, at: time.Now()}
+		s.listsMu.Unlock()
+	}
 	return out, nil
+}
+
+// parsedList returns the namespace's parsed list if nothing was
+// invalidated since it was read and it is younger than the client cache's
+// TTL (which bounds what a lost invalidation could leave).
+func (s *Store) parsedList(ns string) (map[string][]byte, bool) {
+	s.listsMu.Lock()
+	l, ok := s.lists[ns]
+	s.listsMu.Unlock()
+	if !ok || l.gen != s.listGen.Load() || time.Since(l.at) >= recordCacheTTL {
+		return nil, false
+	}
+	return l.records, true
 }

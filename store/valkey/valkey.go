@@ -56,6 +56,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vk "github.com/valkey-io/valkey-go"
@@ -108,6 +109,12 @@ type Store struct {
 	// reply.
 	wroteMu sync.Mutex
 	wrote   map[string]time.Time
+
+	// lists keeps each namespace's list as parsed while no invalidation
+	// has come from the server since it was read: listGen counts them.
+	listGen atomic.Uint64
+	listsMu sync.Mutex
+	lists   map[string]parsedList
 }
 
 // Open connects to the server and returns a store on it. It fails when the
@@ -128,6 +135,14 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
 	}
+	s := &Store{
+		prefix:     opt.Prefix,
+		casePrefix: opt.CasePrefix,
+		now:        opt.Now,
+		timeout:    opt.Timeout,
+		write:      vk.NewLuaScript(writeScript),
+		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
+	}
 	where := strings.Join(opt.Addr, ",")
 	// NewClient dials without a context: it is bounded by the dial timeout
 	// and ConnWriteTimeout, which also bounds the handshake with a server
@@ -142,20 +157,16 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		// Records are read through the server-assisted client cache
 		// (CLIENT TRACKING): see Record.
 		CacheSizeEachConn: recordCacheSize,
-		RetryDelay:        retryDelay,
+		// Any invalidation, or a lost connection (nil), retires the
+		// parsed lists; it runs on the reading goroutine, so it only
+		// counts.
+		OnInvalidations: func([]vk.ValkeyMessage) { s.listGen.Add(1) },
+		RetryDelay:      retryDelay,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
-	s := &Store{
-		client:     client,
-		prefix:     opt.Prefix,
-		casePrefix: opt.CasePrefix,
-		now:        opt.Now,
-		timeout:    opt.Timeout,
-		write:      vk.NewLuaScript(writeScript),
-		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
-	}
+	s.client = client
 	if err := s.Ping(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
