@@ -78,8 +78,9 @@ type CallbackConfig struct {
 // Callback is the http.Handler for WeChat's callback URL (GET handshake and
 // POST messages).
 type Callback struct {
-	cfg  CallbackConfig
-	keys []string // AES keys to try in order; empty in plain mode
+	cfg     CallbackConfig
+	keys    []string // AES keys to try in order; empty in plain mode
+	workers workers  // the goroutines responders run on
 }
 
 // NewCallback checks cfg and returns the handler.
@@ -102,7 +103,7 @@ func NewCallback(cfg CallbackConfig) (*Callback, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Callback{cfg: cfg}
+	c := &Callback{cfg: cfg, workers: workers{jobs: make(chan func())}}
 	for _, k := range []string{cfg.AESKey, cfg.PrevAESKey} {
 		if k == "" {
 			continue
@@ -619,7 +620,7 @@ func (c *Callback) callResponder(ctx context.Context, m core.Message) (string, e
 		err   error
 	}
 	done := make(chan result, 1)
-	go func() {
+	c.workers.run(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				done <- result{err: fmt.Errorf("responder panicked: %v", p)}
@@ -627,7 +628,7 @@ func (c *Callback) callResponder(ctx context.Context, m core.Message) (string, e
 		}()
 		reply, err := c.cfg.Responder.Respond(ctx, m)
 		done <- result{reply: reply, err: err}
-	}()
+	})
 	select {
 	case res := <-done:
 		if res.err != nil {

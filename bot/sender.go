@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,9 +184,18 @@ func (w *Window) setOp(openid string, st windowState) (core.KeyOp, bool) {
 	if ttl <= 0 {
 		return core.KeyOp{}, false
 	}
-	// A struct of a time and an int always encodes.
-	b, _ := json.Marshal(st)
-	return core.KeyOp{Kind: core.KeySet, Key: windowKey(openid), Value: b, TTL: ttl}, true
+	return core.KeyOp{Kind: core.KeySet, Key: windowKey(openid), Value: st.encode(), TTL: ttl}, true
+}
+
+// encode is json.Marshal(st), written out: it runs on every message, where
+// reflection was 4% of an idle one.
+func (st windowState) encode() []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, `{"last":"`...)
+	b = st.Last.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","sent":`...)
+	b = strconv.AppendInt(b, int64(st.Sent), 10)
+	return append(b, '}')
 }
 
 func (w *Window) put(ctx context.Context, openid string, st windowState) error {

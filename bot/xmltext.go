@@ -19,6 +19,14 @@ func isXMLChar(r rune) bool {
 // UTF-8, characters outside XML's range, and character references to them),
 // so a resident who pastes a stray control character still gets an answer.
 func cleanXML(b []byte) []byte {
+	if xmlClean(b) {
+		return b
+	}
+	return dropInvalidXML(b)
+}
+
+// dropInvalidXML is cleanXML's careful path, which copies.
+func dropInvalidXML(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); {
 		if b[i] == '&' && i+2 < len(b) && b[i+1] == '#' {
@@ -42,6 +50,29 @@ func cleanXML(b []byte) []byte {
 		i += size
 	}
 	return out
+}
+
+// xmlClean reports whether cleanXML would keep b as it is: no invalid
+// UTF-8, no character outside XML's range, no character reference at all
+// (those take the careful path). It is every message WeChat sends, checked
+// without a copy.
+func xmlClean(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == '&' && i+1 < len(b) && b[i+1] == '#' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 || !isXMLChar(r) {
+			return false
+		}
+		i += size
+	}
+	return true
 }
 
 // charRef returns the length of a "&#…;" reference at the start of b.
