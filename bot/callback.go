@@ -242,7 +242,8 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	mm, err := decodeMessage(cleanXML(body))
+	var mm message.MixMessage
+	err = decodeMessage(cleanXML(body), &mm)
 	if err != nil {
 		c.fail(w, reject(http.StatusBadRequest, "malformed message XML"))
 		return
@@ -384,6 +385,7 @@ func (c *Callback) seal(inner, key, nonce string) (string, error) {
 // replyXML is a passive text reply from account to the resident openid.
 func replyXML(openid, account string, createTime int64, content string) string {
 	var b strings.Builder
+	b.Grow(len(openid) + len(account) + len(content) + 200)
 	b.WriteString("<xml><ToUserName>")
 	writeCDATA(&b, openid)
 	b.WriteString("</ToUserName><FromUserName>")
@@ -517,7 +519,7 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 	reply, err := c.callResponder(ctx, m)
 	writes := deferred.Take()
 	if err == nil {
-		writes = append(writes, core.KeyOp{Kind: core.KeySet, Key: key, Value: []byte(markReply + reply), TTL: DedupeTTL})
+		writes = append(writes, core.KeyOp{Kind: core.KeySet, Key: key, Value: append([]byte(markReply), reply...), TTL: DedupeTTL})
 		core.BatchKeys(ctx, d, writes)
 		for _, op := range writes[:len(writes)-1] {
 			if op.Err != nil {

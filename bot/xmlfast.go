@@ -15,14 +15,17 @@ import (
 // reflection (the decoder was a tenth of a message's CPU); anything else —
 // a nested element, an entity, a comment, a field this reader does not
 // know — goes to encoding/xml, so both always agree (FuzzDecodeMessage).
-func decodeMessage(b []byte) (message.MixMessage, error) {
-	var mm message.MixMessage
-	if decodeFlat(b, &mm) {
-		return mm, nil
+//
+// mm is the caller's, so that on the usual path the SDK's large message
+// struct stays on the caller's stack; only encoding/xml's path allocates.
+func decodeMessage(b []byte, mm *message.MixMessage) error {
+	if decodeFlat(b, mm) {
+		return nil
 	}
-	mm = message.MixMessage{}
-	err := xml.Unmarshal(b, &mm)
-	return mm, err
+	var slow message.MixMessage
+	err := xml.Unmarshal(b, &slow)
+	*mm = slow
+	return err
 }
 
 // storeFlat stores the text of element name into mm, converted the way

@@ -61,7 +61,8 @@ func TestDecodeMessageFallsBack(t *testing.T) {
 		if decodeFlat([]byte(tt.body), &fast) {
 			t.Errorf("read by hand: %s", tt.body)
 		}
-		got, err := decodeMessage([]byte(tt.body))
+		var got message.MixMessage
+		err := decodeMessage([]byte(tt.body), &got)
 		var want message.MixMessage
 		wantErr := xml.Unmarshal([]byte(tt.body), &want)
 		if (err != nil) != tt.refuse || (wantErr != nil) != tt.refuse {
@@ -100,7 +101,8 @@ func BenchmarkDecodeMessage(b *testing.B) {
 	body := []byte(wechatShapes[0])
 	b.Run("by hand", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := decodeMessage(body); err != nil {
+			var mm message.MixMessage
+			if err := decodeMessage(body, &mm); err != nil {
 				b.Fatal(err)
 			}
 		}
