@@ -45,6 +45,8 @@ func (r *Report) Markdown(w io.Writer) {
 			durRatio(g.Latency.P50, b.Latency.P50), durRatio(g.Latency.P90, b.Latency.P90), durRatio(g.Latency.P99, b.Latency.P99))
 		fmt.Fprintf(w, "| … CPU per message (server process) | %s | %s | %s | | |\n",
 			us(g.CPUPerMsg()), us(b.CPUPerMsg()), durRatio(g.CPUPerMsg(), b.CPUPerMsg()))
+		fmt.Fprintf(w, "| … CPU per message (the load generator, reading that answer) | %s | %s | %s | | |\n",
+			us(g.GenCPUPerMsg()), us(b.GenCPUPerMsg()), durRatio(g.GenCPUPerMsg(), b.GenCPUPerMsg()))
 		fmt.Fprintf(w, "| … errors | %d | %d | | | |\n", g.ErrCount, b.ErrCount)
 	}
 	b := r.BaselinePl

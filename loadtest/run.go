@@ -36,13 +36,17 @@ type Options struct {
 
 // Measure is one phase's figures for one system.
 type Measure struct {
-	Msgs     int64
-	Cases    int64
-	Wall     time.Duration
-	Latency  Summary
-	Confirm  Summary
-	CPU      time.Duration // of the system's processes over the phase
-	RSS      int64         // the largest of its processes at the end
+	Msgs    int64
+	Cases   int64
+	Wall    time.Duration
+	Latency Summary
+	Confirm Summary
+	CPU     time.Duration // of the system's processes over the phase
+	// GenCPU is the load generator's own CPU over the phase: the same
+	// tool reads the baseline's answers and gridbot's, so a difference
+	// here is what the answers cost to read (a menu against an echo).
+	GenCPU   time.Duration
+	RSS      int64 // the largest of its processes at the end
 	Errors   string
 	ErrCount int
 	// Server is what the Valkey server did over the phase (zero without
@@ -52,6 +56,14 @@ type Measure struct {
 
 // Rate is messages a second.
 func (m Measure) Rate() float64 { return float64(m.Msgs) / m.Wall.Seconds() }
+
+// GenCPUPerMsg is the load generator's CPU time per message.
+func (m Measure) GenCPUPerMsg() time.Duration {
+	if m.Msgs == 0 {
+		return 0
+	}
+	return m.GenCPU / time.Duration(m.Msgs)
+}
 
 // CPUPerMsg is CPU time per message.
 func (m Measure) CPUPerMsg() time.Duration {
@@ -166,10 +178,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	measure := func(procs []*Process, run func() *Tally) Measure {
 		before := usages(procs)
+		genBefore, _ := ReadUsage(os.Getpid())
 		start := time.Now()
 		t := run()
 		m := Measure{Wall: time.Since(start), Msgs: t.Messages.Load(), Cases: t.Cases.Load(),
 			Latency: t.Latency.Summary(), Confirm: t.Confirm.Summary(), Errors: t.Errors.String(), ErrCount: t.Errors.Total()}
+		genAfter, _ := ReadUsage(os.Getpid())
+		m.GenCPU = genAfter.CPU - genBefore.CPU
 		after := usages(procs)
 		for i := range procs {
 			m.CPU += after[i].CPU - before[i].CPU

@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -54,8 +55,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pprofDir := fs.String("pprof", "", "directory for CPU and heap profiles of the instances")
 	soak := fs.Duration("soak", 0, "instead of the benchmark, a soak run with faults injected, this long (at most 10m)")
 	level := fs.String("log-level", "info", "gridbot's log.level")
+	selfProfile := fs.String("self-profile", "", "write the load generator's own CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *selfProfile != "" {
+		f, err := os.Create(*selfProfile)
+		if err != nil {
+			return fmt.Errorf("gridload: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("gridload: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	self, err := os.Executable()
 	if err != nil {
