@@ -350,12 +350,22 @@ func encryptField(body []byte) (string, bool) {
 		return "", false
 	}
 	for _, c := range v {
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+		if !base64Alphabet[c] {
 			return "", false
 		}
 	}
 	return string(v), true
 }
+
+// base64Alphabet marks the bytes of standard base64 and its padding: a
+// table, because the comparisons per byte were 4% of a safe-mode message.
+// It is never written after it is built.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
 
 // seal encrypts a reply and wraps it in the signed envelope WeChat expects.
 func (c *Callback) seal(inner, key, nonce string) (string, error) {
@@ -370,6 +380,7 @@ func (c *Callback) seal(inner, key, nonce string) (string, error) {
 	ts := strconv.FormatInt(c.cfg.Now().Unix(), 10)
 	sig := util.Signature(c.cfg.Token, ts, nonce, string(enc))
 	var b strings.Builder
+	b.Grow(len(enc) + len(sig) + len(ts) + len(nonce) + 128)
 	b.WriteString("<xml><Encrypt>")
 	writeCDATA(&b, string(enc))
 	b.WriteString("</Encrypt><MsgSignature>")

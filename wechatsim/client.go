@@ -240,6 +240,12 @@ type wireMessage struct {
 }
 
 func (s *Sim) encodeMessage(openid string, m OutgoingMessage, msgID, createTime int64) ([]byte, error) {
+	w := s.wire(openid, m, msgID, createTime)
+	return marshalWire(&w), nil
+}
+
+// wire is m as WeChat posts it.
+func (s *Sim) wire(openid string, m OutgoingMessage, msgID, createTime int64) wireMessage {
 	opt := func(v string) *cdata {
 		if v == "" {
 			return nil
@@ -265,11 +271,7 @@ func (s *Sim) encodeMessage(openid string, m OutgoingMessage, msgID, createTime 
 	case "event":
 		w.Event, w.EventKey = &cdata{m.Event}, &cdata{m.EventKey}
 	}
-	b, err := xml.Marshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("wechatsim: encode message: %w", err)
-	}
-	return b, nil
+	return w
 }
 
 // decodeReply checks a passive reply as WeChat would and returns its text.
@@ -278,15 +280,9 @@ func (s *Sim) decodeReply(openid string, body []byte) (string, error) {
 		return "", nil
 	}
 	if s.cfg.AESKey != "" {
-		var env struct {
-			XMLName      xml.Name `xml:"xml"`
-			Encrypt      string
-			MsgSignature string
-			TimeStamp    string
-			Nonce        string
-		}
-		if err := xml.Unmarshal(body, &env); err != nil {
-			return "", fmt.Errorf("wechatsim: reply envelope: %w", err)
+		var env replyEnvelope
+		if err := readEnvelope(body, &env); err != nil {
+			return "", err
 		}
 		if env.Encrypt == "" {
 			return "", errors.New("wechatsim: plain reply in safe mode")
@@ -300,16 +296,9 @@ func (s *Sim) decodeReply(openid string, body []byte) (string, error) {
 		}
 		body = plain
 	}
-	var r struct {
-		XMLName      xml.Name `xml:"xml"`
-		ToUserName   string
-		FromUserName string
-		CreateTime   int64
-		MsgType      string
-		Content      string
-	}
-	if err := xml.Unmarshal(body, &r); err != nil {
-		return "", fmt.Errorf("wechatsim: reply XML: %w", err)
+	var r passiveReply
+	if err := readReply(body, &r); err != nil {
+		return "", err
 	}
 	switch {
 	case r.ToUserName != openid:
@@ -324,6 +313,61 @@ func (s *Sim) decodeReply(openid string, body []byte) (string, error) {
 		return "", errors.New("wechatsim: text reply with empty Content")
 	}
 	return r.Content, nil
+}
+
+// replyEnvelope is a safe-mode reply's outer XML.
+type replyEnvelope struct {
+	XMLName      xml.Name `xml:"xml"`
+	Encrypt      string
+	MsgSignature string
+	TimeStamp    string
+	Nonce        string
+}
+
+// readEnvelope reads a safe-mode reply's envelope: by hand when it is flat,
+// else with encoding/xml.
+func readEnvelope(body []byte, env *replyEnvelope) error {
+	if readFields(body, flatField{"Encrypt", &env.Encrypt}, flatField{"MsgSignature", &env.MsgSignature},
+		flatField{"TimeStamp", &env.TimeStamp}, flatField{"Nonce", &env.Nonce}) {
+		return nil
+	}
+	*env = replyEnvelope{}
+	if err := xml.Unmarshal(body, env); err != nil {
+		return fmt.Errorf("wechatsim: reply envelope: %w", err)
+	}
+	return nil
+}
+
+// passiveReply is the bot's text reply.
+type passiveReply struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   string
+	FromUserName string
+	CreateTime   int64
+	MsgType      string
+	Content      string
+}
+
+// readReply reads a passive reply: by hand when it is flat, else (or when
+// its CreateTime is not a plain number) with encoding/xml.
+func readReply(body []byte, r *passiveReply) error {
+	var created string
+	if readFields(body, flatField{"ToUserName", &r.ToUserName}, flatField{"FromUserName", &r.FromUserName},
+		flatField{"CreateTime", &created}, flatField{"MsgType", &r.MsgType}, flatField{"Content", &r.Content}) {
+		if created == "" {
+			return nil
+		}
+		// As encoding/xml reads an int64 field.
+		if n, err := strconv.ParseInt(strings.TrimSpace(created), 10, 64); err == nil {
+			r.CreateTime = n
+			return nil
+		}
+	}
+	*r = passiveReply{}
+	if err := xml.Unmarshal(body, r); err != nil {
+		return fmt.Errorf("wechatsim: reply XML: %w", err)
+	}
+	return nil
 }
 
 // interacted updates the customer-service window for EnforceWindow.
