@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -493,4 +494,31 @@ func mustRead(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A case's household lists the newest related cases, a bounded number of
+// them, however many the resident and the address have.
+func TestCaseHouseholdIsBounded(t *testing.T) {
+	f := newFixture(t)
+	var numbers []string
+	for i := range householdShown + 10 {
+		numbers = append(numbers, f.submit(t, "g1", "env", fmt.Sprintf("路灯不亮 %d", i)))
+	}
+	last := numbers[len(numbers)-1]
+	resp, body := f.request(t, http.MethodGet, "/api/cases/"+last, f.login(t, "admin"), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	got := decode[struct {
+		Household []householdCase `json:"household"`
+	}](t, body)
+	if len(got.Household) != householdShown {
+		t.Fatalf("%d related cases listed, want %d", len(got.Household), householdShown)
+	}
+	// Newest first, the case itself left out.
+	for i, h := range got.Household {
+		if want := numbers[len(numbers)-2-i]; h.Number != want {
+			t.Fatalf("related case %d is %s, want %s", i, h.Number, want)
+		}
+	}
 }

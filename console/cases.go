@@ -341,9 +341,18 @@ type householdCase struct {
 	Relation string `json:"relation"` // 同一居民 or 同一地址
 }
 
+// Bounds of a case's household list. It is read each time a case is
+// opened: reading the whole grid for the same address made opening a case
+// cost as much as the grid's history (a soak with 5,000 cases at one
+// address spent minutes reading them back one by one).
+const (
+	householdScanned = 500 // the grid's latest cases looked at for the same address
+	householdShown   = 50  // the newest related cases listed
+)
+
 // household lists the other cases staff may see from the same resident, or
-// at the same address (the same place label in the same grid), newest
-// first.
+// at the same address (the same place label among the grid's latest
+// cases), newest first, at most householdShown.
 func (s *Server) household(ctx context.Context, staff *core.Staff, c *core.Case) ([]householdCase, error) {
 	town, now := s.Town.Town(), s.now()
 	out := []householdCase{}
@@ -358,13 +367,13 @@ func (s *Server) household(ctx context.Context, staff *core.Staff, c *core.Case)
 			out = append(out, householdCase{caseView: newCaseView(town, o, now), Relation: relation})
 		}
 	}
-	same, err := s.Store.Cases(ctx, core.CaseQuery{Resident: c.Resident, Limit: maxListed})
+	same, err := s.Store.Cases(ctx, core.CaseQuery{Resident: c.Resident, Limit: householdShown + 1})
 	if err != nil {
 		return nil, err
 	}
 	add(same, "同一居民", func(*core.Case) bool { return true })
 	if c.Location != nil && strings.TrimSpace(c.Location.Label) != "" {
-		near, err := s.Store.Cases(ctx, core.CaseQuery{Grids: []string{c.Grid}, Limit: maxScanned})
+		near, err := s.Store.Cases(ctx, core.CaseQuery{Grids: []string{c.Grid}, Limit: householdScanned})
 		if err != nil {
 			return nil, err
 		}
@@ -373,7 +382,7 @@ func (s *Server) household(ctx context.Context, staff *core.Staff, c *core.Case)
 		})
 	}
 	slices.SortStableFunc(out, func(a, b householdCase) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return out, nil
+	return out[:min(len(out), householdShown)], nil
 }
 
 func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
