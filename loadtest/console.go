@@ -3,8 +3,10 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -62,6 +64,33 @@ func APIGet(ctx context.Context, base string, cookie *http.Cookie, path string, 
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// APIGetCSV reads a CSV download of the console API (the byte-order mark
+// the console writes for spreadsheets removed) as records.
+func APIGetCSV(ctx context.Context, base string, cookie *http.Cookie, path string) ([][]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	req.AddCookie(cookie)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\uFEFF")))).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return recs, nil
 }
 
 // Receipts records when console clients received each case's events.

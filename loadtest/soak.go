@@ -37,6 +37,10 @@ type SoakReport struct {
 	Duplicated int // one dialog filed twice, or a case pushed to the leader more than once
 	Storms     int // messages posted three times at once across the instances
 	Busy       int64
+	// Resent counts steps sent again after their answer was lost (an
+	// instance killed mid-answer) that met the dialog's next step: the
+	// resident is told what is asked now, and this script cancels.
+	Resent     int64
 	Transport  int64
 	Faults     []string
 	Problems   []string
@@ -52,6 +56,7 @@ func (r *SoakReport) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "| 确认 left without a clear answer (busy or a dead instance; each filed at most once) | %d |\n", r.Unanswered)
 	fmt.Fprintf(w, "| messages posted 3 times at once across both instances | %d |\n", r.Storms)
 	fmt.Fprintf(w, "| busy answers / transport failures seen by residents | %d / %d |\n", r.Busy, r.Transport)
+	fmt.Fprintf(w, "| steps sent again after a lost answer that met the next step (the dialog goes on there) | %d |\n", r.Resent)
 	fmt.Fprintf(w, "| events received by a console on instance B | %d |\n", r.Feed)
 	fmt.Fprintf(w, "| **lost cases** | **%d** |\n| **duplicated cases** | **%d** |\n\n", r.Lost, r.Duplicated)
 	fmt.Fprintln(w, "Faults:")
@@ -90,7 +95,11 @@ type soakResident struct {
 
 // say delivers text (or the location) and returns the reply, or ok false
 // when no clear answer came within the bounded tries.
-func (r *soakResident) say(ctx context.Context, openid string, st Step, first int) (string, bool) {
+//
+// lost reports that an earlier try went unanswered (a dead instance, or a
+// retry that found the first arrival's mark and had nothing to add), so
+// the step may already have been taken and this answer be for the next.
+func (r *soakResident) say(ctx context.Context, openid string, st Step, first int) (reply string, ok, lost bool) {
 	for try := 0; try < 40 && ctx.Err() == nil; try++ {
 		m := wechatsim.OutgoingMessage{MsgType: "text", Content: st.Text}
 		if st.Location {
@@ -99,7 +108,8 @@ func (r *soakResident) say(ctx context.Context, openid string, st Step, first in
 		m.MsgID = r.eps[0].ids.Add(1)
 		m.CreateTime = time.Now().Unix()
 		reply, answered := r.post(ctx, openid, m, first+try)
-		if !answered {
+		if !answered || reply == "" {
+			lost = true
 			continue
 		}
 		if strings.Contains(reply, "系统繁忙") {
@@ -107,9 +117,9 @@ func (r *soakResident) say(ctx context.Context, openid string, st Step, first in
 			time.Sleep(200 * time.Millisecond)
 			continue
 		}
-		return reply, true
+		return reply, true, lost
 	}
-	return "", false
+	return "", false, lost
 }
 
 // post sends one message as WeChat does, with its retries: the same MsgId
@@ -211,7 +221,7 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 	}
 	defer feed.Conn.Close()
 
-	var busy, trans, storms atomic.Int64
+	var busy, trans, storms, resent atomic.Int64
 	var stormN atomic.Int64
 	res := &soakResident{eps: eps, busy: &busy, trans: &trans, storms: &storms,
 		storm: func() bool { return stormN.Add(1)%7 == 0 }}
@@ -234,7 +244,7 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 						mu.Unlock()
 						// The last step runs to its end even when the load
 						// stops: a resident waiting for an answer.
-						reply, ok := res.say(context.WithoutCancel(loadCtx), d.openid, st, w+n+i)
+						reply, ok, _ := res.say(context.WithoutCancel(loadCtx), d.openid, st, w+n+i)
 						if m := CaseNumber.FindStringSubmatch(reply); ok && m != nil {
 							d.number, d.confirmed = m[1], true
 						} else {
@@ -242,9 +252,15 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 						}
 						break
 					}
-					reply, ok := res.say(loadCtx, d.openid, st, w+n+i)
+					reply, ok, lost := res.say(loadCtx, d.openid, st, w+n+i)
 					if !ok || !strings.Contains(reply, st.Want) {
-						if loadCtx.Err() == nil && ok {
+						switch {
+						case loadCtx.Err() != nil || !ok:
+						case lost:
+							// Its first answer died with an instance: the
+							// resident, sending again, meets the next step.
+							resent.Add(1)
+						default:
 							mu.Lock()
 							rep.Problems = append(rep.Problems, fmt.Sprintf("dialog %s step %q answered %q", d.token, st.Text, reply))
 							mu.Unlock()
@@ -304,7 +320,7 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 	}()
 	wg.Wait()
 	<-faultsDone
-	rep.Busy, rep.Transport, rep.Storms = busy.Load(), trans.Load(), int(storms.Load())
+	rep.Busy, rep.Transport, rep.Storms, rep.Resent = busy.Load(), trans.Load(), int(storms.Load()), resent.Load()
 	if stuck != nil {
 		select {
 		case <-stuck.Done():
@@ -319,41 +335,22 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every case in the store, by walking the day's numbers (the API's list
-	// stops at 500), keyed by the dialog token in its text.
-	byToken := map[string][]string{}
-	var dayPrefix string
-	last := 0
-	for _, d := range dialogs {
-		if d.number != "" && len(d.number) > 4 {
-			dayPrefix = d.number[:len(d.number)-4]
-			var n int
-			fmt.Sscanf(d.number[len(d.number)-4:], "%d", &n)
-			last = max(last, n)
-		}
+	// Every case in the store, from the ledger's export (the list API stops
+	// at 500; opening each case in turn took minutes), keyed by the dialog
+	// token in its text.
+	ledger, err := APIGetCSV(ctx, a.Base, admin, "/api/cases.csv")
+	if err != nil {
+		return nil, err
 	}
+	byToken := map[string][]string{}
 	var numbers []string
-	for n, misses := 1, 0; dayPrefix != "" && misses < 50; n++ {
-		number := fmt.Sprintf("%s%04d", dayPrefix, n)
-		var view struct {
-			Case struct {
-				Text string `json:"text"`
-			} `json:"case"`
+	for _, rec := range ledger[min(1, len(ledger)):] { // after the header
+		if len(rec) < 4 {
+			return nil, fmt.Errorf("soak: ledger export row of %d columns", len(rec))
 		}
-		status, err := APIGet(ctx, a.Base, admin, "/api/cases/"+number, &view)
-		if err != nil {
-			return nil, err
-		}
-		if status != http.StatusOK {
-			if n > last {
-				misses++
-			}
-			continue
-		}
-		misses = 0
-		numbers = append(numbers, number)
-		if m := tokenPattern.FindString(view.Case.Text); m != "" {
-			byToken[m] = append(byToken[m], number)
+		numbers = append(numbers, rec[0])
+		if m := tokenPattern.FindString(rec[3]); m != "" {
+			byToken[m] = append(byToken[m], rec[0])
 		}
 	}
 	for _, d := range dialogs {
