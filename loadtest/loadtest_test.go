@@ -13,7 +13,7 @@ import (
 // simulator accepts (signature, encryption, addressing).
 func TestBaselineEchoes(t *testing.T) {
 	acct := WeChatAccount{AppID: "wxtest", AppSecret: "s", Token: "tok", AESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
-	srv := httptest.NewServer(Baseline(BaselineConfig{AppID: acct.AppID, AppSecret: acct.AppSecret, Token: acct.Token, AESKey: acct.AESKey}))
+	srv := httptest.NewServer(Baseline(BaselineConfig(acct)))
 	defer srv.Close()
 	ids := MsgIDs()
 	for _, safe := range []bool{false, true} {
