@@ -329,6 +329,10 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 	}()
 
 	last := since
+	// The first page must be read after the client came back: a page of
+	// the same position another feed read a moment ago may lack what was
+	// written since by another instance, which no Publish here announces.
+	notBefore := time.Now()
 	// A page that was away for long reloads rather than replaying.
 	if backlog, err := s.Store.EventsSince(ctx, since, h.maxReplay+1); err != nil {
 		s.log().ErrorContext(ctx, "console feed: read the log", "err", err)
@@ -350,7 +354,8 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 	var deadline time.Time
 	for {
 		bell := *h.bell.Load()
-		page := s.logPage(ctx, last)
+		page := s.logPage(ctx, last, notBefore)
+		notBefore = time.Time{}
 		evs, err := page.evs, page.err
 		if err != nil {
 			if ctx.Err() == nil {
@@ -407,11 +412,12 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, si
 }
 
 // logPage returns the log after seq (one batch) and its cases, reading it
-// only if no other feed has since the last Publish (and lately).
-func (s *Server) logPage(ctx context.Context, seq uint64) *logPage {
+// only if no other feed has since the last Publish (and lately, and not
+// before notBefore).
+func (s *Server) logPage(ctx context.Context, seq uint64, notBefore time.Time) *logPage {
 	h := s.Hub
 	h.pagesMu.Lock()
-	if p := h.pages[seq]; p != nil && time.Since(p.at) < pageFresh {
+	if p := h.pages[seq]; p != nil && time.Since(p.at) < pageFresh && !p.at.Before(notBefore) {
 		h.pagesMu.Unlock()
 		select {
 		case <-p.done:
