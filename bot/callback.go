@@ -20,6 +20,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"gridbot/core"
+	"gridbot/internal/flatxml"
 )
 
 // Responder answers one message. A reply of "" means nothing to say. The ctx
@@ -379,34 +380,32 @@ func (c *Callback) seal(inner, key, nonce string) (string, error) {
 	}
 	ts := strconv.FormatInt(c.cfg.Now().Unix(), 10)
 	sig := util.Signature(c.cfg.Token, ts, nonce, string(enc))
-	var b strings.Builder
-	b.Grow(len(enc) + len(sig) + len(ts) + len(nonce) + 128)
-	b.WriteString("<xml><Encrypt>")
-	writeCDATA(&b, string(enc))
-	b.WriteString("</Encrypt><MsgSignature>")
-	writeCDATA(&b, sig)
-	b.WriteString("</MsgSignature><TimeStamp>")
-	b.WriteString(ts)
-	b.WriteString("</TimeStamp><Nonce>")
-	writeCDATA(&b, nonce)
-	b.WriteString("</Nonce></xml>")
-	return b.String(), nil
+	b := make([]byte, 0, len(enc)+len(sig)+len(ts)+len(nonce)+128)
+	b = append(b, "<xml><Encrypt>"...)
+	b = flatxml.AppendCDATA(b, string(enc))
+	b = append(b, "</Encrypt><MsgSignature>"...)
+	b = flatxml.AppendCDATA(b, sig)
+	b = append(b, "</MsgSignature><TimeStamp>"...)
+	b = append(b, ts...)
+	b = append(b, "</TimeStamp><Nonce>"...)
+	b = flatxml.AppendCDATA(b, nonce)
+	b = append(b, "</Nonce></xml>"...)
+	return string(b), nil
 }
 
 // replyXML is a passive text reply from account to the resident openid.
 func replyXML(openid, account string, createTime int64, content string) string {
-	var b strings.Builder
-	b.Grow(len(openid) + len(account) + len(content) + 200)
-	b.WriteString("<xml><ToUserName>")
-	writeCDATA(&b, openid)
-	b.WriteString("</ToUserName><FromUserName>")
-	writeCDATA(&b, account)
-	b.WriteString("</FromUserName><CreateTime>")
-	b.WriteString(strconv.FormatInt(createTime, 10))
-	b.WriteString("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>")
-	writeCDATA(&b, content)
-	b.WriteString("</Content></xml>")
-	return b.String()
+	b := make([]byte, 0, len(openid)+len(account)+len(content)+200)
+	b = append(b, "<xml><ToUserName>"...)
+	b = flatxml.AppendCDATA(b, openid)
+	b = append(b, "</ToUserName><FromUserName>"...)
+	b = flatxml.AppendCDATA(b, account)
+	b = append(b, "</FromUserName><CreateTime>"...)
+	b = strconv.AppendInt(b, createTime, 10)
+	b = append(b, "</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>"...)
+	b = flatxml.AppendCDATA(b, content)
+	b = append(b, "</Content></xml>"...)
+	return string(b)
 }
 
 // toMessage strips the wire format.

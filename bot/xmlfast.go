@@ -1,17 +1,18 @@
 package bot
 
 import (
-	"bytes"
 	"encoding/xml"
 	"strconv"
 	"strings"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"gridbot/internal/flatxml"
 )
 
 // decodeMessage decodes a callback's inner XML. WeChat's messages are flat:
 // <xml>, then one element per field holding text or a CDATA section. That
-// shape is read by hand, about six times faster than encoding/xml's
+// shape is read by hand (flatxml), about six times faster than encoding/xml's
 // reflection (the decoder was a tenth of a message's CPU); anything else —
 // a nested element, an entity, a comment, a field this reader does not
 // know — goes to encoding/xml, so both always agree (FuzzDecodeMessage).
@@ -105,59 +106,8 @@ func xmlFloat(s string, dst *float64) bool {
 // decodeFlat reads b into mm if b is a flat message it fully understands.
 // b has been through cleanXML, so it is valid UTF-8 of XML characters.
 func decodeFlat(b []byte, mm *message.MixMessage) bool {
-	const cdataOpen, cdataClose = "<![CDATA[", "]]>"
-	rest := bytes.TrimLeft(b, " \t\n")
-	if !bytes.HasPrefix(rest, []byte("<xml>")) {
-		return false
-	}
-	rest = rest[len("<xml>"):]
-	var text strings.Builder
-	for {
-		rest = bytes.TrimLeft(rest, " \t\n")
-		if bytes.HasPrefix(rest, []byte("</xml>")) {
-			return true // what follows the root, encoding/xml never reads
-		}
-		// <Name>
-		if len(rest) < 2 || rest[0] != '<' {
-			return false
-		}
-		end := bytes.IndexByte(rest, '>')
-		if end < 0 {
-			return false
-		}
-		name := string(rest[1:end])
-		rest = rest[end+1:]
-		closing := "</" + name + ">"
-		// Text and CDATA sections up to </Name>.
-		text.Reset()
-		for {
-			lt := bytes.IndexByte(rest, '<')
-			if lt < 0 {
-				return false
-			}
-			plain := rest[:lt]
-			if bytes.ContainsAny(plain, "&\r") || bytes.Contains(plain, []byte(cdataClose)) {
-				return false // entities, line-end normalisation, or an error: encoding/xml's to handle
-			}
-			text.Write(plain)
-			rest = rest[lt:]
-			if bytes.HasPrefix(rest, []byte(closing)) {
-				rest = rest[len(closing):]
-				break
-			}
-			if !bytes.HasPrefix(rest, []byte(cdataOpen)) {
-				return false // a nested element, a comment, a mismatched end
-			}
-			rest = rest[len(cdataOpen):]
-			ce := bytes.Index(rest, []byte(cdataClose))
-			if ce < 0 || bytes.IndexByte(rest[:ce], '\r') >= 0 {
-				return false
-			}
-			text.Write(rest[:ce])
-			rest = rest[ce+len(cdataClose):]
-		}
-		if known, ok := storeFlat(mm, name, text.String()); !known || !ok {
-			return false
-		}
-	}
+	return flatxml.Read(b, func(name, text string) bool {
+		known, ok := storeFlat(mm, name, text)
+		return known && ok
+	})
 }

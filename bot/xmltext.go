@@ -5,22 +5,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-)
 
-// isXMLChar reports whether r may appear in an XML 1.0 document.
-func isXMLChar(r rune) bool {
-	return r == '\t' || r == '\n' || r == '\r' ||
-		(r >= 0x20 && r <= 0xD7FF) ||
-		(r >= 0xE000 && r <= 0xFFFD) ||
-		(r >= 0x10000 && r <= unicode.MaxRune)
-}
+	"gridbot/internal/flatxml"
+)
 
 // cleanXML drops what Go's encoding/xml refuses outright (bytes of invalid
 // UTF-8, characters outside XML's range, and character references to them),
 // so a resident who pastes a stray control character still gets an answer.
 func cleanXML(b []byte) []byte {
-	if xmlClean(b) {
-		return b
+	if flatxml.Clean(b) {
+		return b // every message WeChat sends, checked without a copy
 	}
 	return dropInvalidXML(b)
 }
@@ -32,7 +26,7 @@ func dropInvalidXML(b []byte) []byte {
 		if b[i] == '&' && i+2 < len(b) && b[i+1] == '#' {
 			if n, ok := charRef(b[i:]); ok {
 				ref := b[i : i+n]
-				if r, valid := parseCharRef(ref); valid && !isXMLChar(r) {
+				if r, valid := parseCharRef(ref); valid && !flatxml.IsChar(r) {
 					i += n
 					continue
 				}
@@ -42,7 +36,7 @@ func dropInvalidXML(b []byte) []byte {
 			}
 		}
 		r, size := utf8.DecodeRune(b[i:])
-		if (r == utf8.RuneError && size == 1) || !isXMLChar(r) {
+		if (r == utf8.RuneError && size == 1) || !flatxml.IsChar(r) {
 			i += size
 			continue
 		}
@@ -50,29 +44,6 @@ func dropInvalidXML(b []byte) []byte {
 		i += size
 	}
 	return out
-}
-
-// xmlClean reports whether cleanXML would keep b as it is: no invalid
-// UTF-8, no character outside XML's range, no character reference at all
-// (those take the careful path). It is every message WeChat sends, checked
-// without a copy.
-func xmlClean(b []byte) bool {
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == '&' && i+1 < len(b) && b[i+1] == '#' {
-				return false
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 || !isXMLChar(r) {
-			return false
-		}
-		i += size
-	}
-	return true
 }
 
 // charRef returns the length of a "&#…;" reference at the start of b.
@@ -122,7 +93,7 @@ func cleanText(s string, limit int) string {
 		case r == '\n':
 		case r == '\t':
 			r = ' '
-		case r == utf8.RuneError, unicode.IsControl(r), !isXMLChar(r):
+		case r == utf8.RuneError, unicode.IsControl(r), !flatxml.IsChar(r):
 			continue
 		}
 		b.WriteRune(r)
@@ -131,18 +102,10 @@ func cleanText(s string, limit int) string {
 	return strings.TrimSpace(b.String())
 }
 
-// writeCDATA writes s as CDATA sections, splitting any "]]>" so the text
-// cannot close the section early.
-func writeCDATA(b *strings.Builder, s string) {
-	b.WriteString("<![CDATA[")
-	b.WriteString(strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>"))
-	b.WriteString("]]>")
-}
-
 // xmlSafe drops characters XML cannot carry from our own reply text.
 func xmlSafe(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !isXMLChar(r) {
+		if r == utf8.RuneError || !flatxml.IsChar(r) {
 			return -1
 		}
 		return r

@@ -3,6 +3,8 @@ package bot
 import (
 	"bytes"
 	"testing"
+
+	"gridbot/internal/flatxml"
 )
 
 // What the quick check passes must be what the careful path would have
@@ -16,7 +18,7 @@ func FuzzCleanXMLQuickCheck(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if xmlClean(b) && !bytes.Equal(dropInvalidXML(b), b) {
+		if flatxml.Clean(b) && !bytes.Equal(dropInvalidXML(b), b) {
 			t.Fatalf("quick check passed %q, careful path keeps %q", b, dropInvalidXML(b))
 		}
 	})

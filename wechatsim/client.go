@@ -106,11 +106,8 @@ func (s *Sim) Post(ctx context.Context, openid string, m OutgoingMessage) (Resul
 	}
 	body := m.Raw
 	if body == nil {
-		var err error
-		body, err = s.encodeMessage(openid, m, res.MsgID, res.CreateTime)
-		if err != nil {
-			return res, err
-		}
+		w := s.wire(openid, m, res.MsgID, res.CreateTime)
+		body = marshalWire(&w)
 	}
 	s.interacted(openid, m)
 	s.noteSent(openid, m)
@@ -237,11 +234,6 @@ type wireMessage struct {
 	Event        *cdata   `xml:",omitempty"`
 	EventKey     *cdata   `xml:",omitempty"`
 	MsgID        int64    `xml:"MsgId,omitempty"`
-}
-
-func (s *Sim) encodeMessage(openid string, m OutgoingMessage, msgID, createTime int64) ([]byte, error) {
-	w := s.wire(openid, m, msgID, createTime)
-	return marshalWire(&w), nil
 }
 
 // wire is m as WeChat posts it.
