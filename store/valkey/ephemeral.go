@@ -144,23 +144,34 @@ const (
 // invalidation.
 const ownWriteSettles = time.Second
 
-func (s *Store) recordsWritten(ns string) {
-	s.wroteMu.Lock()
-	defer s.wroteMu.Unlock()
-	if s.wrote == nil {
-		s.wrote = map[string]time.Time{}
-	}
-	s.wrote[ns] = time.Now()
-	s.listsMu.Lock()
-	delete(s.lists, ns)
-	s.listsMu.Unlock()
+// recordList is what this process knows of a record namespace: its list
+// as RecordsIn last parsed it, under which invalidation count and when,
+// and when this process last wrote it.
+type recordList struct {
+	records map[string][]byte // nil until read, and after a write here
+	gen     uint64
+	at      time.Time
+	wrote   time.Time
 }
 
-func (s *Store) recentlyWrote(ns string) bool {
-	s.wroteMu.Lock()
-	defer s.wroteMu.Unlock()
-	at, ok := s.wrote[ns]
-	return ok && time.Since(at) < ownWriteSettles
+// list returns ns's entry, made if need be. s.listsMu is held.
+func (s *Store) list(ns string) *recordList {
+	if s.lists == nil {
+		s.lists = map[string]*recordList{}
+	}
+	l := s.lists[ns]
+	if l == nil {
+		l = &recordList{}
+		s.lists[ns] = l
+	}
+	return l
+}
+
+func (s *Store) recordsWritten(ns string) {
+	s.listsMu.Lock()
+	defer s.listsMu.Unlock()
+	l := s.list(ns)
+	l.wrote, l.records = time.Now(), nil
 }
 
 // Record implements core.Records.
@@ -200,25 +211,20 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 	return nil
 }
 
-// parsedList is a namespace's list as RecordsIn returned it, and the
-// invalidation count it was read under.
-type parsedList struct {
-	records map[string][]byte
-	gen     uint64
-	at      time.Time
-}
-
 // RecordsIn implements core.Records. A list is parsed once and handed out
-// (read-only, as core.Records says) until the server invalidates it: asked
-// on every message, the copy from valkey-go's cache into fresh maps was a
-// measurable share of one.
+// (read-only, as core.Records says) until the server invalidates it, for
+// no longer than the client cache's TTL (which bounds what a lost
+// invalidation could leave): asked on every message, the copy from
+// valkey-go's cache into fresh maps was a measurable share of one.
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
-	own := s.recentlyWrote(ns)
-	if !own {
-		if m, ok := s.parsedList(ns); ok {
-			return m, nil
-		}
+	s.listsMu.Lock()
+	l := s.list(ns)
+	own := time.Since(l.wrote) < ownWriteSettles
+	if kept := l.records; !own && kept != nil && l.gen == s.listGen.Load() && time.Since(l.at) < recordCacheTTL {
+		s.listsMu.Unlock()
+		return kept, nil
 	}
+	s.listsMu.Unlock()
 	// Read before the fetch: an invalidation during it retires the result.
 	gen := s.listGen.Load()
 	ctx, cancel := s.bound(ctx)
@@ -239,24 +245,8 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 	}
 	if !own {
 		s.listsMu.Lock()
-		if s.lists == nil {
-			s.lists = map[string]parsedList{}
-		}
-		s.lists[ns] = parsedList{records: out, gen: gen, at: time.Now()}
+		l.records, l.gen, l.at = out, gen, time.Now()
 		s.listsMu.Unlock()
 	}
 	return out, nil
-}
-
-// parsedList returns the namespace's parsed list if nothing was
-// invalidated since it was read and it is younger than the client cache's
-// TTL (which bounds what a lost invalidation could leave).
-func (s *Store) parsedList(ns string) (map[string][]byte, bool) {
-	s.listsMu.Lock()
-	l, ok := s.lists[ns]
-	s.listsMu.Unlock()
-	if !ok || l.gen != s.listGen.Load() || time.Since(l.at) >= recordCacheTTL {
-		return nil, false
-	}
-	return l.records, true
 }

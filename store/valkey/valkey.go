@@ -103,18 +103,11 @@ type Store struct {
 	write      *vk.Lua
 	stream     string
 
-	// wrote is when this process last wrote each record namespace: its
-	// lists are read past the client cache for a while after, because the
-	// server's invalidation of our own write may arrive after the write's
-	// reply.
-	wroteMu sync.Mutex
-	wrote   map[string]time.Time
-
-	// lists keeps each namespace's list as parsed while no invalidation
-	// has come from the server since it was read: listGen counts them.
+	// lists keeps what RecordsIn knows of each record namespace (see
+	// recordList); listGen counts the server's invalidations.
 	listGen atomic.Uint64
 	listsMu sync.Mutex
-	lists   map[string]parsedList
+	lists   map[string]*recordList
 }
 
 // Open connects to the server and returns a store on it. It fails when the
