@@ -45,17 +45,26 @@ func Login(ctx context.Context, base, user, password string) (*http.Cookie, erro
 	return nil, fmt.Errorf("login %s: no session cookie", user)
 }
 
+// apiGet fetches a console API path as the session's staff member.
+func apiGet(ctx context.Context, base string, cookie *http.Cookie, path string, timeout time.Duration) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	req.AddCookie(cookie)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return resp, nil
+}
+
 // APIGet fetches a console API path as the session's staff member and
 // decodes the JSON answer into out; it returns the HTTP status.
 func APIGet(ctx context.Context, base string, cookie *http.Cookie, path string, out any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	resp, err := apiGet(ctx, base, cookie, path, 10*time.Second)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", path, err)
-	}
-	req.AddCookie(cookie)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", path, err)
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if out != nil && resp.StatusCode == http.StatusOK {
@@ -69,14 +78,9 @@ func APIGet(ctx context.Context, base string, cookie *http.Cookie, path string, 
 // APIGetCSV reads a CSV download of the console API (the byte-order mark
 // the console writes for spreadsheets removed) as records.
 func APIGetCSV(ctx context.Context, base string, cookie *http.Cookie, path string) ([][]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	resp, err := apiGet(ctx, base, cookie, path, time.Minute)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
-	}
-	req.AddCookie(cookie)
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
