@@ -54,11 +54,29 @@ type Store struct {
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
-	// process, so a write drops its namespace's entry and bumps listGen,
-	// and a read that raced a write does not keep what it read.
+	// process, so a write drops its namespace's list and counts, and a read
+	// that raced a write does not keep what it read.
 	listsMu sync.Mutex
-	lists   map[string]map[string][]byte
-	listGen map[string]uint64
+	lists   map[string]*keptList
+}
+
+// keptList is a namespace's kept list and how many writes it has seen.
+type keptList struct {
+	records map[string][]byte // nil when not kept
+	writes  uint64
+}
+
+// list returns ns's entry, made if need be. s.listsMu is held.
+func (s *Store) list(ns string) *keptList {
+	if s.lists == nil {
+		s.lists = map[string]*keptList{}
+	}
+	l := s.lists[ns]
+	if l == nil {
+		l = &keptList{}
+		s.lists[ns] = l
+	}
+	return l
 }
 
 // Open opens (or creates) the store file at path.
@@ -455,11 +473,9 @@ func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error
 func (s *Store) recordsChanged(ns string) {
 	s.listsMu.Lock()
 	defer s.listsMu.Unlock()
-	delete(s.lists, ns)
-	if s.listGen == nil {
-		s.listGen = map[string]uint64{}
-	}
-	s.listGen[ns]++
+	l := s.list(ns)
+	l.records = nil
+	l.writes++
 }
 
 // PutRecord implements core.Records.
@@ -496,11 +512,12 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 // RecordsIn implements core.Records.
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
 	s.listsMu.Lock()
-	if kept, ok := s.lists[ns]; ok {
+	l := s.list(ns)
+	if kept := l.records; kept != nil {
 		s.listsMu.Unlock()
 		return kept, nil
 	}
-	gen := s.listGen[ns]
+	writes := l.writes
 	s.listsMu.Unlock()
 	out := make(map[string][]byte)
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -518,11 +535,8 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 	}
 	s.listsMu.Lock()
 	defer s.listsMu.Unlock()
-	if s.listGen[ns] == gen {
-		if s.lists == nil {
-			s.lists = map[string]map[string][]byte{}
-		}
-		s.lists[ns] = out
+	if l.writes == writes {
+		l.records = out
 	}
 	return out, nil
 }
