@@ -4,7 +4,47 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
+
+// Staff correcting a case: its category or grid (更正), or putting a
+// resolved or closed case back to work (重办).
+
+// Reopen puts a resolved or closed case back to work (重办) on the town's
+// decision. Only town staff may.
+func (l *Ledger) Reopen(ctx context.Context, number, staff string) (Case, []Event, error) {
+	if s := l.Town.Town().StaffMember(staff); s == nil || s.Disabled || s.Role != RoleTown {
+		return Case{}, nil, fmt.Errorf("reopen %s by %q: %w", number, staff, ErrForbidden)
+	}
+	away, err := l.gridLeave(ctx, number)
+	if err != nil {
+		return Case{}, nil, err
+	}
+	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
+		if c.State != StateResolved && c.State != StateClosed {
+			return nil, fmt.Errorf("reopen %s: %w", number, ErrWrongState)
+		}
+		return l.reopen(c, away, staff, ReasonTown)
+	})
+}
+
+// reopen puts c back to its grid with a fresh deadline, and returns before
+// followed by the reopened event.
+func (l *Ledger) reopen(c *Case, away map[string]bool, actor, reason string, before ...Event) ([]Event, error) {
+	ev, err := l.handToGrid(c, away)
+	if err != nil {
+		return nil, fmt.Errorf("reopen %s: %w", c.Number, err)
+	}
+	town := l.Town.Town()
+	now := l.now()
+	c.State, c.ResolvedAt, c.Warning, c.Escalation, c.TermStart = StateReopened, time.Time{}, "", EscalationNone, now
+	if cat := town.Category(c.Category); cat != nil {
+		c.Deadline = town.Deadline(cat, now)
+	}
+	ev.Kind, ev.Actor = EventReopened, actor
+	ev.Data[DataReason] = reason
+	return append(before, ev), nil
+}
 
 // EventReclassified records that staff corrected a case's category or grid
 // (更正类别/网格), with the reason; Data holds the old and new values.
