@@ -53,6 +53,9 @@ type caseFacts struct {
 	closedAt    []time.Time
 	reopenedAt  []time.Time
 	resolvedAll []time.Time
+	// verdicts are the filing resident's answers to a resolution: each
+	// rating, and each "没解决" (counted as a 1, as it says the work failed).
+	verdicts []int
 }
 
 func collectFacts(cases []Case, events []Event) []caseFacts {
@@ -85,7 +88,23 @@ func collectFacts(cases []Case, events []Event) []caseFacts {
 				f.closedAt = append(f.closedAt, e.At)
 			case EventReopened:
 				f.reopenedAt = append(f.reopenedAt, e.At)
+				if e.Data[DataReason] == ReasonNotDone {
+					f.verdicts = append(f.verdicts, 1)
+				}
+			case EventRated:
+				// Those who joined the case rate it too, but the rate is
+				// the filing resident's, as the case's Rating is.
+				if e.Data[DataJoined] == "" {
+					if n, err := strconv.Atoi(e.Data[DataRating]); err == nil && n >= 1 && n <= 5 {
+						f.verdicts = append(f.verdicts, n)
+					}
+				}
 			}
+		}
+		// A log without the rating's number (older events) falls back to
+		// the case's last rating.
+		if len(f.verdicts) == 0 && cases[i].Rating > 0 {
+			f.verdicts = []int{cases[i].Rating}
 		}
 		out[i] = f
 	}
@@ -93,9 +112,14 @@ func collectFacts(cases []Case, events []Event) []caseFacts {
 }
 
 // RateRow is one row of the three rates: response (accepted in time),
-// resolution (resolved by the deadline) and satisfaction (rated 4–5 among
-// those rated). A case counts in a rate once it is decided: responded, or
-// its accept time has run out; resolved, or its deadline has passed; rated.
+// resolution (resolved by the deadline) and satisfaction (answers rated 4–5
+// among the residents' answers). A case counts in a rate once it is
+// decided: responded, or its accept time has run out; resolved, or its
+// deadline has passed; answered. A case reopened after its resolution is
+// not resolved until it is resolved again: meanwhile it counts as due and
+// not on time. Every answer the filing resident gave counts in
+// satisfaction, each low rating and each "没解决" among them, so a case
+// rated 2, reopened and then rated 5 counts two answers, one satisfied.
 type RateRow struct {
 	Key              string `json:"key"`
 	Name             string `json:"name"`
@@ -192,14 +216,14 @@ func Rates(town *Town, rules Rules, cases []Case, events []Event, by Grouping, n
 				if !f.resolvedAt.After(f.c.Deadline) {
 					line.ResolutionOnTime = 1
 				}
-			case now.After(f.c.Deadline):
+			case now.After(f.c.Deadline), f.reopenedSinceResolved():
 				line.ResolutionDue = 1
 			}
 		}
-		if f.c.Rating > 0 {
-			line.Rated = 1
-			if f.c.Rating >= 4 {
-				line.Satisfied = 1
+		for _, v := range f.verdicts {
+			line.Rated++
+			if v >= 4 {
+				line.Satisfied++
 			}
 		}
 		tallyRows(rows, unitsOf(f.c, by), line, func(key string) RateRow {
@@ -346,6 +370,15 @@ func (f caseFacts) openAt(t time.Time) bool {
 func (f caseFacts) resolvedSinceReopen(t time.Time) bool {
 	res := lastBefore(f.resolvedAll, t)
 	return !res.IsZero() && res.After(lastBefore(f.reopenedAt, t))
+}
+
+// reopenedSinceResolved reports whether the case was resolved and then
+// reopened, and not resolved since: staff called it done, and it was not.
+func (f caseFacts) reopenedSinceResolved() bool {
+	if len(f.resolvedAll) == 0 || len(f.reopenedAt) == 0 {
+		return false
+	}
+	return f.reopenedAt[len(f.reopenedAt)-1].After(f.resolvedAll[len(f.resolvedAll)-1])
 }
 
 func lastBefore(ts []time.Time, t time.Time) time.Time {
