@@ -23,7 +23,7 @@ func (h *Handlers) keepMedia(ctx context.Context, ev core.Event) error {
 	if ev.Kind != core.EventSubmitted && ev.Kind != core.EventSupplemented {
 		return nil
 	}
-	c, err := h.Ledger.Store.Case(ctx, ev.Case)
+	c, err := h.Ledger.Case(ctx, ev.Case)
 	if err != nil {
 		return fmt.Errorf("keep media of %s: %w", ev.Case, err)
 	}

@@ -251,7 +251,7 @@ func (h *Handlers) feed(msg *message.Message) error {
 		h.Log.Error("dropping undecodable event", "msg", msg.UUID, "err", err)
 		return nil
 	}
-	c, err := h.Ledger.Store.Case(msg.Context(), ev.Case)
+	c, err := h.Ledger.Case(msg.Context(), ev.Case)
 	if err != nil {
 		return fmt.Errorf("feed %d: %w", ev.Seq, err)
 	}

@@ -52,8 +52,7 @@ func (s *Sweeper) Run(ctx context.Context) error {
 // Sweep looks at every case on the ledger once and reports how many it
 // changed. A case that fails is logged and the sweep goes on.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
-	cases, err := s.Ledger.Store.Cases(ctx, core.CaseQuery{Limit: sweepLimit, States: []core.State{
-		core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened, core.StateResolved}})
+	cases, err := s.Ledger.CasesToSweep(ctx, sweepLimit)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
