@@ -737,12 +737,9 @@ func (e *Engine) submit(ctx context.Context, town *core.Town, s *Session, reside
 	reply := "提交成功！\n" +
 		"编号：" + c.Number + "\n" +
 		"负责网格：" + town.PlaceName(c.Grid) + "\n"
-	if g := town.Grid(c.Grid); g != nil {
-		if st, _, ok := town.Responsible(g); ok {
-			reply += "负责人：" + st.Name + "\n"
-		}
-	}
-	return reply + "办理进展会在这里通知您，回复“我的”可查看进度。"
+	// No leader's name yet: the router hands the case to post A or, when
+	// A is on leave, to B; the acceptance notice names who really took it.
+	return reply + "网格长受理后会通知您，回复“我的”可查看进度。"
 }
 
 // The 修改 step: which part to change.

@@ -65,7 +65,7 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		}
 		return out
 	case core.EventAccepted:
-		return []outgoing{resident("您反映的事项已受理", town.PlaceName(c.Grid)+"已受理，正在办理。")}
+		return []outgoing{resident("您反映的事项已受理", acceptedBy(town, ev, c)+"已受理，正在办理。")}
 	case core.EventReplied:
 		// The resident sees the grid's name, never the private account of
 		// the person who wrote.
@@ -132,40 +132,74 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 }
 
 // joinedNotices lists the pushes to the residents who joined the case
-// (附议): every progress notice the resident who filed it gets, the result
-// with the same request to rate, and the close.
+// (附议): its progress in fixed words, the close, and the request to rate
+// the result. Never the words staff wrote to the resident who filed it
+// (replies, results): those may name that resident, their home or phone.
 func joinedNotices(ev core.Event, c *core.Case, outs []outgoing) []outgoing {
 	if len(c.Joined) == 0 {
 		return nil
 	}
-	var base []core.Notice
+	var n core.Notice
 	switch ev.Kind {
+	case core.EventAccepted:
+		n = core.Notice{Title: "您附议的事项已受理", Text: "网格已受理，正在办理。"}
+	case core.EventWhistled, core.EventSigned:
+		n = core.Notice{Title: "您附议的事项有新进展", Text: "已有部门协助办理。"}
+	case core.EventReopened:
+		if !residentTold(outs) {
+			return nil
+		}
+		n = core.Notice{Title: "您附议的事项已重新办理", Text: "镇里已安排网格重新办理。"}
 	case core.EventResolved:
-		base = []core.Notice{{Title: "您附议的事项已办结", Text: "办理结果：" + ev.Text +
-			"\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）。"}}
+		n = core.Notice{Title: "您附议的事项已办结", Text: "网格已办结此事项。" +
+			"\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）。"}
 	case core.EventClosed:
-		text := "感谢您的关注和附议。"
+		n = core.Notice{Title: "您附议的事项已结案", Text: "感谢您的关注和附议。"}
 		if ev.Data[core.DataReason] == core.ReasonWithdrawn {
-			text = "最先反映的居民已撤回此事项。如问题仍未解决，请回复“报事”重新反映。"
+			n.Text = "最先反映的居民已撤回此事项。如问题仍未解决，请回复“报事”重新反映。"
 		}
-		base = []core.Notice{{Title: "您附议的事项已结案", Text: text}}
 	default:
-		for _, o := range outs {
-			if o.to == core.ActorResident {
-				n := o.notice
-				n.Title = "（您附议的事项）" + n.Title
-				base = append(base, n)
-			}
-		}
+		return nil
 	}
 	var out []outgoing
 	for _, openid := range c.Joined {
-		for _, n := range base {
-			n.To, n.Case = openid, c.Number
-			out = append(out, outgoing{core.ActorJoinedPrefix + openid, n})
-		}
+		m := n
+		m.To, m.Case = openid, c.Number
+		out = append(out, outgoing{core.ActorJoinedPrefix + openid, m})
 	}
 	return out
+}
+
+// residentTold reports whether outs has a push to the resident who filed.
+func residentTold(outs []outgoing) bool {
+	for _, o := range outs {
+		if o.to == core.ActorResident {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptedBy names who accepted case c as it really happened: the post and
+// the name of the leader who took it (B when A was away or silent), or the
+// staff member who acted for the grid.
+func acceptedBy(town *core.Town, ev core.Event, c *core.Case) string {
+	place := town.PlaceName(c.Grid)
+	st := town.StaffMember(ev.Actor)
+	if st == nil || st.Name == "" {
+		return place
+	}
+	switch {
+	case st.Role == core.RoleGridLeader && c.Post == core.PostB && st.ID == c.Assignee:
+		return place + "（由B岗接办）网格长" + st.Name
+	case st.Role == core.RoleGridLeader:
+		return place + "网格长" + st.Name
+	case st.Role == core.RoleDepartment:
+		return deptName(town, st.Department) + st.Name
+	case st.Role == core.RoleVillage:
+		return place + "（村工作人员" + st.Name + "）"
+	}
+	return place + "（镇工作人员" + st.Name + "）"
 }
 
 // leaderHint tells a grid leader what they can reply to a case push.

@@ -17,8 +17,9 @@ import (
 	"gridbot/routing"
 )
 
-// A resident who joined a case (附议) hears its progress like the resident
-// who filed it, is asked to rate the result, and is told of the close.
+// A resident who joined a case (附议) hears its progress, is asked to rate
+// the result and is told of the close, but never reads the words staff
+// wrote to the resident who filed it.
 func TestJoinedResidentHearsProgressAndClose(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, sampleTown(t, false))
@@ -29,10 +30,14 @@ func TestJoinedResidentHearsProgressAndClose(t *testing.T) {
 	if _, err := r.ledger.Join(ctx, c.Number, "oneighbour"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.ledger.Reply(ctx, c.Number, "gl-L10-a", "明天派电工来修"); err != nil {
+	eventually(t, "the case assigned", func() bool { return len(r.notes.to("osample-L10-a")) == 1 })
+	if _, _, err := r.ledger.Accept(ctx, c.Number, "gl-L10-a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.ledger.Resolve(ctx, c.Number, "gl-L10-a", "已更换灯泡"); err != nil {
+	if _, _, err := r.ledger.Reply(ctx, c.Number, "gl-L10-a", "陈伯，明天派电工去您家门口修"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.ledger.Resolve(ctx, c.Number, "gl-L10-a", "已更换陈伯家门口的灯泡"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the rating question to the joined resident", func() bool { return len(r.notes.to("oneighbour")) == 2 })
@@ -41,13 +46,18 @@ func TestJoinedResidentHearsProgressAndClose(t *testing.T) {
 	}
 	eventually(t, "the closing notice to the joined resident", func() bool { return len(r.notes.to("oneighbour")) == 3 })
 	got := r.notes.to("oneighbour")
-	for _, want := range []string{"明天派电工来修", "请回复数字 1-5", "感谢您的关注和附议"} {
+	for _, want := range []string{"已受理", "请回复数字 1-5", "感谢您的关注和附议"} {
 		found := false
 		for _, n := range got {
-			found = found || strings.Contains(n.Text, want) && n.Case == c.Number
+			found = found || strings.Contains(n.Title+n.Text, want) && n.Case == c.Number
 		}
 		if !found {
 			t.Errorf("no notice to the joined resident with %q in %+v", want, got)
+		}
+	}
+	for _, n := range got {
+		if strings.Contains(n.Title+n.Text, "陈伯") {
+			t.Errorf("the joined resident read staff's words to another resident: %+v", n)
 		}
 	}
 	if _, err := r.ledger.RateJoined(ctx, c.Number, "oneighbour", 4); err != nil {
@@ -63,8 +73,28 @@ func TestJoinedResidentHearsProgressAndClose(t *testing.T) {
 		}
 		return n == 3
 	})
-	if n := len(r.notes.to("oresident1")); n != 2 {
-		t.Errorf("the resident who filed got %d notices, want 2 (reply, result)", n)
+	if n := len(r.notes.to("oresident1")); n != 3 {
+		t.Errorf("the resident who filed got %d notices, want 3 (accepted, reply, result)", n)
+	}
+}
+
+// With post A on leave the case goes to post B, and the resident is told
+// who really took it: B's name, never A's.
+func TestResidentToldWhoReallyTookTheCase(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, sampleTown(t, true))
+	c, err := r.ledger.Submit(ctx, "oresident1", core.Draft{Category: "light", Text: "路灯不亮", Grid: "L10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the push to post B", func() bool { return len(r.notes.to("osample-L10-b")) == 1 })
+	if _, _, err := r.ledger.Accept(ctx, c.Number, "gl-L10-b"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the acceptance notice", func() bool { return len(r.notes.to("oresident1")) == 1 })
+	n := r.notes.to("oresident1")[0]
+	if !strings.Contains(n.Text, "司徒惠珍") || strings.Contains(n.Title+n.Text, "何家豪") {
+		t.Errorf("the resident was told %q; want post B's 司徒惠珍, never post A's 何家豪", n.Text)
 	}
 }
 

@@ -1,0 +1,67 @@
+package routing
+
+import (
+	"strings"
+	"testing"
+
+	"gridbot/configs"
+	"gridbot/core"
+)
+
+// Who is told what, event by event, without a router: the rules are pure.
+func TestNoticesFor(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Resident: "oresident",
+		Assignee: "gl-L10-b", Post: core.PostB, Joined: []string{"oneighbour"}}
+	private := "张三家门口，电话13800138000"
+	for _, tt := range []struct {
+		name string
+		ev   core.Event
+		// want and never are, per recipient, words that must (not) appear.
+		want, never map[string][]string
+	}{
+		{"accepted by post B names B, never A",
+			core.Event{Kind: core.EventAccepted, Actor: "gl-L10-b"},
+			map[string][]string{core.ActorResident: {"司徒惠珍", "B岗"}, "joined:oneighbour": {"已受理"}},
+			map[string][]string{core.ActorResident: {"何家豪"}, "joined:oneighbour": {"司徒惠珍"}}},
+		{"accepted by post A names A",
+			core.Event{Kind: core.EventAccepted, Actor: "gl-L10-a"},
+			map[string][]string{core.ActorResident: {"何家豪"}},
+			map[string][]string{core.ActorResident: {"司徒惠珍", "B岗"}}},
+		{"a reply reaches the resident who filed, not who joined",
+			core.Event{Kind: core.EventReplied, Actor: "gl-L10-b", Text: private},
+			map[string][]string{core.ActorResident: {private}},
+			map[string][]string{"joined:oneighbour": {""}}},
+		{"a result: the joined are asked to rate, without the words",
+			core.Event{Kind: core.EventResolved, Actor: "gl-L10-b", Text: private},
+			map[string][]string{core.ActorResident: {private, "1-5"}, "joined:oneighbour": {"已办结", "1-5"}},
+			map[string][]string{"joined:oneighbour": {private}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			got := map[string][]string{}
+			for _, o := range noticesFor(town, tt.ev, &c) {
+				got[o.to] = append(got[o.to], o.notice.Title+"\n"+o.notice.Text)
+			}
+			for to, words := range tt.want {
+				all := strings.Join(got[to], "\n")
+				for _, w := range words {
+					if len(got[to]) == 0 || !strings.Contains(all, w) {
+						t.Errorf("to %s: want %q in %q", to, w, all)
+					}
+				}
+			}
+			for to, words := range tt.never {
+				all := strings.Join(got[to], "\n")
+				for _, w := range words {
+					if w == "" && len(got[to]) > 0 || w != "" && strings.Contains(all, w) {
+						t.Errorf("to %s: %q must not be told, got %q", to, w, all)
+					}
+				}
+			}
+		})
+	}
+}
