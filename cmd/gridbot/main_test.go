@@ -570,7 +570,8 @@ func TestDemo(t *testing.T) {
 }
 
 // A neighbour reporting the same problem nearby joins the open case (附议)
-// and is told its result like the first resident.
+// and is told the case is resolved, without the words staff wrote to the
+// first resident.
 func TestJoinSameProblem(t *testing.T) {
 	r := boot(t, rigOptions{joinRadius: 200})
 	number := r.fileByLocation("oresident-join-1")
@@ -592,7 +593,12 @@ func TestJoinSameProblem(t *testing.T) {
 		t.Fatalf("resolve: %d", status)
 	}
 	r.waitPush("oresident-join-1", "已更换路灯")
-	r.waitPush(neighbour, "已更换路灯")
+	r.waitPush(neighbour, "您附议的事项已办结")
+	for _, p := range r.sim.Pushes(neighbour) {
+		if strings.Contains(p.Text, "已更换路灯") {
+			t.Errorf("the neighbour read the result written to the first resident: %q", p.Text)
+		}
+	}
 	var view struct {
 		Case struct {
 			Joined int `json:"joined"`
