@@ -21,112 +21,67 @@ type actionBody struct {
 }
 
 // caseAction is one step staff can take on a case from the console:
-// POST /api/cases/{number}/{name}.
+// POST /api/cases/{number}/{step}. Who may take it, and when, is the
+// ledger's policy (core/policy.go): the console offers what core.Town.Steps
+// lists and answers with the policy's own reason when it refuses.
 type caseAction struct {
-	name string
-	// may is the role rule: who may take this step on c at all. Anyone
-	// else is answered 404, as if the case did not exist.
-	may func(town *core.Town, staff *core.Staff, c *core.Case) bool
-	// ready is the state rule, for offering the step on the page; the
-	// ledger enforces it (409).
-	ready func(c *core.Case) bool
+	step core.Step
 	// invalid is the 400 message for a request the ledger calls invalid.
 	invalid string
 	run     func(ctx context.Context, l *core.Ledger, staff *core.Staff, number string, b actionBody) (core.Case, []core.Event, error)
 }
 
-// works reports whether staff works on c: core.Town.MayWork, for roles that
-// handle cases themselves rather than through a department's signature.
-func works(town *core.Town, staff *core.Staff, c *core.Case) bool {
-	return staff.Role != core.RoleDepartment && town.MayWork(staff, c)
-}
-
-// called reports whether staff's department is called to c and has not
-// returned it.
-func called(_ *core.Town, staff *core.Staff, c *core.Case) bool {
-	if staff.Role != core.RoleDepartment || staff.Disabled {
-		return false
-	}
-	a := c.Assist(staff.Department)
-	return a != nil && a.State != core.AssistReturned
-}
-
-func openCase(c *core.Case) bool { return c.State.Open() }
-
-// caseActions lists the console's case actions.
+// caseActions lists the console's case actions, one per staff step.
 func caseActions() []caseAction {
 	return []caseAction{
-		{name: "accept", may: works,
-			ready: func(c *core.Case) bool {
-				return c.State == core.StateSubmitted || c.State == core.StateAssigned || c.State == core.StateReopened
-			},
+		{step: core.StepAccept,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
 				return l.Accept(ctx, n, s.ID)
 			}},
-		{name: "reply", may: func(t *core.Town, s *core.Staff, c *core.Case) bool { return works(t, s, c) || called(t, s, c) },
-			ready: func(c *core.Case) bool { return c.State != core.StateClosed }, invalid: msgReplyInvalid,
+		{step: core.StepReply, invalid: msgReplyInvalid,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.Reply(ctx, n, s.ID, b.Text)
 			}},
-		{name: "resolve", may: func(t *core.Town, s *core.Staff, c *core.Case) bool { return works(t, s, c) || called(t, s, c) },
-			ready: openCase, invalid: msgResultBad,
+		{step: core.StepResolve, invalid: msgResultBad,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.Resolve(ctx, n, s.ID, b.Result)
 			}},
-		{name: "whistle", may: works, ready: openCase, invalid: msgBadDept,
+		{step: core.StepWhistle, invalid: msgBadDept,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.Whistle(ctx, n, s.ID, b.Department, b.Reason)
 			}},
-		{name: "transfer", may: works,
-			ready: func(c *core.Case) bool { return c.State.Open() && c.Post != core.PostB },
+		{step: core.StepTransfer,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
 				return l.Transfer(ctx, n, s.ID)
 			}},
-		{name: "sign", may: called,
-			ready: openCase,
+		{step: core.StepSign,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
-				return l.Sign(ctx, n, s.ID, s.Department)
+				return l.Sign(ctx, n, s.ID)
 			}},
-		{name: "return", may: called, ready: openCase, invalid: msgReasonBad,
+		{step: core.StepReturn, invalid: msgReasonBad,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
-				return l.Return(ctx, n, s.ID, s.Department, b.Reason)
+				return l.Return(ctx, n, s.ID, b.Reason)
 			}},
-		{name: "reopen",
-			may: func(t *core.Town, s *core.Staff, c *core.Case) bool { return s.Role == core.RoleTown && t.CanSee(s, c) },
-			ready: func(c *core.Case) bool {
-				return c.State == core.StateResolved || c.State == core.StateClosed
-			},
+		{step: core.StepReopen,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
 				return l.Reopen(ctx, n, s.ID)
 			}},
-		{name: "reclassify",
-			may: func(t *core.Town, s *core.Staff, c *core.Case) bool {
-				return (s.Role == core.RoleTown || s.Role == core.RoleVillage) && t.CanSee(s, c)
-			},
-			ready: openCase, invalid: msgBadChange,
+		{step: core.StepReclassify, invalid: msgBadChange,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
-				if s.Role == core.RoleVillage && b.Grid != "" {
-					// A village moves cases among its own grids; the town
-					// moves them anywhere.
-					if g := l.Town.Town().Grid(b.Grid); g == nil || g.Village != s.Village {
-						return core.Case{}, nil, core.ErrInvalid
-					}
-				}
 				return l.Reclassify(ctx, n, s.ID, b.Category, b.Grid, b.Reason)
 			}},
 	}
 }
 
-// allowedActions names the actions staff may take on c as it stands.
+// allowedActions names the steps staff may take on c as it stands: the
+// policy's list, which the page offers as buttons.
 func allowedActions(town *core.Town, staff *core.Staff, c *core.Case) []string {
 	out := []string{}
 	if staff == nil {
 		return out
 	}
-	for _, a := range caseActions() {
-		if a.may(town, staff, c) && a.ready(c) {
-			out = append(out, a.name)
-		}
+	for _, step := range town.Steps(staff, c) {
+		out = append(out, string(step))
 	}
 	return out
 }
@@ -148,15 +103,11 @@ func (s *Server) actionHandler(a caseAction) staffHandler {
 		if !ok {
 			return
 		}
-		if !a.may(s.Town.Town(), staff, &c) {
-			writeError(w, http.StatusNotFound, msgNotFound)
-			return
-		}
 		invalid := a.invalid
 		if invalid == "" {
 			invalid = msgBadRequest
 		}
-		s.writeLedger(w, r, staff, a.name, invalid, func(ctx context.Context, number string) (core.Case, []core.Event, error) {
+		s.writeLedger(w, r, staff, string(a.step), invalid, func(ctx context.Context, number string) (core.Case, []core.Event, error) {
 			return a.run(ctx, s.Ledger, staff, number, body)
 		}, c.Number)
 	}
@@ -164,23 +115,34 @@ func (s *Server) actionHandler(a caseAction) staffHandler {
 
 // writeLedger runs one ledger step on a case staff may see and answers with
 // the changed case and the events written. Every step is recorded with
-// staff as its actor, by the ledger, and logged here.
+// staff as its actor, by the ledger, and logged here. A refusal of the
+// policy is answered with its own words.
 func (s *Server) writeLedger(w http.ResponseWriter, r *http.Request, staff *core.Staff, step, invalidMsg string,
 	write func(ctx context.Context, number string) (core.Case, []core.Event, error), number string) {
 	c, events, err := write(r.Context(), number)
+	reason, refused := core.RefusalReason(err)
+	orMsg := func(msg string) string {
+		if refused {
+			return reason
+		}
+		return msg
+	}
 	switch {
 	case err == nil:
+	case errors.Is(err, core.ErrNotFound):
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	case errors.Is(err, core.ErrForbidden):
+		writeError(w, http.StatusForbidden, orMsg(msgNotFound))
+		return
 	case errors.Is(err, core.ErrInvalid):
-		writeError(w, http.StatusBadRequest, invalidMsg)
+		writeError(w, http.StatusBadRequest, orMsg(invalidMsg))
 		return
 	case errors.Is(err, core.ErrWrongState), errors.Is(err, core.ErrNoChange):
-		writeError(w, http.StatusConflict, msgWrongState)
+		writeError(w, http.StatusConflict, orMsg(msgWrongState))
 		return
 	case errors.Is(err, core.ErrConflict):
 		writeError(w, http.StatusConflict, msgConflict)
-		return
-	case errors.Is(err, core.ErrNotFound), errors.Is(err, core.ErrForbidden):
-		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	default:
 		s.log().ErrorContext(r.Context(), "console "+step, "staff", staff.ID, "case", number, "err", err)

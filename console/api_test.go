@@ -332,7 +332,7 @@ func TestReplyAndResolve(t *testing.T) {
 		{"village replies", cadre1, "/reply", actionBody{Text: "村里已督办"}, http.StatusOK, "", core.EventReplied, "cadre1", core.StateInProgress},
 		{"empty result", lead1, "/resolve", actionBody{}, http.StatusBadRequest, msgResultBad, "", "", core.StateInProgress},
 		{"resolve", lead1, "/resolve", actionBody{Result: "路灯已更换"}, http.StatusOK, "", core.EventResolved, "lead1", core.StateResolved},
-		{"resolve twice", lead1, "/resolve", actionBody{Result: "再次办结"}, http.StatusConflict, msgWrongState, "", "", core.StateResolved},
+		{"resolve twice", lead1, "/resolve", actionBody{Result: "再次办结"}, http.StatusConflict, "这件事项已办结，正在等群众评价或已结案。", "", "", core.StateResolved},
 	}
 	for _, st := range steps {
 		before, err := f.store.Events(ctx, number)
@@ -381,7 +381,7 @@ func TestReplyAndResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, body := f.request(t, http.MethodPost, "/api/cases/"+number+"/reply", lead1, actionBody{Text: "还有问题吗"})
-	if resp.StatusCode != http.StatusConflict || errorMessage(t, body) != msgWrongState {
+	if resp.StatusCode != http.StatusConflict || errorMessage(t, body) != "这件事项已结案。" {
 		t.Errorf("reply to a closed case: %d %s", resp.StatusCode, body)
 	}
 

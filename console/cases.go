@@ -47,7 +47,7 @@ type caseDetail struct {
 	Warning      core.Warning   `json:"warning,omitempty"`
 	Departments  []assistView   `json:"departments"`
 	// Actions are the steps this staff member may take on the case now,
-	// by name (see caseActions); the page offers exactly these.
+	// by name: the policy's core.Town.Steps; the page offers exactly these.
 	Actions []string `json:"actions"`
 }
 

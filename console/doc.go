@@ -11,10 +11,11 @@
 // Every endpoint and the websocket feed apply core.Town.CanSee for the
 // logged-in staff member: the town sees everything, a village its own cases,
 // a grid leader the grids where they hold post A or B, a department the cases
-// whistled to it. A case, an action or an endpoint the staff member may not
-// use answers 404, exactly like one that does not exist. What each role may
-// do on a case is caseActions (actions.go); the case answer lists the steps
-// open to the caller ("actions"), and the page offers exactly those. A
+// whistled to it. A case the staff member may not see answers 404, exactly
+// like one that does not exist. What each role may do on a case is the
+// ledger's policy (core/policy.go): the case answer lists the steps open to
+// the caller ("actions"), the page offers exactly those, and a step the
+// policy refuses is answered 403 or 409 with the policy's own reason. A
 // resident's phone number and location are shown whole only to the
 // assignee, a leader of the case's grid, and town staff; lists, the feed and
 // CSV exports mask the phone (the town may ask an export for it whole).

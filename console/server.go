@@ -115,7 +115,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/cases.csv", s.authed(s.handleCasesCSV))
 	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
 	for _, a := range caseActions() {
-		mux.Handle("POST /api/cases/{number}/"+a.name, s.authed(s.actionHandler(a)))
+		mux.Handle("POST /api/cases/{number}/"+string(a.step), s.authed(s.actionHandler(a)))
 	}
 	mux.Handle("GET /api/figures/board", s.authed(s.handleBoard))
 	mux.Handle("GET /api/figures/rates", s.authed(s.handleRates))

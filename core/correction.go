@@ -11,19 +11,13 @@ import (
 // resolved or closed case back to work (重办).
 
 // Reopen puts a resolved or closed case back to work (重办) on the town's
-// decision. Only town staff may.
+// decision.
 func (l *Ledger) Reopen(ctx context.Context, number, staff string) (Case, []Event, error) {
-	if s := l.Town.Town().StaffMember(staff); s == nil || s.Disabled || s.Role != RoleTown {
-		return Case{}, nil, fmt.Errorf("reopen %s by %q: %w", number, staff, ErrForbidden)
-	}
 	away, err := l.gridLeave(ctx, number)
 	if err != nil {
 		return Case{}, nil, err
 	}
-	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		if c.State != StateResolved && c.State != StateClosed {
-			return nil, fmt.Errorf("reopen %s: %w", number, ErrWrongState)
-		}
+	return l.staffStep(ctx, number, staff, StepReopen, func(c *Case, _ *Staff) ([]Event, error) {
 		return l.reopen(c, away, staff, ReasonTown)
 	})
 }
@@ -79,18 +73,16 @@ func (l *Ledger) Reclassify(ctx context.Context, number, staff, category, grid, 
 	var g *Grid
 	var away map[string]bool
 	if grid != "" {
-		if g = town.Grid(grid); g == nil {
-			return Case{}, nil, fmt.Errorf("reclassify %s: grid %q: %w", number, grid, ErrInvalid)
+		g = town.Grid(grid)
+		if err := town.PermitMove(town.StaffMember(staff), g); err != nil {
+			return Case{}, nil, fmt.Errorf("reclassify %s to grid %q: %w", number, grid, err)
 		}
 		var err error
 		if away, err = l.Roster.Away(ctx, g.LeaderA, g.LeaderB); err != nil {
 			return Case{}, nil, fmt.Errorf("reclassify %s: %w", number, err)
 		}
 	}
-	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		if !c.State.Open() {
-			return nil, fmt.Errorf("reclassify %s: %w", number, ErrWrongState)
-		}
+	return l.staffStep(ctx, number, staff, StepReclassify, func(c *Case, _ *Staff) ([]Event, error) {
 		now := l.now()
 		data := map[string]string{}
 		if cat != nil && cat.Code != c.Category {

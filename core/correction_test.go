@@ -19,6 +19,7 @@ func TestReclassify(t *testing.T) {
 		Staff: []core.Staff{
 			{ID: "l1", Name: "甲", Role: core.RoleGridLeader},
 			{ID: "l2", Name: "乙", Role: core.RoleGridLeader},
+			{ID: "admin", Name: "镇办", Role: core.RoleTown},
 		},
 		Grids: []core.Grid{
 			{ID: "g1", Name: "一格", Kind: core.GridLarge, Village: "v1", LeaderA: "l1", LeaderB: "l1"},

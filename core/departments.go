@@ -20,10 +20,7 @@ func (l *Ledger) Whistle(ctx context.Context, number, staff, dept, reason string
 	if len([]rune(reason)) > MaxTextLen {
 		return Case{}, nil, fmt.Errorf("whistle %s: reason length: %w", number, ErrInvalid)
 	}
-	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		if !c.State.Open() {
-			return nil, fmt.Errorf("whistle %s: %w", number, ErrWrongState)
-		}
+	return l.staffStep(ctx, number, staff, StepWhistle, func(c *Case, _ *Staff) ([]Event, error) {
 		a := c.Assist(dept)
 		switch {
 		case a == nil:
@@ -58,18 +55,15 @@ func (c *Case) pickLead() {
 	}
 }
 
-// Sign records that department dept takes charge of the case (部门领办).
-// ErrForbidden: it was not called; ErrNoChange: it has signed already.
-func (l *Ledger) Sign(ctx context.Context, number, staff, dept string) (Case, []Event, error) {
-	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
+// Sign records that the staff member's department takes charge of the case
+// (部门领办). The policy refuses a department that was not called, or has
+// signed already (ErrNoChange).
+func (l *Ledger) Sign(ctx context.Context, number, staff string) (Case, []Event, error) {
+	return l.staffStep(ctx, number, staff, StepSign, func(c *Case, s *Staff) ([]Event, error) {
+		dept := s.Department
 		a := c.Assist(dept)
-		switch {
-		case a == nil || a.State == AssistReturned:
-			return nil, fmt.Errorf("sign %s: %w", number, ErrForbidden)
-		case !c.State.Open():
-			return nil, fmt.Errorf("sign %s: %w", number, ErrWrongState)
-		case a.State == AssistSigned:
-			return nil, ErrNoChange
+		if err := permitSigned(StepSign, a); err != nil {
+			return nil, err
 		}
 		a.State = AssistSigned
 		if c.State == StateAssigned || c.State == StateReopened || c.State == StateSubmitted {
@@ -83,21 +77,16 @@ func (l *Ledger) Sign(ctx context.Context, number, staff, dept string) (Case, []
 	})
 }
 
-// Return records that department dept gives the case back with a reason
-// (退回); the grid and the town decide what next.
-func (l *Ledger) Return(ctx context.Context, number, staff, dept, reason string) (Case, []Event, error) {
+// Return records that the staff member's department gives the case back
+// with a reason (退回); the grid and the town decide what next.
+func (l *Ledger) Return(ctx context.Context, number, staff, reason string) (Case, []Event, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len([]rune(reason)) > MaxTextLen {
 		return Case{}, nil, fmt.Errorf("return %s: reason length: %w", number, ErrInvalid)
 	}
-	return l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
+	return l.staffStep(ctx, number, staff, StepReturn, func(c *Case, s *Staff) ([]Event, error) {
+		dept := s.Department
 		a := c.Assist(dept)
-		switch {
-		case a == nil || a.State == AssistReturned:
-			return nil, fmt.Errorf("return %s: %w", number, ErrForbidden)
-		case !c.State.Open():
-			return nil, fmt.Errorf("return %s: %w", number, ErrWrongState)
-		}
 		a.State, a.Reason, a.Lead = AssistReturned, reason, false
 		c.pickLead()
 		return []Event{{Kind: EventReturned, Actor: staff, Text: reason, At: l.now(), Data: map[string]string{DataDept: dept}}}, nil

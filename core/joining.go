@@ -64,21 +64,9 @@ func (l *Ledger) Join(ctx context.Context, number, resident string) (Case, error
 	if resident == "" {
 		return Case{}, fmt.Errorf("join %s: no resident: %w", number, ErrInvalid)
 	}
-	c, _, err := l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		switch {
-		case !c.State.Open():
-			return nil, fmt.Errorf("join %s: %w", number, ErrWrongState)
-		case c.Resident == resident || slices.Contains(c.Joined, resident):
-			return nil, ErrNoChange
-		case len(c.Joined) >= MaxJoined:
-			return nil, fmt.Errorf("join %s: full: %w", number, ErrInvalid)
-		}
+	return l.residentStep(ctx, number, resident, StepJoin, func(c *Case) ([]Event, error) {
 		c.Joined = append(c.Joined, resident)
 		return []Event{{Kind: EventJoined, Actor: ActorResident, At: l.now(),
 			Data: map[string]string{DataJoined: strconv.Itoa(len(c.Joined))}}}, nil
 	})
-	if err != nil {
-		return Case{}, fmt.Errorf("join: %w", err)
-	}
-	return c, nil
 }

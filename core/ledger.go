@@ -8,8 +8,9 @@ import (
 )
 
 // Ledger moves cases through their states (立账督办、对账销号). It is the one
-// place that decides what a step may do; the dialog, the router and the
-// console all go through it.
+// place that enforces what a step may do: every step asks the policy
+// (policy.go) inside its write, with the case as it stands; the dialog, the
+// router and the console all go through it.
 type Ledger struct {
 	Store CaseStore
 	Town  TownSource
@@ -26,6 +27,42 @@ func (l *Ledger) now() time.Time {
 		return l.Now()
 	}
 	return time.Now()
+}
+
+// staffStep runs staff member staff's step on case number under the policy:
+// the decision is made inside the write, on the case as it is written, so
+// no race between check and change lets a refused step through. apply makes
+// the change; it gets the member the policy judged.
+func (l *Ledger) staffStep(ctx context.Context, number, staff string, step Step,
+	apply func(c *Case, s *Staff) ([]Event, error)) (Case, []Event, error) {
+	town := l.Town.Town()
+	s := town.StaffMember(staff)
+	c, evs, err := l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
+		if err := town.Permit(s, step, c); err != nil {
+			return nil, err
+		}
+		return apply(c, s)
+	})
+	if err != nil {
+		return c, evs, fmt.Errorf("%s %s by %q: %w", step, number, staff, err)
+	}
+	return c, evs, nil
+}
+
+// residentStep runs a resident's step on case number under the policy, as
+// staffStep does for staff.
+func (l *Ledger) residentStep(ctx context.Context, number, resident string, step Step,
+	apply func(c *Case) ([]Event, error)) (Case, error) {
+	c, _, err := l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
+		if err := PermitResident(resident, step, c); err != nil {
+			return nil, err
+		}
+		return apply(c)
+	})
+	if err != nil {
+		return c, fmt.Errorf("%s %s: %w", step, number, err)
+	}
+	return c, nil
 }
 
 // MaxTextLen bounds free text on a case (runes), so one message cannot bloat

@@ -20,7 +20,7 @@ func (l *Ledger) Rate(ctx context.Context, resident string, score int) (Case, er
 	if score < 1 || score > 5 {
 		return Case{}, fmt.Errorf("rate: score %d: %w", score, ErrInvalid)
 	}
-	return l.settle(ctx, resident, func(c *Case, now time.Time, away map[string]bool) ([]Event, error) {
+	return l.settle(ctx, resident, StepRate, func(c *Case, now time.Time, away map[string]bool) ([]Event, error) {
 		c.Rating = score
 		rated := Event{Kind: EventRated, Actor: ActorResident, At: now, Data: map[string]string{DataRating: strconv.Itoa(score)}}
 		if score <= 2 {
@@ -34,13 +34,13 @@ func (l *Ledger) Rate(ctx context.Context, resident string, score int) (Case, er
 // NotFixed reopens the resident's resolved case (重办) because they say it
 // is not fixed (没解决). ErrNotFound means nothing waits for their word.
 func (l *Ledger) NotFixed(ctx context.Context, resident string) (Case, error) {
-	return l.settle(ctx, resident, func(c *Case, _ time.Time, away map[string]bool) ([]Event, error) {
+	return l.settle(ctx, resident, StepNotFixed, func(c *Case, _ time.Time, away map[string]bool) ([]Event, error) {
 		return l.reopen(c, away, ActorResident, ReasonNotDone)
 	})
 }
 
 // settle applies the resident's answer to their earliest resolved case.
-func (l *Ledger) settle(ctx context.Context, resident string, answer func(*Case, time.Time, map[string]bool) ([]Event, error)) (Case, error) {
+func (l *Ledger) settle(ctx context.Context, resident string, step Step, answer func(*Case, time.Time, map[string]bool) ([]Event, error)) (Case, error) {
 	waiting, err := l.Store.Cases(ctx, CaseQuery{Resident: resident, States: []State{StateResolved}})
 	if err != nil {
 		return Case{}, fmt.Errorf("settle: %w", err)
@@ -53,16 +53,9 @@ func (l *Ledger) settle(ctx context.Context, resident string, answer func(*Case,
 	if err != nil {
 		return Case{}, err
 	}
-	c, _, err := l.Store.UpdateCase(ctx, target.Number, func(c *Case) ([]Event, error) {
-		if c.State != StateResolved {
-			return nil, ErrWrongState
-		}
+	return l.residentStep(ctx, target.Number, resident, step, func(c *Case) ([]Event, error) {
 		return answer(c, l.now(), away)
 	})
-	if err != nil {
-		return Case{}, fmt.Errorf("settle %s: %w", target.Number, err)
-	}
-	return c, nil
 }
 
 // RateJoined records the rating of a resident who joined case number. It
@@ -71,18 +64,12 @@ func (l *Ledger) RateJoined(ctx context.Context, number, resident string, score 
 	if score < 1 || score > 5 {
 		return Case{}, fmt.Errorf("rate joined: score %d: %w", score, ErrInvalid)
 	}
-	c, _, err := l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		switch {
-		case !slices.Contains(c.Joined, resident):
-			return nil, fmt.Errorf("rate joined %s: %w", number, ErrForbidden)
-		case c.State != StateResolved && c.State != StateClosed:
-			return nil, fmt.Errorf("rate joined %s: %w", number, ErrWrongState)
-		}
+	if c, err := l.Case(ctx, number); err == nil && !slices.Contains(c.Joined, resident) {
+		// The one who filed it settles it through Rate; this is for joiners.
+		return Case{}, fmt.Errorf("rate joined %s: %w", number, refuse(StepRate, ErrNotFound, reasonNotFound))
+	}
+	return l.residentStep(ctx, number, resident, StepRate, func(c *Case) ([]Event, error) {
 		return []Event{{Kind: EventRated, Actor: ActorResident, At: l.now(),
 			Data: map[string]string{DataRating: strconv.Itoa(score), DataJoined: "true"}}}, nil
 	})
-	if err != nil {
-		return Case{}, fmt.Errorf("rate joined: %w", err)
-	}
-	return c, nil
 }

@@ -29,13 +29,7 @@ func (l *Ledger) Supplement(ctx context.Context, number, resident string, add Ad
 	if len([]rune(text)) > MaxTextLen || (text == "" && add.Photo == nil && add.Voice == nil) {
 		return Case{}, fmt.Errorf("supplement %s: %w", number, ErrInvalid)
 	}
-	c, _, err := l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		switch {
-		case c.Resident != resident:
-			return nil, fmt.Errorf("supplement %s: %w", number, ErrForbidden)
-		case !c.State.Open():
-			return nil, fmt.Errorf("supplement %s: %w", number, ErrWrongState)
-		}
+	return l.residentStep(ctx, number, resident, StepSupplement, func(c *Case) ([]Event, error) {
 		data := map[string]string{}
 		if add.Photo != nil {
 			if len(c.Photos) >= maxMediaPerCase {
@@ -53,10 +47,6 @@ func (l *Ledger) Supplement(ctx context.Context, number, resident string, add Ad
 		}
 		return []Event{{Kind: EventSupplemented, Actor: ActorResident, Text: text, At: l.now(), Data: data}}, nil
 	})
-	if err != nil {
-		return Case{}, fmt.Errorf("supplement: %w", err)
-	}
-	return c, nil
 }
 
 // Withdraw closes the resident's own open case at their request (撤回),
@@ -66,13 +56,7 @@ func (l *Ledger) Withdraw(ctx context.Context, number, resident, reason string) 
 	if reason == "" || len([]rune(reason)) > MaxTextLen {
 		return Case{}, fmt.Errorf("withdraw %s: reason length: %w", number, ErrInvalid)
 	}
-	c, _, err := l.Store.UpdateCase(ctx, number, func(c *Case) ([]Event, error) {
-		switch {
-		case c.Resident != resident:
-			return nil, fmt.Errorf("withdraw %s: %w", number, ErrForbidden)
-		case !c.State.Open():
-			return nil, fmt.Errorf("withdraw %s: %w", number, ErrWrongState)
-		}
+	return l.residentStep(ctx, number, resident, StepWithdraw, func(c *Case) ([]Event, error) {
 		now := l.now()
 		c.State = StateClosed
 		return []Event{
@@ -80,10 +64,6 @@ func (l *Ledger) Withdraw(ctx context.Context, number, resident, reason string) 
 			{Kind: EventClosed, Actor: ActorResident, At: now, Data: map[string]string{DataReason: ReasonWithdrawn}},
 		}, nil
 	})
-	if err != nil {
-		return Case{}, fmt.Errorf("withdraw: %w", err)
-	}
-	return c, nil
 }
 
 // Anonymise erases the resident's personal data from every case they filed

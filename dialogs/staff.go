@@ -22,8 +22,8 @@ type StaffLedger interface {
 	Resolve(ctx context.Context, number, staff, result string) (core.Case, []core.Event, error)
 	Whistle(ctx context.Context, number, staff, dept, reason string) (core.Case, []core.Event, error)
 	Transfer(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
-	Sign(ctx context.Context, number, staff, dept string) (core.Case, []core.Event, error)
-	Return(ctx context.Context, number, staff, dept, reason string) (core.Case, []core.Event, error)
+	Sign(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
+	Return(ctx context.Context, number, staff, reason string) (core.Case, []core.Event, error)
 }
 
 var _ StaffLedger = (*core.Ledger)(nil)
@@ -63,8 +63,14 @@ func (d *Desk) log() *slog.Logger {
 // command is a parsed staff command.
 type command struct {
 	verb   string // the keyword, as in commands
-	number string // the case number given, or ""
-	rest   string // what follows the keyword and the number
+	number string // the whole case number given, or ""
+	// ref is the tail of a case number given short ("0001", "ST0001"), to
+	// be matched against the sender's cases; "" when none was.
+	ref  string
+	rest string // what follows the keyword and the number, as written
+	// args is everything after the keyword, as written: for commands
+	// that take no case number (绑定).
+	args string
 }
 
 // commandWords are the staff keywords, longest first where one starts
@@ -78,35 +84,72 @@ func parseCommand(prefix, text string) (command, bool) {
 	return parseVerb(prefix, text, commandWords())
 }
 
+// halfWidth maps full-width forms to ASCII, for reading keywords and case
+// numbers typed on a Chinese keyboard. What people wrote is never mapped.
+func halfWidth(r rune) rune {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		return r - 0xFEE0
+	case r == 0x3000:
+		return ' '
+	}
+	return r
+}
+
+// separators may stand between a keyword, a case number and the rest.
+const separators = " :,;：，；、\u3000\t\n"
+
+// minRefDigits is the shortest tail of a case number taken as one before
+// free text: in "办结 0001 已修好" 0001 is a case, in "办结 2 盏灯已换" 2 is
+// not. A command that takes no text (受理 2) takes any tail.
+const minRefDigits = 3
+
 // parseVerb reads a command that starts with one of words (longest first
-// where one starts another), then an optional case number, then the rest.
+// where one starts another), then an optional case number, whole or its
+// tail, then the rest, which keeps the sender's own characters and
+// punctuation.
 func parseVerb(prefix, text string, words []string) (command, bool) {
-	norm := strings.TrimSpace(strings.Map(func(r rune) rune {
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
-			return r - 0xFEE0
-		case r == 0x3000:
-			return ' '
-		}
-		return r
-	}, text))
-	lower := strings.ToLower(norm)
+	text = strings.TrimSpace(text)
+	key := strings.ToLower(strings.Map(halfWidth, text))
 	for _, w := range words {
-		if !strings.HasPrefix(lower, w) {
+		if !strings.HasPrefix(key, w) {
 			continue
 		}
 		verb := strings.TrimSuffix(w, "岗")
-		rest := strings.TrimLeft(lower[len(w):], " :,;")
-		if len(lower) == len(norm) {
-			rest = strings.TrimLeft(norm[len(w):], " :,;") // keep the case of what follows
+		// The keyword is as many runes in text as in w.
+		rest := strings.TrimLeft(string([]rune(text)[len([]rune(w)):]), separators)
+		args := strings.TrimSpace(rest)
+		first, after := rest, ""
+		if i := strings.IndexAny(rest, separators); i >= 0 {
+			first, after = rest[:i], rest[i:]
 		}
-		first, after, _ := strings.Cut(rest, " ")
-		if n, ok := core.CaseNumberLike(prefix, first); ok {
-			return command{verb: verb, number: n, rest: strings.TrimSpace(after)}, true
+		token := strings.Map(halfWidth, first)
+		if n, ok := core.CaseNumberLike(prefix, token); ok {
+			return command{verb: verb, number: n, rest: strings.TrimLeft(after, separators), args: args}, true
 		}
-		return command{verb: verb, rest: strings.TrimSpace(rest)}, true
+		if ref, ok := caseRef(prefix, token); ok {
+			return command{verb: verb, ref: ref, rest: strings.TrimLeft(after, separators), args: args}, true
+		}
+		return command{verb: verb, rest: args, args: args}, true
 	}
 	return command{}, false
+}
+
+// caseRef reads the tail of a case number: digits, with or without the
+// town's prefix.
+func caseRef(prefix, token string) (string, bool) {
+	if len(token) > len(prefix) && strings.EqualFold(token[:len(prefix)], prefix) {
+		token = token[len(prefix):]
+	}
+	if token == "" || len(token) > 12 {
+		return "", false
+	}
+	for _, r := range token {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return token, true
 }
 
 // Answer handles m when it is a staff matter: ok is false when m is to be
@@ -143,7 +186,7 @@ func (d *Desk) Answer(ctx context.Context, m core.Message) (reply string, ok boo
 }
 
 func (d *Desk) bind(ctx context.Context, openid string, cmd command) string {
-	code := strings.TrimSpace(cmd.rest)
+	code := cmd.args
 	if code == "" {
 		return "请发送“绑定 绑定码”，绑定码向管理员获取。"
 	}
@@ -268,39 +311,28 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		"吹哨": "请写上要吹哨的部门，例如：吹哨 %s 城建办 需要更换灯杆。",
 		"退回": "请写上退回理由，例如：退回 %s 不属于本部门职责。",
 	}
-	number := cmd.number
+	if _, takesText := need[cmd.verb]; takesText && cmd.ref != "" && len(cmd.ref) < minRefDigits {
+		cmd.ref, cmd.rest = "", cmd.args // a short number before text is text
+	}
+	number, answer := d.resolveNumber(ctx, town, s, openid, cmd)
 	if number == "" {
-		last, err := d.Roster.LastCase(ctx, openid)
-		if err != nil {
-			d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
-		}
-		if last == "" {
-			return "请写上事项编号，例如：" + cmd.verb + " " + town.CasePrefix + "202611250001"
-		}
-		number = last
+		return answer
 	}
 	if f, ok := need[cmd.verb]; ok && cmd.rest == "" {
 		return fmt.Sprintf(f, number)
 	}
-	if msg := roleCheck(s, cmd.verb); msg != "" {
-		return msg
-	}
 	c, err := d.Ledger.Case(ctx, number)
-	if errors.Is(err, core.ErrNotFound) {
-		return "没有找到编号：" + number + " 的事项，请核对编号。"
+	if errors.Is(err, core.ErrNotFound) || (err == nil && !town.CanSee(s, &c)) {
+		// A case the sender may not see is answered as one that does not
+		// exist, so chat never confirms what is not theirs.
+		return d.notFound(ctx, town, s, number)
 	} else if err != nil {
 		return d.failed(ctx, number, err)
-	}
-	if !town.MayWork(s, &c) {
-		return "编号：" + number + " 不是您负责的事项，不能办理。"
 	}
 	done := func(what string) string { return what + "\n编号：" + number }
 	switch cmd.verb {
 	case "受理":
 		_, _, err = d.Ledger.Accept(ctx, number, s.ID)
-		if errors.Is(err, core.ErrNoChange) {
-			return done("这件事项已经受理过了。")
-		}
 		return d.outcome(ctx, number, err, done("已受理，群众会收到通知。"))
 	case "回复":
 		_, _, err = d.Ledger.Reply(ctx, number, s.ID, cmd.rest)
@@ -326,40 +358,80 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return d.outcome(ctx, number, err, done("已向"+dept.Name+"吹哨，部门领办后会通知您。"))
 	case "转b":
 		_, _, err = d.Ledger.Transfer(ctx, number, s.ID)
-		if errors.Is(err, core.ErrNoChange) {
-			return done("这件事项已在B岗，不能再转。")
-		}
 		return d.outcome(ctx, number, err, done("已转交B岗办理。"))
 	case "领办":
-		_, _, err = d.Ledger.Sign(ctx, number, s.ID, s.Department)
-		if errors.Is(err, core.ErrNoChange) {
-			return done("这件事项已经领办过了。")
-		}
+		_, _, err = d.Ledger.Sign(ctx, number, s.ID)
 		return d.outcome(ctx, number, err, done("已领办，网格和群众会收到通知。"))
 	case "退回":
-		_, _, err = d.Ledger.Return(ctx, number, s.ID, s.Department, cmd.rest)
+		_, _, err = d.Ledger.Return(ctx, number, s.ID, cmd.rest)
 		return d.outcome(ctx, number, err, done("已退回，网格和镇里会收到通知。"))
 	}
 	return staffHelp(s)
 }
 
-// roleCheck says why s may not use verb, or "".
-func roleCheck(s *core.Staff, verb string) string {
-	switch verb {
-	case "受理", "转b":
-		if s.Role != core.RoleGridLeader {
-			return "“" + verb + "”只适用于网格长。"
+// maxRefMatches bounds the cases listed when a short number fits several.
+const maxRefMatches = 5
+
+// resolveNumber finds the case a command means: the number given whole; the
+// one case among the sender's own whose number ends with the tail given; or,
+// when none was given, the case last pushed to the sender. A number given is
+// never replaced by a guess: when it fits none or several, number is "" and
+// answer says so.
+func (d *Desk) resolveNumber(ctx context.Context, town *core.Town, s *core.Staff, openid string, cmd command) (number, answer string) {
+	switch {
+	case cmd.number != "":
+		return cmd.number, ""
+	case cmd.ref != "":
+		cases, err := d.Ledger.WorkList(ctx, s)
+		if err != nil {
+			d.log().ErrorContext(ctx, "dialogs: work list", "err", err)
+			return "", "抱歉，暂时查不到事项，请稍后再试。"
 		}
-	case "吹哨":
-		if s.Role == core.RoleDepartment {
-			return "“吹哨”只适用于网格和村镇工作人员。"
+		var fit []string
+		for _, c := range cases {
+			if strings.HasSuffix(c.Number, cmd.ref) {
+				fit = append(fit, c.Number)
+			}
 		}
-	case "领办", "退回":
-		if s.Role != core.RoleDepartment {
-			return "“" + verb + "”只适用于部门工作人员。"
+		switch {
+		case len(fit) == 1:
+			return fit[0], ""
+		case len(fit) == 0:
+			return "", d.notFound(ctx, town, s, cmd.ref)
 		}
+		if len(fit) > maxRefMatches {
+			fit = fit[:maxRefMatches]
+		}
+		return "", "编号以 " + cmd.ref + " 结尾的待办有多件，请发送完整编号：\n" + strings.Join(fit, "\n")
 	}
-	return ""
+	last, err := d.Roster.LastCase(ctx, openid)
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
+	}
+	if last == "" {
+		return "", "请写上事项编号，例如：" + cmd.verb + " " + town.CasePrefix + "202611250001"
+	}
+	return last, ""
+}
+
+// notFound answers a number that fits no case the sender may act on, with
+// the sender's open cases to choose from.
+func (d *Desk) notFound(ctx context.Context, town *core.Town, s *core.Staff, number string) string {
+	msg := "没有找到编号：" + number + " 的事项，请核对编号。"
+	cases, err := d.Ledger.WorkList(ctx, s)
+	if err != nil || len(cases) == 0 {
+		return msg
+	}
+	var b strings.Builder
+	b.WriteString(msg + "\n您的待办：")
+	for i, c := range cases {
+		if i == maxRefMatches {
+			b.WriteString("\n……回复“我的”查看全部。")
+			break
+		}
+		b.WriteString("\n" + c.Number + " " + categoryName(town, c.Category))
+	}
+	return b.String()
 }
 
 // outcome turns a ledger answer into the reply.
@@ -371,11 +443,12 @@ func (d *Desk) outcome(ctx context.Context, number string, err error, ok string)
 }
 
 func (d *Desk) failed(ctx context.Context, number string, err error) string {
+	if reason, ok := core.RefusalReason(err); ok {
+		return reason + "\n编号：" + number
+	}
 	switch {
 	case errors.Is(err, core.ErrWrongState), errors.Is(err, core.ErrNoChange):
 		return "编号：" + number + " 当前状态不能进行此操作。"
-	case errors.Is(err, core.ErrForbidden):
-		return "编号：" + number + " 不是您负责的事项，不能办理。"
 	case errors.Is(err, core.ErrInvalid):
 		return "内容太长或不完整，请检查后重发（最多" + fmt.Sprint(core.MaxTextLen) + "字）。"
 	}

@@ -243,7 +243,7 @@ func TestWhistleSignAndReturn(t *testing.T) {
 	if n := r.notes.to("osample-dept-chengjian")[0]; n.Case != c.Number {
 		t.Fatalf("department push %+v", n)
 	}
-	if _, _, err := r.ledger.Sign(ctx, c.Number, "dept-chengjian", "chengjian"); err != nil {
+	if _, _, err := r.ledger.Sign(ctx, c.Number, "dept-chengjian"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the grid told of the signing", func() bool { return len(r.notes.to("osample-L10-a")) == 2 })
@@ -252,7 +252,7 @@ func TestWhistleSignAndReturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the second department told", func() bool { return len(r.notes.to("osample-dept-zongzhi")) == 1 })
-	if _, _, err := r.ledger.Return(ctx, c.Number, "dept-zongzhi", "zongzhi", "不属于本部门"); err != nil {
+	if _, _, err := r.ledger.Return(ctx, c.Number, "dept-zongzhi", "不属于本部门"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the town told of the return", func() bool { return len(r.notes.to("osample-town-admin")) == 1 })

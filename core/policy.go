@@ -1,0 +1,333 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// The one policy of who may do what to a case. It is pure: the ledger asks
+// it inside every write, with the case as it stands, and the channels
+// (console, chat, pages) take from it the steps they offer and the words
+// they refuse with. Nothing else decides.
+//
+// Town and village staff may act for a grid on any case they can see: in a
+// town it is normal practice for the village or the town's office to take a
+// case on, answer the resident or call a department when the grid cannot.
+// Only the town puts a settled case back to work (重办); only departments
+// take charge of (领办) or give back (退回) what was whistled to them.
+
+// Step is one thing a person may do to a case.
+type Step string
+
+// Staff steps.
+const (
+	StepAccept     Step = "accept"     // 受理
+	StepReply      Step = "reply"      // 回复
+	StepRelay      Step = "relay"      // a photo or location to the resident, after a reply
+	StepResolve    Step = "resolve"    // 办结
+	StepWhistle    Step = "whistle"    // 吹哨
+	StepTransfer   Step = "transfer"   // 转B
+	StepSign       Step = "sign"       // 领办
+	StepReturn     Step = "return"     // 退回
+	StepReopen     Step = "reopen"     // 重办
+	StepReclassify Step = "reclassify" // 更正类别或网格
+)
+
+// Resident steps.
+const (
+	StepRate       Step = "rate"       // 评价
+	StepNotFixed   Step = "not_fixed"  // 没解决
+	StepSupplement Step = "supplement" // 补充
+	StepWithdraw   Step = "withdraw"   // 撤回
+	StepJoin       Step = "join"       // 附议
+)
+
+// staffSteps are the staff steps in the order channels offer them.
+var staffSteps = [...]Step{StepAccept, StepReply, StepResolve, StepWhistle, StepTransfer,
+	StepSign, StepReturn, StepReopen, StepReclassify}
+
+// StaffSteps lists the staff steps in the order channels offer them (relay
+// goes with reply and is not offered on its own).
+func StaffSteps() []Step { return staffSteps[:] }
+
+// Label is the step in the words staff and residents read.
+func (s Step) Label() string {
+	switch s {
+	case StepAccept:
+		return "受理"
+	case StepReply:
+		return "回复"
+	case StepRelay:
+		return "转发照片或位置"
+	case StepResolve:
+		return "办结"
+	case StepWhistle:
+		return "吹哨"
+	case StepTransfer:
+		return "转B"
+	case StepSign:
+		return "领办"
+	case StepReturn:
+		return "退回"
+	case StepReopen:
+		return "重办"
+	case StepReclassify:
+		return "更正类别或网格"
+	case StepRate:
+		return "评价"
+	case StepNotFixed:
+		return "反映没解决"
+	case StepSupplement:
+		return "补充"
+	case StepWithdraw:
+		return "撤回"
+	case StepJoin:
+		return "附议"
+	}
+	return string(s)
+}
+
+// Refusal is the policy's no: which step, why in plain Chinese for the
+// person refused, and the kind of no for callers to test with errors.Is —
+// ErrNotFound (they may not even see the case, so it is not confirmed to
+// exist), ErrForbidden (not theirs to do), ErrWrongState (not now) or
+// ErrNoChange (done already).
+type Refusal struct {
+	Step   Step
+	Reason string
+	Err    error
+}
+
+func (r *Refusal) Error() string { return fmt.Sprintf("%s refused: %v", r.Step, r.Err) }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// RefusalReason returns the plain-words reason of a refusal anywhere in
+// err's chain.
+func RefusalReason(err error) (string, bool) {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r.Reason, true
+	}
+	return "", false
+}
+
+func refuse(step Step, kind error, reason string) *Refusal {
+	return &Refusal{Step: step, Reason: reason, Err: kind}
+}
+
+// The reasons more than one rule gives.
+const (
+	reasonNotFound = "没有找到这件事项，请核对编号。"
+	reasonReturned = "贵部门已退回这件事项。"
+	reasonClosed   = "这件事项已结案。"
+	reasonSettled  = "这件事项已办结，正在等群众评价或已结案。"
+)
+
+// CanSee reports whether staff s may see case c: the town sees everything, a
+// village its grids, a grid leader the grids where they hold post A or B (and
+// any case assigned to them). Departments see the cases whistled to them.
+func (t *Town) CanSee(s *Staff, c *Case) bool {
+	if s == nil || s.Disabled {
+		return false
+	}
+	switch s.Role {
+	case RoleTown:
+		return true
+	case RoleVillage:
+		return c.Village == s.Village
+	case RoleGridLeader:
+		if c.Assignee == s.ID {
+			return true
+		}
+		g := t.Grid(c.Grid)
+		return g != nil && (g.LeaderA == s.ID || g.LeaderB == s.ID)
+	case RoleDepartment:
+		return c.Assist(s.Department) != nil
+	}
+	return false
+}
+
+// MayWork reports whether staff s works on case c: whoever can see it,
+// except a department that has given it back.
+func (t *Town) MayWork(s *Staff, c *Case) bool {
+	if !t.CanSee(s, c) {
+		return false
+	}
+	if s.Role == RoleDepartment {
+		return c.Assist(s.Department).State != AssistReturned
+	}
+	return true
+}
+
+// Permit decides whether staff s may take step on case c as it stands: nil,
+// or a *Refusal.
+func (t *Town) Permit(s *Staff, step Step, c *Case) error {
+	if !t.CanSee(s, c) {
+		return refuse(step, ErrNotFound, reasonNotFound)
+	}
+	if err := permitRole(s, step, c); err != nil {
+		return err
+	}
+	return t.permitState(step, c)
+}
+
+// permitRole is who may take which step on a case they can see.
+func permitRole(s *Staff, step Step, c *Case) error {
+	dept := s.Role == RoleDepartment
+	switch step {
+	case StepAccept, StepWhistle, StepTransfer:
+		if dept {
+			return refuse(step, ErrForbidden, "“"+step.Label()+"”由网格和村镇办理，部门请用“领办”或“退回”。")
+		}
+	case StepReply, StepRelay, StepResolve:
+		if dept && c.Assist(s.Department).State == AssistReturned {
+			return refuse(step, ErrForbidden, reasonReturned)
+		}
+	case StepSign, StepReturn:
+		if !dept {
+			return refuse(step, ErrForbidden, "“"+step.Label()+"”只适用于被吹哨的部门。")
+		}
+		if c.Assist(s.Department).State == AssistReturned {
+			return refuse(step, ErrForbidden, reasonReturned)
+		}
+	case StepReopen:
+		if s.Role != RoleTown {
+			return refuse(step, ErrForbidden, "重办须由镇里决定。")
+		}
+	case StepReclassify:
+		if s.Role != RoleTown && s.Role != RoleVillage {
+			return refuse(step, ErrForbidden, "更正类别或网格须由村（社区）或镇里办理。")
+		}
+	default:
+		return refuse(step, ErrForbidden, "工作人员不能进行“"+step.Label()+"”。")
+	}
+	return nil
+}
+
+// permitState is when a step may be taken.
+func (t *Town) permitState(step Step, c *Case) error {
+	switch step {
+	case StepAccept:
+		switch c.State {
+		case StateSubmitted, StateAssigned, StateReopened:
+			return nil
+		case StateInProgress:
+			return refuse(step, ErrNoChange, "这件事项已经受理过了。")
+		}
+		return refuse(step, ErrWrongState, reasonSettled)
+	case StepReply, StepRelay:
+		if c.State == StateClosed {
+			return refuse(step, ErrWrongState, reasonClosed)
+		}
+		return nil
+	case StepTransfer:
+		if !c.State.Open() {
+			return refuse(step, ErrWrongState, reasonSettled)
+		}
+		if g := t.Grid(c.Grid); g == nil || c.Post == PostB || g.LeaderB == "" || c.Assignee == g.LeaderB ||
+			t.StaffMember(g.LeaderB) == nil || t.StaffMember(g.LeaderB).Disabled {
+			return refuse(step, ErrNoChange, "这件事项已在B岗，或本网格没有B岗，不能再转。")
+		}
+		return nil
+	case StepSign:
+		if !c.State.Open() {
+			return refuse(step, ErrWrongState, reasonSettled)
+		}
+		// permitRole has checked that a department is called.
+		return nil
+	case StepReopen:
+		if c.State != StateResolved && c.State != StateClosed {
+			return refuse(step, ErrWrongState, "只有已办结或已结案的事项才能重办。")
+		}
+		return nil
+	}
+	if !c.State.Open() {
+		return refuse(step, ErrWrongState, reasonSettled)
+	}
+	return nil
+}
+
+// permitSigned is the department's own part of the sign rule: it has
+// signed already.
+func permitSigned(step Step, a *Assist) error {
+	if step == StepSign && a != nil && a.State == AssistSigned {
+		return refuse(step, ErrNoChange, "这件事项已经领办过了。")
+	}
+	return nil
+}
+
+// PermitMove decides whether staff s may move a case to grid g when
+// correcting it: the town anywhere, a village among its own grids.
+func (t *Town) PermitMove(s *Staff, g *Grid) error {
+	if g == nil {
+		return refuse(StepReclassify, ErrInvalid, "没有这个网格。")
+	}
+	if s != nil && s.Role == RoleVillage && g.Village != s.Village {
+		return refuse(StepReclassify, ErrForbidden, "村（社区）只能在本村（社区）的网格之间调整。")
+	}
+	return nil
+}
+
+// Steps lists the staff steps s may take on c as it stands: what channels
+// offer.
+func (t *Town) Steps(s *Staff, c *Case) []Step {
+	var out []Step
+	for _, step := range staffSteps {
+		if t.Permit(s, step, c) != nil {
+			continue
+		}
+		if s.Role == RoleDepartment && permitSigned(step, c.Assist(s.Department)) != nil {
+			continue
+		}
+		out = append(out, step)
+	}
+	return out
+}
+
+// PermitResident decides whether resident (an opaque resident key) may take
+// step on case c: nil, or a *Refusal. A resident acts on the cases they
+// filed; one who joined a case (附议) rates it, and nothing more.
+func PermitResident(resident string, step Step, c *Case) error {
+	own := resident != "" && c.Resident == resident
+	joined := resident != "" && slices.Contains(c.Joined, resident)
+	switch step {
+	case StepRate:
+		if !own && !joined {
+			return refuse(step, ErrNotFound, reasonNotFound)
+		}
+		if c.State != StateResolved && !(joined && c.State == StateClosed) {
+			return refuse(step, ErrWrongState, "这件事项还没有办结，暂时不能评价。")
+		}
+	case StepNotFixed:
+		if !own {
+			return refuse(step, ErrNotFound, reasonNotFound)
+		}
+		if c.State != StateResolved {
+			return refuse(step, ErrWrongState, "这件事项还没有办结。")
+		}
+	case StepSupplement, StepWithdraw:
+		if joined {
+			return refuse(step, ErrForbidden, "您是附议这件事项的，不能"+step.Label()+"；如有新情况，请另行报事。")
+		}
+		if !own {
+			return refuse(step, ErrNotFound, reasonNotFound)
+		}
+		if !c.State.Open() {
+			return refuse(step, ErrWrongState, reasonSettled)
+		}
+	case StepJoin:
+		if own || joined {
+			return refuse(step, ErrNoChange, "您已经在跟进这件事项了。")
+		}
+		if !c.State.Open() {
+			return refuse(step, ErrWrongState, reasonSettled)
+		}
+		if len(c.Joined) >= MaxJoined {
+			return refuse(step, ErrWrongState, "这件事项附议的人数已满。")
+		}
+	default:
+		return refuse(step, ErrForbidden, "群众不能进行“"+step.Label()+"”。")
+	}
+	return nil
+}
