@@ -68,11 +68,16 @@ type Records interface {
 }
 
 // Outbox is the embedded store's side of "announce atomically": events wait
-// here until the relay has published them.
+// here until the router's handlers have finished them.
 type Outbox interface {
-	// PendingEvents returns up to limit unpublished events, oldest first.
+	// PendingEvents returns up to limit events still in the outbox, oldest
+	// first.
 	PendingEvents(ctx context.Context, limit int) ([]Event, error)
-	// AckEvents removes published events from the outbox.
+	// PendingEventsAfter is PendingEvents from the first event numbered
+	// above seq: the relay reads past what it has published and not yet
+	// seen finished.
+	PendingEventsAfter(ctx context.Context, seq uint64, limit int) ([]Event, error)
+	// AckEvents removes finished events from the outbox.
 	AckEvents(ctx context.Context, seqs ...uint64) error
 	// OutboxReady is signalled after a write adds to the outbox.
 	OutboxReady() <-chan struct{}

@@ -2,8 +2,8 @@
 // them, with watermill: the topic names, the relay that feeds the router from
 // the store's outbox, and the one place where every handler is registered.
 //
-// Delivery is at least once: the relay publishes before it clears the
-// outbox, and watermill publishes before it acks. Every handler is therefore
+// Delivery is at least once: the relay clears the outbox only once the
+// handlers have finished an event, and watermill publishes before it acks. Every handler is therefore
 // idempotent, keyed by the event's sequence number.
 package routing
 
@@ -130,6 +130,10 @@ type Config struct {
 	// the poison topic.
 	Retries       int
 	RetryInterval time.Duration
+	// Relay, when events come from the embedded store's outbox, is told
+	// when the work handlers have finished each event, so that it leaves
+	// the outbox only then.
+	Relay *Relay
 }
 
 // NewRouter registers every handler in one place: assignment, the pushes to
@@ -156,22 +160,6 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 	if h.Observe == nil {
 		h.Observe = noObserver{}
 	}
-	r.AddMiddleware(
-		middleware.CorrelationID,
-		poison,
-		middleware.Retry{
-			MaxRetries:      cfg.Retries,
-			InitialInterval: cfg.RetryInterval,
-			Multiplier:      2,
-			MaxInterval:     5 * time.Second,
-			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errDrop) },
-			OnRetryHook:     func(int, time.Duration) { h.Observe.Retried() },
-			Logger:          logger,
-		}.Middleware,
-		middleware.Recoverer,
-		h.timed,
-	)
-
 	work := []struct {
 		name string
 		kind core.EventKind
@@ -189,6 +177,33 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 			fn   func(context.Context, core.Event) error
 		}{"keep_media", "", h.keepMedia})
 	}
+	if cfg.Relay != nil {
+		// Outermost, so that it sees what the router acks: a handler's
+		// success, or its failure parked in the poison queue.
+		names := make([]string, 0, len(work))
+		for _, w := range work {
+			names = append(names, w.name)
+		}
+		if err := cfg.Relay.await(names); err != nil {
+			return nil, err
+		}
+		r.AddMiddleware(cfg.Relay.track)
+	}
+	r.AddMiddleware(
+		middleware.CorrelationID,
+		poison,
+		middleware.Retry{
+			MaxRetries:      cfg.Retries,
+			InitialInterval: cfg.RetryInterval,
+			Multiplier:      2,
+			MaxInterval:     5 * time.Second,
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errDrop) },
+			OnRetryHook:     func(int, time.Duration) { h.Observe.Retried() },
+			Logger:          logger,
+		}.Middleware,
+		middleware.Recoverer,
+		h.timed,
+	)
 	for _, w := range work {
 		sub, err := subscriberFor(w.name, false)
 		if err != nil {

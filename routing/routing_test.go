@@ -117,7 +117,8 @@ func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 			r.fed = append(r.fed, ev)
 			r.mu.Unlock()
 		}}
-	router, err := routing.NewRouter(routing.Config{Instance: "t", RetryInterval: time.Millisecond}, h,
+	relay := &routing.Relay{Outbox: st, Publisher: bus, Log: log, Poll: 50 * time.Millisecond}
+	router, err := routing.NewRouter(routing.Config{Instance: "t", RetryInterval: time.Millisecond, Relay: relay}, h,
 		func(string, bool) (message.Subscriber, error) { return bus, nil }, bus)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +126,6 @@ func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 	done := make(chan struct{})
 	go func() { router.Run(ctx); close(done) }()
 	<-router.Running()
-	relay := &routing.Relay{Outbox: st, Publisher: bus, Log: log, Poll: 50 * time.Millisecond}
 	go relay.Run(ctx)
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
 	return r

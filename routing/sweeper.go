@@ -22,12 +22,26 @@ const sweepLimit = 100000
 // nothing lives in its memory between sweeps. Each step is a conditional
 // write through core.Ledger.Supervise, so a step already recorded by another
 // instance (or before a restart) is a no-op, and each fires once.
+//
+// The sweep also routes a case left submitted longer than RouteAfter: the
+// router assigns a case within moments of its filing, so one still
+// submitted lost its event (a store from before the outbox waited for the
+// handlers, or a transport that dropped it), and the resident was told
+// it was filed. Assigning is conditional too, so the router and the sweep
+// never assign twice.
 type Sweeper struct {
 	Ledger *core.Ledger
 	// Every is the time between sweeps; zero means DefaultSweepEvery.
 	Every time.Duration
-	Log   *slog.Logger
+	// RouteAfter is how long a case may stay submitted before the sweep
+	// assigns it; zero means DefaultRouteAfter.
+	RouteAfter time.Duration
+	Log        *slog.Logger
 }
+
+// DefaultRouteAfter is how long a case may stay submitted before the sweep
+// assigns it, when Sweeper.RouteAfter is zero.
+const DefaultRouteAfter = time.Minute
 
 // Run sweeps until ctx is done.
 func (s *Sweeper) Run(ctx context.Context) error {
@@ -56,10 +70,29 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
+	routeAfter := s.RouteAfter
+	if routeAfter <= 0 {
+		routeAfter = DefaultRouteAfter
+	}
+	now := time.Now()
+	if s.Ledger.Now != nil {
+		now = s.Ledger.Now()
+	}
 	changed := 0
 	for _, c := range cases {
 		if ctx.Err() != nil {
 			return changed, nil
+		}
+		if c.State == core.StateSubmitted && now.Sub(c.CreatedAt) >= routeAfter {
+			_, _, err := s.Ledger.Assign(ctx, c.Number)
+			switch {
+			case errors.Is(err, core.ErrNoChange):
+			case err != nil:
+				s.Log.Error("route a case left submitted", "case", c.Number, "err", err)
+			default:
+				changed++
+				s.Log.Warn("routed a case left submitted", "case", c.Number, "since", c.CreatedAt)
+			}
 		}
 		_, evs, err := s.Ledger.Supervise(ctx, c.Number)
 		switch {

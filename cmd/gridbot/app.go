@@ -108,7 +108,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster}
 
-	a.router, err = routing.NewRouter(routing.Config{Instance: instance},
+	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,
 			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log},
 		b.subscriberFor, b.publisher)
@@ -231,6 +231,13 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	cancel()
 	<-routerDone
 	wg.Wait()
+	if a.backend.relay != nil {
+		// The router let its handlers finish: what they finished leaves
+		// the outbox; the rest is published again at the next start.
+		if err := a.backend.relay.AckFinished(context.Background()); err != nil {
+			a.log.Warn("clearing finished events from the outbox", "err", err)
+		}
+	}
 	if err := a.backend.close(); err != nil && runErr == nil {
 		runErr = err
 	}

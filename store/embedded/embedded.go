@@ -543,10 +543,15 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 
 // PendingEvents implements core.Outbox.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]core.Event, error) {
+	return s.PendingEventsAfter(ctx, 0, limit)
+}
+
+// PendingEventsAfter implements core.Outbox.
+func (s *Store) PendingEventsAfter(ctx context.Context, after uint64, limit int) ([]core.Event, error) {
 	var out []core.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := cur.First(); k != nil && len(out) < limit; k, v = cur.Next() {
+		for k, v := cur.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = cur.Next() {
 			var e core.Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("outbox %x: %w", k, err)
