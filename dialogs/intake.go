@@ -2,9 +2,7 @@ package dialogs
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,74 +24,26 @@ const (
 	stepJoin     = "join"     // join an open case like this one (附议), or file anew
 )
 
-// step is one named step of a flow: what it asks, what 帮助 says about it,
-// where 返回 leads, and how it takes a reply (text or location; the engine
-// handles the keywords, photos and unsupported messages before).
-type step struct {
-	name   string
-	back   string // the step 返回 leads to; "" on the first step
-	prompt func(e *Engine, town *core.Town, s *Session) string
-	help   string
-	handle func(e *Engine, ctx context.Context, town *core.Town, s *Session, in input) string
-}
-
-// flowSteps returns the table of a flow's steps, or nil for an unknown flow
-// (a session saved by another version). It builds a fresh table each time:
-// the tables are small and nothing shared can be mutated.
-func flowSteps(flow string) []step {
-	switch flow {
-	case flowIntake:
-		return intakeSteps()
-	case flowRegister:
-		return registerSteps()
-	case flowForget:
-		return forgetSteps()
-	case flowSupplement:
-		return supplementSteps()
+// nextIntakeStep is the intake's first part still missing.
+func nextIntakeStep(s *Session) string {
+	d := s.Draft
+	switch {
+	case d.Category == "" && !s.Free:
+		return stepCategory
+	case strings.TrimSpace(d.Text) == "":
+		return stepDescribe
+	case d.Category == "" && !s.Guessed:
+		return stepGuess
+	case d.Category == "":
+		return stepCategory
+	case d.Grid == "":
+		return stepPlace
+	case !s.JoinChecked:
+		return stepJoin
+	case !s.PhoneSet:
+		return stepPhone
 	}
-	return nil
-}
-
-// flowNoun names a flow in what residents read.
-func flowNoun(flow string) string {
-	switch flow {
-	case flowRegister:
-		return "登记"
-	case flowForget:
-		return "注销"
-	case flowSupplement:
-		return "补充"
-	}
-	return "报事"
-}
-
-// nextStep is the step a flow goes to once the current one is done: the
-// first part of the draft still missing.
-func nextStep(s *Session) string {
-	switch s.Flow {
-	case flowRegister:
-		return nextRegisterStep(s)
-	case flowIntake:
-		d := s.Draft
-		switch {
-		case d.Category == "" && !s.Free:
-			return stepCategory
-		case strings.TrimSpace(d.Text) == "":
-			return stepDescribe
-		case d.Category == "" && !s.Guessed:
-			return stepGuess
-		case d.Category == "":
-			return stepCategory
-		case d.Grid == "":
-			return stepPlace
-		case !s.JoinChecked:
-			return stepJoin
-		case !s.PhoneSet:
-			return stepPhone
-		}
-		return stepSummary
-	}
-	return ""
+	return stepSummary
 }
 
 func intakeSteps() []step {
@@ -163,91 +113,6 @@ func intakeSteps() []step {
 	}
 }
 
-func findStep(flow, name string) (step, bool) {
-	for _, st := range flowSteps(flow) {
-		if st.name == name {
-			return st, true
-		}
-	}
-	return step{}, false
-}
-
-// tail is the last line of a prompt: what to reply.
-func tail(what string, s *Session, st string) string {
-	if (st == stepCategory || st == stepPlace && s.Flow == flowRegister) && s.Return == "" {
-		return what + "；回复“取消”退出。"
-	}
-	return what + "；回复“返回”上一步，“取消”退出。"
-}
-
-// stepNo numbers the intake's questions ("第2步：") when they come in the
-// usual order; an intake opened with a description, photo, location or
-// voice asks only what is missing, unnumbered.
-func stepNo(s *Session, n int) string {
-	if s.Free {
-		return ""
-	}
-	return "第" + strconv.Itoa(n) + "步："
-}
-
-// numbered lists names as "1. 环境卫生" lines.
-func numbered(names []string) string {
-	var b strings.Builder
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(strconv.Itoa(i+1) + ". " + n)
-	}
-	return b.String()
-}
-
-// enter moves the session to step name and returns its prompt.
-func (e *Engine) enter(town *core.Town, s *Session, name string) string {
-	st, ok := findStep(s.Flow, name)
-	if !ok {
-		s.reset()
-		return "抱歉，报事没能继续，请重新回复“报事”。\n" + menuOptions()
-	}
-	if name == stepSummary {
-		s.Return = ""
-	}
-	if name != stepGrid {
-		s.Village = ""
-	}
-	s.Step = name
-	return st.prompt(e, town, s)
-}
-
-// advance leaves a finished step for the flow's next one (the first part
-// still missing), or for the step to return to when the resident is
-// changing one part of the draft. It settles the steps that need no
-// question: a category guess with nothing to offer falls back to the list,
-// and 附议 is offered only when an open case like this one exists.
-func (e *Engine) advance(ctx context.Context, town *core.Town, s *Session) string {
-	next := nextStep(s)
-	if s.Return != "" && next != stepGrid {
-		next = s.Return
-	}
-	switch next {
-	case stepGuess:
-		s.Guess, s.Guessed = s.Guess[:0], true
-		for _, g := range GuessCategory(town, s.Draft.Text) {
-			s.Guess = append(s.Guess, g.Code)
-		}
-		if len(s.Guess) == 0 {
-			return e.enter(town, s, stepCategory)
-		}
-	case stepJoin:
-		s.JoinChecked = true
-		if s.Offers = e.joinOffers(ctx, town, s); len(s.Offers) == 0 {
-			return e.advance(ctx, town, s)
-		}
-	}
-	return e.enter(town, s, next)
-}
-
-// startIntake opens the intake; free means the resident began by
 // describing the problem (or with a photo, location or voice). A
 // registered resident's place and phone come from their household file.
 func (e *Engine) startIntake(ctx context.Context, s *Session, resident string, now time.Time, free bool) {
@@ -258,74 +123,6 @@ func (e *Engine) startIntake(ctx context.Context, s *Session, resident string, n
 		s.FromHousehold, s.PhoneSet = true, true
 		s.Draft.Village, s.Draft.Grid, s.Draft.Address, s.Draft.Phone = hh.Village, hh.Grid, hh.Address, hh.Phone
 	}
-}
-
-// inDialog answers a message inside a dialog.
-func (e *Engine) inDialog(ctx context.Context, town *core.Town, s *Session, in input) string {
-	st, ok := findStep(s.Flow, s.Step)
-	if !ok {
-		s.reset()
-		return "抱歉，报事没能继续，请重新回复“报事”。\n" + menuOptions()
-	}
-	prompt := func() string { return st.prompt(e, town, s) }
-	switch in.kind {
-	case core.MessageText:
-		switch {
-		case isOneOf(in.norm, "取消", "退出", "不报了"):
-			noun := flowNoun(s.Flow)
-			e.observe(s, DialogAbandoned)
-			s.reset()
-			return "已取消本次" + noun + "，填写的内容没有提交。\n" + menuOptions()
-		case isOneOf(in.norm, "返回", "上一步"):
-			return e.back(town, s, st)
-		case isHelpWord(in.norm):
-			return st.help + "\n" + prompt()
-		case isReportWord(in.norm) || isMineWord(in.norm):
-			return "您正在" + flowNoun(s.Flow) + "，请先完成，或回复“取消”退出。\n" + prompt()
-		case in.raw == "":
-			return prompt()
-		}
-		return st.handle(e, ctx, town, s, in)
-	case core.MessageLocation:
-		if st.name == stepPlace || st.name == stepGrid {
-			return e.handleLocation(ctx, town, s, in)
-		}
-		return "现在还不需要发送位置，请先按提示回复。\n" + prompt()
-	case core.MessageImage:
-		switch s.Flow {
-		case flowIntake:
-			return e.addPhoto(town, s, st, in)
-		case flowSupplement:
-			return e.supplement(ctx, s.Case, in.from, core.Addition{Photo: &core.Media{MediaID: in.msg.MediaID, URL: in.msg.PicURL}}, false)
-		}
-		return "现在不需要照片，请按提示回复。\n" + prompt()
-	case core.MessageVoice:
-		switch s.Flow {
-		case flowIntake:
-			if len(s.Draft.Voices) < MaxPhotos {
-				s.Draft.Voices = append(s.Draft.Voices, core.Media{MediaID: in.msg.MediaID})
-				return "抱歉，没能听清您的语音（语音已保存，会随事项一起提交），请用文字回复。\n" + prompt()
-			}
-		case flowSupplement:
-			return "抱歉，没能听清您的语音，已作为语音补充到事项。\n" +
-				e.supplement(ctx, s.Case, in.from, core.Addition{Voice: &core.Media{MediaID: in.msg.MediaID}}, false)
-		}
-		return "抱歉，没能听清您的语音，请用文字回复。\n" + prompt()
-	}
-	return "抱歉，暂不支持此类消息，请用文字回复。\n" + prompt()
-}
-
-// back answers 返回: one step back, or to the list of parts while the
-// resident is changing one.
-func (e *Engine) back(town *core.Town, s *Session, st step) string {
-	switch {
-	case s.Return != "" && st.name != stepGrid:
-		s.Return = ""
-		return e.enter(town, s, stepEdit)
-	case st.back == "":
-		return "这已经是第一步了。\n" + st.prompt(e, town, s)
-	}
-	return e.enter(town, s, st.back)
 }
 
 // addPhoto attaches a photo to the draft, at any step.
@@ -458,183 +255,6 @@ func (e *Engine) handleGuess(ctx context.Context, town *core.Town, s *Session, i
 // isYes reports whether a reply agrees.
 func isYes(norm string) bool {
 	return isOneOf(norm, "是", "是的", "对", "对的", "没错", "确认", "确定", "好", "好的", "嗯", "1")
-}
-
-// Joining an open case like this one (附议).
-
-// joinOffers finds open cases the draft may join; failures are logged and
-// offer nothing, so the resident files as usual.
-func (e *Engine) joinOffers(ctx context.Context, town *core.Town, s *Session) []offer {
-	if e.JoinRadiusM <= 0 || s.Flow != flowIntake {
-		return nil
-	}
-	cases, err := e.Ledger.JoinCandidates(ctx, s.from, s.Draft, e.JoinRadiusM)
-	if err != nil {
-		e.log().ErrorContext(ctx, "dialogs: join candidates", "err", err)
-		return nil
-	}
-	var out []offer
-	for i, c := range cases {
-		if i == maxOffers {
-			break
-		}
-		text, cut := truncateRunes(c.Text, maxOfferText)
-		if cut {
-			text += "……"
-		}
-		out = append(out, offer{Number: c.Number, Text: text, Place: town.PlaceName(c.Grid)})
-	}
-	return out
-}
-
-// Bounds of the 附议 offer.
-const (
-	maxOffers    = 2
-	maxOfferText = 40
-)
-
-func (e *Engine) promptJoin(_ *core.Town, s *Session) string {
-	var b strings.Builder
-	b.WriteString("附近已有相同的问题正在办理：")
-	for i, o := range s.Offers {
-		fmt.Fprintf(&b, "\n%d. 编号：%s\n%s（%s）", i+1, o.Number, o.Text, o.Place)
-	}
-	what := "回复“附议”加入该事项"
-	if len(s.Offers) > 1 {
-		what = "回复序号加入对应事项（附议）"
-	}
-	b.WriteString("\n附议后办理进展会同样通知您。\n")
-	b.WriteString(tail(what+"，不是同一件事请回复“新报”", s, stepJoin))
-	return b.String()
-}
-
-func (e *Engine) handleJoin(ctx context.Context, town *core.Town, s *Session, in input) string {
-	if isOneOf(in.norm, "新报", "不是", "单独提交", "不附议", "否", "不用") {
-		return e.advance(ctx, town, s)
-	}
-	i := -1
-	switch {
-	case isOneOf(in.norm, "附议", "加入", "是", "同意", "好") && len(s.Offers) == 1:
-		i = 0
-	default:
-		if n, res := choose(strings.TrimPrefix(in.norm, "附议"), make([]string, len(s.Offers))); res == pickOK {
-			i = n
-		}
-	}
-	if i < 0 || i >= len(s.Offers) {
-		return "请回复“附议”加入，或回复“新报”单独提交。\n" + e.promptJoin(town, s)
-	}
-	number := s.Offers[i].Number
-	c, err := e.Ledger.Join(ctx, number, in.from)
-	switch {
-	case errors.Is(err, core.ErrNoChange):
-		s.reset()
-		return "您已经附议过这件事项，办理进展会通知您。\n编号：" + number
-	case errors.Is(err, core.ErrWrongState):
-		return "这件事项刚刚办结了，请继续提交您的报事。\n" + e.advance(ctx, town, s)
-	case err != nil:
-		e.log().ErrorContext(ctx, "dialogs: join failed", "err", err)
-		return "抱歉，暂时没能附议，请稍后再回复“附议”，或回复“新报”单独提交。"
-	}
-	if e.Households != nil {
-		if err := e.Households.NoteJoined(ctx, in.from, number, false); err != nil {
-			e.log().ErrorContext(ctx, "dialogs: note joined", "err", err)
-		}
-	}
-	s.reset()
-	return fmt.Sprintf("已为您附议！\n编号：%s\n这件事已有%d位居民附议，办理进展会同样通知您，办结后也请您评价。", c.Number, len(c.Joined))
-}
-
-// Step 3: the place, by location or by village and grid.
-
-func villageNames(town *core.Town) []string {
-	names := make([]string, len(town.Villages))
-	for i, v := range town.Villages {
-		names[i] = v.Name
-	}
-	return names
-}
-
-func (e *Engine) promptPlace(town *core.Town, s *Session) string {
-	ask := stepNo(s, 3) + "事情发生在哪里？\n"
-	if s.Flow == flowRegister {
-		ask = "请问您家住在哪个村（社区）？\n"
-	}
-	return ask +
-		"方法一：点输入框旁的“+”，选“位置”发送。\n" +
-		"方法二：回复村（社区）的序号：\n" +
-		numbered(villageNames(town)) + "\n" +
-		tail("请发送位置，或回复村（社区）序号", s, stepPlace)
-}
-
-func (e *Engine) handlePlace(_ context.Context, town *core.Town, s *Session, in input) string {
-	names := villageNames(town)
-	i, res := choose(in.raw, names)
-	switch res {
-	case pickOK:
-		v := town.Villages[i]
-		if len(town.GridsOf(v.ID)) == 0 {
-			return v.Name + "暂未划分网格，请选择其他村（社区），或发送位置。\n" + e.promptPlace(town, s)
-		}
-		s.Village = v.ID
-		return e.enter(town, s, stepGrid)
-	case pickOutOfRange:
-		return outOfRange(in.norm, len(names)) + "\n" + e.promptPlace(town, s)
-	}
-	return "没有认出这个地方。请发送位置，或回复村（社区）的序号。\n" + e.promptPlace(town, s)
-}
-
-func (e *Engine) handleLocation(ctx context.Context, town *core.Town, s *Session, in input) string {
-	loc := *in.msg.Location
-	g, ok := town.GridAt(loc.Point)
-	if !ok && s.Step == "" {
-		// Sent before anything else: the place is asked in its turn.
-		return "您发送的位置不在本镇的网格范围内，稍后请选择地点。\n" + e.advance(ctx, town, s)
-	}
-	if !ok {
-		s.Step, s.Village = stepPlace, ""
-		return "您发送的位置不在本镇的网格范围内。请回复村（社区）的序号选择：\n" +
-			numbered(villageNames(town)) + "\n" +
-			tail("回复序号选择", s, stepPlace)
-	}
-	s.Draft.Location = &loc
-	s.Draft.Village, s.Draft.Grid, s.Draft.Address, s.FromHousehold = g.Village, g.ID, "", false
-	return "已定位到：" + town.PlaceName(g.ID) + "。\n" + e.advance(ctx, town, s)
-}
-
-func (e *Engine) promptGrid(town *core.Town, s *Session) string {
-	v := town.Village(s.Village)
-	if v == nil {
-		return e.enter(town, s, stepPlace)
-	}
-	return "请选择" + v.Name + "的网格：\n" + numbered(gridNames(town.GridsOf(v.ID))) + "\n" +
-		tail("回复序号选择", s, stepGrid)
-}
-
-func gridNames(grids []core.Grid) []string {
-	names := make([]string, len(grids))
-	for i, g := range grids {
-		names[i] = g.Name
-	}
-	return names
-}
-
-func (e *Engine) handleGrid(ctx context.Context, town *core.Town, s *Session, in input) string {
-	grids := town.GridsOf(s.Village)
-	if len(grids) == 0 {
-		return e.enter(town, s, stepPlace)
-	}
-	i, res := choose(in.raw, gridNames(grids))
-	switch res {
-	case pickOK:
-		g := grids[i]
-		s.Draft.Location, s.Draft.Address, s.FromHousehold = nil, "", false
-		s.Draft.Village, s.Draft.Grid = g.Village, g.ID
-		return "已选择：" + town.PlaceName(g.ID) + "。\n" + e.advance(ctx, town, s)
-	case pickOutOfRange:
-		return outOfRange(in.norm, len(grids)) + "\n" + e.promptGrid(town, s)
-	}
-	return "没有认出这个网格，请回复列表中的序号。\n" + e.promptGrid(town, s)
 }
 
 // Step 4: the phone.
