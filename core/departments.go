@@ -62,9 +62,6 @@ func (l *Ledger) Sign(ctx context.Context, number, staff string) (Case, []Event,
 	return l.staffStep(ctx, number, staff, StepSign, func(c *Case, s *Staff) ([]Event, error) {
 		dept := s.Department
 		a := c.Assist(dept)
-		if err := permitSigned(StepSign, a); err != nil {
-			return nil, err
-		}
 		a.State = AssistSigned
 		if c.State == StateAssigned || c.State == StateReopened || c.State == StateSubmitted {
 			c.State = StateInProgress

@@ -169,7 +169,13 @@ func (t *Town) Permit(s *Staff, step Step, c *Case) error {
 	if err := permitRole(s, step, c); err != nil {
 		return err
 	}
-	return t.permitState(step, c)
+	if err := t.permitState(step, c); err != nil {
+		return err
+	}
+	if step == StepSign && c.Assist(s.Department).State == AssistSigned {
+		return refuse(step, ErrNoChange, "这件事项已经领办过了。")
+	}
+	return nil
 }
 
 // permitRole is who may take which step on a case they can see.
@@ -230,12 +236,6 @@ func (t *Town) permitState(step Step, c *Case) error {
 			return refuse(step, ErrNoChange, "这件事项已在B岗，或本网格没有B岗，不能再转。")
 		}
 		return nil
-	case StepSign:
-		if !c.State.Open() {
-			return refuse(step, ErrWrongState, reasonSettled)
-		}
-		// permitRole has checked that a department is called.
-		return nil
 	case StepReopen:
 		if c.State != StateResolved && c.State != StateClosed {
 			return refuse(step, ErrWrongState, "只有已办结或已结案的事项才能重办。")
@@ -248,14 +248,6 @@ func (t *Town) permitState(step Step, c *Case) error {
 	return nil
 }
 
-// permitSigned is the department's own part of the sign rule: it has
-// signed already.
-func permitSigned(step Step, a *Assist) error {
-	if step == StepSign && a != nil && a.State == AssistSigned {
-		return refuse(step, ErrNoChange, "这件事项已经领办过了。")
-	}
-	return nil
-}
 
 // PermitMove decides whether staff s may move a case to grid g when
 // correcting it: the town anywhere, a village among its own grids.
@@ -274,13 +266,9 @@ func (t *Town) PermitMove(s *Staff, g *Grid) error {
 func (t *Town) Steps(s *Staff, c *Case) []Step {
 	var out []Step
 	for _, step := range staffSteps {
-		if t.Permit(s, step, c) != nil {
-			continue
+		if t.Permit(s, step, c) == nil {
+			out = append(out, step)
 		}
-		if s.Role == RoleDepartment && permitSigned(step, c.Assist(s.Department)) != nil {
-			continue
-		}
-		out = append(out, step)
 	}
 	return out
 }

@@ -1,0 +1,207 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/core"
+	"gridbot/dialogs"
+)
+
+// channelTown is testTown with post B held by someone else on g1, a second
+// village's cadre, a second department, and an openid for every member, so
+// that the same people can act from the console and from their chat.
+func channelTown(t *testing.T) *core.Town {
+	t.Helper()
+	base := *testTown(t)
+	base.Grids = append([]core.Grid(nil), base.Grids...)
+	base.Grids[0].LeaderB = "lead3"
+	base.Staff = append(append([]core.Staff(nil), base.Staff...),
+		core.Staff{ID: "lead3", Name: "冯网格", Role: core.RoleGridLeader, Village: "v1"},
+		core.Staff{ID: "cadre2", Name: "陈主任", Role: core.RoleVillage, Village: "v2"},
+		core.Staff{ID: "dept2", Name: "吴民警", Role: core.RoleDepartment, Department: "pcs"},
+	)
+	for i := range base.Staff {
+		s := &base.Staff[i]
+		s.OpenID = "o-" + s.ID
+		if s.PasswordHash == "" {
+			h, err := bcrypt.GenerateFromPassword([]byte(password(s.ID)), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.PasswordHash = string(h)
+		}
+	}
+	town, err := core.NewTown(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return town
+}
+
+// TestPolicySameOnEveryChannel runs the role × step × state table through
+// the console's API and through chat commands, and requires from both what
+// the pure policy decides: the step done, the case not found (it is not the
+// sender's to see), or refused with the policy's own words.
+func TestPolicySameOnEveryChannel(t *testing.T) {
+	town := channelTown(t)
+	f := newFixture(t, func(f *fixture) {
+		f.town, f.srv.Town, f.ledger.Town = town, town, town
+	})
+	ctx := context.Background()
+	roster := &core.Roster{Town: town, Records: f.store, Keys: f.store}
+	desk := &dialogs.Desk{Town: town, Ledger: f.ledger, Roster: roster, Keys: f.store}
+	cookies := map[string]*http.Cookie{}
+	roles := []string{"admin", "cadre1", "cadre2", "lead1", "lead3", "lead2", "dept1", "dept2"}
+	for _, id := range roles {
+		cookies[id] = f.login(t, id)
+	}
+
+	// Each state a case can be in when someone acts on it, reached on g1
+	// with 城建办 (dept1) called.
+	states := []struct {
+		name  string
+		steps func(resident, number string) error
+	}{
+		{"assigned", func(string, string) error { return nil }},
+		{"accepted", func(_, n string) error { _, _, err := f.ledger.Accept(ctx, n, "lead1"); return err }},
+		{"signed", func(_, n string) error { _, _, err := f.ledger.Sign(ctx, n, "dept1"); return err }},
+		{"returned", func(_, n string) error { _, _, err := f.ledger.Return(ctx, n, "dept1", "不归我们管"); return err }},
+		{"resolved", func(_, n string) error { _, _, err := f.ledger.Resolve(ctx, n, "lead1", "已修好"); return err }},
+		{"closed", func(r, n string) error {
+			if _, _, err := f.ledger.Resolve(ctx, n, "lead1", "已修好"); err != nil {
+				return err
+			}
+			_, err := f.ledger.Rate(ctx, r, 5)
+			return err
+		}},
+	}
+	residents := 0
+	newCase := func(t *testing.T, state int) core.Case {
+		t.Helper()
+		residents++
+		resident := fmt.Sprintf("o-resident-%d", residents) // each case its own, for Rate to find
+		c, err := f.ledger.Submit(ctx, resident, core.Draft{Category: "road", Text: "村口路灯坏了", Grid: "g1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := c.Number
+		if _, _, err := f.ledger.Assign(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.ledger.Whistle(ctx, n, "admin", "cj", "灯杆要换"); err != nil {
+			t.Fatal(err)
+		}
+		if err := states[state].steps(resident, n); err != nil {
+			t.Fatalf("to %s: %v", states[state].name, err)
+		}
+		c, err = f.store.Case(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	steps := []struct {
+		step core.Step
+		body actionBody
+		chat string // %s is the case number
+	}{
+		{core.StepAccept, actionBody{}, "受理 %s"},
+		{core.StepReply, actionBody{Text: "明天来修"}, "回复 %s 明天来修"},
+		{core.StepResolve, actionBody{Result: "已更换灯泡"}, "办结 %s 已更换灯泡"},
+		{core.StepWhistle, actionBody{Department: "pcs", Reason: "有人偷电缆"}, "吹哨 %s 派出所 有人偷电缆"},
+		{core.StepTransfer, actionBody{}, "转B %s"},
+		{core.StepSign, actionBody{}, "领办 %s"},
+		{core.StepReturn, actionBody{Reason: "不归我们管"}, "退回 %s 不归我们管"},
+	}
+
+	// written tells whether the step left an event by the actor.
+	written := func(t *testing.T, number string, before int, actor string) bool {
+		t.Helper()
+		evs, err := f.store.Events(ctx, number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs[before:] {
+			if ev.Actor == actor {
+				return true
+			}
+		}
+		return false
+	}
+	eventCount := func(t *testing.T, number string) int {
+		evs, err := f.store.Events(ctx, number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+
+	seen := map[string]int{}
+	for si := range states {
+		for _, st := range steps {
+			for _, id := range roles {
+				name := fmt.Sprintf("%s/%s/%s", states[si].name, st.step, id)
+				t.Run(name, func(t *testing.T) {
+					staff := town.StaffMember(id)
+
+					// What the policy decides on the case as it stands.
+					c := newCase(t, si)
+					want := "done"
+					if err := town.Permit(staff, st.step, &c); errors.Is(err, core.ErrNotFound) {
+						want = "not found"
+					} else if err != nil {
+						want, _ = core.RefusalReason(err)
+					}
+					seen[want]++
+
+					// The console.
+					before := eventCount(t, c.Number)
+					resp, body := f.request(t, http.MethodPost, "/api/cases/"+c.Number+"/"+string(st.step), cookies[id], st.body)
+					var gotConsole string
+					switch {
+					case resp.StatusCode == http.StatusOK && written(t, c.Number, before, id):
+						gotConsole = "done"
+					case resp.StatusCode == http.StatusNotFound:
+						gotConsole = "not found"
+					default:
+						gotConsole = errorMessage(t, body)
+					}
+
+					// Chat, on a case in the same state.
+					c = newCase(t, si)
+					before = eventCount(t, c.Number)
+					reply, ok, err := desk.Answer(ctx, core.Message{From: "o-" + id, Kind: core.MessageText,
+						Text: fmt.Sprintf(st.chat, c.Number)})
+					if err != nil || !ok {
+						t.Fatalf("chat: %q %v %v", reply, ok, err)
+					}
+					var gotChat string
+					switch {
+					case written(t, c.Number, before, id):
+						gotChat = "done"
+					case strings.HasPrefix(reply, "没有找到编号"):
+						gotChat = "not found"
+					default:
+						gotChat, _, _ = strings.Cut(reply, "\n")
+					}
+
+					if gotConsole != want || gotChat != want {
+						t.Errorf("policy: %q\nconsole: %q\nchat:    %q (%q)", want, gotConsole, gotChat, reply)
+					}
+				})
+			}
+		}
+	}
+	t.Logf("outcomes: %v", seen)
+	// The table is only a test if it meets every kind of answer.
+	if seen["done"] == 0 || seen["not found"] == 0 || len(seen) < 6 {
+		t.Errorf("the table met too few outcomes: %v", seen)
+	}
+}
