@@ -248,7 +248,6 @@ func (t *Town) permitState(step Step, c *Case) error {
 	return nil
 }
 
-
 // PermitMove decides whether staff s may move a case to grid g when
 // correcting it: the town anywhere, a village among its own grids.
 func (t *Town) PermitMove(s *Staff, g *Grid) error {
