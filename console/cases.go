@@ -185,8 +185,51 @@ func newEventView(town *core.Town, e core.Event) eventView {
 		if to, ok := e.Data[core.DataTo]; ok {
 			v.Data["to_name"] = actorName(town, to)
 		}
+		nameData(town, v.Data)
 	}
 	return v
+}
+
+// nameData adds, beside the directory codes an event's data carries
+// (categories, grids, departments), the names people read: the page shows
+// "类别 道路设施 → 环境卫生", never "road → env".
+func nameData(town *core.Town, data map[string]string) {
+	for _, k := range []string{core.DataCategory, core.DataOldCategory} {
+		if code, ok := data[k]; ok && code != "" {
+			data[k+"_name"] = categoryName(town, code)
+		}
+	}
+	for _, k := range []string{core.DataGrid, core.DataOldGrid} {
+		if id, ok := data[k]; ok && id != "" {
+			data[k+"_name"] = gridName(town, id)
+		}
+	}
+	if id, ok := data[core.DataDept]; ok && id != "" {
+		data[core.DataDept+"_name"] = departmentName(town, id)
+	}
+}
+
+// categoryName, gridName and departmentName name a directory entry; one
+// removed from the directory since is named as 已撤销的… rather than by code.
+func categoryName(town *core.Town, code string) string {
+	if c := town.Category(code); c != nil {
+		return c.Name
+	}
+	return "已撤销的类别"
+}
+
+func gridName(town *core.Town, id string) string {
+	if town.Grid(id) != nil {
+		return town.PlaceName(id)
+	}
+	return "已撤销的网格"
+}
+
+func departmentName(town *core.Town, id string) string {
+	if d := town.Department(id); d != nil {
+		return d.Name
+	}
+	return "已撤销的部门"
 }
 
 // listFilter is what GET /api/cases (and its CSV) asks for.

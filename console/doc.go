@@ -41,6 +41,9 @@
 //	    and the gridbot_session cookie (HttpOnly, SameSite=Strict, 12 h).
 //	    401 用户名或密码错误; 429 登录尝试过多，请15分钟后再试 after 5 failures
 //	    for a username or 50 from one address within 15 minutes.
+//	GET  /api/config   → {"product","town","zone"} without a login: the one
+//	    product name, the town's name and the IANA name of the town's time
+//	    zone; the page shows every time in that zone, whatever the PC's.
 //	POST /api/logout   → {"ok":true}
 //	GET  /api/me       → {"staff":{…}}
 //	GET  /api/directory → {"villages","grids":[{"id","name","place","village"}],
@@ -59,7 +62,10 @@
 //	    "post","warning","departments":[{"department","name","state","lead","reason"}],
 //	    "actions":[names]; event is {"seq","case","kind","label","actor",
 //	    "actor_name","text","data","at"}; household lists the other cases of
-//	    the same resident (同一居民) or address (同一地址).
+//	    the same resident (同一居民) or address (同一地址). An event's data
+//	    carries names beside the directory codes it holds (category_name,
+//	    old_category_name, grid_name, old_grid_name, department_name): the
+//	    page shows names, never codes.
 //	POST /api/cases/{number}/{action} with action one of
 //	    accept, transfer (to post B), sign, reopen (town)        {}
 //	    reply {"text"}, resolve {"result"}, return {"reason"}
@@ -77,11 +83,12 @@
 //	GET  /api/figures/ledger?month=2026-11&by=grid|village|department|month →
 //	    {"month","rows":[{"key","name","opened","closed","open","overdue","reopened"}]}
 //	GET  /api/figures/rates.csv, /api/figures/ledger.csv (same parameters) →
-//	    the same rows as CSV (UTF-8 with BOM).
+//	    the same rows as CSV (UTF-8 with BOM), units by name (合计 for the
+//	    total), no directory codes.
 //
 //	Town only (404 for anyone else, and when Server.Book is nil):
 //	GET  /api/staff → {"staff":[{"id","name","role","role_label","village",
-//	    "department","disabled","has_password","posts":["L10:A"]}],"grids":[…]}
+//	    "department","disabled","has_password","posts":["L10:A"],"post_names":["石桥村 · 一网格 A岗"]}],"grids":[…]}
 //	POST /api/staff {"id","name","role","village","department","password"}
 //	POST /api/staff/{id}/disable {"disabled":true|false}
 //	POST /api/staff/{id}/password {"password"}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,7 +117,56 @@ func (s *Server) handleRatesCSV(w http.ResponseWriter, r *http.Request, staff *c
 		return
 	}
 	by, _ := grouping(w, r)
-	writeCSV(w, "三率统计-"+string(by)+".csv", core.RatesCSV(rows))
+	writeCSV(w, "三率统计-"+groupingName(by)+".csv", ratesRecords(rows))
+}
+
+// groupingName is a grouping as people read it (in file names and sheet
+// titles).
+func groupingName(by core.Grouping) string {
+	switch by {
+	case core.ByVillage:
+		return "按村（社区）"
+	case core.ByDepartment:
+		return "按部门"
+	case core.ByMonth:
+		return "按月"
+	}
+	return "按网格"
+}
+
+// unitName is a figures row's unit as people read it: its name, and 合计
+// for the total row (whose key is the code "total").
+func unitName(key, name string) string {
+	if key == "total" {
+		return "合计"
+	}
+	if name == "" {
+		return key
+	}
+	return name
+}
+
+// ratesRecords renders rate rows as the table people read, header first:
+// units by name, no directory codes.
+func ratesRecords(rows []core.RateRow) [][]string {
+	out := [][]string{{"单位", "案件数", "应响应", "按时响应", "响应率", "应办结", "按时办结", "办结率", "已评价", "满意", "满意率"}}
+	for _, r := range rows {
+		out = append(out, []string{unitName(r.Key, r.Name), strconv.Itoa(r.Cases),
+			strconv.Itoa(r.ResponseDue), strconv.Itoa(r.ResponseOnTime), r.ResponseRate(),
+			strconv.Itoa(r.ResolutionDue), strconv.Itoa(r.ResolutionOnTime), r.ResolutionRate(),
+			strconv.Itoa(r.Rated), strconv.Itoa(r.Satisfied), r.SatisfactionRate()})
+	}
+	return out
+}
+
+// ledgerRecords renders ledger rows as the table people read, header first.
+func ledgerRecords(rows []core.LedgerRow) [][]string {
+	out := [][]string{{"单位", "本月新增", "本月销号", "月末在办", "其中超期", "本月重办"}}
+	for _, r := range rows {
+		out = append(out, []string{unitName(r.Key, r.Name), strconv.Itoa(r.Opened), strconv.Itoa(r.Closed),
+			strconv.Itoa(r.Open), strconv.Itoa(r.Overdue), strconv.Itoa(r.Reopened)})
+	}
+	return out
 }
 
 // ledger computes the monthly ledger for the request (?month=2026-11,
@@ -157,7 +207,7 @@ func (s *Server) handleLedgerCSV(w http.ResponseWriter, r *http.Request, staff *
 	if !ok {
 		return
 	}
-	writeCSV(w, "对账销号-"+month+".csv", core.LedgerCSV(rows))
+	writeCSV(w, "对账销号-"+month+".csv", ledgerRecords(rows))
 }
 
 // handleCasesCSV exports the queue as filtered (the ledger of cases, 台账).
@@ -179,6 +229,7 @@ func (s *Server) handleCasesCSV(w http.ResponseWriter, r *http.Request, staff *c
 		return
 	}
 	town, now := s.Town.Town(), s.now()
+	loc := townLocation(town)
 	recs := [][]string{{"编号", "状态", "类别", "内容", "村（社区）", "网格", "承办人", "时限", "提交时间", "是否超期", "联系电话"}}
 	for i := range cases {
 		c := &cases[i]
@@ -192,19 +243,20 @@ func (s *Server) handleCasesCSV(w http.ResponseWriter, r *http.Request, staff *c
 			late = "超期"
 		}
 		recs = append(recs, []string{v.Number, v.StateLabel, v.CategoryName, v.Text, v.VillageName, v.Place,
-			v.AssigneeName, csvTime(v.Deadline), csvTime(v.CreatedAt), late, phone})
+			v.AssigneeName, csvTime(loc, v.Deadline), csvTime(loc, v.CreatedAt), late, phone})
 	}
 	if full {
 		s.log().InfoContext(r.Context(), "console export with whole phone numbers", "staff", staff.ID, "cases", len(cases))
 	}
-	writeCSV(w, "案件台账-"+now.In(core.ChinaTime()).Format("20060102")+".csv", recs)
+	writeCSV(w, "案件台账-"+now.In(loc).Format("20060102")+".csv", recs)
 }
 
-func csvTime(t time.Time) string {
+// csvTime writes a time in the town's zone, as the page shows it.
+func csvTime(loc *time.Location, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(core.ChinaTime()).Format("2006-01-02 15:04")
+	return t.In(loc).Format("2006-01-02 15:04")
 }
 
 // writeCSV sends records as a UTF-8 CSV download (with a byte-order mark,

@@ -223,7 +223,7 @@ func TestFiguresCSVEqualsPage(t *testing.T) {
 					t.Fatalf("csv has %d records for %d rows", len(recs), len(rows))
 				}
 				for i, r := range rows {
-					want := []string{r.Name, r.Key, strconv.Itoa(r.Opened), strconv.Itoa(r.Closed), strconv.Itoa(r.Open),
+					want := []string{r.Name, strconv.Itoa(r.Opened), strconv.Itoa(r.Closed), strconv.Itoa(r.Open),
 						strconv.Itoa(r.Overdue), strconv.Itoa(r.Reopened)}
 					if !slices.Equal(recs[i+1], want) {
 						t.Errorf("csv row %d %v, page %v", i, recs[i+1], want)
@@ -243,8 +243,8 @@ func TestFiguresCSVEqualsPage(t *testing.T) {
 					t.Fatalf("rates csv has %d records for %d rows", len(recs), len(rates))
 				}
 				for i, r := range rates {
-					if recs[i+1][0] != r.Name || recs[i+1][5] != r.ResponseRate || recs[i+1][8] != r.ResolutionRate ||
-						recs[i+1][11] != r.SatisfactionRate || recs[i+1][2] != strconv.Itoa(r.Cases) {
+					if recs[i+1][0] != r.Name || recs[i+1][4] != r.ResponseRate || recs[i+1][7] != r.ResolutionRate ||
+						recs[i+1][10] != r.SatisfactionRate || recs[i+1][1] != strconv.Itoa(r.Cases) {
 						t.Errorf("rates csv row %d %v, page %+v", i, recs[i+1], r)
 					}
 				}

@@ -110,6 +110,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/login", s.handleLogin)
 	mux.HandleFunc("POST /api/logout", s.handleLogout)
 	mux.Handle("GET /api/me", s.authed(s.handleMe))
+	mux.HandleFunc("GET /api/config", s.handleConfig)
 	mux.Handle("GET /api/cases", s.authed(s.handleList))
 	mux.Handle("GET /api/cases/{number}", s.authed(s.handleCase))
 	mux.Handle("GET /api/cases.csv", s.authed(s.handleCasesCSV))

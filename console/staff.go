@@ -42,28 +42,41 @@ type staffAdminView struct {
 	Department  string   `json:"department,omitempty"`
 	Disabled    bool     `json:"disabled"`
 	HasPassword bool     `json:"has_password"`
-	Posts       []string `json:"posts"` // "L10:A"
+	Posts       []string `json:"posts"`      // "L10:A", for programs
+	PostNames   []string `json:"post_names"` // "东山村 · 一网格 A岗", for people
+}
+
+// postsOf lists the posts staff member id holds, as codes and as people
+// read them.
+func postsOf(town *core.Town, id string) (codes, names []string) {
+	codes, names = []string{}, []string{}
+	for _, g := range town.Grids {
+		for _, p := range []struct {
+			holder string
+			post   core.Post
+		}{{g.LeaderA, core.PostA}, {g.LeaderB, core.PostB}} {
+			if p.holder == id {
+				codes = append(codes, g.ID+":"+string(p.post))
+				names = append(names, town.PlaceName(g.ID)+" "+string(p.post)+"岗")
+			}
+		}
+	}
+	return codes, names
 }
 
 func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, _ *core.Staff) {
 	town := s.Town.Town()
-	posts := map[string][]string{}
 	grids := make([]gridView, 0, len(town.Grids))
 	for _, g := range town.Grids {
-		posts[g.LeaderA] = append(posts[g.LeaderA], g.ID+":A")
-		posts[g.LeaderB] = append(posts[g.LeaderB], g.ID+":B")
 		grids = append(grids, gridView{ID: g.ID, Name: g.Name, Place: town.PlaceName(g.ID), Village: g.Village,
 			LeaderA: g.LeaderA, LeaderB: g.LeaderB})
 	}
 	out := make([]staffAdminView, 0, len(town.Staff))
 	for i := range town.Staff {
 		st := &town.Staff[i]
-		p := posts[st.ID]
-		if p == nil {
-			p = []string{}
-		}
+		codes, names := postsOf(town, st.ID)
 		out = append(out, staffAdminView{staffView: newStaffView(st), Village: st.Village, Department: st.Department,
-			Disabled: st.Disabled, HasPassword: st.PasswordHash != "", Posts: p})
+			Disabled: st.Disabled, HasPassword: st.PasswordHash != "", Posts: codes, PostNames: names})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"staff": out, "grids": grids})
 }
@@ -144,20 +157,9 @@ func (s *Server) answerStaff(w http.ResponseWriter, id string) {
 		writeError(w, http.StatusNotFound, msgStaffNotFound)
 		return
 	}
-	var posts []string
-	for _, g := range town.Grids {
-		if g.LeaderA == id {
-			posts = append(posts, g.ID+":A")
-		}
-		if g.LeaderB == id {
-			posts = append(posts, g.ID+":B")
-		}
-	}
-	if posts == nil {
-		posts = []string{}
-	}
+	codes, names := postsOf(town, id)
 	writeJSON(w, http.StatusOK, map[string]any{"staff": staffAdminView{staffView: newStaffView(st), Village: st.Village,
-		Department: st.Department, Disabled: st.Disabled, HasPassword: st.PasswordHash != "", Posts: posts}})
+		Department: st.Department, Disabled: st.Disabled, HasPassword: st.PasswordHash != "", Posts: codes, PostNames: names}})
 }
 
 func (s *Server) handleStaffDisable(w http.ResponseWriter, r *http.Request, staff *core.Staff) {

@@ -14,6 +14,9 @@
 
   const state = {
     me: null,
+    // The town's time zone (IANA name, from /api/config): every time on the
+    // page is shown in it, whatever zone this PC is set to.
+    zone: 'Asia/Shanghai',
     dir: null, // villages, grids, departments, categories
     rows: new Map(), // number → list view of the case
     openNumber: '',
@@ -110,12 +113,26 @@
 
   // ---- formatting ----
 
+  // zoneParts splits a moment into its calendar fields in the town's zone.
+  let zoneFormat = null;
+  function zoneParts(d) {
+    if (!zoneFormat || zoneFormat.resolvedOptions().timeZone !== state.zone) {
+      zoneFormat = new Intl.DateTimeFormat('en-US', {
+        timeZone: state.zone, hourCycle: 'h23',
+        year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+      });
+    }
+    const out = {};
+    for (const p of zoneFormat.formatToParts(d)) out[p.type] = p.value;
+    return out;
+  }
+
   function when(iso) {
     if (!iso || iso.startsWith('0001-')) return '—';
     const d = new Date(iso);
     if (isNaN(d)) return '—';
-    const p = (n) => String(n).padStart(2, '0');
-    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + p(d.getHours()) + ':' + p(d.getMinutes());
+    const p = zoneParts(d);
+    return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute;
   }
 
   function el(tag, className, text) {
@@ -295,6 +312,7 @@
       $('case-error').textContent = '';
       $('case-notice').textContent = '';
       for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason']) $(id).value = '';
+      resetReclassify();
       showActions([]);
     }
     show('case-view');
@@ -388,10 +406,6 @@
 
   function eventDetail(ev) {
     const d = ev.data || {};
-    const dep = (id) => {
-      const found = state.dir && state.dir.departments.find((x) => x.id === id);
-      return found ? found.name : id;
-    };
     switch (ev.kind) {
       case 'assigned':
       case 'transferred':
@@ -406,14 +420,14 @@
       case 'whistled':
       case 'signed':
       case 'returned':
-        return d.department ? dep(d.department) + (d.lead === 'true' ? '（牵头）' : '') : '';
+        return d.department ? (d.department_name || '') + (d.lead === 'true' ? '（牵头）' : '') : '';
       case 'warned':
       case 'escalated':
         return d.level ? '级别 ' + ({ yellow: '黄牌', grid: '网格', village: '村（社区）', town: '镇' }[d.level] || d.level) : '';
       case 'reclassified': {
         const parts = [];
-        if (d.category) parts.push('类别 ' + d.old_category + ' → ' + d.category);
-        if (d.grid) parts.push('网格 ' + d.old_grid + ' → ' + d.grid);
+        if (d.category) parts.push('类别 ' + (d.old_category_name || '') + ' → ' + (d.category_name || ''));
+        if (d.grid) parts.push('网格 ' + (d.old_grid_name || '') + ' → ' + (d.grid_name || ''));
         return parts.join('，');
       }
       case 'closed':
@@ -444,6 +458,17 @@
     if (ev.kind === 'resolved' && ev.text) $('case-result').textContent = ev.text;
   }
 
+  // resetReclassify puts the correction form back to "no change": a choice
+  // made on one case must never ride along to another case, or to a second
+  // correction of the same one.
+  function resetReclassify() {
+    $('reclassify-category').value = '';
+    $('reclassify-grid').value = '';
+    $('reclassify-reason').value = '';
+  }
+
+  // sendStep sends one step of the open case and reports whether it was
+  // taken.
   async function sendStep(action, body, button, boxes, done) {
     const number = state.openNumber;
     $('case-error').textContent = '';
@@ -451,15 +476,16 @@
     button.disabled = true;
     try {
       const r = await api('POST', '/api/cases/' + encodeURIComponent(number) + '/' + action, body);
-      if (number !== state.openNumber) return;
+      if (number !== state.openNumber) return false;
       if (!r.ok) {
         $('case-error').textContent = r.data.error || '操作失败';
-        return;
+        return false;
       }
       for (const b of boxes) b.value = '';
       showCase(r.data.case);
       for (const ev of r.data.events) addEvent(ev);
       $('case-notice').textContent = done;
+      return true;
     } finally {
       button.disabled = false;
     }
@@ -487,8 +513,8 @@
   }
 
   function thisMonth() {
-    const d = new Date();
-    return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0');
+    const p = zoneParts(new Date());
+    return p.year + '-' + p.month;
   }
 
   async function loadFigures() {
@@ -548,7 +574,7 @@
         $('staff-notice').textContent = s.name + ' 的绑定码：' + x.data.code + '（' + x.data.expires_minutes + ' 分钟内在公众号发送“绑定 ' + x.data.code + '”）';
       });
       const tr = row([s.id, s.name, s.role_label, s.village ? villageName(s.village) : (s.department ? deptName(s.department) : '—'),
-        s.posts.join(' ') || '—', s.disabled ? '已停用' : (s.has_password ? '正常' : '未设密码'), ops]);
+        (s.post_names || []).join('，') || '—', s.disabled ? '已停用' : (s.has_password ? '正常' : '未设密码'), ops]);
       tr.dataset.id = s.id;
       body.appendChild(tr);
       if (s.role === 'grid' && !s.disabled) leaders.appendChild(option(s.id, s.name + '（' + s.id + '）'));
@@ -730,7 +756,7 @@
     $('reclassify-form').addEventListener('submit', (e) => {
       e.preventDefault();
       sendStep('reclassify', { category: $('reclassify-category').value, grid: $('reclassify-grid').value, reason: $('reclassify-reason').value },
-        $('reclassify-send'), [$('reclassify-reason')], '已更正并记录');
+        $('reclassify-send'), [$('reclassify-reason')], '已更正并记录').then((ok) => { if (ok) resetReclassify(); });
     });
     const done = { accept: '已受理', transfer: '已转B岗', sign: '已领办', reopen: '已重新办理' };
     for (const name of Object.keys(done)) {
@@ -767,8 +793,20 @@
     window.addEventListener('offline', () => { if (live.wanted) setConn('off', '网络已断开'); });
   }
 
+  async function loadConfig() {
+    const r = await api('GET', '/api/config');
+    if (!r.ok) return;
+    if (r.data.zone) state.zone = r.data.zone;
+    if (r.data.product) {
+      state.product = r.data.product;
+      document.title = r.data.product + ' · 工作台';
+      $('product').textContent = r.data.product;
+    }
+  }
+
   async function start() {
     wire();
+    await loadConfig();
     const r = await api('GET', '/api/me');
     if (r.ok) {
       await showMain(r.data.staff);
