@@ -56,6 +56,8 @@ type townFile struct {
 	Town struct {
 		Name       string `yaml:"name"`
 		CasePrefix string `yaml:"case_prefix"`
+		// TimeZone is an IANA zone name; "" is Asia/Shanghai.
+		TimeZone string `yaml:"time_zone"`
 	} `yaml:"town"`
 	Villages    []core.Village    `yaml:"villages"`
 	Departments []core.Department `yaml:"departments"`
@@ -129,6 +131,7 @@ func ParseTown(directory, categories []byte) (*core.Town, error) {
 	t := core.Town{
 		Name:        tf.Town.Name,
 		CasePrefix:  tf.Town.CasePrefix,
+		TimeZone:    tf.Town.TimeZone,
 		Villages:    tf.Villages,
 		Departments: tf.Departments,
 		Calendar:    core.Calendar{Holidays: tf.Calendar.Holidays, Workdays: tf.Calendar.Workdays},

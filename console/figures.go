@@ -179,9 +179,9 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request, staff *core.Staf
 	}
 	month := r.URL.Query().Get("month")
 	if month == "" {
-		month = core.MonthKey(s.now())
+		month = s.Town.Town().MonthKey(s.now())
 	}
-	if _, _, ok := core.MonthBounds(month); !ok {
+	if _, _, ok := s.Town.Town().MonthBounds(month); !ok {
 		writeError(w, http.StatusBadRequest, msgBadMonth)
 		return "", nil, false
 	}
@@ -229,7 +229,6 @@ func (s *Server) handleCasesCSV(w http.ResponseWriter, r *http.Request, staff *c
 		return
 	}
 	town, now := s.Town.Town(), s.now()
-	loc := townLocation(town)
 	recs := [][]string{{"编号", "状态", "类别", "内容", "村（社区）", "网格", "承办人", "时限", "提交时间", "是否超期", "联系电话"}}
 	for i := range cases {
 		c := &cases[i]
@@ -243,20 +242,20 @@ func (s *Server) handleCasesCSV(w http.ResponseWriter, r *http.Request, staff *c
 			late = "超期"
 		}
 		recs = append(recs, []string{v.Number, v.StateLabel, v.CategoryName, v.Text, v.VillageName, v.Place,
-			v.AssigneeName, csvTime(loc, v.Deadline), csvTime(loc, v.CreatedAt), late, phone})
+			v.AssigneeName, csvTime(town, v.Deadline), csvTime(town, v.CreatedAt), late, phone})
 	}
 	if full {
 		s.log().InfoContext(r.Context(), "console export with whole phone numbers", "staff", staff.ID, "cases", len(cases))
 	}
-	writeCSV(w, "案件台账-"+now.In(loc).Format("20060102")+".csv", recs)
+	writeCSV(w, "案件台账-"+now.In(town.Zone()).Format("20060102")+".csv", recs)
 }
 
 // csvTime writes a time in the town's zone, as the page shows it.
-func csvTime(loc *time.Location, t time.Time) string {
+func csvTime(town *core.Town, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(loc).Format("2006-01-02 15:04")
+	return t.In(town.Zone()).Format("2006-01-02 15:04")
 }
 
 // writeCSV sends records as a UTF-8 CSV download (with a byte-order mark,

@@ -206,7 +206,7 @@ func TestFiguresCSVEqualsPage(t *testing.T) {
 	if _, err := f.ledger.Rate(ctx, "o-resident-g1", 5); err != nil {
 		t.Fatal(err)
 	}
-	month := core.MonthKey(t0)
+	month := f.town.MonthKey(t0)
 	for _, staff := range []string{"admin", "cadre1", "lead2", "dept1"} {
 		for _, by := range []string{"grid", "village", "department", "month"} {
 			t.Run(staff+"/"+by, func(t *testing.T) {

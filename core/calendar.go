@@ -5,10 +5,6 @@ import (
 	"time"
 )
 
-// ChinaTime is the zone the town lives in: days, deadlines and case numbers
-// are reckoned in it whatever the server's zone.
-func ChinaTime() *time.Location { return time.FixedZone("CST", 8*3600) }
-
 // dateLayout is how configuration writes a day.
 const dateLayout = "2006-01-02"
 
@@ -21,10 +17,12 @@ type Calendar struct {
 
 	holidays map[string]bool
 	workdays map[string]bool
+	zone     *time.Location // the town's
 }
 
-// index checks the dates and builds the lookups.
-func (c *Calendar) index() error {
+// index checks the dates and builds the lookups for a town in zone.
+func (c *Calendar) index(zone *time.Location) error {
+	c.zone = zone
 	c.holidays, c.workdays = map[string]bool{}, map[string]bool{}
 	for _, list := range []struct {
 		name string
@@ -48,7 +46,7 @@ func (c *Calendar) index() error {
 
 // Workday reports whether the day of t (in the town's zone) is a working day.
 func (c *Calendar) Workday(t time.Time) bool {
-	t = t.In(ChinaTime())
+	t = t.In(c.location())
 	day := t.Format(dateLayout)
 	switch {
 	case c.workdays[day]:
@@ -63,7 +61,7 @@ func (c *Calendar) Workday(t time.Time) bool {
 // start's day: a case filed on Friday at 10:00 with one working day is due
 // on Monday at 10:00.
 func (c *Calendar) AddWorkdays(start time.Time, n int) time.Time {
-	t := start.In(ChinaTime())
+	t := start.In(c.location())
 	for n > 0 {
 		t = t.AddDate(0, 0, 1)
 		if c.Workday(t) {
@@ -80,4 +78,13 @@ func (t *Town) Deadline(cat *Category, start time.Time) time.Time {
 		return t.Calendar.AddWorkdays(start, cat.DeadlineWorkdays)
 	}
 	return start.Add(time.Duration(cat.DeadlineHours) * time.Hour)
+}
+
+// location is the town's zone; a Calendar not indexed by NewTown reads
+// China's.
+func (c *Calendar) location() *time.Location {
+	if c.zone == nil {
+		return chinaStandardTime()
+	}
+	return c.zone
 }

@@ -38,7 +38,7 @@ func TestReclassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, core.ChinaTime())
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	ledger := &core.Ledger{Store: store, Town: town, Now: func() time.Time { return t0 }}
 	c, err := ledger.Submit(ctx, "o-res", core.Draft{Category: "road", Text: "路灯坏了", Grid: "g1"})
 	if err != nil {

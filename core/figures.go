@@ -30,19 +30,6 @@ func (g Grouping) Valid() bool {
 	return false
 }
 
-// MonthKey names the month of t in the town's zone: 2026-11.
-func MonthKey(t time.Time) string { return t.In(ChinaTime()).Format("2006-01") }
-
-// MonthBounds returns the start and end (exclusive) of month "2006-01" in
-// the town's zone; ok is false when month is malformed.
-func MonthBounds(month string) (start, end time.Time, ok bool) {
-	start, err := time.ParseInLocation("2006-01", month, ChinaTime())
-	if err != nil {
-		return time.Time{}, time.Time{}, false
-	}
-	return start, start.AddDate(0, 1, 0), true
-}
-
 // caseFacts is what the figures need to know of one case, read from its
 // events.
 type caseFacts struct {
@@ -146,7 +133,7 @@ func (r RateRow) ResolutionRate() string   { return Percent(r.ResolutionOnTime, 
 func (r RateRow) SatisfactionRate() string { return Percent(r.Satisfied, r.Rated) }
 
 // unitsOf lists the keys a case is counted under in grouping by.
-func unitsOf(c *Case, by Grouping) []string {
+func unitsOf(town *Town, c *Case, by Grouping) []string {
 	switch by {
 	case ByGrid:
 		return []string{c.Grid}
@@ -159,7 +146,7 @@ func unitsOf(c *Case, by Grouping) []string {
 		}
 		return out
 	case ByMonth:
-		return []string{MonthKey(c.CreatedAt)}
+		return []string{town.MonthKey(c.CreatedAt)}
 	}
 	return nil
 }
@@ -180,7 +167,7 @@ func unitName(town *Town, by Grouping, key string) string {
 			return d.Name
 		}
 	case ByMonth:
-		if s, _, ok := MonthBounds(key); ok {
+		if s, _, ok := town.MonthBounds(key); ok {
 			return s.Format("2006年1月")
 		}
 	}
@@ -226,7 +213,7 @@ func Rates(town *Town, rules Rules, cases []Case, events []Event, by Grouping, n
 				line.Satisfied++
 			}
 		}
-		tallyRows(rows, unitsOf(f.c, by), line, func(key string) RateRow {
+		tallyRows(rows, unitsOf(town, f.c, by), line, func(key string) RateRow {
 			return RateRow{Key: key, Name: unitName(town, by, key)}
 		})
 		total.add(line)
@@ -303,7 +290,7 @@ type LedgerRow struct {
 // (ByMonth makes one row), with a total row keyed "total" last. ok is false
 // for a malformed month.
 func MonthlyLedger(town *Town, cases []Case, events []Event, month string, by Grouping, now time.Time) ([]LedgerRow, bool) {
-	start, end, ok := MonthBounds(month)
+	start, end, ok := town.MonthBounds(month)
 	if !ok {
 		return nil, false
 	}
@@ -338,7 +325,7 @@ func MonthlyLedger(town *Town, cases []Case, events []Event, month string, by Gr
 		if line == (LedgerRow{}) {
 			continue
 		}
-		keys := unitsOf(f.c, by)
+		keys := unitsOf(town, f.c, by)
 		if by == ByMonth {
 			keys = []string{month}
 		}
@@ -440,7 +427,7 @@ func Board(town *Town, cases []Case, now time.Time) []BoardRow {
 		}
 		overdue := !c.Deadline.IsZero() && now.After(c.Deadline)
 		for _, by := range []Grouping{ByGrid, ByDepartment} {
-			for _, key := range unitsOf(c, by) {
+			for _, key := range unitsOf(town, c, by) {
 				if by == ByDepartment {
 					if a := c.Assist(key); a == nil || a.State == AssistReturned {
 						continue

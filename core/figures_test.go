@@ -35,7 +35,7 @@ func figuresTown(t *testing.T) *Town {
 //	D g2: filed 10-30 (last month), resolved 10-31, closed 11-01 unrated
 //	E g2: filed 12-01 (next month): counts nowhere in November
 func figureCases() ([]Case, []Event) {
-	cst := ChinaTime()
+	cst := time.FixedZone("CST", 8*3600)
 	d := func(day, hour int) time.Time { return time.Date(2026, 11, day, hour, 0, 0, 0, cst) }
 	oct := func(day, hour int) time.Time { return time.Date(2026, 10, day, hour, 0, 0, 0, cst) }
 	cases := []Case{
@@ -80,7 +80,7 @@ func figureCases() ([]Case, []Event) {
 func TestMonthlyLedger(t *testing.T) {
 	town := figuresTown(t)
 	cases, events := figureCases()
-	later := time.Date(2027, 1, 15, 0, 0, 0, 0, ChinaTime())
+	later := time.Date(2027, 1, 15, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	tests := []struct {
 		name  string
 		month string
@@ -107,7 +107,7 @@ func TestMonthlyLedger(t *testing.T) {
 			{Key: "total", Name: "合计", Opened: 1, Open: 1},
 		}},
 		{"november seen on the 6th: B resolved, C not yet due, nothing reopened yet", "2026-11", ByMonth,
-			time.Date(2026, 11, 6, 0, 0, 0, 0, ChinaTime()), []LedgerRow{
+			time.Date(2026, 11, 6, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)), []LedgerRow{
 				{Key: "2026-11", Name: "2026年11月", Opened: 3, Closed: 2, Open: 2},
 				{Key: "total", Name: "合计", Opened: 3, Closed: 2, Open: 2},
 			}},
@@ -136,7 +136,7 @@ func TestMonthlyLedger(t *testing.T) {
 func TestRates(t *testing.T) {
 	town := figuresTown(t)
 	cases, events := figureCases()
-	now := time.Date(2026, 11, 20, 0, 0, 0, 0, ChinaTime())
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	tests := []struct {
 		by   Grouping
 		want []RateRow
@@ -198,7 +198,7 @@ func TestPercentAndCSV(t *testing.T) {
 func TestBoard(t *testing.T) {
 	town := figuresTown(t)
 	cases, _ := figureCases()
-	now := time.Date(2026, 11, 20, 0, 0, 0, 0, ChinaTime())
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	got := Board(town, cases, now)
 	want := []struct {
 		kind                       Grouping

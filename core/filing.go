@@ -33,7 +33,10 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 	if len(d.Key) > maxSubmitKeyLen {
 		return Case{}, fmt.Errorf("submit: key length: %w", ErrInvalid)
 	}
-	now := l.now()
+	// Dated in the town's zone: the stores number a case by the day its
+	// CreatedAt reads, and a case filed at 07:00 on the 25th in the town is
+	// the 25th's whatever the server's zone.
+	now := l.now().In(town.Zone())
 	c := Case{
 		State:     StateSubmitted,
 		Category:  cat.Code,

@@ -30,7 +30,8 @@ func (q CaseQuery) Match(c *Case) bool {
 // appends its events and hands them to the router in the same atomic write,
 // so nothing acknowledged is lost between "saved" and "announced".
 type CaseStore interface {
-	// CreateCase numbers c, stores it with first, and announces first.
+	// CreateCase numbers c (by the day c.CreatedAt reads in its own
+	// location, the town's zone), stores it with first, and announces first.
 	// It returns the stored case and event (with Number and Seq set). If
 	// c.SubmitKey is set and the resident already has a case filed with
 	// it, CreateCase writes nothing and returns that case and a zero Event.

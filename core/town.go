@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // GridKind tells a large grid (大网格) from a micro grid (微网格).
@@ -123,7 +124,12 @@ type Town struct {
 	// Calendar lists holidays and make-up workdays for deadlines counted
 	// in working days.
 	Calendar Calendar
+	// TimeZone is the IANA name of the zone the town lives in: days,
+	// deadlines, case numbers and every time people read are reckoned in
+	// it whatever the server's or the browser's zone. "" is DefaultTimeZone.
+	TimeZone string
 
+	zone        *time.Location
 	villages    map[string]*Village
 	grids       map[string]*Grid
 	departments map[string]*Department
@@ -260,10 +266,46 @@ func NewTown(t Town) (*Town, error) {
 	if len(t.Categories) == 0 {
 		return nil, fmt.Errorf("categories: the list is empty")
 	}
-	if err := t.Calendar.index(); err != nil {
+	if t.TimeZone == "" {
+		t.TimeZone = DefaultTimeZone
+	}
+	zone, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time_zone %q: %w", t.TimeZone, err)
+	}
+	t.zone = zone
+	if err := t.Calendar.index(zone); err != nil {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// DefaultTimeZone is the zone of a town that names none.
+const DefaultTimeZone = "Asia/Shanghai"
+
+// Zone is the town's time zone (Town.TimeZone).
+func (t *Town) Zone() *time.Location {
+	if t.zone == nil {
+		return chinaStandardTime() // a Town not built by NewTown
+	}
+	return t.zone
+}
+
+// chinaStandardTime is Asia/Shanghai without the zone database: UTC+8 all
+// year, as China has kept since 1991.
+func chinaStandardTime() *time.Location { return time.FixedZone("CST", 8*3600) }
+
+// MonthKey names the month of t in the town's zone: 2026-11.
+func (t *Town) MonthKey(at time.Time) string { return at.In(t.Zone()).Format("2006-01") }
+
+// MonthBounds returns the start and end (exclusive) of month "2006-01" in
+// the town's zone; ok is false when month is malformed.
+func (t *Town) MonthBounds(month string) (start, end time.Time, ok bool) {
+	start, err := time.ParseInLocation("2006-01", month, t.Zone())
+	if err != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return start, start.AddDate(0, 1, 0), true
 }
 
 func isUpperAlnum(s string) bool {

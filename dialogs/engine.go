@@ -153,10 +153,6 @@ func (e *Engine) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// displayZone is the zone people read times in (Asia/Shanghai, without
-// depending on the host's tz database).
-func displayZone() *time.Location { return time.FixedZone("CST", 8*3600) }
-
 // input is one message as the steps see it.
 type input struct {
 	kind  core.MessageKind // MessageText also for recognised voice and menu clicks

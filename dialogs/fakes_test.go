@@ -84,7 +84,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 func newClock() *clock {
-	return &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, displayZone())}
+	return &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 }
 
 // fakeLedger files cases in memory, numbered ST202611250001 …, and fails a

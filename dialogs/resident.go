@@ -123,7 +123,7 @@ func (e *Engine) progressLines(ctx context.Context, town *core.Town, c core.Case
 		b.WriteString(" · 负责人：" + st.Name)
 	}
 	if c.State.Open() {
-		b.WriteString("\n办理期限：" + c.Deadline.In(displayZone()).Format("2006-01-02 15:04"))
+		b.WriteString("\n办理期限：" + c.Deadline.In(town.Zone()).Format("2006-01-02 15:04"))
 	}
 	if note := e.latestNotice(ctx, town, c); note != "" {
 		b.WriteString("\n最新进展：" + note)

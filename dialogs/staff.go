@@ -493,7 +493,7 @@ func (d *Desk) workList(ctx context.Context, town *core.Town, s *core.Staff) str
 			flag = "（已超期）"
 		}
 		fmt.Fprintf(&b, "\n%d. 编号：%s\n%s · %s\n期限：%s%s", i+1, c.Number, name, c.State.Label(),
-			c.Deadline.In(displayZone()).Format("01-02 15:04"), flag)
+			c.Deadline.In(town.Zone()).Format("01-02 15:04"), flag)
 	}
 	return b.String()
 }

@@ -112,9 +112,9 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		return staff(who, dept+"退回了吹哨事项，请决定下一步", "退回理由："+ev.Text)
 	case core.EventWarned:
 		return staff([]string{c.Assignee}, "临期预警（黄灯）：事项快到办理期限",
-			"办理期限："+when(c.Deadline)+"\n请抓紧办理。")
+			"办理期限："+when(town, c.Deadline)+"\n请抓紧办理。")
 	case core.EventEscalated:
-		text := "办理期限：" + when(c.Deadline) + "\n地点：" + town.PlaceName(c.Grid) + "\n请督促尽快办结。"
+		text := "办理期限：" + when(town, c.Deadline) + "\n地点：" + town.PlaceName(c.Grid) + "\n请督促尽快办结。"
 		switch core.ParseEscalation(ev.Data[core.DataLevel]) {
 		case core.EscalationGrid:
 			var who []string
@@ -215,10 +215,10 @@ func caseCard(town *core.Town, c *core.Case) string {
 	if c.Location != nil && c.Location.Label != "" {
 		place += "（" + c.Location.Label + "）"
 	}
-	return fmt.Sprintf("类别：%s\n地点：%s\n内容：%s\n办理期限：%s", cat, place, c.Text, when(c.Deadline))
+	return fmt.Sprintf("类别：%s\n地点：%s\n内容：%s\n办理期限：%s", cat, place, c.Text, when(town, c.Deadline))
 }
 
-func when(t time.Time) string { return t.In(core.ChinaTime()).Format("01月02日 15:04") }
+func when(town *core.Town, t time.Time) string { return t.In(town.Zone()).Format("01月02日 15:04") }
 
 func deptName(town *core.Town, id string) string {
 	if d := town.Department(id); d != nil {

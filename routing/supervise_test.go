@@ -31,7 +31,7 @@ func (c *fakeClock) Set(t time.Time) {
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, core.ChinaTime())}
+	return &fakeClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 }
 
 // sweepers returns n sweepers on r's store, each with a ledger of its own,

@@ -193,27 +193,27 @@ func runExport(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	sinceText := fs.String("since", "", "first day (2026-11-01, China time) or RFC 3339 time")
+	sinceText := fs.String("since", "", "first day (2026-11-01, in the town's time zone) or RFC 3339 time")
 	untilText := fs.String("until", "", "end, exclusive (default: now)")
 	out := fs.String("o", "", "output file (default: standard output)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	since, err := parseWhen(*sinceText)
-	if err != nil {
-		return fmt.Errorf("export -since: %w", err)
-	}
-	until := time.Now()
-	if *untilText != "" {
-		if until, err = parseWhen(*untilText); err != nil {
-			return fmt.Errorf("export -until: %w", err)
-		}
 	}
 	b, town, _, err := openConfigured(ctx, *configPath, env, "gridbot-export")
 	if err != nil {
 		return fmt.Errorf("export: %w (with the embedded store, export from a backup while serve runs)", err)
 	}
 	defer b.close()
+	since, err := parseWhen(*sinceText, town.Zone())
+	if err != nil {
+		return fmt.Errorf("export -since: %w", err)
+	}
+	until := time.Now()
+	if *untilText != "" {
+		if until, err = parseWhen(*untilText, town.Zone()); err != nil {
+			return fmt.Errorf("export -until: %w", err)
+		}
+	}
 	w := env.Stdout
 	if *out != "" {
 		f, err := os.Create(*out)
@@ -226,12 +226,12 @@ func runExport(ctx context.Context, args []string, env Env) error {
 	return export.Write(ctx, w, b.store, town, since, until)
 }
 
-// parseWhen reads a day (in China time) or an RFC 3339 time.
-func parseWhen(s string) (time.Time, error) {
+// parseWhen reads a day (in the town's zone) or an RFC 3339 time.
+func parseWhen(s string, zone *time.Location) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errors.New("required")
 	}
-	if t, err := time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600)); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", s, zone); err == nil {
 		return t, nil
 	}
 	return time.Parse(time.RFC3339, s)

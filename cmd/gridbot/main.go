@@ -13,6 +13,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The zone database inside the binary, so a town's time_zone resolves
+	// on a server (or container) without /usr/share/zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -30,10 +30,6 @@ var (
 	bucketRecords   = []byte("records")   // one nested bucket per namespace
 )
 
-// chinaTime is the zone case numbers are dated in: a case filed at 07:00 in
-// the town on the 25th is numbered on the 25th whatever the server's zone.
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // Options configure a store.
 type Options struct {
 	// CasePrefix starts every case number (e.g. "ST").
@@ -211,7 +207,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 				return err
 			}
 		}
-		day := c.CreatedAt.In(chinaTime)
+		day := c.CreatedAt // in the town's zone (core.Ledger.Submit), not the server's
 		counters := tx.Bucket(bucketCounters)
 		dayKey := []byte(day.Format("20060102"))
 		n := 1

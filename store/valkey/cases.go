@@ -207,7 +207,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 			return core.Case{}, core.Event{}, fmt.Errorf("create case: submit key: %w", err)
 		}
 	}
-	day := c.CreatedAt.In(chinaTime)
+	day := c.CreatedAt // in the town's zone (core.Ledger.Submit), not the server's
 	n, err := s.client.Do(ctx, s.client.B().Incr().Key(s.dayKey(day.Format("20060102"))).Build()).AsInt64()
 	if err != nil {
 		return core.Case{}, core.Event{}, fmt.Errorf("create case: number: %w", err)

@@ -65,10 +65,6 @@ import (
 	"gridbot/routing/valkeystream"
 )
 
-// chinaTime dates case numbers: a case filed at 07:00 in the town on the
-// 25th is numbered on the 25th whatever the server's zone.
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // DefaultTimeout bounds each call when Options.Timeout is zero: WeChat
 // gives the bot five seconds per answer, so a dead server must fail fast.
 const DefaultTimeout = 2 * time.Second

@@ -226,7 +226,9 @@ func TestConcurrentCreatesNumberDistinctly(t *testing.T) {
 	ctx := context.Background()
 	prefix := valkeytest.Prefix(t)
 	stores := []*valkey.Store{open(t, prefix, nil), open(t, prefix, nil), open(t, prefix, nil)}
-	day := time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC) // 07:59 on the 26th in China
+	// 23:59 UTC, dated in the zone CreatedAt carries (the ledger gives the
+	// town's): 07:59 on the 26th in China.
+	day := time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC).In(time.FixedZone("CST", 8*3600))
 	var (
 		mu      sync.Mutex
 		numbers = map[string]bool{}
