@@ -73,6 +73,9 @@ type Config struct {
 	} `koanf:"dialog"`
 	Console struct {
 		AllowedOrigins []string `koanf:"allowed_origins"`
+		// TiandituKey is a 天地图 browser key; when set the console's map
+		// draws the grids over 天地图's tiles (the map works without it).
+		TiandituKey string `koanf:"tianditu_key"`
 	} `koanf:"console"`
 	// Supervision times the ledger's sweeps (立账督办); see core.Rules.
 	Supervision struct {
@@ -132,6 +135,7 @@ func Defaults() map[string]any {
 		"dialog.idle_timeout":           "30m",
 		"dialog.join_radius_m":          200,
 		"console.allowed_origins":       []string{},
+		"console.tianditu_key":          "",
 		"supervision.sweep_every":       "1m",
 		"supervision.warn_at":           0.75,
 		"supervision.escalate_every":    "24h",

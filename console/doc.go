@@ -76,6 +76,12 @@
 //
 //	GET  /api/figures/board → {"rows":[{"kind":"grid"|"department","key","name",
 //	    "open","yellow","red","overdue","cases"}]}
+//	GET  /api/map → {"grids":[{"id","name","place","village","kind",
+//	    "boundary":[{"lat","lng"}],"open","yellow","red","overdue"}],
+//	    "pins":[{"number","grid","lat","lng","state_label","category_name",
+//	    "warning","overdue"}], "tiles":{"tianditu"} when a key is set}: the
+//	    grids staff sees, counted as the board counts, and pins for the open
+//	    cases whose location staff may read (see handles).
 //	GET  /api/figures/rates?by=grid|village|department|month → {"rows":[{"key",
 //	    "name","cases","response_due","response_on_time","response_rate",
 //	    "resolution_due","resolution_on_time","resolution_rate","rated",

@@ -59,6 +59,11 @@ type fixtureOption func(*fixture)
 
 func password(id string) string { return "pw-" + id }
 
+// square is a grid boundary from its south-west to its north-east corner.
+func square(lat0, lng0, lat1, lng1 float64) []core.Point {
+	return []core.Point{{Lat: lat0, Lng: lng0}, {Lat: lat0, Lng: lng1}, {Lat: lat1, Lng: lng1}, {Lat: lat1, Lng: lng0}}
+}
+
 func testTown(t *testing.T) *core.Town {
 	t.Helper()
 	hash := func(id string) string {
@@ -74,9 +79,12 @@ func testTown(t *testing.T) *core.Town {
 		Villages:    []core.Village{{ID: "v1", Name: "东山村"}, {ID: "v2", Name: "西湖社区"}},
 		Departments: []core.Department{{ID: "cj", Name: "城建办"}, {ID: "pcs", Name: "派出所"}},
 		Grids: []core.Grid{
-			{ID: "g1", Name: "一网格", Kind: core.GridLarge, Village: "v1", LeaderA: "lead1", LeaderB: "lead1"},
-			{ID: "g2", Name: "二网格", Kind: core.GridLarge, Village: "v1", LeaderA: "lead1", LeaderB: "lead1"},
-			{ID: "g3", Name: "三网格", Kind: core.GridLarge, Village: "v2", LeaderA: "lead2", LeaderB: "lead2"},
+			{ID: "g1", Name: "一网格", Kind: core.GridLarge, Village: "v1", LeaderA: "lead1", LeaderB: "lead1",
+				Boundary: square(30.10, 120.63, 30.13, 120.66)},
+			{ID: "g2", Name: "二网格", Kind: core.GridLarge, Village: "v1", LeaderA: "lead1", LeaderB: "lead1",
+				Boundary: square(30.10, 120.66, 30.13, 120.69)},
+			{ID: "g3", Name: "三网格", Kind: core.GridLarge, Village: "v2", LeaderA: "lead2", LeaderB: "lead2",
+				Boundary: square(30.13, 120.63, 30.16, 120.69)},
 		},
 		Staff: []core.Staff{
 			{ID: "admin", Name: "王镇长", Role: core.RoleTown, PasswordHash: hash("admin")},

@@ -74,6 +74,10 @@ type Server struct {
 	Book *core.StaffBook
 	// Roster issues WeChat binding codes for staff; nil turns that off.
 	Roster *core.Roster
+	// TiandituKey is a 天地图 browser key (tk); when set, the map draws the
+	// grids over 天地图's tiles, and the page may load images from it.
+	// Without it the map is the grids alone, and works offline.
+	TiandituKey string
 
 	// The tests lower these: bcrypt's cost for new passwords (0:
 	// bcrypt.DefaultCost) and the failed logins allowed per address (0:
@@ -119,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /api/cases/{number}/"+string(a.step), s.authed(s.actionHandler(a)))
 	}
 	mux.Handle("GET /api/figures/board", s.authed(s.handleBoard))
+	mux.Handle("GET /api/map", s.authed(s.handleMap))
 	mux.Handle("GET /api/figures/rates", s.authed(s.handleRates))
 	mux.Handle("GET /api/figures/rates.csv", s.authed(s.handleRatesCSV))
 	mux.Handle("GET /api/figures/ledger", s.authed(s.handleLedger))
@@ -154,16 +159,22 @@ func (s *Server) Handler() http.Handler {
 }
 
 // contentPolicy lets the page load only its own scripts and styles and talk
-// only to its own origin.
-const contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+// only to its own origin; images also from 天地图 when its tiles are on.
+func (s *Server) contentPolicy() string {
+	img := "img-src 'self'"
+	if s.TiandituKey != "" {
+		img += " https://*.tianditu.gov.cn"
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; " + img + "; " +
+		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+}
 
 // guard adds the security headers and refuses state-changing requests that a
 // browser could have sent from another site.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentPolicy)
+		h.Set("Content-Security-Policy", s.contentPolicy())
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

@@ -106,7 +106,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
-		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster}
+		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
+		TiandituKey: cfg.Console.TiandituKey}
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,

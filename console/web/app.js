@@ -66,7 +66,7 @@
 
   // ---- views ----
 
-  const views = ['login-view', 'list-view', 'case-view', 'board-view', 'figures-view', 'staff-view'];
+  const views = ['login-view', 'list-view', 'case-view', 'map-view', 'board-view', 'figures-view', 'staff-view'];
 
   function show(view) {
     state.view = view;
@@ -105,6 +105,16 @@
       return;
     }
     state.openNumber = '';
+    const g = h.match(/^#\/grid\/(.+)$/);
+    if (g) {
+      // The map's way into a grid's queue: its open cases.
+      $('filter-grid').value = decodeURIComponent(g[1]);
+      $('filter-state').value = 'open';
+      show('list-view');
+      loadList();
+      return;
+    }
+    if (h === '#/map') { show('map-view'); loadMap(); return; }
     if (h === '#/board') { show('board-view'); loadBoard(); return; }
     if (h === '#/figures') { show('figures-view'); loadFigures(); return; }
     if (h === '#/staff' && state.me.role === 'town') { show('staff-view'); loadStaff(); return; }
@@ -335,10 +345,9 @@
     $('case-place').textContent = c.place || '—';
 
     const loc = $('case-location');
+    showCaseMap(c);
     if (c.location) {
-      const parts = [c.location.lat.toFixed(6) + ', ' + c.location.lng.toFixed(6)];
-      if (c.location.label) parts.push(c.location.label);
-      loc.textContent = parts.join('  ');
+      loc.textContent = c.location.label || '已在地图上标出';
     } else {
       loc.textContent = c.phone_visible ? '未提供' : '（仅承办人可见）';
     }
@@ -489,6 +498,189 @@
     } finally {
       button.disabled = false;
     }
+  }
+
+  // ---- the town map ----
+  //
+  // The grids are drawn as SVG from the directory's boundaries, in Web
+  // Mercator so that 天地图's tiles (when a key is configured) line up
+  // under them. Nothing here needs the internet.
+
+  const svgNS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs) {
+    const e = document.createElementNS(svgNS, tag);
+    for (const k of Object.keys(attrs || {})) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+
+  // mercator projects a point to world pixels at zoom 0 (256 wide).
+  function mercator(lat, lng) {
+    const s = Math.sin(lat * Math.PI / 180);
+    return [(lng + 180) / 360 * 256, (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256];
+  }
+
+  // gridStatus is the colour class of a grid: the worst of its open cases.
+  function gridStatus(g) {
+    if (g.overdue > 0) return 'overdue';
+    if (g.red > 0) return 'red';
+    if (g.yellow > 0) return 'yellow';
+    if (g.open > 0) return 'open';
+    return 'none';
+  }
+
+  const mapState = { data: null, serial: 0, view: null };
+
+  async function loadMap() {
+    const serial = ++mapState.serial;
+    const r = await api('GET', '/api/map');
+    if (serial !== mapState.serial) return;
+    $('map-error').textContent = r.ok ? '' : (r.data.error || '地图加载失败');
+    if (!r.ok) return;
+    mapState.data = r.data;
+    drawMap($('town-map'), r.data, { view: mapState.view, pins: r.data.pins, onZoom: (v) => { mapState.view = v; } });
+    const loose = $('map-unbounded');
+    loose.replaceChildren();
+    for (const g of r.data.grids.filter((x) => !x.boundary || x.boundary.length < 3)) {
+      const a = el('a', 'chip status-' + gridStatus(g), g.place + '（在办 ' + g.open + '）');
+      a.href = '#/grid/' + encodeURIComponent(g.id);
+      a.dataset.grid = g.id;
+      loose.appendChild(a);
+    }
+    $('map-unbounded-row').hidden = loose.children.length === 0;
+    $('map-summary').textContent = r.data.grids.length + ' 个网格，在办 ' + r.data.grids.reduce((n, g) => n + g.open, 0) + ' 件';
+  }
+
+  // drawMap draws grids (and pins) into box. opts: view (a viewBox to
+  // start from), pins, only (grid ids to frame), focus (a grid to stress),
+  // onZoom, link (false: no clicks).
+  function drawMap(box, data, opts) {
+    box.replaceChildren();
+    const grids = data.grids.filter((g) => g.boundary && g.boundary.length >= 3);
+    const framed = opts.only ? grids.filter((g) => opts.only.includes(g.id)) : grids;
+    const pts = [];
+    for (const g of framed) for (const p of g.boundary) pts.push(mercator(p.lat, p.lng));
+    for (const p of opts.pins || []) pts.push(mercator(p.lat, p.lng));
+    if (pts.length === 0) { box.appendChild(el('p', 'muted', '目录中没有网格边界，无法绘制地图')); return; }
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [x, y] of pts) { x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); }
+    // An integer zoom at which the town is about 800 px across: the
+    // tiles' own scale.
+    const span = Math.max(x1 - x0, y1 - y0, 1e-6);
+    const zoom = Math.max(1, Math.min(18, Math.floor(Math.log2(800 / span))));
+    const k = Math.pow(2, zoom);
+    const pad = Math.max(span * k * 0.06, 20);
+    const full = [x0 * k - pad, y0 * k - pad, (x1 - x0) * k + 2 * pad, (y1 - y0) * k + 2 * pad];
+    let view = opts.view || full;
+    const root = svg('svg', { class: 'map', viewBox: view.join(' '), preserveAspectRatio: 'xMidYMid meet', role: 'img' });
+    root.setAttribute('aria-label', '网格地图');
+    const at = (p) => { const [x, y] = mercator(p.lat, p.lng); return [x * k, y * k]; };
+
+    if (data.tiles && data.tiles.tianditu) {
+      const tiles = svg('g', { class: 'tiles' });
+      const tk = encodeURIComponent(data.tiles.tianditu);
+      for (let tx = Math.floor(full[0] / 256); tx * 256 < full[0] + full[2]; tx++) {
+        for (let ty = Math.floor(full[1] / 256); ty * 256 < full[1] + full[3]; ty++) {
+          for (const layer of ['vec', 'cva']) {
+            const url = 'https://t' + ((tx + ty) % 8) + '.tianditu.gov.cn/' + layer + '_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=' + layer +
+              '&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX=' + zoom + '&TILEROW=' + ty + '&TILECOL=' + tx + '&tk=' + tk;
+            tiles.appendChild(svg('image', { href: url, x: tx * 256, y: ty * 256, width: 256, height: 256 }));
+          }
+        }
+      }
+      root.appendChild(tiles);
+      root.classList.add('with-tiles');
+    }
+
+    // Large grids first, so the micro grids inside them stay clickable.
+    const order = (opts.only ? framed : grids).slice().sort((a, b) => (a.kind === 'micro') - (b.kind === 'micro'));
+    const unit = view[2] / 36; // label size follows the frame
+    const labels = svg('g', { class: 'labels' });
+    for (const g of order) {
+      const ring = g.boundary.map(at);
+      const d = 'M' + ring.map(([x, y]) => x.toFixed(1) + ' ' + y.toFixed(1)).join('L') + 'Z';
+      const status = gridStatus(g);
+      const shape = svg('path', { d, class: 'grid status-' + status + ' kind-' + (g.kind || 'large') + (opts.focus === g.id ? ' focus' : '') });
+      shape.dataset.grid = g.id;
+      shape.dataset.status = status;
+      const t = svg('title');
+      t.textContent = g.place + '：在办 ' + g.open + '，黄牌 ' + g.yellow + '，红牌 ' + g.red + '，超期 ' + g.overdue;
+      shape.appendChild(t);
+      if (opts.link !== false) {
+        shape.addEventListener('click', () => { location.hash = '#/grid/' + encodeURIComponent(g.id); });
+      }
+      root.appendChild(shape);
+      const cx = ring.reduce((n, p) => n + p[0], 0) / ring.length;
+      const cy = ring.reduce((n, p) => n + p[1], 0) / ring.length;
+      const size = g.kind === 'micro' ? unit * 0.7 : unit;
+      const name = svg('text', { x: cx.toFixed(1), y: (g.kind === 'micro' ? cy : cy - size * 0.6).toFixed(1), 'font-size': size.toFixed(1), class: 'grid-name' });
+      name.dataset.grid = g.id;
+      name.textContent = g.name + (g.open ? '（' + g.open + '）' : '');
+      labels.appendChild(name);
+    }
+    root.appendChild(labels);
+
+    // Pins, clustered: pins closer than a radius on screen become one
+    // circle with a count; clicking it zooms in on them.
+    const pinLayer = svg('g', { class: 'pins' });
+    const radius = view[2] / 30;
+    const clusters = [];
+    for (const p of opts.pins || []) {
+      const [x, y] = at(p);
+      let c = clusters.find((c) => Math.hypot(c.x - x, c.y - y) < radius);
+      if (!c) { c = { x, y, pins: [] }; clusters.push(c); }
+      c.pins.push(p);
+    }
+    for (const c of clusters) {
+      if (c.pins.length === 1) {
+        const p = c.pins[0];
+        const pinStatus = p.overdue ? 'overdue' : (p.warning || 'open');
+        const dot = svg('circle', { cx: c.x.toFixed(1), cy: c.y.toFixed(1), r: (radius / 3).toFixed(1), class: 'pin status-' + pinStatus });
+        dot.dataset.number = p.number;
+        const t = svg('title');
+        t.textContent = p.number + ' ' + p.category_name + ' ' + p.state_label + (p.overdue ? ' 已超时' : '');
+        dot.appendChild(t);
+        if (opts.link !== false) dot.addEventListener('click', (e) => { e.stopPropagation(); location.hash = '#/case/' + encodeURIComponent(p.number); });
+        pinLayer.appendChild(dot);
+        continue;
+      }
+      const g = svg('g', { class: 'cluster' });
+      g.dataset.count = String(c.pins.length);
+      g.appendChild(svg('circle', { cx: c.x.toFixed(1), cy: c.y.toFixed(1), r: (radius / 1.8).toFixed(1) }));
+      const n = svg('text', { x: c.x.toFixed(1), y: c.y.toFixed(1), 'font-size': (radius / 1.8).toFixed(1) });
+      n.textContent = String(c.pins.length);
+      g.appendChild(n);
+      g.addEventListener('click', (e) => {
+        e.stopPropagation();
+        const xs = c.pins.map((p) => at(p));
+        const [a0, b0, a1, b1] = [Math.min(...xs.map((q) => q[0])), Math.min(...xs.map((q) => q[1])), Math.max(...xs.map((q) => q[0])), Math.max(...xs.map((q) => q[1]))];
+        const w = Math.max(a1 - a0, b1 - b0, view[2] / 20) * 1.6;
+        const next = [(a0 + a1) / 2 - w / 2, (b0 + b1) / 2 - w / 2, w, w];
+        if (opts.onZoom) opts.onZoom(next);
+        drawMap(box, data, Object.assign({}, opts, { view: next }));
+      });
+      pinLayer.appendChild(g);
+    }
+    root.appendChild(pinLayer);
+    box.appendChild(root);
+  }
+
+  // showCaseMap draws the case's grid and, when its location is visible,
+  // where it is.
+  async function showCaseMap(c) {
+    const box = $('case-map');
+    if (!mapState.data) {
+      const r = await api('GET', '/api/map');
+      if (!r.ok) { box.replaceChildren(); return; }
+      mapState.data = r.data;
+    }
+    if (state.openNumber !== c.number) return;
+    const grid = mapState.data.grids.find((g) => g.id === c.grid);
+    if (!grid || !grid.boundary || grid.boundary.length < 3) {
+      box.replaceChildren(el('p', 'muted', '该网格没有边界数据'));
+      return;
+    }
+    const pins = c.location ? [{ number: c.number, lat: c.location.lat, lng: c.location.lng, state_label: c.state_label, category_name: c.category_name || '', overdue: c.overdue, warning: c.warning }] : [];
+    drawMap(box, mapState.data, { only: [c.grid], focus: c.grid, pins, link: false });
   }
 
   // ---- supervision and figures ----
@@ -650,11 +842,13 @@
       // A burst of events comes as one "events" message.
       const items = msg.type === 'events' && Array.isArray(msg.events) ? msg.events : [msg];
       let reopen = false;
+      let changed = false;
       for (const item of items) {
         if (typeof item.seq !== 'number') continue;
         if (live.lastSeq !== null && item.seq <= live.lastSeq) continue; // seen already
         live.lastSeq = item.seq;
         if (item.type !== 'event') continue;
+        changed = true;
         state.liveDuringLoad.set(item.case.number, item.case);
         upsertRow(item.case);
         if (item.case.number === state.openNumber) {
@@ -667,6 +861,7 @@
         }
       }
       if (reopen) openCase(state.openNumber);
+      if (changed) refreshFigures();
     };
     ws.onclose = (e) => {
       if (live.ws !== ws) return;
@@ -678,6 +873,28 @@
       live.backoff = Math.min(live.backoff * 2, 30000);
       live.timer = setTimeout(reconnect, wait);
     };
+  }
+
+  // refreshFigures reloads the page on view when it counts cases (map,
+  // board, figures), at most once a second however many events come: the
+  // counts are the server's, so the page asks again rather than guess.
+  const refresh = { timer: 0, running: false, again: false };
+  function refreshFigures() {
+    if (!['map-view', 'board-view', 'figures-view'].includes(state.view)) return;
+    if (refresh.timer) return;
+    refresh.timer = setTimeout(async () => {
+      refresh.timer = 0;
+      if (refresh.running) { refresh.again = true; return; }
+      refresh.running = true;
+      try {
+        if (state.view === 'map-view') await loadMap();
+        else if (state.view === 'board-view') await loadBoard();
+        else if (state.view === 'figures-view') await loadFigures();
+      } finally {
+        refresh.running = false;
+        if (refresh.again) { refresh.again = false; refreshFigures(); }
+      }
+    }, 500);
   }
 
   // resync reloads everything from the API when the feed says the page is
@@ -766,6 +983,7 @@
         sendStep(name, {}, b, [], done[name]);
       });
     }
+    $('map-reset').addEventListener('click', () => { mapState.view = null; loadMap(); });
     $('rates-by').addEventListener('change', loadFigures);
     $('ledger-by').addEventListener('change', loadFigures);
     $('ledger-month').addEventListener('change', loadFigures);
