@@ -79,11 +79,13 @@ func (r *Relay) await(handlers []string) error {
 }
 
 // track is the router middleware that tells the relay a handler finished
-// an event: it returned without error, so the router acks the message.
+// an event: it returned without error, so the router acks the message. A
+// handler that returns while the router stops is not counted: its work
+// may have been cut short, and the next start does it again.
 func (r *Relay) track(next message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		out, err := next(msg)
-		if err == nil {
+		if err == nil && msg.Context().Err() == nil {
 			if seq, perr := strconv.ParseUint(msg.UUID, 10, 64); perr == nil {
 				r.finish(message.HandlerNameFromCtx(msg.Context()), seq)
 			}

@@ -136,6 +136,11 @@ type Config struct {
 	Relay *Relay
 }
 
+// DefaultCloseTimeout is how long a stopping router waits for handlers that
+// run on: their events are not acknowledged, so the outbox or the stream
+// keeps them for the next start, and a stop stays within its bound.
+const DefaultCloseTimeout = 2 * time.Second
+
 // NewRouter registers every handler in one place: assignment, the pushes to
 // grid leaders and residents (and those who joined a case), keeping the
 // residents' media, the console feed, and the poison queue.
@@ -149,11 +154,13 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 	logger := watermill.NewSlogLoggerWithLevelMapping(h.Log.With("part", "router"), map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug, // watermill's per-message info lines are noise in our log
 	})
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: DefaultCloseTimeout}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	poison, err := middleware.PoisonQueueWithFilter(poisonPub, TopicPoison, func(err error) bool { return !errors.Is(err, errDrop) })
+	poison, err := middleware.PoisonQueueWithFilter(poisonPub, TopicPoison, func(err error) bool {
+		return !errors.Is(err, errDrop) && !errors.Is(err, errStopping)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("router: poison queue: %w", err)
 	}
@@ -192,6 +199,7 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 	r.AddMiddleware(
 		middleware.CorrelationID,
 		poison,
+		stopping,
 		middleware.Retry{
 			MaxRetries:      cfg.Retries,
 			InitialInterval: cfg.RetryInterval,
@@ -230,6 +238,23 @@ func (h *Handlers) timed(next message.HandlerFunc) message.HandlerFunc {
 		start := time.Now()
 		out, err := next(msg)
 		h.Observe.Handled(message.HandlerNameFromCtx(msg.Context()), time.Since(start), err)
+		return out, err
+	}
+}
+
+// errStopping marks a handler's failure while the router stops: its
+// context was cancelled, so the failure says nothing of the event. It is
+// not parked in the poison queue but left unacknowledged, for the next
+// start (the outbox) or another instance (a Valkey stream) to handle.
+var errStopping = errors.New("router stopping")
+
+// stopping turns a failure under a cancelled context into errStopping.
+func stopping(next message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := next(msg)
+		if err != nil && msg.Context().Err() != nil {
+			return nil, fmt.Errorf("%w: %w", errStopping, err)
+		}
 		return out, err
 	}
 }

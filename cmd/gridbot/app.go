@@ -226,7 +226,11 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	// The stop is bounded, under the 10 s a container runtime waits before
+	// SIGKILL: requests under way get httpDrain, the router's handlers
+	// routing.DefaultCloseTimeout (what they leave stays in the outbox or
+	// the stream), the store's short-lived keys its save budget.
+	shutdownCtx, stop := context.WithTimeout(context.Background(), httpDrain)
 	defer stop()
 	srv.Shutdown(shutdownCtx)
 	cancel()
@@ -244,6 +248,9 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	return runErr
 }
+
+// httpDrain is how long a stop waits for requests under way.
+const httpDrain = 4 * time.Second
 
 // newLogger builds the process log: JSON for serve, text for the demo.
 func newLogger(w interface{ Write([]byte) (int, error) }, format, level string) *slog.Logger {

@@ -47,7 +47,7 @@ func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, inst
 }
 
 func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*backend, error) {
-	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix})
+	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, Log: log})
 	if err != nil {
 		return nil, err
 	}

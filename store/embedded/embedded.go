@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -23,11 +24,12 @@ var (
 	bucketCases     = []byte("cases")
 	bucketEvents    = []byte("events")
 	bucketOutbox    = []byte("outbox")
-	bucketResidents = []byte("residents") // openid \x00 number → nothing: the resident index
-	bucketCounters  = []byte("counters")  // day → cases numbered that day
-	bucketKeys      = []byte("ephemeral") // the memory keys, saved on Close
-	bucketLog       = []byte("log")       // seq → case number: every event in order
-	bucketRecords   = []byte("records")   // one nested bucket per namespace
+	bucketResidents = []byte("residents")        // openid \x00 number → nothing: the resident index
+	bucketCounters  = []byte("counters")         // day → cases numbered that day
+	bucketKeys      = []byte("ephemeral")        // the memory keys, one entry each, as saved before chunks
+	bucketKeyChunks = []byte("ephemeral.chunks") // chunk number → the memory keys, saved on Close
+	bucketLog       = []byte("log")              // seq → case number: every event in order
+	bucketRecords   = []byte("records")          // one nested bucket per namespace
 )
 
 // Options configure a store.
@@ -38,7 +40,18 @@ type Options struct {
 	Now func() time.Time
 	// Timeout bounds the wait for the file lock when another process holds it.
 	Timeout time.Duration
+	// SaveKeysWithin bounds the time Close spends saving the short-lived
+	// keys, so that a stop finishes within the service manager's timeout
+	// (a SIGKILL then would be worse); the keys that expire soonest are
+	// the ones dropped. Zero means DefaultSaveKeysWithin.
+	SaveKeysWithin time.Duration
+	// Log reports keys Close had no time to save; nil logs nothing.
+	Log *slog.Logger
 }
+
+// DefaultSaveKeysWithin is how long Close may spend saving the short-lived
+// keys when Options.SaveKeysWithin is zero.
+const DefaultSaveKeysWithin = 2 * time.Second
 
 // Store is the bbolt-backed store. It implements store.Store and core.Outbox.
 type Store struct {
@@ -47,6 +60,9 @@ type Store struct {
 	prefix string
 	ready  chan struct{}
 	keys   MemoryKeys
+	// saveKeysWithin bounds the saving of keys on Close.
+	saveKeysWithin time.Duration
+	log            *slog.Logger
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
@@ -90,10 +106,16 @@ func Open(path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1)}
+	if opt.SaveKeysWithin <= 0 {
+		opt.SaveKeysWithin = DefaultSaveKeysWithin
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketLog, bucketRecords} {
+		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -108,29 +130,45 @@ func Open(path string, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// Close saves the live short-lived keys and closes the file.
+// Close saves the live short-lived keys (those that expire last first, for
+// at most Options.SaveKeysWithin) and closes the file.
 func (s *Store) Close() error {
 	s.writes.close()
 	keys := s.keys.live()
+	start := time.Now()
+	saved := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketKeys); err != nil {
-			return err
-		}
-		b, err := tx.CreateBucket(bucketKeys)
-		if err != nil {
-			return err
-		}
-		for k, e := range keys {
-			v, err := json.Marshal(e)
-			if err != nil {
+		// Both are emptied: keys saved one per entry by an older version
+		// were read back at Open, and are in keys if still live.
+		for _, name := range [][]byte{bucketKeys, bucketKeyChunks} {
+			if err := tx.DeleteBucket(name); err != nil {
 				return err
 			}
-			if err := b.Put([]byte(k), v); err != nil {
+			if _, err := tx.CreateBucket(name); err != nil {
 				return err
+			}
+		}
+		b := tx.Bucket(bucketKeyChunks)
+		var chunk []byte
+		for n, i := uint64(0), 0; i < len(keys); n++ {
+			// A fresh buffer each time: bbolt keeps the value until commit.
+			chunk = make([]byte, 0, keyChunkSize+keyChunkSize/8)
+			for ; i < len(keys) && len(chunk) < keyChunkSize; i++ {
+				chunk = appendSavedKey(chunk, keys[i])
+			}
+			if err := b.Put(seqKey(n), chunk); err != nil {
+				return err
+			}
+			saved = i
+			if time.Since(start) > s.saveKeysWithin {
+				break
 			}
 		}
 		return nil
 	})
+	if saved < len(keys) && err == nil {
+		s.log.Warn("short-lived keys not saved: no time left to save them", "saved", saved, "dropped", len(keys)-saved)
+	}
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
 	}
@@ -141,16 +179,20 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) loadKeys(tx *bolt.Tx) error {
-	saved := map[string]memoryEntry{}
 	err := tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
 		var e memoryEntry
 		if json.Unmarshal(v, &e) == nil {
-			saved[string(k)] = e
+			s.keys.load(string(k), e.Value, e.Expires)
 		}
 		return nil
 	})
-	s.keys.load(saved)
-	return err
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketKeyChunks).ForEach(func(_, v []byte) error {
+		readSavedKeys(v, s.keys.load)
+		return nil
+	})
 }
 
 // Get implements core.Ephemeral.

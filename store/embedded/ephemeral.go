@@ -3,6 +3,8 @@ package embedded
 import (
 	"container/heap"
 	"context"
+	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 )
@@ -11,7 +13,8 @@ import (
 // embedded store's ephemeral half, kept out of bbolt because an fsync per
 // resident message would cap the bot at a few thousand messages a second
 // (the store saves it to the file on Close and reads it back on Open, so a
-// clean restart keeps open dialogs). Its zero value is ready, which makes it
+// clean restart keeps open dialogs, as far as Options.SaveKeysWithin
+// allows). Its zero value is ready, which makes it
 // the stand-in other packages' tests use.
 type MemoryKeys struct {
 	// Now is the clock that expires keys; nil means time.Now.
@@ -125,26 +128,72 @@ func (k *MemoryKeys) expire(now time.Time) {
 	}
 }
 
-// live returns the entries that have not expired, for saving.
-func (k *MemoryKeys) live() map[string]memoryEntry {
+// live returns the entries that have not expired, for saving, those that
+// expire last first: if saving runs out of time, what is dropped is what
+// would have expired soonest anyway.
+func (k *MemoryKeys) live() []*memoryEntry {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.expire(k.clock())
-	out := make(map[string]memoryEntry, len(k.m))
-	for key, e := range k.m {
-		out[key] = memoryEntry{Value: e.Value, Expires: e.Expires}
+	out := make([]*memoryEntry, 0, len(k.m))
+	for _, e := range k.m {
+		// Copies: the writes that go on after Close begins must not race
+		// with the encoding.
+		out = append(out, &memoryEntry{Value: e.Value, Expires: e.Expires, key: e.key})
 	}
+	slices.SortFunc(out, func(a, b *memoryEntry) int { return b.Expires.Compare(a.Expires) })
 	return out
 }
 
-// load puts back what live returned, dropping what has expired since.
-func (k *MemoryKeys) load(entries map[string]memoryEntry) {
+// The saved keys are written in chunks of about keyChunkSize bytes, each
+// a run of entries (uvarint key length, key, uvarint value length, value,
+// varint expiry in Unix nanoseconds), under an 8-byte big-endian chunk
+// number. One bbolt entry per key cost a quadratic amount of work in one
+// transaction (bbolt splits a node only at commit, so every random insert
+// moved the whole growing node): 200,000 sessions took two minutes to save,
+// past any stop timeout. A few large sequential values take well under a
+// second.
+const keyChunkSize = 1 << 20
+
+// appendSavedKey encodes e onto buf.
+func appendSavedKey(buf []byte, e *memoryEntry) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(e.key)))
+	buf = append(buf, e.key...)
+	buf = binary.AppendUvarint(buf, uint64(len(e.Value)))
+	buf = append(buf, e.Value...)
+	return binary.AppendVarint(buf, e.Expires.UnixNano())
+}
+
+// readSavedKeys decodes a chunk, calling fn for each entry; a malformed
+// chunk ends early (the keys are disposable: a dialog starts over).
+func readSavedKeys(chunk []byte, fn func(key string, value []byte, expires time.Time)) {
+	for len(chunk) > 0 {
+		n, w := binary.Uvarint(chunk)
+		if w <= 0 || uint64(len(chunk)-w) < n {
+			return
+		}
+		key := string(chunk[w : w+int(n)])
+		chunk = chunk[w+int(n):]
+		n, w = binary.Uvarint(chunk)
+		if w <= 0 || uint64(len(chunk)-w) < n {
+			return
+		}
+		value := append([]byte(nil), chunk[w:w+int(n)]...)
+		chunk = chunk[w+int(n):]
+		ns, w := binary.Varint(chunk)
+		if w <= 0 {
+			return
+		}
+		chunk = chunk[w:]
+		fn(key, value, time.Unix(0, ns))
+	}
+}
+
+// load puts back a saved key, unless it has expired since.
+func (k *MemoryKeys) load(key string, value []byte, expires time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	now := k.clock()
-	for key, e := range entries {
-		if now.Before(e.Expires) {
-			k.put(key, e.Value, e.Expires)
-		}
+	if k.clock().Before(expires) {
+		k.put(key, value, expires)
 	}
 }
