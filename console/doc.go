@@ -88,6 +88,9 @@
 //	    "satisfied","satisfaction_rate"}]}, a "total" row last
 //	GET  /api/figures/ledger?month=2026-11&by=grid|village|department|month →
 //	    {"month","rows":[{"key","name","opened","closed","open","overdue","reopened"}]}
+//	GET  /api/figures/charts → {"trend":[{"month","opened","closed","overdue"}]
+//	    (the last 12 months, oldest first, from the monthly ledger),
+//	    "categories":[{"name","cases","open"}] (most cases first)}
 //	GET  /api/figures/rates.csv, /api/figures/ledger.csv (same parameters) →
 //	    the same rows as CSV (UTF-8 with BOM), units by name (合计 for the
 //	    total), no directory codes.

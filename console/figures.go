@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -338,4 +339,69 @@ func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request, staff *
 // grid leader those they hold a post on.
 func gridVisible(town *core.Town, staff *core.Staff, g *core.Grid) bool {
 	return town.CanSee(staff, &core.Case{Grid: g.ID, Village: g.Village}) || staff.Role == core.RoleDepartment
+}
+
+// trendMonths is how many months the figures page's trend chart shows.
+const trendMonths = 12
+
+// trendPoint is one month of the trend chart: cases filed, settled (销号)
+// and overdue at the month's end (or now, for this month).
+type trendPoint struct {
+	Month   string `json:"month"`
+	Opened  int    `json:"opened"`
+	Closed  int    `json:"closed"`
+	Overdue int    `json:"overdue"`
+}
+
+// categoryCount is one category of the chart of cases by category.
+type categoryCount struct {
+	Name  string `json:"name"`
+	Cases int    `json:"cases"`
+	Open  int    `json:"open"`
+}
+
+// handleCharts answers GET /api/figures/charts: the last trendMonths
+// months of the ledger (oldest first) and the cases by category, of the
+// cases staff may see. The numbers are the ledger's (core.MonthlyLedger),
+// so the chart and the table never disagree.
+func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	cases, events, err := s.history(r.Context(), staff)
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return
+	}
+	town, now := s.Town.Town(), s.now()
+	trend := make([]trendPoint, 0, trendMonths)
+	start, _, _ := town.MonthBounds(town.MonthKey(now))
+	for i := trendMonths - 1; i >= 0; i-- {
+		month := town.MonthKey(start.AddDate(0, -i, 0))
+		rows, ok := core.MonthlyLedger(town, cases, events, month, core.ByMonth, now)
+		if !ok || len(rows) == 0 {
+			continue
+		}
+		total := rows[len(rows)-1]
+		trend = append(trend, trendPoint{Month: month, Opened: total.Opened, Closed: total.Closed, Overdue: total.Overdue})
+	}
+	byName := map[string]*categoryCount{}
+	categories := []*categoryCount{}
+	for i := range cases {
+		name := categoryName(town, cases[i].Category)
+		c := byName[name]
+		if c == nil {
+			c = &categoryCount{Name: name}
+			byName[name] = c
+			categories = append(categories, c)
+		}
+		c.Cases++
+		if cases[i].State.Open() {
+			c.Open++
+		}
+	}
+	slices.SortFunc(categories, func(a, b *categoryCount) int {
+		if a.Cases != b.Cases {
+			return b.Cases - a.Cases
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"trend": trend, "categories": categories})
 }

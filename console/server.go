@@ -125,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/figures/board", s.authed(s.handleBoard))
 	mux.Handle("GET /api/map", s.authed(s.handleMap))
 	mux.Handle("GET /api/figures/rates", s.authed(s.handleRates))
+	mux.Handle("GET /api/figures/charts", s.authed(s.handleCharts))
 	mux.Handle("GET /api/figures/rates.csv", s.authed(s.handleRatesCSV))
 	mux.Handle("GET /api/figures/ledger", s.authed(s.handleLedger))
 	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.handleLedgerCSV))
@@ -145,6 +146,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	files := http.FileServerFS(static)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", files))
+	// Vendored libraries sit under their version's name and never change.
+	mux.Handle("GET /static/vendor/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	})))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		page, err := fs.ReadFile(static, "index.html")
 		if err != nil {

@@ -699,7 +699,9 @@
         links.appendChild(a);
         links.appendChild(document.createTextNode(' '));
       }
-      body.appendChild(row([b.kind === 'grid' ? '网格' : '部门', b.name, b.open, b.yellow, b.red, b.overdue, links]));
+      const tr = row([b.kind === 'grid' ? '网格' : '部门', b.name, b.open, b.yellow, b.red, b.overdue, links]);
+      tr.dataset.key = b.kind + ':' + b.key;
+      body.appendChild(tr);
     }
     if (r.data.rows.length === 0) body.appendChild(row(['—', '暂无在办案件', '', '', '', '', '']));
   }
@@ -708,6 +710,94 @@
     const p = zoneParts(new Date());
     return p.year + '-' + p.month;
   }
+
+  // ---- charts ----
+  //
+  // Apache ECharts, vendored (console/web/vendor), loaded the first time
+  // the figures page opens. Tooltips are drawn on the canvas (richText),
+  // so the page's style policy needs no inline styles.
+
+  const chartLibrary = '/static/vendor/echarts-6.1.0/echarts.common.min.js';
+  let chartsReady = null;
+  function loadCharts() {
+    if (!chartsReady) {
+      chartsReady = new Promise((resolve, reject) => {
+        const s = document.createElement('script');
+        s.src = chartLibrary;
+        s.onload = () => resolve(window.echarts);
+        s.onerror = () => { chartsReady = null; reject(new Error('chart library')); };
+        document.head.appendChild(s);
+      });
+    }
+    return chartsReady;
+  }
+
+  const palette = { opened: '#1f6feb', closed: '#2e7d32', overdue: '#b3261e', response: '#1f6feb', resolution: '#2e7d32', satisfaction: '#f0a020' };
+
+  function chartOn(id) {
+    const box = $(id);
+    return window.echarts.getInstanceByDom(box) || window.echarts.init(box, null, { renderer: 'canvas' });
+  }
+
+  const chartBase = () => ({
+    animation: false,
+    tooltip: { trigger: 'axis', renderMode: 'richText' },
+    legend: { top: 0 },
+    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+  });
+
+  // rate turns "95.0%" or "—" into a number for the chart (null: no data).
+  function rateValue(on, due) { return due > 0 ? Math.round(1000 * on / due) / 10 : null; }
+
+  async function drawCharts(rates) {
+    let echarts;
+    try { echarts = await loadCharts(); } catch (e) { $('figures-error').textContent = '图表组件加载失败'; return; }
+    if (state.view !== 'figures-view' || !echarts) return;
+    const r = await api('GET', '/api/figures/charts');
+    if (!r.ok) { $('figures-error').textContent = r.data.error || '图表加载失败'; return; }
+    const months = r.data.trend.map((p) => p.month);
+    chartOn('chart-trend').setOption(Object.assign(chartBase(), {
+      xAxis: { type: 'category', data: months },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [
+        { name: '新增', type: 'line', data: r.data.trend.map((p) => p.opened), color: palette.opened },
+        { name: '销号', type: 'line', data: r.data.trend.map((p) => p.closed), color: palette.closed },
+        { name: '超期', type: 'bar', data: r.data.trend.map((p) => p.overdue), color: palette.overdue },
+      ],
+    }), true);
+    const cats = r.data.categories.slice().reverse(); // the biggest on top
+    chartOn('chart-categories').setOption(Object.assign(chartBase(), {
+      tooltip: { trigger: 'axis', renderMode: 'richText' },
+      xAxis: { type: 'value', minInterval: 1 },
+      yAxis: { type: 'category', data: cats.map((c) => c.name) },
+      series: [
+        { name: '全部', type: 'bar', data: cats.map((c) => c.cases), color: palette.opened },
+        { name: '在办', type: 'bar', data: cats.map((c) => c.open), color: palette.overdue },
+      ],
+    }), true);
+    if (rates) {
+      const units = rates.filter((x) => x.key !== 'total');
+      $('chart-rates-title').textContent = '三率（' + $('rates-by').selectedOptions[0].textContent + '）';
+      chartOn('chart-rates').setOption(Object.assign(chartBase(), {
+        xAxis: { type: 'category', data: units.map((x) => x.name), axisLabel: { interval: 0, rotate: units.length > 6 ? 30 : 0 } },
+        yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
+        series: [
+          { name: '响应率', type: 'bar', data: units.map((x) => rateValue(x.response_on_time, x.response_due)), color: palette.response },
+          { name: '办结率', type: 'bar', data: units.map((x) => rateValue(x.resolution_on_time, x.resolution_due)), color: palette.resolution },
+          { name: '满意率', type: 'bar', data: units.map((x) => rateValue(x.satisfied, x.rated)), color: palette.satisfaction },
+        ],
+      }), true);
+    }
+    for (const id of ['chart-trend', 'chart-categories', 'chart-rates']) chartOn(id).resize();
+  }
+
+  window.addEventListener('resize', () => {
+    if (!window.echarts) return;
+    for (const id of ['chart-trend', 'chart-categories', 'chart-rates']) {
+      const c = window.echarts.getInstanceByDom($(id));
+      if (c) c.resize();
+    }
+  });
 
   async function loadFigures() {
     if (!$('ledger-month').value) $('ledger-month').value = thisMonth();
@@ -739,6 +829,7 @@
         body.appendChild(tr);
       }
     }
+    await drawCharts(rates.ok ? rates.data.rows : null);
   }
 
   // ---- staff administration (town) ----
