@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"gridbot/core"
 )
@@ -18,6 +19,14 @@ type actionBody struct {
 	Reason     string `json:"reason"`
 	Category   string `json:"category"`
 	Grid       string `json:"grid"`
+	// An extension or pause asked (ask_change): kind extend with days, or
+	// pause with an optional end day (2006-01-02, the town's zone).
+	Change string `json:"change"`
+	Days   int    `json:"days"`
+	Until  string `json:"until"`
+	// A decision on it (decide): approve, with a note (needed to refuse).
+	Approve bool   `json:"approve"`
+	Note    string `json:"note"`
 }
 
 // caseAction is one step staff can take on a case from the console:
@@ -69,6 +78,26 @@ func caseActions() []caseAction {
 		{step: core.StepReclassify, invalid: msgBadChange,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.Reclassify(ctx, n, s.ID, b.Category, b.Grid, b.Reason)
+			}},
+		{step: core.StepAskChange, invalid: msgBadTermChange,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				change := core.TermChange{Kind: core.ChangeKind(b.Change), Days: b.Days, Reason: b.Reason}
+				if b.Until != "" {
+					until, err := time.ParseInLocation("2006-01-02", b.Until, l.Town.Town().Zone())
+					if err != nil {
+						return core.Case{}, nil, core.ErrInvalid
+					}
+					change.Until = until
+				}
+				return l.AskChange(ctx, n, s.ID, change)
+			}},
+		{step: core.StepDecide, invalid: msgNoteBad,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.DecideChange(ctx, n, s.ID, b.Approve, b.Note)
+			}},
+		{step: core.StepResume,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
+				return l.Resume(ctx, n, s.ID)
 			}},
 	}
 }

@@ -46,9 +46,28 @@ type caseDetail struct {
 	Post         core.Post      `json:"post,omitempty"`
 	Warning      core.Warning   `json:"warning,omitempty"`
 	Departments  []assistView   `json:"departments"`
+	// Pending is a request for an extension or a pause waiting for a
+	// decision; Paused the case's stopped clock (ResumeAt: when it restarts
+	// by itself); Extensions the extensions granted.
+	Pending    *changeView `json:"pending,omitempty"`
+	Paused     bool        `json:"paused,omitempty"`
+	ResumeAt   time.Time   `json:"resume_at,omitzero"`
+	Extensions int         `json:"extensions,omitempty"`
 	// Actions are the steps this staff member may take on the case now,
 	// by name: the policy's core.Town.Steps; the page offers exactly these.
 	Actions []string `json:"actions"`
+}
+
+// changeView is a pending request for an extension or a pause.
+type changeView struct {
+	Kind   core.ChangeKind `json:"kind"`
+	Label  string          `json:"label"`
+	Days   int             `json:"days,omitempty"`
+	Until  time.Time       `json:"until,omitzero"`
+	Reason string          `json:"reason"`
+	By     string          `json:"by"`
+	ByName string          `json:"by_name"`
+	At     time.Time       `json:"at"`
 }
 
 // assistView is a department whistled to a case.
@@ -87,7 +106,7 @@ func newCaseView(town *core.Town, c *core.Case, now time.Time) caseView {
 		Deadline:   c.Deadline,
 		CreatedAt:  c.CreatedAt,
 		UpdatedAt:  c.UpdatedAt,
-		Overdue:    overdue(c, now),
+		Overdue:    c.Overdue(now),
 		Phone:      core.MaskPhone(c.Phone),
 		Joined:     len(c.Joined),
 	}
@@ -103,18 +122,10 @@ func newCaseView(town *core.Town, c *core.Case, now time.Time) caseView {
 	return v
 }
 
-// handles reports whether staff handles case c and so may read the
-// resident's phone and location: the assignee, a leader of its grid, or the
-// town.
+// handles reports whether staff may read the resident's phone and location
+// on case c: the policy's core.Town.SeesPersonalData.
 func handles(town *core.Town, staff *core.Staff, c *core.Case) bool {
-	if staff == nil || staff.Disabled || !town.CanSee(staff, c) {
-		return false
-	}
-	if staff.Role == core.RoleTown || c.Assignee == staff.ID {
-		return true
-	}
-	g := town.Grid(c.Grid)
-	return g != nil && (g.LeaderA == staff.ID || g.LeaderB == staff.ID)
+	return town.SeesPersonalData(staff, c)
 }
 
 func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Time) caseDetail {
@@ -127,6 +138,14 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 		Post:     c.Post,
 		Warning:  c.Warning,
 		Actions:  allowedActions(town, staff, c),
+		Paused:   c.Paused, ResumeAt: c.ResumeAt, Extensions: c.Extensions,
+	}
+	if p := c.Pending; p != nil {
+		d.Pending = &changeView{Kind: p.Kind, Label: p.Kind.Label(), Days: p.Days, Until: p.Until,
+			Reason: p.Reason, By: p.By, At: p.At}
+		if by := town.StaffMember(p.By); by != nil {
+			d.Pending.ByName = by.Name
+		}
 	}
 	if d.Photos == nil {
 		d.Photos = []core.Media{}
@@ -285,17 +304,13 @@ func mine(staff *core.Staff, c *core.Case) bool {
 func (f listFilter) matches(staff *core.Staff, c *core.Case, now time.Time) bool {
 	switch {
 	case f.category != "" && c.Category != f.category,
-		f.overdue && !overdue(c, now),
+		f.overdue && !c.Overdue(now),
 		f.mine && !mine(staff, c):
 		return false
 	case f.q == "":
 		return true
 	}
 	return strings.Contains(strings.ToUpper(c.Number), strings.ToUpper(f.q)) || strings.Contains(c.Text, f.q)
-}
-
-func overdue(c *core.Case, now time.Time) bool {
-	return c.State.Open() && !c.Deadline.IsZero() && now.After(c.Deadline)
 }
 
 // query returns the store query that narrows the candidates for staff.

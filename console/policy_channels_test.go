@@ -74,6 +74,17 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		{"signed", func(_, n string) error { _, _, err := f.ledger.Sign(ctx, n, "dept1"); return err }},
 		{"returned", func(_, n string) error { _, _, err := f.ledger.Return(ctx, n, "dept1", "不归我们管"); return err }},
 		{"resolved", func(_, n string) error { _, _, err := f.ledger.Resolve(ctx, n, "lead1", "已修好"); return err }},
+		{"extension asked", func(_, n string) error {
+			_, _, err := f.ledger.AskChange(ctx, n, "lead1", core.TermChange{Kind: core.ChangeExtend, Days: 2, Reason: "等配件"})
+			return err
+		}},
+		{"paused", func(_, n string) error {
+			if _, _, err := f.ledger.AskChange(ctx, n, "lead1", core.TermChange{Kind: core.ChangePause, Reason: "等判决"}); err != nil {
+				return err
+			}
+			_, _, err := f.ledger.DecideChange(ctx, n, "admin", true, "")
+			return err
+		}},
 		{"closed", func(r, n string) error {
 			if _, _, err := f.ledger.Resolve(ctx, n, "lead1", "已修好"); err != nil {
 				return err
@@ -119,6 +130,9 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		{core.StepTransfer, actionBody{}, "转B %s"},
 		{core.StepSign, actionBody{}, "领办 %s"},
 		{core.StepReturn, actionBody{Reason: "不归我们管"}, "退回 %s 不归我们管"},
+		{core.StepAskChange, actionBody{Change: "extend", Days: 3, Reason: "等配件"}, "延期 %s 3 等配件"},
+		{core.StepDecide, actionBody{Approve: true}, "同意 %s"},
+		{core.StepResume, actionBody{}, "恢复 %s"},
 	}
 
 	// written tells whether the step left an event by the actor.

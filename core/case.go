@@ -106,6 +106,17 @@ type Case struct {
 	// against them, which makes each warning fire once.
 	Warning    Warning    `json:"warning,omitempty"`
 	Escalation Escalation `json:"escalation,omitempty"`
+	// Pending is a request for an extension or a pause waiting for the
+	// village's or the town's decision (extension.go).
+	Pending *TermChange `json:"pending,omitempty"`
+	// Paused is set while the case's clock is stopped (挂起), since
+	// PausedAt, until ResumeAt when that is set; a paused case is not
+	// overdue and is not warned.
+	Paused   bool      `json:"paused,omitempty"`
+	PausedAt time.Time `json:"paused_at,omitzero"`
+	ResumeAt time.Time `json:"resume_at,omitzero"`
+	// Extensions counts the extensions granted (延期).
+	Extensions int `json:"extensions,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

@@ -65,6 +65,16 @@ func (k EventKind) Label() string {
 		return "超期督办"
 	case EventReclassified:
 		return "更正类别/网格"
+	case EventChangeAsked:
+		return "申请延期/挂起"
+	case EventChangeRefused:
+		return "不同意延期/挂起"
+	case EventExtended:
+		return "同意延期"
+	case EventPaused:
+		return "同意挂起"
+	case EventResumed:
+		return "恢复计时"
 	}
 	return residentEventLabel(k)
 }

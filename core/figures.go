@@ -425,7 +425,7 @@ func Board(town *Town, cases []Case, now time.Time) []BoardRow {
 		if !c.State.Open() {
 			continue
 		}
-		overdue := !c.Deadline.IsZero() && now.After(c.Deadline)
+		overdue := c.Overdue(now)
 		for _, by := range []Grouping{ByGrid, ByDepartment} {
 			for _, key := range unitsOf(town, c, by) {
 				if by == ByDepartment {

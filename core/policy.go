@@ -32,6 +32,9 @@ const (
 	StepReturn     Step = "return"     // 退回
 	StepReopen     Step = "reopen"     // 重办
 	StepReclassify Step = "reclassify" // 更正类别或网格
+	StepAskChange  Step = "ask_change" // 申请延期或挂起
+	StepDecide     Step = "decide"     // 审批延期或挂起
+	StepResume     Step = "resume"     // 恢复计时
 )
 
 // Resident steps.
@@ -45,7 +48,7 @@ const (
 
 // staffSteps are the staff steps in the order channels offer them.
 var staffSteps = [...]Step{StepAccept, StepReply, StepResolve, StepWhistle, StepTransfer,
-	StepSign, StepReturn, StepReopen, StepReclassify}
+	StepSign, StepReturn, StepReopen, StepReclassify, StepAskChange, StepDecide, StepResume}
 
 // StaffSteps lists the staff steps in the order channels offer them (relay
 // goes with reply and is not offered on its own).
@@ -74,6 +77,12 @@ func (s Step) Label() string {
 		return "重办"
 	case StepReclassify:
 		return "更正类别或网格"
+	case StepAskChange:
+		return "申请延期或挂起"
+	case StepDecide:
+		return "审批延期或挂起"
+	case StepResume:
+		return "恢复计时"
 	case StepRate:
 		return "评价"
 	case StepNotFixed:
@@ -148,6 +157,21 @@ func (t *Town) CanSee(s *Staff, c *Case) bool {
 	return false
 }
 
+// SeesPersonalData reports whether staff s may read the resident's phone,
+// address and exact location on case c: whoever handles it — the assignee,
+// a leader of its grid — and the town. Everyone else who may see the case
+// sees them masked.
+func (t *Town) SeesPersonalData(s *Staff, c *Case) bool {
+	if !t.CanSee(s, c) {
+		return false
+	}
+	if s.Role == RoleTown || c.Assignee == s.ID {
+		return true
+	}
+	g := t.Grid(c.Grid)
+	return g != nil && (g.LeaderA == s.ID || g.LeaderB == s.ID)
+}
+
 // MayWork reports whether staff s works on case c: whoever can see it,
 // except a department that has given it back.
 func (t *Town) MayWork(s *Staff, c *Case) bool {
@@ -175,6 +199,22 @@ func (t *Town) Permit(s *Staff, step Step, c *Case) error {
 	if step == StepSign && c.Assist(s.Department).State == AssistSigned {
 		return refuse(step, ErrNoChange, "这件事项已经领办过了。")
 	}
+	if step == StepDecide {
+		return t.permitDecide(s, c)
+	}
+	return nil
+}
+
+// permitDecide is who may decide a pending request: not who asked for it,
+// and a village's own request goes to the town.
+func (t *Town) permitDecide(s *Staff, c *Case) error {
+	if c.Pending.By == s.ID {
+		return refuse(StepDecide, ErrForbidden, "不能审批自己的申请，请由村（社区）或镇里审批。")
+	}
+	if by := t.StaffMember(c.Pending.By); by != nil && by.Role != RoleGridLeader && by.Role != RoleDepartment &&
+		s.Role != RoleTown {
+		return refuse(StepDecide, ErrForbidden, "村（社区）提出的申请须由镇里审批。")
+	}
 	return nil
 }
 
@@ -186,7 +226,7 @@ func permitRole(s *Staff, step Step, c *Case) error {
 		if dept {
 			return refuse(step, ErrForbidden, "“"+step.Label()+"”由网格和村镇办理，部门请用“领办”或“退回”。")
 		}
-	case StepReply, StepRelay, StepResolve:
+	case StepReply, StepRelay, StepResolve, StepAskChange, StepResume:
 		if dept && c.Assist(s.Department).State == AssistReturned {
 			return refuse(step, ErrForbidden, reasonReturned)
 		}
@@ -204,6 +244,10 @@ func permitRole(s *Staff, step Step, c *Case) error {
 	case StepReclassify:
 		if s.Role != RoleTown && s.Role != RoleVillage {
 			return refuse(step, ErrForbidden, "更正类别或网格须由村（社区）或镇里办理。")
+		}
+	case StepDecide:
+		if s.Role != RoleTown && s.Role != RoleVillage {
+			return refuse(step, ErrForbidden, "延期和挂起须由村（社区）或镇里审批。")
 		}
 	default:
 		return refuse(step, ErrForbidden, "工作人员不能进行“"+step.Label()+"”。")
@@ -239,6 +283,29 @@ func (t *Town) permitState(step Step, c *Case) error {
 	case StepReopen:
 		if c.State != StateResolved && c.State != StateClosed {
 			return refuse(step, ErrWrongState, "只有已办结或已结案的事项才能重办。")
+		}
+		return nil
+	case StepAskChange:
+		switch {
+		case !c.State.Open():
+			return refuse(step, ErrWrongState, reasonSettled)
+		case c.Pending != nil:
+			return refuse(step, ErrNoChange, "已有待审批的"+c.Pending.Kind.Label()+"申请。")
+		case c.Paused:
+			return refuse(step, ErrWrongState, "这件事项已挂起，恢复计时后才能再申请。")
+		}
+		return nil
+	case StepDecide:
+		if !c.State.Open() {
+			return refuse(step, ErrWrongState, reasonSettled)
+		}
+		if c.Pending == nil {
+			return refuse(step, ErrWrongState, "没有待审批的延期或挂起申请。")
+		}
+		return nil
+	case StepResume:
+		if !c.Paused || !c.State.Open() {
+			return refuse(step, ErrWrongState, "这件事项没有挂起。")
 		}
 		return nil
 	}

@@ -80,6 +80,16 @@ func (l *Ledger) Supervise(ctx context.Context, number string) (Case, []Event, e
 			return nil, ErrNoChange
 		}
 		var evs []Event
+		if c.Paused {
+			// A stopped clock warns nobody; a pause granted until a date
+			// ends by itself then, as if resumed by hand at that date.
+			if c.ResumeAt.IsZero() || now.Before(c.ResumeAt) {
+				return nil, ErrNoChange
+			}
+			ev := c.resume(c.ResumeAt, ActorSystem)
+			ev.At = now
+			evs = append(evs, ev)
+		}
 		if (c.State == StateAssigned || c.State == StateReopened) && c.Post == PostA && !c.AssignedAt.IsZero() &&
 			now.Sub(c.AssignedAt) >= rules.acceptWithin(town.Category(c.Category)) {
 			if ev, ok := l.toPostB(c, ActorSystem, ReasonSilent); ok {

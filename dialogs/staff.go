@@ -24,6 +24,9 @@ type StaffLedger interface {
 	Transfer(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
 	Sign(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
 	Return(ctx context.Context, number, staff, reason string) (core.Case, []core.Event, error)
+	AskChange(ctx context.Context, number, staff string, change core.TermChange) (core.Case, []core.Event, error)
+	DecideChange(ctx context.Context, number, staff string, approve bool, note string) (core.Case, []core.Event, error)
+	Resume(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
 }
 
 var _ StaffLedger = (*core.Ledger)(nil)
@@ -76,7 +79,8 @@ type command struct {
 // commandWords are the staff keywords, longest first where one starts
 // another.
 func commandWords() []string {
-	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假"}
+	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
+		"延期", "挂起", "不同意", "同意", "恢复"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -226,6 +230,7 @@ func staffHelp(s *core.Staff) string {
 			"退回 编号 理由 —— 退回给网格和镇里\n" +
 			"回复 编号 内容 —— 答复群众\n" +
 			"办结 编号 结果 —— 办结\n" +
+			"延期 编号 天数 理由 / 挂起 编号 理由 —— 申请延期或挂起，由村镇审批\n" +
 			"我的 —— 我的待办\n" +
 			"帮助 —— 本说明"
 	case core.RoleGridLeader:
@@ -235,6 +240,8 @@ func staffHelp(s *core.Staff) string {
 			"办结 编号 结果 —— 办结\n" +
 			"吹哨 编号 部门 理由 —— 请部门协助\n" +
 			"转B 编号 —— 交B岗办理\n" +
+			"延期 编号 天数 理由 / 挂起 编号 理由 —— 申请延期或挂起，由村镇审批\n" +
+			"恢复 编号 —— 挂起的事项恢复计时\n" +
 			"请假 / 销假 —— 请假期间新事项交B岗\n" +
 			"我的 —— 我的待办\n" +
 			"帮助 —— 本说明"
@@ -243,6 +250,8 @@ func staffHelp(s *core.Staff) string {
 		"回复 编号 内容 —— 答复群众\n" +
 		"办结 编号 结果 —— 办结\n" +
 		"吹哨 编号 部门 理由 —— 请部门协助\n" +
+		"同意 编号 / 不同意 编号 理由 —— 审批延期或挂起\n" +
+		"恢复 编号 —— 挂起的事项恢复计时\n" +
 		"我的 —— 待办事项\n" +
 		"帮助 —— 本说明"
 }
@@ -306,10 +315,13 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return "已销假，新事项恢复由您办理。"
 	}
 	need := map[string]string{
-		"回复": "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",
-		"办结": "请写上办理结果，例如：办结 %s 已更换路灯。",
-		"吹哨": "请写上要吹哨的部门，例如：吹哨 %s 城建办 需要更换灯杆。",
-		"退回": "请写上退回理由，例如：退回 %s 不属于本部门职责。",
+		"回复":  "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",
+		"办结":  "请写上办理结果，例如：办结 %s 已更换路灯。",
+		"吹哨":  "请写上要吹哨的部门，例如：吹哨 %s 城建办 需要更换灯杆。",
+		"退回":  "请写上退回理由，例如：退回 %s 不属于本部门职责。",
+		"延期":  "请写上延长的工作日天数和理由，例如：延期 %s 5 等待配件到货。",
+		"挂起":  "请写上挂起的理由，例如：挂起 %s 等待法院判决。",
+		"不同意": "请写上不同意的理由，例如：不同意 %s 请先联系供电所。",
 	}
 	if _, takesText := need[cmd.verb]; takesText && cmd.ref != "" && len(cmd.ref) < minRefDigits {
 		cmd.ref, cmd.rest = "", cmd.args // a short number before text is text
@@ -365,6 +377,30 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 	case "退回":
 		_, _, err = d.Ledger.Return(ctx, number, s.ID, cmd.rest)
 		return d.outcome(ctx, number, err, done("已退回，网格和镇里会收到通知。"))
+	case "延期":
+		days, reason := leadingDays(cmd.rest)
+		if days == 0 || reason == "" {
+			return fmt.Sprintf(need["延期"], number)
+		}
+		_, _, err = d.Ledger.AskChange(ctx, number, s.ID, core.TermChange{Kind: core.ChangeExtend, Days: days, Reason: reason})
+		return d.outcome(ctx, number, err, done(fmt.Sprintf("已申请延期%d个工作日，等待村（社区）或镇里审批。", days)))
+	case "挂起":
+		_, _, err = d.Ledger.AskChange(ctx, number, s.ID, core.TermChange{Kind: core.ChangePause, Reason: cmd.rest})
+		return d.outcome(ctx, number, err, done("已申请挂起，等待村（社区）或镇里审批；批准前期限照常计算。"))
+	case "同意", "不同意":
+		approve := cmd.verb == "同意"
+		var what string
+		if p := c.Pending; p != nil {
+			what = p.Kind.Label()
+		}
+		_, _, err = d.Ledger.DecideChange(ctx, number, s.ID, approve, cmd.rest)
+		if approve {
+			return d.outcome(ctx, number, err, done("已同意"+what+"，申请人会收到通知。"))
+		}
+		return d.outcome(ctx, number, err, done("已不同意"+what+"，申请人会收到通知。"))
+	case "恢复":
+		_, _, err = d.Ledger.Resume(ctx, number, s.ID)
+		return d.outcome(ctx, number, err, done("已恢复计时，期限顺延挂起的时间。"))
 	}
 	return staffHelp(s)
 }
@@ -496,4 +532,22 @@ func (d *Desk) workList(ctx context.Context, town *core.Town, s *core.Staff) str
 			c.Deadline.In(town.Zone()).Format("01-02 15:04"), flag)
 	}
 	return b.String()
+}
+
+// leadingDays reads "5 等待配件" or "5天 等待配件" or "5个工作日，等待配件":
+// the working days asked, then the reason; days is 0 when none lead.
+func leadingDays(s string) (days int, reason string) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' && i < 3 {
+		days = days*10 + int(s[i]-'0')
+		i++
+	}
+	if i == 0 {
+		return 0, s
+	}
+	rest := s[i:]
+	for _, unit := range []string{"个工作日", "工作日", "天"} {
+		rest = strings.TrimPrefix(rest, unit)
+	}
+	return days, strings.TrimLeft(rest, separators)
 }

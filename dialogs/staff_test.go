@@ -28,6 +28,7 @@ func staffTown(t testing.TB) *core.Town {
 		{ID: "d1", Name: "劳慧敏", Role: core.RoleDepartment, Department: "cj", OpenID: "o-cj"},
 		{ID: "d2", Name: "甄伟东", Role: core.RoleDepartment, Department: "zz", OpenID: "o-zz"},
 		{ID: "t1", Name: "陈志强", Role: core.RoleTown, OpenID: "o-town"},
+		{ID: "c1", Name: "黄秀英", Role: core.RoleVillage, Village: "v1", OpenID: "o-cun"},
 	}
 	out, err := core.NewTown(town)
 	if err != nil {
