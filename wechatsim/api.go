@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 )
 
@@ -120,6 +118,8 @@ func errmsg(code int) string {
 		return "response out of time limit or subscription is canceled"
 	case 45047:
 		return "out of response count limit"
+	case 43101:
+		return "user refuse to accept the msg"
 	case 43004:
 		return "require subscribe"
 	case 40001:
@@ -174,56 +174,62 @@ func (s *Sim) serveCustomSend(w http.ResponseWriter, r *http.Request) {
 		apiError(w, code, errmsg(code))
 		return
 	}
-	if s.cfg.EnforceWindow {
-		u := s.users[req.ToUser]
-		switch {
-		case u != nil && u.unfollowed:
-			apiError(w, 43004, errmsg(43004))
-			return
-		case u == nil || s.cfg.Now().Sub(u.last) > 48*time.Hour:
-			apiError(w, 45015, errmsg(45015))
-			return
-		case u.sends >= 5:
-			apiError(w, 45047, errmsg(45047))
-			return
-		}
-		u.sends++
+	if code := s.users[req.ToUser].spendCustom(s.cfg.Now()); code != 0 {
+		apiError(w, code, errmsg(code))
+		return
 	}
 	s.record(Push{To: req.ToUser, Channel: "custom", Text: text})
 	apiError(w, 0, "ok")
 }
 
-func (s *Sim) serveTemplateSend(w http.ResponseWriter, r *http.Request) {
+// templateSend is a template or 订阅通知 send as the bot posts it.
+type templateSend struct {
+	ToUser      string `json:"touser"`
+	TemplateID  string `json:"template_id"`
+	URL         string `json:"url"`  // template
+	Page        string `json:"page"` // bizsend: the page 详情 opens
+	ClientMsgID string `json:"client_msg_id"`
+	Data        map[string]struct {
+		Value string `json:"value"`
+	} `json:"data"`
+}
+
+// readTemplateSend reads and checks a send against the account's
+// templates ts; it answers the error itself and reports false.
+func (s *Sim) readTemplateSend(w http.ResponseWriter, r *http.Request, ts []Template) (templateSend, Template, map[string]string, []PushField, bool) {
+	var req templateSend
 	if !s.checkToken(w, r) {
-		return
-	}
-	var req struct {
-		ToUser      string `json:"touser"`
-		TemplateID  string `json:"template_id"`
-		ClientMsgID string `json:"client_msg_id"`
-		Data        map[string]struct {
-			Value string `json:"value"`
-		} `json:"data"`
+		return req, Template{}, nil, nil, false
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
 		apiError(w, 47001, "data format error")
-		return
+		return req, Template{}, nil, nil, false
 	}
+	t, ok := findTemplate(ts, req.TemplateID)
 	switch {
 	case req.ToUser == "":
 		apiError(w, 40003, "invalid openid")
-		return
-	case req.TemplateID == "",
-		len(s.cfg.TemplateIDs) > 0 && !slices.Contains(s.cfg.TemplateIDs, req.TemplateID):
+		return req, t, nil, nil, false
+	case !ok:
 		apiError(w, 40037, "invalid template_id")
-		return
-	}
-	if !s.stall(r, req.ToUser) {
-		return
+		return req, t, nil, nil, false
 	}
 	data := make(map[string]string, len(req.Data))
 	for k, v := range req.Data {
 		data[k] = v.Value
+	}
+	fields, err := filled(t, data)
+	if err != nil {
+		apiError(w, 47003, err.Error())
+		return req, t, nil, nil, false
+	}
+	return req, t, data, fields, true
+}
+
+func (s *Sim) serveTemplateSend(w http.ResponseWriter, r *http.Request) {
+	req, t, data, fields, ok := s.readTemplateSend(w, r, s.cfg.Templates)
+	if !ok || !s.stall(r, req.ToUser) {
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -231,22 +237,49 @@ func (s *Sim) serveTemplateSend(w http.ResponseWriter, r *http.Request) {
 		apiError(w, code, errmsg(code))
 		return
 	}
-	if s.cfg.EnforceWindow {
-		if u := s.users[req.ToUser]; u != nil && u.unfollowed {
-			apiError(w, 43004, errmsg(43004))
-			return
-		}
+	if u := s.users[req.ToUser]; u != nil && u.unfollowed {
+		apiError(w, 43004, errmsg(43004))
+		return
 	}
 	// WeChat sends a template message once per client_msg_id.
 	if id, seen := s.templates[req.ClientMsgID]; seen && req.ClientMsgID != "" {
 		apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": id})
 		return
 	}
-	p := s.record(Push{To: req.ToUser, Channel: "template", Text: renderTemplate(data, s.cfg.TemplateLabels),
-		TemplateID: req.TemplateID, Data: data, ClientMsgID: req.ClientMsgID})
+	p := s.record(Push{To: req.ToUser, Channel: "template", Text: renderCard(t.Title, fields, req.URL),
+		TemplateID: req.TemplateID, Title: t.Title, Fields: fields, URL: req.URL, Data: data, ClientMsgID: req.ClientMsgID})
 	if req.ClientMsgID != "" {
 		s.templates[req.ClientMsgID] = p.MsgID
 	}
+	apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": p.MsgID})
+}
+
+// serveBizSend plays /cgi-bin/message/subscribe/bizsend: a 订阅通知 goes
+// only to a user holding a one-time grant for its template, and spends it
+// (43101 otherwise).
+func (s *Sim) serveBizSend(w http.ResponseWriter, r *http.Request) {
+	req, t, data, fields, ok := s.readTemplateSend(w, r, s.cfg.SubscribeTemplates)
+	if !ok || !s.stall(r, req.ToUser) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code := s.takeFailure(req.ToUser, "subscribe"); code != 0 {
+		apiError(w, code, errmsg(code))
+		return
+	}
+	u := s.users[req.ToUser]
+	switch {
+	case u != nil && u.unfollowed:
+		apiError(w, 43004, errmsg(43004))
+		return
+	case u == nil || u.grants[req.TemplateID] <= 0:
+		apiError(w, 43101, errmsg(43101))
+		return
+	}
+	u.grants[req.TemplateID]--
+	p := s.record(Push{To: req.ToUser, Channel: "subscribe", Text: renderCard(t.Title, fields, req.Page),
+		TemplateID: req.TemplateID, Title: t.Title, Fields: fields, URL: req.Page, Data: data})
 	apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": p.MsgID})
 }
 
@@ -257,34 +290,10 @@ func (s *Sim) record(p Push) Push {
 	p.At = s.cfg.Now()
 	s.pushes = append(s.pushes, p)
 	s.note(p.To, "push", p.Text, p.Channel)
+	if p.Title != "" {
+		c := s.chats[p.To]
+		c[len(c)-1].Card = &Card{Title: p.Title, Fields: slices.Clone(p.Fields), URL: p.URL}
+	}
 	s.cfg.Log.Debug("wechatsim recorded a push", "channel", p.Channel)
 	return p
-}
-
-// renderTemplate shows template data as a phone would: first, the keywords
-// in order, remark, then anything else, each after its label.
-func renderTemplate(data, labels map[string]string) string {
-	rank := func(k string) string {
-		switch {
-		case k == "first":
-			return "0"
-		case strings.HasPrefix(k, "keyword"):
-			return fmt.Sprintf("1%05s", strings.TrimPrefix(k, "keyword"))
-		case k == "remark":
-			return "2"
-		}
-		return "3" + k
-	}
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return rank(keys[i]) < rank(keys[j]) })
-	var lines []string
-	for _, k := range keys {
-		if v := data[k]; v != "" {
-			lines = append(lines, labels[k]+v)
-		}
-	}
-	return strings.Join(lines, "\n")
 }

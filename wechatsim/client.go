@@ -22,16 +22,19 @@ import (
 type OutgoingMessage struct {
 	MsgType string // "text", "image", "voice", "location", "event", …
 
-	Content     string  // text
-	PicURL      string  // image
-	MediaID     string  // image, voice
-	Format      string  // voice, e.g. "amr"
-	Recognition string  // voice
-	Lat, Lng    float64 // location: Location_X, Location_Y
-	Scale       int     // location
-	Label       string  // location
-	Event       string  // event: subscribe, unsubscribe, CLICK, …
-	EventKey    string  // event
+	Content string // text
+	PicURL  string // image
+	MediaID string // image, voice
+	Format  string // voice, e.g. "amr"
+	// Transcript is what the voice note says: WeChat no longer sends it
+	// (no Recognition field); the simulator's ASR answers it when the bot
+	// asks to have the voice transcribed.
+	Transcript string  // voice
+	Lat, Lng   float64 // location: Location_X, Location_Y
+	Scale      int     // location
+	Label      string  // location
+	Event      string  // event: subscribe, unsubscribe, CLICK, …
+	EventKey   string  // event
 
 	// MsgID is the message's MsgId; 0 means the next one. Events carry none.
 	// Set it (and CreateTime) to send a retry of an earlier message.
@@ -257,7 +260,9 @@ func (s *Sim) wire(openid string, m OutgoingMessage, msgID, createTime int64) wi
 	case "image":
 		w.PicURL, w.MediaID = opt(m.PicURL), opt(m.MediaID)
 	case "voice":
-		w.MediaID, w.Format, w.Recognition = opt(m.MediaID), opt(m.Format), opt(m.Recognition)
+		// WeChat withdrew voice recognition (2023): Recognition stays
+		// empty; the bot downloads the voice and has it transcribed.
+		w.MediaID, w.Format = opt(m.MediaID), opt(m.Format)
 	case "location":
 		w.LocationX, w.LocationY, w.Scale, w.Label = &m.Lat, &m.Lng, &m.Scale, &cdata{m.Label}
 	case "event":
@@ -362,29 +367,45 @@ func readReply(body []byte, r *passiveReply) error {
 	return nil
 }
 
-// interacted updates the customer-service window for EnforceWindow.
+// interacted updates the user's customer-service quota (quota.go).
 func (s *Sim) interacted(openid string, m OutgoingMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[openid]
-	if u == nil {
-		u = &user{}
-		s.users[openid] = u
-	}
+	u := s.user(openid)
+	now := s.cfg.Now()
 	switch {
 	case m.MsgType == "event" && m.Event == "unsubscribe":
 		u.unfollowed = true
+		clear(u.grants)
 		return
 	case m.MsgType == "event" && m.Event == "subscribe":
 		u.unfollowed = false
 	}
-	u.last, u.sends = s.cfg.Now(), 0
+	switch {
+	case m.Raw != nil:
+	case opensMessageWindow(m):
+		u.msgAt, u.msgSends = now, 0
+	case opensTapWindow(m):
+		u.tapAt, u.tapSends = now, 0
+	}
+}
+
+// user returns openid's record, made on first use. Callers hold s.mu.
+func (s *Sim) user(openid string) *user {
+	u := s.users[openid]
+	if u == nil {
+		u = &user{grants: map[string]int{}}
+		s.users[openid] = u
+	}
+	return u
 }
 
 // noteSent adds what the user sent to their chat.
 func (s *Sim) noteSent(openid string, m OutgoingMessage) {
 	var text string
 	switch {
+	case m.Event == "subscribe_msg_popup_event":
+		return // Subscribe notes the choice
 	case m.Raw != nil:
 		text = "[原始报文]"
 	case m.MsgType == "text":
@@ -392,7 +413,7 @@ func (s *Sim) noteSent(openid string, m OutgoingMessage) {
 	case m.MsgType == "image":
 		text = "[图片]"
 	case m.MsgType == "voice":
-		text = "[语音] " + m.Recognition
+		text = "[语音] " + m.Transcript
 	case m.MsgType == "location":
 		text = fmt.Sprintf("[位置] %s (%.5f, %.5f)", m.Label, m.Lat, m.Lng)
 	case m.MsgType == "event" && m.Event == "CLICK":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"image"
 	"image/color"
 	"image/png"
@@ -19,11 +20,27 @@ const (
 	simVoicePrefix = "sim_voice_"
 )
 
-// SendVoice sends a voice note; the simulator makes up its MediaId. An
-// empty recognition is a voice WeChat could not turn into words.
-func (s *Sim) SendVoice(ctx context.Context, openid, recognition string) (string, error) {
-	return s.send(ctx, openid, OutgoingMessage{MsgType: "voice", MediaID: simVoicePrefix + randomHex(8),
-		Format: "amr", Recognition: recognition})
+// SendVoice sends a voice note saying transcript; the simulator makes up
+// its MediaId. As today, the callback carries no Recognition: what was said
+// is only heard through the simulator's ASR (asr.go). An empty transcript
+// is a voice no one could make out.
+func (s *Sim) SendVoice(ctx context.Context, openid, transcript string) (string, error) {
+	return s.send(ctx, openid, s.voice(transcript))
+}
+
+// voice is a voice note saying transcript, remembered for the ASR.
+func (s *Sim) voice(transcript string) OutgoingMessage {
+	id := simVoicePrefix + randomHex(8)
+	s.mu.Lock()
+	s.transcripts[voiceKey(MediaVoice(id))] = transcript
+	s.mu.Unlock()
+	return OutgoingMessage{MsgType: "voice", MediaID: id, Format: "amr", Transcript: transcript}
+}
+
+// voiceKey names a voice note's bytes, as the ASR receives them.
+func voiceKey(audio []byte) string {
+	sum := sha256.Sum256(audio)
+	return hex.EncodeToString(sum[:])
 }
 
 // serveMediaGet plays /cgi-bin/media/get: a small PNG for a photo's ID, a

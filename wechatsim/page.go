@@ -23,6 +23,8 @@ func (s *Sim) routePage(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sim/contacts", s.serveContacts)
 	mux.HandleFunc("POST /sim/send", s.serveSend)
 	mux.HandleFunc("GET /sim/inbox", s.serveInbox)
+	mux.HandleFunc("GET /sim/open", s.serveOpen)
+	mux.HandleFunc("POST /sim/subscribe", s.serveSubscribe)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -39,7 +41,7 @@ func (s *Sim) serveContacts(w http.ResponseWriter, _ *http.Request) {
 // sendRequest is what the phone page posts to /sim/send.
 type sendRequest struct {
 	OpenID string  `json:"openid"`
-	Kind   string  `json:"kind"` // text, location, image, voice (Text is the recognition), click, subscribe, unsubscribe, event
+	Kind   string  `json:"kind"` // text, location, image, voice (Text is what it says, for the ASR), click, subscribe, unsubscribe, event
 	Text   string  `json:"text"`
 	Lat    float64 `json:"lat"`
 	Lng    float64 `json:"lng"`
@@ -78,7 +80,7 @@ func (s *Sim) serveSend(w http.ResponseWriter, r *http.Request) {
 		media := simImagePrefix + randomHex(8)
 		m = OutgoingMessage{MsgType: "image", MediaID: media, PicURL: "https://mmbiz.qpic.cn/sim/" + media + "/0"}
 	case "voice":
-		m = OutgoingMessage{MsgType: "voice", MediaID: simVoicePrefix + randomHex(8), Format: "amr", Recognition: req.Text}
+		m = s.voice(req.Text)
 	case "click":
 		m = OutgoingMessage{MsgType: "event", Event: "CLICK", EventKey: req.Key}
 	case "subscribe", "unsubscribe":

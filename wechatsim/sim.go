@@ -33,26 +33,33 @@ type Config struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Contacts    []Contact
-	// TemplateIDs, when set, are the only template ids the account has
-	// (others get 40037).
-	TemplateIDs []string
-	// TemplateLabels are the fixed words a template shows before each
-	// field's value, as the template registered in the WeChat admin
-	// console does (e.g. keyword1 → "编号："). Fields without one show bare.
-	TemplateLabels map[string]string
-	// EnforceWindow applies the customer-service rules: a user must have
-	// sent something within 48 hours (else 45015), at most 5 sends per
-	// interaction (else 45047), and nothing to unfollowers (43004).
-	EnforceWindow bool
+	// Templates are the account's message templates, picked from the
+	// category library (see Library): a send to another ID gets 40037, a
+	// value that breaks its field's type or length 47003; first, remark
+	// and keys the template has not got are dropped.
+	Templates []Template
+	// SubscribeTemplates are the account's 订阅通知 templates (see
+	// SubscribeLibrary), sent with subscribe/bizsend to users who granted
+	// them.
+	SubscribeTemplates []Template
+	// OAuthDomains are the account's web-authorisation domains (网页授权
+	// 域名): hosts (with port) a redirect_uri may lead to. Empty allows any,
+	// for tests that start servers on random ports.
+	OAuthDomains []string
 }
 
 // Push is a message the bot pushed through the API.
 type Push struct {
-	To          string            `json:"to"`
-	Channel     string            `json:"channel"` // "custom" or "template"
-	Text        string            `json:"text"`    // custom text, or the template rendered as lines
+	To      string `json:"to"`
+	Channel string `json:"channel"` // "custom", "template" or "subscribe"
+	// Text is the custom text, or a template as the phone shows it: the
+	// title, each field after its label, and 详情 when it links to a page.
+	Text        string            `json:"text"`
 	TemplateID  string            `json:"templateId,omitempty"`
-	Data        map[string]string `json:"data,omitempty"`
+	Title       string            `json:"title,omitempty"`  // template and subscribe
+	Fields      []PushField       `json:"fields,omitempty"` // template and subscribe, in order
+	URL         string            `json:"url,omitempty"`    // the page 详情 opens
+	Data        map[string]string `json:"data,omitempty"`   // the values as sent
 	ClientMsgID string            `json:"clientMsgId,omitempty"`
 	MsgID       int64             `json:"msgId,omitempty"`
 	At          time.Time         `json:"at"`
@@ -60,11 +67,20 @@ type Push struct {
 
 // Entry is one line of a phone's chat, as the page shows it.
 type Entry struct {
-	N       int       `json:"n"`    // position in the chat, from 1
-	Kind    string    `json:"kind"` // "sent", "reply", "push" or "error"
-	Text    string    `json:"text"`
-	Channel string    `json:"channel,omitempty"` // pushes
-	At      time.Time `json:"at"`
+	N       int    `json:"n"`    // position in the chat, from 1
+	Kind    string `json:"kind"` // "sent", "reply", "push" or "error"
+	Text    string `json:"text"`
+	Channel string `json:"channel,omitempty"` // pushes
+	// Card is a template or subscribe push, for the page to draw.
+	Card *Card     `json:"card,omitempty"`
+	At   time.Time `json:"at"`
+}
+
+// Card is a template push as the phone draws it.
+type Card struct {
+	Title  string      `json:"title"`
+	Fields []PushField `json:"fields"`
+	URL    string      `json:"url,omitempty"`
 }
 
 // Sim is a simulated WeChat. Its methods are safe for concurrent use.
@@ -85,17 +101,12 @@ type Sim struct {
 	nextPushID  int64
 	chats       map[string][]Entry
 	users       map[string]*user
+	transcripts map[string]string // voice bytes' hash → what was said
+	codes       map[string]oauthCode
 	changed     chan struct{} // closed and replaced on every push or chat line
 }
 
 type failKey struct{ openid, api string }
-
-// user is what EnforceWindow tracks.
-type user struct {
-	last       time.Time // last interaction
-	sends      int       // custom sends since then
-	unfollowed bool
-}
 
 // New returns a simulator.
 func New(cfg Config) *Sim {
@@ -120,6 +131,8 @@ func New(cfg Config) *Sim {
 		templates:   map[string]int64{},
 		chats:       map[string][]Entry{},
 		users:       map[string]*user{},
+		transcripts: map[string]string{},
+		codes:       map[string]oauthCode{},
 		changed:     make(chan struct{}),
 		nextPushID:  cfg.Now().Unix() * 1000,
 	}
@@ -194,11 +207,14 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/message/custom/send", s.serveCustomSend)
 	mux.HandleFunc("POST /cgi-bin/message/template/send", s.serveTemplateSend)
 	mux.HandleFunc("GET /cgi-bin/media/get", s.serveMediaGet)
+	mux.HandleFunc("POST /cgi-bin/message/subscribe/bizsend", s.serveBizSend)
+	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
+	mux.HandleFunc("GET /sns/oauth2/access_token", s.serveOAuthToken)
 	s.routePage(mux)
 	return mux
 }
 
-// FailNext makes the next push of kind api ("custom" or "template") to
+// FailNext makes the next push of kind api ("custom", "template" or "subscribe") to
 // openid fail with errcode. Calls queue up.
 func (s *Sim) FailNext(openid, api string, errcode int) {
 	s.mu.Lock()
@@ -277,6 +293,7 @@ func (s *Sim) broadcast() {
 
 func clonePush(p Push) Push {
 	p.Data = maps.Clone(p.Data)
+	p.Fields = slices.Clone(p.Fields)
 	return p
 }
 

@@ -62,11 +62,46 @@ func (e *echoResponder) count() int {
 	return len(e.got)
 }
 
-// world is a simulator wired to a bot callback and the bot's sender.
+// world is a simulator wired to a bot callback and the bot's sender, as
+// cmd/gridbot wires them: one window shared by both, on one clock.
 type world struct {
 	sim    *wechatsim.Sim
 	resp   *echoResponder
 	sender *bot.Sender
+	window *bot.Window
+	clock  *clock
+	srv    string // the simulator's URL
+}
+
+// clock is a settable time for the simulator and the window.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// libraryFields maps the simulator's library templates as the README
+// tells an official to map them.
+var libraryFields = map[core.NoticeKind]bot.NoticeTemplate{
+	core.NoticeStaffCase: {ID: "tpl-staff-case", Fields: map[string]string{"thing1": "category", "character_string2": "number", "thing3": "place", "time4": "deadline"}},
+	core.NoticeResidentProgress: {ID: "tpl-progress", Fields: map[string]string{"character_string1": "number", "thing2": "category",
+		"phrase3": "state", "thing4": "handler", "time5": "time"}},
+}
+
+var subscribeFields = map[core.NoticeKind]bot.NoticeTemplate{
+	core.NoticeResidentProgress: {ID: "sub-progress", Fields: map[string]string{"character_string1": "number", "phrase2": "state",
+		"thing3": "handler", "time4": "time"}},
 }
 
 func newWorld(t *testing.T, safe bool, mutate func(*wechatsim.Config)) world {
@@ -75,7 +110,9 @@ func newWorld(t *testing.T, safe bool, mutate func(*wechatsim.Config)) world {
 	if safe {
 		key = aesKey
 	}
-	cfg := wechatsim.Config{Token: token, AppID: appID, AppSecret: secret, AESKey: key}
+	clk := &clock{now: time.Now()}
+	cfg := wechatsim.Config{Token: token, AppID: appID, AppSecret: secret, AESKey: key, Now: clk.Now,
+		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary()}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -83,10 +120,12 @@ func newWorld(t *testing.T, safe bool, mutate func(*wechatsim.Config)) world {
 	simSrv := httptest.NewServer(sim.Handler())
 	t.Cleanup(simSrv.Close)
 
+	keys := &embedded.MemoryKeys{}
+	window := &bot.Window{Store: keys, Now: clk.Now}
 	resp := &echoResponder{}
 	cb, err := bot.NewCallback(bot.CallbackConfig{
-		Token: token, AppID: appID, AESKey: key,
-		Responder: resp, Dedupe: &embedded.MemoryKeys{}, Log: slog.New(slog.DiscardHandler),
+		Token: token, AppID: appID, AESKey: key, Window: window, Now: clk.Now,
+		Responder: resp, Dedupe: keys, Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -98,11 +137,12 @@ func newWorld(t *testing.T, safe bool, mutate func(*wechatsim.Config)) world {
 	sim.SetCallbackURL(botSrv.URL + "/wechat")
 
 	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: appID, AppSecret: secret, APIBase: simSrv.URL})
-	sender, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: simSrv.URL, TemplateID: "TPL_NOTICE"})
+	sender, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: simSrv.URL, Window: window,
+		Templates: libraryFields, Subscribe: subscribeFields, PublicBase: "https://grid.example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return world{sim: sim, resp: resp, sender: sender}
+	return world{sim: sim, resp: resp, sender: sender, window: window, clock: clk, srv: simSrv.URL}
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -240,6 +280,12 @@ func TestTokenAPI(t *testing.T) {
 	sim := wechatsim.New(wechatsim.Config{AppID: appID, AppSecret: secret})
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
+	quiet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("success")) }))
+	defer quiet.Close()
+	sim.SetCallbackURL(quiet.URL)
+	if _, err := sim.SendText(context.Background(), "o1", "在吗"); err != nil {
+		t.Fatal(err)
+	}
 	good := map[string]any{"grant_type": "client_credential", "appid": appID, "secret": secret}
 	tests := []struct {
 		name string
@@ -295,35 +341,88 @@ func TestTokenAPI(t *testing.T) {
 	}
 }
 
-func TestTemplateDedupe(t *testing.T) {
-	sim := wechatsim.New(wechatsim.Config{AppID: appID, AppSecret: secret, TemplateIDs: []string{"TPL"}})
+// Templates as they are since 2023-05-04: the account's library templates
+// only (40037), each value within its field's type and length (47003),
+// first and remark dropped, once per client_msg_id.
+func TestTemplateLibrary(t *testing.T) {
+	sim := wechatsim.New(wechatsim.Config{AppID: appID, AppSecret: secret, Templates: wechatsim.Library()})
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 	tok := api(t, srv.URL, "POST", "/cgi-bin/stable_token", map[string]any{"grant_type": "client_credential", "appid": appID, "secret": secret})["access_token"].(string)
-	send := func(tpl, clientID string) map[string]any {
+	good := map[string]string{"thing1": "道路照明", "character_string2": "ST202612030001", "thing3": "石桥村 · 石桥大网格",
+		"time4": "2026-12-06 17:15", "first": "新的群众诉求", "remark": "请及时处理"}
+	send := func(tpl, clientID string, change map[string]string) map[string]any {
+		data := map[string]any{}
+		for k, v := range good {
+			data[k] = map[string]string{"value": v}
+		}
+		for k, v := range change {
+			if v == "-" {
+				delete(data, k)
+				continue
+			}
+			data[k] = map[string]string{"value": v}
+		}
 		return api(t, srv.URL, "POST", "/cgi-bin/message/template/send?access_token="+tok, map[string]any{
-			"touser": "o1", "template_id": tpl, "client_msg_id": clientID,
-			"data": map[string]any{"first": map[string]string{"value": "标题"}, "keyword2": map[string]string{"value": "正文"},
-				"keyword1": map[string]string{"value": "GB-1"}, "remark": map[string]string{"value": "备注"}}})
+			"touser": "o1", "template_id": tpl, "client_msg_id": clientID, "url": "https://grid.example.org/wx/cases/ST202612030001",
+			"data": data})
 	}
-	a, b, c := send("TPL", "k1"), send("TPL", "k1"), send("TPL", "k2")
-	if code(a) != 0 || a["msgid"] != b["msgid"] || a["msgid"] == c["msgid"] {
-		t.Fatalf("answers %v %v %v", a, b, c)
+	a, b := send("tpl-staff-case", "k1", nil), send("tpl-staff-case", "k1", nil)
+	if code(a) != 0 || a["msgid"] != b["msgid"] {
+		t.Fatalf("answers %v %v", a, b)
 	}
-	if got := send("OTHER", "k3"); code(got) != 40037 {
+	for _, tt := range []struct {
+		name   string
+		change map[string]string
+		code   int
+	}{
+		{"thing of 20 characters", map[string]string{"thing3": strings.Repeat("路", 20)}, 0},
+		{"thing of 21 characters", map[string]string{"thing3": strings.Repeat("路", 21)}, 47003},
+		{"thing with a line break", map[string]string{"thing1": "道路\n照明"}, 47003},
+		{"empty thing", map[string]string{"thing1": ""}, 47003},
+		{"missing field", map[string]string{"thing1": "-"}, 47003},
+		{"character_string with Chinese", map[string]string{"character_string2": "编号ST1"}, 47003},
+		{"character_string of 33", map[string]string{"character_string2": strings.Repeat("A", 33)}, 47003},
+		{"time as words", map[string]string{"time4": "三天内"}, 47003},
+		{"time in Chinese form", map[string]string{"time4": "2026年12月6日 17:15"}, 0},
+		{"time of day", map[string]string{"time4": "17:15"}, 0},
+	} {
+		if got := send("tpl-staff-case", "", tt.change); code(got) != tt.code {
+			t.Errorf("%s: %v, want errcode %d", tt.name, got, tt.code)
+		}
+	}
+	if got := send("OTHER", "k3", nil); code(got) != 40037 {
 		t.Fatalf("unknown template %v", got)
 	}
 	ps := sim.Pushes("o1")
-	if len(ps) != 2 || ps[0].Text != "标题\nGB-1\n正文\n备注" || ps[0].Data["keyword1"] != "GB-1" || ps[0].ClientMsgID != "k1" {
+	want := "工单待办提醒\n事项类别：道路照明\n工单编号：ST202612030001\n事发地点：石桥村 · 石桥大网格\n办理期限：2026-12-06 17:15\n详情"
+	if len(ps) != 4 || ps[0].Text != want || ps[0].URL == "" || ps[0].Title != "工单待办提醒" || len(ps[0].Fields) != 4 || ps[0].ClientMsgID != "k1" {
 		t.Fatalf("pushes %+v", ps)
+	}
+	if strings.Contains(ps[0].Text, "新的群众诉求") || strings.Contains(ps[0].Text, "请及时处理") {
+		t.Fatalf("first or remark shown: %q", ps[0].Text)
+	}
+	for _, e := range sim.Chat("o1", 0) {
+		if e.Kind == "push" && (e.Card == nil || e.Card.Title != "工单待办提醒" || e.Card.URL == "") {
+			t.Fatalf("chat line without its card: %+v", e)
+		}
 	}
 }
 
 func TestSenderAgainstSim(t *testing.T) {
 	ctx := context.Background()
-	notice := core.Notice{To: "o_leader", Title: "新事项", Text: "幸福路路灯不亮", Case: "GB-7", Key: "evt-1"}
+	notice := core.Notice{To: "o_leader", Title: "新事项", Text: "幸福路路灯不亮", Case: "GB-7", Key: "evt-1",
+		Kind: core.NoticeStaffCase, Values: map[string]string{"category": "道路照明", "number": "GB-7",
+			"place": "石桥村 · 石桥大网格（村口往东第三根电线杆旁）", "deadline": "2026-12-06 17:15"}}
+	wrote := func(t *testing.T, w world) {
+		t.Helper()
+		if _, err := w.sim.SendText(ctx, "o_leader", "在"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Run("custom", func(t *testing.T) {
 		w := newWorld(t, false, nil)
+		wrote(t, w)
 		ch, err := w.sender.Notify(ctx, notice)
 		if err != nil || ch != "custom" {
 			t.Fatalf("Notify %q %v", ch, err)
@@ -333,25 +432,34 @@ func TestSenderAgainstSim(t *testing.T) {
 			t.Fatalf("push %+v %v", p, err)
 		}
 	})
-	t.Run("window closed", func(t *testing.T) {
+	t.Run("window closed: the template, every field within its type", func(t *testing.T) {
 		w := newWorld(t, false, nil)
-		w.sim.FailNext("o_leader", "custom", 45015)
 		ch, err := w.sender.Notify(ctx, notice)
 		if err != nil || ch != "template" {
 			t.Fatalf("Notify %q %v", ch, err)
 		}
 		ps := w.sim.Pushes("o_leader")
-		if len(ps) != 1 || ps[0].Channel != "template" || ps[0].TemplateID != "TPL_NOTICE" || ps[0].ClientMsgID != "evt-1" || ps[0].Data["keyword1"] != "GB-7" {
+		if len(ps) != 1 || ps[0].Channel != "template" || ps[0].TemplateID != "tpl-staff-case" || ps[0].ClientMsgID != "evt-1" ||
+			ps[0].Data["character_string2"] != "GB-7" || ps[0].URL != "https://grid.example.org/wx/cases/GB-7" {
 			t.Fatalf("pushes %+v", ps)
 		}
 		// A retried notice is one template message at WeChat.
-		w.sim.FailNext("o_leader", "custom", 45047)
 		if ch, err := w.sender.Notify(ctx, notice); err != nil || ch != "template" || len(w.sim.Pushes("o_leader")) != 1 {
 			t.Fatalf("retry %q %v, %d pushes", ch, err, len(w.sim.Pushes("o_leader")))
 		}
 	})
+	t.Run("window closed, no template for the kind", func(t *testing.T) {
+		w := newWorld(t, false, nil)
+		n := notice
+		n.Kind = core.NoticeWarning
+		_, err := w.sender.Notify(ctx, n)
+		if pe, ok := errors.AsType[*core.PushError](err); !ok || pe.Code != 45015 || !pe.Permanent() {
+			t.Fatalf("err %v", err)
+		}
+	})
 	t.Run("expired token", func(t *testing.T) {
 		w := newWorld(t, false, nil)
+		wrote(t, w)
 		if _, err := w.sender.Notify(ctx, notice); err != nil {
 			t.Fatal(err)
 		}
@@ -362,6 +470,7 @@ func TestSenderAgainstSim(t *testing.T) {
 	})
 	t.Run("permanent failure", func(t *testing.T) {
 		w := newWorld(t, false, nil)
+		wrote(t, w)
 		w.sim.FailNext("o_leader", "custom", 43004)
 		_, err := w.sender.Notify(ctx, notice)
 		pe, ok := errors.AsType[*core.PushError](err)
@@ -369,24 +478,32 @@ func TestSenderAgainstSim(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("enforced window", func(t *testing.T) {
-		w := newWorld(t, false, func(c *wechatsim.Config) { c.EnforceWindow = true })
-		if ch, err := w.sender.Notify(ctx, notice); err != nil || ch != "template" {
-			t.Fatalf("before any message: %q %v", ch, err)
-		}
-		if _, err := w.sim.SendText(ctx, "o_leader", "在"); err != nil {
-			t.Fatal(err)
-		}
-		var channels []string
-		for range 6 {
-			ch, err := w.sender.Notify(ctx, core.Notice{To: "o_leader", Text: "x"})
+	channels := func(t *testing.T, w world, n int) string {
+		t.Helper()
+		var out []string
+		for range n {
+			ch, err := w.sender.Notify(ctx, notice)
 			if err != nil {
 				t.Fatal(err)
 			}
-			channels = append(channels, ch)
+			out = append(out, ch)
 		}
-		if got := strings.Join(channels, " "); got != "custom custom custom custom custom template" {
+		return strings.Join(out, " ")
+	}
+	t.Run("a message: 5 within 48 hours", func(t *testing.T) {
+		w := newWorld(t, false, nil)
+		wrote(t, w)
+		if got := channels(t, w, 6); got != "custom custom custom custom custom template" {
 			t.Fatalf("channels %s", got)
+		}
+		wrote(t, w)
+		w.clock.Add(47 * time.Hour)
+		if got := channels(t, w, 1); got != "custom" {
+			t.Fatalf("47 hours after a message: %s", got)
+		}
+		w.clock.Add(time.Hour)
+		if got := channels(t, w, 1); got != "template" {
+			t.Fatalf("48 hours after a message: %s", got)
 		}
 		if _, err := w.sim.SendEvent(ctx, "o_leader", "unsubscribe", ""); err != nil {
 			t.Fatal(err)
@@ -396,12 +513,157 @@ func TestSenderAgainstSim(t *testing.T) {
 			t.Fatalf("after unsubscribe: %v", err)
 		}
 	})
+	for _, tap := range []struct{ name, event, key string }{
+		{"a menu tap", "CLICK", "MINE"}, {"a follow", "subscribe", ""}, {"a QR scan", "SCAN", "g1"}} {
+		t.Run(tap.name+": 3 within a minute", func(t *testing.T) {
+			w := newWorld(t, false, nil)
+			if _, err := w.sim.SendEvent(ctx, "o_leader", tap.event, tap.key); err != nil {
+				t.Fatal(err)
+			}
+			if got := channels(t, w, 4); got != "custom custom custom template" {
+				t.Fatalf("channels %s", got)
+			}
+			if _, err := w.sim.SendEvent(ctx, "o_leader", tap.event, tap.key); err != nil {
+				t.Fatal(err)
+			}
+			w.clock.Add(time.Minute)
+			if got := channels(t, w, 1); got != "template" {
+				t.Fatalf("a minute after: %s", got)
+			}
+		})
+	}
+	t.Run("a tap within a message's window spends the tap's sends first", func(t *testing.T) {
+		w := newWorld(t, false, nil)
+		wrote(t, w)
+		if _, err := w.sim.Click(ctx, "o_leader", "MINE"); err != nil {
+			t.Fatal(err)
+		}
+		if got := channels(t, w, 9); got != "custom custom custom custom custom custom custom custom template" {
+			t.Fatalf("channels %s", got)
+		}
+	})
+	t.Run("events that open nothing", func(t *testing.T) {
+		w := newWorld(t, false, nil)
+		for _, ev := range []string{"LOCATION", "TEMPLATESENDJOBFINISH", "unsubscribe"} {
+			if _, err := w.sim.SendEvent(ctx, "o_leader", ev, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.sim.SendEvent(ctx, "o_leader", "subscribe", ""); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Add(time.Minute)
+		if got := channels(t, w, 1); got != "template" {
+			t.Fatalf("channels %s", got)
+		}
+	})
+}
+
+// 订阅通知: a grant from the page's subscribe button (the pop-up event)
+// lets one progress notice through when the window is closed; then the
+// template again.
+func TestSubscribeGrants(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, false, nil)
+	progress := core.Notice{To: "o_res", Title: "您反映的事项已受理", Text: "石桥村网格长已受理", Case: "ST9", Key: "k",
+		Kind: core.NoticeResidentProgress, Values: map[string]string{"number": "ST9", "category": "道路照明", "state": "已受理",
+			"handler": "石桥村 · 石桥大网格网格长何家豪（由B岗接办）", "time": "2026-12-03 10:00"}}
+	res, err := w.sim.Subscribe(ctx, "o_res", []string{"sub-progress"}, true)
+	if err != nil || res.Status != 200 {
+		t.Fatalf("subscribe: %v %+v", err, res)
+	}
+	if _, err := w.sim.Subscribe(ctx, "o_res", []string{"nope"}, true); err == nil {
+		t.Fatal("a template the account has not got was granted")
+	}
+	var got []string
+	for i := range 2 {
+		progress.Key = fmt.Sprint("k", i)
+		ch, err := w.sender.Notify(ctx, progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ch)
+	}
+	if strings.Join(got, " ") != "subscribe template" {
+		t.Fatalf("channels %v", got)
+	}
+	p := w.sim.Pushes("o_res")[0]
+	if p.Channel != "subscribe" || p.URL != "https://grid.example.org/wx/cases/ST9" || p.Data["phrase2"] != "已受理" ||
+		p.Data["thing3"] != "石桥村 · 石桥大网格网格长何家豪（由…" {
+		t.Fatalf("subscribe push %+v", p)
+	}
+	// A refusal grants nothing.
+	if _, err := w.sim.Subscribe(ctx, "o_res", []string{"sub-progress"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if ch, _ := w.sender.Notify(ctx, progress); ch != "template" {
+		t.Fatalf("after a refusal: %s", ch)
+	}
+	if w.sim.Grants("o_res", "sub-progress") != 0 {
+		t.Fatal("grants left at WeChat")
+	}
+}
+
+// Web authorisation: the page inside the phone is sent to authorize, comes
+// back with a code, and the code gives the reader's openid once.
+func TestWebAuthorisation(t *testing.T) {
+	ctx := context.Background()
+	var codes []string
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		codes = append(codes, r.URL.Query().Get("code")+"|"+r.URL.Query().Get("state"))
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer page.Close()
+	w := newWorld(t, false, func(c *wechatsim.Config) {
+		c.OAuthDomains = []string{strings.TrimPrefix(page.URL, "http://")}
+	})
+	auth := &bot.WebAuth{AppID: appID, AppSecret: secret, APIBase: w.srv, OAuthBase: w.srv}
+	open := func(client *http.Client, redirect string) int {
+		t.Helper()
+		resp, err := client.Get(auth.AuthorizeURL(redirect, "st8"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := open(w.sim.PhoneBrowser("o_reader"), page.URL+"/wx/cases/ST1"); status != 200 || len(codes) != 1 {
+		t.Fatalf("authorize: %d %v", status, codes)
+	}
+	code, state, _ := strings.Cut(codes[0], "|")
+	if state != "st8" {
+		t.Fatalf("state %q", state)
+	}
+	if openid, err := auth.OpenID(ctx, code); err != nil || openid != "o_reader" {
+		t.Fatalf("OpenID %q %v", openid, err)
+	}
+	if _, err := auth.OpenID(ctx, code); !errors.Is(err, bot.ErrBadCode) {
+		t.Fatalf("a used code: %v", err)
+	}
+	if _, err := auth.OpenID(ctx, "made-up"); !errors.Is(err, bot.ErrBadCode) {
+		t.Fatalf("a made-up code: %v", err)
+	}
+	if status := open(w.sim.PhoneBrowser("o_reader"), "https://evil.example.com/steal"); status != 400 {
+		t.Fatalf("a redirect outside the domain: %d", status)
+	}
+	if status := open(http.DefaultClient, page.URL+"/wx/cases/ST1"); status != 403 {
+		t.Fatalf("outside WeChat: %d", status)
+	}
+	wrong := &bot.WebAuth{AppID: appID, AppSecret: "wrong", APIBase: w.srv}
+	if _, err := wrong.OpenID(ctx, "x"); err == nil || strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("a wrong secret: %v", err)
+	}
 }
 
 func TestWaitPush(t *testing.T) {
 	w := newWorld(t, false, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	for _, openid := range []string{"o_a", "o_b"} {
+		if _, err := w.sim.SendText(ctx, openid, "在"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got := make(chan wechatsim.Push, 1)
 	go func() {
 		p, err := w.sim.WaitPush(ctx, "o_a", func(p wechatsim.Push) bool { return strings.Contains(p.Text, "第二") })

@@ -15,7 +15,7 @@ func TestMarshalWireMatchesEncodingXML(t *testing.T) {
 		{MsgType: "text", Content: "]]>]]>"},
 		{MsgType: "image", PicURL: "http://x/y.jpg?a=1&b=2", MediaID: "m1"},
 		{MsgType: "image"},
-		{MsgType: "voice", MediaID: "v1", Format: "amr", Recognition: "路灯坏了。"},
+		{MsgType: "voice", MediaID: "v1", Format: "amr", Transcript: "路灯坏了。"},
 		{MsgType: "location", Lat: 22.355, Lng: 112.545, Scale: 15, Label: "石桥村口"},
 		{MsgType: "location", Lat: -1e21, Lng: 1e-7, Label: ""},
 		{MsgType: "event", Event: "CLICK", EventKey: "REPORT"},

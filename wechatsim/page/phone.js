@@ -27,13 +27,42 @@
     if (empty) empty.remove();
     const div = document.createElement("div");
     div.className = "msg " + e.kind;
-    if (e.kind === "push") {
-      const tag = document.createElement("span");
-      tag.className = "tag";
-      tag.textContent = e.channel === "template" ? "模板消息推送" : "客服消息推送";
-      div.appendChild(tag);
+    if (e.card) {
+      // A template (or 订阅通知) as WeChat shows it: the title, each field
+      // after its label, and 详情, which opens the page inside the phone.
+      div.classList.add("card");
+      const title = document.createElement("div");
+      title.className = "card-title";
+      title.textContent = e.card.title;
+      div.appendChild(title);
+      for (const f of e.card.fields || []) {
+        const row = document.createElement("div");
+        row.className = "card-row";
+        const label = document.createElement("span");
+        label.className = "card-label";
+        label.textContent = f.label;
+        const value = document.createElement("span");
+        value.textContent = f.value;
+        row.append(label, value);
+        div.appendChild(row);
+      }
+      if (e.card.url) {
+        const more = document.createElement("button");
+        more.type = "button";
+        more.className = "card-more";
+        more.textContent = "详情";
+        more.addEventListener("click", () => openPage(e.card.url));
+        div.appendChild(more);
+      }
+    } else {
+      if (e.kind === "push") {
+        const tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = "客服消息";
+        div.appendChild(tag);
+      }
+      div.appendChild(document.createTextNode(e.text));
     }
-    div.appendChild(document.createTextNode(e.text));
     div.title = new Date(e.at).toLocaleString("zh-CN");
     chat.appendChild(div);
     chat.scrollTop = chat.scrollHeight;
@@ -72,6 +101,32 @@
       setStatus(data.error || "");
     } catch (err) {
       setStatus("发送失败");
+    }
+    poll();
+  }
+
+  // openPage shows a page inside the phone, as WeChat's browser, for the
+  // current user (web authorisation at the simulator knows them).
+  function openPage(url) {
+    if (!/^https?:\/\//.test(url)) return;
+    $("pageFrame").src = "/sim/open?openid=" + encodeURIComponent(openid()) + "&url=" + encodeURIComponent(url);
+    $("pageUrl").textContent = url;
+    $("page").hidden = false;
+  }
+
+  async function subscribe(accept) {
+    if (!openid()) { setStatus("请先填写 openid"); return; }
+    setStatus("订阅中…");
+    try {
+      const r = await fetch("/sim/subscribe", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ openid: openid(), accept: accept }),
+      });
+      const data = await r.json();
+      setStatus(data.error || (accept ? "已允许一次进展通知" : "已取消"));
+    } catch (err) {
+      setStatus("订阅失败");
     }
     poll();
   }
@@ -122,8 +177,10 @@
   $("voice").addEventListener("click", () => {
     const text = $("text").value;
     $("text").value = "";
-    send({ kind: "voice", text: text });
+    send({ kind: "voice", text: text }); // what it says: heard only through the ASR
   });
+  $("grant").addEventListener("click", () => subscribe(true));
+  $("closePage").addEventListener("click", () => { $("page").hidden = true; $("pageFrame").src = "about:blank"; });
   openidBox.addEventListener("change", () => { resetChat(); poll(); });
 
   loadContacts();
