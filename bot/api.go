@@ -36,6 +36,7 @@ type apiResult struct {
 	MsgID       int64  `json:"msgid"`
 	AccessToken string `json:"access_token"`
 	ExpiresIn   int64  `json:"expires_in"`
+	OpenID      string `json:"openid"` // web authorisation
 }
 
 // isTokenError reports whether code says the access token is stale.
@@ -43,7 +44,8 @@ func isTokenError(code int) bool {
 	return code == 40001 || code == 42001 || code == 40014
 }
 
-// apiCall is one JSON request to WeChat: method, base+path, query and body.
+// apiCall is one JSON request to WeChat: base+path, query and body (a GET
+// when body is nil).
 // secrets are scrubbed from any error it returns.
 type apiCall struct {
 	client  *http.Client
@@ -63,15 +65,21 @@ func (a apiCall) do(ctx context.Context) (apiResult, error) {
 	if len(a.query) > 0 {
 		u += "?" + a.query.Encode()
 	}
-	payload, err := json.Marshal(a.body)
-	if err != nil {
-		return res, fmt.Errorf("wechat %s: encode: %w", a.path, err)
+	method, body := http.MethodGet, io.Reader(nil)
+	if a.body != nil {
+		payload, err := json.Marshal(a.body)
+		if err != nil {
+			return res, fmt.Errorf("wechat %s: encode: %w", a.path, err)
+		}
+		method, body = http.MethodPost, bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return res, a.scrub(fmt.Errorf("wechat %s: %w", a.path, err))
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if a.body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return res, a.scrub(fmt.Errorf("wechat %s: %w", a.path, redactURL(err)))

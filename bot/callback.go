@@ -433,6 +433,7 @@ func toMessage(mm *message.MixMessage) core.Message {
 		m.Kind = core.MessageEvent
 		m.Event = cleanText(string(mm.Event), 64)
 		m.EventKey = cleanText(mm.EventKey, 256)
+		m.Grants = popupGrants(mm)
 		if m.Event == "LOCATION" {
 			lat, errLat := strconv.ParseFloat(strings.TrimSpace(mm.Latitude), 64)
 			lng, errLng := strconv.ParseFloat(strings.TrimSpace(mm.Longitude), 64)
@@ -444,20 +445,6 @@ func toMessage(mm *message.MixMessage) core.Message {
 		m.Kind = core.MessageOther
 	}
 	return m
-}
-
-// opensWindow reports whether m is the user talking to the account, which
-// opens WeChat's customer-service window: a message, a follow, a menu click
-// or a QR scan; not an unfollow, a page view or a delivery receipt.
-func opensWindow(m core.Message) bool {
-	if m.Kind != core.MessageEvent {
-		return true
-	}
-	switch m.Event {
-	case core.EventNameSubscribe, core.EventNameClick, "SCAN":
-		return true
-	}
-	return false
 }
 
 // dedupeKey names a message for retry detection: sender and MsgId for
@@ -496,14 +483,15 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 			}
 		}
 	}
-	if w := c.cfg.Window; w != nil && opensWindow(m) {
-		if d != nil && w.Store == d {
-			ops = append(ops, w.inbound(m.From))
-		} else if err := w.Inbound(ctx, m.From); err != nil {
+	if op, ok := c.cfg.Window.inbound(m); ok {
+		if d != nil && c.cfg.Window.Store == d {
+			ops = append(ops, op)
+		} else if err := c.cfg.Window.Inbound(ctx, m); err != nil {
 			c.cfg.Log.Warn("wechat window not recorded", "err", err)
 		}
 	}
 	if d == nil {
+		c.granted(ctx, m)
 		return c.respond(ctx, m)
 	}
 	core.BatchKeys(ctx, d, ops)
@@ -523,6 +511,7 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 	if !ops[0].OK {
 		return c.replayed(ctx, key), OutcomeDuplicate
 	}
+	c.granted(ctx, m)
 	// The responder's own writes (the session) go out with the stored
 	// reply, in one batch, before the answer: a retry then finds the reply.
 	ctx, deferred := core.WithKeyWrites(ctx)

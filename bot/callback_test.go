@@ -477,8 +477,8 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// A message or a menu click opens the user's customer-service window; an
-// unfollow does not.
+// A message opens the user's 48-hour window, a menu click only the
+// 1-minute one; an unfollow opens nothing (window_test.go has every way).
 func TestCallbackOpensTheWindow(t *testing.T) {
 	store := &memEphemeral{Now: func() time.Time { return fixedNow }}
 	window := &bot.Window{Store: store, Now: func() time.Time { return fixedNow }}
@@ -486,10 +486,12 @@ func TestCallbackOpensTheWindow(t *testing.T) {
 	serve(cb, wechatRequest{body: eventXML("o_gone", 1714036504, "unsubscribe", "")}.build(t))
 	serve(cb, wechatRequest{body: textXML("o_res", 42, "你好")}.build(t))
 	serve(cb, wechatRequest{body: eventXML("o_click", 1714036504, "CLICK", "MINE")}.build(t))
-	for openid, want := range map[string]bool{"o_gone": false, "o_res": true, "o_click": true} {
-		_, ok, _ := store.Get(context.Background(), "wxwindow:"+openid)
-		if ok != want {
-			t.Errorf("%s: window recorded %t, want %t", openid, ok, want)
+	for openid, want := range map[string]string{"o_gone": "", "o_res": "wxwindow:", "o_click": "wxtap:"} {
+		for _, kind := range []string{"wxwindow:", "wxtap:"} {
+			_, ok, _ := store.Get(context.Background(), kind+openid)
+			if ok != (kind == want) {
+				t.Errorf("%s: %s recorded %t, want %t", openid, kind, ok, kind == want)
+			}
 		}
 	}
 }

@@ -2,15 +2,12 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
@@ -26,8 +23,9 @@ type Tokens interface {
 
 // Push channels, as Sender.Notify reports them.
 const (
-	ChannelCustom   = "custom"
-	ChannelTemplate = "template"
+	ChannelCustom    = "custom"
+	ChannelTemplate  = "template"
+	ChannelSubscribe = "subscribe" // 订阅通知
 )
 
 // SenderConfig configures a Sender.
@@ -35,29 +33,29 @@ type SenderConfig struct {
 	Tokens  Tokens
 	APIBase string       // "" means DefaultAPIBase
 	Client  *http.Client // nil means NewAPIClient(DefaultAPITimeout)
-	// TemplateID is the notice template used when the customer-service
-	// window is closed; empty disables the fallback. The template has the
-	// fields first, keyword1 (case number), keyword2 (text) and remark.
-	TemplateID string
-	Remark     string // the template's remark line; may be empty
-	// Window tracks each user's customer-service window and quota, so a
-	// push that WeChat would refuse goes straight to the template; nil
-	// means every push tries a customer-service message first.
+	// Templates are the message templates per kind of notice, used when
+	// the customer-service window is closed; a kind without one is sent
+	// as a customer-service message only.
+	Templates map[core.NoticeKind]NoticeTemplate
+	// Subscribe are the 订阅通知 templates per kind, used before the
+	// message template while the recipient holds a grant (Window.Grant).
+	Subscribe map[core.NoticeKind]NoticeTemplate
+	// PublicBase is where pages inside WeChat are reached: a notice about
+	// a case links to PublicBase/wx/cases/{number}. Empty sends no link.
+	PublicBase string
+	// Window tracks each user's customer-service allowances and 订阅通知
+	// grants, so a push that WeChat would refuse goes straight to a
+	// template; nil means every push tries a customer-service message
+	// first, and no 订阅通知 is sent.
 	Window *Window
 	Log    *slog.Logger
 }
 
-// NoticeTemplateLabels are the fixed words of the notice template the
-// Sender fills, field by field: register the template in the WeChat admin
-// console as "{{first.DATA}} 编号：{{keyword1.DATA}} 内容：{{keyword2.DATA}}
-// {{remark.DATA}}". The simulator is given the same labels.
-func NoticeTemplateLabels() map[string]string {
-	return map[string]string{"keyword1": "编号：", "keyword2": "内容："}
-}
-
-// Sender pushes notices: a customer-service text message, or a template
-// message when the user's window is closed (45015) or its quota is spent
-// (45047). It implements core.Notifier.
+// Sender pushes notices: a customer-service text message while the user's
+// window allows one; when it is closed (45015) or spent (45047), a 订阅通知
+// while the user holds a grant for the notice's kind, else the kind's
+// template, its fields filled from the notice's values and linked to the
+// case's page. It implements core.Notifier.
 type Sender struct {
 	cfg SenderConfig
 }
@@ -78,6 +76,12 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := checkTemplates("message", cfg.Templates); err != nil {
+		return nil, err
+	}
+	if err := checkTemplates("subscribe", cfg.Subscribe); err != nil {
+		return nil, err
+	}
 	return &Sender{cfg: cfg}, nil
 }
 
@@ -93,8 +97,11 @@ func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
 		s.cfg.Log.Warn("wechat window unknown; trying a customer-service message", "err", err)
 		open = true
 	}
-	code := 45047 // what WeChat would answer; for the template's log line
-	if open || s.cfg.TemplateID == "" {
+	tpl, hasTemplate := s.cfg.Templates[n.Kind]
+	sub, hasSubscribe := s.cfg.Subscribe[n.Kind]
+	hasSubscribe = hasSubscribe && s.cfg.Window != nil
+	code := 45015 // what WeChat would answer; for the log lines
+	if open || !hasTemplate && !hasSubscribe {
 		msg := message.NewCustomerTextMessage(n.To, customText(n))
 		if n.Image != "" {
 			msg = message.NewCustomerImgMessage(n.To, n.Image)
@@ -107,146 +114,39 @@ func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
 			return ChannelCustom, nil
 		}
 		pe, ok := errors.AsType[*core.PushError](err)
-		if !ok || (pe.Code != 45015 && pe.Code != 45047) || s.cfg.TemplateID == "" {
+		if !ok || (pe.Code != 45015 && pe.Code != 45047) || !hasTemplate && !hasSubscribe {
 			return "", fmt.Errorf("wechat custom message: %w", err)
 		}
 		code = pe.Code
-		s.cfg.Log.Info("wechat custom message refused; sending a template message", "errcode", pe.Code)
+		s.cfg.Log.Info("wechat custom message refused; sending a notice by template", "errcode", pe.Code, "kind", string(n.Kind))
 	}
-	tm := &message.TemplateMessage{
-		ToUser:      n.To,
-		TemplateID:  s.cfg.TemplateID,
-		ClientMsgID: n.Key,
-		Data: map[string]*message.TemplateDataItem{
-			"first":    {Value: n.Title},
-			"keyword1": {Value: n.Case},
-			"keyword2": {Value: n.Text},
-			"remark":   {Value: s.cfg.Remark},
-		},
+	link := caseURL(s.cfg.PublicBase, n.Case)
+	if hasSubscribe {
+		granted, err := s.cfg.Window.takeGrant(ctx, n.To, sub.ID)
+		if err != nil {
+			s.cfg.Log.Warn("wechat grant unknown", "err", err)
+		}
+		if granted {
+			err := s.post(ctx, "/cgi-bin/message/subscribe/bizsend", templatePayload{ToUser: n.To, TemplateID: sub.ID,
+				Page: link, Data: sub.data(n)})
+			pe, isPush := errors.AsType[*core.PushError](err)
+			switch {
+			case err == nil:
+				return ChannelSubscribe, nil
+			case !hasTemplate || !isPush || pe.Code != 43101:
+				return "", fmt.Errorf("wechat subscribe message (custom window: errcode %d): %w", code, err)
+			}
+			s.cfg.Log.Info("wechat subscribe message refused; sending a template message", "errcode", pe.Code)
+		}
 	}
-	if err := s.post(ctx, "/cgi-bin/message/template/send", tm); err != nil {
+	if !hasTemplate {
+		return "", fmt.Errorf("wechat custom message: %w", &core.PushError{Code: code, Msg: "window closed, and no template for " + string(n.Kind)})
+	}
+	if err := s.post(ctx, "/cgi-bin/message/template/send", templatePayload{ToUser: n.To, TemplateID: tpl.ID,
+		URL: link, ClientMsgID: n.Key, Data: tpl.data(n)}); err != nil {
 		return "", fmt.Errorf("wechat template message (custom window: errcode %d): %w", code, err)
 	}
 	return ChannelTemplate, nil
-}
-
-// WeChat's rules for customer-service messages: within 48 hours of the
-// user's last message, at most 5 per message.
-const (
-	windowSpan  = 48 * time.Hour
-	windowQuota = 5
-)
-
-// Window tracks, per openid in a core.Ephemeral, when the user last wrote
-// and how many customer-service messages were sent since: the callback
-// calls Inbound, the Sender asks before sending and counts after. A nil
-// *Window tracks nothing and reports every window open.
-type Window struct {
-	Store core.Ephemeral
-	Now   func() time.Time // nil means time.Now
-}
-
-// windowState is what Window keeps per openid.
-type windowState struct {
-	Last time.Time `json:"last"`
-	Sent int       `json:"sent"`
-}
-
-func windowKey(openid string) string { return "wxwindow:" + openid }
-
-func (w *Window) now() time.Time {
-	if w.Now != nil {
-		return w.Now()
-	}
-	return time.Now()
-}
-
-// Inbound records that openid wrote to the account: a new window with a
-// fresh quota.
-func (w *Window) Inbound(ctx context.Context, openid string) error {
-	if w == nil {
-		return nil
-	}
-	return w.put(ctx, openid, windowState{Last: w.now()})
-}
-
-// inbound is Inbound as an operation, for a caller that batches it with
-// others on the same store.
-func (w *Window) inbound(openid string) core.KeyOp {
-	op, _ := w.setOp(openid, windowState{Last: w.now()})
-	return op
-}
-
-// setOp is the write that stores st; false when st's window has closed
-// and there is nothing to keep.
-func (w *Window) setOp(openid string, st windowState) (core.KeyOp, bool) {
-	ttl := windowSpan - w.now().Sub(st.Last)
-	if ttl <= 0 {
-		return core.KeyOp{}, false
-	}
-	return core.KeyOp{Kind: core.KeySet, Key: windowKey(openid), Value: st.encode(), TTL: ttl}, true
-}
-
-// encode is json.Marshal(st), written out: it runs on every message, where
-// reflection was 4% of an idle one.
-func (st windowState) encode() []byte {
-	b := make([]byte, 0, 64)
-	b = append(b, `{"last":"`...)
-	b = st.Last.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","sent":`...)
-	b = strconv.AppendInt(b, int64(st.Sent), 10)
-	return append(b, '}')
-}
-
-func (w *Window) put(ctx context.Context, openid string, st windowState) error {
-	op, ok := w.setOp(openid, st)
-	if !ok {
-		return nil
-	}
-	if err := w.Store.Set(ctx, op.Key, op.Value, op.TTL); err != nil {
-		return fmt.Errorf("wechat window: %w", err)
-	}
-	return nil
-}
-
-func (w *Window) get(ctx context.Context, openid string) (windowState, bool, error) {
-	var st windowState
-	b, ok, err := w.Store.Get(ctx, windowKey(openid))
-	if err != nil || !ok {
-		return st, false, err
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, false, nil
-	}
-	return st, true, nil
-}
-
-// open reports whether a customer-service message to openid is within the
-// window and the quota.
-func (w *Window) open(ctx context.Context, openid string) (bool, error) {
-	if w == nil {
-		return true, nil
-	}
-	st, ok, err := w.get(ctx, openid)
-	if err != nil {
-		return false, fmt.Errorf("wechat window: %w", err)
-	}
-	return ok && w.now().Sub(st.Last) < windowSpan && st.Sent < windowQuota, nil
-}
-
-// spend counts one customer-service message to openid. Two instances
-// counting at once may count one send too few; WeChat's 45047 is still
-// answered with a template message.
-func (w *Window) spend(ctx context.Context, openid string) error {
-	if w == nil {
-		return nil
-	}
-	st, ok, err := w.get(ctx, openid)
-	if err != nil || !ok {
-		return err
-	}
-	st.Sent++
-	return w.put(ctx, openid, st)
 }
 
 // customText is the customer-service message for n.

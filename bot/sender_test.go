@@ -105,7 +105,11 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 func newSender(t *testing.T, base, templateID string) *bot.Sender {
 	t.Helper()
 	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: testAppID, AppSecret: testSecret, APIBase: base})
-	s, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: base, TemplateID: templateID, Remark: "感谢您的支持"})
+	cfg := bot.SenderConfig{Tokens: tokens, APIBase: base, PublicBase: "https://grid.example.org/"}
+	if templateID != "" {
+		cfg.Templates = map[core.NoticeKind]bot.NoticeTemplate{core.NoticeStaffCase: {ID: templateID, Fields: staffCaseFields}}
+	}
+	s, err := bot.NewSender(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +122,13 @@ const (
 	stable   = "/cgi-bin/stable_token"
 )
 
+// staffCaseFields maps the library's 工单待办提醒 as the README says.
+var staffCaseFields = map[string]string{"thing1": "category", "character_string2": "number", "thing3": "place", "time4": "deadline"}
+
 func TestSender(t *testing.T) {
-	notice := core.Notice{To: "o_leader", Title: "新事项待处理", Text: "幸福路路灯不亮", Case: "GB-2025-0001", Key: "evt-17"}
+	notice := core.Notice{To: "o_leader", Title: "新事项待处理", Text: "幸福路路灯不亮", Case: "GB-2025-0001", Key: "evt-17",
+		Kind: core.NoticeStaffCase, Values: map[string]string{"category": "道路照明", "number": "GB-2025-0001",
+			"place": "石桥村 · 石桥大网格 村口往东第三根电线杆旁边的小卖部门口", "deadline": "2026-12-06 17:15"}}
 	tests := []struct {
 		name       string
 		templateID string
@@ -190,9 +199,10 @@ func TestSender(t *testing.T) {
 			if ch == "template" {
 				tp := api.last(template)
 				data, _ := json.Marshal(tp.Body["data"])
-				want := `{"first":{"value":"新事项待处理"},"keyword1":{"value":"GB-2025-0001"},"keyword2":{"value":"幸福路路灯不亮"},"remark":{"value":"感谢您的支持"}}`
-				if tp.Body["template_id"] != "TPL" || tp.Body["client_msg_id"] != "evt-17" || tp.Body["touser"] != "o_leader" || string(data) != want {
-					t.Fatalf("template body %v", tp.Body)
+				want := `{"character_string2":{"value":"GB-2025-0001"},"thing1":{"value":"道路照明"},"thing3":{"value":"石桥村 · 石桥大网格 村口往东第三根…"},"time4":{"value":"2026-12-06 17:15"}}`
+				if tp.Body["template_id"] != "TPL" || tp.Body["client_msg_id"] != "evt-17" || tp.Body["touser"] != "o_leader" ||
+					string(data) != want || tp.Body["url"] != "https://grid.example.org/wx/cases/GB-2025-0001" {
+					t.Fatalf("template body %v\n%s", tp.Body, data)
 				}
 			}
 			if tt.name == "stale token refreshed once" && api.last(custom).Token != "TOKEN-2" {
@@ -389,13 +399,14 @@ func TestSenderSpendsTheQuota(t *testing.T) {
 	window := &bot.Window{Store: st, Now: clock}
 	api, srv := newFakeAPI(t)
 	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: testAppID, AppSecret: testSecret, APIBase: srv.URL})
-	s, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: srv.URL, TemplateID: "TPL", Window: window})
+	s, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: srv.URL, Window: window,
+		Templates: map[core.NoticeKind]bot.NoticeTemplate{core.NoticeStaffCase: {ID: "TPL", Fields: staffCaseFields}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	send := func() string {
 		t.Helper()
-		ch, err := s.Notify(ctx, core.Notice{To: "o_res", Title: "t", Text: "x", Case: "ST1"})
+		ch, err := s.Notify(ctx, core.Notice{To: "o_res", Title: "t", Text: "x", Case: "ST1", Kind: core.NoticeStaffCase})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +424,7 @@ func TestSenderSpendsTheQuota(t *testing.T) {
 	if ch := send(); ch != bot.ChannelTemplate || customs() != 0 {
 		t.Fatalf("never wrote: %s after %d custom tries; want the template only", ch, customs())
 	}
-	if err := window.Inbound(ctx, "o_res"); err != nil {
+	if err := window.Inbound(ctx, core.Message{From: "o_res", Kind: core.MessageText}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -423,7 +434,7 @@ func TestSenderSpendsTheQuota(t *testing.T) {
 	if strings.Join(got, " ") != "custom custom custom custom custom template" || customs() != 5 {
 		t.Fatalf("after one message: %v with %d custom tries", got, customs())
 	}
-	if err := window.Inbound(ctx, "o_res"); err != nil {
+	if err := window.Inbound(ctx, core.Message{From: "o_res", Kind: core.MessageText}); err != nil {
 		t.Fatal(err)
 	}
 	if ch := send(); ch != bot.ChannelCustom {

@@ -39,7 +39,23 @@ type Config struct {
 		AESKey     string `koanf:"aes_key"`
 		PrevAESKey string `koanf:"prev_aes_key"`
 		APIBase    string `koanf:"api_base"`
+		// TemplateID was the 2022 notice template (first, keyword1,
+		// keyword2, remark), which WeChat no longer offers; set, it is
+		// refused with a pointer to Templates.
 		TemplateID string `koanf:"template_id"`
+		// PublicBase is where the pages inside WeChat are reached; notices
+		// link to PublicBase/wx/cases/{number}.
+		PublicBase string `koanf:"public_base"`
+		// OAuthBase is the web-authorisation host (the simulator in the
+		// demo and the tests).
+		OAuthBase string `koanf:"oauth_base"`
+		// Templates are the message templates per kind of notice
+		// (core.NoticeKinds), picked from WeChat's category library; a
+		// kind without one goes by customer-service message only.
+		Templates map[string]NoticeTemplate `koanf:"templates"`
+		// Subscribe are the 订阅通知 templates per kind (resident_progress,
+		// rating), sent while a resident holds a grant.
+		Subscribe map[string]NoticeTemplate `koanf:"subscribe"`
 	} `koanf:"wechat"`
 	Store struct {
 		Kind string `koanf:"kind"`
@@ -109,6 +125,18 @@ type Config struct {
 	} `koanf:"log"`
 }
 
+// NoticeTemplate is a template and what gridbot puts in each of its
+// fields: key (thing1, character_string2 …) → value name (core.NoticeValues).
+type NoticeTemplate struct {
+	ID     string            `koanf:"id"`
+	Fields map[string]string `koanf:"fields"`
+}
+
+// openKeys are the settings whose keys people choose (a kind of notice,
+// a template's field): every key under them is known, and Validate checks
+// what they hold.
+var openKeys = []string{"wechat.templates.", "wechat.subscribe."}
+
 // Defaults are the built-in values, the first layer. Every key gridbot knows
 // is here, which is how unknown keys are told apart.
 func Defaults() map[string]any {
@@ -121,6 +149,8 @@ func Defaults() map[string]any {
 		"wechat.prev_aes_key":           "",
 		"wechat.api_base":               "https://api.weixin.qq.com",
 		"wechat.template_id":            "",
+		"wechat.public_base":            "",
+		"wechat.oauth_base":             "https://open.weixin.qq.com",
 		"store.kind":                    "embedded",
 		"store.path":                    "gridbot.db",
 		"valkey.addr":                   []string{"127.0.0.1:6379"},
@@ -230,7 +260,7 @@ func envKey(name string, known map[string]bool) string {
 func unknownKeys(keys []string, known map[string]bool) []string {
 	var out []string
 	for _, key := range keys {
-		if !known[key] {
+		if !known[key] && !slices.ContainsFunc(openKeys, func(p string) bool { return strings.HasPrefix(key, p) }) {
 			out = append(out, key)
 		}
 	}
@@ -253,6 +283,9 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.WeChat.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("config wechat.api_base %q: want an http(s) URL", c.WeChat.APIBase)
+	}
+	if err := c.validateNotices(); err != nil {
+		return err
 	}
 	if !slices.Contains([]string{"embedded", "valkey"}, c.Store.Kind) {
 		return fmt.Errorf("config store.kind %q: want embedded or valkey", c.Store.Kind)
@@ -372,4 +405,65 @@ func (c *Config) RequireWeChat() error {
 func (c *Config) Rules() core.Rules {
 	return core.Rules{WarnAt: c.Supervision.WarnAt, EscalateEvery: c.Supervision.EscalateEvery,
 		AcceptWithin: c.Supervision.AcceptWithin, RatingWait: c.Supervision.RatingWait}
+}
+
+// validateNotices checks the pages' addresses and each template mapping:
+// a known kind, an id, and fields whose type can show the value mapped to
+// them (core.CheckTemplateField).
+func (c *Config) validateNotices() error {
+	if c.WeChat.TemplateID != "" {
+		return fmt.Errorf("config wechat.template_id: WeChat dropped first/keyword templates in 2023; " +
+			"map templates from the category library under wechat.templates instead (README: Running against the real WeChat)")
+	}
+	for _, kv := range []struct{ key, value string }{{"wechat.public_base", c.WeChat.PublicBase}, {"wechat.oauth_base", c.WeChat.OAuthBase}} {
+		if kv.value == "" && kv.key == "wechat.public_base" {
+			continue
+		}
+		if u, err := url.Parse(kv.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("config %s %q: want an http(s) URL without query", kv.key, kv.value)
+		}
+	}
+	for _, set := range []struct {
+		key   string
+		ts    map[string]NoticeTemplate
+		kinds []core.NoticeKind
+	}{
+		{"wechat.templates", c.WeChat.Templates, core.NoticeKinds()},
+		{"wechat.subscribe", c.WeChat.Subscribe, []core.NoticeKind{core.NoticeResidentProgress, core.NoticeRating}},
+	} {
+		names := make([]string, 0, len(set.ts))
+		for kind := range set.ts {
+			names = append(names, kind)
+		}
+		sort.Strings(names)
+		for _, kind := range names {
+			t := set.ts[kind]
+			if !slices.Contains(set.kinds, core.NoticeKind(kind)) {
+				return fmt.Errorf("config %s.%s: unknown kind of notice (want %s)", set.key, kind, kindList(set.kinds))
+			}
+			if strings.TrimSpace(t.ID) == "" || len(t.Fields) == 0 {
+				return fmt.Errorf("config %s.%s: want {id: …, fields: {key: value}}", set.key, kind)
+			}
+			keys := make([]string, 0, len(t.Fields))
+			for k := range t.Fields {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if err := core.CheckTemplateField(k, t.Fields[k]); err != nil {
+					return fmt.Errorf("config %s.%s.fields.%s: %w", set.key, kind, k, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func kindList(kinds []core.NoticeKind) string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return strings.Join(out, ", ")
 }

@@ -141,3 +141,42 @@ func TestParseTownRejects(t *testing.T) {
 		})
 	}
 }
+
+// The notice templates in the shape the README gives: each kind's template
+// id and the value each of its fields shows; a mapping WeChat would refuse
+// is refused at start, naming the key.
+func TestNoticeTemplates(t *testing.T) {
+	good := `wechat:
+  public_base: https://grid.example.org
+  oauth_base: https://open.weixin.qq.com
+  templates:
+    staff_case: {id: "T1", fields: {thing1: category, character_string2: number, thing3: place, time4: deadline}}
+    resident_progress: {id: "T2", fields: {character_string1: number, phrase3: state, thing4: handler, time5: time}}
+  subscribe:
+    resident_progress: {id: "S1", fields: {character_string1: number, phrase2: state}}
+`
+	c, err := Load(writeFile(t, good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WeChat.Templates["staff_case"].ID != "T1" || c.WeChat.Templates["staff_case"].Fields["time4"] != "deadline" ||
+		c.WeChat.Subscribe["resident_progress"].Fields["phrase2"] != "state" || c.WeChat.PublicBase != "https://grid.example.org" {
+		t.Fatalf("templates %+v", c.WeChat)
+	}
+	for _, tt := range []struct{ name, file, want string }{
+		{"unknown kind", "wechat:\n  templates:\n    fax: {id: T, fields: {thing1: category}}\n", "wechat.templates.fax"},
+		{"unknown value", "wechat:\n  templates:\n    staff_case: {id: T, fields: {thing1: colour}}\n", "wechat.templates.staff_case.fields.thing1"},
+		{"Chinese in a character_string", "wechat:\n  templates:\n    staff_case: {id: T, fields: {character_string1: place}}\n", "character_string1"},
+		{"a phrase for a place", "wechat:\n  templates:\n    staff_case: {id: T, fields: {phrase1: place}}\n", "phrase1"},
+		{"a time for a category", "wechat:\n  templates:\n    staff_case: {id: T, fields: {time1: category}}\n", "time1"},
+		{"an amount", "wechat:\n  templates:\n    staff_case: {id: T, fields: {amount1: number}}\n", "amount1"},
+		{"no id", "wechat:\n  templates:\n    staff_case: {fields: {thing1: category}}\n", "wechat.templates.staff_case"},
+		{"subscribe for staff", "wechat:\n  subscribe:\n    staff_case: {id: T, fields: {thing1: category}}\n", "wechat.subscribe.staff_case"},
+		{"the 2022 template", "wechat:\n  template_id: OLD\n", "wechat.template_id"},
+		{"a relative public base", "wechat:\n  public_base: /wx\n", "wechat.public_base"},
+	} {
+		if _, err := Load(writeFile(t, tt.file), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error naming %s", tt.name, err, tt.want)
+		}
+	}
+}

@@ -23,6 +23,8 @@ const (
 	EventNameSubscribe   = "subscribe"
 	EventNameUnsubscribe = "unsubscribe"
 	EventNameClick       = "CLICK"
+	// EventNameSubscribePopup carries 订阅通知 grants and refusals.
+	EventNameSubscribePopup = "subscribe_msg_popup_event"
 )
 
 // Message is one inbound WeChat message or event, stripped of the wire
@@ -36,6 +38,16 @@ type Message struct {
 	Location *Location   // location messages
 	Event    string      // MessageEvent: subscribe, CLICK, …
 	EventKey string      // CLICK key (e.g. REPORT), qrscene_ value
+	// Grants are a subscribe_msg_popup_event's choices: which 订阅通知
+	// templates the user allowed (or refused) on a page of the account.
+	Grants []SubscribeChoice
+}
+
+// SubscribeChoice is one template in a subscribe pop-up and the user's
+// answer to it.
+type SubscribeChoice struct {
+	TemplateID string
+	Accept     bool
 }
 
 // FromWeChat reports whether a resident ID is a WeChat openid. Cases filed

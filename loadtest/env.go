@@ -20,7 +20,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"gridbot/bot"
 	"gridbot/wechatsim"
 )
 
@@ -87,10 +86,9 @@ func NewSetup(ctx context.Context, opt SetupOptions) (*Setup, error) {
 		}
 	}
 	// WeChat's API as the bots see it: tokens, customer-service and
-	// template sends, with the window rules applied.
+	// template sends, with today's quota and template rules.
 	s.API = wechatsim.New(wechatsim.Config{Token: s.Account.Token, AppID: s.Account.AppID,
-		AppSecret: s.Account.AppSecret, TemplateIDs: []string{"tpl-notice"},
-		TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
+		AppSecret: s.Account.AppSecret, Templates: wechatsim.Library()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.Close()
@@ -186,7 +184,10 @@ wechat:
   token: %s
   aes_key: %q
   api_base: %s
-  template_id: tpl-notice
+  templates:
+    staff_case: {id: tpl-staff-case, fields: {thing1: category, character_string2: number, thing3: place, time4: deadline}}
+    resident_progress: {id: tpl-progress, fields: {character_string1: number, thing2: category, phrase3: state, thing4: handler, time5: time}}
+    rating: {id: tpl-resolved, fields: {character_string1: number, thing2: result, phrase3: state, time4: time}}
 %stown:
   directory: %s
   categories: %s

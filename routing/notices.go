@@ -22,7 +22,109 @@ type outgoing struct {
 // staff, to the resident who filed it and to those who joined it.
 func noticesFor(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 	outs := notices(town, ev, c)
-	return append(outs, joinedNotices(ev, c, outs)...)
+	outs = append(outs, joinedNotices(ev, c, outs)...)
+	for i := range outs {
+		withTemplate(town, ev, c, &outs[i])
+	}
+	return outs
+}
+
+// withTemplate gives o its kind of notice and the values a template may
+// show: short, because a template field holds 20 characters at most; the
+// whole story is on the case's page the template links to.
+func withTemplate(town *core.Town, ev core.Event, c *core.Case, o *outgoing) {
+	toStaff := o.to != core.ActorResident && !strings.HasPrefix(o.to, core.ActorJoinedPrefix)
+	n := &o.notice
+	cat := c.Category
+	if k := town.Category(c.Category); k != nil {
+		cat = k.Name
+	}
+	grid := c.Grid
+	if g := town.Grid(c.Grid); g != nil {
+		grid = g.Name
+	}
+	place := town.PlaceName(c.Grid)
+	if c.Location != nil && c.Location.Label != "" {
+		place += " " + c.Location.Label
+	}
+	v := map[string]string{
+		core.ValueNumber:   c.Number,
+		core.ValueCategory: cat,
+		core.ValuePlace:    place,
+		core.ValueGrid:     grid,
+		core.ValueState:    stateWord(ev),
+		core.ValueDeadline: c.Deadline.In(core.ChinaTime()).Format(core.NoticeTimeLayout),
+		core.ValueTime:     ev.At.In(core.ChinaTime()).Format(core.NoticeTimeLayout),
+		core.ValueHandler:  town.PlaceName(c.Grid),
+	}
+	switch ev.Kind {
+	case core.EventAccepted:
+		v[core.ValueHandler] = acceptedBy(town, ev, c)
+	case core.EventWhistled, core.EventSigned, core.EventReturned:
+		v[core.ValueHandler] = deptName(town, ev.Data[core.DataDept])
+	}
+	switch {
+	case toStaff && (ev.Kind == core.EventWarned || ev.Kind == core.EventEscalated):
+		n.Kind = core.NoticeWarning
+		v[core.ValueSummary] = c.Text
+	case toStaff:
+		n.Kind = core.NoticeStaffCase
+		v[core.ValueSummary] = c.Text
+	case ev.Kind == core.EventResolved:
+		n.Kind = core.NoticeRating
+		v[core.ValueSummary] = "请为办理结果评分"
+		v[core.ValueResult] = ev.Text
+		if o.to != core.ActorResident {
+			v[core.ValueResult] = "已办结" // never the words written to the resident who filed
+		}
+	default:
+		n.Kind = core.NoticeResidentProgress
+		v[core.ValueSummary] = firstLine(n.Text)
+	}
+	n.Values = v
+}
+
+// stateWord is what ev did, in at most 5 Chinese characters (a template's
+// phrase field).
+func stateWord(ev core.Event) string {
+	switch ev.Kind {
+	case core.EventAssigned:
+		return "新交办"
+	case core.EventTransferred:
+		return "转交办理"
+	case core.EventReopened:
+		return "重新办理"
+	case core.EventAccepted:
+		return "已受理"
+	case core.EventReplied:
+		return "已回复"
+	case core.EventResolved:
+		return "已办结"
+	case core.EventWhistled:
+		return "部门协办"
+	case core.EventSigned:
+		return "部门领办"
+	case core.EventSupplemented:
+		return "群众补充"
+	case core.EventWithdrawn:
+		return "已撤回"
+	case core.EventReturned:
+		return "部门退回"
+	case core.EventWarned:
+		return "临期预警"
+	case core.EventEscalated:
+		return "超期督办"
+	case core.EventClosed:
+		return "已结案"
+	}
+	return "有进展"
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // notices lists the pushes to staff and to the resident who filed c.

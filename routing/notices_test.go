@@ -65,3 +65,36 @@ func TestNoticesFor(t *testing.T) {
 		})
 	}
 }
+
+// Every notice names its kind (which template carries it) and offers a
+// state short enough for a phrase field (5 Chinese characters).
+func TestEveryNoticeHasAKindAndValues(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Resident: "oresident",
+		Assignee: "gl-L10-a", Post: core.PostA, Joined: []string{"oneighbour"}, Text: "路灯不亮"}
+	kinds := []core.EventKind{core.EventAssigned, core.EventTransferred, core.EventReopened, core.EventAccepted,
+		core.EventReplied, core.EventResolved, core.EventWhistled, core.EventSigned, core.EventSupplemented,
+		core.EventWithdrawn, core.EventReturned, core.EventWarned, core.EventEscalated, core.EventClosed}
+	seen := 0
+	for _, k := range kinds {
+		ev := core.Event{Kind: k, Actor: "gl-L10-a", Text: "已处理", Data: map[string]string{core.DataLevel: "grid"}}
+		for _, o := range noticesFor(town, ev, &c) {
+			seen++
+			n := o.notice
+			state := []rune(n.Values[core.ValueState])
+			if n.Kind == "" || n.Values[core.ValueNumber] != "ST0001" || len(state) == 0 || len(state) > 5 {
+				t.Errorf("%s to %s: kind %q values %v", k, o.to, n.Kind, n.Values)
+			}
+			toStaff := o.to != core.ActorResident && !strings.HasPrefix(o.to, core.ActorJoinedPrefix)
+			if toStaff == (n.Kind == core.NoticeResidentProgress || n.Kind == core.NoticeRating) {
+				t.Errorf("%s to %s went as %s", k, o.to, n.Kind)
+			}
+		}
+	}
+	if seen < len(kinds) {
+		t.Fatalf("only %d notices for %d kinds of event", seen, len(kinds))
+	}
+}

@@ -75,14 +75,16 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	a.metrics = metrics.New(metrics.Sources{WebsocketClients: a.hub.Clients, Cases: st})
 	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
 	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules()}
-	// The window (48 hours, 5 sends per message) is the user's, whoever
-	// serves them, so it lives in the shared store.
+	// The window (5 sends within 48 hours of a message, 3 within a minute
+	// of a tap) and the 订阅通知 grants are the user's, whoever serves them,
+	// so they live in the shared store.
 	window := &bot.Window{Store: st}
 
 	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 		APIBase: cfg.WeChat.APIBase, Shared: b.shared, Log: log})
 	sender, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: cfg.WeChat.APIBase,
-		TemplateID: cfg.WeChat.TemplateID, Window: window, Log: log})
+		Templates: noticeTemplates(cfg.WeChat.Templates), Subscribe: noticeTemplates(cfg.WeChat.Subscribe),
+		PublicBase: cfg.WeChat.PublicBase, Window: window, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -334,4 +336,13 @@ func (a *app) eraseExpired(ctx context.Context) {
 			a.log.Error("retention", "err", err)
 		}
 	}
+}
+
+// noticeTemplates is the configured templates as the Sender takes them.
+func noticeTemplates(ts map[string]configs.NoticeTemplate) map[core.NoticeKind]bot.NoticeTemplate {
+	out := make(map[core.NoticeKind]bot.NoticeTemplate, len(ts))
+	for kind, t := range ts {
+		out[core.NoticeKind(kind)] = bot.NoticeTemplate{ID: t.ID, Fields: t.Fields}
+	}
+	return out
 }

@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"gridbot/bot"
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/wechatsim"
@@ -67,7 +66,11 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	cfg.WeChat.Token = randomText(16)
 	cfg.WeChat.AESKey = base64.StdEncoding.EncodeToString(randomBytes(32))[:43]
 	cfg.WeChat.APIBase = simBase
-	cfg.WeChat.TemplateID = "gridbot-demo-notice"
+	// The simulator's library templates, mapped as the README says; the
+	// pages inside WeChat are the console's listener, web authorisation
+	// the simulator's.
+	cfg.WeChat.Templates, cfg.WeChat.Subscribe = simulatorTemplates()
+	cfg.WeChat.PublicBase, cfg.WeChat.OAuthBase = base, simBase
 	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
 	cfg.Log.Format = "text"
 
@@ -93,7 +96,8 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	sim := wechatsim.New(wechatsim.Config{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 		AESKey: cfg.WeChat.AESKey, CallbackURL: base + "/wechat", Contacts: contacts, Log: log,
-		TemplateIDs: []string{cfg.WeChat.TemplateID}, TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
+		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary(),
+		OAuthDomains: []string{ln.Addr().String()}})
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := simSrv.Serve(simLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

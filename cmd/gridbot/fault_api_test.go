@@ -97,8 +97,9 @@ func TestFaultWeChatAPIFailing(t *testing.T) {
 	if status := admin.post("/api/cases/"+busy+"/reply", map[string]string{"text": "已安排电工"}, nil); status != 200 {
 		t.Fatalf("reply: %d", status)
 	}
-	if p := r.waitPush(resident, "已安排电工"); p.Channel != "template" {
-		t.Errorf("the reply after 45015 went by %s, want the template", p.Channel)
+	// The template says a reply came; the words are on the case's page.
+	if p := r.waitPush(resident, "办理状态：已回复"); p.Channel != "template" || !strings.Contains(p.Text, busy) {
+		t.Errorf("the reply after 45015 went by %s (%q), want the progress template", p.Channel, p.Text)
 	}
 
 	time.Sleep(500 * time.Millisecond) // room for a wrong second push to show

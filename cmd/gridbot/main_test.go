@@ -21,7 +21,6 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
-	"gridbot/bot"
 	"gridbot/console"
 	"gridbot/wechatsim"
 )
@@ -127,7 +126,7 @@ func prepare(t testing.TB, o rigOptions) *rig {
 		aesKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))[:43]
 	}
 	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret", AESKey: aesKey,
-		TemplateIDs: []string{"tpl-notice"}, TemplateLabels: bot.NoticeTemplateLabels(), EnforceWindow: true})
+		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary()})
 	if o.peer != nil {
 		r.api, r.apiURL = o.peer.api, o.peer.apiURL
 	} else {
@@ -148,8 +147,8 @@ wechat:
   token: e2etoken
   aes_key: %q
   api_base: %s
-  template_id: tpl-notice
-%stown:
+  public_base: https://grid.example.org
+%s%stown:
   directory: %s
   categories: ../../configs/categories.yaml
 log:
@@ -158,7 +157,7 @@ admin:
   addr: 127.0.0.1:0
 dialog:
   join_radius_m: %d
-%s`, aesKey, r.apiURL, storeCfg, townFile(t, r.dataDir, o.away), o.joinRadius, o.extra)
+%s`, aesKey, r.apiURL, templatesYAML(t), storeCfg, townFile(t, r.dataDir, o.away), o.joinRadius, o.extra)
 	r.cfgPath = cfgPath
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -400,9 +399,13 @@ func TestWholeLoop(t *testing.T) {
 			resident := "oresident-e2e-1"
 
 			number := r.fileByLocation(resident)
-			push := r.waitPush(tt.leader, "编号："+number)
-			if !strings.Contains(push.Text, "路灯") || !strings.Contains(push.Text, "石桥") {
-				t.Errorf("leader push lacks the text or place: %q", push.Text)
+			// The leader has not written in 48 hours: the case reaches them
+			// as a template the simulator accepted (every field within its
+			// type), linked to the case's page.
+			push := r.waitPush(tt.leader, "工单编号："+number)
+			if push.Channel != "template" || !strings.Contains(push.Text, "道路照明") || !strings.Contains(push.Text, "石桥") ||
+				push.URL != "https://grid.example.org/wx/cases/"+number {
+				t.Errorf("leader push lacks the category, place or link: %+v", push)
 			}
 			waitEvent(t, ws, number, "assigned")
 
