@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -87,12 +86,9 @@ func fitField(key, value string) string {
 		}
 		return string(b)
 	case "time", "date":
-		if _, err := time.Parse(core.NoticeTimeLayout, value); err == nil {
-			return value
-		}
-		// CheckTemplateField lets only times into these fields; a time
-		// that is missing still must not break the send.
-		return time.Now().In(core.ChinaTime()).Format(core.NoticeTimeLayout)
+		// CheckTemplateField lets only the deadline and the time into
+		// these fields, which routing always writes in NoticeTimeLayout.
+		return value
 	default: // thing, const
 		return cut(value, 20)
 	}

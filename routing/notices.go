@@ -53,8 +53,8 @@ func withTemplate(town *core.Town, ev core.Event, c *core.Case, o *outgoing) {
 		core.ValuePlace:    place,
 		core.ValueGrid:     grid,
 		core.ValueState:    stateWord(ev),
-		core.ValueDeadline: c.Deadline.In(core.ChinaTime()).Format(core.NoticeTimeLayout),
-		core.ValueTime:     ev.At.In(core.ChinaTime()).Format(core.NoticeTimeLayout),
+		core.ValueDeadline: c.Deadline.In(town.Zone()).Format(core.NoticeTimeLayout),
+		core.ValueTime:     ev.At.In(town.Zone()).Format(core.NoticeTimeLayout),
 		core.ValueHandler:  town.PlaceName(c.Grid),
 	}
 	switch ev.Kind {
