@@ -30,6 +30,7 @@ const (
 	DataDays     = "days"     // working days asked or granted
 	DataUntil    = "until"    // RFC 3339: when a pause ends by itself
 	DataDeadline = "deadline" // RFC 3339: the new deadline
+	DataAskedBy  = "asked_by" // on a decision: the staff ID who asked
 )
 
 // ChangeKind is what a handler asks to change about a case's term.
@@ -93,7 +94,7 @@ func (l *Ledger) AskChange(ctx context.Context, number, staff string, change Ter
 }
 
 func (ch TermChange) data() map[string]string {
-	data := map[string]string{DataChange: string(ch.Kind)}
+	data := map[string]string{DataChange: string(ch.Kind), DataAskedBy: ch.By}
 	if ch.Days > 0 {
 		data[DataDays] = strconv.Itoa(ch.Days)
 	}

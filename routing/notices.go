@@ -229,8 +229,48 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		case core.EscalationTown:
 			return staff(ids(town.StaffWhere(isRole(core.RoleTown))), "超期督办：事项超期未办结，已报镇里", text)
 		}
+	case core.EventChangeAsked:
+		return staff(approvers(town, ev, c), "申请"+changeLabel(ev)+"，请审批", changeAsked(town, ev, c))
+	case core.EventChangeRefused:
+		return staff([]string{ev.Data[core.DataAskedBy]}, "不同意"+changeLabel(ev),
+			"编号："+c.Number+"\n意见："+ev.Text+"\n办理期限不变："+when(town, c.Deadline))
+	case core.EventExtended:
+		return append(staff([]string{ev.Data[core.DataAskedBy]}, "同意延期",
+			"编号："+c.Number+"\n办理期限延至："+when(town, c.Deadline)),
+			resident("您反映的事项有新进展", "办理期限延至"+when(town, c.Deadline)+"，我们会继续跟进。"))
+	case core.EventPaused:
+		return append(staff([]string{ev.Data[core.DataAskedBy]}, "同意挂起",
+			"编号："+c.Number+"\n期限暂停计算，回复“恢复 "+c.Number+"”恢复计时。"),
+			resident("您反映的事项有新进展", "事项需等待其他环节，办理期限暂停计算，恢复办理时会通知您。"))
+	case core.EventResumed:
+		return append(staff([]string{c.Assignee}, "挂起的事项已恢复计时",
+			"编号："+c.Number+"\n办理期限："+when(town, c.Deadline)),
+			resident("您反映的事项有新进展", "事项已恢复办理，办理期限："+when(town, c.Deadline)+"。"))
 	}
 	return nil
+}
+
+// approvers are who decide a request for more time: the case's village,
+// or the town when the village asked (or has nobody).
+func approvers(town *core.Town, ev core.Event, c *core.Case) []string {
+	if by := town.StaffMember(ev.Actor); by == nil || by.Role == core.RoleGridLeader || by.Role == core.RoleDepartment {
+		if v := ids(town.StaffWhere(inVillage(c.Village))); len(v) > 0 {
+			return v
+		}
+	}
+	return ids(town.StaffWhere(isRole(core.RoleTown)))
+}
+
+func changeLabel(ev core.Event) string { return core.ChangeKind(ev.Data[core.DataChange]).Label() }
+
+// changeAsked is a request for more time as its approvers read it.
+func changeAsked(town *core.Town, ev core.Event, c *core.Case) string {
+	what := "挂起（期限暂停计算）"
+	if d := ev.Data[core.DataDays]; d != "" {
+		what = "延期" + d + "个工作日"
+	}
+	return caseCard(town, c) + "\n申请：" + what + "\n理由：" + ev.Text +
+		"\n回复“同意 " + c.Number + "”或“不同意 " + c.Number + " 理由”。"
 }
 
 // joinedNotices lists the pushes to the residents who joined the case

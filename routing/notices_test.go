@@ -14,7 +14,8 @@ func TestNoticesFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Resident: "oresident",
+	const villageOfL10 = "v10-cadre"
+	base := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Resident: "oresident",
 		Assignee: "gl-L10-b", Post: core.PostB, Joined: []string{"oneighbour"}}
 	private := "张三家门口，电话13800138000"
 	for _, tt := range []struct {
@@ -39,6 +40,26 @@ func TestNoticesFor(t *testing.T) {
 			core.Event{Kind: core.EventResolved, Actor: "gl-L10-b", Text: private},
 			map[string][]string{core.ActorResident: {private, "1-5"}, "joined:oneighbour": {"已办结", "1-5"}},
 			map[string][]string{"joined:oneighbour": {private}}},
+		{"a leader's extension goes to the village, not the resident",
+			core.Event{Kind: core.EventChangeAsked, Actor: "gl-L10-b", Text: "等配件",
+				Data: map[string]string{core.DataChange: "extend", core.DataDays: "3", core.DataAskedBy: "gl-L10-b"}},
+			map[string][]string{villageOfL10: {"延期3个工作日", "等配件", "同意 ST0001"}},
+			map[string][]string{core.ActorResident: {""}, "town-admin": {""}}},
+		{"a village's own pause goes to the town",
+			core.Event{Kind: core.EventChangeAsked, Actor: villageOfL10, Text: "等判决",
+				Data: map[string]string{core.DataChange: "pause", core.DataAskedBy: villageOfL10}},
+			map[string][]string{"town-admin": {"挂起", "等判决"}},
+			map[string][]string{villageOfL10: {""}}},
+		{"an extension: the one who asked and the resident hear the new deadline, never the reason",
+			core.Event{Kind: core.EventExtended, Actor: villageOfL10, Text: "同意",
+				Data: map[string]string{core.DataChange: "extend", core.DataAskedBy: "gl-L10-b"}},
+			map[string][]string{"gl-L10-b": {"办理期限延至"}, core.ActorResident: {"办理期限延至"}},
+			map[string][]string{core.ActorResident: {"等配件"}}},
+		{"a refusal goes back to the one who asked",
+			core.Event{Kind: core.EventChangeRefused, Actor: villageOfL10, Text: "先联系供电所",
+				Data: map[string]string{core.DataChange: "extend", core.DataAskedBy: "gl-L10-b"}},
+			map[string][]string{"gl-L10-b": {"不同意延期", "先联系供电所"}},
+			map[string][]string{core.ActorResident: {""}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := base
