@@ -24,6 +24,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"gridbot/core"
+	"gridbot/internal/clientaddr"
 )
 
 // Config is gridbot's process configuration. The koanf tags are the key
@@ -31,6 +32,10 @@ import (
 type Config struct {
 	HTTP struct {
 		Addr string `koanf:"addr"`
+		// TrustedProxies are the reverse proxies (CIDRs or addresses)
+		// whose X-Forwarded-For, X-Real-IP and X-Forwarded-Proto are
+		// believed; nobody's when empty.
+		TrustedProxies []string `koanf:"trusted_proxies"`
 	} `koanf:"http"`
 	WeChat struct {
 		AppID      string `koanf:"app_id"`
@@ -142,6 +147,7 @@ var openKeys = []string{"wechat.templates.", "wechat.subscribe."}
 func Defaults() map[string]any {
 	return map[string]any{
 		"http.addr":                     ":8080",
+		"http.trusted_proxies":          []string{},
 		"wechat.app_id":                 "",
 		"wechat.app_secret":             "",
 		"wechat.token":                  "",
@@ -219,7 +225,8 @@ func Load(path string, environ []string) (*Config, error) {
 				badEnv = append(badEnv, name)
 				return "", nil
 			}
-			if key == "console.allowed_origins" || key == "valkey.addr" || key == "open311.api_keys" {
+			if key == "console.allowed_origins" || key == "valkey.addr" || key == "open311.api_keys" ||
+				key == "http.trusted_proxies" {
 				return key, strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' })
 			}
 			return key, value
@@ -272,6 +279,9 @@ func unknownKeys(keys []string, known map[string]bool) []string {
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		return fmt.Errorf("config http.addr %q: want host:port", c.HTTP.Addr)
+	}
+	if _, err := clientaddr.Parse(c.HTTP.TrustedProxies); err != nil {
+		return fmt.Errorf("config http.trusted_proxies: %w", err)
 	}
 	for _, kv := range []struct{ key, value string }{{"wechat.aes_key", c.WeChat.AESKey}, {"wechat.prev_aes_key", c.WeChat.PrevAESKey}} {
 		if kv.value == "" {

@@ -9,15 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/core"
+	"gridbot/internal/clientaddr"
 )
 
 // SessionCookie is the name of the console's login cookie.
@@ -74,77 +73,93 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// Login throttling: failed logins are counted per username and per client
-// address for loginWindow; past the limit, logins are refused without
-// checking the password until the window passes. The per-address limit is
-// higher, as a town office may share one address.
+// Login throttling. Every attempt is counted before its password is
+// checked, with the store's atomic counter, so a thousand attempts sent at
+// once are counted a thousand times and only those within the limits reach
+// bcrypt. Three counts, each over loginWindow from its first attempt:
+//
+//   - the account from one address (maxPairAttempts): what one guesser
+//     gets; a correct login clears it;
+//   - the address (maxAddrAttempts), for addresses the account has not
+//     logged in from: one address trying many names;
+//   - the account from addresses it has not logged in from
+//     (accountFreeAttempts), past which one attempt is checked per wait,
+//     and the wait doubles up to loginWindow: guessing from many
+//     addresses slows to a crawl.
+//
+// An address the account logged in from within knownAddrFor counts only
+// against the first limit, so neither a stranger's flood from elsewhere nor
+// a colleague's typos on a shared office address keep the account holder
+// out; and the address limit only ever stops that address.
 const (
-	loginKeyPrefix  = "console:login-fails:"
-	maxUserFailures = 5
-	maxAddrFailures = 50
-	loginWindow     = 15 * time.Minute
+	loginKeyPrefix      = "console:login:"
+	maxPairAttempts     = 5
+	maxAddrAttempts     = 50
+	accountFreeAttempts = 10
+	loginWindow         = 15 * time.Minute
+	knownAddrFor        = 30 * 24 * time.Hour
 )
 
-// loginCounters names the counters of a login attempt. The username is
-// hashed so that the key holds nothing a person typed.
-func (s *Server) loginCounters(r *http.Request, username string) []struct {
-	key string
-	max int
-} {
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = r.RemoteAddr
+// msgAccountBusy answers an attempt held by the account's wait.
+const msgAccountBusy = "该账号近期登录失败过多，请稍后再试；在以前登录过的网络上登录不受影响"
+
+// loginKeys are the Ephemeral keys of one login attempt's counts. The name
+// and the address are hashed, so that the keys hold nothing a person typed
+// and no address.
+type loginKeys struct {
+	pair, addr, account, slot, known string
+}
+
+func (s *Server) loginKeys(r *http.Request, username string) loginKeys {
+	hash := func(parts ...string) string {
+		sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+		return hex.EncodeToString(sum[:12])
 	}
-	user := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(username))))
-	return []struct {
-		key string
-		max int
-	}{
-		{loginKeyPrefix + "user:" + hex.EncodeToString(user[:8]), maxUserFailures},
-		{loginKeyPrefix + "addr:" + addr, cmp.Or(s.addrFailures, maxAddrFailures)},
+	user := strings.ToLower(strings.TrimSpace(username))
+	addr := clientaddr.Key(s.Proxies.Addr(r))
+	return loginKeys{
+		pair:    loginKeyPrefix + "pair:" + hash(user, addr),
+		addr:    loginKeyPrefix + "addr:" + hash(addr),
+		account: loginKeyPrefix + "account:" + hash(user),
+		slot:    loginKeyPrefix + "slot:" + hash(user),
+		known:   loginKeyPrefix + "known:" + hash(user, addr),
 	}
 }
 
-func (s *Server) failures(ctx context.Context, key string) (int, error) {
-	v, ok, err := s.Sessions.Get(ctx, key)
-	if err != nil || !ok {
-		return 0, err
+// accountWait is how long an account waits between checked attempts once n
+// attempts from unfamiliar addresses have been made in the window: a
+// minute, doubling every accountFreeAttempts more, up to loginWindow.
+func accountWait(n int64) time.Duration {
+	over := max(n-accountFreeAttempts-1, 0) / accountFreeAttempts
+	if over >= 4 {
+		return loginWindow
 	}
-	n, _ := strconv.Atoi(string(v))
-	return n, nil
+	return min(time.Minute<<over, loginWindow)
 }
 
-// throttled reports whether the attempt is over a limit.
-func (s *Server) throttled(ctx context.Context, r *http.Request, username string) (bool, error) {
-	for _, c := range s.loginCounters(r, username) {
-		n, err := s.failures(ctx, c.key)
-		if err != nil {
-			return false, err
-		}
-		if n >= c.max {
-			return true, nil
-		}
+// admitLogin charges the attempt to its counts and reports whether its
+// password may be checked, and if not, what to answer.
+func (s *Server) admitLogin(ctx context.Context, k loginKeys) (ok bool, refusal string, err error) {
+	n, err := s.Sessions.Incr(ctx, k.pair, loginWindow)
+	if err != nil || n > maxPairAttempts {
+		return false, msgTooMany, err
 	}
-	return false, nil
-}
-
-// countFailure adds a failed attempt to the counters.
-func (s *Server) countFailure(ctx context.Context, r *http.Request, username string) error {
-	for _, c := range s.loginCounters(r, username) {
-		if ok, err := s.Sessions.SetNX(ctx, c.key, []byte("1"), loginWindow); err != nil {
-			return err
-		} else if ok {
-			continue
-		}
-		n, err := s.failures(ctx, c.key)
-		if err != nil {
-			return err
-		}
-		if err := s.Sessions.Set(ctx, c.key, []byte(strconv.Itoa(n+1)), loginWindow); err != nil {
-			return err
-		}
+	if _, known, err := s.Sessions.Get(ctx, k.known); err != nil || known {
+		return err == nil, "", err
 	}
-	return nil
+	if n, err := s.Sessions.Incr(ctx, k.addr, loginWindow); err != nil || n > int64(cmp.Or(s.addrFailures, maxAddrAttempts)) {
+		return false, msgTooMany, err
+	}
+	n, err = s.Sessions.Incr(ctx, k.account, loginWindow)
+	if err != nil || n <= accountFreeAttempts {
+		return err == nil, "", err
+	}
+	// Past the free attempts one attempt is checked per wait: whoever
+	// takes the slot.
+	if took, err := s.Sessions.SetNX(ctx, k.slot, []byte("1"), accountWait(n)); err != nil || !took {
+		return false, msgAccountBusy, err
+	}
+	return true, "", nil
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -152,13 +167,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if over, err := s.throttled(r.Context(), r, req.Username); err != nil {
+	keys := s.loginKeys(r, req.Username)
+	if ok, refusal, err := s.admitLogin(r.Context(), keys); err != nil {
 		s.log().ErrorContext(r.Context(), "console login throttle", "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
 		return
-	} else if over {
+	} else if !ok {
 		s.log().WarnContext(r.Context(), "console login throttled")
-		writeError(w, http.StatusTooManyRequests, msgTooMany)
+		writeError(w, http.StatusTooManyRequests, refusal)
 		return
 	}
 	staff := s.Town.Town().StaffMember(req.Username)
@@ -174,13 +190,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.log().InfoContext(r.Context(), "console login refused for an unknown user")
 		}
-		if err := s.countFailure(r.Context(), r, req.Username); err != nil {
-			s.log().ErrorContext(r.Context(), "console login throttle", "err", err)
-		}
 		writeError(w, http.StatusUnauthorized, msgBadLogin)
 		return
 	}
-	_ = s.Sessions.Delete(r.Context(), s.loginCounters(r, req.Username)[0].key)
+	// This address now knows the account: a stranger's flood from
+	// elsewhere no longer keeps its holder out from here.
+	if err := s.Sessions.Delete(r.Context(), keys.pair); err != nil {
+		s.log().WarnContext(r.Context(), "console login throttle", "err", err)
+	}
+	if err := s.Sessions.Set(r.Context(), keys.known, []byte("1"), knownAddrFor); err != nil {
+		s.log().WarnContext(r.Context(), "console login throttle", "err", err)
+	}
 	token, err := s.startSession(r.Context(), staff.ID)
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console login", "staff", staff.ID, "err", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridbot/core"
+	"gridbot/internal/clientaddr"
 )
 
 //go:embed web
@@ -53,12 +54,19 @@ const (
 	msgBadGrouping   = "未知的统计口径"
 )
 
+// SessionStore keeps the logins and counts login attempts, atomically
+// across every instance that shares it.
+type SessionStore interface {
+	core.Ephemeral
+	core.Counter
+}
+
 // Server is the staff console. Fill the fields, then mount Handler.
 type Server struct {
 	Town     core.TownSource
 	Store    core.CaseStore
 	Ledger   *core.Ledger
-	Sessions core.Ephemeral
+	Sessions SessionStore
 	Log      *slog.Logger
 	// Now is the clock for overdue marks and sessions; nil means time.Now.
 	Now func() time.Time
@@ -80,10 +88,14 @@ type Server struct {
 	// grids over 天地图's tiles, and the page may load images from it.
 	// Without it the map is the grids alone, and works offline.
 	TiandituKey string
+	// Proxies are the reverse proxies whose X-Forwarded-For, X-Real-IP and
+	// X-Forwarded-Proto are believed (http.trusted_proxies); the zero
+	// value believes nobody's.
+	Proxies clientaddr.Proxies
 
 	// The tests lower these: bcrypt's cost for new passwords (0:
-	// bcrypt.DefaultCost) and the failed logins allowed per address (0:
-	// maxAddrFailures).
+	// bcrypt.DefaultCost) and the attempts allowed per address (0:
+	// maxAddrAttempts).
 	hashCost     int
 	addrFailures int
 }

@@ -87,11 +87,11 @@ func (f *fixture) loginAs(t *testing.T, id, pw string) *http.Cookie {
 	return nil
 }
 
-// TestLoginRateLimited: after maxUserFailures wrong passwords a username is
+// TestLoginRateLimited: after maxPairAttempts wrong passwords a username is
 // refused, even with the right password, while others log in.
 func TestLoginRateLimited(t *testing.T) {
-	f := newFixture(t, func(f *fixture) { f.srv.addrFailures = maxUserFailures + 3 })
-	for i := range maxUserFailures {
+	f := newFixture(t, func(f *fixture) { f.srv.addrFailures = maxPairAttempts + 3 })
+	for i := range maxPairAttempts {
 		resp, _ := f.request(t, http.MethodPost, "/api/login", nil, loginRequest{Username: "lead1", Password: "guess"})
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, resp.StatusCode)
@@ -102,7 +102,8 @@ func TestLoginRateLimited(t *testing.T) {
 		t.Errorf("after the limit: %d %s", resp.StatusCode, body)
 	}
 	f.login(t, "lead2")
-	// Per address: past maxAddrFailures every name from it is refused.
+	// Per address: past the address limit every name from it is refused
+	// (lead2 logged in here, so that one counted; admin did not).
 	for i := range 3 {
 		f.request(t, http.MethodPost, "/api/login", nil, loginRequest{Username: "nobody" + string(rune('a'+i)), Password: "x"})
 	}

@@ -147,6 +147,9 @@ func TestComposeEnvironmentLoads(t *testing.T) {
 	if cfg.Store.Kind != "valkey" || !slices.Equal(cfg.Valkey.Addr, []string{"valkey:6379"}) {
 		t.Errorf("store %q valkey %v", cfg.Store.Kind, cfg.Valkey.Addr)
 	}
+	if !slices.Equal(cfg.HTTP.TrustedProxies, []string{"172.28.0.10/32"}) {
+		t.Errorf("trusted proxies %q, want nginx's fixed address only", cfg.HTTP.TrustedProxies)
+	}
 }
 
 // TestExampleConfig loads the example as gridbot would and checks that it
@@ -176,7 +179,7 @@ func TestExampleConfig(t *testing.T) {
 			got[section+"."+key] = true
 		}
 	}
-	for _, key := range []string{"http.addr",
+	for _, key := range []string{"http.addr", "http.trusted_proxies",
 		"wechat.app_id", "wechat.app_secret", "wechat.token", "wechat.aes_key", "wechat.prev_aes_key",
 		"wechat.api_base", "wechat.template_id", "store.kind", "store.path",
 		"valkey.addr", "valkey.password", "valkey.db", "valkey.prefix", "valkey.claim_idle", "valkey.workers",

@@ -10,6 +10,7 @@ import "gridbot/core"
 type Store interface {
 	core.CaseStore
 	core.Ephemeral
+	core.Counter
 	core.Records
 	Close() error
 }

@@ -19,6 +19,7 @@ import (
 	"gridbot/console"
 	"gridbot/core"
 	"gridbot/dialogs"
+	"gridbot/internal/clientaddr"
 	"gridbot/media"
 	"gridbot/metrics"
 	"gridbot/open311"
@@ -107,9 +108,13 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		return nil, err
 	}
 
+	proxies, err := clientaddr.Parse(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
-		TiandituKey: cfg.Console.TiandituKey}
+		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies}
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,

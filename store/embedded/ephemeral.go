@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -196,4 +197,27 @@ func (k *MemoryKeys) load(key string, value []byte, expires time.Time) {
 	if k.clock().Before(expires) {
 		k.put(key, value, expires)
 	}
+}
+
+// Incr implements core.Counter under the same lock as every other key, so
+// concurrent counts never lose one. A count is stored as decimal text, as
+// the Valkey store keeps it, so Get reads the same on both.
+func (k *MemoryKeys) Incr(_ context.Context, key string, ttl time.Duration) (int64, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.clock()
+	var n int64
+	expires := now.Add(ttl)
+	if e, ok := k.m[key]; ok && now.Before(e.Expires) {
+		n, _ = strconv.ParseInt(string(e.Value), 10, 64)
+		expires = e.Expires
+	}
+	n++
+	k.put(key, []byte(strconv.FormatInt(n, 10)), expires)
+	return n, nil
+}
+
+// Incr implements core.Counter.
+func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	return s.keys.Incr(ctx, key, ttl)
 }

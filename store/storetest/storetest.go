@@ -57,6 +57,7 @@ func Run(t *testing.T, factory Factory) {
 		{"NotFound", testNotFound},
 		{"EphemeralExpiry", testEphemeral},
 		{"EphemeralBatch", testKeyBatch},
+		{"CounterAtomicWindow", testCounter},
 		{"EventsSince", testEventsSince},
 		{"Records", testRecords},
 	}
@@ -387,6 +388,54 @@ func testKeyBatch(t *testing.T, s store.Store, clock *Clock) {
 	}
 	clock.Advance(time.Second)
 	waitExpired(t, s, "short")
+}
+
+// testCounter: a thousand concurrent counts on one key are each seen once
+// (what a login limit needs), the window is set by the first count and not
+// moved by later ones, and an expired count starts again at one.
+func testCounter(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	const n = 1000
+	seen := make([]bool, n+1)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			c, err := s.Incr(ctx, "tries", time.Minute)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || c < 1 || c > n || seen[c] {
+				t.Errorf("Incr = %d, %v (seen before: %v)", c, err, c >= 1 && c <= n && seen[c])
+				return
+			}
+			seen[c] = true
+		})
+	}
+	wg.Wait()
+	if v, ok, _ := s.Get(ctx, "tries"); !ok || string(v) != "1000" {
+		t.Fatalf("Get after %d counts = %q %v", n, v, ok)
+	}
+	// The window opens with the first count: counting again does not
+	// keep the key alive.
+	if c, err := s.Incr(ctx, "short", 600*time.Millisecond); c != 1 || err != nil {
+		t.Fatalf("first Incr = %d %v", c, err)
+	}
+	clock.Advance(400 * time.Millisecond)
+	if c, err := s.Incr(ctx, "short", 600*time.Millisecond); c != 2 || err != nil {
+		t.Fatalf("second Incr = %d %v", c, err)
+	}
+	clock.Advance(400 * time.Millisecond)
+	waitExpired(t, s, "short")
+	if c, err := s.Incr(ctx, "short", time.Minute); c != 1 || err != nil {
+		t.Fatalf("Incr after the window = %d %v, want a fresh count", c, err)
+	}
+	// A key Set as text is counted from its value.
+	if err := s.Set(ctx, "set", []byte("41"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Incr(ctx, "set", time.Minute); c != 42 || err != nil {
+		t.Fatalf("Incr over Set(41) = %d %v", c, err)
+	}
 }
 
 // waitExpired allows a store that expires keys on the server's own clock a

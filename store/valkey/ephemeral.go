@@ -3,6 +3,7 @@ package valkey
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	vk "github.com/valkey-io/valkey-go"
@@ -249,4 +250,24 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 		s.listsMu.Unlock()
 	}
 	return out, nil
+}
+
+// incrScript counts and sets the window in one step on the server: an INCR
+// followed by a separate PEXPIRE could leave a count without expiry (a key
+// expiring between the two, or a crash), which would lock a login out for
+// good. The script is read-only once built, so one serves every Store.
+var incrScript = vk.NewLuaScript(`local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`)
+
+// Incr implements core.Counter atomically on the server (a Lua script), so
+// across every instance each count is seen once.
+func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	n, err := incrScript.Exec(ctx, s.client, []string{s.ephemeralKey(key)}, []string{strconv.FormatInt(ttlMillis(ttl), 10)}).AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("incr %q: %w", key, err)
+	}
+	return n, nil
 }

@@ -1,0 +1,27 @@
+package configs
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestTrustedProxies: the list comes from the file or, comma-separated,
+// from the environment; anything that is not an address or a CIDR stops
+// start-up naming the key.
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load("", []string{"GRIDBOT_HTTP_TRUSTED_PROXIES=127.0.0.1/32, 10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"127.0.0.1/32", "10.0.0.0/8"}; !slices.Equal(c.HTTP.TrustedProxies, want) {
+		t.Errorf("trusted_proxies = %q, want %q", c.HTTP.TrustedProxies, want)
+	}
+	if c, err := Load("", nil); err != nil || len(c.HTTP.TrustedProxies) != 0 {
+		t.Errorf("default trusts %q (%v), want nobody", c.HTTP.TrustedProxies, err)
+	}
+	_, err = Load("", []string{"GRIDBOT_HTTP_TRUSTED_PROXIES=10.0.0.0/40"})
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_proxies") {
+		t.Errorf("bad CIDR: %v", err)
+	}
+}
