@@ -60,6 +60,9 @@ usage:
                                    put a backup in place of the store (serve stopped)
   gridbot export  [-config FILE] -since DAY [-until DAY] [-o FILE]
                                    cases and their events as JSON for other platforms
+  gridbot fill    [-config FILE] -cases N [-years Y]
+                                   write a synthetic history of N cases over Y years into an
+                                   empty store (benchmarks; a demo with a past); serve stopped
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -81,6 +84,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runRestore(ctx, args[1:], env)
 	case "export":
 		return runExport(ctx, args[1:], env)
+	case "fill":
+		return runFill(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil

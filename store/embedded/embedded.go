@@ -47,6 +47,10 @@ type Options struct {
 	SaveKeysWithin time.Duration
 	// Log reports keys Close had no time to save; nil logs nothing.
 	Log *slog.Logger
+	// NoSync skips the fsync of each commit, for a bulk load (gridbot
+	// fill) that writes the file from scratch and is run again if it
+	// fails; Close syncs the file. Never for serving.
+	NoSync bool
 }
 
 // DefaultSaveKeysWithin is how long Close may spend saving the short-lived
@@ -112,6 +116,7 @@ func Open(path string, opt Options) (*Store, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	db.NoSync = opt.NoSync
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
@@ -168,6 +173,9 @@ func (s *Store) Close() error {
 	})
 	if saved < len(keys) && err == nil {
 		s.log.Warn("short-lived keys not saved: no time left to save them", "saved", saved, "dropped", len(keys)-saved)
+	}
+	if s.db.NoSync && err == nil {
+		err = s.db.Sync()
 	}
 	if cerr := s.db.Close(); err == nil {
 		err = cerr

@@ -1,0 +1,114 @@
+package ledgerfill_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/ledgerfill"
+	"gridbot/store/embedded"
+)
+
+// A fill writes, through the ledger, cases in every category with the
+// states and events a real ledger has, dated within the years asked for.
+func TestFillWritesARealisticHistory(t *testing.T) {
+	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
+	const n = 600
+	stats, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
+		ledgerfill.Options{Cases: n, Years: 2, End: end, Seed: 7, Workers: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Cases != n || stats.Events < 6*n || stats.Open == 0 || stats.Open > n/5 {
+		t.Fatalf("stats %+v: want %d cases, about ten events each, a few open", stats, n)
+	}
+	cases, err := st.Cases(ctx, core.CaseQuery{Limit: 10 * n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != n {
+		t.Fatalf("%d cases stored, want %d", len(cases), n)
+	}
+	states, categories, grids := map[core.State]int{}, map[string]bool{}, map[string]bool{}
+	first, last := end, end.AddDate(-2, 0, 0)
+	joined := 0
+	for _, c := range cases {
+		states[c.State]++
+		categories[c.Category], grids[c.Grid] = true, true
+		first, last = minTime(first, c.CreatedAt), maxTime(last, c.CreatedAt)
+		if c.CreatedAt.Before(end.AddDate(-2, 0, 0)) || c.CreatedAt.After(end) {
+			t.Errorf("%s filed %s, outside the two years to %s", c.Number, c.CreatedAt, end)
+		}
+		if c.State == core.StateClosed && c.CreatedAt.After(end.Add(-21*24*time.Hour)) == false && c.Resident == "" {
+			t.Errorf("%s has no resident", c.Number)
+		}
+		joined += len(c.Joined)
+	}
+	if len(categories) != len(town.Categories) {
+		t.Errorf("%d categories used, want all %d", len(categories), len(town.Categories))
+	}
+	if len(grids) < len(town.Grids)*3/4 {
+		t.Errorf("%d grids used of %d", len(grids), len(town.Grids))
+	}
+	if states[core.StateClosed] < n/2 || states[core.StateClosed] == n {
+		t.Errorf("states %v: want mostly closed, some still open", states)
+	}
+	if joined == 0 {
+		t.Error("nobody joined a case (附议)")
+	}
+	if last.Sub(first) < 600*24*time.Hour {
+		t.Errorf("cases filed from %s to %s: not spread over the years", first, last)
+	}
+	kinds := map[core.EventKind]int{}
+	evs, err := st.EventsSince(ctx, 0, 100*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != stats.Events {
+		t.Errorf("%d events stored, the fill counted %d", len(evs), stats.Events)
+	}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	for _, k := range []core.EventKind{core.EventSubmitted, core.EventAssigned, core.EventAccepted, core.EventReplied,
+		core.EventWhistled, core.EventSigned, core.EventResolved, core.EventRated, core.EventReopened,
+		core.EventClosed, core.EventWarned, core.EventEscalated, core.EventTransferred, core.EventDelivered,
+		core.EventUndeliverable, core.EventJoined} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s event in the history (%v)", k, kinds)
+		}
+	}
+	// Figures computed from it read like a town's: most answered in time.
+	rows := core.Rates(town, core.Rules{}, cases, evs, core.ByGrid, end)
+	total := rows[len(rows)-1]
+	if total.Cases != n || total.Rated == 0 || total.ResolutionOnTime*10 < total.ResolutionDue*6 {
+		t.Errorf("figures %+v: want every case counted, most resolved on time", total)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
