@@ -150,12 +150,12 @@ func unitName(key, name string) string {
 // ratesRecords renders rate rows as the table people read, header first:
 // units by name, no directory codes.
 func ratesRecords(rows []core.RateRow) [][]string {
-	out := [][]string{{"单位", "案件数", "应响应", "按时响应", "响应率", "应办结", "按时办结", "办结率", "已评价", "满意", "满意率"}}
+	out := [][]string{{"单位", "案件数", "应响应", "按时响应", "响应率", "应办结", "按时办结", "办结率", "已评价", "满意", "满意率", "延期"}}
 	for _, r := range rows {
 		out = append(out, []string{unitName(r.Key, r.Name), strconv.Itoa(r.Cases),
 			strconv.Itoa(r.ResponseDue), strconv.Itoa(r.ResponseOnTime), r.ResponseRate(),
 			strconv.Itoa(r.ResolutionDue), strconv.Itoa(r.ResolutionOnTime), r.ResolutionRate(),
-			strconv.Itoa(r.Rated), strconv.Itoa(r.Satisfied), r.SatisfactionRate()})
+			strconv.Itoa(r.Rated), strconv.Itoa(r.Satisfied), r.SatisfactionRate(), strconv.Itoa(r.Extended)})
 	}
 	return out
 }

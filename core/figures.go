@@ -117,6 +117,8 @@ type RateRow struct {
 	ResolutionOnTime int    `json:"resolution_on_time"`
 	Rated            int    `json:"rated"`
 	Satisfied        int    `json:"satisfied"`
+	// Extended counts the cases granted an extension (延期).
+	Extended int `json:"extended"`
 }
 
 // Percent renders part of whole as "87.5%", or "—" when whole is 0.
@@ -207,6 +209,9 @@ func Rates(town *Town, rules Rules, cases []Case, events []Event, by Grouping, n
 				line.ResolutionDue = 1
 			}
 		}
+		if f.c.Extensions > 0 {
+			line.Extended = 1
+		}
 		for _, v := range f.verdicts {
 			line.Rated++
 			if v >= 4 {
@@ -229,6 +234,7 @@ func (r *RateRow) add(o RateRow) {
 	r.ResolutionOnTime += o.ResolutionOnTime
 	r.Rated += o.Rated
 	r.Satisfied += o.Satisfied
+	r.Extended += o.Extended
 }
 
 // figureRow is a row of figures that sums lines into itself.
@@ -376,29 +382,6 @@ func lastBefore(ts []time.Time, t time.Time) time.Time {
 		}
 	}
 	return last
-}
-
-// LedgerCSV renders ledger rows as CSV records, header first: the same
-// rows the page shows, as text.
-func LedgerCSV(rows []LedgerRow) [][]string {
-	out := [][]string{{"单位", "编号", "本月新增", "本月销号", "月末在办", "其中超期", "本月重办"}}
-	for _, r := range rows {
-		out = append(out, []string{r.Name, r.Key, strconv.Itoa(r.Opened), strconv.Itoa(r.Closed),
-			strconv.Itoa(r.Open), strconv.Itoa(r.Overdue), strconv.Itoa(r.Reopened)})
-	}
-	return out
-}
-
-// RatesCSV renders rate rows as CSV records, header first.
-func RatesCSV(rows []RateRow) [][]string {
-	out := [][]string{{"单位", "编号", "案件数", "应响应", "按时响应", "响应率", "应办结", "按时办结", "办结率", "已评价", "满意", "满意率"}}
-	for _, r := range rows {
-		out = append(out, []string{r.Name, r.Key, strconv.Itoa(r.Cases),
-			strconv.Itoa(r.ResponseDue), strconv.Itoa(r.ResponseOnTime), r.ResponseRate(),
-			strconv.Itoa(r.ResolutionDue), strconv.Itoa(r.ResolutionOnTime), r.ResolutionRate(),
-			strconv.Itoa(r.Rated), strconv.Itoa(r.Satisfied), r.SatisfactionRate()})
-	}
-	return out
 }
 
 // BoardRow counts the open cases of one grid or department by their

@@ -174,23 +174,13 @@ func TestRates(t *testing.T) {
 	}
 }
 
-func TestPercentAndCSV(t *testing.T) {
+func TestPercent(t *testing.T) {
 	for _, tt := range []struct {
 		part, whole int
 		want        string
 	}{{1, 2, "50.0%"}, {2, 3, "66.7%"}, {0, 0, "—"}, {3, 3, "100.0%"}} {
 		if got := Percent(tt.part, tt.whole); got != tt.want {
 			t.Errorf("Percent(%d, %d) = %q, want %q", tt.part, tt.whole, got, tt.want)
-		}
-	}
-	recs := LedgerCSV([]LedgerRow{{Key: "g1", Name: "东村 · 一格", Opened: 2, Closed: 1, Open: 1, Overdue: 0, Reopened: 1}})
-	want := []string{"东村 · 一格", "g1", "2", "1", "1", "0", "1"}
-	if len(recs) != 2 || len(recs[0]) != len(want) {
-		t.Fatalf("records %v", recs)
-	}
-	for i := range want {
-		if recs[1][i] != want[i] {
-			t.Errorf("field %d: %q, want %q", i, recs[1][i], want[i])
 		}
 	}
 }
