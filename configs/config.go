@@ -62,6 +62,19 @@ type Config struct {
 		// rating), sent while a resident holds a grant.
 		Subscribe map[string]NoticeTemplate `koanf:"subscribe"`
 	} `koanf:"wechat"`
+	// ASR hears voice notes (WeChat no longer recognises them): Tencent
+	// Cloud's 一句话识别. Without a provider, a voice note is kept and the
+	// resident asked to write.
+	ASR struct {
+		Provider  string `koanf:"provider"` // "" (off) or tencent
+		SecretID  string `koanf:"secret_id"`
+		SecretKey string `koanf:"secret_key"`
+		Region    string `koanf:"region"`
+		Engine    string `koanf:"engine"` // 16k_zh, or 16k_yue for Cantonese
+		// Endpoint is the API host, or a URL (the simulator); empty means
+		// Tencent's.
+		Endpoint string `koanf:"endpoint"`
+	} `koanf:"asr"`
 	Store struct {
 		Kind string `koanf:"kind"`
 		Path string `koanf:"path"`
@@ -157,6 +170,12 @@ func Defaults() map[string]any {
 		"wechat.template_id":            "",
 		"wechat.public_base":            "",
 		"wechat.oauth_base":             "https://open.weixin.qq.com",
+		"asr.provider":                  "",
+		"asr.secret_id":                 "",
+		"asr.secret_key":                "",
+		"asr.region":                    "ap-guangzhou",
+		"asr.engine":                    "16k_zh",
+		"asr.endpoint":                  "",
 		"store.kind":                    "embedded",
 		"store.path":                    "gridbot.db",
 		"valkey.addr":                   []string{"127.0.0.1:6379"},
@@ -295,6 +314,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config wechat.api_base %q: want an http(s) URL", c.WeChat.APIBase)
 	}
 	if err := c.validateNotices(); err != nil {
+		return err
+	}
+	if err := c.validateASR(); err != nil {
 		return err
 	}
 	if !slices.Contains([]string{"embedded", "valkey"}, c.Store.Kind) {
@@ -476,4 +498,30 @@ func kindList(kinds []core.NoticeKind) string {
 		out[i] = string(k)
 	}
 	return strings.Join(out, ", ")
+}
+
+// validateASR checks the speech recognition settings when a provider is set.
+func (c *Config) validateASR() error {
+	a := c.ASR
+	switch a.Provider {
+	case "":
+		return nil
+	case "tencent":
+	default:
+		return fmt.Errorf("config asr.provider %q: want tencent, or empty for none", a.Provider)
+	}
+	switch {
+	case a.SecretID == "" || a.SecretKey == "":
+		return fmt.Errorf("config asr.secret_id and asr.secret_key: required with asr.provider tencent (put the key in %sASR_SECRET_KEY)", EnvPrefix)
+	case a.Region == "":
+		return fmt.Errorf("config asr.region: required, e.g. ap-guangzhou")
+	case a.Engine == "" || strings.ContainsAny(a.Engine, " /"):
+		return fmt.Errorf("config asr.engine %q: want 16k_zh, or 16k_yue for Cantonese", a.Engine)
+	}
+	if a.Endpoint != "" && strings.Contains(a.Endpoint, "://") {
+		if u, err := url.Parse(a.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config asr.endpoint %q: want a host or an http(s) URL", a.Endpoint)
+		}
+	}
+	return nil
 }

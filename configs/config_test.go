@@ -180,3 +180,23 @@ func TestNoticeTemplates(t *testing.T) {
 		}
 	}
 }
+
+func TestASRSettings(t *testing.T) {
+	c, err := Load(writeFile(t, "asr:\n  provider: tencent\n  secret_id: AKID1\n  engine: 16k_yue\n  endpoint: http://127.0.0.1:9\n"),
+		[]string{"GRIDBOT_ASR_SECRET_KEY=k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ASR.Provider != "tencent" || c.ASR.SecretKey != "k" || c.ASR.Region != "ap-guangzhou" || c.ASR.Engine != "16k_yue" {
+		t.Fatalf("asr %+v", c.ASR)
+	}
+	for _, tt := range []struct{ file, want string }{
+		{"asr:\n  provider: google\n", "asr.provider"},
+		{"asr:\n  provider: tencent\n", "asr.secret_id"},
+		{"asr:\n  provider: tencent\n  secret_id: a\n  secret_key: b\n  endpoint: ftp://x\n", "asr.endpoint"},
+	} {
+		if _, err := Load(writeFile(t, tt.file), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v, want an error naming %s", tt.file, err, tt.want)
+		}
+	}
+}

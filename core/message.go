@@ -74,3 +74,10 @@ func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+// Hearer turns a resident's voice note (by its WeChat media ID) into words:
+// WeChat no longer recognises voice, so gridbot has it transcribed. "" means
+// nothing could be made out.
+type Hearer interface {
+	Hear(ctx context.Context, mediaID string) (string, error)
+}

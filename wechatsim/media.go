@@ -93,3 +93,11 @@ func MediaVoice(id string) []byte {
 
 // MediaRequests counts the media downloads the bot made.
 func (s *Sim) MediaRequests() int64 { return s.mediaRequests.Load() }
+
+// VoiceNote makes a voice note saying transcript without sending it: its
+// media ID and the bytes /cgi-bin/media/get serves for it, which the
+// simulated ASR hears as transcript.
+func (s *Sim) VoiceNote(transcript string) (mediaID string, audio []byte) {
+	m := s.voice(transcript)
+	return m.MediaID, MediaVoice(m.MediaID)
+}

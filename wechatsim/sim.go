@@ -46,6 +46,10 @@ type Config struct {
 	// 域名): hosts (with port) a redirect_uri may lead to. Empty allows any,
 	// for tests that start servers on random ports.
 	OAuthDomains []string
+	// ASRSecretID and ASRSecretKey are the Tencent Cloud credentials the
+	// simulated ASR (asr.go) accepts; empty refuses every call.
+	ASRSecretID  string
+	ASRSecretKey string
 }
 
 // Push is a message the bot pushed through the API.
@@ -103,6 +107,7 @@ type Sim struct {
 	users       map[string]*user
 	transcripts map[string]string // voice bytes' hash → what was said
 	codes       map[string]oauthCode
+	asrCalls    int
 	changed     chan struct{} // closed and replaced on every push or chat line
 }
 
@@ -210,6 +215,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/message/subscribe/bizsend", s.serveBizSend)
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.serveOAuthToken)
+	mux.HandleFunc("POST /{$}", s.serveCloudAPI)
 	s.routePage(mux)
 	return mux
 }
