@@ -116,6 +116,16 @@ func stateWord(ev core.Event) string {
 		return "超期督办"
 	case core.EventClosed:
 		return "已结案"
+	case core.EventChangeAsked:
+		return "申请调整"
+	case core.EventChangeRefused:
+		return "未获批准"
+	case core.EventExtended:
+		return "已延期"
+	case core.EventPaused:
+		return "已挂起"
+	case core.EventResumed:
+		return "恢复办理"
 	}
 	return "有进展"
 }

@@ -98,7 +98,8 @@ func TestEveryNoticeHasAKindAndValues(t *testing.T) {
 		Assignee: "gl-L10-a", Post: core.PostA, Joined: []string{"oneighbour"}, Text: "路灯不亮"}
 	kinds := []core.EventKind{core.EventAssigned, core.EventTransferred, core.EventReopened, core.EventAccepted,
 		core.EventReplied, core.EventResolved, core.EventWhistled, core.EventSigned, core.EventSupplemented,
-		core.EventWithdrawn, core.EventReturned, core.EventWarned, core.EventEscalated, core.EventClosed}
+		core.EventWithdrawn, core.EventReturned, core.EventWarned, core.EventEscalated, core.EventClosed,
+		core.EventChangeAsked, core.EventChangeRefused, core.EventExtended, core.EventPaused, core.EventResumed}
 	seen := 0
 	for _, k := range kinds {
 		ev := core.Event{Kind: k, Actor: "gl-L10-a", Text: "已处理", Data: map[string]string{core.DataLevel: "grid"}}
