@@ -74,6 +74,12 @@
 //	    → {"case":detail,"events":[written]}; 400 invalid; 404 not visible or
 //	    not allowed; 409 当前状态不能进行此操作 or 案件刚被更新，请刷新后重试.
 //
+//	GET  /api/cases.xlsx?(same filters)&phone=full → the queue as an Excel
+//	    workbook (sheet 案件台账) adding location (where the caller may read
+//	    it), resolving time, result, rating and closing time.
+//	GET  /api/figures.xlsx?month=2026-11 → one workbook: the three rates by
+//	    grid, village, department and month, the month's ledger by grid,
+//	    village and department, and the last 12 months.
 //	GET  /api/figures/board → {"rows":[{"kind":"grid"|"department","key","name",
 //	    "open","yellow","red","overdue","cases"}]}
 //	GET  /api/map → {"grids":[{"id","name","place","village","kind",

@@ -360,17 +360,8 @@ type categoryCount struct {
 	Open  int    `json:"open"`
 }
 
-// handleCharts answers GET /api/figures/charts: the last trendMonths
-// months of the ledger (oldest first) and the cases by category, of the
-// cases staff may see. The numbers are the ledger's (core.MonthlyLedger),
-// so the chart and the table never disagree.
-func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	cases, events, err := s.history(r.Context(), staff)
-	if err != nil {
-		s.figuresFailed(w, r, staff, err)
-		return
-	}
-	town, now := s.Town.Town(), s.now()
+// monthlyTrend is the last trendMonths months of the ledger, oldest first.
+func monthlyTrend(town *core.Town, cases []core.Case, events []core.Event, now time.Time) []trendPoint {
 	trend := make([]trendPoint, 0, trendMonths)
 	start, _, _ := town.MonthBounds(town.MonthKey(now))
 	for i := trendMonths - 1; i >= 0; i-- {
@@ -382,6 +373,21 @@ func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *cor
 		total := rows[len(rows)-1]
 		trend = append(trend, trendPoint{Month: month, Opened: total.Opened, Closed: total.Closed, Overdue: total.Overdue})
 	}
+	return trend
+}
+
+// handleCharts answers GET /api/figures/charts: the last trendMonths
+// months of the ledger (oldest first) and the cases by category, of the
+// cases staff may see. The numbers are the ledger's (core.MonthlyLedger),
+// so the chart and the table never disagree.
+func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	cases, events, err := s.history(r.Context(), staff)
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return
+	}
+	town, now := s.Town.Town(), s.now()
+	trend := monthlyTrend(town, cases, events, now)
 	byName := map[string]*categoryCount{}
 	categories := []*categoryCount{}
 	for i := range cases {

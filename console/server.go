@@ -132,6 +132,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/cases", s.authed(s.handleList))
 	mux.Handle("GET /api/cases/{number}", s.authed(s.handleCase))
 	mux.Handle("GET /api/cases.csv", s.authed(s.handleCasesCSV))
+	mux.Handle("GET /api/cases.xlsx", s.authed(s.handleCasesXLSX))
+	mux.Handle("GET /api/figures.xlsx", s.authed(s.handleFiguresXLSX))
 	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
 	for _, a := range caseActions() {
 		mux.Handle("POST /api/cases/{number}/"+string(a.step), s.authed(s.actionHandler(a)))

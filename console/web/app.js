@@ -224,6 +224,7 @@
     const p = filters();
     if ($('export-full').checked) p.set('phone', 'full');
     $('export-cases').href = '/api/cases.csv?' + p.toString();
+    $('export-xlsx').href = '/api/cases.xlsx?' + p.toString();
   }
 
   async function loadList() {
@@ -805,6 +806,7 @@
     const lp = new URLSearchParams({ by: $('ledger-by').value, month: $('ledger-month').value });
     $('rates-csv').href = '/api/figures/rates.csv?' + rp.toString();
     $('ledger-csv').href = '/api/figures/ledger.csv?' + lp.toString();
+    $('figures-xlsx').href = '/api/figures.xlsx?' + new URLSearchParams({ month: $('ledger-month').value }).toString();
     const [rates, ledger] = await Promise.all([
       api('GET', '/api/figures/rates?' + rp.toString()),
       api('GET', '/api/figures/ledger?' + lp.toString()),
