@@ -136,6 +136,8 @@ type InstanceOptions struct {
 	ClaimIdle string
 	// Extra is appended to the configuration file.
 	Extra string
+	// JoinRadiusM is dialog.join_radius_m (0: 附议 off).
+	JoinRadiusM int
 }
 
 // Instance is a gridbot serve process.
@@ -143,13 +145,30 @@ type Instance struct {
 	*Process
 	Base  string // http://host:port of the console and callback
 	Admin string // host:port of the admin listener (pprof)
-	argv  []string
-	env   []string
-	setup *Setup
+	// Config is the instance's configuration file.
+	Config string
+	argv   []string
+	env    []string
+	setup  *Setup
 }
 
 // Gridbot writes a configuration and starts `gridbot serve` with it.
 func (s *Setup) Gridbot(ctx context.Context, name string, o InstanceOptions) (*Instance, error) {
+	in, err := s.GridbotConfig(name, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Start(ctx, name); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.opt.Log, "gridbot %s: pid %d, %s, admin and pprof on %s, ready in %s\n", name, in.Pid(), in.Base, in.Admin, in.Ready.Round(time.Millisecond))
+	return in, nil
+}
+
+// GridbotConfig writes an instance's configuration and returns the
+// instance, not started: what runs on its store before serve (gridbot
+// fill) runs with Command.
+func (s *Setup) GridbotConfig(name string, o InstanceOptions) (*Instance, error) {
 	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -196,21 +215,28 @@ log:
 admin:
   addr: %s
 dialog:
-  join_radius_m: 0
+  join_radius_m: %d
 %s`, addr, s.Account.AppID, s.Account.Token, aes, s.APIURL, storeCfg, s.town,
-		filepath.Join(s.opt.Repo, "configs", "categories.yaml"), level, admin, o.Extra)
+		filepath.Join(s.opt.Repo, "configs", "categories.yaml"), level, admin, o.JoinRadiusM, o.Extra)
 	cfgPath := filepath.Join(dir, "gridbot.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
-	in := &Instance{Base: "http://" + addr, Admin: admin, setup: s,
+	return &Instance{Base: "http://" + addr, Admin: admin, Config: cfgPath, setup: s,
 		argv: []string{s.bin, "serve", "-config", cfgPath},
-		env:  []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret}}
-	if err := in.Start(ctx, name); err != nil {
-		return nil, err
+		env:  []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret}}, nil
+}
+
+// Command runs `gridbot ARGS… -config <the instance's>` to its end and
+// returns what it printed.
+func (in *Instance) Command(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, in.setup.bin, append(args, "-config", in.Config)...)
+	cmd.Env = append(os.Environ(), in.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("gridbot %s: %w: %s", strings.Join(args, " "), err, out)
 	}
-	fmt.Fprintf(s.opt.Log, "gridbot %s: pid %d, %s, admin and pprof on %s, ready in %s\n", name, in.Pid(), in.Base, admin, in.Ready.Round(time.Millisecond))
-	return in, nil
+	return string(out), nil
 }
 
 // Start (re)starts the instance's process with its configuration and waits

@@ -133,6 +133,7 @@ type Usage struct {
 	CPU     time.Duration // user + system
 	RSS     int64         // bytes
 	HWM     int64         // peak RSS, bytes
+	Anon    int64         // anonymous RSS (the heap, not the mapped store file), bytes
 	Threads int
 }
 
@@ -175,6 +176,8 @@ func ReadUsage(pid int) (Usage, error) {
 			u.RSS = n << 10
 		case "VmHWM":
 			u.HWM = n << 10
+		case "RssAnon":
+			u.Anon = n << 10
 		case "Threads":
 			u.Threads = int(n)
 		}

@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/gridload                      # the benchmark, a few minutes
 //	go run ./cmd/gridload -soak 2m             # the soak with faults injected
+//	go run ./cmd/gridload -ledger 10000,100000 # a years-deep ledger, timed
 //
 // Every run stops by itself; see docs/benchmarks.md for the figures and the
 // exact commands. The hidden subcommand `gridload baseline` is the baseline
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pprofDir := fs.String("pprof", "", "directory for CPU and heap profiles of the instances")
 	soak := fs.Duration("soak", 0, "instead of the benchmark, a soak run with faults injected, this long (at most 10m)")
 	level := fs.String("log-level", "info", "gridbot's log.level")
+	ledger := fs.String("ledger", "", "instead of the benchmark, the years-deep ledger: fill each store with these many cases (e.g. 10000,100000) and time what people do")
+	ledgerYears := fs.Int("ledger-years", 3, "the years a -ledger history spans")
+	reps := fs.Int("reps", 5, "timings of each -ledger figure (the median is reported)")
 	selfProfile := fs.String("self-profile", "", "write the load generator's own CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,6 +81,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	setup := loadtest.SetupOptions{Repo: *repo, GridbotBin: *bin, BaselineCmd: []string{self, "baseline"},
 		Log: stderr, LogLevel: *level}
+	if *ledger != "" {
+		var sizes []int
+		for _, f := range strings.Split(*ledger, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 || n > 10_000_000 {
+				return fmt.Errorf("-ledger: %q is not a number of cases (1…10,000,000)", f)
+			}
+			sizes = append(sizes, n)
+		}
+		rep, err := loadtest.Ledger(ctx, loadtest.LedgerOptions{Setup: setup, Sizes: sizes, Years: *ledgerYears,
+			Modes: strings.Split(*modes, ","), Reps: *reps})
+		if rep != nil {
+			rep.Markdown(stdout)
+		}
+		return err
+	}
 	if *soak > 0 {
 		if *soak > 10*time.Minute {
 			return errors.New("-soak is bounded at 10m")

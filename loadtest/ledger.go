@@ -1,0 +1,409 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/routing"
+	"gridbot/store"
+	"gridbot/store/embedded"
+	valkeystore "gridbot/store/valkey"
+	"gridbot/wechatsim"
+)
+
+// LedgerOptions configure the years-deep ledger benchmark: for each size
+// and store, `gridbot fill` writes a history, `gridbot serve` runs on it,
+// and what staff and residents do is timed through the real API.
+type LedgerOptions struct {
+	Setup SetupOptions
+	Sizes []int    // cases per history
+	Years int      // the history's span; 0 means 3
+	Modes []string // "embedded", "valkey"
+	Reps  int      // timings per figure, the median reported; 0 means 5
+}
+
+// LedgerColumn is one store at one size.
+type LedgerColumn struct {
+	Mode  string
+	Cases int
+	Fill  string // what fill said
+	// Figures by name, in the order they were taken.
+	Names   []string
+	Figures map[string]string
+}
+
+func (c *LedgerColumn) set(name, value string) {
+	if c.Figures == nil {
+		c.Figures = map[string]string{}
+	}
+	if _, ok := c.Figures[name]; !ok {
+		c.Names = append(c.Names, name)
+	}
+	c.Figures[name] = value
+}
+
+// LedgerReport is the benchmark's table.
+type LedgerReport struct {
+	Columns []*LedgerColumn
+	Reps    int
+}
+
+// Markdown writes the table: one row per figure, one column per store and
+// size.
+func (r *LedgerReport) Markdown(w io.Writer) {
+	if len(r.Columns) == 0 {
+		return
+	}
+	var names []string
+	for _, c := range r.Columns {
+		for _, n := range c.Names {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	fmt.Fprintf(w, "| what (median of %d) |", r.Reps)
+	for _, c := range r.Columns {
+		fmt.Fprintf(w, " %s, %s cases |", c.Mode, thousands(c.Cases))
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range r.Columns {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	for _, n := range names {
+		fmt.Fprintf(w, "| %s |", n)
+		for _, c := range r.Columns {
+			v := c.Figures[n]
+			if v == "" {
+				v = "—"
+			}
+			fmt.Fprintf(w, " %s |", v)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range r.Columns {
+		fmt.Fprintf(w, "\n%s, %s: %s", c.Mode, thousands(c.Cases), strings.TrimSpace(c.Fill))
+	}
+	fmt.Fprintln(w)
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Ledger runs the benchmark.
+func Ledger(ctx context.Context, o LedgerOptions) (*LedgerReport, error) {
+	if o.Years <= 0 {
+		o.Years = 3
+	}
+	if o.Reps <= 0 {
+		o.Reps = 5
+	}
+	s, err := NewSetup(ctx, o.Setup)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	rep := &LedgerReport{Reps: o.Reps}
+	var vk *Valkey
+	for _, n := range o.Sizes {
+		for _, mode := range o.Modes {
+			col := &LedgerColumn{Mode: mode, Cases: n}
+			rep.Columns = append(rep.Columns, col)
+			name := fmt.Sprintf("ledger-%s-%d", mode, n)
+			inst := InstanceOptions{JoinRadiusM: 300}
+			if mode == "valkey" {
+				if vk == nil {
+					if vk, err = s.Valkey(ctx); err != nil {
+						return rep, err
+					}
+				}
+				inst.Valkey, inst.Prefix = vk.Addr, fmt.Sprintf("gl%d:", n)
+			}
+			if err := ledgerColumn(ctx, s, vk, name, inst, o, col); err != nil {
+				return rep, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return rep, nil
+}
+
+// ledgerColumn fills one store, serves it and takes its figures.
+func ledgerColumn(ctx context.Context, s *Setup, vk *Valkey, name string, inst InstanceOptions, o LedgerOptions, col *LedgerColumn) error {
+	in, err := s.GridbotConfig(name, inst)
+	if err != nil {
+		return err
+	}
+	var memBefore int64
+	if vk != nil && inst.Valkey != "" {
+		memBefore, _ = vk.usedMemory()
+	}
+	fmt.Fprintf(s.opt.Log, "%s: filling %d cases over %d years …\n", name, col.Cases, o.Years)
+	began := time.Now()
+	out, err := in.Command(ctx, "fill", "-cases", strconv.Itoa(col.Cases), "-years", strconv.Itoa(o.Years))
+	if err != nil {
+		return err
+	}
+	col.Fill = out
+	col.set("fill (gridbot fill)", time.Since(began).Round(time.Second).String())
+	dbPath := filepath.Join(s.Dir, name, "gridbot.db")
+	if inst.Valkey == "" {
+		if fi, err := os.Stat(dbPath); err == nil {
+			col.set("storage per case with its events", fmt.Sprintf("%.1f KB (file %s)", float64(fi.Size())/float64(col.Cases)/1000, mib(fi.Size())))
+		}
+	} else if after, err := vk.usedMemory(); err == nil {
+		col.set("storage per case with its events", fmt.Sprintf("%.1f KB (Valkey used_memory +%s)", float64(after-memBefore)/float64(col.Cases)/1000, mib(after-memBefore)))
+	}
+
+	if err := in.Start(ctx, name); err != nil {
+		return err
+	}
+	col.set("start-up (to /readyz)", in.Ready.Round(time.Millisecond).String())
+	// The first sweep runs at start; let it and the start settle.
+	time.Sleep(5 * time.Second)
+	if u, err := in.Usage(); err == nil {
+		col.set("memory at rest (anonymous / RSS)", mib(u.Anon)+" / "+mib(u.RSS))
+	}
+	if err := timeAPI(ctx, s, in, o.Reps, col); err != nil {
+		in.Stop(10 * time.Second)
+		return err
+	}
+	timeResident(ctx, s, in, o.Reps, col)
+	if err := in.Stop(20 * time.Second); err != nil {
+		return err
+	}
+	return timeSweep(ctx, s, inst, dbPath, o.Reps, col)
+}
+
+// median times get o.Reps times and records the median (and the worst).
+func median(reps int, col *LedgerColumn, name string, get func() error) {
+	var took []time.Duration
+	for range reps {
+		start := time.Now()
+		if err := get(); err != nil {
+			col.set(name, "fails: "+shorten(err.Error()))
+			return
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	col.set(name, fmt.Sprintf("%s (max %s)", roundDur(took[len(took)/2]), roundDur(took[len(took)-1])))
+}
+
+func shorten(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Microsecond).String()
+}
+
+// timeAPI times the console, the figures, /metrics and Open311.
+func timeAPI(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerColumn) error {
+	admin, err := Login(ctx, in.Base, "town-admin", s.Password)
+	if err != nil {
+		return err
+	}
+	leader, err := Login(ctx, in.Base, "gl-L10-a", s.Password)
+	if err != nil {
+		return err
+	}
+	var closed struct {
+		Cases []struct {
+			Number string `json:"number"`
+		} `json:"cases"`
+	}
+	if code, err := APIGet(ctx, in.Base, admin, "/api/cases?state=closed", &closed); err != nil || code != 200 || len(closed.Cases) == 0 {
+		return fmt.Errorf("closed cases: HTTP %d, %v", code, err)
+	}
+	// A case from the middle of the first page, and one of its numbers to
+	// search for.
+	number := closed.Cases[len(closed.Cases)/2].Number
+	get := func(cookie *http.Cookie, path string) func() error {
+		return func() error {
+			code, err := APIGet(ctx, in.Base, cookie, path, nil)
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("HTTP %d", code)
+			}
+			return err
+		}
+	}
+	month := time.Now().Format("2006-01")
+	lastYear := time.Now().AddDate(-1, 0, 0).Format("2006-01")
+	for _, t := range []struct {
+		name   string
+		cookie *http.Cookie
+		path   string
+	}{
+		{"console list, first page, no filter", admin, "/api/cases"},
+		{"console list, open cases", admin, "/api/cases?state=open"},
+		{"console list, one grid", admin, "/api/cases?grid=L10"},
+		{"console list, one category", admin, "/api/cases?category=env"},
+		{"console list, overdue", admin, "/api/cases?overdue=1"},
+		{"console list, text search (q=路灯)", admin, "/api/cases?q=" + url.QueryEscape("路灯")},
+		{"console list, case number search", admin, "/api/cases?q=" + number},
+		{"console list, a grid leader's open queue", leader, "/api/cases?state=open"},
+		{"case page with its household file", admin, "/api/cases/" + number},
+		{"figures: 三率 by grid", admin, "/api/figures/rates?by=grid"},
+		{"figures: 三率 by village", admin, "/api/figures/rates?by=village"},
+		{"figures: 三率 by department", admin, "/api/figures/rates?by=department"},
+		{"figures: 三率 by month", admin, "/api/figures/rates?by=month"},
+		{"monthly ledger by grid, this month", admin, "/api/figures/ledger?by=grid&month=" + month},
+		{"monthly ledger by village, a year ago", admin, "/api/figures/ledger?by=village&month=" + lastYear},
+		{"board", admin, "/api/figures/board"},
+	} {
+		median(reps, col, t.name, get(t.cookie, t.path))
+	}
+	median(reps, col, "/metrics scrape", plainGet(ctx, in.Base+"/metrics"))
+	median(reps, col, "Open311 requests.json (90 days)", plainGet(ctx, in.Base+"/open311/v2/requests.json"))
+	return nil
+}
+
+func plainGet(ctx context.Context, u string) func() error {
+	return func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+// timeResident times a resident's intake steps, the location step (the
+// 附议 lookup) among them, through signed callbacks; each resident ends
+// with 取消 so that nothing is filed.
+func timeResident(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerColumn) {
+	ep := NewEndpoint("resident", in.Callback(), s.Account, false, LoadClient(4), MsgIDs())
+	steps := []struct {
+		name string
+		msg  wechatsim.OutgoingMessage
+	}{
+		{"resident: 报事", wechatsim.OutgoingMessage{MsgType: "text", Content: "报事"}},
+		{"resident: category", wechatsim.OutgoingMessage{MsgType: "text", Content: "2"}},
+		{"resident: description", wechatsim.OutgoingMessage{MsgType: "text", Content: "村口路灯不亮了"}},
+		{"resident: location (附议 lookup)", wechatsim.OutgoingMessage{MsgType: "location", Lat: 22.355, Lng: 112.545, Scale: 15, Label: "石桥村口"}},
+		{"resident: 取消", wechatsim.OutgoingMessage{MsgType: "text", Content: "取消"}},
+	}
+	took := make([][]time.Duration, len(steps))
+	failed := make([]string, len(steps))
+	for r := range reps {
+		openid := fmt.Sprintf("oledger-bench-%d-%d", time.Now().UnixNano(), r)
+		for i, st := range steps {
+			m := st.msg
+			m.MsgID = ep.ids.Add(1)
+			start := time.Now()
+			res, err := ep.Sim.Post(ctx, openid, m)
+			d := time.Since(start)
+			switch {
+			case err != nil:
+				failed[i] = shorten(err.Error())
+			case res.Status != http.StatusOK || res.Reply == "" || strings.Contains(res.Reply, "系统繁忙"):
+				failed[i] = shorten(fmt.Sprintf("HTTP %d %q", res.Status, res.Reply))
+			default:
+				took[i] = append(took[i], d)
+			}
+		}
+	}
+	for i, st := range steps {
+		if failed[i] != "" {
+			col.set(st.name, "fails: "+failed[i])
+			continue
+		}
+		slices.Sort(took[i])
+		col.set(st.name, fmt.Sprintf("%s (max %s)", roundDur(took[i][len(took[i])/2]), roundDur(took[i][len(took[i])-1])))
+	}
+}
+
+// timeSweep opens the store as serve does and times the router's
+// supervision sweep (routing.Sweeper.Sweep) on it, serve stopped.
+func timeSweep(ctx context.Context, s *Setup, inst InstanceOptions, dbPath string, reps int, col *LedgerColumn) error {
+	town, err := configs.LoadTown(s.town, filepath.Join(s.opt.Repo, "configs", "categories.yaml"))
+	if err != nil {
+		return err
+	}
+	var st store.Store
+	if inst.Valkey != "" {
+		st, err = valkeystore.Open(ctx, valkeystore.Options{Addr: []string{inst.Valkey}, Prefix: inst.Prefix, CasePrefix: town.CasePrefix})
+	} else {
+		st, err = embedded.Open(dbPath, embedded.Options{CasePrefix: town.CasePrefix})
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sw := &routing.Sweeper{Ledger: &core.Ledger{Store: st, Town: town}, Log: slog.New(slog.DiscardHandler)}
+	median(reps, col, "supervision sweep (routing.Sweeper.Sweep)", func() error {
+		_, err := sw.Sweep(ctx)
+		return err
+	})
+	return nil
+}
+
+// usedMemory reads used_memory from the server's INFO memory.
+func (v *Valkey) usedMemory() (int64, error) {
+	conn, err := net.DialTimeout("tcp", v.Addr, time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("INFO memory\r\n")); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReader(conn)
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if _, err := fmt.Sscanf(head, "$%d", &n); err != nil {
+		return 0, fmt.Errorf("INFO memory: %q", head)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("INFO memory: no used_memory")
+}
