@@ -36,6 +36,13 @@ type Config struct {
 		// whose X-Forwarded-For, X-Real-IP and X-Forwarded-Proto are
 		// believed; nobody's when empty.
 		TrustedProxies []string `koanf:"trusted_proxies"`
+		// MaxConns bounds the connections open at once (0: 10,000, or
+		// three quarters of the file descriptor limit if lower); at the
+		// bound the longest-idle connection makes room for a new one.
+		MaxConns int `koanf:"max_conns"`
+		// MaxConnsPerAddr bounds the connections one client address may
+		// hold open (a reverse proxy's own address is exempt).
+		MaxConnsPerAddr int `koanf:"max_conns_per_addr"`
 	} `koanf:"http"`
 	WeChat struct {
 		AppID      string `koanf:"app_id"`
@@ -161,6 +168,8 @@ func Defaults() map[string]any {
 	return map[string]any{
 		"http.addr":                     ":8080",
 		"http.trusted_proxies":          []string{},
+		"http.max_conns":                0,
+		"http.max_conns_per_addr":       256,
 		"wechat.app_id":                 "",
 		"wechat.app_secret":             "",
 		"wechat.token":                  "",
@@ -301,6 +310,10 @@ func (c *Config) Validate() error {
 	}
 	if _, err := clientaddr.Parse(c.HTTP.TrustedProxies); err != nil {
 		return fmt.Errorf("config http.trusted_proxies: %w", err)
+	}
+	if c.HTTP.MaxConns < 0 || c.HTTP.MaxConnsPerAddr < 1 {
+		return fmt.Errorf("config http.max_conns %d, http.max_conns_per_addr %d: want 0 or more, and 1 or more",
+			c.HTTP.MaxConns, c.HTTP.MaxConnsPerAddr)
 	}
 	for _, kv := range []struct{ key, value string }{{"wechat.aes_key", c.WeChat.AESKey}, {"wechat.prev_aes_key", c.WeChat.PrevAESKey}} {
 		if kv.value == "" {

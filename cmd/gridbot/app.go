@@ -40,6 +40,10 @@ type app struct {
 	ledger     *core.Ledger
 	mediaStore *core.MediaStore
 	handler    http.Handler
+	// maxConns and maxConnsPerAddr bound the HTTP listener's connections;
+	// the per-address bound spares the trusted proxies.
+	maxConns, maxConnsPerAddr int
+	proxies                   clientaddr.Proxies
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -62,7 +66,10 @@ func newApp(ctx context.Context, cfg *configs.Config, town core.TownSource, inst
 var _ bot.Prefetcher = (*dialogs.Service)(nil)
 
 func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog.Logger, b *backend) (*app, error) {
-	a := &app{log: log, backend: b}
+	a := &app{log: log, backend: b, maxConns: cfg.HTTP.MaxConns, maxConnsPerAddr: cfg.HTTP.MaxConnsPerAddr}
+	if a.maxConns == 0 {
+		a.maxConns = defaultMaxConns()
+	}
 	st := b.store
 	// Staff accounts and posts changed at runtime (the console's 人员管理)
 	// are laid over the directory; every part reads the town through it.
@@ -112,6 +119,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	if err != nil {
 		return nil, err
 	}
+	a.proxies = proxies
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies}
@@ -216,10 +224,12 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 			a.eraseExpired(ctx)
 		}()
 	}
+	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout, ConnState: limited.connState,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
@@ -255,6 +265,10 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	return runErr
 }
+
+// idleTimeout closes a kept-alive connection with no request for this
+// long (a connection that never sends one is closed by ReadHeaderTimeout).
+const idleTimeout = 30 * time.Second
 
 // httpDrain is how long a stop waits for requests under way.
 const httpDrain = 4 * time.Second

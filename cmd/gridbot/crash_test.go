@@ -34,6 +34,13 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 // it with SIGKILL.
 func bootProcess(t *testing.T, o rigOptions) (*rig, *exec.Cmd) {
 	t.Helper()
+	return bootProcessLimited(t, o, 0)
+}
+
+// bootProcessLimited is bootProcess with the process's open file limit set
+// to nofile (soft and hard, so Go cannot raise it); 0 leaves it.
+func bootProcessLimited(t *testing.T, o rigOptions, nofile int) (*rig, *exec.Cmd) {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +53,9 @@ func bootProcess(t *testing.T, o rigOptions) (*rig, *exec.Cmd) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "-config", r.cfgPath)
+	if nofile > 0 {
+		cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile), bin, "serve", "-config", r.cfgPath)
+	}
 	// The test binary's own GRIDBOT_TEST_ variables would be unknown keys.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GRIDBOT_") {

@@ -44,6 +44,10 @@ func Parse(list []string) (Proxies, error) {
 	return p, nil
 }
 
+// Trusts reports whether a is one of the proxies: the listener does not
+// bound a proxy's connections by its address, as it carries many clients.
+func (p Proxies) Trusts(a netip.Addr) bool { return p.trusts(a) }
+
 // trusts reports whether a is one of the proxies.
 func (p Proxies) trusts(a netip.Addr) bool {
 	a = a.Unmap()
