@@ -114,14 +114,14 @@
     $("page").hidden = false;
   }
 
-  async function subscribe(accept) {
+  async function subscribe(accept, templates) {
     if (!openid()) { setStatus("请先填写 openid"); return; }
     setStatus("订阅中…");
     try {
       const r = await fetch("/sim/subscribe", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ openid: openid(), accept: accept }),
+        body: JSON.stringify({ openid: openid(), accept: accept, templates: templates || [] }),
       });
       const data = await r.json();
       setStatus(data.error || (accept ? "已允许一次进展通知" : "已取消"));
@@ -180,6 +180,13 @@
     send({ kind: "voice", text: text }); // what it says: heard only through the ASR
   });
   $("grant").addEventListener("click", () => subscribe(true));
+  // A page inside the phone asks for 订阅通知 as a page in WeChat does
+  // (wx-open-subscribe); the phone plays the pop-up, and the user allows.
+  window.addEventListener("message", (ev) => {
+    if (ev.source !== $("pageFrame").contentWindow || !ev.data || ev.data.wxsim !== "subscribe") return;
+    const ids = Array.isArray(ev.data.templates) ? ev.data.templates.filter((t) => typeof t === "string").slice(0, 8) : [];
+    subscribe(true, ids);
+  });
   $("closePage").addEventListener("click", () => { $("page").hidden = true; $("pageFrame").src = "about:blank"; });
   openidBox.addEventListener("change", () => { resetChat(); poll(); });
 

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+
+	"gridbot/bot"
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/store"
+	"gridbot/wxpages"
+)
+
+// pagesServer wires the pages inside WeChat (wxpages): a case's page, which
+// every notice's 详情 opens, and the report form, both known by web
+// authorisation.
+func pagesServer(cfg *configs.Config, town core.TownSource, ledger *core.Ledger, roster *core.Roster,
+	media *core.MediaStore, st store.Store, log *slog.Logger) *wxpages.Server {
+	srv := &wxpages.Server{Town: town, Ledger: ledger, Roster: roster, Media: media, Keys: st,
+		Auth: &bot.WebAuth{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
+			APIBase: cfg.WeChat.APIBase, OAuthBase: cfg.WeChat.OAuthBase},
+		PublicBase: cfg.WeChat.PublicBase, SessionKey: wxpages.SessionKey(cfg.WeChat.AppSecret),
+		Log: log.With("part", "wxpages")}
+	// The subscribe button asks for the progress and rating notices.
+	for _, kind := range []core.NoticeKind{core.NoticeResidentProgress, core.NoticeRating} {
+		if t, ok := cfg.WeChat.Subscribe[string(kind)]; ok && t.ID != "" && !slices.Contains(srv.SubscribeTemplates, t.ID) {
+			srv.SubscribeTemplates = append(srv.SubscribeTemplates, t.ID)
+		}
+	}
+	// A simulator playing WeChat shows the pages inside its phone, in a
+	// frame; WeChat itself never frames them.
+	if base := strings.TrimRight(cfg.WeChat.OAuthBase, "/"); base != bot.DefaultOAuthBase {
+		srv.FrameAncestors = []string{base}
+	}
+	return srv
+}

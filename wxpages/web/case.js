@@ -1,0 +1,230 @@
+// The page of one case: a resident follows and rates it, staff work it.
+"use strict";
+
+(() => {
+  const number = decodeURIComponent(location.pathname.split("/").pop());
+  const apiPath = "/wx/api/cases/" + encodeURIComponent(number);
+  let view = null;
+  let formStep = "";
+
+  async function load() {
+    try {
+      render(await wx.api(apiPath));
+    } catch (e) {
+      wx.show("loading", false);
+      wx.error(e.message);
+    }
+  }
+
+  function render(v) {
+    view = v;
+    wx.show("loading", false);
+    wx.error("");
+    if (v.role === "staff") renderStaff(v); else renderResident(v);
+  }
+
+  // ---- resident ----
+
+  function renderResident(v) {
+    wx.show("resident", true);
+    wx.text("r-number", "事项编号 " + v.number);
+    wx.text("r-state", v.state_label);
+    wx.text("r-progress", v.progress);
+    wx.text("r-category", v.category);
+    wx.text("r-place", v.place);
+    wx.text("r-filed", v.filed);
+    wx.text("r-deadline", v.deadline);
+    wx.show("r-deadline-label", !!v.deadline);
+    wx.show("r-deadline", !!v.deadline);
+    wx.text("r-text", v.text);
+    wx.photos("r-photos", v.photos);
+    wx.show("r-result-card", !!v.result);
+    wx.text("r-result", v.result);
+    wx.show("r-rate-card", v.can.rate || v.can.not_fixed);
+    wx.show("r-rate", v.can.rate);
+    wx.show("r-notfixed", v.can.not_fixed);
+    wx.show("r-rated", !!v.rating && !v.can.rate);
+    wx.text("r-rating", v.rating);
+    wx.show("r-supplement-card", v.can.supplement);
+    wx.show("r-subscribe-card", (v.subscribe || []).length > 0 && v.state !== "closed");
+    wx.timeline("r-timeline", v.timeline);
+  }
+
+  async function step(name, form) {
+    await wx.busy(async () => {
+      try {
+        const v = await wx.api(apiPath + "/" + name, form || new FormData());
+        if (v.gone) {
+          wx.show("staff", false);
+          wx.show("resident", false);
+          wx.error("");
+          wx.toast(v.words);
+          wx.$("loading").textContent = v.words;
+          wx.show("loading", true);
+          return;
+        }
+        render(v);
+        wx.toast("已提交");
+      } catch (e) {
+        wx.error(e.message);
+      }
+    });
+  }
+
+  wx.$("r-rate").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-score]");
+    if (!b) return;
+    const f = new FormData();
+    f.append("score", b.dataset.score);
+    step("rate", f);
+  });
+  wx.$("r-notfixed").addEventListener("click", () => step("not_fixed"));
+  wx.$("r-supplement").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const form = ev.target;
+    const f = new FormData(form);
+    if (form.photo.files.length > 3) { wx.error("最多3张照片。"); return; }
+    step("supplement", f).then(() => form.reset());
+  });
+
+  // 订阅通知: inside WeChat the account's subscribe templates are asked for
+  // the way a page asks (wx-open-subscribe); the simulator's phone plays
+  // the WeChat client and hears the same request through postMessage.
+  wx.$("r-subscribe").addEventListener("click", () => {
+    const templates = (view && view.subscribe) || [];
+    const host = window.opener || (window.parent !== window ? window.parent : null);
+    if (host) {
+      host.postMessage({ wxsim: "subscribe", templates: templates }, "*");
+      wx.text("r-subscribe-note", "已请求订阅，请在弹出的窗口中选择“允许”。");
+    } else {
+      // WeChat's own button needs the JS-SDK on the account's JS-safe
+      // domain, which these pages do not load yet: say what happens instead.
+      wx.text("r-subscribe-note", "本页暂不能直接订阅；进展仍会通过公众号消息通知您。");
+    }
+    wx.show("r-subscribe-note", true);
+  });
+
+  // ---- staff ----
+
+  // What each step's form asks for; steps without one run at once.
+  const forms = {
+    reply: { title: "回复居民", text: "写给居民的话", field: "text" },
+    resolve: { title: "办结", text: "办理结果", field: "result", photo: true },
+    whistle: { title: "吹哨部门", text: "吹哨理由（选填）", field: "reason", dept: true },
+    return: { title: "退回", text: "退回理由", field: "reason" },
+  };
+
+  function renderStaff(v) {
+    wx.show("staff", true);
+    wx.text("s-number", "事项编号 " + v.number + (v.overdue ? " · 已超期" : ""));
+    wx.text("s-state", v.state_label);
+    wx.text("s-who", v.staff + "，您好");
+    wx.text("s-category", v.category);
+    wx.text("s-place", v.place);
+    wx.text("s-assignee", v.assignee ? v.assignee + (v.post ? "（" + v.post + "岗）" : "") : "待派单");
+    wx.text("s-filed", v.filed);
+    wx.text("s-deadline", v.deadline || "—");
+    wx.$("s-phone").replaceChildren();
+    if (v.phone && v.phone_visible) {
+      const a = document.createElement("a");
+      a.href = "tel:" + v.phone;
+      a.textContent = v.phone;
+      wx.$("s-phone").appendChild(a);
+    } else {
+      wx.text("s-phone", v.phone || "未留");
+    }
+    wx.text("s-joined", v.joined ? v.joined + " 人" : "无");
+    wx.text("s-text-body", v.text);
+    const deps = wx.$("s-departments");
+    deps.replaceChildren(...v.departments.map((d) => {
+      const li = document.createElement("li");
+      li.textContent = "部门：" + d;
+      return li;
+    }));
+    wx.photos("s-photos", v.photos);
+    wx.$("s-voices").replaceChildren(...v.voices.map((src) => {
+      const a = document.createElement("audio");
+      a.controls = true;
+      a.preload = "none";
+      a.src = src;
+      return a;
+    }));
+    wx.show("s-result-card", !!v.result);
+    wx.text("s-result", v.result + (v.rating ? "（居民评分 " + v.rating + " 分）" : ""));
+    renderMap(v);
+    wx.timeline("s-timeline", v.timeline);
+    const box = wx.$("s-actions");
+    box.replaceChildren(...v.steps.map((s) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.dataset.step = s.step;
+      b.textContent = s.label;
+      if (s.step === "transfer" || s.step === "return") b.className = "secondary";
+      return b;
+    }));
+    closeForm();
+  }
+
+  function renderMap(v) {
+    const svg = wx.$("s-map");
+    svg.replaceChildren();
+    wx.show("s-map-card", !!v.map);
+    if (!v.map) return;
+    const ns = "http://www.w3.org/2000/svg";
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", v.map.path);
+    svg.appendChild(path);
+    if (v.map.dot) {
+      const c = document.createElementNS(ns, "circle");
+      c.setAttribute("cx", v.map.dot[0]);
+      c.setAttribute("cy", v.map.dot[1]);
+      c.setAttribute("r", "2.5");
+      svg.appendChild(c);
+    }
+    const loc = v.location;
+    wx.text("s-map-note", v.place + (loc && loc.label ? " · " + loc.label : "") +
+      (v.map.dot ? "（红点为居民位置）" : ""));
+  }
+
+  function openForm(stepName) {
+    const f = forms[stepName];
+    formStep = stepName;
+    wx.text("s-form-title", f.title);
+    const text = wx.$("s-text");
+    text.name = f.field;
+    text.placeholder = f.text;
+    text.value = "";
+    wx.show("s-photo-label", !!f.photo);
+    wx.show("s-dept-label", !!f.dept);
+    if (f.dept) {
+      wx.$("s-dept").replaceChildren(...(view.whistle || []).map((d) => new Option(d.name, d.id)));
+    }
+    wx.show("s-form", true);
+    text.focus();
+  }
+
+  function closeForm() {
+    formStep = "";
+    wx.$("s-form").reset();
+    wx.show("s-form", false);
+  }
+
+  wx.$("s-actions").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-step]");
+    if (!b) return;
+    const s = b.dataset.step;
+    if (forms[s]) openForm(s); else step(s);
+  });
+  wx.$("s-cancel").addEventListener("click", closeForm);
+  wx.$("s-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (!formStep) return;
+    const f = new FormData(ev.target);
+    const file = ev.target.photo.files[0];
+    if (!forms[formStep].photo || !file) f.delete("photo");
+    if (!forms[formStep].dept) f.delete("department");
+    step(formStep, f);
+  });
+
+  load();
+})();
