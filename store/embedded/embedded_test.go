@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -106,5 +107,51 @@ func TestGroupedWriteRunAgainSeesTheStoredCase(t *testing.T) {
 		if len(evs) != 2 {
 			t.Fatalf("round %d: %d events, want the submission and one warning", round, len(evs))
 		}
+	}
+}
+
+// PendingEventsAfter reads the outbox past a sequence number, so the relay
+// can go on past the events it has in flight.
+func TestPendingEventsAfter(t *testing.T) {
+	ctx := context.Background()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "gridbot.db"), embedded.Options{CasePrefix: "ST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	var seqs []uint64
+	for range 3 {
+		_, ev, err := s.CreateCase(ctx, core.Case{Resident: "o1", Text: "x", CreatedAt: now}, core.Event{Kind: core.EventSubmitted, At: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, ev.Seq)
+	}
+	for _, tt := range []struct {
+		after uint64
+		limit int
+		want  []uint64
+	}{
+		{0, 10, seqs}, {seqs[0], 10, seqs[1:]}, {seqs[0], 1, seqs[1:2]}, {seqs[2], 10, nil},
+	} {
+		got, err := s.PendingEventsAfter(ctx, tt.after, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotSeqs []uint64
+		for _, e := range got {
+			gotSeqs = append(gotSeqs, e.Seq)
+		}
+		if fmt.Sprint(gotSeqs) != fmt.Sprint(tt.want) {
+			t.Errorf("after %d, limit %d: %v, want %v", tt.after, tt.limit, gotSeqs, tt.want)
+		}
+	}
+	// An acked event is gone; the others stay.
+	if err := s.AckEvents(ctx, seqs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.PendingEventsAfter(ctx, 0, 10); len(got) != 2 || got[0].Seq != seqs[0] || got[1].Seq != seqs[2] {
+		t.Errorf("after an ack: %+v", got)
 	}
 }
