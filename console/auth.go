@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,10 +32,67 @@ const sessionKeyPrefix = "console:session:"
 // a wrong password.
 const unknownUserHash = "$2a$10$xTtO0VzL7a9n5LMifImDCODoYJsKaVQs7eubqPAu.bi1LJMcDigE6"
 
-// session is what a login keeps in core.Ephemeral.
+// session is what a login keeps in core.Ephemeral. Besides who and when,
+// it keeps what the login was granted on: the person's session generation
+// and a fingerprint of their role and scope. A session whose generation or
+// fingerprint no longer matches has ended, on every instance: a password
+// reset, a disable, a logout (the generation: EndSessions) or a role or
+// scope changed anywhere, even in the town directory file (the
+// fingerprint). The password hash is not in the fingerprint: an instance
+// learns a reset made on another a little later (its staff book's
+// refresh), and a login with the new password must not be refused there
+// meanwhile; the generation already ended the old sessions.
 type session struct {
 	Staff   string    `json:"staff"`
 	Created time.Time `json:"created"`
+	Gen     int64     `json:"gen"`
+	Grant   string    `json:"grant"`
+}
+
+// Session generations: a counter per person in the shared keys, counted up
+// to end every session they hold. It lives far longer than a session, so
+// that by the time it expires and starts again from zero no session from
+// before is left that could match.
+const (
+	genKeyPrefix = "console:session-gen:"
+	genLifetime  = 400 * 24 * time.Hour
+)
+
+func genKey(staff string) string { return genKeyPrefix + staff }
+
+// grant fingerprints what a login of staff was granted: role and scope.
+func grant(staff *core.Staff) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{string(staff.Role), staff.Village, staff.Department}, "\x00")))
+	return hex.EncodeToString(sum[:12])
+}
+
+// parseGen reads a generation as the store keeps it; a missing one is 0.
+func parseGen(v []byte, ok bool) int64 {
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseInt(string(v), 10, 64)
+	return n
+}
+
+// EndSessions ends every session staff member id holds, on every instance
+// sharing keys: their next request is refused, and their websockets close
+// within Hub.sessionEvery (at once on this instance when hub is given).
+// Call it after a password reset, a disable, a role change, a logout.
+func EndSessions(ctx context.Context, keys SessionStore, hub *Hub, id string) error {
+	if _, err := keys.Incr(ctx, genKey(id), genLifetime); err != nil {
+		return fmt.Errorf("end sessions of %s: %w", id, err)
+	}
+	if hub != nil {
+		hub.endStaff(id)
+	}
+	return nil
+}
+
+// valid reports whether sess, read with generation gen, is still a login
+// of staff (nil: no such person).
+func (sess *session) valid(staff *core.Staff, gen int64) bool {
+	return staff != nil && !staff.Disabled && staff.PasswordHash != "" && sess.Gen == gen && sess.Grant == grant(staff)
 }
 
 // staffView is a staff member as the page shows them.
@@ -201,7 +259,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err := s.Sessions.Set(r.Context(), keys.known, []byte("1"), knownAddrFor); err != nil {
 		s.log().WarnContext(r.Context(), "console login throttle", "err", err)
 	}
-	token, err := s.startSession(r.Context(), staff.ID)
+	token, err := s.startSession(r.Context(), staff)
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console login", "staff", staff.ID, "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
@@ -213,7 +271,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Path:     "/",
 		MaxAge:   int(s.sessionTTL() / time.Second),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   s.overTLS(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 	s.log().InfoContext(r.Context(), "console login", "staff", staff.ID)
@@ -221,13 +279,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession stores a new login for staff and returns its token.
-func (s *Server) startSession(ctx context.Context, staff string) (string, error) {
+func (s *Server) startSession(ctx context.Context, staff *core.Staff) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("session token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	v, err := json.Marshal(session{Staff: staff, Created: s.now()})
+	v, ok, err := s.Sessions.Get(ctx, genKey(staff.ID))
+	if err != nil {
+		return "", fmt.Errorf("session generation: %w", err)
+	}
+	v, err = json.Marshal(session{Staff: staff.ID, Created: s.now(), Gen: parseGen(v, ok), Grant: grant(staff)})
 	if err != nil {
 		return "", fmt.Errorf("session record: %w", err)
 	}
@@ -237,17 +299,30 @@ func (s *Server) startSession(ctx context.Context, staff string) (string, error)
 	return token, nil
 }
 
+// handleLogout ends every session of the person logged in, websockets
+// included, on every instance: a logout on one device should not leave
+// another one open to whoever finds it.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		if err := s.Sessions.Delete(r.Context(), sessionKey(c.Value)); err != nil {
+		staff, err := s.SessionStaff(r)
+		if err == nil && staff != nil {
+			err = EndSessions(r.Context(), s.Sessions, s.Hub, staff.ID)
+		}
+		if err == nil {
+			err = s.Sessions.Delete(r.Context(), sessionKey(c.Value))
+		}
+		if err != nil {
 			s.log().ErrorContext(r.Context(), "console logout", "err", err)
 			writeError(w, http.StatusInternalServerError, msgServerError)
 			return
 		}
+		if staff != nil {
+			s.log().InfoContext(r.Context(), "console logout", "staff", staff.ID)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode,
 	})
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
@@ -257,29 +332,41 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, staff *core.St
 }
 
 // SessionStaff returns the staff member logged in with the request's
-// cookie, or nil. A staff member removed from the directory or disabled since
-// logging in is logged out.
+// cookie, or nil. A session ends when its person is removed, disabled, has
+// their password, role or scope changed, or their sessions were ended
+// (EndSessions), whichever instance did it.
 func (s *Server) SessionStaff(r *http.Request) (*core.Staff, error) {
+	staff, _, err := s.sessionOf(r)
+	return staff, err
+}
+
+// sessionOf is SessionStaff, with the session's store key.
+func (s *Server) sessionOf(r *http.Request) (*core.Staff, string, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return nil, nil
+		return nil, "", nil
 	}
-	v, ok, err := s.Sessions.Get(r.Context(), sessionKey(c.Value))
+	key := sessionKey(c.Value)
+	v, ok, err := s.Sessions.Get(r.Context(), key)
 	if err != nil {
-		return nil, fmt.Errorf("read session: %w", err)
+		return nil, "", fmt.Errorf("read session: %w", err)
 	}
 	if !ok {
-		return nil, nil
+		return nil, "", nil
 	}
 	var sess session
 	if err := json.Unmarshal(v, &sess); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
+		return nil, "", fmt.Errorf("decode session: %w", err)
+	}
+	gen, ok, err := s.Sessions.Get(r.Context(), genKey(sess.Staff))
+	if err != nil {
+		return nil, "", fmt.Errorf("read session generation: %w", err)
 	}
 	staff := s.Town.Town().StaffMember(sess.Staff)
-	if staff == nil || staff.Disabled || staff.PasswordHash == "" {
-		return nil, nil
+	if !sess.valid(staff, parseGen(gen, ok)) {
+		return nil, "", nil
 	}
-	return staff, nil
+	return staff, key, nil
 }
 
 // staffHandler is a handler that runs for a logged-in staff member.
@@ -300,4 +387,49 @@ func (s *Server) authed(h staffHandler) http.Handler {
 		}
 		h(w, r, staff)
 	})
+}
+
+// endedFeeds returns those of fs whose sessions have ended: gone from the
+// store (a logout, or expired), past their lifetime, or no longer valid
+// (see session.valid). The sessions and generations are read in one batch,
+// once per session however many tabs share it. On a store error it ends
+// nothing: a blip must not close every console.
+func (s *Server) endedFeeds(ctx context.Context, fs []*follower) []*follower {
+	index := map[string]int{}
+	var ops []core.KeyOp
+	read := func(key string) {
+		if _, seen := index[key]; !seen {
+			index[key] = len(ops)
+			ops = append(ops, core.KeyOp{Kind: core.KeyGet, Key: key})
+		}
+	}
+	for _, f := range fs {
+		read(f.session)
+		read(genKey(f.staff))
+	}
+	core.BatchKeys(ctx, s.Sessions, ops)
+	for _, op := range ops {
+		if op.Err != nil {
+			if ctx.Err() == nil {
+				s.log().WarnContext(ctx, "console feed: session check", "err", op.Err)
+			}
+			return nil
+		}
+	}
+	town, now := s.Town.Town(), s.now()
+	var ended []*follower
+	for _, f := range fs {
+		op := ops[index[f.session]]
+		var sess session
+		if !op.OK || json.Unmarshal(op.Got, &sess) != nil || sess.Staff != f.staff ||
+			!now.Before(sess.Created.Add(s.sessionTTL())) {
+			ended = append(ended, f)
+			continue
+		}
+		gen := ops[index[genKey(f.staff)]]
+		if !sess.valid(town.StaffMember(f.staff), parseGen(gen.Got, gen.OK)) {
+			ended = append(ended, f)
+		}
+	}
+	return ended
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"gridbot/core"
+	"gridbot/internal/clientaddr"
 )
 
 // The live feed cannot silently go stale because it is not a stream of its
@@ -37,6 +38,10 @@ type Hub struct {
 	mu      sync.Mutex
 	clients map[*follower]struct{}
 	closed  bool
+	// Open websockets per staff member and per client address, for the
+	// limits below.
+	perStaff map[string]int
+	perAddr  map[string]int
 	// bell is closed by Publish, and replaced, to wake every feed at once:
 	// one close instead of a send per feed. A feed takes the current bell
 	// before it reads the log, so a Publish in between is never missed.
@@ -51,6 +56,13 @@ type Hub struct {
 	readLimit  int64         // largest message a client may send
 	batch      int           // events read from the store at once
 	maxReplay  int           // events a reconnecting page may be behind
+	// sessionEvery is how often the sessions behind the websockets are
+	// checked in the store, in one batch: a session ended on another
+	// instance (a logout, a reset) or expired closes its websockets
+	// within it.
+	sessionEvery time.Duration
+	maxPerStaff  int // websockets one staff member may hold open here
+	maxPerAddr   int // websockets one client address may hold open here
 
 	// writeBuffers lends a write buffer to a connection only while it
 	// writes: thousands of mostly idle consoles need not hold one each.
@@ -86,6 +98,12 @@ type logPage struct {
 
 // follower is one websocket following the log.
 type follower struct {
+	// Whose it is: the server that admitted it checks its session.
+	srv     *Server
+	staff   string
+	addr    string
+	session string // the session's store key
+
 	// stop is closed, under Hub.mu and with code and reason set, to close
 	// the connection: the hub shutting down, or (tests) a network drop.
 	stop   chan struct{}
@@ -110,6 +128,16 @@ const (
 	// closeResync tells the page it is too far behind to catch up event
 	// by event: reload from the API, then follow from the list's seq.
 	closeResync = 4000
+	// closeSessionEnded tells the page its login has ended (a logout, a
+	// password reset, a disabled account, an expired session).
+	closeSessionEnded = 4001
+)
+
+// Default websocket limits: a person needs a few tabs and a phone; an
+// office behind one address a few hundred.
+const (
+	defaultMaxPerStaff = 10
+	defaultMaxPerAddr  = 300
 )
 
 // NewHub returns a hub; start it with Run.
@@ -118,15 +146,20 @@ func NewHub(log *slog.Logger) *Hub {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Hub{
-		log:        log,
-		clients:    make(map[*follower]struct{}),
-		writeWait:  10 * time.Second,
-		pongWait:   60 * time.Second,
-		pingPeriod: 25 * time.Second,
-		poll:       5 * time.Second,
-		readLimit:  4 << 10,
-		batch:      200,
-		maxReplay:  1000,
+		log:          log,
+		clients:      make(map[*follower]struct{}),
+		perStaff:     map[string]int{},
+		perAddr:      map[string]int{},
+		sessionEvery: time.Second,
+		maxPerStaff:  defaultMaxPerStaff,
+		maxPerAddr:   defaultMaxPerAddr,
+		writeWait:    10 * time.Second,
+		pongWait:     60 * time.Second,
+		pingPeriod:   25 * time.Second,
+		poll:         5 * time.Second,
+		readLimit:    4 << 10,
+		batch:        200,
+		maxReplay:    1000,
 	}
 	bell := make(chan struct{})
 	h.bell.Store(&bell)
@@ -151,11 +184,20 @@ func (h *Hub) Publish(core.Event, core.Case) {
 	close(*h.bell.Swap(&next))
 }
 
-// Run waits until ctx is done, then closes every websocket with a close
-// frame and returns once they are closed (or writeWait has passed). Call
-// it once.
+// Run checks the sessions behind the websockets every sessionEvery until
+// ctx is done, then closes every websocket with a close frame and returns
+// once they are closed (or writeWait has passed). Call it once.
 func (h *Hub) Run(ctx context.Context) {
-	<-ctx.Done()
+	tick := time.NewTicker(h.sessionEvery)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+			h.checkSessions(ctx)
+		}
+	}
+	tick.Stop()
 	h.mu.Lock()
 	h.closed = true
 	for f := range h.clients {
@@ -173,16 +215,56 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 }
 
-func (h *Hub) join() (*follower, bool) {
+// join admits a websocket of staff from addr, or reports why not: the
+// hub is shutting down (msgNoLiveFeed) or a limit is reached.
+func (h *Hub) join(srv *Server, staff, addr, session string) (*follower, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, false
+		return nil, msgNoLiveFeed
 	}
-	f := &follower{stop: make(chan struct{})}
+	if h.perStaff[staff] >= h.maxPerStaff || h.perAddr[addr] >= h.maxPerAddr {
+		return nil, msgTooManyFeeds
+	}
+	f := &follower{stop: make(chan struct{}), srv: srv, staff: staff, addr: addr, session: session}
 	h.clients[f] = struct{}{}
+	h.perStaff[staff]++
+	h.perAddr[addr]++
 	h.wg.Add(1)
-	return f, true
+	return f, ""
+}
+
+// endStaff closes the websockets of staff id on this hub at once.
+func (h *Hub) endStaff(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for f := range h.clients {
+		if f.staff == id {
+			f.stopWith(closeSessionEnded, "session ended")
+		}
+	}
+}
+
+// checkSessions asks each server which of its websockets' sessions have
+// ended, and closes those.
+func (h *Hub) checkSessions(ctx context.Context) {
+	h.mu.Lock()
+	byServer := map[*Server][]*follower{}
+	for f := range h.clients {
+		byServer[f.srv] = append(byServer[f.srv], f)
+	}
+	h.mu.Unlock()
+	for srv, fs := range byServer {
+		ended := srv.endedFeeds(ctx, fs)
+		if len(ended) == 0 {
+			continue
+		}
+		h.mu.Lock()
+		for _, f := range ended {
+			f.stopWith(closeSessionEnded, "session ended")
+		}
+		h.mu.Unlock()
+	}
 }
 
 // dropAll closes every websocket as a restarting server would (1012); the
@@ -198,6 +280,12 @@ func (h *Hub) dropAll() {
 func (h *Hub) leave(f *follower) {
 	h.mu.Lock()
 	delete(h.clients, f)
+	if h.perStaff[f.staff]--; h.perStaff[f.staff] <= 0 {
+		delete(h.perStaff, f.staff)
+	}
+	if h.perAddr[f.addr]--; h.perAddr[f.addr] <= 0 {
+		delete(h.perAddr, f.addr)
+	}
 	h.mu.Unlock()
 	h.wg.Done()
 }
@@ -265,7 +353,7 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, msgForbidden)
 		return
 	}
-	staff, err := s.SessionStaff(r)
+	staff, session, err := s.sessionOf(r)
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console websocket session", "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
@@ -286,6 +374,12 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, msgServerError)
 		return
 	}
+	f, refusal := s.Hub.join(s, staff.ID, clientaddr.Key(s.Proxies.Addr(r)), session)
+	if refusal == msgTooManyFeeds {
+		s.log().WarnContext(r.Context(), "console websocket refused: too many", "staff", staff.ID)
+		writeError(w, http.StatusTooManyRequests, refusal)
+		return
+	}
 	upgrader := websocket.Upgrader{
 		// Clients send nothing but control frames: a small read buffer.
 		ReadBufferSize:  256,
@@ -298,7 +392,15 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		if f != nil {
+			s.Hub.leave(f)
+		}
 		s.log().DebugContext(r.Context(), "console websocket upgrade", "err", err)
+		return
+	}
+	if f == nil { // the hub is shutting down
+		s.Hub.closeWith(conn, closeShutdown, "server shutting down")
+		conn.Close()
 		return
 	}
 	// The feed runs on a goroutine of its own and the request's returns:
@@ -306,20 +408,16 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 	// connection's life (thousands of consoles). The connection is hijacked,
 	// so the request's end does not touch it; its context does end, so the
 	// feed keeps only its values.
-	go s.follow(context.WithoutCancel(r.Context()), conn, staff.ID, since)
+	go s.follow(context.WithoutCancel(r.Context()), conn, f, since)
 }
 
-// follow sends the log after since to conn, filtered for staff id, until
-// the connection fails, the client speaks, or the hub stops. A second
-// goroutine reads.
-func (s *Server) follow(ctx context.Context, conn *websocket.Conn, id string, since uint64) {
+// follow sends the log after since to conn, filtered for f's staff
+// member, until the connection fails, the client speaks, or the hub stops
+// it (shutting down, or the session ended). A second goroutine reads.
+func (s *Server) follow(ctx context.Context, conn *websocket.Conn, f *follower, since uint64) {
 	h := s.Hub
+	id := f.staff
 	defer conn.Close()
-	f, ok := h.join()
-	if !ok {
-		h.closeWith(conn, closeShutdown, "server shutting down")
-		return
-	}
 	defer h.leave(f)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -92,6 +92,10 @@ type Server struct {
 	// X-Forwarded-Proto are believed (http.trusted_proxies); the zero
 	// value believes nobody's.
 	Proxies clientaddr.Proxies
+	// SecureCookies marks the login cookie Secure and sends HSTS on every
+	// answer, for a TLS proxy that does not send X-Forwarded-Proto
+	// (console.secure_cookies).
+	SecureCookies bool
 
 	// The tests lower these: bcrypt's cost for new passwords (0:
 	// bcrypt.DefaultCost) and the attempts allowed per address (0:
@@ -112,6 +116,17 @@ func (s *Server) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// msgTooManyFeeds answers a websocket over the per-person or per-address
+// limit.
+const msgTooManyFeeds = "实时连接过多，请关闭多余的页面后再试"
+
+// overTLS reports whether the client reached the console over TLS: the
+// connection, a trusted proxy's X-Forwarded-Proto, or SecureCookies (a
+// proxy that says nothing). Cookies are then Secure and answers carry HSTS.
+func (s *Server) overTLS(r *http.Request) bool {
+	return s.SecureCookies || s.Proxies.TLS(r)
 }
 
 func (s *Server) sessionTTL() time.Duration {
@@ -200,6 +215,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
+		if s.overTLS(r) {
+			// Served over TLS: browsers keep to it for a year.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Cache-Control", "no-store")
 		}

@@ -182,6 +182,12 @@ func (s *Server) handleStaffDisable(w http.ResponseWriter, r *http.Request, staf
 		s.bookFailed(w, r, staff, what, err)
 		return
 	}
+	// Disabling ends their sessions everywhere; so does enabling, so that
+	// nothing from before the disable can come back.
+	if err := EndSessions(r.Context(), s.Sessions, s.Hub, id); err != nil {
+		s.bookFailed(w, r, staff, what, err)
+		return
+	}
 	s.log().InfoContext(r.Context(), "console staff "+what, "staff", staff.ID, "target", id)
 	s.answerStaff(w, id)
 }
@@ -203,6 +209,10 @@ func (s *Server) handleStaffPassword(w http.ResponseWriter, r *http.Request, sta
 		return
 	}
 	if err := s.Book.UpdateStaff(r.Context(), staff.ID, id, "password", func(a *core.StaffAccount) { a.PasswordHash = hash }); err != nil {
+		s.bookFailed(w, r, staff, "password", err)
+		return
+	}
+	if err := EndSessions(r.Context(), s.Sessions, s.Hub, id); err != nil {
 		s.bookFailed(w, r, staff, "password", err)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/console"
 	"gridbot/core"
 )
 
@@ -124,6 +125,10 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 		}
 		fmt.Fprintf(env.Stdout, "%s\n(valid %s: the staff member sends 绑定 %s to the official account)\n", code, ttl, code)
 		return nil
+	}
+	if err == nil && (cmd == "disable" || cmd == "enable" || cmd == "reset-password") {
+		// Their console sessions end, on every instance sharing the store.
+		err = console.EndSessions(ctx, b.store, nil, a[0])
 	}
 	if err != nil {
 		return fmt.Errorf("staff %s: %w", cmd, err)

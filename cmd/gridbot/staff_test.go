@@ -88,6 +88,13 @@ func TestStaffCommands(t *testing.T) {
 	if who, post, ok := got.Responsible(got.Grid("L10")); !ok || who.ID != "gl-new" || post != core.PostB {
 		t.Errorf("responsible %v %s %v", who, post, ok)
 	}
+	// A reset and a disable ended the person's console sessions: their
+	// session generation (console.EndSessions) moved on in the store.
+	for _, id := range []string{"gl-new", "gl-L10-a"} {
+		if v, ok, err := st.Get(context.Background(), "console:session-gen:"+id); !ok || err != nil || string(v) != "1" {
+			t.Errorf("session generation of %s = %q %v %v, want 1", id, v, ok, err)
+		}
+	}
 	changes, err := book.Changes(context.Background())
 	if err != nil || len(changes) != 4 || changes[0].Actor != "cli" {
 		t.Errorf("audit %+v (%v)", changes, err)

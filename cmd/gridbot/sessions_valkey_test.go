@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"gridbot/internal/valkeytest"
+)
+
+// closeCode reads ws until it closes and returns the server's close code.
+func closeCode(t *testing.T, ws *websocket.Conn, within time.Duration) int {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(within))
+	for {
+		_, _, err := ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		t.Fatalf("the websocket did not close with a code within %s: %v", within, err)
+	}
+}
+
+// On Valkey, two instances: a password reset on one ends the person's
+// sessions and websockets on both; so does a logout on the other; a new
+// login works on both.
+func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
+	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
+	a := boot(t, rigOptions{valkey: addr, prefix: prefix})
+	b := boot(t, rigOptions{valkey: addr, prefix: prefix, peer: a})
+	const who = "gl-L10-a"
+	onA, onB := a.login(who), b.login(who)
+	feedA, feedB := onA.feed(), onB.feed()
+
+	admin := a.login("town-admin")
+	if status := admin.post("/api/staff/"+who+"/password", map[string]string{"password": testPassword}, nil); status != 200 {
+		t.Fatalf("reset: %d", status)
+	}
+	for name, ws := range map[string]*websocket.Conn{"A": feedA, "B": feedB} {
+		if code := closeCode(t, ws, 3*time.Second); code != 4001 {
+			t.Errorf("websocket on %s closed with %d, want 4001", name, code)
+		}
+	}
+	for _, c := range []*staffClient{onA, onB} {
+		for _, r := range []*rig{a, b} {
+			c.base = r.urls.Console[:len(r.urls.Console)-1]
+			if status := c.get("/api/me", nil); status != http.StatusUnauthorized {
+				t.Errorf("an old session on %s: %d", c.base, status)
+			}
+		}
+	}
+
+	// Logged in again on both; a logout on B ends A's session and feed.
+	onA, onB = a.login(who), b.login(who)
+	feedA = onA.feed()
+	if status := onB.post("/api/logout", struct{}{}, nil); status != 200 {
+		t.Fatalf("logout: %d", status)
+	}
+	if code := closeCode(t, feedA, 3*time.Second); code != 4001 {
+		t.Errorf("websocket on A after a logout on B: %d, want 4001", code)
+	}
+	if status := onA.get("/api/me", nil); status != http.StatusUnauthorized {
+		t.Errorf("session on A after a logout on B: %d", status)
+	}
+	if status := a.login(who).get("/api/me", nil); status != 200 {
+		t.Errorf("a new login: %d", status)
+	}
+}
+
+// On Valkey, 1,000 wrong passwords for one account sent at once to two
+// instances reach the password check at most 5 times.
+func TestValkeyParallelGuesses(t *testing.T) {
+	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
+	a := boot(t, rigOptions{valkey: addr, prefix: prefix})
+	b := boot(t, rigOptions{valkey: addr, prefix: prefix, peer: a})
+	body, _ := json.Marshal(map[string]string{"username": "gl-L10-a", "password": "wrong-guess"})
+	codes := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 1000 {
+		base := []*rig{a, b}[i%2].urls.Console
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest(http.MethodPost, base+"api/login", bytes.NewReader(body))
+			req.Header.Set("Origin", base[:len(base)-1])
+			req.Header.Set("X-Requested-With", "gridbot")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	t.Logf("answers: %v", codes)
+	if codes[http.StatusUnauthorized] > 5 || codes[http.StatusUnauthorized]+codes[http.StatusTooManyRequests] != 1000 {
+		t.Errorf("answers %v: want at most 5 checked (401), the rest 429", codes)
+	}
+	c := &staffClient{r: a, http: &http.Client{Timeout: 5 * time.Second}, base: a.urls.Console[:len(a.urls.Console)-1]}
+	if status := c.post("/api/login", map[string]string{"username": "gl-L10-a", "password": testPassword}, nil); status != http.StatusTooManyRequests {
+		t.Errorf("the right password within the window: %d, want 429", status)
+	}
+}
