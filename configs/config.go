@@ -169,7 +169,7 @@ func Defaults() map[string]any {
 		"http.addr":                     ":8080",
 		"http.trusted_proxies":          []string{},
 		"http.max_conns":                0,
-		"http.max_conns_per_addr":       256,
+		"http.max_conns_per_addr":       512,
 		"wechat.app_id":                 "",
 		"wechat.app_secret":             "",
 		"wechat.token":                  "",
