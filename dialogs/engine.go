@@ -110,6 +110,9 @@ type Engine struct {
 	// Observe, when set, is told when an intake starts ("started"), files a
 	// case ("finished") or is cancelled or expires ("abandoned").
 	Observe func(outcome string)
+	// Hear turns a voice note into words (WeChat no longer does); nil
+	// keeps a voice without words and asks the resident to write.
+	Hear core.Hearer
 }
 
 // Dialog outcomes reported to Observe.
@@ -175,7 +178,11 @@ func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
 	case core.MessageText:
 		in.raw = strings.TrimSpace(m.Text)
 	case core.MessageVoice:
-		if t := strings.TrimSpace(m.Text); t != "" {
+		t := strings.TrimSpace(m.Text)
+		if t == "" {
+			t = e.hear(ctx, m.MediaID)
+		}
+		if t != "" {
 			in.kind, in.raw, in.voice = core.MessageText, t, true
 		}
 	case core.MessageLocation:

@@ -191,7 +191,7 @@ func (e *Engine) describe(ctx context.Context, town *core.Town, s *Session, in i
 	text, cut := truncateRunes(text, core.MaxTextLen)
 	s.Draft.Text = text
 	note := "好的，已记下。\n"
-	if s.Step == "" {
+	if s.Step == "" || in.voice { // words heard from a voice are shown back to be checked
 		shown, more := truncateRunes(text, maxSummaryText)
 		if more {
 			shown += "……"
@@ -200,6 +200,9 @@ func (e *Engine) describe(ctx context.Context, town *core.Town, s *Session, in i
 	}
 	if in.voice {
 		note += "（以上是语音识别的文字，如有出入，可在核对时回复“修改”更正。）\n"
+		if id := in.msg.MediaID; id != "" {
+			s.Draft.Voices = append(s.Draft.Voices, core.Media{MediaID: id}) // the voice stays with the case
+		}
 	}
 	if cut {
 		note = fmt.Sprintf("描述超过%d字，只保留了前%d字。\n", core.MaxTextLen, core.MaxTextLen)

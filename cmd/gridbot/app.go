@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"gridbot/asr"
 	"gridbot/bot"
 	"gridbot/configs"
 	"gridbot/console"
@@ -100,11 +101,15 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	if err != nil {
 		return nil, err
 	}
+	hear, err := newHearer(cfg, fetcher, log)
+	if err != nil {
+		return nil, err
+	}
 	households := &core.Households{Records: st}
 	mediaStore := &core.MediaStore{Records: st}
 	dialog := &dialogs.Service{
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
-			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog},
+			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog, Hear: hear},
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
 		Store: st, Logger: log,
 	}
@@ -365,4 +370,18 @@ func noticeTemplates(ts map[string]configs.NoticeTemplate) map[core.NoticeKind]b
 		out[core.NoticeKind(kind)] = bot.NoticeTemplate{ID: t.ID, Fields: t.Fields}
 	}
 	return out
+}
+
+// newHearer is the speech recognition the configuration asks for; nil when
+// none (a voice note is then kept and the resident asked to write).
+func newHearer(cfg *configs.Config, fetcher asr.Fetcher, log *slog.Logger) (core.Hearer, error) {
+	if cfg.ASR.Provider != "tencent" {
+		return nil, nil
+	}
+	tc, err := asr.NewTencent(asr.Config{SecretID: cfg.ASR.SecretID, SecretKey: cfg.ASR.SecretKey,
+		Region: cfg.ASR.Region, Engine: cfg.ASR.Engine, Endpoint: cfg.ASR.Endpoint})
+	if err != nil {
+		return nil, err
+	}
+	return &asr.Hearer{Fetch: fetcher, ASR: tc, Log: log}, nil
 }

@@ -71,6 +71,10 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	// the simulator's.
 	cfg.WeChat.Templates, cfg.WeChat.Subscribe = simulatorTemplates()
 	cfg.WeChat.PublicBase, cfg.WeChat.OAuthBase = base, simBase
+	// Voice notes are heard by the simulator's stand-in for Tencent Cloud
+	// ASR, in Cantonese as Kaiping speaks.
+	cfg.ASR.Provider, cfg.ASR.Endpoint, cfg.ASR.Engine = "tencent", simBase, "16k_yue"
+	cfg.ASR.SecretID, cfg.ASR.SecretKey = "AKIDdemo"+randomText(8), randomText(24)
 	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
 	cfg.Log.Format = "text"
 
@@ -97,7 +101,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	sim := wechatsim.New(wechatsim.Config{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 		AESKey: cfg.WeChat.AESKey, CallbackURL: base + "/wechat", Contacts: contacts, Log: log,
 		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary(),
-		OAuthDomains: []string{ln.Addr().String()}})
+		OAuthDomains: []string{ln.Addr().String()}, ASRSecretID: cfg.ASR.SecretID, ASRSecretKey: cfg.ASR.SecretKey})
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := simSrv.Serve(simLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

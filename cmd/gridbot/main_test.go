@@ -126,7 +126,8 @@ func prepare(t testing.TB, o rigOptions) *rig {
 		aesKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))[:43]
 	}
 	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret", AESKey: aesKey,
-		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary()})
+		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary(),
+		ASRSecretID: "AKIDe2e", ASRSecretKey: "e2easrkey"})
 	if o.peer != nil {
 		r.api, r.apiURL = o.peer.api, o.peer.apiURL
 	} else {
@@ -148,7 +149,13 @@ wechat:
   aes_key: %q
   api_base: %s
   public_base: https://grid.example.org
-%s%stown:
+%sasr:
+  provider: tencent
+  secret_id: AKIDe2e
+  secret_key: e2easrkey
+  engine: 16k_yue
+  endpoint: %s
+%stown:
   directory: %s
   categories: ../../configs/categories.yaml
 log:
@@ -157,7 +164,7 @@ admin:
   addr: 127.0.0.1:0
 dialog:
   join_radius_m: %d
-%s`, aesKey, r.apiURL, templatesYAML(t), storeCfg, townFile(t, r.dataDir, o.away), o.joinRadius, o.extra)
+%s`, aesKey, r.apiURL, templatesYAML(t), r.apiURL, storeCfg, townFile(t, r.dataDir, o.away), o.joinRadius, o.extra)
 	r.cfgPath = cfgPath
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
