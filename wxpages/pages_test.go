@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -535,5 +536,45 @@ func TestNoPublicBaseUsesRequestHost(t *testing.T) {
 	p.view(t, f.number)
 	if code, _ := p.step(t, f.number, "supplement", map[string]string{"text": "晚上更暗了"}); code != http.StatusOK {
 		t.Fatalf("a step without public_base: %d", code)
+	}
+}
+
+func TestStateServesOneReturn(t *testing.T) {
+	f := newFixture(t)
+	p := f.phone(t, oResident)
+	// Two codes WeChat would honour, both brought back with one state.
+	first := authorizeBack(t, p, "/wx/cases/"+f.number)
+	second := authorizeBack(t, p, "/wx/cases/"+f.number)
+	state := second.Query().Get("state")
+	var wg sync.WaitGroup
+	results := make(chan int, 2)
+	for _, code := range []string{first.Query().Get("code"), second.Query().Get("code")} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, f.ts.URL+"/wx/auth?"+url.Values{"code": {code}, "state": {state}}.Encode(), nil)
+			req.AddCookie(&http.Cookie{Name: stateCookie, Value: state})
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			results <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(results)
+	var found, refused int
+	for code := range results {
+		switch code {
+		case http.StatusFound:
+			found++
+		case http.StatusForbidden:
+			refused++
+		}
+	}
+	if found != 1 || refused != 1 {
+		t.Fatalf("one state let %d returns through (%d refused)", found, refused)
 	}
 }

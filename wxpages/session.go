@@ -162,13 +162,24 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("code")
+	if !s.limits.allow("auth:"+clientIP(r), authsPerMinute, s.now()) {
+		s.errorPage(w, http.StatusTooManyRequests, msgTooMany)
+		return
+	}
 	c, err := r.Cookie(stateCookie)
 	if state == "" || code == "" || err != nil || len(state) > 64 || len(code) > 128 ||
 		!hmac.Equal([]byte(c.Value), []byte(state)) {
 		s.errorPage(w, http.StatusForbidden, msgAuthAgain)
 		return
 	}
-	raw, ok, err := s.Keys.Get(ctx, keyState+state)
+	// The state is claimed before it is read, so two returns with it (a
+	// double tap, a replay racing the reader) cannot both pass.
+	claimed, err := s.Keys.SetNX(ctx, keyState+"used:"+state, []byte("1"), stateTTL)
+	var raw []byte
+	ok := false
+	if err == nil && claimed {
+		raw, ok, err = s.Keys.Get(ctx, keyState+state)
+	}
 	if err == nil && ok {
 		err = s.Keys.Delete(ctx, keyState+state)
 	}
