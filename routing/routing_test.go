@@ -131,7 +131,7 @@ func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 	return r
 }
 
-func sampleTown(t *testing.T, away bool) *core.Town {
+func sampleTown(t testing.TB, away bool) *core.Town {
 	t.Helper()
 	town, err := configs.SampleTown()
 	if err != nil {
