@@ -27,7 +27,7 @@ func (h *Handlers) notify(ctx context.Context, ev core.Event) error {
 	if ev.Kind == core.EventDelivered || ev.Kind == core.EventUndeliverable || ev.Kind == core.EventSubmitted {
 		return nil
 	}
-	c, err := h.Ledger.Store.Case(ctx, ev.Case)
+	c, err := h.Ledger.Case(ctx, ev.Case)
 	if err != nil {
 		return fmt.Errorf("notify %d: %w", ev.Seq, err)
 	}
