@@ -78,12 +78,17 @@ func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
 }
 
 // On Valkey, 1,000 wrong passwords for one account sent at once to two
-// instances reach the password check at most 5 times.
+// instances reach the password check at most 5 times. The client keeps to
+// 100 connections per instance, under the listener's per-address bound
+// (http.max_conns_per_addr), which would otherwise refuse connections
+// before the login limit is reached.
 func TestValkeyParallelGuesses(t *testing.T) {
 	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
 	a := boot(t, rigOptions{valkey: addr, prefix: prefix})
 	b := boot(t, rigOptions{valkey: addr, prefix: prefix, peer: a})
 	body, _ := json.Marshal(map[string]string{"username": "gl-L10-a", "password": "wrong-guess"})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 100, MaxIdleConnsPerHost: 100}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
 	codes := map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -95,7 +100,7 @@ func TestValkeyParallelGuesses(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, base+"api/login", bytes.NewReader(body))
 			req.Header.Set("Origin", base[:len(base)-1])
 			req.Header.Set("X-Requested-With", "gridbot")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Error(err)
 				return
