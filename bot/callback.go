@@ -51,7 +51,10 @@ const BusyReply = "系统繁忙，请稍后再试。"
 const (
 	DefaultMaxBody      = 64 << 10
 	DefaultReplyTimeout = 4 * time.Second
-	DedupeTTL           = 2 * time.Minute
+	// DedupeTTL is the least a dedupe mark lives; a mark lives on until
+	// its message's timestamp is too old to be accepted (Freshness.MarkTTL),
+	// so a replay always meets it.
+	DedupeTTL = 2 * time.Minute
 )
 
 // CallbackConfig configures a Callback.
@@ -68,6 +71,10 @@ type CallbackConfig struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	ReplyTimeout time.Duration // 0 means DefaultReplyTimeout
+	// MaxClockSkew is how far the signed timestamp of a callback may be
+	// from Now before it is refused as a replay; 0 means
+	// DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 	// Observe, when set, is told of every callback: its message type, its
 	// outcome (Outcome…) and how long the answer took.
 	Observe func(kind, outcome string, took time.Duration)
@@ -81,7 +88,8 @@ type CallbackConfig struct {
 type Callback struct {
 	cfg     CallbackConfig
 	keys    []string // AES keys to try in order; empty in plain mode
-	workers workers  // the goroutines responders run on
+	fresh   Freshness
+	workers workers // the goroutines responders run on
 }
 
 // NewCallback checks cfg and returns the handler.
@@ -104,7 +112,8 @@ func NewCallback(cfg CallbackConfig) (*Callback, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Callback{cfg: cfg, workers: workers{jobs: make(chan func())}}
+	c := &Callback{cfg: cfg, workers: workers{jobs: make(chan func())},
+		fresh: Freshness{MaxSkew: cfg.MaxClockSkew, Now: cfg.Now}}
 	for _, k := range []string{cfg.AESKey, cfg.PrevAESKey} {
 		if k == "" {
 			continue
@@ -177,6 +186,10 @@ func (c *Callback) handshake(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, reject(http.StatusForbidden, "handshake: bad signature"))
 		return
 	}
+	if _, ok := c.fresh.Check(q.Get("timestamp")); !ok {
+		c.fail(w, reject(http.StatusForbidden, "handshake: stale timestamp"))
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, q.Get("echostr"))
 }
@@ -215,6 +228,13 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	timestamp, nonce := q.Get("timestamp"), q.Get("nonce")
 	if !c.signed(q.Get("signature"), timestamp, nonce) {
 		c.fail(w, reject(http.StatusForbidden, "bad signature"))
+		return
+	}
+	// The signature says who sent it, not when: a message signed long ago
+	// is a replay.
+	stamped, fresh := c.fresh.Check(timestamp)
+	if !fresh {
+		c.fail(w, reject(http.StatusForbidden, "stale timestamp"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBody))
@@ -258,7 +278,7 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	requestID := requestIDOf(&mm)
 	ctx, cancel := context.WithTimeout(core.WithRequestID(r.Context(), requestID), c.cfg.ReplyTimeout)
 	defer cancel()
-	text, outcome := c.answer(ctx, dedupeKey(&mm), m)
+	text, outcome := c.answer(ctx, dedupeKey(&mm), c.fresh.MarkTTL(stamped, DedupeTTL), m)
 	took := c.cfg.Now().Sub(start)
 	// One line per callback; never the sender or what they wrote.
 	c.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "wechat callback", slog.String("request_id", requestID),
@@ -470,13 +490,13 @@ const (
 )
 
 // answer returns the reply text for m, calling the responder at most once per
-// dedupe key while the key lives. The retry check, the window's record and
-// what the responder reads first go to the store as one batch.
-func (c *Callback) answer(ctx context.Context, key string, m core.Message) (reply, outcome string) {
+// dedupe key while the key lives (ttl). The retry check, the window's record
+// and what the responder reads first go to the store as one batch.
+func (c *Callback) answer(ctx context.Context, key string, ttl time.Duration, m core.Message) (reply, outcome string) {
 	d := c.cfg.Dedupe
 	ops := make([]core.KeyOp, 0, 3)
 	if d != nil {
-		ops = append(ops, core.KeyOp{Kind: core.KeySetNX, Key: key, Value: []byte(markPending), TTL: DedupeTTL})
+		ops = append(ops, core.KeyOp{Kind: core.KeySetNX, Key: key, Value: []byte(markPending), TTL: ttl})
 		if p, ok := c.cfg.Responder.(Prefetcher); ok {
 			for _, k := range p.ReadsFirst(m) {
 				ops = append(ops, core.KeyOp{Kind: core.KeyGet, Key: k})
@@ -518,7 +538,7 @@ func (c *Callback) answer(ctx context.Context, key string, m core.Message) (repl
 	reply, err := c.callResponder(ctx, m)
 	writes := deferred.Take()
 	if err == nil {
-		writes = append(writes, core.KeyOp{Kind: core.KeySet, Key: key, Value: append([]byte(markReply), reply...), TTL: DedupeTTL})
+		writes = append(writes, core.KeyOp{Kind: core.KeySet, Key: key, Value: append([]byte(markReply), reply...), TTL: ttl})
 		core.BatchKeys(ctx, d, writes)
 		for _, op := range writes[:len(writes)-1] {
 			if op.Err != nil {

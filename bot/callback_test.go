@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,10 @@ import (
 
 func TestHandshake(t *testing.T) {
 	// The documented example: Token AAAAA.
-	cb, _ := newCallback(t, func(c *bot.CallbackConfig) { c.Token = "AAAAA" })
+	cb, _ := newCallback(t, func(c *bot.CallbackConfig) {
+		c.Token = "AAAAA"
+		c.Now = func() time.Time { return time.Unix(1714036504, 0) }
+	})
 	const docSig = "f464b24fc39322e44b38aa78f5edd27bd1441696"
 	if got := util.Signature("AAAAA", "1714036504", "1514711492"); got != docSig {
 		t.Fatalf("signature of the documented example = %s", got)
@@ -230,9 +234,10 @@ func TestBadInputHasNoEffect(t *testing.T) {
 		}, 400},
 		{"ciphertext not base64", keyCurrent, func(t testing.TB) *http.Request {
 			enc := "!!!notbase64"
-			q := url.Values{"timestamp": {"1"}, "nonce": {"2"}, "encrypt_type": {"aes"},
-				"signature":     {util.Signature(testToken, "1", "2")},
-				"msg_signature": {util.Signature(testToken, "1", "2", enc)}}
+			ts := strconv.FormatInt(fixedNow.Unix(), 10)
+			q := url.Values{"timestamp": {ts}, "nonce": {"2"}, "encrypt_type": {"aes"},
+				"signature":     {util.Signature(testToken, ts, "2")},
+				"msg_signature": {util.Signature(testToken, ts, "2", enc)}}
 			return httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(),
 				strings.NewReader("<xml><Encrypt>"+enc+"</Encrypt></xml>"))
 		}, 400},

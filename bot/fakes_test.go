@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,7 +98,7 @@ func (w wechatRequest) build(t testing.TB) *http.Request {
 	t.Helper()
 	ts, nonce := w.timestamp, w.nonce
 	if ts == "" {
-		ts = "1714036504"
+		ts = strconv.FormatInt(fixedNow.Unix(), 10)
 	}
 	if nonce == "" {
 		nonce = "1514711492"

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/silenceper/wechat/v2/util"
 
@@ -30,7 +31,7 @@ func FuzzSafeModeCallback(f *testing.F) {
 	f.Add([]byte("<xml><FromUserName>o</FromUserName><MsgType>text</MsgType><Content>\x01]]></Content></xml>"), false)
 	watch := &panicWatch{}
 	var unclean atomic.Bool
-	cb, err := bot.NewCallback(bot.CallbackConfig{Token: testToken, AppID: testAppID, AESKey: key,
+	cb, err := bot.NewCallback(bot.CallbackConfig{Now: func() time.Time { return time.Unix(1, 0) }, Token: testToken, AppID: testAppID, AESKey: key,
 		Responder: bot.ResponderFunc(func(_ context.Context, m core.Message) (string, error) {
 			if strings.ContainsAny(m.Text, "\x00\x01\r\t") || len([]rune(m.Text)) > 2000 {
 				unclean.Store(true)

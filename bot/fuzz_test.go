@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/silenceper/wechat/v2/util"
 
@@ -45,7 +46,7 @@ func FuzzCallback(f *testing.F) {
 	}
 	watch := &panicWatch{}
 	var unclean atomic.Bool
-	cb, err := bot.NewCallback(bot.CallbackConfig{
+	cb, err := bot.NewCallback(bot.CallbackConfig{Now: func() time.Time { return time.Unix(1, 0) },
 		Token: testToken,
 		AppID: testAppID,
 		Responder: bot.ResponderFunc(func(_ context.Context, m core.Message) (string, error) {

@@ -68,6 +68,9 @@ type Config struct {
 		// Subscribe are the 订阅通知 templates per kind (resident_progress,
 		// rating), sent while a resident holds a grant.
 		Subscribe map[string]NoticeTemplate `koanf:"subscribe"`
+		// MaxClockSkew is how far a callback's signed timestamp may be
+		// from the clock before it is refused as a replay.
+		MaxClockSkew time.Duration `koanf:"max_clock_skew"`
 	} `koanf:"wechat"`
 	// ASR hears voice notes (WeChat no longer recognises them): Tencent
 	// Cloud's 一句话识别. Without a provider, a voice note is kept and the
@@ -128,11 +131,24 @@ type Config struct {
 	} `koanf:"supervision"`
 	Staff struct {
 		BindCodeTTL time.Duration `koanf:"bind_code_ttl"`
+		// BindFailures is how many wrong binding codes the whole town
+		// may see in BindLock before binding locks for BindLock.
+		BindFailures int           `koanf:"bind_failures"`
+		BindLock     time.Duration `koanf:"bind_lock"`
 	} `koanf:"staff"`
+	// Filing bounds how much one resident files (core.SubmitLimits).
+	Filing struct {
+		MaxRecent    int           `koanf:"max_recent"`
+		RecentWindow time.Duration `koanf:"recent_window"`
+		MaxOpen      int           `koanf:"max_open"`
+	} `koanf:"filing"`
 	Open311 struct {
 		// APIKeys are "channel:key" pairs: who may file cases through
 		// Open311 (a hotline, the city platform) and with which key.
 		APIKeys []string `koanf:"api_keys"`
+		// PublicRead opens the read endpoints to anyone; otherwise they
+		// need an API key too.
+		PublicRead bool `koanf:"public_read"`
 	} `koanf:"open311"`
 	Retention struct {
 		// PersonalDataAfter erases the personal data of cases closed this
@@ -185,6 +201,7 @@ func Defaults() map[string]any {
 		"asr.region":                    "ap-guangzhou",
 		"asr.engine":                    "16k_zh",
 		"asr.endpoint":                  "",
+		"wechat.max_clock_skew":         "5m",
 		"store.kind":                    "embedded",
 		"store.path":                    "gridbot.db",
 		"valkey.addr":                   []string{"127.0.0.1:6379"},
@@ -206,7 +223,13 @@ func Defaults() map[string]any {
 		"supervision.accept_within":     "2h",
 		"supervision.rating_wait":       "72h",
 		"staff.bind_code_ttl":           "10m",
+		"staff.bind_failures":           20,
+		"staff.bind_lock":               "1h",
+		"filing.max_recent":             5,
+		"filing.recent_window":          "10m",
+		"filing.max_open":               20,
 		"open311.api_keys":              []string{},
+		"open311.public_read":           false,
 		"admin.addr":                    "127.0.0.1:8079",
 		"retention.personal_data_after": "26280h",
 		"log.format":                    "json",
@@ -395,6 +418,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config supervision.rating_wait %s: at least 1m", sv.RatingWait)
 	case c.Staff.BindCodeTTL < time.Minute || c.Staff.BindCodeTTL > 24*time.Hour:
 		return fmt.Errorf("config staff.bind_code_ttl %s: between 1m and 24h", c.Staff.BindCodeTTL)
+	}
+	if err := c.validateGuards(); err != nil {
+		return err
 	}
 	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
 		return fmt.Errorf("config log.format %q: want json or text", c.Log.Format)

@@ -11,7 +11,8 @@ import (
 	"gridbot/core"
 )
 
-// caseView is a case as a list shows it: no location, the phone masked.
+// caseView is a case as a list shows it: no location, the phone masked, and
+// phone and ID numbers in the description masked alike (core.MaskNumbers).
 type caseView struct {
 	Number       string     `json:"number"`
 	State        core.State `json:"state"`
@@ -98,7 +99,7 @@ func newCaseView(town *core.Town, c *core.Case, now time.Time) caseView {
 		State:      c.State,
 		StateLabel: c.State.Label(),
 		Category:   c.Category,
-		Text:       c.Text,
+		Text:       core.MaskNumbers(c.Text),
 		Village:    c.Village,
 		Grid:       c.Grid,
 		Place:      town.PlaceName(c.Grid),
@@ -160,6 +161,7 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 	}
 	if handles(town, staff, c) {
 		d.Phone, d.PhoneVisible, d.Location = c.Phone, true, c.Location
+		d.Text = c.Text
 	}
 	return d
 }
@@ -190,7 +192,7 @@ func actorName(town *core.Town, actor string) string {
 func newEventView(town *core.Town, e core.Event) eventView {
 	v := eventView{
 		Seq: e.Seq, Case: e.Case, Kind: e.Kind, Label: e.Kind.Label(),
-		Actor: e.Actor, ActorName: actorName(town, e.Actor), Text: e.Text, At: e.At,
+		Actor: e.Actor, ActorName: actorName(town, e.Actor), Text: core.MaskNumbers(e.Text), At: e.At,
 	}
 	if len(e.Data) > 0 {
 		v.Data = make(map[string]string, len(e.Data)+2)

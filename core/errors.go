@@ -11,4 +11,5 @@ var (
 	ErrNoChange   = errors.New("nothing to change")
 	ErrWrongState = errors.New("not allowed in this state")
 	ErrForbidden  = errors.New("not this staff member's case")
+	ErrTooMany    = errors.New("too many requests")
 )

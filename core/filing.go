@@ -33,6 +33,9 @@ func (l *Ledger) Submit(ctx context.Context, resident string, d Draft) (Case, er
 	if len(d.Key) > maxSubmitKeyLen {
 		return Case{}, fmt.Errorf("submit: key length: %w", ErrInvalid)
 	}
+	if err := l.checkSubmitLimit(ctx, resident, d.Key); err != nil {
+		return Case{}, err
+	}
 	// Dated in the town's zone: the stores number a case by the day its
 	// CreatedAt reads, and a case filed at 07:00 on the 25th in the town is
 	// the 25th's whatever the server's zone.

@@ -20,6 +20,8 @@ type Ledger struct {
 	Roster *Roster
 	// Rules time the supervision; zero fields take their defaults.
 	Rules Rules
+	// Limits bound how much one resident files (submitlimit.go).
+	Limits SubmitLimits
 }
 
 func (l *Ledger) now() time.Time {

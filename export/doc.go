@@ -47,13 +47,13 @@
 //   - department: the name of the department leading on the case: the
 //     department whistled up as lead (网格吹哨, unless it returned the case),
 //     else the category's lead department; "" when there is none.
-//   - text: the resident's description, with mobile numbers masked
+//   - text: the resident's description, with phone and ID numbers masked
 //     (138****5678).
 //   - location: {"lat": …, "lng": …} in WGS-84 degrees where the matter is,
 //     or null when the resident chose village and grid from the lists.
 //   - created_at, updated_at: when the case was filed and last changed.
 //   - deadline: when the category's deadline runs out.
-//   - result: what staff recorded on resolving it (phones masked), or "".
+//   - result: what staff recorded on resolving it (phone and ID numbers masked), or "".
 //   - rating: the resident's rating 1–5, or null before they rate.
 //   - events: the case's log, in order (below).
 //
@@ -72,14 +72,14 @@
 //     leader), village, department, town, or staff (someone no longer in the
 //     directory).
 //   - text: for replied, the message staff sent the resident; for resolved,
-//     the result. Phones masked. Absent on every other kind.
+//     the result. Phone and ID numbers masked. Absent on every other kind.
 //   - at: when it happened.
 //
 // # Personal data
 //
 // The export carries no resident's openid, phone number or own description
 // of the place (the location label), and names no staff member: staff
-// appear only as roles. Mobile numbers residents or staff wrote into the
-// free text are masked. The description itself is the request and is
+// appear only as roles. Phone and ID numbers residents or staff wrote into
+// the free text are masked (core.MaskNumbers). The description itself is the request and is
 // exported as written otherwise.
 package export

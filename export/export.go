@@ -187,7 +187,7 @@ func (e *Exporter) caseRecord(ctx context.Context, number string, since, until t
 	return NewCase(e.Town, c, events), true, nil
 }
 
-// NewCase maps a case and its log to the export's shape: phone numbers in
+// NewCase maps a case and its log to the export's shape: phone and ID numbers in
 // free text masked, the resident's openid, phone and location label left
 // out, staff named only by role.
 func NewCase(town *core.Town, c core.Case, events []core.Event) Case {
@@ -200,11 +200,11 @@ func NewCase(town *core.Town, c core.Case, events []core.Event) Case {
 		Village:      c.Village,
 		Grid:         c.Grid,
 		Place:        town.PlaceName(c.Grid),
-		Text:         MaskPhones(c.Text),
+		Text:         core.MaskNumbers(c.Text),
 		CreatedAt:    formatTime(c.CreatedAt),
 		UpdatedAt:    formatTime(c.UpdatedAt),
 		Deadline:     formatTime(c.Deadline),
-		Result:       MaskPhones(c.Result),
+		Result:       core.MaskNumbers(c.Result),
 		Events:       make([]Event, 0, len(events)),
 	}
 	if cat := town.Category(c.Category); cat != nil {
@@ -229,7 +229,7 @@ func NewCase(town *core.Town, c core.Case, events []core.Event) Case {
 	for _, ev := range events {
 		out := Event{Seq: ev.Seq, Kind: string(ev.Kind), ActorRole: ActorRole(town, ev.Actor), At: formatTime(ev.At)}
 		if ev.Kind == core.EventReplied || ev.Kind == core.EventResolved {
-			out.Text = MaskPhones(ev.Text)
+			out.Text = core.MaskNumbers(ev.Text)
 		}
 		rec.Events = append(rec.Events, out)
 	}

@@ -288,7 +288,7 @@ func NewServiceRequest(town *core.Town, c core.Case) ServiceRequest {
 		StatusNotes:       statusNotes(c),
 		ServiceName:       c.Category,
 		ServiceCode:       c.Category,
-		Description:       export.MaskPhones(c.Text),
+		Description:       core.MaskNumbers(c.Text),
 		AgencyResponsible: place,
 		RequestedDatetime: formatTime(c.CreatedAt),
 		UpdatedDatetime:   formatTime(c.UpdatedAt),
@@ -318,7 +318,7 @@ func NewServiceRequest(town *core.Town, c core.Case) ServiceRequest {
 func statusNotes(c core.Case) string {
 	note := c.State.Label()
 	if (c.State == core.StateResolved || c.State == core.StateClosed) && c.Result != "" {
-		note += "。办理结果：" + export.MaskPhones(c.Result)
+		note += "。办理结果：" + core.MaskNumbers(c.Result)
 	}
 	return note
 }

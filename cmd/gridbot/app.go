@@ -83,7 +83,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	a.hub = console.NewHub(log)
 	a.metrics = metrics.New(metrics.Sources{WebsocketClients: a.hub.Clients, Cases: st})
 	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
-	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules()}
+	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules(),
+		Limits: cfg.SubmitLimits(open311.ResidentPrefix)}
 	// The window (5 sends within 48 hours of a message, 3 within a minute
 	// of a tap) and the 订阅通知 grants are the user's, whoever serves them,
 	// so they live in the shared store.
@@ -114,7 +115,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		Store: st, Logger: log,
 	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
-		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey,
+		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey, MaxClockSkew: cfg.WeChat.MaxClockSkew,
 		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log})
 	if err != nil {
 		return nil, err
