@@ -101,6 +101,8 @@ type categoriesFile struct {
 		DeadlineWorkdays int    `yaml:"deadline_workdays"`
 		AcceptMinutes    int    `yaml:"accept_minutes"`
 		Department       string `yaml:"department"`
+		// NeverPublish keeps the category's cases off the public record.
+		NeverPublish bool `yaml:"never_publish"`
 		// Cues map a word or phrase to its weight for guessing the
 		// category from a resident's words.
 		Cues map[string]int `yaml:"cues"`
@@ -153,7 +155,8 @@ func ParseTown(directory, categories []byte) (*core.Town, error) {
 			return nil, fmt.Errorf("category %q: %w", c.Code, err)
 		}
 		t.Categories = append(t.Categories, core.Category{Code: c.Code, Name: c.Name, DeadlineHours: c.DeadlineHours,
-			DeadlineWorkdays: c.DeadlineWorkdays, AcceptMinutes: c.AcceptMinutes, Department: c.Department, Cues: cues})
+			DeadlineWorkdays: c.DeadlineWorkdays, AcceptMinutes: c.AcceptMinutes, Department: c.Department, Cues: cues,
+			NeverPublish: c.NeverPublish})
 	}
 	return core.NewTown(t)
 }

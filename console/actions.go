@@ -99,6 +99,10 @@ func caseActions() []caseAction {
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
 				return l.Resume(ctx, n, s.ID)
 			}},
+		{step: core.StepPublish, invalid: msgPublishBad,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.Publish(ctx, n, s.ID, b.Text)
+			}},
 	}
 }
 

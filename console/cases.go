@@ -54,6 +54,8 @@ type caseDetail struct {
 	Paused     bool        `json:"paused,omitempty"`
 	ResumeAt   time.Time   `json:"resume_at,omitzero"`
 	Extensions int         `json:"extensions,omitempty"`
+	// Published is the text the public reads (公开), "" for none.
+	Published string `json:"published,omitempty"`
 	// Actions are the steps this staff member may take on the case now,
 	// by name: the policy's core.Town.Steps; the page offers exactly these.
 	Actions []string `json:"actions"`
@@ -131,15 +133,16 @@ func handles(town *core.Town, staff *core.Staff, c *core.Case) bool {
 
 func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Time) caseDetail {
 	d := caseDetail{
-		caseView: newCaseView(town, c, now),
-		Photos:   c.Photos,
-		Voices:   c.Voices,
-		Result:   c.Result,
-		Rating:   c.Rating,
-		Post:     c.Post,
-		Warning:  c.Warning,
-		Actions:  allowedActions(town, staff, c),
-		Paused:   c.Paused, ResumeAt: c.ResumeAt, Extensions: c.Extensions,
+		caseView:  newCaseView(town, c, now),
+		Photos:    c.Photos,
+		Voices:    c.Voices,
+		Result:    c.Result,
+		Published: c.Published,
+		Rating:    c.Rating,
+		Post:      c.Post,
+		Warning:   c.Warning,
+		Actions:   allowedActions(town, staff, c),
+		Paused:    c.Paused, ResumeAt: c.ResumeAt, Extensions: c.Extensions,
 	}
 	if p := c.Pending; p != nil {
 		d.Pending = &changeView{Kind: p.Kind, Label: p.Kind.Label(), Days: p.Days, Until: p.Until,

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,5 +35,35 @@ func TestDescriptionNumbersMasked(t *testing.T) {
 	resp, body = f.request(t, http.MethodGet, "/api/cases/"+number, f.login(t, "lead1"), nil)
 	if got := decode[caseAnswer](t, body); resp.StatusCode != http.StatusOK || got.Case.Text != text {
 		t.Errorf("the grid leader reads %q (%d), want the whole description", got.Case.Text, resp.StatusCode)
+	}
+}
+
+// 公开 from the console: the village publishes the text it wrote; a grid
+// leader is neither offered the step nor allowed it.
+func TestPublishFromConsole(t *testing.T) {
+	f := newFixture(t)
+	g1 := f.cases["g1"]
+	_, body := f.request(t, http.MethodGet, "/api/cases/"+g1, f.login(t, "lead1"), nil)
+	if got := decode[caseAnswer](t, body); slices.Contains(got.Case.Actions, "publish") {
+		t.Errorf("a grid leader is offered 公开: %v", got.Case.Actions)
+	}
+	resp, body := f.request(t, http.MethodPost, "/api/cases/"+g1+"/publish", f.login(t, "lead1"), map[string]string{"text": "路灯坏了"})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a grid leader publishes: %d %s", resp.StatusCode, body)
+	}
+	cadre := f.login(t, "cadre1")
+	_, body = f.request(t, http.MethodGet, "/api/cases/"+g1, cadre, nil)
+	if got := decode[caseAnswer](t, body); !slices.Contains(got.Case.Actions, "publish") {
+		t.Errorf("the village is not offered 公开: %v", got.Case.Actions)
+	}
+	resp, body = f.request(t, http.MethodPost, "/api/cases/"+g1+"/publish", cadre, map[string]string{"text": "东山村村口路灯维修"})
+	got := decode[caseAnswer](t, body)
+	if resp.StatusCode != http.StatusOK || got.Case.Published != "东山村村口路灯维修" ||
+		len(got.Events) != 1 || got.Events[0].Kind != "published" {
+		t.Fatalf("publish: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.request(t, http.MethodPost, "/api/cases/"+g1+"/publish", cadre, map[string]string{"text": strings.Repeat("长", 501)})
+	if resp.StatusCode != http.StatusBadRequest || errorMessage(t, body) != msgPublishBad {
+		t.Errorf("a text too long: %d %s", resp.StatusCode, body)
 	}
 }

@@ -80,11 +80,14 @@ type Case struct {
 	SubmitKey string `json:"submit_key,omitempty"`
 	// Joined are the openids of residents who joined the case (附议):
 	// they hear its progress and rate it like the resident who filed it.
-	Joined    []string  `json:"joined,omitempty"`
-	Assignee  string    `json:"assignee,omitempty"`
-	Post      Post      `json:"post,omitempty"`
-	Deadline  time.Time `json:"deadline"`
-	Result    string    `json:"result,omitempty"`
+	Joined   []string  `json:"joined,omitempty"`
+	Assignee string    `json:"assignee,omitempty"`
+	Post     Post      `json:"post,omitempty"`
+	Deadline time.Time `json:"deadline"`
+	Result   string    `json:"result,omitempty"`
+	// Published is what the public may read of the case, as staff wrote
+	// it for them (公开, publish.go); "" publishes no description.
+	Published string    `json:"published,omitempty"`
 	Rating    int       `json:"rating,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

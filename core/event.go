@@ -75,6 +75,8 @@ func (k EventKind) Label() string {
 		return "同意挂起"
 	case EventResumed:
 		return "恢复计时"
+	case EventPublished:
+		return "公开"
 	}
 	return residentEventLabel(k)
 }

@@ -35,6 +35,7 @@ const (
 	StepAskChange  Step = "ask_change" // 申请延期或挂起
 	StepDecide     Step = "decide"     // 审批延期或挂起
 	StepResume     Step = "resume"     // 恢复计时
+	StepPublish    Step = "publish"    // 公开: the text the public may read (publish.go)
 )
 
 // Resident steps.
@@ -48,7 +49,7 @@ const (
 
 // staffSteps are the staff steps in the order channels offer them.
 var staffSteps = [...]Step{StepAccept, StepReply, StepResolve, StepWhistle, StepTransfer,
-	StepSign, StepReturn, StepReopen, StepReclassify, StepAskChange, StepDecide, StepResume}
+	StepSign, StepReturn, StepReopen, StepReclassify, StepAskChange, StepDecide, StepResume, StepPublish}
 
 // StaffSteps lists the staff steps in the order channels offer them (relay
 // goes with reply and is not offered on its own).
@@ -83,6 +84,8 @@ func (s Step) Label() string {
 		return "审批延期或挂起"
 	case StepResume:
 		return "恢复计时"
+	case StepPublish:
+		return "公开"
 	case StepRate:
 		return "评价"
 	case StepNotFixed:
@@ -249,6 +252,10 @@ func permitRole(s *Staff, step Step, c *Case) error {
 		if s.Role != RoleTown && s.Role != RoleVillage {
 			return refuse(step, ErrForbidden, "延期和挂起须由村（社区）或镇里审批。")
 		}
+	case StepPublish:
+		if s.Role != RoleTown && s.Role != RoleVillage {
+			return refuse(step, ErrForbidden, "公开须由村（社区）或镇里办理。")
+		}
 	default:
 		return refuse(step, ErrForbidden, "工作人员不能进行“"+step.Label()+"”。")
 	}
@@ -308,6 +315,8 @@ func (t *Town) permitState(step Step, c *Case) error {
 			return refuse(step, ErrWrongState, "这件事项没有挂起。")
 		}
 		return nil
+	case StepPublish:
+		return t.permitPublish(c)
 	}
 	if !c.State.Open() {
 		return refuse(step, ErrWrongState, reasonSettled)

@@ -104,6 +104,9 @@ type Category struct {
 	DeadlineWorkdays int    `json:"deadline_workdays,omitempty"`
 	AcceptMinutes    int    `json:"accept_minutes,omitempty"`
 	Department       string `json:"department,omitempty"`
+	// NeverPublish keeps every case of the category off the public record:
+	// its description is never published (公开), whatever staff write.
+	NeverPublish bool `json:"never_publish,omitempty"`
 	// Cues are the words and phrases that point to this category in what
 	// residents write, each with a weight (see Cue).
 	Cues []Cue `json:"-"`

@@ -11,6 +11,12 @@
 //	GET  requests/{id}.json      one case, as an array of one
 //	POST requests.json           file a case (api_key required)
 //
+// Reads are open to anyone only when the town turns them on (PublicRead,
+// open311.public_read); otherwise a GET needs an api_key too. A key goes in
+// the form body (application/x-www-form-urlencoded, on a GET as on a POST),
+// never in the URL, where proxies and logs keep it: a request with api_key
+// in its query is refused with 400 whatever else it asks.
+//
 // Only the JSON format is served: a path ending in .xml answers 400 with a
 // message saying so. jurisdiction_id is accepted and ignored (one town per
 // endpoint). Errors are GeoReport errors, an array of one
@@ -23,24 +29,30 @@
 // numbers, at most 100; it overrides every other filter), service_code and
 // status (open or closed; both comma-separated lists), start_date and
 // end_date (W3C datetimes, 2026-11-25T08:00:00+08:00, or a day, 2026-11-25,
-// read in UTC+8; both bounds included). Without dates the span is the last
-// 90 days; with one date, 90 days from or to it. At most 1000 requests are
-// returned, taken from the newest 5000 cases that match the status filter.
+// read in UTC+8; both bounds included), and page (from 1) and page_size
+// (default 100, at most 200). Without dates the span is the last 90 days;
+// with one date, 90 days from or to it. A listing is taken from the newest
+// 5000 cases that match the status filter, a page at a time; when more
+// follow, the answer carries a Link header with rel="next".
 //
-// Mapping of a case: service_request_id is the case number; status is
-// "closed" for a closed case and "open" otherwise; status_notes is the state
-// in Chinese, with the result once resolved; agency_responsible is the grid's
-// place (村 · 网格) and the lead department (the whistled department leading
-// on the case, else the category's); requested_datetime,
-// updated_datetime and expected_datetime are the case's created_at,
-// updated_at and deadline in RFC 3339 at +08:00; lat and long are the case's
-// location or null; address is the grid's place; address_id, zipcode and
-// media_url are "".
+// Mapping of a case — what a city's open-data page may show, and no more:
+// service_request_id is the case number; status is "closed" for a closed
+// case and "open" otherwise; status_notes is the state in Chinese;
+// description is the text staff published for the public (公开, with phone
+// and ID numbers masked once more) or "" — never what the resident wrote,
+// and never anything for a category marked never_publish (治安隐患,
+// 矛盾纠纷); agency_responsible is the grid's place (村 · 网格) and the lead
+// department (the whistled department leading on the case, else the
+// category's); requested_datetime, updated_datetime and expected_datetime
+// are the case's created_at, updated_at and deadline in RFC 3339 at
+// +08:00; address is the grid's place and lat and long the centre of the
+// grid (null for a grid without a boundary), never where the resident
+// stood; address_id, zipcode and media_url are "".
 //
-// No personal data leaves through the read endpoints: never the resident's
-// openid, phone number or own description of the place, never a staff
-// member's name; mobile numbers written into the description or the result
-// are masked (138****5678). Photos are not published (they may show people).
+// So no personal data leaves through the read endpoints: never the
+// resident's words, openid, phone number, location or own description of the
+// place, never a staff member's name or words to the resident, never a
+// photo.
 //
 // POST requests.json takes the form fields api_key, service_code, lat, long
 // and description (required; lat and long must fall inside one of the town's
@@ -61,6 +73,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"mime"
@@ -82,13 +95,14 @@ const ResidentPrefix = "open311:"
 
 // Limits of the API.
 const (
-	maxResults     = 1000                // requests in one answer
-	scanLimit      = 5000                // newest cases a listing looks through
-	maxIDs         = 100                 // service_request_id values in one listing
-	defaultSpan    = 90 * 24 * time.Hour // the span when dates are not given
-	maxBody        = 64 << 10            // bytes of a POST body
-	maxAddressLen  = 200                 // runes of address_string kept
-	maxMediaURLLen = 2000
+	defaultPageSize = 100                 // requests in one answer, unless asked
+	maxPageSize     = 200                 // requests in one answer at most
+	scanLimit       = 5000                // newest cases a listing looks through
+	maxIDs          = 100                 // service_request_id values in one listing
+	defaultSpan     = 90 * 24 * time.Hour // the span when dates are not given
+	maxBody         = 64 << 10            // bytes of a POST body
+	maxAddressLen   = 200                 // runes of address_string kept
+	maxMediaURLLen  = 2000
 )
 
 // Server is the Open311 GeoReport v2 endpoint of one town.
@@ -99,7 +113,10 @@ type Server struct {
 	// APIKeys maps each key allowed to POST to its channel's name (e.g.
 	// "hotline"); with none, every POST answers 403.
 	APIKeys map[string]string
-	Log     *slog.Logger
+	// PublicRead lets anyone read (services and requests); otherwise a
+	// read needs one of the APIKeys too.
+	PublicRead bool
+	Log        *slog.Logger
 	// Now is the clock for the default date span; nil means time.Now.
 	Now func() time.Time
 }
@@ -113,7 +130,51 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /open311/v2/requests.json", s.postRequest)
 	mux.HandleFunc("GET /open311/v2/requests/{file}", s.request)
 	mux.HandleFunc("/open311/v2/", s.unknown)
-	return mux
+	return s.guard(mux)
+}
+
+// guard refuses a key in the URL, and a read without a key unless reads are
+// public, before any route answers.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("api_key") {
+			s.log().WarnContext(r.Context(), "open311 api_key sent in the URL; refused", "path", r.URL.Path)
+			writeError(w, http.StatusBadRequest, "api_key belongs in the form body, never in the URL; "+
+				"a key sent in a URL should be replaced / API 密钥只能放在请求体中，请更换已暴露的密钥")
+			return
+		}
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !s.PublicRead {
+			key, ok := readKey(w, r)
+			if !ok {
+				return
+			}
+			if _, ok := s.channel(key); !ok {
+				writeError(w, http.StatusForbidden, "reading needs an api_key in the form body / 需要 API 密钥")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readKey reads api_key from the form body of a GET, answering 413 for a
+// body over maxBody.
+func readKey(w http.ResponseWriter, r *http.Request) (string, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d KiB / 请求过大", maxBody>>10))
+			return "", false
+		}
+		writeError(w, http.StatusBadRequest, "the body could not be read / 请求格式错误")
+		return "", false
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "the body is not a form (application/x-www-form-urlencoded) / 请求格式错误")
+		return "", false
+	}
+	return form.Get("api_key"), true
 }
 
 func (s *Server) now() time.Time {
@@ -285,10 +346,9 @@ func NewServiceRequest(town *core.Town, c core.Case) ServiceRequest {
 	sr := ServiceRequest{
 		ServiceRequestID:  c.Number,
 		Status:            "open",
-		StatusNotes:       statusNotes(c),
+		StatusNotes:       c.State.Label(),
 		ServiceName:       c.Category,
 		ServiceCode:       c.Category,
-		Description:       core.MaskNumbers(c.Text),
 		AgencyResponsible: place,
 		RequestedDatetime: formatTime(c.CreatedAt),
 		UpdatedDatetime:   formatTime(c.UpdatedAt),
@@ -307,20 +367,28 @@ func NewServiceRequest(town *core.Town, c core.Case) ServiceRequest {
 	if !c.Deadline.IsZero() && c.State.Open() {
 		sr.ServiceNotice = "网格员办理中，办理时限 " + c.Deadline.In(townZone()).Format("2006-01-02 15:04")
 	}
-	if c.Location != nil {
-		lat, lng := c.Location.Lat, c.Location.Lng
+	if town.Publishable(&c) {
+		sr.Description = core.MaskNumbers(c.Published)
+	}
+	if lat, lng, ok := gridCentre(town.Grid(c.Grid)); ok {
 		sr.Lat, sr.Long = &lat, &lng
 	}
 	return sr
 }
 
-// statusNotes is the state in Chinese, with the result once there is one.
-func statusNotes(c core.Case) string {
-	note := c.State.Label()
-	if (c.State == core.StateResolved || c.State == core.StateClosed) && c.Result != "" {
-		note += "。办理结果：" + core.MaskNumbers(c.Result)
+// gridCentre is the middle of a grid's boundary (the mean of its corners,
+// rounded to about 10 m): the finest place Open311 shows.
+func gridCentre(g *core.Grid) (lat, lng float64, ok bool) {
+	if g == nil || len(g.Boundary) == 0 {
+		return 0, 0, false
 	}
-	return note
+	for _, p := range g.Boundary {
+		lat += p.Lat
+		lng += p.Lng
+	}
+	n := float64(len(g.Boundary))
+	round := func(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+	return round(lat / n), round(lng / n), true
 }
 
 // listFilter is what GET requests.json asked for.
@@ -329,6 +397,7 @@ type listFilter struct {
 	codes      []string
 	states     []core.State
 	start, end time.Time
+	page, size int
 }
 
 func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
@@ -342,6 +411,14 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 		s.internalError(r.Context(), w, "open311: list cases", err)
 		return
 	}
+	from := min((f.page-1)*f.size, len(cases))
+	to := min(from+f.size, len(cases))
+	if to < len(cases) {
+		next := r.URL.Query()
+		next.Set("page", strconv.Itoa(f.page+1))
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+next.Encode()+`>; rel="next"`)
+	}
+	cases = cases[from:to]
 	town := s.Town.Town()
 	out := make([]ServiceRequest, 0, len(cases))
 	for _, c := range cases {
@@ -355,6 +432,21 @@ func (s *Server) parseFilter(q url.Values) (f listFilter, msg string) {
 	f.ids = commaList(q, "service_request_id")
 	if len(f.ids) > maxIDs {
 		return f, fmt.Sprintf("service_request_id: at most %d ids at once / 一次最多查询 %d 个编号", maxIDs, maxIDs)
+	}
+	f.page, f.size = 1, defaultPageSize
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > scanLimit {
+			return f, fmt.Sprintf("page %q: want a number from 1 / 页码错误", v)
+		}
+		f.page = n
+	}
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return f, fmt.Sprintf("page_size %q: want 1 to %d / 每页数量错误", v, maxPageSize)
+		}
+		f.size = n
 	}
 	f.codes = commaList(q, "service_code")
 	for _, st := range commaList(q, "status") {
@@ -423,7 +515,7 @@ func (s *Server) findCases(ctx context.Context, f listFilter) ([]core.Case, erro
 	if err != nil {
 		return nil, err
 	}
-	out := make([]core.Case, 0, min(len(candidates), maxResults))
+	out := candidates[:0]
 	for _, c := range candidates {
 		if len(f.codes) > 0 && !slices.Contains(f.codes, c.Category) {
 			continue
@@ -432,9 +524,6 @@ func (s *Server) findCases(ctx context.Context, f listFilter) ([]core.Case, erro
 			continue
 		}
 		out = append(out, c)
-		if len(out) == maxResults {
-			break
-		}
 	}
 	return out, nil
 }
@@ -479,7 +568,7 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body is not a form (application/x-www-form-urlencoded or multipart/form-data) / 请求格式错误")
 		return
 	}
-	channel, ok := s.channel(r.FormValue("api_key"))
+	channel, ok := s.channel(r.PostFormValue("api_key"))
 	if !ok {
 		writeError(w, http.StatusForbidden, "api_key is missing or not valid / API 密钥缺失或无效")
 		return

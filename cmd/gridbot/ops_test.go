@@ -38,6 +38,22 @@ func TestOpen311BackupRestore(t *testing.T) {
 		t.Fatalf("Open311 POST: %d %+v", resp.StatusCode, receipt)
 	}
 	viaOpen311 := receipt[0].ID
+	// Reads are not public unless the town says so: the key goes in the body.
+	listing := strings.TrimSuffix(r.urls.Console, "/") + "/open311/v2/requests.json"
+	if resp, err := http.Get(listing); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("Open311 GET without a key: %v %v", resp, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, listing, strings.NewReader("api_key=0123456789abcdef0123"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(listed), viaOpen311) || strings.Contains(string(listed), "热线转来") {
+		t.Fatalf("Open311 GET with a key: %d %s", resp.StatusCode, listed)
+	}
 	r.waitPush("osample-L10-a", viaOpen311)
 	viaWeChat := r.fileByLocation("oresident-ops-1")
 	r.waitPush("osample-L10-a", viaWeChat)

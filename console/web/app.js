@@ -372,6 +372,7 @@
 
     $('case-phone').textContent = (c.phone || '未留') + (c.phone && !c.phone_visible ? '（仅承办人可见完整号码）' : '');
     $('case-result').textContent = c.result || '—';
+    $('publish-text').value = c.published || '';
     $('case-rating').textContent = c.rating ? c.rating + ' 分' : '—';
     const deps = (c.departments || []).map((d) => d.name + '（' + ({ called: '已吹哨', signed: '已领办', returned: '已退回' }[d.state] || d.state) + (d.lead ? '，牵头' : '') + '）');
     $('case-departments').textContent = deps.length ? deps.join('，') : '—';
@@ -1067,6 +1068,10 @@
       e.preventDefault();
       sendStep('reclassify', { category: $('reclassify-category').value, grid: $('reclassify-grid').value, reason: $('reclassify-reason').value },
         $('reclassify-send'), [$('reclassify-reason')], '已更正并记录').then((ok) => { if (ok) resetReclassify(); });
+    });
+    $('publish-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('publish', { text: $('publish-text').value }, $('publish-send'), [], $('publish-text').value.trim() ? '已公开' : '已撤回公开');
     });
     const done = { accept: '已受理', transfer: '已转B岗', sign: '已领办', reopen: '已重新办理' };
     for (const name of Object.keys(done)) {
