@@ -29,6 +29,7 @@
   };
 
   const live = {
+    connected: false,
     ws: null,
     wanted: false,
     backoff: 1000,
@@ -71,10 +72,17 @@
   function show(view) {
     state.view = view;
     for (const id of views) $(id).hidden = id !== view;
+    for (const a of document.querySelectorAll('#nav a')) {
+      if (a.dataset.view === view || (view === 'case-view' && a.dataset.view === 'list-view')) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    if (view === 'list-view') alerts.seen();
   }
 
   function showLogin() {
     state.me = null;
+    document.body.classList.add('logged-out');
+    $('alerts-panel').hidden = true;
     stopLive();
     $('me-name').textContent = '';
     $('logout').hidden = true;
@@ -85,6 +93,7 @@
 
   async function showMain(me) {
     state.me = me;
+    document.body.classList.remove('logged-out');
     $('me-name').textContent = me.name + '（' + me.role_label + '）';
     $('logout').hidden = false;
     $('nav').hidden = false;
@@ -158,12 +167,28 @@
     return o;
   }
 
-  function row(cells) {
+  // row makes a table row; labels (the column names) let a phone show the
+  // row as a card.
+  function row(cells, labels) {
     const tr = el('tr');
-    for (const c of cells) {
-      if (c instanceof Node) { const td = el('td'); td.appendChild(c); tr.appendChild(td); } else tr.appendChild(el('td', '', c));
-    }
+    cells.forEach((c, i) => {
+      let td;
+      if (c instanceof Node) { td = el('td'); td.appendChild(c); } else td = el('td', '', c);
+      if (labels && labels[i]) td.dataset.label = labels[i];
+      tr.appendChild(td);
+    });
     return tr;
+  }
+
+  // columns lists the column names of the table a tbody belongs to.
+  function columns(tbody) {
+    const table = tbody.closest('table');
+    return table ? [...table.querySelectorAll('thead th')].map((th) => th.textContent) : [];
+  }
+
+  // stateBadge is a case's state in its colour.
+  function stateBadge(c) {
+    return el('span', 'state state-' + c.state, c.state_label);
   }
 
   // ---- the directory (choices for filters and forms) ----
@@ -263,15 +288,20 @@
     const tr = el('tr', 'case-row');
     tr.dataset.number = c.number;
     if (c.overdue) tr.classList.add('overdue');
-    tr.appendChild(el('td', 'number', c.number));
-    tr.appendChild(el('td', 'state', c.state_label));
-    tr.appendChild(el('td', 'category', c.category_name || c.category));
-    const text = el('td', 'cell-text', c.text);
-    text.title = c.text;
-    tr.appendChild(text);
-    tr.appendChild(el('td', 'place', c.place));
-    tr.appendChild(el('td', 'assignee', c.assignee_name || '—'));
-    tr.appendChild(el('td', 'deadline', when(c.deadline) + (c.overdue ? ' 已超时' : '')));
+    const cell = (cls, label, content) => {
+      const td = el('td', cls, content instanceof Node ? undefined : content);
+      if (content instanceof Node) td.appendChild(content);
+      td.dataset.label = label;
+      tr.appendChild(td);
+      return td;
+    };
+    cell('number', '编号', c.number);
+    cell('state-cell', '状态', stateBadge(c));
+    cell('category', '类别', c.category_name || '');
+    cell('cell-text', '内容', c.text).title = c.text;
+    cell('place', '网格', c.place);
+    cell('assignee', '承办人', c.assignee_name || '—');
+    cell('deadline', '时限', when(c.deadline) + (c.overdue ? ' 已超时' : ''));
     tr.addEventListener('click', () => {
       location.hash = '#/case/' + encodeURIComponent(c.number);
     });
@@ -315,6 +345,7 @@
 
   async function openCase(number) {
     const serial = ++state.caseSerial;
+    alerts.opened(number);
     if (state.openNumber !== number) {
       state.openNumber = number;
       state.openSeqs = new Set();
@@ -396,6 +427,7 @@
   // so a live event can update them.
   function showCaseState(c) {
     $('case-state').textContent = c.state_label;
+    $('case-state').className = 'state state-' + c.state;
     $('case-overdue').hidden = !c.overdue;
     $('case-assignee').textContent = c.assignee_name || '—';
     $('case-deadline').textContent = when(c.deadline);
@@ -408,7 +440,7 @@
     for (const c of list) {
       const a = el('a', '', c.number);
       a.href = '#/case/' + encodeURIComponent(c.number);
-      body.appendChild(row([a, c.relation, c.state_label, c.category_name || c.category, c.text, when(c.created_at)]));
+      body.appendChild(row([a, c.relation, stateBadge(c), c.category_name || '', c.text, when(c.created_at)], columns(body)));
     }
     $('household-empty').hidden = list.length > 0;
   }
@@ -498,7 +530,7 @@
       $('case-notice').textContent = done;
       return true;
     } finally {
-      button.disabled = false;
+      button.disabled = !live.connected;
     }
   }
 
@@ -701,11 +733,11 @@
         links.appendChild(a);
         links.appendChild(document.createTextNode(' '));
       }
-      const tr = row([b.kind === 'grid' ? '网格' : '部门', b.name, b.open, b.yellow, b.red, b.overdue, links]);
+      const tr = row([b.kind === 'grid' ? '网格' : '部门', b.name, b.open, b.yellow, b.red, b.overdue, links], columns(body));
       tr.dataset.key = b.kind + ':' + b.key;
       body.appendChild(tr);
     }
-    if (r.data.rows.length === 0) body.appendChild(row(['—', '暂无在办案件', '', '', '', '', '']));
+    if (r.data.rows.length === 0) body.appendChild(row(['—', '暂无在办案件']));
   }
 
   function thisMonth() {
@@ -820,14 +852,14 @@
         body.appendChild(row([x.name, x.cases,
           x.response_rate + '（' + x.response_on_time + '/' + x.response_due + '）',
           x.resolution_rate + '（' + x.resolution_on_time + '/' + x.resolution_due + '）',
-          x.satisfaction_rate + '（' + x.satisfied + '/' + x.rated + '）']));
+          x.satisfaction_rate + '（' + x.satisfied + '/' + x.rated + '）'], columns(body)));
       }
     }
     if (ledger.ok) {
       const body = $('ledger-rows');
       body.replaceChildren();
       for (const x of ledger.data.rows) {
-        const tr = row([x.name, x.opened, x.closed, x.open, x.overdue, x.reopened]);
+        const tr = row([x.name, x.opened, x.closed, x.open, x.overdue, x.reopened], columns(body));
         tr.dataset.key = x.key;
         body.appendChild(tr);
       }
@@ -836,53 +868,247 @@
   }
 
   // ---- staff administration (town) ----
+  //
+  // The list is searched and paged on the page (a town has hundreds of
+  // staff, not millions). Every step answers next to the row it was taken
+  // on; a new password is typed into the row, never into a prompt().
+
+  const staffAdmin = { all: [], page: 0, notes: new Map(), editing: '' };
+  const staffPageSize = 20;
 
   async function loadStaff() {
     const r = await api('GET', '/api/staff');
-    const body = $('staff-rows');
-    body.replaceChildren();
     if (!r.ok) { $('staff-error').textContent = r.data.error || '加载失败'; return; }
-    const villageName = (id) => { const v = state.dir.villages.find((x) => x.id === id); return v ? v.name : id; };
-    const deptName = (id) => { const d = state.dir.departments.find((x) => x.id === id); return d ? d.name : id; };
+    $('staff-error').textContent = '';
+    staffAdmin.all = r.data.staff;
     const leaders = $('post-staff');
+    const chosen = leaders.value;
     leaders.replaceChildren();
     for (const s of r.data.staff) {
-      const ops = el('span', 'ops');
-      const btn = (text, fn) => { const b = el('button', '', text); b.type = 'button'; b.addEventListener('click', fn); ops.appendChild(b); };
-      btn(s.disabled ? '启用' : '停用', () => staffStep('/api/staff/' + encodeURIComponent(s.id) + '/disable', { disabled: !s.disabled }, s.disabled ? '已启用' : '已停用'));
-      btn('重置密码', () => {
-        const p = window.prompt('为 ' + s.name + ' 设置新密码（至少8位）');
-        if (p) staffStep('/api/staff/' + encodeURIComponent(s.id) + '/password', { password: p }, '密码已重置');
-      });
-      btn('微信绑定码', async () => {
-        const x = await api('POST', '/api/staff/' + encodeURIComponent(s.id) + '/bind-code', {});
-        if (!x.ok) { $('staff-error').textContent = x.data.error || '操作失败'; return; }
-        $('staff-notice').textContent = s.name + ' 的绑定码：' + x.data.code + '（' + x.data.expires_minutes + ' 分钟内在公众号发送“绑定 ' + x.data.code + '”）';
-      });
-      const tr = row([s.id, s.name, s.role_label, s.village ? villageName(s.village) : (s.department ? deptName(s.department) : '—'),
-        (s.post_names || []).join('，') || '—', s.disabled ? '已停用' : (s.has_password ? '正常' : '未设密码'), ops]);
-      tr.dataset.id = s.id;
-      body.appendChild(tr);
       if (s.role === 'grid' && !s.disabled) leaders.appendChild(option(s.id, s.name + '（' + s.id + '）'));
     }
+    if (chosen) leaders.value = chosen;
+    drawStaff();
   }
 
-  async function staffStep(path, body, done) {
-    $('staff-error').textContent = '';
-    $('staff-notice').textContent = '';
-    const r = await api('POST', path, body);
-    if (!r.ok) { $('staff-error').textContent = r.data.error || '操作失败'; return false; }
-    $('staff-notice').textContent = done;
+  function staffBelongs(s) {
+    const villageName = (id) => { const v = state.dir.villages.find((x) => x.id === id); return v ? v.name : ''; };
+    const deptName = (id) => { const d = state.dir.departments.find((x) => x.id === id); return d ? d.name : ''; };
+    return s.village ? villageName(s.village) : (s.department ? deptName(s.department) : '—');
+  }
+
+  function drawStaff() {
+    const q = $('staff-search').value.trim().toLowerCase();
+    const found = staffAdmin.all.filter((s) => !q || [s.id, s.name, s.role_label, staffBelongs(s), (s.post_names || []).join(' ')]
+      .some((x) => String(x || '').toLowerCase().includes(q)));
+    const pages = Math.max(1, Math.ceil(found.length / staffPageSize));
+    staffAdmin.page = Math.min(staffAdmin.page, pages - 1);
+    const shown = found.slice(staffAdmin.page * staffPageSize, (staffAdmin.page + 1) * staffPageSize);
+    $('staff-count').textContent = '共 ' + found.length + ' 人';
+    $('staff-page').textContent = '第 ' + (staffAdmin.page + 1) + ' / ' + pages + ' 页';
+    $('staff-prev').disabled = staffAdmin.page === 0;
+    $('staff-next').disabled = staffAdmin.page >= pages - 1;
+    const body = $('staff-rows');
+    body.replaceChildren();
+    const labels = columns(body);
+    for (const s of shown) {
+      const ops = el('span', 'ops');
+      const btn = (text, cls, fn) => {
+        const b = el('button', cls, text);
+        b.type = 'button';
+        b.disabled = !live.connected;
+        b.addEventListener('click', fn);
+        ops.appendChild(b);
+        return b;
+      };
+      btn(s.disabled ? '启用' : '停用', 'secondary', () => staffStep(s, '/disable', { disabled: !s.disabled }, s.disabled ? '已启用' : '已停用'));
+      btn('重置密码', 'secondary', () => { staffAdmin.editing = staffAdmin.editing === s.id ? '' : s.id; drawStaff(); });
+      btn('微信绑定码', 'secondary', async () => {
+        const x = await api('POST', '/api/staff/' + encodeURIComponent(s.id) + '/bind-code', {});
+        if (!x.ok) { note(s.id, x.data.error || '操作失败', false); return; }
+        note(s.id, '绑定码 ' + x.data.code + '：请 ' + s.name + ' 在 ' + x.data.expires_minutes + ' 分钟内向公众号发送“绑定 ' + x.data.code + '”', true);
+      });
+      const tr = row([s.id, s.name, s.role_label, staffBelongs(s), (s.post_names || []).join('，') || '—',
+        s.disabled ? '已停用' : (s.has_password ? '正常' : '未设密码'), ops], labels);
+      tr.dataset.id = s.id;
+      body.appendChild(tr);
+      if (staffAdmin.editing === s.id) body.appendChild(passwordRow(s));
+      const n = staffAdmin.notes.get(s.id);
+      if (n) {
+        const line = el('tr', 'row-msg');
+        line.dataset.for = s.id;
+        const td = el('td');
+        td.colSpan = 7;
+        td.appendChild(el('span', 'row-note ' + (n.ok ? 'ok' : 'bad'), n.text));
+        line.appendChild(td);
+        body.appendChild(line);
+      }
+    }
+    if (shown.length === 0) body.appendChild(row(['没有找到符合条件的人员']));
+  }
+
+  // passwordRow is the form to set a staff member's password, in the list.
+  function passwordRow(s) {
+    const line = el('tr', 'row-msg password-row');
+    line.dataset.for = s.id;
+    const td = el('td');
+    td.colSpan = 7;
+    const form = el('form', 'inline');
+    const input = el('input');
+    input.type = 'password';
+    input.autocomplete = 'new-password';
+    input.placeholder = '为 ' + s.name + ' 设置新密码（至少8位）';
+    input.minLength = 8;
+    input.required = true;
+    const save = el('button', '', '保存密码');
+    save.type = 'submit';
+    save.disabled = !live.connected;
+    const cancel = el('button', 'secondary', '取消');
+    cancel.type = 'button';
+    cancel.addEventListener('click', () => { staffAdmin.editing = ''; drawStaff(); });
+    form.append(input, save, cancel);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      save.disabled = true;
+      const ok = await staffStep(s, '/password', { password: input.value }, '密码已重置');
+      if (ok) staffAdmin.editing = '';
+      else save.disabled = false;
+      drawStaff();
+    });
+    td.appendChild(form);
+    line.appendChild(td);
+    setTimeout(() => input.focus(), 0);
+    return line;
+  }
+
+  // note shows the answer to a step next to the staff member's row.
+  function note(id, text, ok) {
+    staffAdmin.notes.clear();
+    staffAdmin.notes.set(id, { text, ok });
+    drawStaff();
+  }
+
+  async function staffStep(s, path, body, done) {
+    const r = await api('POST', '/api/staff/' + encodeURIComponent(s.id) + path, body);
+    if (!r.ok) { note(s.id, r.data.error || '操作失败', false); return false; }
+    staffAdmin.notes.clear();
+    staffAdmin.notes.set(s.id, { text: s.name + '：' + done, ok: true });
     await loadStaff();
     return true;
   }
 
+  // ---- new-case alerts ----
+  //
+  // A sound, a count in the tab's title and a desktop notification, each
+  // switched on or off in the header's 新案提醒 panel and remembered by this
+  // browser. A new case is one filed in what the staff member sees (for a
+  // department, one whistled to it). The count is of new cases not yet
+  // looked at: opening one, or the queue, clears it.
+
+  const alerts = {
+    key: 'gridbot.alerts',
+    prefs: { sound: true, title: true, desktop: false },
+    unseen: new Set(),
+    audio: null,
+
+    load() {
+      try { Object.assign(this.prefs, JSON.parse(localStorage.getItem(this.key) || '{}')); } catch (e) { /* keep the defaults */ }
+      $('alert-sound').checked = !!this.prefs.sound;
+      $('alert-title').checked = !!this.prefs.title;
+      $('alert-desktop').checked = !!this.prefs.desktop && this.permitted();
+      this.explain();
+    },
+    save() {
+      try { localStorage.setItem(this.key, JSON.stringify(this.prefs)); } catch (e) { /* private mode: this page only */ }
+    },
+    permitted() { return 'Notification' in window && Notification.permission === 'granted'; },
+    explain() {
+      let t = '';
+      if (!('Notification' in window)) t = '此浏览器不支持桌面通知';
+      else if (Notification.permission === 'denied') t = '浏览器已禁止本站通知，请在浏览器设置中允许';
+      $('alert-desktop-note').textContent = t;
+    },
+    wire() {
+      this.load();
+      $('alerts-toggle').addEventListener('click', () => {
+        const p = $('alerts-panel');
+        p.hidden = !p.hidden;
+        $('alerts-toggle').setAttribute('aria-expanded', String(!p.hidden));
+      });
+      $('alert-sound').addEventListener('change', (e) => { this.prefs.sound = e.target.checked; this.save(); if (e.target.checked) this.beep(); });
+      $('alert-title').addEventListener('change', (e) => { this.prefs.title = e.target.checked; this.save(); this.showTitle(); });
+      $('alert-desktop').addEventListener('change', async (e) => {
+        if (e.target.checked && 'Notification' in window && Notification.permission === 'default') {
+          try { await Notification.requestPermission(); } catch (err) { /* treated as refused */ }
+        }
+        this.prefs.desktop = e.target.checked && this.permitted();
+        e.target.checked = this.prefs.desktop;
+        this.save();
+        this.explain();
+      });
+    },
+    // isNew tells whether a live event brings a new case to this desk.
+    isNew(item) {
+      const kind = item.event && item.event.kind;
+      if (state.me && state.me.role === 'department') return kind === 'whistled';
+      return kind === 'submitted';
+    },
+    newCase(c) {
+      if (this.unseen.has(c.number)) return;
+      this.unseen.add(c.number);
+      this.showTitle();
+      if (this.prefs.sound) this.beep();
+      if (this.prefs.desktop && this.permitted()) {
+        try {
+          const n = new Notification('新案件 ' + c.number, { body: (c.category_name || '') + ' · ' + (c.place || '') + '\n' + (c.text || '').slice(0, 80), tag: 'case-' + c.number });
+          n.onclick = () => { window.focus(); location.hash = '#/case/' + encodeURIComponent(c.number); n.close(); };
+        } catch (e) { /* some browsers allow notifications from a service worker only */ }
+      }
+    },
+    opened(number) { if (this.unseen.delete(number)) this.showTitle(); },
+    seen() { if (this.unseen.size) { this.unseen.clear(); this.showTitle(); } },
+    showTitle() {
+      const base = (state.product || '网格通') + ' · 工作台';
+      document.title = this.prefs.title && this.unseen.size ? '(' + this.unseen.size + ') ' + base : base;
+    },
+    // beep plays two short tones; no sound file to fetch.
+    beep() {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) return;
+      try {
+        if (!this.audio) this.audio = new AC();
+        const ctx = this.audio;
+        if (ctx.state === 'suspended' && ctx.resume) ctx.resume();
+        [[880, 0], [660, 0.18]].forEach(([freq, at]) => {
+          const osc = ctx.createOscillator();
+          const gain = ctx.createGain();
+          osc.frequency.value = freq;
+          gain.gain.value = 0.15;
+          osc.connect(gain);
+          gain.connect(ctx.destination);
+          osc.start(ctx.currentTime + at);
+          osc.stop(ctx.currentTime + at + 0.15);
+        });
+      } catch (e) { /* no audio device */ }
+    },
+  };
+
   // ---- live updates ----
 
+  // setConn shows the connection's state. While the page is not connected
+  // it takes no step: what it shows may be stale, and a step could act on
+  // a case that changed meanwhile.
   function setConn(kind, text) {
     const s = $('conn-state');
     s.className = 'conn conn-' + kind;
     s.textContent = text;
+    live.connected = kind === 'on';
+    document.body.classList.toggle('offline', !live.connected && live.wanted);
+    $('offline-banner').hidden = live.connected || !live.wanted || kind !== 'off';
+    for (const b of document.querySelectorAll('#case-view .actions button, #staff-view button:not(.pager button)')) {
+      b.disabled = !live.connected;
+    }
+    if (live.connected && state.view === 'staff-view') drawStaff();
   }
 
   function startLive() {
@@ -943,6 +1169,7 @@
         live.lastSeq = item.seq;
         if (item.type !== 'event') continue;
         changed = true;
+        if (alerts.isNew(item)) alerts.newCase(item.case);
         state.liveDuringLoad.set(item.case.number, item.case);
         upsertRow(item.case);
         if (item.case.number === state.openNumber) {
@@ -1087,16 +1314,40 @@
     $('ledger-month').addEventListener('change', loadFigures);
     $('staff-add-form').addEventListener('submit', async (e) => {
       e.preventDefault();
-      const ok = await staffStep('/api/staff', {
-        id: $('add-id').value.trim(), name: $('add-name').value.trim(), role: $('add-role').value,
-        village: $('add-village').value, department: $('add-department').value, password: $('add-password').value,
-      }, '已新增');
-      if (ok) for (const id of ['add-id', 'add-name', 'add-password']) $(id).value = '';
+      const id = $('add-id').value.trim();
+      $('staff-notice').textContent = '';
+      $('staff-notice').className = 'notice';
+      $('add-submit').disabled = true;
+      try {
+        const r = await api('POST', '/api/staff', {
+          id, name: $('add-name').value.trim(), role: $('add-role').value,
+          village: $('add-village').value, department: $('add-department').value, password: $('add-password').value,
+        });
+        if (!r.ok) { $('staff-notice').className = 'error'; $('staff-notice').textContent = r.data.error || '新增失败'; return; }
+        for (const x of ['add-id', 'add-name', 'add-password']) $(x).value = '';
+        $('staff-notice').textContent = '已新增 ' + r.data.staff.name + '（' + r.data.staff.id + '）';
+        // Show the new row, with its note, wherever it falls.
+        $('staff-search').value = r.data.staff.id;
+        staffAdmin.page = 0;
+        staffAdmin.notes.clear();
+        staffAdmin.notes.set(r.data.staff.id, { text: '已新增', ok: true });
+        await loadStaff();
+      } finally {
+        $('add-submit').disabled = !live.connected;
+      }
     });
-    $('post-form').addEventListener('submit', (e) => {
+    $('post-form').addEventListener('submit', async (e) => {
       e.preventDefault();
-      staffStep('/api/grids/' + encodeURIComponent($('post-grid').value) + '/post', { post: $('post-post').value, staff: $('post-staff').value }, '岗位已设置');
+      $('post-notice').className = 'notice';
+      const r = await api('POST', '/api/grids/' + encodeURIComponent($('post-grid').value) + '/post', { post: $('post-post').value, staff: $('post-staff').value });
+      if (!r.ok) { $('post-notice').className = 'error'; $('post-notice').textContent = r.data.error || '设置失败'; return; }
+      $('post-notice').textContent = $('post-grid').selectedOptions[0].textContent + ' 的' + $('post-post').value + '岗已设为 ' + $('post-staff').selectedOptions[0].textContent;
+      await loadStaff();
     });
+    $('staff-search').addEventListener('input', () => { staffAdmin.page = 0; drawStaff(); });
+    $('staff-prev').addEventListener('click', () => { staffAdmin.page--; drawStaff(); });
+    $('staff-next').addEventListener('click', () => { staffAdmin.page++; drawStaff(); });
+    alerts.wire();
     window.addEventListener('hashchange', route);
     // Back from sleep or offline: check the connection at once.
     const poke = () => {
@@ -1118,6 +1369,7 @@
       document.title = r.data.product + ' · 工作台';
       $('product').textContent = r.data.product;
     }
+    if (r.data.town) $('town-name').textContent = r.data.town;
   }
 
   async function start() {
