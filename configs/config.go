@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -117,6 +118,11 @@ type Config struct {
 	} `koanf:"dialog"`
 	Console struct {
 		AllowedOrigins []string `koanf:"allowed_origins"`
+		// SecureCookies marks the login cookie Secure and sends HSTS on
+		// every console answer: for a TLS proxy that does not send
+		// X-Forwarded-Proto (one listed in http.trusted_proxies that does
+		// is believed without it).
+		SecureCookies bool `koanf:"secure_cookies"`
 		// TiandituKey is a 天地图 browser key; when set the console's map
 		// draws the grids over 天地图's tiles (the map works without it).
 		TiandituKey string `koanf:"tianditu_key"`
@@ -159,6 +165,13 @@ type Config struct {
 		// Addr is where the administrative endpoints (online backup)
 		// listen; keep it on loopback. Empty turns them off.
 		Addr string `koanf:"addr"`
+		// Token is the bearer token the endpoints require; when empty it is
+		// read from TokenFile, which serve creates (random, mode 0600) if
+		// it is missing.
+		Token string `koanf:"token"`
+		// TokenFile holds the token; empty means admin-token beside
+		// store.path.
+		TokenFile string `koanf:"token_file"`
 	} `koanf:"admin"`
 	Log struct {
 		Format string `koanf:"format"`
@@ -231,6 +244,9 @@ func Defaults() map[string]any {
 		"open311.api_keys":              []string{},
 		"open311.public_read":           false,
 		"admin.addr":                    "127.0.0.1:8079",
+		"admin.token":                   "",
+		"admin.token_file":              "",
+		"console.secure_cookies":        false,
 		"retention.personal_data_after": "26280h",
 		"log.format":                    "json",
 		"log.level":                     "info",
@@ -389,8 +405,11 @@ func (c *Config) Validate() error {
 	if c.Admin.Addr != "" {
 		host, _, err := net.SplitHostPort(c.Admin.Addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
-			return fmt.Errorf("config admin.addr %q: want a loopback host:port (the endpoints have no login)", c.Admin.Addr)
+			return fmt.Errorf("config admin.addr %q: want a loopback host:port", c.Admin.Addr)
 		}
+	}
+	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
+		return fmt.Errorf("config admin.token: at least 16 characters")
 	}
 	if c.Retention.PersonalDataAfter != 0 && c.Retention.PersonalDataAfter < 24*time.Hour {
 		return fmt.Errorf("config retention.personal_data_after %s: 0 (keep) or at least 24h", c.Retention.PersonalDataAfter)
@@ -429,6 +448,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config log.level %q: want debug, info, warn or error", c.Log.Level)
 	}
 	return nil
+}
+
+// AdminTokenFile is where the admin endpoints' token is kept: admin.token_file,
+// or admin-token beside the store file.
+func (c *Config) AdminTokenFile() string {
+	if c.Admin.TokenFile != "" {
+		return c.Admin.TokenFile
+	}
+	return filepath.Join(filepath.Dir(c.Store.Path), "admin-token")
 }
 
 // Open311Keys maps each Open311 API key to its channel name.

@@ -25,3 +25,25 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("bad CIDR: %v", err)
 	}
 }
+
+// TestAdminAndCookieSettings: the admin token, when given, is long enough;
+// its file defaults to beside the store; secure_cookies reads as a bool.
+func TestAdminAndCookieSettings(t *testing.T) {
+	if _, err := Load("", []string{"GRIDBOT_ADMIN_TOKEN=short"}); err == nil || !strings.Contains(err.Error(), "admin.token") {
+		t.Errorf("a short admin token: %v", err)
+	}
+	c, err := Load("", []string{"GRIDBOT_STORE_PATH=/var/lib/gridbot/gridbot.db", "GRIDBOT_CONSOLE_SECURE_COOKIES=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.AdminTokenFile(); got != "/var/lib/gridbot/admin-token" {
+		t.Errorf("token file %q", got)
+	}
+	if !c.Console.SecureCookies {
+		t.Error("secure_cookies not read")
+	}
+	c.Admin.TokenFile = "/etc/gridbot/admin-token"
+	if got := c.AdminTokenFile(); got != "/etc/gridbot/admin-token" {
+		t.Errorf("token file %q", got)
+	}
+}

@@ -191,7 +191,7 @@ func fanout(ctx context.Context, s *Setup, g *Instance, ep *Endpoint, o Options,
 		res.PerConnBytes = (res.RSSAfter - res.RSSBefore) / int64(res.Open)
 	}
 	if o.PprofDir != "" {
-		fetch(ctx, "http://"+g.Admin+"/debug/pprof/heap", filepath.Join(o.PprofDir, "heap-consoles.pprof"))
+		g.fetchAdmin(ctx, "/debug/pprof/heap", filepath.Join(o.PprofDir, "heap-consoles.pprof"))
 	}
 	ids := make([]string, o.FanoutCases)
 	for i := range ids {
@@ -200,7 +200,7 @@ func fanout(ctx context.Context, s *Setup, g *Instance, ep *Endpoint, o Options,
 	tally := &Tally{}
 	ready := walkToSummary(ctx, []*Endpoint{ep}, ids, 8, tally)
 	before, _ := g.Usage()
-	stopProf := profile(ctx, o.PprofDir, g.Admin, "cpu-consoles.pprof", time.Duration(len(ids))*time.Second/2+3*time.Second)
+	stopProf := profile(ctx, o.PprofDir, g, "cpu-consoles.pprof", time.Duration(len(ids))*time.Second/2+3*time.Second)
 	sent := paced(ctx, ep, ready, 2, tally)
 	time.Sleep(3 * time.Second)
 	after, _ := g.Usage()

@@ -145,6 +145,8 @@ type Instance struct {
 	*Process
 	Base  string // http://host:port of the console and callback
 	Admin string // host:port of the admin listener (pprof)
+	// AdminToken is the admin listener's bearer token.
+	AdminToken string
 	// Config is the instance's configuration file.
 	Config string
 	argv   []string
@@ -177,6 +179,11 @@ func (s *Setup) GridbotConfig(name string, o InstanceOptions) (*Instance, error)
 	if err != nil {
 		return nil, err
 	}
+	token := make([]byte, 16)
+	if _, err := rand.Read(token); err != nil {
+		return nil, err
+	}
+	adminToken := hex.EncodeToString(token)
 	dir := filepath.Join(s.Dir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("instance %s: %w", name, err)
@@ -214,15 +221,16 @@ log:
   level: %s
 admin:
   addr: %s
+  token: %s
 dialog:
   join_radius_m: %d
 %s`, addr, s.Account.AppID, s.Account.Token, aes, s.APIURL, storeCfg, s.town,
-		filepath.Join(s.opt.Repo, "configs", "categories.yaml"), level, admin, o.JoinRadiusM, o.Extra)
+		filepath.Join(s.opt.Repo, "configs", "categories.yaml"), level, admin, adminToken, o.JoinRadiusM, o.Extra)
 	cfgPath := filepath.Join(dir, "gridbot.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
-	return &Instance{Base: "http://" + addr, Admin: admin, Config: cfgPath, setup: s,
+	return &Instance{Base: "http://" + addr, Admin: admin, AdminToken: adminToken, Config: cfgPath, setup: s,
 		argv: []string{s.bin, "serve", "-config", cfgPath},
 		env:  []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret}}, nil
 }

@@ -216,7 +216,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			bep := map[bool]*Endpoint{false: basePlain, true: baseSafe}[safe]
 			b := idle(bep, []*Process{base}, "你好")
-			stopProf := profile(ctx, o.PprofDir, g.Admin, "cpu-idle-"+mode+".pprof", o.Phase)
+			stopProf := profile(ctx, o.PprofDir, g, "cpu-idle-"+mode+".pprof", o.Phase)
 			gm := idle(ep, []*Process{g.Process}, "报事")
 			stopProf()
 			rep.Idle[mode] = [2]Measure{gm, b}
@@ -231,14 +231,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.BaselinePl = idle(basePlain, []*Process{base}, "你好")
 		pushed := len(s.API.Pushes(""))
-		stopProf := profile(ctx, o.PprofDir, g.Admin, "cpu-session-embedded.pprof", o.Phase)
+		stopProf := profile(ctx, o.PprofDir, g, "cpu-session-embedded.pprof", o.Phase)
 		sm := measure([]*Process{g.Process}, func() *Tally {
 			return Dialogs(ctx, []*Endpoint{ep}, o.Workers, o.Phase, runID+"es", SessionScript, nil)
 		})
 		stopProf()
 		rep.Dialogs["session-embedded"] = sm
 		fmt.Fprintf(log, "session steps embedded: %.0f steps/s (%s); errors: %s\n", sm.Rate(), sm.Latency, sm.Errors)
-		stopProf = profile(ctx, o.PprofDir, g.Admin, "cpu-dialogs-embedded.pprof", o.Phase)
+		stopProf = profile(ctx, o.PprofDir, g, "cpu-dialogs-embedded.pprof", o.Phase)
 		dm := measure([]*Process{g.Process}, func() *Tally {
 			return Dialogs(ctx, []*Endpoint{ep}, o.Workers, o.Phase, runID+"e", IntakeScript, nil)
 		})
@@ -288,7 +288,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Idle(ctx, eps, o.Workers, time.Second, runID+"vw", "你好", "报事")
 		bm := idle(basePlain, []*Process{base}, "你好")
 		pushedV := len(s.API.Pushes(""))
-		stopProf := profile(ctx, o.PprofDir, a.Admin, "cpu-session-valkey-a.pprof", o.Phase)
+		stopProf := profile(ctx, o.PprofDir, a, "cpu-session-valkey-a.pprof", o.Phase)
 		sm := withCounts(v, func() Measure {
 			return measure(procs, func() *Tally { return Dialogs(ctx, eps, o.Workers, o.Phase, runID+"vs", SessionScript, nil) })
 		})
@@ -296,7 +296,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Dialogs["session-valkey"] = sm
 		rep.Dialogs["session-valkey-baseline"] = bm
 		fmt.Fprintf(log, "session steps valkey ×2: %.0f steps/s (%s); errors: %s\n", sm.Rate(), sm.Latency, sm.Errors)
-		stopProf = profile(ctx, o.PprofDir, a.Admin, "cpu-dialogs-valkey-a.pprof", o.Phase)
+		stopProf = profile(ctx, o.PprofDir, a, "cpu-dialogs-valkey-a.pprof", o.Phase)
 		dm := withCounts(v, func() Measure {
 			return measure(procs, func() *Tally { return Dialogs(ctx, eps, o.Workers, o.Phase, runID+"v", IntakeScript, nil) })
 		})
@@ -331,23 +331,26 @@ func usages(procs []*Process) []Usage {
 
 // profile fetches a CPU profile from an instance's admin listener while a
 // phase of length d runs; the returned func waits for it.
-func profile(ctx context.Context, dir, admin, name string, d time.Duration) func() {
+func profile(ctx context.Context, dir string, in *Instance, name string, d time.Duration) func() {
 	if dir == "" {
 		return func() {}
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		secs := max(1, int((d-time.Second)/time.Second))
-		fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, secs), filepath.Join(dir, name))
+		in.fetchAdmin(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, name))
 	})
 	return wg.Wait
 }
 
-func fetch(ctx context.Context, url, path string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// fetchAdmin saves what the instance's admin listener answers at path to
+// file, with the instance's admin token.
+func (in *Instance) fetchAdmin(ctx context.Context, path, file string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+in.Admin+path, nil)
 	if err != nil {
 		return
 	}
+	req.Header.Set("Authorization", "Bearer "+in.AdminToken)
 	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
 	if err != nil {
 		return
@@ -356,10 +359,10 @@ func fetch(ctx context.Context, url, path string) {
 	if resp.StatusCode != http.StatusOK {
 		return
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(file)
 	if err != nil {
 		return
 	}

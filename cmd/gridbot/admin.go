@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +26,8 @@ import (
 // adminHandler serves the administrative endpoints on the loopback-only
 // admin listener: an online, consistent backup of the embedded store, and
 // the Go profiler (net/http/pprof under /debug/pprof/), so a running
-// instance can be profiled under load without a rebuild.
+// instance can be profiled under load without a rebuild. Every request
+// needs the admin token (adminGuard).
 func (a *app) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -42,7 +48,96 @@ func (a *app) adminHandler() http.Handler {
 		}
 		a.log.Info("backup written")
 	})
-	return mux
+	return adminGuard(a.adminToken, mux)
+}
+
+// adminGuard lets a request through only with the bearer token and a
+// loopback Host. The listener is on loopback, but any web page the
+// operator's browser opens can make requests there, and a name the
+// attacker controls can resolve to 127.0.0.1 (DNS rebinding): the Host
+// check refuses those names, the token everything else.
+func adminGuard(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			http.Error(w, "the admin endpoints answer only to a loopback Host", http.StatusMisdirectedRequest)
+			return
+		}
+		got := []byte(r.Header.Get("Authorization"))
+		if token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gridbot admin"`)
+			http.Error(w, "the admin token is required (Authorization: Bearer, see admin.token_file)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether a Host header names this machine's loopback:
+// localhost or a loopback address, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// adminTokenBytes is the size of a generated admin token, before encoding.
+const adminTokenBytes = 32
+
+// loadAdminToken returns admin.token, or the token in the token file,
+// creating the file with a random token (mode 0600) when it is missing.
+func loadAdminToken(cfg *configs.Config) (string, error) {
+	if cfg.Admin.Token != "" {
+		return cfg.Admin.Token, nil
+	}
+	path := cfg.AdminTokenFile()
+	if token, err := readAdminToken(cfg); err == nil {
+		return token, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, adminTokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	token := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return readAdminToken(cfg) // another process made it first
+	}
+	if err != nil {
+		return "", fmt.Errorf("admin token file: %w (set admin.token or admin.token_file)", err)
+	}
+	if _, err := f.WriteString(token + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	return token, nil
+}
+
+// readAdminToken returns admin.token, or the token in the token file.
+func readAdminToken(cfg *configs.Config) (string, error) {
+	if cfg.Admin.Token != "" {
+		return cfg.Admin.Token, nil
+	}
+	data, err := os.ReadFile(cfg.AdminTokenFile())
+	if err != nil {
+		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if len(token) < 16 {
+		return "", fmt.Errorf("admin token file %s: the token is shorter than 16 characters", cfg.AdminTokenFile())
+	}
+	return token, nil
 }
 
 // runBackup copies the embedded store to a file: from the running instance
@@ -72,7 +167,7 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer os.Remove(tmp)
-	from, err := backupOnline(ctx, cfg.Admin.Addr, f)
+	from, err := backupOnline(ctx, cfg, f)
 	if err != nil {
 		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
 			return serr
@@ -96,14 +191,20 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
-func backupOnline(ctx context.Context, addr string, w io.Writer) (string, error) {
+func backupOnline(ctx context.Context, cfg *configs.Config, w io.Writer) (string, error) {
+	addr := cfg.Admin.Addr
 	if addr == "" {
 		return "", errors.New("no admin.addr")
+	}
+	token, err := readAdminToken(cfg)
+	if err != nil {
+		return "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/backup", nil)
 	if err != nil {
 		return "", err
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
 	if err != nil {
 		return "", err

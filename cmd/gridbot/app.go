@@ -45,6 +45,8 @@ type app struct {
 	// the per-address bound spares the trusted proxies.
 	maxConns, maxConnsPerAddr int
 	proxies                   clientaddr.Proxies
+	// adminToken is the bearer token of the admin endpoints.
+	adminToken string
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -125,10 +127,12 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	if err != nil {
 		return nil, err
 	}
+
 	a.proxies = proxies
 	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
-		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies}
+		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
+		SecureCookies: cfg.Console.SecureCookies}
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,

@@ -137,7 +137,8 @@ func prepare(t testing.TB, o rigOptions) *rig {
 	}
 	storeCfg := "store:\n  path: " + filepath.Join(r.dataDir, "gridbot.db") + "\n"
 	if o.valkey != "" {
-		storeCfg = fmt.Sprintf("store:\n  kind: valkey\nvalkey:\n  addr: [%s]\n  prefix: %q\n  claim_idle: 2s\n", o.valkey, o.prefix)
+		// The path places the admin token file (admin-token beside it).
+		storeCfg = fmt.Sprintf("store:\n  kind: valkey\n  path: "+filepath.Join(r.dataDir, "gridbot.db")+"\nvalkey:\n  addr: [%s]\n  prefix: %q\n  claim_idle: 2s\n", o.valkey, o.prefix)
 	}
 
 	cfgPath := filepath.Join(r.dataDir, "gridbot.yaml")

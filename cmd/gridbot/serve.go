@@ -42,6 +42,15 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("listen on admin.addr %s: %w", cfg.Admin.Addr, err)
 		}
 	}
+	// The admin endpoints need a token; made (in a file) on first start.
+	var adminToken string
+	if adminLn != nil {
+		if adminToken, err = loadAdminToken(cfg); err != nil {
+			ln.Close()
+			adminLn.Close()
+			return err
+		}
+	}
 	a, err := newApp(ctx, cfg, town, instanceName(ln), log)
 	if err != nil {
 		ln.Close()
@@ -50,6 +59,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		}
 		return err
 	}
+	a.adminToken = adminToken
 	base := "http://" + ln.Addr().String()
 	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Town().Name, "safe_mode", cfg.WeChat.AESKey != "")
 	go town.Run(ctx, cfg.Town.WatchEvery)
