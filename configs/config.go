@@ -106,7 +106,11 @@ type Config struct {
 	Town struct {
 		Directory  string `koanf:"directory"`
 		Categories string `koanf:"categories"`
-		// WatchEvery is how often the two files are checked for edits.
+		// Lexicon is the colloquial lexicon (written Cantonese → Mandarin)
+		// read before residents' words; "" means the sample shipped in
+		// the binary (configs/cantonese.yaml).
+		Lexicon string `koanf:"lexicon"`
+		// WatchEvery is how often the files are checked for edits.
 		WatchEvery time.Duration `koanf:"watch_every"`
 	} `koanf:"town"`
 	Dialog struct {
@@ -225,6 +229,7 @@ func Defaults() map[string]any {
 		"valkey.workers":                4,
 		"town.directory":                "configs/town.yaml",
 		"town.categories":               "configs/categories.yaml",
+		"town.lexicon":                  "",
 		"town.watch_every":              "2s",
 		"dialog.idle_timeout":           "30m",
 		"dialog.join_radius_m":          200,

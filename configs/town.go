@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -18,7 +17,7 @@ import (
 // The sample town and category list, embedded so `gridbot demo` runs from
 // anywhere; `serve` reads the same files from disk by default.
 //
-//go:embed town.yaml categories.yaml
+//go:embed town.yaml categories.yaml cantonese.yaml
 var samples embed.FS
 
 // SampleTown returns the embedded sample town (directory and categories).
@@ -34,21 +33,10 @@ func SampleTown() (*core.Town, error) {
 	return ParseTown(dir, cats)
 }
 
-// LoadTown reads the town directory and category list files.
+// LoadTown reads the town directory and category list files, with the
+// sample lexicon.
 func LoadTown(directoryPath, categoriesPath string) (*core.Town, error) {
-	dir, err := os.ReadFile(directoryPath)
-	if err != nil {
-		return nil, fmt.Errorf("town directory: %w", err)
-	}
-	cats, err := os.ReadFile(categoriesPath)
-	if err != nil {
-		return nil, fmt.Errorf("category list: %w", err)
-	}
-	t, err := ParseTown(dir, cats)
-	if err != nil {
-		return nil, fmt.Errorf("%s, %s: %w", directoryPath, categoriesPath, err)
-	}
-	return t, nil
+	return LoadTownFiles(TownFiles{Directory: directoryPath, Categories: categoriesPath})
 }
 
 // townFile is the layout of the town directory YAML.
@@ -62,7 +50,10 @@ type townFile struct {
 	Villages    []core.Village    `yaml:"villages"`
 	Departments []core.Department `yaml:"departments"`
 	Grids       []gridEntry       `yaml:"grids"`
-	Staff       []staffEntry      `yaml:"staff"`
+	// Landmarks are place names residents use besides villages and grids;
+	// they never count toward a category.
+	Landmarks []string     `yaml:"landmarks"`
+	Staff     []staffEntry `yaml:"staff"`
 	// Calendar lists holidays and make-up workdays (2006-01-02) for
 	// deadlines in working days.
 	Calendar struct {
@@ -120,8 +111,15 @@ func strictYAML(data []byte, v any) error {
 	return nil
 }
 
-// ParseTown builds a town from the directory and category YAML documents.
+// ParseTown builds a town from the directory and category YAML documents,
+// with the sample lexicon.
 func ParseTown(directory, categories []byte) (*core.Town, error) {
+	return ParseTownLexicon(directory, categories, nil)
+}
+
+// ParseTownLexicon builds a town from the directory, category and lexicon
+// YAML documents; a nil lexicon means the embedded sample.
+func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error) {
 	var tf townFile
 	if err := strictYAML(directory, &tf); err != nil {
 		return nil, fmt.Errorf("town directory: %w", err)
@@ -137,6 +135,16 @@ func ParseTown(directory, categories []byte) (*core.Town, error) {
 		Villages:    tf.Villages,
 		Departments: tf.Departments,
 		Calendar:    core.Calendar{Holidays: tf.Calendar.Holidays, Workdays: tf.Calendar.Workdays},
+		Landmarks:   tf.Landmarks,
+	}
+	var err error
+	if lexicon == nil {
+		t.Lexicon, err = SampleLexicon()
+	} else {
+		t.Lexicon, err = ParseLexicon(lexicon)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for _, g := range tf.Grids {
 		grid := core.Grid{ID: g.ID, Name: g.Name, Kind: core.GridKind(g.Kind), Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB}

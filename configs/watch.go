@@ -18,25 +18,31 @@ import (
 // An edit that does not load is refused with a log line naming the problem,
 // and the last good town stays. It implements core.TownSource.
 type TownWatcher struct {
-	directory, categories string
-	log                   *slog.Logger
-	current               atomic.Pointer[core.Town]
+	files   TownFiles
+	log     *slog.Logger
+	current atomic.Pointer[core.Town]
 	// seen is the state of the files the current town was loaded from,
 	// or of the last edit refused, so a bad edit is reported once.
 	seen fileStamps
 }
 
 // fileStamps tells whether files changed, by size and modification time.
-type fileStamps [2]struct {
+type fileStamps [3]struct {
 	size int64
 	mod  time.Time
 }
 
 // WatchTown loads the town from its files; it fails when they do not load.
 func WatchTown(directory, categories string, log *slog.Logger) (*TownWatcher, error) {
-	w := &TownWatcher{directory: directory, categories: categories, log: log}
+	return WatchTownFiles(TownFiles{Directory: directory, Categories: categories}, log)
+}
+
+// WatchTownFiles loads the town from its files, the lexicon among them,
+// and watches all three.
+func WatchTownFiles(files TownFiles, log *slog.Logger) (*TownWatcher, error) {
+	w := &TownWatcher{files: files, log: log}
 	w.seen = w.stamp()
-	t, err := LoadTown(directory, categories)
+	t, err := LoadTownFiles(files)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +55,10 @@ func (w *TownWatcher) Town() *core.Town { return w.current.Load() }
 
 func (w *TownWatcher) stamp() fileStamps {
 	var s fileStamps
-	for i, p := range []string{w.directory, w.categories} {
+	for i, p := range []string{w.files.Directory, w.files.Categories, w.files.Lexicon} {
+		if p == "" {
+			continue
+		}
 		if fi, err := os.Stat(p); err == nil {
 			s[i].size, s[i].mod = fi.Size(), fi.ModTime()
 		}
@@ -65,7 +74,7 @@ func (w *TownWatcher) Reload() (bool, error) {
 		return false, nil
 	}
 	w.seen = now
-	t, err := LoadTown(w.directory, w.categories)
+	t, err := LoadTownFiles(w.files)
 	if err != nil {
 		return false, fmt.Errorf("town reload refused, keeping the last good configuration: %w", err)
 	}
@@ -88,7 +97,7 @@ func (w *TownWatcher) Run(ctx context.Context, every time.Duration) {
 			w.log.Error("town configuration edit refused", "err", err)
 		case changed:
 			t := w.Town()
-			w.log.Info("town configuration reloaded", "grids", len(t.Grids), "staff", len(t.Staff), "categories", len(t.Categories))
+			w.log.Info("town configuration reloaded", "grids", len(t.Grids), "staff", len(t.Staff), "categories", len(t.Categories), "lexicon", len(t.Lexicon.Entries()))
 		}
 	}
 }

@@ -124,6 +124,14 @@ type Town struct {
 	Departments []Department
 	Staff       []Staff
 	Categories  []Category
+	// Landmarks are names of places residents mention besides villages
+	// and grids (bridges, markets, temples); like them, they never count
+	// toward a category (see WithoutPlaceNames).
+	Landmarks []string
+	// Lexicon reads the colloquial words residents write (written
+	// Cantonese) as Mandarin before their words are understood; nil reads
+	// nothing differently.
+	Lexicon *Lexicon
 	// Calendar lists holidays and make-up workdays for deadlines counted
 	// in working days.
 	Calendar Calendar

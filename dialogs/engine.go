@@ -113,7 +113,28 @@ type Engine struct {
 	// Hear turns a voice note into words (WeChat no longer does); nil
 	// keeps a voice without words and asks the resident to write.
 	Hear core.Hearer
+	// Script reads traditional characters and answers residents who write
+	// them in traditional; nil reads text as written and answers in
+	// simplified.
+	Script Script
+	// Model adds what staff corrections taught to the category guess; nil
+	// guesses from the configured cues alone.
+	Model CategoryModel
+	// Guesses, when set, records the cases filed with the guessed
+	// category, for the share of right guesses.
+	Guesses GuessNotes
 }
+
+// GuessNotes records that a case was filed with the category the guess
+// offered; *core.GuessBook satisfies it.
+type GuessNotes interface {
+	NoteGuessed(ctx context.Context, number, category string, at time.Time, zone *time.Location) error
+}
+
+var _ GuessNotes = (*core.GuessBook)(nil)
+
+// reader is how the engine reads residents' words.
+func (e *Engine) reader() Reader { return Reader{Script: e.Script, Model: e.Model} }
 
 // Dialog outcomes reported to Observe.
 const (
@@ -161,16 +182,44 @@ type input struct {
 	kind  core.MessageKind // MessageText also for recognised voice and menu clicks
 	voice bool             // the text is WeChat's recognition of a voice note
 	from  string
-	raw   string // the text, trimmed
-	norm  string // normalize(raw), for keywords, numbers and names
+	raw   string // the text, trimmed, as written
+	norm  string // raw as read (Reader.Read): for keywords, answers, numbers and names
 	msg   core.Message
 }
 
 // Step answers message m from the resident whose session is s, updating s in
 // place. The reply is always safe to show; "" means nothing to say. Ledger
 // failures are logged and answered with a plain apology; the session is left
-// where a retry can pick it up.
+// where a retry can pick it up. A resident who writes traditional
+// characters is answered in traditional characters.
 func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
+	traditional := e.writesTraditional(s, m)
+	reply := e.step(ctx, s, m)
+	s.Traditional = traditional
+	if traditional && e.Script != nil {
+		reply = e.Script.Traditional(reply)
+	}
+	return reply
+}
+
+// writesTraditional tells whether the resident, who wrote m, reads
+// traditional characters: yes once they write one, until they write
+// characters only simplified script has.
+func (e *Engine) writesTraditional(s *Session, m core.Message) bool {
+	if e.Script == nil || m.Kind != core.MessageText && m.Kind != core.MessageVoice || m.Text == "" {
+		return s.Traditional
+	}
+	if e.Script.Simplified(m.Text) != m.Text {
+		return true
+	}
+	if s.Traditional && e.Script.Traditional(m.Text) != m.Text {
+		return false
+	}
+	return s.Traditional
+}
+
+// step is Step in simplified characters.
+func (e *Engine) step(ctx context.Context, s *Session, m core.Message) string {
 	town := e.Town.Town()
 	s.from = m.From
 	in := input{kind: m.Kind, from: m.From, msg: m}
@@ -212,7 +261,7 @@ func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
 	default:
 		in.kind = core.MessageOther
 	}
-	in.norm = normalize(in.raw)
+	in.norm, _ = e.reader().Read(town, in.raw)
 
 	now := e.now()
 	if s.Active() {
@@ -269,10 +318,8 @@ func (e *Engine) outside(ctx context.Context, town *core.Town, s *Session, in in
 		if reply, ok := e.command(ctx, town, s, in, now); ok {
 			return reply
 		}
-		if score, ok := parseRating(in.raw); ok {
-			if reply, ok := e.rate(ctx, town, in.from, score); ok {
-				return reply
-			}
+		if reply, ok := e.answerRating(ctx, town, in); ok {
+			return reply
 		}
 		return e.freeText(ctx, town, s, in, now)
 	case core.MessageVoice:
@@ -343,7 +390,7 @@ func (e *Engine) freeText(ctx context.Context, town *core.Town, s *Session, in i
 		// A staff command from someone not bound as staff: not a problem.
 		return menuText(town)
 	}
-	what, _ := classify(town, in.norm)
+	what, _ := classify(town, e.reader(), in.norm)
 	switch what {
 	case intentProblem:
 		e.startIntake(ctx, s, in.from, now, true)

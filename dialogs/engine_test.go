@@ -287,7 +287,7 @@ func TestPromptsEndWithWhatToReply(t *testing.T) {
 				s := Session{Flow: flow, Step: st.name, Village: "v1",
 					Draft:  core.Draft{Category: "env", Text: "漏水", Grid: "g1", Village: "v1", Address: "幸福路3号"},
 					Guess:  []string{"env", "road"},
-					Offers: []offer{{Number: "ST202611250001", Text: "垃圾没人收", Place: "东村 · 第一网格"}}}
+					Offers: []offer{{Number: "ST202611250001", Category: "环境卫生", Place: "东村 · 第一网格", Date: "11月25日"}}}
 				if editing {
 					s.Return = stepSummary
 				}

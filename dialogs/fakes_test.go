@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/configs"
 	"gridbot/core"
+	"gridbot/script"
 )
 
 // testResident is the openid of the resident in the transcripts.
@@ -32,6 +34,8 @@ func testTown(t testing.TB) *core.Town {
 		Name:       "沙塘镇",
 		CasePrefix: "ST",
 		Villages:   []core.Village{{ID: "v1", Name: "东村"}, {ID: "v2", Name: "西村"}},
+		Landmarks:  []string{"红桥市场"},
+		Lexicon:    testLexicon(t),
 		Grids: []core.Grid{
 			{ID: "g1", Name: "第一网格", Kind: core.GridLarge, Village: "v1", Boundary: square(22.35, 112.56), LeaderA: "s1", LeaderB: "s2"},
 			{ID: "g2", Name: "第二网格", Kind: core.GridLarge, Village: "v1", Boundary: square(22.36, 112.56), LeaderA: "s3", LeaderB: "s1"},
@@ -54,6 +58,31 @@ func testTown(t testing.TB) *core.Town {
 		t.Fatalf("test town: %v", err)
 	}
 	return town
+}
+
+// The sample lexicon and the script converter, loaded once for every test
+// (the converter takes a tenth of a second to build).
+var (
+	sampleLexicon = sync.OnceValues(configs.SampleLexicon)
+	loadScript    = sync.OnceValues(script.New)
+)
+
+func testLexicon(t testing.TB) *core.Lexicon {
+	t.Helper()
+	l, err := sampleLexicon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func testScript(t testing.TB) *script.Converter {
+	t.Helper()
+	c, err := loadScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // cues builds a category's cues from phrase, weight pairs.
@@ -125,6 +154,9 @@ func (l *fakeLedger) Submit(_ context.Context, resident string, d core.Draft) (c
 	defer l.mu.Unlock()
 	if l.failing("submit") {
 		return core.Case{}, fmt.Errorf("submit: %w", errFake)
+	}
+	if l.failing("submit-toomany") {
+		return core.Case{}, fmt.Errorf("submit: %w", core.ErrTooMany)
 	}
 	for _, c := range l.cases {
 		if d.Key != "" && c.SubmitKey == d.Key && c.Resident == resident {
@@ -528,6 +560,7 @@ func newHarness(t testing.TB) *harness {
 	l := newFakeLedger(town, c.Now)
 	st := newMemStore(c.Now)
 	recs := newMemRecords()
-	eng := &Engine{Town: town, Ledger: l, Now: c.Now, NewKey: countingKeys(), Households: &core.Households{Records: recs}, JoinRadiusM: 200}
+	eng := &Engine{Town: town, Ledger: l, Now: c.Now, NewKey: countingKeys(), Households: &core.Households{Records: recs}, JoinRadiusM: 200,
+		Script: testScript(t)}
 	return &harness{clock: c, town: town, ledger: l, store: st, records: recs, svc: &Service{Engine: eng, Store: st}}
 }

@@ -135,7 +135,7 @@ func (e *Engine) advance(ctx context.Context, town *core.Town, s *Session) strin
 	switch next {
 	case stepGuess:
 		s.Guess, s.Guessed = s.Guess[:0], true
-		for _, g := range GuessCategory(town, s.Draft.Text) {
+		for _, g := range e.reader().Guess(town, s.Draft.Text) {
 			s.Guess = append(s.Guess, g.Code)
 		}
 		if len(s.Guess) == 0 {

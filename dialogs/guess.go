@@ -25,25 +25,13 @@ const (
 )
 
 // ScoreCategories scores every category of town against text by its cues
-// (core.Cue), and returns those that score above zero, best first (ties in
-// list order). It is a pure function of the town's configuration, so a
-// reloaded category list takes effect at once.
+// (core.Cue), colloquial words read as Mandarin and place names left out,
+// and returns those that score above zero, best first (ties in list
+// order). It is a pure function of the town's configuration, so a reloaded
+// category list takes effect at once. Reader.Scores also reads traditional
+// characters and adds what the guess learnt.
 func ScoreCategories(town *core.Town, text string) []Guess {
-	norm := normalize(text)
-	var out []Guess
-	for _, c := range town.Categories {
-		score := 0
-		for _, cue := range c.Cues {
-			if cueMatches(norm, cue.Phrase) {
-				score += cue.Weight
-			}
-		}
-		if score > 0 {
-			out = append(out, Guess{Code: c.Code, Score: score})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b Guess) int { return b.Score - a.Score })
-	return out
+	return Reader{}.Scores(town, text)
 }
 
 func cueMatches(norm, phrase string) bool {
@@ -57,16 +45,9 @@ func cueMatches(norm, phrase string) bool {
 
 // GuessCategory returns the category text most likely belongs to, and a
 // second one when it scores close to the first; nil when nothing scores
-// enough to guess.
+// enough to guess. See ScoreCategories; Reader.Guess is the full guess.
 func GuessCategory(town *core.Town, text string) []Guess {
-	all := ScoreCategories(town, text)
-	if len(all) == 0 || all[0].Score < guessMinScore {
-		return nil
-	}
-	if len(all) > 1 && float64(all[1].Score) >= guessClose*float64(all[0].Score) {
-		return all[:2]
-	}
-	return all[:1]
+	return Reader{}.Guess(town, text)
 }
 
 // intent is what a message outside a dialog is about.
@@ -114,8 +95,9 @@ func letters(s string) int {
 const minProblemRunes = 6
 
 // classify tells what a resident's free text outside a dialog is about,
-// with the category guesses when it is a problem.
-func classify(town *core.Town, norm string) (intent, []Guess) {
+// with the category guesses when it is a problem; norm is the text as
+// Reader.Read reads it.
+func classify(town *core.Town, r Reader, norm string) (intent, []Guess) {
 	n := letters(norm)
 	if n == 0 {
 		return intentUnclear, nil
@@ -127,7 +109,7 @@ func classify(town *core.Town, norm string) (intent, []Guess) {
 	if containsAny(norm, thanksWords) && (short || containsAny(norm, doneWords)) {
 		return intentThanks, nil
 	}
-	guesses := GuessCategory(town, norm)
+	guesses := r.guessRead(town, norm)
 	if len(guesses) > 0 {
 		return intentProblem, guesses
 	}

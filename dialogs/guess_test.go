@@ -117,3 +117,26 @@ func TestGuessTable(t *testing.T) {
 		t.Errorf("category guess is right for %.1f%% of the table; want at least 85%%", 100*share)
 	}
 }
+
+// Issue 12: a village's name decided the category ("石桥村" holds 桥, a road
+// cue). Names from the town directory never count.
+func TestPlaceNamesAreNotCues(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ text, want string }{
+		{"石桥村有户人家天天半夜打麻将很吵", "dispute"},
+		{"龙头桥旁边有人乱倒垃圾", "env"},
+	} {
+		got := dialogs.GuessCategory(town, tt.text)
+		for _, g := range got {
+			if g.Code == "road" {
+				t.Errorf("%q guessed 道路交通 from a place name: %v", tt.text, got)
+			}
+		}
+		if len(got) == 0 || got[0].Code != tt.want {
+			t.Errorf("%q: got %v, want %s first", tt.text, got, tt.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -154,10 +155,10 @@ func (e *Engine) promptCategory(town *core.Town, s *Session) string {
 
 func (e *Engine) handleCategory(ctx context.Context, town *core.Town, s *Session, in input) string {
 	names := categoryNames(town)
-	i, res := choose(in.raw, names)
+	i, res := choose(in.norm, names)
 	switch res {
 	case pickOK:
-		s.Draft.Category = town.Categories[i].Code
+		s.Draft.Category, s.GuessPicked = town.Categories[i].Code, ""
 		return "已选择：" + names[i] + "。\n" + e.advance(ctx, town, s)
 	case pickOutOfRange:
 		return outOfRange(in.norm, len(names)) + "\n" + e.promptCategory(town, s)
@@ -229,16 +230,19 @@ func (e *Engine) promptGuess(town *core.Town, s *Session) string {
 }
 
 func (e *Engine) handleGuess(ctx context.Context, town *core.Town, s *Session, in input) string {
-	pick := func(code string) string {
-		s.Draft.Category, s.Guess = code, nil
+	pick := func(code string, guessed bool) string {
+		s.Draft.Category, s.Guess, s.GuessPicked = code, nil, ""
+		if guessed {
+			s.GuessPicked = code
+		}
 		return "已选择：" + categoryName(town, code) + "。\n" + e.advance(ctx, town, s)
 	}
 	switch {
 	case len(s.Guess) == 0:
 		return e.enter(town, s, stepCategory)
-	case len(s.Guess) == 1 && isYes(in.norm):
-		return pick(s.Guess[0])
-	case isOneOf(in.norm, "不是", "都不是", "不对", "否", "选别的", "其他类别"):
+	case len(s.Guess) == 1 && (readYesNo(in.norm) == answerYes || in.norm == "1"):
+		return pick(s.Guess[0], true)
+	case readYesNo(in.norm) == answerNo || isOneOf(in.norm, "选别的", "其他类别"):
 		s.Guess = nil
 		return e.enter(town, s, stepCategory)
 	}
@@ -246,18 +250,13 @@ func (e *Engine) handleGuess(ctx context.Context, town *core.Town, s *Session, i
 	for _, code := range s.Guess {
 		names = append(names, categoryName(town, code))
 	}
-	if i, res := choose(in.raw, names); res == pickOK {
-		return pick(s.Guess[i])
+	if i, res := choose(in.norm, names); res == pickOK {
+		return pick(s.Guess[i], true)
 	}
-	if i, res := choose(in.raw, categoryNames(town)); res == pickOK && !isDigits(normalize(in.raw)) {
-		return pick(town.Categories[i].Code)
+	if i, res := choose(in.norm, categoryNames(town)); res == pickOK && !isDigits(in.norm) {
+		return pick(town.Categories[i].Code, false)
 	}
 	return "没有认出您的选择。\n" + e.promptGuess(town, s)
-}
-
-// isYes reports whether a reply agrees.
-func isYes(norm string) bool {
-	return isOneOf(norm, "是", "是的", "对", "对的", "没错", "确认", "确定", "好", "好的", "嗯", "1")
 }
 
 // Step 4: the phone.
@@ -325,9 +324,9 @@ func (e *Engine) promptSummary(town *core.Town, s *Session) string {
 
 func (e *Engine) handleSummary(ctx context.Context, town *core.Town, s *Session, in input) string {
 	switch {
-	case isOneOf(in.norm, "确认", "确定", "提交", "确认提交", "对", "是", "好"):
+	case readYesNo(in.norm) == answerYes:
 		return e.submit(ctx, town, s, in.from)
-	case isOneOf(in.norm, "修改", "改", "更改"):
+	case isOneOf(in.norm, "修改", "改", "更改", "要改", "改一下") || readYesNo(in.norm) == answerNo:
 		return e.enter(town, s, stepEdit)
 	}
 	return "请回复“确认”提交，“修改”更改内容，或“取消”放弃。\n" + e.promptSummary(town, s)
@@ -349,9 +348,18 @@ func (e *Engine) submit(ctx context.Context, town *core.Town, s *Session, reside
 		return e.enter(town, s, stepDescribe)
 	}
 	c, err := e.Ledger.Submit(ctx, resident, d)
-	if err != nil {
+	switch {
+	case errors.Is(err, core.ErrTooMany):
+		// The draft stays: the resident may confirm it later.
+		return "您提交得太频繁了，请稍后再回复“确认”提交；已提交的事项正在办理，回复“我的”可查看进度。"
+	case err != nil:
 		e.log().ErrorContext(ctx, "dialogs: submit failed", "err", err)
 		return "提交未成功，请稍后回复“确认”重试。"
+	}
+	if e.Guesses != nil && s.GuessPicked != "" && s.GuessPicked == c.Category {
+		if err := e.Guesses.NoteGuessed(ctx, c.Number, c.Category, c.CreatedAt, displayZone()); err != nil {
+			e.log().ErrorContext(ctx, "dialogs: note guessed", "err", err)
+		}
 	}
 	// The line that ties the callback to the case it filed.
 	e.log().InfoContext(ctx, "case filed", "request_id", core.RequestID(ctx), "case", c.Number)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gridbot/core"
@@ -27,58 +28,82 @@ func (e *Engine) joinOffers(ctx context.Context, town *core.Town, s *Session) []
 		if i == maxOffers {
 			break
 		}
-		text, cut := truncateRunes(c.Text, maxOfferText)
-		if cut {
-			text += "……"
-		}
-		out = append(out, offer{Number: c.Number, Text: text, Place: town.PlaceName(c.Grid)})
+		out = append(out, offer{Number: c.Number, Category: categoryName(town, c.Category),
+			Place: town.PlaceName(c.Grid), Date: c.CreatedAt.In(displayZone()).Format("1月2日")})
 	}
 	return out
 }
 
-// Bounds of the 附议 offer.
-const (
-	maxOffers    = 2
-	maxOfferText = 40
-)
+// maxOffers bounds the cases one 附议 offer lists.
+const maxOffers = 2
 
+// promptJoin offers the open cases like the draft: category, place and
+// date only, never another resident's words.
 func (e *Engine) promptJoin(_ *core.Town, s *Session) string {
 	var b strings.Builder
-	b.WriteString("附近已有相同的问题正在办理：")
+	b.WriteString("附近已有同类问题正在办理：")
 	for i, o := range s.Offers {
-		fmt.Fprintf(&b, "\n%d. 编号：%s\n%s（%s）", i+1, o.Number, o.Text, o.Place)
+		fmt.Fprintf(&b, "\n%d. %s · %s · %s反映", i+1, o.Category, o.Place, o.Date)
 	}
-	what := "回复“附议”加入该事项"
+	what := "如果是同一件事，回复“附议”一起跟进"
 	if len(s.Offers) > 1 {
-		what = "回复序号加入对应事项（附议）"
+		what = "如果是同一件事，回复序号一起跟进（附议）"
 	}
 	b.WriteString("\n附议后办理进展会同样通知您。\n")
-	b.WriteString(tail(what+"，不是同一件事请回复“新报”", s, stepJoin))
+	b.WriteString(tail(what+"；不是同一件事请回复“新报”，您的报事会单独提交", s, stepJoin))
 	return b.String()
 }
 
+// joinChoice reads the reply to the 附议 offer: the index of the case
+// chosen, or -1. Only an explicit choice joins: 附议 (or 加入) when one
+// case is offered, its number ("2", "附议2", "第二个"), never a yes, a
+// skip or anything unclear.
+func joinChoice(norm string, offers int) int {
+	if isOneOf(norm, "附议", "加入", "我要附议", "附议加入", "同意附议") {
+		if offers == 1 {
+			return 0
+		}
+		return -1
+	}
+	n := strings.TrimSpace(strings.TrimPrefix(norm, "附议"))
+	n = strings.TrimSuffix(strings.TrimPrefix(n, "第"), "个")
+	n = strings.TrimSuffix(n, "项")
+	var i int
+	if isDigits(n) && len(n) <= 2 {
+		i = int(n[0] - '0')
+		if len(n) == 2 {
+			i = i*10 + int(n[1]-'0')
+		}
+	} else if v, ok := smallNumber(n); ok {
+		i = v
+	} else {
+		return -1
+	}
+	if i < 1 || i > offers {
+		return -1
+	}
+	return i - 1
+}
+
 func (e *Engine) handleJoin(ctx context.Context, town *core.Town, s *Session, in input) string {
-	if isOneOf(in.norm, "新报", "不是", "单独提交", "不附议", "否", "不用") {
+	if readYesNo(in.norm) == answerNo || isOneOf(in.norm, "新报", "新报事", "单独提交", "不附议", "跳过", "不是同一件事", "不是一件事") {
 		return e.advance(ctx, town, s)
 	}
-	i := -1
-	switch {
-	case isOneOf(in.norm, "附议", "加入", "是", "同意", "好") && len(s.Offers) == 1:
-		i = 0
-	default:
-		if n, res := choose(strings.TrimPrefix(in.norm, "附议"), make([]string, len(s.Offers))); res == pickOK {
-			i = n
+	i := joinChoice(in.norm, len(s.Offers))
+	if i < 0 {
+		what := "请回复“附议”一起跟进，"
+		if len(s.Offers) > 1 {
+			what = "请回复序号附议，"
 		}
-	}
-	if i < 0 || i >= len(s.Offers) {
-		return "请回复“附议”加入，或回复“新报”单独提交。\n" + e.promptJoin(town, s)
+		return "没有认出您的选择，" + what + "或回复“新报”单独提交您的报事。\n" + e.promptJoin(town, s)
 	}
 	number := s.Offers[i].Number
 	c, err := e.Ledger.Join(ctx, number, in.from)
 	switch {
 	case errors.Is(err, core.ErrNoChange):
-		s.reset()
-		return "您已经附议过这件事项，办理进展会通知您。\n编号：" + number
+		// Already joined: the resident's own report stays, to file or not.
+		s.Offers = slices.Delete(s.Offers, i, i+1)
+		return "您已经附议过这件事项，办理进展会通知您。\n您这次的报事还没有提交。\n" + e.advance(ctx, town, s)
 	case errors.Is(err, core.ErrWrongState):
 		return "这件事项刚刚办结了，请继续提交您的报事。\n" + e.advance(ctx, town, s)
 	case err != nil:

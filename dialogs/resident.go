@@ -384,3 +384,52 @@ func householdLines(town *core.Town, hh core.Household) string {
 		"称呼：" + hh.Name + "\n" +
 		"电话：" + phone
 }
+
+// answerRating takes a reply to the rating question: a score, words such
+// as 很满意 or 一般, or words saying the case is not fixed (还是堵的). While
+// a resolved case waits for the resident's rating, a reply that is none of
+// these is asked again, never taken for a new report. ok is false when
+// nothing waits for a rating and the text is no rating.
+func (e *Engine) answerRating(ctx context.Context, town *core.Town, in input) (string, bool) {
+	score, notFixed, understood := readRating(in.norm)
+	switch {
+	case understood && notFixed:
+		return e.notFixed(ctx, town, in.from)
+	case understood:
+		if reply, ok := e.rate(ctx, town, in.from, score); ok {
+			return reply, true
+		}
+		return "", false
+	}
+	number, waiting := e.awaitingRating(ctx, in.from)
+	if !waiting {
+		return "", false
+	}
+	return "请问您对编号：" + number + " 的办理结果满意吗？\n" +
+		"请回复1到5分（5分最满意），或“满意”“一般”“不满意”；问题没有解决请回复“没解决”。\n" +
+		"要反映新问题，请回复“报事”。", true
+}
+
+// awaitingRating finds a resolved case that waits for the resident's
+// rating: their own, or one they joined and have not rated.
+func (e *Engine) awaitingRating(ctx context.Context, resident string) (string, bool) {
+	cases, err := e.Ledger.OpenCases(ctx, resident)
+	if err != nil {
+		e.log().ErrorContext(ctx, "dialogs: open cases failed", "err", err)
+		return "", false
+	}
+	for _, c := range cases {
+		if c.State == core.StateResolved {
+			return c.Number, true
+		}
+	}
+	for _, j := range e.joinedCases(ctx, resident) {
+		if j.Rated {
+			continue
+		}
+		if c, err := e.Ledger.Case(ctx, j.Number); err == nil && c.State == core.StateResolved {
+			return c.Number, true
+		}
+	}
+	return "", false
+}

@@ -46,6 +46,12 @@ type Session struct {
 	Case string `json:"case,omitempty"`
 	// Name is how the resident wishes to be called (register flow).
 	Name string `json:"name,omitempty"`
+	// GuessPicked is the category the resident took from the guess, so
+	// a case filed with it counts toward the share of right guesses.
+	GuessPicked string `json:"guess_picked,omitempty"`
+	// Traditional is true while the resident writes traditional
+	// characters: replies are in traditional too.
+	Traditional bool `json:"traditional,omitempty"`
 	// UpdatedAt is when the resident last moved the dialog; a session idle
 	// longer than the engine's IdleTimeout has expired.
 	UpdatedAt time.Time `json:"updated_at"`
@@ -54,11 +60,13 @@ type Session struct {
 	from string
 }
 
-// offer is an open case offered to join (附议), as the prompt shows it.
+// offer is an open case offered to join (附议): its number, and what the
+// prompt shows of it — never another resident's words.
 type offer struct {
-	Number string `json:"number"`
-	Text   string `json:"text"`
-	Place  string `json:"place"`
+	Number   string `json:"number"`
+	Category string `json:"category"`
+	Place    string `json:"place"`
+	Date     string `json:"date"`
 }
 
 // Active reports whether the session is in a dialog.

@@ -95,6 +95,9 @@ type Handlers struct {
 	// Observe is told of handler runs, retries and pushes (the metrics);
 	// nil records nothing.
 	Observe Observer
+	// Learn, when set, is handed every correction of a case's category
+	// (core.EventReclassified), so the category guess learns from it.
+	Learn func(context.Context, core.Event) error
 
 	pending pendingPushes
 }
@@ -183,6 +186,13 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 			kind core.EventKind
 			fn   func(context.Context, core.Event) error
 		}{"keep_media", "", h.keepMedia})
+	}
+	if h.Learn != nil {
+		work = append(work, struct {
+			name string
+			kind core.EventKind
+			fn   func(context.Context, core.Event) error
+		}{"learn", core.EventReclassified, h.Learn})
 	}
 	if cfg.Relay != nil {
 		// Outermost, so that it sees what the router acks: a handler's

@@ -25,6 +25,7 @@ import (
 	"gridbot/metrics"
 	"gridbot/open311"
 	"gridbot/routing"
+	"gridbot/script"
 )
 
 // app is one running gridbot: every part, wired.
@@ -33,6 +34,9 @@ type app struct {
 	backend *backend
 	router  *message.Router
 	sweeper *routing.Sweeper
+	// learner keeps the category guess's model of staff corrections
+	// (issue 16) current with the store every instance shares.
+	learner *dialogs.Learner
 	hub     *console.Hub
 	book    *core.StaffBook
 	metrics *metrics.Metrics
@@ -64,6 +68,10 @@ func newApp(ctx context.Context, cfg *configs.Config, town core.TownSource, inst
 	}
 	return a, nil
 }
+
+// learnerRefreshEvery is how often an instance learns the corrections
+// other instances handled.
+const learnerRefreshEvery = 30 * time.Second
 
 // The dialogs read the session ahead while the callback checks for a retry.
 var _ bot.Prefetcher = (*dialogs.Service)(nil)
@@ -110,9 +118,18 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 	households := &core.Households{Records: st}
 	mediaStore := &core.MediaStore{Records: st}
+	// Residents' words: traditional characters read and answered in kind,
+	// and a category guess that learns from staff corrections.
+	conv, err := script.New()
+	if err != nil {
+		return nil, err
+	}
+	guessBook := &core.GuessBook{Records: st}
+	a.learner = &dialogs.Learner{Book: guessBook, Cases: ledger, Town: town, Script: conv, Log: log}
 	dialog := &dialogs.Service{
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
-			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog, Hear: hear},
+			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog, Hear: hear,
+			Script: conv, Model: a.learner, Guesses: guessBook},
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
 		Store: st, Logger: log,
 	}
@@ -136,7 +153,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,
-			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log},
+			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log,
+			Learn: a.learner.Learn},
 		b.subscriberFor, b.publisher)
 	if err != nil {
 		return nil, err
@@ -217,6 +235,11 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	go func() {
 		defer wg.Done()
 		a.sweeper.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.learner.Run(ctx, learnerRefreshEvery)
 	}()
 	wg.Add(1)
 	go func() {

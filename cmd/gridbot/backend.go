@@ -132,7 +132,8 @@ func openConfigured(ctx context.Context, configPath string, env Env, name string
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)
+	town, err := configs.LoadTownFiles(configs.TownFiles{Directory: cfg.Town.Directory,
+		Categories: cfg.Town.Categories, Lexicon: cfg.Town.Lexicon})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -1,0 +1,177 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Namespaces of the guess's records.
+const (
+	nsGuessExamples = "guess-examples" // Example by key
+	nsGuessCases    = "guess-cases"    // GuessedCase by case number
+)
+
+// GuessedCase records that a case was filed with the category the guess
+// offered; Corrected is set when staff changed it. A guess is right when
+// staff never changed the category.
+type GuessedCase struct {
+	Month     string `json:"month"` // 2006-01, in the town's zone
+	Category  string `json:"category"`
+	Corrected bool   `json:"corrected,omitempty"`
+}
+
+// GuessMonth is one month of guesses: how many cases were filed with the
+// guessed category, and how many of those staff corrected.
+type GuessMonth struct {
+	Month     string `json:"month"`
+	Guessed   int    `json:"guessed"`
+	Corrected int    `json:"corrected"`
+}
+
+// Right is how many of the month's guesses staff left as they were.
+func (g GuessMonth) Right() int { return g.Guessed - g.Corrected }
+
+// GuessBook keeps what the category guess learns from, in the store every
+// instance shares: the examples staff corrections give, and which cases
+// were filed on a guess.
+type GuessBook struct {
+	Records Records
+}
+
+// AddExample keeps ex; the same key again replaces it.
+func (b *GuessBook) AddExample(ctx context.Context, ex Example) error {
+	if ex.Key == "" || ex.Category == "" {
+		return fmt.Errorf("guess example: key and category are needed: %w", ErrInvalid)
+	}
+	v, err := json.Marshal(ex)
+	if err != nil {
+		return fmt.Errorf("guess example: %w", err)
+	}
+	if err := b.Records.PutRecord(ctx, nsGuessExamples, ex.Key, v); err != nil {
+		return fmt.Errorf("guess example: %w", err)
+	}
+	return nil
+}
+
+// Examples returns every example kept, by key.
+func (b *GuessBook) Examples(ctx context.Context) ([]Example, error) {
+	all, err := b.Records.RecordsIn(ctx, nsGuessExamples)
+	if err != nil {
+		return nil, fmt.Errorf("guess examples: %w", err)
+	}
+	out := make([]Example, 0, len(all))
+	for _, v := range all {
+		var ex Example
+		if err := json.Unmarshal(v, &ex); err != nil {
+			continue // a record this version cannot read teaches nothing
+		}
+		out = append(out, ex)
+	}
+	slices.SortFunc(out, func(a, b Example) int {
+		if len(a.Key) != len(b.Key) {
+			return len(a.Key) - len(b.Key)
+		}
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// ResetExamples forgets every example: the guess starts again from the
+// configured cues alone. It returns how many were forgotten.
+func (b *GuessBook) ResetExamples(ctx context.Context) (int, error) {
+	all, err := b.Records.RecordsIn(ctx, nsGuessExamples)
+	if err != nil {
+		return 0, fmt.Errorf("guess reset: %w", err)
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		if err := b.Records.DeleteRecord(ctx, nsGuessExamples, k); err != nil {
+			return 0, fmt.Errorf("guess reset: %w", err)
+		}
+	}
+	return len(keys), nil
+}
+
+// NoteGuessed records that case number was filed at at with the guessed
+// category.
+func (b *GuessBook) NoteGuessed(ctx context.Context, number, category string, at time.Time, zone *time.Location) error {
+	v, err := json.Marshal(GuessedCase{Month: at.In(zone).Format("2006-01"), Category: category})
+	if err != nil {
+		return fmt.Errorf("note guessed: %w", err)
+	}
+	if err := b.Records.PutRecord(ctx, nsGuessCases, number, v); err != nil {
+		return fmt.Errorf("note guessed: %w", err)
+	}
+	return nil
+}
+
+// NoteCorrected marks case number's guess wrong, if it was filed on one.
+func (b *GuessBook) NoteCorrected(ctx context.Context, number string) error {
+	v, ok, err := b.Records.Record(ctx, nsGuessCases, number)
+	if err != nil || !ok {
+		return err
+	}
+	var g GuessedCase
+	if err := json.Unmarshal(v, &g); err != nil || g.Corrected {
+		return nil
+	}
+	g.Corrected = true
+	if v, err = json.Marshal(g); err != nil {
+		return fmt.Errorf("note corrected: %w", err)
+	}
+	if err := b.Records.PutRecord(ctx, nsGuessCases, number, v); err != nil {
+		return fmt.Errorf("note corrected: %w", err)
+	}
+	return nil
+}
+
+// GuessMonths returns the share of right guesses month by month, oldest
+// first.
+func (b *GuessBook) GuessMonths(ctx context.Context) ([]GuessMonth, error) {
+	all, err := b.Records.RecordsIn(ctx, nsGuessCases)
+	if err != nil {
+		return nil, fmt.Errorf("guess months: %w", err)
+	}
+	by := map[string]*GuessMonth{}
+	for _, v := range all {
+		var g GuessedCase
+		if json.Unmarshal(v, &g) != nil || g.Month == "" {
+			continue
+		}
+		m := by[g.Month]
+		if m == nil {
+			m = &GuessMonth{Month: g.Month}
+			by[g.Month] = m
+		}
+		m.Guessed++
+		if g.Corrected {
+			m.Corrected++
+		}
+	}
+	out := make([]GuessMonth, 0, len(by))
+	for _, m := range by {
+		out = append(out, *m)
+	}
+	slices.SortFunc(out, func(a, b GuessMonth) int {
+		switch {
+		case a.Month < b.Month:
+			return -1
+		case a.Month > b.Month:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}

@@ -1,0 +1,150 @@
+package core
+
+import (
+	"math"
+	"unicode"
+)
+
+// A guess that learns: every time staff correct a case's category (更正),
+// the case's words become an example of the category staff chose, and a
+// naive Bayes model over the characters and character pairs of those
+// examples learns this town's way of putting things. The configured cues
+// stay; the model adds its weight to them (see dialogs).
+
+// Example is one case's words labelled with the category staff settled on.
+// Text is the words as the guess reads them (simplified, colloquial words
+// in Mandarin, place names blanked).
+type Example struct {
+	// Key identifies the correction the example came from (the ledger
+	// event's sequence number), so a correction handled twice counts once.
+	Key      string `json:"key"`
+	Text     string `json:"text"`
+	Category string `json:"category"`
+	Case     string `json:"case,omitempty"`
+}
+
+// GuessModel is a multinomial naive Bayes model over character unigrams
+// and bigrams. It is not safe for concurrent writes; readers of a model
+// that no longer changes may share it.
+type GuessModel struct {
+	cats   map[string]int       // category → index into the slices below
+	docs   []int                // examples per category
+	tokens []int                // n-grams per category
+	grams  map[string][]float32 // n-gram → log(1+count) per category index
+	counts map[string][]int32   // n-gram → count per category index
+	total  int
+}
+
+// NewGuessModel returns an empty model.
+func NewGuessModel() *GuessModel {
+	return &GuessModel{cats: map[string]int{}, grams: map[string][]float32{}, counts: map[string][]int32{}}
+}
+
+// Examples is how many examples the model learnt from.
+func (m *GuessModel) Examples() int {
+	if m == nil {
+		return 0
+	}
+	return m.total
+}
+
+// Learn adds one example.
+func (m *GuessModel) Learn(text, category string) {
+	if category == "" {
+		return
+	}
+	ci, ok := m.cats[category]
+	if !ok {
+		ci = len(m.docs)
+		m.cats[category] = ci
+		m.docs, m.tokens = append(m.docs, 0), append(m.tokens, 0)
+	}
+	m.docs[ci]++
+	m.total++
+	eachGram(text, func(g string) {
+		n := m.counts[g]
+		if len(n) <= ci {
+			n = append(n, make([]int32, ci+1-len(n))...)
+			m.grams[g] = append(m.grams[g], make([]float32, ci+1-len(m.grams[g]))...)
+			m.counts[g] = n
+		}
+		n[ci]++
+		m.grams[g][ci] = float32(math.Log1p(float64(n[ci])))
+		m.tokens[ci]++
+	})
+}
+
+// Posterior writes into out, for each of codes, the probability the model
+// gives text belonging to it (they sum to 1 over codes); all zero when the
+// model knows none of codes or none of the text's n-grams. Categories the
+// model has no example of get a smoothed share.
+func (m *GuessModel) Posterior(text string, codes []string, out []float64) {
+	clear(out)
+	if m == nil || m.total == 0 || len(codes) == 0 {
+		return
+	}
+	vocab := float64(len(m.grams)) + 1
+	var idxBuf [16]int
+	idx := idxBuf[:0]
+	for _, c := range codes {
+		ci, ok := m.cats[c]
+		if !ok {
+			ci = -1
+		}
+		idx = append(idx, ci)
+	}
+	// log P(c) + Σ_g log((n_cg+1)/(N_c+V)) over the grams the model knows;
+	// the sum is split so that each gram costs one map lookup.
+	seen := 0
+	eachGram(text, func(g string) {
+		per, ok := m.grams[g]
+		if !ok {
+			return
+		}
+		seen++
+		for i, ci := range idx {
+			if ci >= 0 && ci < len(per) {
+				out[i] += float64(per[ci])
+			}
+		}
+	})
+	if seen == 0 {
+		return
+	}
+	best := math.Inf(-1)
+	for i, ci := range idx {
+		docs, tokens := 0, 0
+		if ci >= 0 {
+			docs, tokens = m.docs[ci], m.tokens[ci]
+		}
+		prior := math.Log((float64(docs) + 1) / (float64(m.total) + float64(len(codes))))
+		out[i] += prior - float64(seen)*math.Log(float64(tokens)+vocab)
+		best = max(best, out[i])
+	}
+	sum := 0.0
+	for i := range out {
+		out[i] = math.Exp(out[i] - best)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+}
+
+// eachGram calls fn with each letter of text and each pair of letters
+// next to each other; spaces and punctuation break pairs.
+func eachGram(text string, fn func(string)) {
+	prev := -1
+	for i, r := range text {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			prev = -1
+			continue
+		}
+		end := i + len(string(r))
+		fn(text[i:end])
+		if prev >= 0 {
+			fn(text[prev:end])
+		}
+		prev = i
+	}
+}
