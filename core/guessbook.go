@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // Namespaces of the guess's records.
@@ -104,10 +103,10 @@ func (b *GuessBook) ResetExamples(ctx context.Context) (int, error) {
 	return len(keys), nil
 }
 
-// NoteGuessed records that case number was filed at at with the guessed
-// category.
-func (b *GuessBook) NoteGuessed(ctx context.Context, number, category string, at time.Time, zone *time.Location) error {
-	v, err := json.Marshal(GuessedCase{Month: at.In(zone).Format("2006-01"), Category: category})
+// NoteGuessed records that case number was filed in month (Town.MonthKey)
+// with the guessed category.
+func (b *GuessBook) NoteGuessed(ctx context.Context, number, category, month string) error {
+	v, err := json.Marshal(GuessedCase{Month: month, Category: category})
 	if err != nil {
 		return fmt.Errorf("note guessed: %w", err)
 	}

@@ -128,7 +128,7 @@ type Engine struct {
 // GuessNotes records that a case was filed with the category the guess
 // offered; *core.GuessBook satisfies it.
 type GuessNotes interface {
-	NoteGuessed(ctx context.Context, number, category string, at time.Time, zone *time.Location) error
+	NoteGuessed(ctx context.Context, number, category, month string) error
 }
 
 var _ GuessNotes = (*core.GuessBook)(nil)

@@ -357,7 +357,7 @@ func (e *Engine) submit(ctx context.Context, town *core.Town, s *Session, reside
 		return "提交未成功，请稍后回复“确认”重试。"
 	}
 	if e.Guesses != nil && s.GuessPicked != "" && s.GuessPicked == c.Category {
-		if err := e.Guesses.NoteGuessed(ctx, c.Number, c.Category, c.CreatedAt, displayZone()); err != nil {
+		if err := e.Guesses.NoteGuessed(ctx, c.Number, c.Category, town.MonthKey(c.CreatedAt)); err != nil {
 			e.log().ErrorContext(ctx, "dialogs: note guessed", "err", err)
 		}
 	}

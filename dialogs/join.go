@@ -29,7 +29,7 @@ func (e *Engine) joinOffers(ctx context.Context, town *core.Town, s *Session) []
 			break
 		}
 		out = append(out, offer{Number: c.Number, Category: categoryName(town, c.Category),
-			Place: town.PlaceName(c.Grid), Date: c.CreatedAt.In(displayZone()).Format("1月2日")})
+			Place: town.PlaceName(c.Grid), Date: c.CreatedAt.In(town.Zone()).Format("1月2日")})
 	}
 	return out
 }
