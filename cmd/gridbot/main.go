@@ -63,6 +63,9 @@ usage:
   gridbot fill    [-config FILE] -cases N [-years Y]
                                    write a synthetic history of N cases over Y years into an
                                    empty store (benchmarks; a demo with a past); serve stopped
+  gridbot guess figures|reset [-config FILE]
+                                   the category guess: right guesses by month, or forget
+                                   what it learnt from staff corrections
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -86,6 +89,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runExport(ctx, args[1:], env)
 	case "fill":
 		return runFill(ctx, args[1:], env)
+	case "guess":
+		return runGuess(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil
