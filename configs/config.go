@@ -127,6 +127,11 @@ type Config struct {
 		// X-Forwarded-Proto (one listed in http.trusted_proxies that does
 		// is believed without it).
 		SecureCookies bool `koanf:"secure_cookies"`
+		// WebsocketsPerPerson and WebsocketsPerAddr bound the live
+		// feeds one staff member, and one client address, hold open on
+		// each instance.
+		WebsocketsPerPerson int `koanf:"websockets_per_person"`
+		WebsocketsPerAddr   int `koanf:"websockets_per_addr"`
 		// TiandituKey is a 天地图 browser key; when set the console's map
 		// draws the grids over 天地图's tiles (the map works without it).
 		TiandituKey string `koanf:"tianditu_key"`
@@ -252,6 +257,8 @@ func Defaults() map[string]any {
 		"admin.token":                   "",
 		"admin.token_file":              "",
 		"console.secure_cookies":        false,
+		"console.websockets_per_person": 10,
+		"console.websockets_per_addr":   300,
 		"retention.personal_data_after": "26280h",
 		"log.format":                    "json",
 		"log.level":                     "info",
@@ -412,6 +419,9 @@ func (c *Config) Validate() error {
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			return fmt.Errorf("config admin.addr %q: want a loopback host:port", c.Admin.Addr)
 		}
+	}
+	if c.Console.WebsocketsPerPerson < 1 || c.Console.WebsocketsPerAddr < 1 {
+		return fmt.Errorf("config console.websockets_per_person and websockets_per_addr: at least 1")
 	}
 	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
 		return fmt.Errorf("config admin.token: at least 16 characters")

@@ -47,3 +47,15 @@ func TestAdminAndCookieSettings(t *testing.T) {
 		t.Errorf("token file %q", got)
 	}
 }
+
+// TestWebsocketLimits: the per-person and per-address websocket bounds
+// default to 10 and 300 and refuse 0.
+func TestWebsocketLimits(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil || c.Console.WebsocketsPerPerson != 10 || c.Console.WebsocketsPerAddr != 300 {
+		t.Fatalf("defaults %d %d (%v)", c.Console.WebsocketsPerPerson, c.Console.WebsocketsPerAddr, err)
+	}
+	if _, err := Load("", []string{"GRIDBOT_CONSOLE_WEBSOCKETS_PER_PERSON=0"}); err == nil || !strings.Contains(err.Error(), "websockets_per_person") {
+		t.Errorf("0 per person: %v", err)
+	}
+}

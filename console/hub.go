@@ -166,6 +166,20 @@ func NewHub(log *slog.Logger) *Hub {
 	return h
 }
 
+// Limit sets how many websockets one staff member, and one client address,
+// may hold open on this hub (defaults 10 and 300); call it before serving.
+// Values below 1 keep the default.
+func (h *Hub) Limit(perPerson, perAddr int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if perPerson >= 1 {
+		h.maxPerStaff = perPerson
+	}
+	if perAddr >= 1 {
+		h.maxPerAddr = perAddr
+	}
+}
+
 // Clients returns the number of connected websockets.
 func (h *Hub) Clients() int {
 	h.mu.Lock()

@@ -232,7 +232,10 @@ dialog:
 	}
 	return &Instance{Base: "http://" + addr, Admin: admin, AdminToken: adminToken, Config: cfgPath, setup: s,
 		argv: []string{s.bin, "serve", "-config", cfgPath},
-		env:  []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret}}, nil
+		// The fan-out opens thousands of consoles as one person from one
+		// address: what the websocket limits exist to refuse.
+		env: []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret,
+			"GRIDBOT_CONSOLE_WEBSOCKETS_PER_PERSON=1000000", "GRIDBOT_CONSOLE_WEBSOCKETS_PER_ADDR=1000000"}}, nil
 }
 
 // Command runs `gridbot ARGS… -config <the instance's>` to its end and

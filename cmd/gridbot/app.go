@@ -91,6 +91,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	a.book = book
 	var town core.TownSource = book
 	a.hub = console.NewHub(log)
+	a.hub.Limit(cfg.Console.WebsocketsPerPerson, cfg.Console.WebsocketsPerAddr)
 	a.metrics = metrics.New(metrics.Sources{WebsocketClients: a.hub.Clients, Cases: st})
 	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
 	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules(),
