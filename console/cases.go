@@ -470,5 +470,8 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, staff *core.
 		"case":      newCaseDetail(town, staff, &c, s.now()),
 		"events":    eventViews(town, events),
 		"household": house,
+		// The words as written are case.text; this is their simplified
+		// reading where it differs (a resident writing traditional).
+		"text_simplified": s.simplifiedReading(c.Text),
 	})
 }

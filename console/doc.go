@@ -94,6 +94,11 @@
 //	    "satisfied","satisfaction_rate"}]}, a "total" row last
 //	GET  /api/figures/ledger?month=2026-11&by=grid|village|department|month →
 //	    {"month","rows":[{"key","name","opened","closed","open","overdue","reopened"}]}
+//	GET  /api/figures/guess → {"months":[{"month","guessed","corrected","right",
+//	     "right_rate"}]}: cases filed with the guessed category, how many
+//	     staff corrected, the share right (GET /api/cases/{number} also
+//	     gives "text_simplified", the words' simplified reading where they
+//	     were written in traditional characters)
 //	GET  /api/figures/charts → {"trend":[{"month","opened","closed","overdue"}]
 //	    (the last 12 months, oldest first, from the monthly ledger),
 //	    "categories":[{"name","cases","open"}] (most cases first)}

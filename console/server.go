@@ -63,6 +63,12 @@ type SessionStore interface {
 
 // Server is the staff console. Fill the fields, then mount Handler.
 type Server struct {
+	// Simplify reads a case's words in simplified characters, shown beside
+	// the words as written where they differ; nil shows them as written.
+	Simplify func(string) string
+	// Guesses gives the category guess's share of right guesses by month
+	// (the figures page); nil shows none.
+	Guesses  GuessFigures
 	Town     core.TownSource
 	Store    core.CaseStore
 	Ledger   *core.Ledger
@@ -157,6 +163,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/map", s.authed(s.handleMap))
 	mux.Handle("GET /api/figures/rates", s.authed(s.handleRates))
 	mux.Handle("GET /api/figures/charts", s.authed(s.handleCharts))
+	mux.Handle("GET /api/figures/guess", s.authed(s.handleGuessFigures))
 	mux.Handle("GET /api/figures/rates.csv", s.authed(s.handleRatesCSV))
 	mux.Handle("GET /api/figures/ledger", s.authed(s.handleLedger))
 	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.handleLedgerCSV))

@@ -147,7 +147,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 
 	a.proxies = proxies
-	consoleSrv := &console.Server{Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
+	consoleSrv := &console.Server{Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}

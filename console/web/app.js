@@ -365,6 +365,7 @@
       return;
     }
     showCase(r.data.case);
+    if (r.data.text_simplified) $('case-text').textContent = r.data.case.text + '\n（简体：' + r.data.text_simplified + '）';
     for (const ev of r.data.events) addEvent(ev);
     showHousehold(r.data.household || []);
   }
@@ -865,6 +866,13 @@
       }
     }
     await drawCharts(rates.ok ? rates.data.rows : null);
+    const guess = await api('GET', '/api/figures/guess');
+    if (guess.ok) {
+      const body = $('guess-rows');
+      body.replaceChildren();
+      for (const m of guess.data.months) body.appendChild(row([m.month, m.guessed, m.corrected, m.right_rate], columns(body)));
+      if (guess.data.months.length === 0) body.appendChild(row(['—', '暂无按猜测类别提交的案件']));
+    }
   }
 
   // ---- staff administration (town) ----
