@@ -146,9 +146,9 @@ type Config struct {
 	} `koanf:"supervision"`
 	Staff struct {
 		BindCodeTTL time.Duration `koanf:"bind_code_ttl"`
-		// BindFailures is how many wrong binding codes the whole town
-		// may see in BindLock before binding locks for BindLock.
-		BindFailures int           `koanf:"bind_failures"`
+		// BindAttempts is how many binding codes the whole town may try
+		// in BindLock; past it binding is locked until the window ends.
+		BindAttempts int           `koanf:"bind_attempts"`
 		BindLock     time.Duration `koanf:"bind_lock"`
 	} `koanf:"staff"`
 	// Filing bounds how much one resident files (core.SubmitLimits).
@@ -246,7 +246,7 @@ func Defaults() map[string]any {
 		"supervision.accept_within":     "2h",
 		"supervision.rating_wait":       "72h",
 		"staff.bind_code_ttl":           "10m",
-		"staff.bind_failures":           20,
+		"staff.bind_attempts":           100,
 		"staff.bind_lock":               "1h",
 		"filing.max_recent":             5,
 		"filing.recent_window":          "10m",

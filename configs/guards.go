@@ -13,8 +13,8 @@ func (c *Config) validateGuards() error {
 	switch {
 	case c.WeChat.MaxClockSkew < 30*time.Second || c.WeChat.MaxClockSkew > time.Hour:
 		return fmt.Errorf("config wechat.max_clock_skew %s: between 30s and 1h", c.WeChat.MaxClockSkew)
-	case c.Staff.BindFailures < 1 || c.Staff.BindFailures > 1000:
-		return fmt.Errorf("config staff.bind_failures %d: from 1 to 1000", c.Staff.BindFailures)
+	case c.Staff.BindAttempts < 1 || c.Staff.BindAttempts > 1000:
+		return fmt.Errorf("config staff.bind_attempts %d: from 1 to 1000", c.Staff.BindAttempts)
 	case c.Staff.BindLock < time.Minute || c.Staff.BindLock > 7*24*time.Hour:
 		return fmt.Errorf("config staff.bind_lock %s: between 1m and 168h", c.Staff.BindLock)
 	case c.Filing.MaxRecent < 1 || c.Filing.MaxRecent > 1000:

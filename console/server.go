@@ -172,6 +172,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/staff/{id}/disable", s.authed(s.townOnly(s.handleStaffDisable)))
 	mux.Handle("POST /api/staff/{id}/password", s.authed(s.townOnly(s.handleStaffPassword)))
 	mux.Handle("POST /api/staff/{id}/bind-code", s.authed(s.townOnly(s.handleStaffBindCode)))
+	mux.Handle("GET /api/binding", s.authed(s.handleBindingWatch))
 	mux.Handle("POST /api/grids/{grid}/post", s.authed(s.townOnly(s.handleGridPost)))
 	mux.HandleFunc("GET /api/ws", s.handleWebsocket)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

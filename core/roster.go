@@ -2,10 +2,9 @@ package core
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"math/big"
+	"log/slog"
 	"time"
 )
 
@@ -15,7 +14,9 @@ const (
 	nsWeChat     = "staff-wechat"   // Records: staff ID → openid
 	nsLeave      = "staff-leave"    // Records: staff ID → "away"
 	keyBindCode  = "bindcode:"      // Ephemeral: code → staff ID
-	keyBindTries = "bindtries:"     // Ephemeral: openid → failed tries
+	keyBindTries = "bindtries:"     // Ephemeral counter: openid → tries
+	keyBindAll   = "bindtries-all"  // Ephemeral counter: tries town-wide (bindcode.go)
+	keyBindFails = "bindfails-all"  // Ephemeral counter: wrong codes town-wide
 	keyLastCase  = "lastcase:"      // Ephemeral: openid → case number last pushed
 )
 
@@ -25,7 +26,7 @@ const (
 	// LastCaseTTL is how long "the case last pushed to me" stands in for a
 	// case number a leader leaves out.
 	LastCaseTTL = 24 * time.Hour
-	// maxBindTries bounds wrong bind codes per openid per bindTriesWindow.
+	// maxBindTries bounds bind codes tried per openid per bindTriesWindow.
 	maxBindTries    = 5
 	bindTriesWindow = time.Hour
 )
@@ -44,6 +45,14 @@ type Roster struct {
 	Keys    Ephemeral
 	// CodeTTL is how long a bind code lives; zero means DefaultBindCodeTTL.
 	CodeTTL time.Duration
+	// BindAttempts is how many codes the whole town may try in BindLock;
+	// past it binding is locked until the window ends (bindcode.go). Zero
+	// fields take their defaults.
+	BindAttempts int
+	BindLock     time.Duration
+	// Log hears of wrong codes and of a lock, without who sent them; nil
+	// discards.
+	Log *slog.Logger
 }
 
 // StaffByOpenID returns the enabled staff member whose WeChat is openid, or
@@ -97,7 +106,7 @@ func (r *Roster) OpenID(ctx context.Context, id string) (string, error) {
 	return string(v), nil
 }
 
-// IssueBindCode returns a new six-digit code that binds the WeChat that
+// IssueBindCode returns a new code (bindcode.go) that binds the WeChat that
 // sends it to staff id, valid for CodeTTL.
 func (r *Roster) IssueBindCode(ctx context.Context, id string) (string, error) {
 	s := r.Town.Town().StaffMember(id)
@@ -109,17 +118,16 @@ func (r *Roster) IssueBindCode(ctx context.Context, id string) (string, error) {
 		ttl = DefaultBindCodeTTL
 	}
 	for range 10 {
-		n, err := rand.Int(rand.Reader, big.NewInt(900000))
+		code, err := newBindCode()
 		if err != nil {
 			return "", fmt.Errorf("bind code: %w", err)
 		}
-		code := fmt.Sprintf("%06d", n.Int64()+100000)
 		ok, err := r.Keys.SetNX(ctx, keyBindCode+code, []byte(id), ttl)
 		if err != nil {
 			return "", fmt.Errorf("bind code: %w", err)
 		}
 		if ok {
-			return code, nil
+			return formatBindCode(code), nil
 		}
 	}
 	return "", fmt.Errorf("bind code: no free code: %w", ErrConflict)
@@ -127,16 +135,17 @@ func (r *Roster) IssueBindCode(ctx context.Context, id string) (string, error) {
 
 // Bind redeems code for openid. ErrInvalid: no such code (or expired);
 // ErrConflict: the openid is already another staff member's; ErrBindLimit:
-// too many wrong codes lately.
+// too many codes tried lately, by this openid or by the whole town. Every
+// try is counted before the code is looked up, so tries sent at once cannot
+// outrun the count.
 func (r *Roster) Bind(ctx context.Context, openid, code string) (*Staff, error) {
-	tries := 0
-	if v, ok, err := r.Keys.Get(ctx, keyBindTries+openid); err != nil {
-		return nil, fmt.Errorf("bind: %w", err)
-	} else if ok {
-		fmt.Sscan(string(v), &tries)
+	code, wellFormed := normalBindCode(code)
+	if !wellFormed {
+		// Not a code at all: nothing is looked up, so nothing is guessed.
+		return nil, fmt.Errorf("bind: code shape: %w", ErrInvalid)
 	}
-	if tries >= maxBindTries {
-		return nil, ErrBindLimit
+	if err := r.chargeBindTry(ctx, openid); err != nil {
+		return nil, err
 	}
 	id, ok, err := r.Keys.Get(ctx, keyBindCode+code)
 	if err != nil {
@@ -145,9 +154,7 @@ func (r *Roster) Bind(ctx context.Context, openid, code string) (*Staff, error) 
 	town := r.Town.Town()
 	s := town.StaffMember(string(id))
 	if !ok || s == nil || s.Disabled {
-		if err := r.Keys.Set(ctx, keyBindTries+openid, []byte(fmt.Sprint(tries+1)), bindTriesWindow); err != nil {
-			return nil, fmt.Errorf("bind: %w", err)
-		}
+		r.noteWrongCode(ctx)
 		return nil, fmt.Errorf("bind: code: %w", ErrInvalid)
 	}
 	if other, err := r.StaffByOpenID(ctx, openid); err != nil {

@@ -93,7 +93,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	a.hub = console.NewHub(log)
 	a.hub.Limit(cfg.Console.WebsocketsPerPerson, cfg.Console.WebsocketsPerAddr)
 	a.metrics = metrics.New(metrics.Sources{WebsocketClients: a.hub.Clients, Cases: st})
-	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL}
+	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL,
+		BindAttempts: cfg.Staff.BindAttempts, BindLock: cfg.Staff.BindLock, Log: log}
 	ledger := &core.Ledger{Store: st, Town: town, Roster: roster, Rules: cfg.Rules(),
 		Limits: cfg.SubmitLimits(open311.ResidentPrefix)}
 	// The window (5 sends within 48 hours of a message, 3 within a minute

@@ -885,6 +885,12 @@
   const staffPageSize = 20;
 
   async function loadStaff() {
+    api('GET', '/api/binding').then((b) => {
+      if (!b.ok) return;
+      const d = b.data;
+      $('binding-watch').textContent = '微信绑定：近' + d.window_minutes + '分钟内尝试 ' + d.tries + ' 次，其中绑定码错误 ' + d.wrong + ' 次' +
+        (d.locked ? '；尝试过多，绑定已暂停，窗口结束后恢复' : '（上限 ' + d.budget + ' 次）');
+    });
     const r = await api('GET', '/api/staff');
     if (!r.ok) { $('staff-error').textContent = r.data.error || '加载失败'; return; }
     $('staff-error').textContent = '';
