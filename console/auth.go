@@ -416,18 +416,25 @@ func (s *Server) endedFeeds(ctx context.Context, fs []*follower) []*follower {
 			return nil
 		}
 	}
+	// Each session is judged once, however many tabs share it.
 	town, now := s.Town.Town(), s.now()
+	verdicts := make(map[string]bool, len(index)) // session key+staff → ended
 	var ended []*follower
 	for _, f := range fs {
-		op := ops[index[f.session]]
-		var sess session
-		if !op.OK || json.Unmarshal(op.Got, &sess) != nil || sess.Staff != f.staff ||
-			!now.Before(sess.Created.Add(s.sessionTTL())) {
-			ended = append(ended, f)
-			continue
+		id := f.session + "\x00" + f.staff
+		gone, seen := verdicts[id]
+		if !seen {
+			op := ops[index[f.session]]
+			var sess session
+			gone = !op.OK || json.Unmarshal(op.Got, &sess) != nil || sess.Staff != f.staff ||
+				!now.Before(sess.Created.Add(s.sessionTTL()))
+			if !gone {
+				gen := ops[index[genKey(f.staff)]]
+				gone = !sess.valid(town.StaffMember(f.staff), parseGen(gen.Got, gen.OK))
+			}
+			verdicts[id] = gone
 		}
-		gen := ops[index[genKey(f.staff)]]
-		if !sess.valid(town.StaffMember(f.staff), parseGen(gen.Got, gen.OK)) {
+		if gone {
 			ended = append(ended, f)
 		}
 	}

@@ -554,3 +554,20 @@ func BenchmarkSessionSetGet(b *testing.B) {
 }
 
 var _ store.Store = (*valkey.Store)(nil)
+
+// BenchmarkIncr is the login limit's atomic count (a server-side script),
+// under the same load as the other benchmarks.
+func BenchmarkIncr(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, valkeytest.Prefix(b), nil)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Incr(ctx, "console:login:pair:x", time.Minute); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
