@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -119,7 +120,10 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "    %-12s %-14s %s\n", l.id, passwords[l.id], l.what)
 	}
 	fmt.Fprintf(env.Stdout, "\n  try: on the phone send 报事, follow the steps, and send the location %.4f, %.4f (石桥村);\n", demoLat, demoLng)
-	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a. Ctrl-C stops.\n\n")
+	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a, and on osample-L10-a's phone as a notice whose 详情\n")
+	fmt.Fprintf(env.Stdout, "  opens the case's page inside the phone. The report form inside a resident's phone:\n")
+	fmt.Fprintf(env.Stdout, "  %s/sim/open?openid=o_resident_demo&url=%s\n", simBase, url.QueryEscape(base+"/wx/report"))
+	fmt.Fprintf(env.Stdout, "  Ctrl-C stops.\n\n")
 	if env.Ready != nil {
 		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat", Phone: simBase + "/", SimAPI: simBase})
 	}
