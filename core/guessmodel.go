@@ -75,9 +75,10 @@ func (m *GuessModel) Learn(text, category string) {
 }
 
 // Posterior writes into out, for each of codes, the probability the model
-// gives text belonging to it (they sum to 1 over codes); all zero when the
-// model knows none of codes or none of the text's n-grams. Categories the
-// model has no example of get a smoothed share.
+// gives text belonging to it, weighted by the share of the text's n-grams
+// the model has seen (so they sum to that share, at most 1); all zero when
+// the model knows none of the text's n-grams. Categories the model has no
+// example of get a smoothed share.
 func (m *GuessModel) Posterior(text string, codes []string, out []float64) {
 	clear(out)
 	if m == nil || m.total == 0 || len(codes) == 0 {
@@ -95,8 +96,9 @@ func (m *GuessModel) Posterior(text string, codes []string, out []float64) {
 	}
 	// log P(c) + Σ_g log((n_cg+1)/(N_c+V)) over the grams the model knows;
 	// the sum is split so that each gram costs one map lookup.
-	seen := 0
+	seen, all := 0, 0
 	eachGram(text, func(g string) {
+		all++
 		per, ok := m.grams[g]
 		if !ok {
 			return
@@ -126,8 +128,13 @@ func (m *GuessModel) Posterior(text string, codes []string, out []float64) {
 		out[i] = math.Exp(out[i] - best)
 		sum += out[i]
 	}
+	// A text the model knows little of gets little of its weight: when
+	// corrections taught one category only, every word it learnt points
+	// there, and an unrelated message sharing a few common characters
+	// must not be pulled along.
+	known := float64(seen) / float64(all)
 	for i := range out {
-		out[i] /= sum
+		out[i] = out[i] / sum * known
 	}
 }
 

@@ -51,7 +51,7 @@ func (r Reader) Read(town *core.Town, text string) (read string, traditional boo
 // modelWeight is the score a category gets from the learnt model when the
 // model is sure of it (posterior 1); guessMinScore is 3, so the model
 // alone names a category when it gives it more than half.
-const modelWeight = 6
+const modelWeight = 8
 
 // Scores scores every category of town against text (as written), best
 // first (ties in list order), those above zero only: the configured cues
