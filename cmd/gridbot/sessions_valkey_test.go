@@ -32,8 +32,9 @@ func closeCode(t *testing.T, ws *websocket.Conn, within time.Duration) int {
 }
 
 // On Valkey, two instances: a password reset on one ends the person's
-// sessions and websockets on both; so does a logout on the other; a new
-// login works on both.
+// sessions and websockets on both; so do a logout on the other and a
+// disable, and an enable does not bring the sessions back; a new login
+// works on both.
 func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
 	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
 	a := boot(t, rigOptions{valkey: addr, prefix: prefix})
@@ -74,6 +75,28 @@ func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
 	}
 	if status := a.login(who).get("/api/me", nil); status != 200 {
 		t.Errorf("a new login: %d", status)
+	}
+
+	// Disabled on A: B's session and feed end; enabled again, the old
+	// session stays ended.
+	onB = b.login(who)
+	feedB = onB.feed()
+	if status := admin.post("/api/staff/"+who+"/disable", map[string]bool{"disabled": true}, nil); status != 200 {
+		t.Fatalf("disable: %d", status)
+	}
+	if code := closeCode(t, feedB, 3*time.Second); code != 4001 {
+		t.Errorf("websocket on B after a disable on A: %d, want 4001", code)
+	}
+	if status := admin.post("/api/staff/"+who+"/disable", map[string]bool{"disabled": false}, nil); status != 200 {
+		t.Fatalf("enable: %d", status)
+	}
+	// Asked on A, whose staff book already has the account enabled.
+	onB.base = a.urls.Console[:len(a.urls.Console)-1]
+	if status := onB.get("/api/me", nil); status != http.StatusUnauthorized {
+		t.Errorf("a session from before the disable, after the enable: %d", status)
+	}
+	if status := a.login(who).get("/api/me", nil); status != 200 {
+		t.Errorf("a new login after the enable: %d", status)
 	}
 }
 
