@@ -22,6 +22,9 @@ import "strings"
 // number (ST202611250001), a date or an amount is left alone. Full-width
 // digits count as digits.
 func MaskNumbers(text string) string {
+	if !strings.ContainsFunc(text, func(r rune) bool { _, ok := digit(r); return ok }) {
+		return text // most descriptions: nothing to mask, nothing to allocate
+	}
 	runes := []rune(text)
 	groups := digitGroups(runes)
 	if len(groups) == 0 {

@@ -11,7 +11,7 @@ import (
 	"gridbot/store/embedded"
 )
 
-func residentLedger(t *testing.T) (*core.Ledger, *core.Households, *embedded.Store) {
+func residentLedger(t testing.TB) (*core.Ledger, *core.Households, *embedded.Store) {
 	t.Helper()
 	town, err := configs.SampleTown()
 	if err != nil {

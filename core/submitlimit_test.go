@@ -83,3 +83,26 @@ func TestSubmitLimitDefaults(t *testing.T) {
 		t.Fatalf("refused at filing %d with %v, want ErrTooMany at %d", n, err, core.DefaultSubmitRecent+1)
 	}
 }
+
+// BenchmarkSubmit files cases on the embedded store, each resident's third:
+// with the filing limit read from the resident's index before each, and
+// without (the resident exempt), to show what the limit costs.
+func BenchmarkSubmit(b *testing.B) {
+	for _, exempt := range []bool{false, true} {
+		b.Run(map[bool]string{false: "limited", true: "exempt"}[exempt], func(b *testing.B) {
+			ctx := context.Background()
+			l, _, _ := residentLedger(b)
+			if exempt {
+				l.Limits.ExemptPrefixes = []string{"obench"}
+			}
+			n := 0
+			for b.Loop() {
+				n++
+				resident := fmt.Sprint("obench", n/3) // three filings per resident
+				if _, err := l.Submit(ctx, resident, core.Draft{Category: "env", Text: "垃圾没人收", Grid: "L10"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
