@@ -266,12 +266,15 @@ type listFilter struct {
 	q        string
 }
 
+// openStates are the states of ?state=open: the cases waiting for work.
+var openStates = []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}
+
 func parseStateFilter(s string) ([]core.State, bool) {
 	switch core.State(s) {
 	case "":
 		return nil, true
 	case "open":
-		return []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}, true
+		return openStates, true
 	case core.StateSubmitted, core.StateAssigned, core.StateInProgress,
 		core.StateResolved, core.StateClosed, core.StateReopened:
 		return []core.State{core.State(s)}, true
@@ -321,6 +324,11 @@ func (f listFilter) matches(staff *core.Staff, c *core.Case, now time.Time) bool
 // query returns the store query that narrows the candidates for staff.
 func (f listFilter) query(staff *core.Staff) core.CaseQuery {
 	q := core.CaseQuery{States: f.states, Limit: maxScanned}
+	if len(q.States) == 0 && f.overdue {
+		// Only open cases run late: the store walks its index of the
+		// cases not closed instead of the whole ledger.
+		q.States = openStates
+	}
 	if f.grid != "" {
 		q.Grids = []string{f.grid}
 	}
@@ -335,24 +343,16 @@ const maxScanned = 1_000_000
 
 // visibleCases lists the cases staff may see that pass f, newest first, at
 // most limit (0: no limit).
+// The filters are handed to the store (CaseQuery.Keep), which stops at
+// the limit: a page reads until it is full, not the whole ledger.
 func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilter, limit int) ([]core.Case, error) {
 	town, now := s.Town.Town(), s.now()
-	cases, err := s.Store.Cases(ctx, f.query(staff))
-	if err != nil {
-		return nil, err
+	q := f.query(staff)
+	q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
+	if limit > 0 {
+		q.Limit = limit
 	}
-	out := cases[:0]
-	for i := range cases {
-		c := &cases[i]
-		if !town.CanSee(staff, c) || !f.matches(staff, c, now) {
-			continue
-		}
-		out = append(out, *c)
-		if limit > 0 && len(out) == limit {
-			break
-		}
-	}
-	return out, nil
+	return s.Store.Cases(ctx, q)
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request, staff *core.Staff) {

@@ -13,7 +13,11 @@ type CaseQuery struct {
 	Grids    []string // any of these grids
 	// Department selects the cases whistled to that department.
 	Department string
-	Limit      int // 0 means the store's default
+	// Keep, when set, is a further filter the store applies as it walks,
+	// so that Limit counts only the cases kept: a page of a filtered list
+	// reads until the page is full, not the whole ledger.
+	Keep  func(*Case) bool
+	Limit int // 0 means the store's default
 }
 
 // Match reports whether c passes the query's filters (Limit aside). Stores
@@ -23,7 +27,8 @@ func (q CaseQuery) Match(c *Case) bool {
 	return (len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
 		(len(q.Grids) == 0 || slices.Contains(q.Grids, c.Grid)) &&
 		(q.Resident == "" || c.Resident == q.Resident) &&
-		(q.Department == "" || c.Assist(q.Department) != nil)
+		(q.Department == "" || c.Assist(q.Department) != nil) &&
+		(q.Keep == nil || q.Keep(c))
 }
 
 // CaseStore keeps cases and their event logs. Every write that changes a case
@@ -38,8 +43,14 @@ type CaseStore interface {
 	CreateCase(ctx context.Context, c Case, first Event) (Case, Event, error)
 	// Case returns the case with number, or ErrNotFound.
 	Case(ctx context.Context, number string) (Case, error)
-	// Cases lists the cases that match q, newest first.
+	// Cases lists the cases that match q, newest first. Stores walk an
+	// index kept in the same write as the case: the resident's cases, the
+	// cases not closed (when q asks only for such states), one grid's, or
+	// else every case.
 	Cases(ctx context.Context, q CaseQuery) ([]Case, error)
+	// CountCases counts the cases in each state (every state present, zero
+	// or not), at a cost that grows with the open cases, not the ledger.
+	CountCases(ctx context.Context) (map[State]int, error)
 	// Events returns the case's log in order.
 	Events(ctx context.Context, number string) ([]Event, error)
 	// UpdateCase reads the case, lets change edit it and return the events

@@ -125,6 +125,9 @@ func Open(path string, opt Options) (*Store, error) {
 				return err
 			}
 		}
+		if err := buildIndexes(tx); err != nil {
+			return err
+		}
 		return s.loadKeys(tx)
 	})
 	if err != nil {
@@ -281,7 +284,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 		}
 		first.Case = c.Number
 		var err error
-		evs, err = s.write(tx, &c, []core.Event{first})
+		evs, err = s.write(tx, nil, &c, []core.Event{first})
 		return err
 	})
 	if err != nil {
@@ -311,8 +314,9 @@ func filedWith(tx *bolt.Tx, resident, key string) (*core.Case, error) {
 	return nil, nil
 }
 
-// write stores c and appends evs to its log and to the outbox, numbering them.
-func (s *Store) write(tx *bolt.Tx, c *core.Case, evs []core.Event) ([]core.Event, error) {
+// write stores c and appends evs to its log and to the outbox, numbering
+// them, and moves c's index entries from was (nil for a new case).
+func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Event) ([]core.Event, error) {
 	events, outbox, log := tx.Bucket(bucketEvents), tx.Bucket(bucketOutbox), tx.Bucket(bucketLog)
 	for i := range evs {
 		seq, err := events.NextSequence()
@@ -337,6 +341,9 @@ func (s *Store) write(tx *bolt.Tx, c *core.Case, evs []core.Event) ([]core.Event
 	}
 	v, err := json.Marshal(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := reindex(tx, was, c); err != nil {
 		return nil, err
 	}
 	return evs, tx.Bucket(bucketCases).Put([]byte(c.Number), v)
@@ -383,25 +390,18 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		limit = defaultLimit
 	}
 	var out []core.Case
-	match := q.Match
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if q.Resident != "" {
-			prefix := append([]byte(q.Resident), 0)
-			cur := tx.Bucket(bucketResidents).Cursor()
-			var numbers []string
-			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
-				numbers = append(numbers, string(k[len(prefix):]))
-			}
-			for i := len(numbers) - 1; i >= 0 && len(out) < limit; i-- {
+		if index, prefix := indexFor(tx, q); index != nil {
+			return walkBack(index, prefix, func(number string) (bool, error) {
 				var c core.Case
-				if err := getCase(tx, numbers[i], &c); err != nil {
-					return err
+				if err := getCase(tx, number, &c); err != nil {
+					return false, err
 				}
-				if match(&c) {
+				if q.Match(&c) {
 					out = append(out, c)
 				}
-			}
-			return nil
+				return len(out) < limit, nil
+			})
 		}
 		// Numbers sort by day and count, so walking backwards lists newest first.
 		cur := tx.Bucket(bucketCases).Cursor()
@@ -410,7 +410,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("case %q: %w", k, err)
 			}
-			if match(&c) {
+			if q.Match(&c) {
 				out = append(out, c)
 			}
 		}
@@ -418,6 +418,20 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	return out, nil
+}
+
+// CountCases implements core.CaseStore.
+func (s *Store) CountCases(ctx context.Context) (map[core.State]int, error) {
+	var out map[core.State]int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = countCases(tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count cases: %w", err)
 	}
 	return out, nil
 }
@@ -454,6 +468,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		if err := getCase(tx, number, &c); err != nil {
 			return err
 		}
+		was := indexOf(&c)
 		var err error
 		if evs, err = change(&c); err != nil {
 			return err
@@ -463,7 +478,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		}
 		c.Number = number // the key is not the change's to edit
 		c.Version++
-		evs, err = s.write(tx, &c, evs)
+		evs, err = s.write(tx, &was, &c, evs)
 		return err
 	})
 	if err != nil {

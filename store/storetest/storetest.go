@@ -54,6 +54,8 @@ func Run(t *testing.T, factory Factory) {
 		{"UpdateErrorWritesNothing", testUpdateErrorWritesNothing},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
 		{"QueryByResidentStateGrid", testQuery},
+		{"IndexesFollowEveryWrite", testIndexes},
+		{"KeepFiltersBeforeLimit", testKeep},
 		{"NotFound", testNotFound},
 		{"EphemeralExpiry", testEphemeral},
 		{"EphemeralBatch", testKeyBatch},
@@ -279,6 +281,111 @@ func testQuery(t *testing.T, s store.Store, clock *Clock) {
 	} {
 		if got := numbers(s.Cases(ctx, tt.q)); got != fmt.Sprint(tt.want) {
 			t.Errorf("Cases(%+v) = %s, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
+// set moves case number to state (and grid, when not empty) in one write.
+func set(t *testing.T, s store.Store, clock *Clock, number string, state core.State, grid string) {
+	t.Helper()
+	_, _, err := s.UpdateCase(context.Background(), number, func(c *core.Case) ([]core.Event, error) {
+		c.State = state
+		if grid != "" {
+			c.Grid = grid
+		}
+		return []core.Event{{Kind: core.EventKind(state), At: clock.Now()}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// numbersOf returns a function that lists the numbers of what Cases
+// returned, failing t on an error.
+func numbersOf(t *testing.T) func([]core.Case, error) string {
+	return func(cs []core.Case, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, c := range cs {
+			out = append(out, c.Number)
+		}
+		return fmt.Sprint(out)
+	}
+}
+
+// The indexes (cases not closed, by grid) and the counts by state follow
+// every write: a case closed leaves the open lists, a reopened one comes
+// back, a case moved to another grid leaves the first grid's list.
+func testIndexes(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	a := mustCreate(t, s, clock, "o1", "g1")
+	b := mustCreate(t, s, clock, "o2", "g1")
+	c := mustCreate(t, s, clock, "o3", "g2")
+	d := mustCreate(t, s, clock, "o4", "g2")
+	set(t, s, clock, a.Number, core.StateClosed, "")
+	set(t, s, clock, b.Number, core.StateClosed, "")
+	set(t, s, clock, b.Number, core.StateReopened, "")
+	set(t, s, clock, c.Number, core.StateInProgress, "g1")
+	set(t, s, clock, d.Number, core.StateResolved, "")
+	open := []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}
+	for _, tt := range []struct {
+		q    core.CaseQuery
+		want []string
+	}{
+		{core.CaseQuery{States: open}, []string{c.Number, b.Number}},
+		{core.CaseQuery{States: core.SweptStates}, []string{d.Number, c.Number, b.Number}},
+		{core.CaseQuery{States: []core.State{core.StateClosed}}, []string{a.Number}},
+		{core.CaseQuery{States: open, Limit: 1}, []string{c.Number}},
+		{core.CaseQuery{Grids: []string{"g1"}}, []string{c.Number, b.Number, a.Number}},
+		{core.CaseQuery{Grids: []string{"g2"}}, []string{d.Number}},
+		{core.CaseQuery{Grids: []string{"g1"}, States: open}, []string{c.Number, b.Number}},
+		{core.CaseQuery{Grids: []string{"g1", "g2"}, States: []core.State{core.StateClosed}}, []string{a.Number}},
+		{core.CaseQuery{Grids: []string{"nowhere"}}, []string{}},
+	} {
+		if got := numbersOf(t)(s.Cases(ctx, tt.q)); got != fmt.Sprint(tt.want) {
+			t.Errorf("Cases(%+v) = %s, want %v", tt.q, got, tt.want)
+		}
+	}
+	counts, err := s.CountCases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[core.State]int{core.StateSubmitted: 0, core.StateAssigned: 0, core.StateInProgress: 1,
+		core.StateResolved: 1, core.StateClosed: 1, core.StateReopened: 1}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("CountCases = %v, want %v", counts, want)
+	}
+	// A case closed again leaves the live index a second time.
+	set(t, s, clock, b.Number, core.StateClosed, "")
+	if got := numbersOf(t)(s.Cases(ctx, core.CaseQuery{States: open})); got != fmt.Sprint([]string{c.Number}) {
+		t.Errorf("open after closing %s again: %s", b.Number, got)
+	}
+}
+
+// Keep filters as the store walks, so Limit counts only the cases kept:
+// the page is full even when the kept cases are far down the index.
+func testKeep(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	var kept []string
+	for i := range 30 {
+		c := mustCreate(t, s, clock, "o1", "g1")
+		if i%10 == 0 {
+			kept = append([]string{c.Number}, kept...)
+		}
+	}
+	wanted := map[string]bool{kept[0]: true, kept[1]: true, kept[2]: true}
+	keep := func(c *core.Case) bool { return wanted[c.Number] }
+	for _, q := range []core.CaseQuery{
+		{Keep: keep, Limit: 2},
+		{Keep: keep, Limit: 2, Grids: []string{"g1"}},
+		{Keep: keep, Limit: 2, States: []core.State{core.StateSubmitted}},
+		{Keep: keep, Limit: 2, Resident: "o1"},
+	} {
+		if got := numbersOf(t)(s.Cases(ctx, q)); got != fmt.Sprint(kept[:2]) {
+			t.Errorf("Cases(%+v) = %s, want %v", q, got, kept[:2])
 		}
 	}
 }

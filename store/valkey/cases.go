@@ -31,13 +31,16 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // writeScript writes a case and its events atomically. It is the only
 // writer of the ledger.
 //
-// KEYS: 1 case, 2 case log, 3 global log, 4 sequence counter, 5 stream, and
-// on create 6 all-cases index, 7 resident index, and 8 the submit key when
-// the case has one.
+// KEYS: 1 case, 2 case log, 3 global log, 4 sequence counter, 5 stream, 6
+// the live index (cases not closed), 7 the grid index the case was in, 8
+// the grid index it is in now (the same as 7 on create), and on create 9
+// all-cases index, 10 resident index, and 11 the submit key when the case
+// has one.
 // ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
 // the update was computed from, or on create how long the submit key is kept
-// (ms), 4 new case JSON, 5 event count, then per
-// event: its JSON, its stream field count n, its n stream fields.
+// (ms), 4 new case JSON, 5 what the live index does ("add", "rem" or
+// "keep"), 6 event count, then per event: its JSON, its stream field count
+// n, its n stream fields.
 //
 // It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"} /
 // {"filed", number of the case filed with the submit key} having written
@@ -54,8 +57,8 @@ local function fill(s, seq)
 end
 if ARGV[1] == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
-  if KEYS[8] then
-    local filed = redis.call('GET', KEYS[8])
+  if KEYS[11] then
+    local filed = redis.call('GET', KEYS[11])
     if filed then return {'filed', filed} end
   end
 else
@@ -64,8 +67,8 @@ else
   if redis.sha1hex(cur) ~= ARGV[3] then return {'conflict'} end
 end
 local out = {'ok'}
-local at = 6
-for e = 1, tonumber(ARGV[5]) do
+local at = 7
+for e = 1, tonumber(ARGV[6]) do
   local seq = string.format('%d', redis.call('INCR', KEYS[4]))
   local ev = fill(ARGV[at], seq)
   local n = tonumber(ARGV[at + 1])
@@ -77,10 +80,17 @@ for e = 1, tonumber(ARGV[5]) do
   redis.call('ZADD', KEYS[3], seq, ev)
   out[#out + 1] = seq
 end
-if ARGV[1] == 'create' then
+if ARGV[5] == 'add' then
   redis.call('ZADD', KEYS[6], 0, ARGV[2])
-  redis.call('ZADD', KEYS[7], 0, ARGV[2])
-  if KEYS[8] then redis.call('SET', KEYS[8], ARGV[2], 'PX', ARGV[3]) end
+elseif ARGV[5] == 'rem' then
+  redis.call('ZREM', KEYS[6], ARGV[2])
+end
+if KEYS[7] ~= KEYS[8] then redis.call('ZREM', KEYS[7], ARGV[2]) end
+if KEYS[7] ~= KEYS[8] or ARGV[1] == 'create' then redis.call('ZADD', KEYS[8], 0, ARGV[2]) end
+if ARGV[1] == 'create' then
+  redis.call('ZADD', KEYS[9], 0, ARGV[2])
+  redis.call('ZADD', KEYS[10], 0, ARGV[2])
+  if KEYS[11] then redis.call('SET', KEYS[11], ARGV[2], 'PX', ARGV[3]) end
 end
 redis.call('SET', KEYS[1], ARGV[4])
 return out
@@ -105,14 +115,27 @@ const submitKeyTTL = 7 * 24 * time.Hour
 const maxAttempts = 64
 
 // runWrite runs writeScript for c and evs (whose Case is set) and numbers evs.
-// old is the stored case JSON an update was computed from; nil for create.
-func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, old []byte) error {
+// old is the stored case JSON an update was computed from, and was the
+// case it decoded to; both nil for create.
+func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, old []byte, was *core.Case) error {
 	caseJSON, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode case: %w", err)
 	}
-	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.logKey(), s.seqKey(), s.stream}
-	args := []string{"update", c.Number, "", string(caseJSON), strconv.Itoa(len(evs))}
+	live := "keep"
+	switch isLive := c.State != core.StateClosed; {
+	case was == nil && isLive, was != nil && isLive && was.State == core.StateClosed:
+		live = "add"
+	case was != nil && !isLive && was.State != core.StateClosed:
+		live = "rem"
+	}
+	wasGrid := s.gridKey(c.Grid)
+	if was != nil {
+		wasGrid = s.gridKey(was.Grid)
+	}
+	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.logKey(), s.seqKey(), s.stream,
+		s.liveKey(), wasGrid, s.gridKey(c.Grid)}
+	args := []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs))}
 	if old == nil {
 		args[0] = "create"
 		keys = append(keys, s.casesKey(), s.residentKey(c.Resident))
@@ -218,7 +241,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 	first.Case = c.Number
 	evs := []core.Event{first}
 	var filed errFiled
-	switch err := s.runWrite(ctx, &c, evs, nil); {
+	switch err := s.runWrite(ctx, &c, evs, nil, nil); {
 	case errors.As(err, &filed):
 		return s.filed(ctx, filed.Number)
 	case errors.Is(err, errExists):
@@ -274,6 +297,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		if err != nil {
 			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
 		}
+		was := core.Case{State: c.State, Grid: c.Grid}
 		evs, err := change(&c)
 		if err != nil {
 			return core.Case{}, nil, err
@@ -287,7 +311,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 			evs[i].Case = number
 			c.UpdatedAt = evs[i].At
 		}
-		err = s.runWrite(ctx, &c, evs, raw)
+		err = s.runWrite(ctx, &c, evs, raw, &was)
 		if err == nil {
 			return c, evs, nil
 		}
@@ -320,10 +344,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	index := s.casesKey()
-	if q.Resident != "" {
-		index = s.residentKey(q.Resident)
-	}
+	index := s.indexFor(q)
 	page := int64(min(max(limit, 64), 512))
 	var out []core.Case
 	upper := "+" // the next page starts below this member

@@ -21,6 +21,9 @@
 //	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
 //	P{gb}:cases                  sorted set  none  every case number, score 0, newest last in lexical order
 //	P{gb}:resident:<openid>      sorted set  none  the resident's case numbers, score 0, lexical order
+//	P{gb}:live                   sorted set  none  the numbers of the cases not closed, score 0 (indexes.go)
+//	P{gb}:grid:<grid>            sorted set  none  the grid's case numbers, score 0
+//	P{gb}:indexed                string      none  set once the cases written before the indexes are indexed
 //	P{gb}:stream:case.events     stream      none  the router's transport (valkeystream): one entry per event
 //	Peph:<key>                   string      yes   Ephemeral values as given: sessions, dedupe marks, logins (SET PX)
 //	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace
@@ -160,6 +163,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
+	if err := s.buildIndexes(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
 	return s, nil
 }
 
@@ -268,6 +275,9 @@ func (s *Store) seqKey() string                   { return s.prefix + "{gb}:seq"
 func (s *Store) dayKey(day string) string         { return s.prefix + "{gb}:day:" + day }
 func (s *Store) casesKey() string                 { return s.prefix + "{gb}:cases" }
 func (s *Store) residentKey(openid string) string { return s.prefix + "{gb}:resident:" + openid }
+func (s *Store) liveKey() string                  { return s.prefix + "{gb}:live" }
+func (s *Store) gridKey(grid string) string       { return s.prefix + "{gb}:grid:" + grid }
+func (s *Store) indexedKey() string               { return s.prefix + "{gb}:indexed" }
 func (s *Store) submitKey(openid, key string) string {
 	return s.prefix + "{gb}:submit:" + openid + ":" + key
 }

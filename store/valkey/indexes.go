@@ -1,0 +1,173 @@
+package valkey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/core"
+)
+
+// The case indexes beside the all-cases and resident indexes: the live
+// index (every case not closed: the sweep, 附议, work lists, open queues)
+// and one per grid (a grid's queue, the household file's same address).
+// writeScript keeps them in the write that changes the case. A ledger
+// written before they existed is indexed once, when a store first opens
+// it (buildIndexes).
+
+// indexFor picks the index that narrows q the most, as the embedded store
+// does: the resident's cases, the live ones when only states other than
+// closed are asked for, one grid's, or else every case.
+func (s *Store) indexFor(q core.CaseQuery) string {
+	switch {
+	case q.Resident != "":
+		return s.residentKey(q.Resident)
+	case len(q.States) > 0 && !slicesContains(q.States, core.StateClosed):
+		return s.liveKey()
+	case len(q.Grids) == 1:
+		return s.gridKey(q.Grids[0])
+	}
+	return s.casesKey()
+}
+
+func slicesContains(states []core.State, st core.State) bool {
+	for _, x := range states {
+		if x == st {
+			return true
+		}
+	}
+	return false
+}
+
+// indexScript indexes one case written before the indexes existed, as it
+// stands when the script runs. KEYS: 1 the case, 2 the live index, 3 the
+// grid index of the grid the case was read in (ARGV 2). A case moved to
+// another grid since was indexed by the write that moved it.
+const indexScript = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local c = cjson.decode(raw)
+if c.grid ~= ARGV[2] then return 0 end
+if c.state ~= 'closed' then redis.call('ZADD', KEYS[2], 0, ARGV[1]) end
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+return 1
+`
+
+// buildIndexes indexes the cases of a ledger written before the indexes
+// existed, once: a page of cases at a time, each case by a script that
+// reads it as it stands, so a write racing the pass is never undone.
+// Several instances doing it at once do the same idempotent work.
+func (s *Store) buildIndexes(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.indexedKey()).Build()).AsInt64()
+	if err != nil {
+		return fmt.Errorf("index cases: %w", err)
+	}
+	if done == 1 {
+		return nil
+	}
+	script := vk.NewLuaScript(indexScript)
+	const page = 500
+	upper := "+"
+	for {
+		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
+		if err != nil {
+			return fmt.Errorf("index cases: %w", err)
+		}
+		if len(numbers) == 0 {
+			break
+		}
+		cases, err := s.caseValues(ctx, numbers)
+		if err != nil {
+			return fmt.Errorf("index cases: %w", err)
+		}
+		var execs []vk.LuaExec
+		for i, c := range cases {
+			if c == nil {
+				continue
+			}
+			execs = append(execs, vk.LuaExec{Keys: []string{s.caseKey(numbers[i]), s.liveKey(), s.gridKey(c.Grid)},
+				Args: []string{numbers[i], c.Grid}})
+		}
+		for _, r := range script.ExecMulti(ctx, s.client, execs...) {
+			if err := r.Error(); err != nil {
+				return fmt.Errorf("index cases: %w", err)
+			}
+		}
+		if len(numbers) < page {
+			break
+		}
+		upper = "(" + numbers[len(numbers)-1]
+	}
+	if err := s.client.Do(ctx, s.client.B().Set().Key(s.indexedKey()).Value("1").Build()).Error(); err != nil {
+		return fmt.Errorf("index cases: %w", err)
+	}
+	return nil
+}
+
+// caseValues reads the cases numbered numbers with one MGET; a case gone
+// is nil.
+func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case, error) {
+	keys := make([]string, len(numbers))
+	for i, n := range numbers {
+		keys[i] = s.caseKey(n)
+	}
+	vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*core.Case, len(vals))
+	for i := range vals {
+		raw, err := vals[i].AsBytes()
+		if vk.IsValkeyNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", numbers[i], err)
+		}
+		var c core.Case
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", numbers[i], err)
+		}
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// CountCases implements core.CaseStore: the live cases read and counted
+// by state, the closed ones as every case less the live.
+func (s *Store) CountCases(ctx context.Context) (map[core.State]int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res := s.client.DoMulti(ctx,
+		s.client.B().Zcard().Key(s.casesKey()).Build(),
+		s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build())
+	total, err := res[0].AsInt64()
+	if err != nil {
+		return nil, fmt.Errorf("count cases: %w", err)
+	}
+	live, err := res[1].AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("count cases: %w", err)
+	}
+	out := map[core.State]int{}
+	for _, st := range []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress,
+		core.StateResolved, core.StateClosed, core.StateReopened} {
+		out[st] = 0
+	}
+	const page = 500
+	for i := 0; i < len(live); i += page {
+		cases, err := s.caseValues(ctx, live[i:min(i+page, len(live))])
+		if err != nil {
+			return nil, fmt.Errorf("count cases: %w", err)
+		}
+		for _, c := range cases {
+			if c != nil {
+				out[c.State]++
+			}
+		}
+	}
+	out[core.StateClosed] = int(total) - len(live)
+	return out, nil
+}
