@@ -64,7 +64,7 @@ func square(lat0, lng0, lat1, lng1 float64) []core.Point {
 	return []core.Point{{Lat: lat0, Lng: lng0}, {Lat: lat0, Lng: lng1}, {Lat: lat1, Lng: lng1}, {Lat: lat1, Lng: lng0}}
 }
 
-func testTown(t *testing.T) *core.Town {
+func testTown(t testing.TB) *core.Town {
 	t.Helper()
 	hash := func(id string) string {
 		h, err := bcrypt.GenerateFromPassword([]byte(password(id)), bcrypt.MinCost)
@@ -106,7 +106,7 @@ func testTown(t *testing.T) *core.Town {
 	return town
 }
 
-func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
+func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	t.Helper()
 	town := testTown(t)
 	store, err := embedded.Open(filepath.Join(t.TempDir(), "gridbot.db"), embedded.Options{CasePrefix: "ST"})
@@ -163,7 +163,7 @@ func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
 }
 
 // submit files and assigns a case the way the dialogs and the router would.
-func (f *fixture) submit(t *testing.T, grid, category, text string) string {
+func (f *fixture) submit(t testing.TB, grid, category, text string) string {
 	t.Helper()
 	ctx := context.Background()
 	c, err := f.ledger.Submit(ctx, "o-resident-"+grid, core.Draft{
@@ -183,7 +183,7 @@ func (f *fixture) submit(t *testing.T, grid, category, text string) string {
 // request sends a request as a browser on the console's own page would:
 // same Origin and, for a POST, the X-Requested-With header. edit can undo
 // that.
-func (f *fixture) request(t *testing.T, method, path string, cookie *http.Cookie, body any, edit ...func(*http.Request)) (*http.Response, []byte) {
+func (f *fixture) request(t testing.TB, method, path string, cookie *http.Cookie, body any, edit ...func(*http.Request)) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -225,7 +225,7 @@ func (f *fixture) request(t *testing.T, method, path string, cookie *http.Cookie
 }
 
 // login logs staff member id in and returns the session cookie.
-func (f *fixture) login(t *testing.T, id string) *http.Cookie {
+func (f *fixture) login(t testing.TB, id string) *http.Cookie {
 	t.Helper()
 	resp, body := f.request(t, http.MethodPost, "/api/login", nil, loginRequest{Username: id, Password: password(id)})
 	if resp.StatusCode != http.StatusOK {
