@@ -1182,7 +1182,8 @@
         if (live.lastSeq !== null && item.seq <= live.lastSeq) continue; // seen already
         live.lastSeq = item.seq;
         if (item.type !== 'event') continue;
-        changed = true;
+        // A push delivered changes no count.
+        if (!['delivered', 'undeliverable', 'media_saved'].includes(item.event.kind)) changed = true;
         if (alerts.isNew(item)) alerts.newCase(item.case);
         state.liveDuringLoad.set(item.case.number, item.case);
         upsertRow(item.case);
@@ -1211,8 +1212,10 @@
   }
 
   // refreshFigures reloads the page on view when it counts cases (map,
-  // board, figures), at most once a second however many events come: the
-  // counts are the server's, so the page asks again rather than guess.
+  // board, figures), at most once a second for the map and the board and
+  // every three seconds for the figures (the heaviest to compute, over the
+  // whole history), however many events come: the counts are the
+  // server's, so the page asks again rather than guess.
   const refresh = { timer: 0, running: false, again: false };
   function refreshFigures() {
     if (!['map-view', 'board-view', 'figures-view'].includes(state.view)) return;
@@ -1229,7 +1232,7 @@
         refresh.running = false;
         if (refresh.again) { refresh.again = false; refreshFigures(); }
       }
-    }, 500);
+    }, state.view === 'figures-view' ? 3000 : 1000);
   }
 
   // resync reloads everything from the API when the feed says the page is
