@@ -197,9 +197,25 @@ func (e *Engine) Step(ctx context.Context, s *Session, m core.Message) string {
 	reply := e.step(ctx, s, m)
 	s.Traditional = traditional
 	if traditional && e.Script != nil {
-		reply = e.Script.Traditional(reply)
+		reply = e.inTraditional(reply, m.Text, s.Draft.Text)
 	}
 	return reply
+}
+
+// inTraditional converts a reply to traditional characters, but the
+// resident's own words it repeats (the message, the description) stay as
+// they wrote them: s2hk would turn a Cantonese 晒 into 曬.
+func (e *Engine) inTraditional(reply string, own ...string) string {
+	out := e.Script.Traditional(reply)
+	for _, w := range own {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		if t := e.Script.Traditional(w); t != w {
+			out = strings.ReplaceAll(out, t, w)
+		}
+	}
+	return out
 }
 
 // writesTraditional tells whether the resident, who wrote m, reads
