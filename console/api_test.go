@@ -170,6 +170,10 @@ func TestListVisibility(t *testing.T) {
 		{"text search", "admin", "?q=" + url.QueryEscape("路灯"), []string{g1}},
 		{"number search", "admin", "?q=" + strings.ToLower(g3), []string{g3}},
 		{"search outside view", "lead2", "?q=" + url.QueryEscape("路灯"), nil},
+		{"number search outside view", "lead2", "?q=" + g1, nil},
+		{"number search with another filter", "admin", "?q=" + g3 + "&grid=g1", nil},
+		{"number search, no such case", "admin", "?q=ST209901010001", nil},
+		{"part of a number", "admin", "?q=" + g3[len(g3)-4:], []string{g3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

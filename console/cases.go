@@ -347,6 +347,20 @@ const maxScanned = 1_000_000
 // the limit: a page reads until it is full, not the whole ledger.
 func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilter, limit int) ([]core.Case, error) {
 	town, now := s.Town.Town(), s.now()
+	if number, ok := core.CaseNumberLike(town.CasePrefix, f.q); ok {
+		// A whole case number is contained in no other: read that case.
+		c, err := s.Store.Case(ctx, number)
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		if q := f.query(staff); !q.Match(&c) || !town.CanSee(staff, &c) || !f.matches(staff, &c, now) {
+			return nil, nil
+		}
+		return []core.Case{c}, nil
+	}
 	q := f.query(staff)
 	q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
 	if limit > 0 {
