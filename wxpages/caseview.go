@@ -283,7 +283,7 @@ func ratedBy(events []core.Event) bool {
 
 func newStaffView(town *core.Town, rd *reader, c *core.Case, events []core.Event, now time.Time) staffView {
 	v := staffView{Role: "staff", Staff: rd.staff.Name, Number: c.Number, State: c.State, StateLabel: c.State.Label(),
-		Category: categoryName(town, c.Category), Text: c.Text, Place: town.PlaceName(c.Grid),
+		Category: categoryName(town, c.Category), Text: core.MaskNumbers(c.Text), Place: town.PlaceName(c.Grid),
 		Post: c.Post, Filed: when(town, c.CreatedAt), Result: c.Result, Rating: c.Rating, Joined: len(c.Joined),
 		Photos: mediaURLs(c.Number, c.Photos), Voices: mediaURLs(c.Number, c.Voices), CSRF: rd.csrf,
 		Timeline: []lineView{}, Departments: []string{}, Steps: []stepView{},
@@ -294,13 +294,15 @@ func newStaffView(town *core.Town, rd *reader, c *core.Case, events []core.Event
 	if c.State.Open() {
 		v.Deadline = when(town, c.Deadline)
 	}
-	// The phone: whole to whoever handles the case, masked to the rest —
-	// the policy's rule, as on the console (core.Town.SeesPersonalData).
+	// The phone, and phone and ID numbers in the description: whole to
+	// whoever handles the case, masked to the rest — the policy's rule, as
+	// on the console (core.Town.SeesPersonalData).
 	if c.Phone != "" {
 		v.Phone = core.MaskPhone(c.Phone)
 	}
 	if town.SeesPersonalData(rd.staff, c) {
 		v.Phone, v.PhoneVisible, v.Location = c.Phone, true, c.Location
+		v.Text = c.Text
 	}
 	v.Map = newGridMap(town.Grid(c.Grid), v.Location)
 	for _, a := range c.Departments {
