@@ -163,7 +163,7 @@ func (e *Engine) inDialog(ctx context.Context, town *core.Town, s *Session, in i
 	switch in.kind {
 	case core.MessageText:
 		switch {
-		case isOneOf(in.norm, "取消", "退出", "不报了"):
+		case isOneOf(trimParticles(in.norm), "取消", "退出", "不报", "算了", "不用报", "取消报事"):
 			noun := flowNoun(s.Flow)
 			e.observe(s, DialogAbandoned)
 			s.reset()

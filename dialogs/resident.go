@@ -388,12 +388,19 @@ func householdLines(town *core.Town, hh core.Household) string {
 // answerRating takes a reply to the rating question: a score, words such
 // as 很满意 or 一般, or words saying the case is not fixed (还是堵的). While
 // a resolved case waits for the resident's rating, a reply that is none of
-// these is asked again, never taken for a new report. ok is false when
+// these is asked again, never taken for a new report (small talk is
+// answered as small talk). ok is false when
 // nothing waits for a rating and the text is no rating.
 func (e *Engine) answerRating(ctx context.Context, town *core.Town, in input) (string, bool) {
 	score, notFixed, understood := readRating(in.norm)
 	switch {
 	case understood && notFixed:
+		// "又堵了" about another matter than the case waiting is no
+		// verdict on that case: ask which.
+		if c, waiting := e.awaitingRating(ctx, in.from); waiting && !e.mayBeAbout(town, in.norm, c.Category) {
+			return "请问您说的是编号：" + c.Number + "（" + categoryName(town, c.Category) + "）这件事吗？\n" +
+				"是这件事还没解决，请回复“没解决”；对办理结果评价，请回复1到5分；要反映新问题，请回复“报事”。", true
+		}
 		return e.notFixed(ctx, town, in.from)
 	case understood:
 		if reply, ok := e.rate(ctx, town, in.from, score); ok {
@@ -401,26 +408,30 @@ func (e *Engine) answerRating(ctx context.Context, town *core.Town, in input) (s
 		}
 		return "", false
 	}
-	number, waiting := e.awaitingRating(ctx, in.from)
+	if what, _ := classify(town, e.reader(), in.norm); what == intentGreeting || what == intentThanks || what == intentQuestion {
+		// Small talk is answered as such, without reading the ledger.
+		return "", false
+	}
+	c, waiting := e.awaitingRating(ctx, in.from)
 	if !waiting {
 		return "", false
 	}
-	return "请问您对编号：" + number + " 的办理结果满意吗？\n" +
+	return "请问您对编号：" + c.Number + " 的办理结果满意吗？\n" +
 		"请回复1到5分（5分最满意），或“满意”“一般”“不满意”；问题没有解决请回复“没解决”。\n" +
 		"要反映新问题，请回复“报事”。", true
 }
 
 // awaitingRating finds a resolved case that waits for the resident's
 // rating: their own, or one they joined and have not rated.
-func (e *Engine) awaitingRating(ctx context.Context, resident string) (string, bool) {
+func (e *Engine) awaitingRating(ctx context.Context, resident string) (core.Case, bool) {
 	cases, err := e.Ledger.OpenCases(ctx, resident)
 	if err != nil {
 		e.log().ErrorContext(ctx, "dialogs: open cases failed", "err", err)
-		return "", false
+		return core.Case{}, false
 	}
 	for _, c := range cases {
 		if c.State == core.StateResolved {
-			return c.Number, true
+			return c, true
 		}
 	}
 	for _, j := range e.joinedCases(ctx, resident) {
@@ -428,8 +439,23 @@ func (e *Engine) awaitingRating(ctx context.Context, resident string) (string, b
 			continue
 		}
 		if c, err := e.Ledger.Case(ctx, j.Number); err == nil && c.State == core.StateResolved {
-			return c.Number, true
+			return c, true
 		}
 	}
-	return "", false
+	return core.Case{}, false
+}
+
+// mayBeAbout reports whether words (as read) may be about a case of
+// category: they name no category, or that one among their guesses.
+func (e *Engine) mayBeAbout(town *core.Town, norm, category string) bool {
+	guesses := e.reader().guessRead(town, norm)
+	if len(guesses) == 0 {
+		return true
+	}
+	for _, g := range guesses {
+		if g.Code == category {
+			return true
+		}
+	}
+	return false
 }
