@@ -2,9 +2,11 @@ package asr_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"gridbot/asr"
 	"gridbot/bot"
@@ -81,5 +83,38 @@ func TestHearerDownloadsAndHears(t *testing.T) {
 	}
 	if _, err := h.Hear(context.Background(), "gone_media"); err == nil {
 		t.Fatal("a voice WeChat no longer has was heard")
+	}
+}
+
+// fixedFetcher serves one voice note.
+type fixedFetcher []byte
+
+func (f fixedFetcher) Fetch(context.Context, string) (string, []byte, error) {
+	return "audio/amr", f, nil
+}
+
+// A recognition that hangs gives up within the budget, so the resident
+// still gets an answer inside WeChat's 5 seconds.
+func TestHearerGivesUpWithinItsBudget(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	tc, err := asr.NewTencent(asr.Config{SecretID: "AKID", SecretKey: "k", Region: "ap-guangzhou", Engine: asr.EngineMandarin, Endpoint: slow.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &asr.Hearer{Fetch: fixedFetcher("#!AMR\n..."), ASR: tc, Budget: 300 * time.Millisecond}
+	start := time.Now()
+	if _, err := h.Hear(context.Background(), "v1"); err == nil {
+		t.Fatal("a hung recognition was heard")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("gave up after %v, budget 300ms", took)
 	}
 }
