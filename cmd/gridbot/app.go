@@ -51,6 +51,8 @@ type app struct {
 	proxies                   clientaddr.Proxies
 	// adminToken is the bearer token of the admin endpoints.
 	adminToken string
+	// directoryEdits ends sessions the town directory file took away.
+	directoryEdits *directoryEdits
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -92,6 +94,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	var town core.TownSource = book
 	a.hub = console.NewHub(log)
 	a.hub.Limit(cfg.Console.WebsocketsPerPerson, cfg.Console.WebsocketsPerAddr)
+	a.directoryEdits = &directoryEdits{towns: towns, keys: st, hub: a.hub, log: log, last: towns.Town()}
 	a.metrics = metrics.New(metrics.Sources{WebsocketClients: a.hub.Clients, Cases: st})
 	roster := &core.Roster{Town: town, Records: st, Keys: st, CodeTTL: cfg.Staff.BindCodeTTL,
 		BindAttempts: cfg.Staff.BindAttempts, BindLock: cfg.Staff.BindLock, Log: log}
@@ -247,6 +250,11 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	go func() {
 		defer wg.Done()
 		every(ctx, staffRefreshEvery, a.refreshStaff)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		every(ctx, directoryEditsEvery, a.directoryEdits.check)
 	}()
 	wg.Add(1)
 	go func() {
