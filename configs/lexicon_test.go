@@ -22,6 +22,7 @@ func TestSampleLexiconIsSimplified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conv.Wait()
 	if n := len(lex.Entries()); n < 100 {
 		t.Errorf("the sample lexicon has %d entries; the everyday matters need more", n)
 	}

@@ -64,8 +64,18 @@ func testTown(t testing.TB) *core.Town {
 // (the converter takes a tenth of a second to build).
 var (
 	sampleLexicon = sync.OnceValues(configs.SampleLexicon)
-	loadScript    = sync.OnceValues(script.New)
+	loadScript    = sync.OnceValues(readyScript)
 )
+
+// readyScript is a converter with its tables built, so that every test
+// reads the same way whatever the timing.
+func readyScript() (*script.Converter, error) {
+	c, err := script.New()
+	if err == nil {
+		c.Wait()
+	}
+	return c, err
+}
 
 func testLexicon(t testing.TB) *core.Lexicon {
 	t.Helper()

@@ -11,7 +11,13 @@ import (
 	"gridbot/script"
 )
 
-var loadConverter = sync.OnceValues(script.New)
+var loadConverter = sync.OnceValues(func() (*script.Converter, error) {
+	c, err := script.New()
+	if err == nil {
+		c.Wait() // measure the reading residents get once started
+	}
+	return c, err
+})
 
 func sampleReader(t testing.TB) (*core.Town, dialogs.Reader) {
 	t.Helper()
