@@ -70,7 +70,7 @@ type wechat struct {
 	exchanges atomic.Int32
 }
 
-func newWeChat(t *testing.T) *wechat {
+func newWeChat(t testing.TB) *wechat {
 	w := &wechat{codes: map[string]string{}, used: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /connect/oauth2/authorize", func(rw http.ResponseWriter, r *http.Request) {
@@ -144,7 +144,7 @@ type fixture struct {
 
 var t0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-func testTown(t *testing.T) *core.Town {
+func testTown(t testing.TB) *core.Town {
 	t.Helper()
 	town, err := core.NewTown(core.Town{
 		Name:        "石塘镇",
@@ -172,7 +172,7 @@ func testTown(t *testing.T) *core.Town {
 	return town
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clk := &testClock{now: t0}
 	town := testTown(t)
@@ -200,7 +200,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // file files and assigns a case the way the dialogs and the router would.
-func (f *fixture) file(t *testing.T, resident, grid, text string) string {
+func (f *fixture) file(t testing.TB, resident, grid, text string) string {
 	t.Helper()
 	ctx := context.Background()
 	if err := f.media.Put(ctx, core.MediaFile{ID: "m-" + resident + grid, Case: "pending", Kind: core.MediaImage,
@@ -238,7 +238,7 @@ type phone struct {
 	csrf   string
 }
 
-func (f *fixture) phone(t *testing.T, openid string) *phone {
+func (f *fixture) phone(t testing.TB, openid string) *phone {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -251,7 +251,7 @@ func (f *fixture) phone(t *testing.T, openid string) *phone {
 
 // open opens a page as WeChat would (following web authorisation) and
 // returns the final status and URL.
-func (p *phone) open(t *testing.T, path string) (int, string) {
+func (p *phone) open(t testing.TB, path string) (int, string) {
 	t.Helper()
 	resp, err := p.c.Get(p.f.ts.URL + path)
 	if err != nil {
@@ -263,7 +263,7 @@ func (p *phone) open(t *testing.T, path string) (int, string) {
 }
 
 // login opens the case's page, which authorises the phone.
-func (p *phone) login(t *testing.T) {
+func (p *phone) login(t testing.TB) {
 	t.Helper()
 	if status, _ := p.open(t, "/wx/cases/"+p.f.number); status != http.StatusOK {
 		t.Fatalf("%s opening the page: %d", p.openid, status)
@@ -275,7 +275,7 @@ func (p *phone) login(t *testing.T) {
 }
 
 // get reads the page API as JSON.
-func (p *phone) get(t *testing.T, path string, into any) int {
+func (p *phone) get(t testing.TB, path string, into any) int {
 	t.Helper()
 	resp, err := p.c.Get(p.f.ts.URL + path)
 	if err != nil {
@@ -297,7 +297,7 @@ func (p *phone) get(t *testing.T, path string, into any) int {
 }
 
 // view reads a case as the phone's reader.
-func (p *phone) view(t *testing.T, number string) map[string]any {
+func (p *phone) view(t testing.TB, number string) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if status := p.get(t, "/wx/api/cases/"+number, &v); status != http.StatusOK {
@@ -314,7 +314,7 @@ type file struct {
 
 // post sends a form as the page does: same origin, the CSRF token, fields
 // and photos as multipart. edit may spoil the request.
-func (p *phone) post(t *testing.T, path string, fields map[string]string, photos []file, edit ...func(*http.Request)) (int, map[string]any) {
+func (p *phone) post(t testing.TB, path string, fields map[string]string, photos []file, edit ...func(*http.Request)) (int, map[string]any) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -348,7 +348,7 @@ func (p *phone) post(t *testing.T, path string, fields map[string]string, photos
 }
 
 // step takes a step on the case and returns the status and answer.
-func (p *phone) step(t *testing.T, number, step string, fields map[string]string, photos ...file) (int, map[string]any) {
+func (p *phone) step(t testing.TB, number, step string, fields map[string]string, photos ...file) (int, map[string]any) {
 	t.Helper()
 	return p.post(t, "/wx/api/cases/"+number+"/"+step, fields, photos)
 }
