@@ -40,9 +40,13 @@ type GuessBook struct {
 	Records Records
 }
 
+// MaxExampleGrams bounds one example: a case's text is at most
+// MaxTextLen characters, two grams each.
+const MaxExampleGrams = 2 * MaxTextLen
+
 // AddExample keeps ex; the same key again replaces it.
 func (b *GuessBook) AddExample(ctx context.Context, ex Example) error {
-	if ex.Key == "" || ex.Category == "" {
+	if ex.Key == "" || ex.Category == "" || len(ex.Grams) > MaxExampleGrams {
 		return fmt.Errorf("guess example: key and category are needed: %w", ErrInvalid)
 	}
 	v, err := json.Marshal(ex)

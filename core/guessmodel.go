@@ -3,6 +3,7 @@ package core
 import (
 	"math"
 	"unicode"
+	"unicode/utf8"
 )
 
 // A guess that learns: every time staff correct a case's category (更正),
@@ -12,15 +13,25 @@ import (
 // stay; the model adds its weight to them (see dialogs).
 
 // Example is one case's words labelled with the category staff settled on.
-// Text is the words as the guess reads them (simplified, colloquial words
-// in Mandarin, place names blanked).
+// The words are kept only as the hashes of their characters and character
+// pairs (GuessGrams of the words as the guess reads them): enough to learn
+// from, and no resident's sentence, name or phone number to keep safe or
+// to erase when the case's personal data is.
 type Example struct {
 	// Key identifies the correction the example came from (the ledger
 	// event's sequence number), so a correction handled twice counts once.
-	Key      string `json:"key"`
-	Text     string `json:"text"`
-	Category string `json:"category"`
-	Case     string `json:"case,omitempty"`
+	Key      string   `json:"key"`
+	Grams    []uint64 `json:"grams"`
+	Category string   `json:"category"`
+	Case     string   `json:"case,omitempty"`
+}
+
+// GuessGrams returns the hashes of text's characters and pairs of
+// characters, as the model learns them.
+func GuessGrams(text string) []uint64 {
+	var out []uint64
+	eachGram(text, func(h uint64) { out = append(out, h) })
+	return out
 }
 
 // GuessModel is a multinomial naive Bayes model over character unigrams
@@ -30,14 +41,14 @@ type GuessModel struct {
 	cats   map[string]int       // category → index into the slices below
 	docs   []int                // examples per category
 	tokens []int                // n-grams per category
-	grams  map[string][]float32 // n-gram → log(1+count) per category index
-	counts map[string][]int32   // n-gram → count per category index
+	grams  map[uint64][]float32 // n-gram hash → log(1+count) per category index
+	counts map[uint64][]int32   // n-gram hash → count per category index
 	total  int
 }
 
 // NewGuessModel returns an empty model.
 func NewGuessModel() *GuessModel {
-	return &GuessModel{cats: map[string]int{}, grams: map[string][]float32{}, counts: map[string][]int32{}}
+	return &GuessModel{cats: map[string]int{}, grams: map[uint64][]float32{}, counts: map[uint64][]int32{}}
 }
 
 // Examples is how many examples the model learnt from.
@@ -48,8 +59,8 @@ func (m *GuessModel) Examples() int {
 	return m.total
 }
 
-// Learn adds one example.
-func (m *GuessModel) Learn(text, category string) {
+// Learn adds one example: the n-gram hashes of its words (GuessGrams).
+func (m *GuessModel) Learn(grams []uint64, category string) {
 	if category == "" {
 		return
 	}
@@ -61,7 +72,7 @@ func (m *GuessModel) Learn(text, category string) {
 	}
 	m.docs[ci]++
 	m.total++
-	eachGram(text, func(g string) {
+	for _, g := range grams {
 		n := m.counts[g]
 		if len(n) <= ci {
 			n = append(n, make([]int32, ci+1-len(n))...)
@@ -71,7 +82,7 @@ func (m *GuessModel) Learn(text, category string) {
 		n[ci]++
 		m.grams[g][ci] = float32(math.Log1p(float64(n[ci])))
 		m.tokens[ci]++
-	})
+	}
 }
 
 // Posterior writes into out, for each of codes, the probability the model
@@ -97,7 +108,7 @@ func (m *GuessModel) Posterior(text string, codes []string, out []float64) {
 	// log P(c) + Σ_g log((n_cg+1)/(N_c+V)) over the grams the model knows;
 	// the sum is split so that each gram costs one map lookup.
 	seen, all := 0, 0
-	eachGram(text, func(g string) {
+	eachGram(text, func(g uint64) {
 		all++
 		per, ok := m.grams[g]
 		if !ok {
@@ -138,19 +149,32 @@ func (m *GuessModel) Posterior(text string, codes []string, out []float64) {
 	}
 }
 
-// eachGram calls fn with each letter of text and each pair of letters
-// next to each other; spaces and punctuation break pairs.
-func eachGram(text string, fn func(string)) {
+// eachGram calls fn with the FNV-1a hash of each letter of text and of
+// each pair of letters next to each other; spaces and punctuation break
+// pairs. Hashing as it goes keeps a guess free of allocations.
+func eachGram(text string, fn func(uint64)) {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	hash := func(b string) uint64 {
+		h := uint64(offset)
+		for i := 0; i < len(b); i++ {
+			h ^= uint64(b[i])
+			h *= prime
+		}
+		return h
+	}
 	prev := -1
 	for i, r := range text {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			prev = -1
 			continue
 		}
-		end := i + len(string(r))
-		fn(text[i:end])
+		end := i + utf8.RuneLen(r)
+		fn(hash(text[i:end]))
 		if prev >= 0 {
-			fn(text[prev:end])
+			fn(hash(text[prev:end]))
 		}
 		prev = i
 	}

@@ -68,7 +68,7 @@ func (l *Learner) exampleText(town *core.Town, text string) string {
 func (l *Learner) Teach(town *core.Town, key, text, category string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.learnLocked(core.Example{Key: key, Text: l.exampleText(town, text), Category: category})
+	l.learnLocked(core.Example{Key: key, Grams: core.GuessGrams(l.exampleText(town, text)), Category: category})
 }
 
 func (l *Learner) learnLocked(ex core.Example) {
@@ -79,7 +79,7 @@ func (l *Learner) learnLocked(ex core.Example) {
 		return
 	}
 	l.keys[ex.Key] = true
-	l.model.Learn(ex.Text, ex.Category)
+	l.model.Learn(ex.Grams, ex.Category)
 }
 
 // Learn is the router's handler of a correction: it keeps the case's words
@@ -101,7 +101,8 @@ func (l *Learner) Learn(ctx context.Context, ev core.Event) error {
 	if c.Text == "" {
 		return nil // erased (retention): nothing to learn
 	}
-	ex := core.Example{Key: ev.ID(), Text: l.exampleText(l.Town.Town(), c.Text), Category: cat, Case: c.Number}
+	grams := core.GuessGrams(l.exampleText(l.Town.Town(), c.Text))
+	ex := core.Example{Key: ev.ID(), Grams: grams[:min(len(grams), core.MaxExampleGrams)], Category: cat, Case: c.Number}
 	if err := l.Book.AddExample(ctx, ex); err != nil {
 		return fmt.Errorf("learn from %s: %w", ev.Case, err)
 	}

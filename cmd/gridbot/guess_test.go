@@ -34,7 +34,7 @@ func TestGuessCommands(t *testing.T) {
 			if err := book.NoteCorrected(ctx, n); err != nil {
 				t.Fatal(err)
 			}
-			if err := book.AddExample(ctx, core.Example{Key: "1", Text: "猪栏好臭", Category: "farm", Case: n}); err != nil {
+			if err := book.AddExample(ctx, core.Example{Key: "1", Grams: core.GuessGrams("猪栏好臭"), Category: "farm", Case: n}); err != nil {
 				t.Fatal(err)
 			}
 		}
