@@ -76,10 +76,15 @@
 //
 //	GET  /api/cases.xlsx?(same filters)&phone=full → the queue as an Excel
 //	    workbook (sheet 案件台账) adding location (where the caller may read
-//	    it), resolving time, result, rating and closing time.
+//	    it), resolving time, result, rating and closing time; 413
+//	    案件超过20000件… over 20,000 cases (narrow the filter, or take the CSV).
 //	GET  /api/figures.xlsx?month=2026-11 → one workbook: the three rates by
 //	    grid, village, department and month, the month's ledger by grid,
 //	    village and department, and the last 12 months.
+//
+//	The figures, the CSVs and the workbooks read the whole visible history:
+//	at most one per CPU (two at least) run at once and the rest wait their
+//	turn (heavy.go); one whose caller leaves while waiting answers 503.
 //	GET  /api/figures/board → {"rows":[{"kind":"grid"|"department","key","name",
 //	    "open","yellow","red","overdue","cases"}]}
 //	GET  /api/map → {"grids":[{"id","name","place","village","kind",

@@ -17,9 +17,14 @@ import (
 // from the same functions, with the case ledger adding where, result,
 // rating and closing time.
 
-// maxExcelRows bounds the cases one ledger workbook carries; a town's year
-// is far below it, and a bigger export is the JSON export's work.
-const maxExcelRows = 100_000
+// maxExcelRows bounds the cases one ledger workbook carries: a workbook is
+// built in memory (about 11 KB of allocation per row, see
+// docs/benchmarks.md). A town's year is below it; more is asked with a
+// narrower filter, or is the CSV's or the JSON export's work.
+const maxExcelRows = 20_000
+
+// msgTooManyRows answers a ledger workbook over maxExcelRows cases.
+const msgTooManyRows = "案件超过20000件，请缩小筛选范围，或导出CSV"
 
 // handleCasesXLSX answers GET /api/cases.xlsx with the queue's filters.
 // Phones are masked unless the town asks for them whole (phone=full); a
@@ -34,9 +39,17 @@ func (s *Server) handleCasesXLSX(w http.ResponseWriter, r *http.Request, staff *
 		writeError(w, http.StatusNotFound, msgNoAPI)
 		return
 	}
-	cases, err := s.visibleCases(r.Context(), staff, f, maxExcelRows)
+	limit := maxExcelRows
+	if s.excelRows > 0 {
+		limit = s.excelRows
+	}
+	cases, err := s.visibleCases(r.Context(), staff, f, limit+1)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
+		return
+	}
+	if len(cases) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, msgTooManyRows)
 		return
 	}
 	town, now := s.Town.Town(), s.now()

@@ -108,6 +108,11 @@ type Server struct {
 	// maxAddrAttempts).
 	hashCost     int
 	addrFailures int
+
+	// heavyLine holds a token for each heavy request running (heavy.go).
+	heavyLine chan struct{}
+	// excelRows lowers maxExcelRows for the tests (0: maxExcelRows).
+	excelRows int
 }
 
 func (s *Server) now() time.Time {
@@ -145,6 +150,9 @@ func (s *Server) sessionTTL() time.Duration {
 // Handler returns the console: the API under /api/, the websocket at
 // /api/ws and the page at /.
 func (s *Server) Handler() http.Handler {
+	if s.heavyLine == nil {
+		s.heavyLine = make(chan struct{}, heavySlots())
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", s.handleLogin)
 	mux.HandleFunc("POST /api/logout", s.handleLogout)
@@ -152,21 +160,21 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/config", s.handleConfig)
 	mux.Handle("GET /api/cases", s.authed(s.handleList))
 	mux.Handle("GET /api/cases/{number}", s.authed(s.handleCase))
-	mux.Handle("GET /api/cases.csv", s.authed(s.handleCasesCSV))
-	mux.Handle("GET /api/cases.xlsx", s.authed(s.handleCasesXLSX))
-	mux.Handle("GET /api/figures.xlsx", s.authed(s.handleFiguresXLSX))
+	mux.Handle("GET /api/cases.csv", s.authed(s.heavy(s.handleCasesCSV)))
+	mux.Handle("GET /api/cases.xlsx", s.authed(s.heavy(s.handleCasesXLSX)))
+	mux.Handle("GET /api/figures.xlsx", s.authed(s.heavy(s.handleFiguresXLSX)))
 	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
 	for _, a := range caseActions() {
 		mux.Handle("POST /api/cases/{number}/"+string(a.step), s.authed(s.actionHandler(a)))
 	}
 	mux.Handle("GET /api/figures/board", s.authed(s.handleBoard))
 	mux.Handle("GET /api/map", s.authed(s.handleMap))
-	mux.Handle("GET /api/figures/rates", s.authed(s.handleRates))
-	mux.Handle("GET /api/figures/charts", s.authed(s.handleCharts))
+	mux.Handle("GET /api/figures/rates", s.authed(s.heavy(s.handleRates)))
+	mux.Handle("GET /api/figures/charts", s.authed(s.heavy(s.handleCharts)))
 	mux.Handle("GET /api/figures/guess", s.authed(s.handleGuessFigures))
-	mux.Handle("GET /api/figures/rates.csv", s.authed(s.handleRatesCSV))
-	mux.Handle("GET /api/figures/ledger", s.authed(s.handleLedger))
-	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.handleLedgerCSV))
+	mux.Handle("GET /api/figures/rates.csv", s.authed(s.heavy(s.handleRatesCSV)))
+	mux.Handle("GET /api/figures/ledger", s.authed(s.heavy(s.handleLedger)))
+	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.heavy(s.handleLedgerCSV)))
 	mux.Handle("GET /api/staff", s.authed(s.townOnly(s.handleStaffList)))
 	mux.Handle("POST /api/staff", s.authed(s.townOnly(s.handleStaffAdd)))
 	mux.Handle("POST /api/staff/{id}/disable", s.authed(s.townOnly(s.handleStaffDisable)))

@@ -1,0 +1,73 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// TestHeavyRequestsWaitTheirTurn: with every slot taken, a figures request
+// waits, and runs as soon as one is free; one whose caller left while
+// waiting is let go.
+func TestHeavyRequestsWaitTheirTurn(t *testing.T) {
+	f := newFixture(t)
+	admin := f.login(t, "admin")
+	for range cap(f.srv.heavyLine) {
+		f.srv.heavyLine <- struct{}{}
+	}
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+"/api/figures/rates?by=grid", nil)
+		req.AddCookie(admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		t.Fatalf("answered %d with every slot taken", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	<-f.srv.heavyLine
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("answered %d once a slot was free", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting with a slot free")
+	}
+
+	for len(f.srv.heavyLine) < cap(f.srv.heavyLine) {
+		f.srv.heavyLine <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	staff := f.town.StaffMember("admin")
+	f.srv.heavy(f.srv.handleRates)(rec, httptest.NewRequest(http.MethodGet, "/api/figures/rates", nil).WithContext(ctx), staff)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("a caller that left: %d", rec.Code)
+	}
+}
+
+// TestCasesXLSXTooMany: a ledger workbook over the bound is refused with a
+// clear answer, not cut short.
+func TestCasesXLSXTooMany(t *testing.T) {
+	f := newFixture(t)
+	f.srv.excelRows = 2
+	resp, body := f.request(t, http.MethodGet, "/api/cases.xlsx?state=", f.login(t, "admin"), nil)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || errorMessage(t, body) != msgTooManyRows {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+	resp, _ = f.request(t, http.MethodGet, "/api/cases.xlsx?state=&grid=g1", f.login(t, "admin"), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a narrower filter: %d", resp.StatusCode)
+	}
+}
