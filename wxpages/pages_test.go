@@ -578,3 +578,53 @@ func TestStateServesOneReturn(t *testing.T) {
 		t.Fatalf("one state let %d returns through (%d refused)", found, refused)
 	}
 }
+
+func TestHundredAcceptsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	p := f.phone(t, oLead1)
+	p.login(t)
+	codes := make(chan int, 100)
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := p.step(t, f.number, "accept", nil)
+			codes <- code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[http.StatusOK] != 1 || count[http.StatusOK]+count[http.StatusConflict]+count[http.StatusTooManyRequests] != 100 {
+		t.Fatalf("answers: %v", count)
+	}
+	evs, _ := f.ledger.CaseEvents(context.Background(), f.number)
+	accepted := 0
+	for _, e := range evs {
+		if e.Kind == core.EventAccepted {
+			accepted++
+		}
+	}
+	if accepted != 1 {
+		t.Fatalf("%d accepted events", accepted)
+	}
+}
+
+func TestReportFilingLimit(t *testing.T) {
+	f := newFixture(t)
+	p := f.phone(t, oOther)
+	p.login(t)
+	var last int
+	var body map[string]any
+	for i := range core.DefaultSubmitRecent + 1 {
+		last, body = p.post(t, "/wx/api/report", map[string]string{"category": "road", "text": "第" + string(rune('一'+i)) + "处坑",
+			"grid": "g1", "key": "limit-" + string(rune('a'+i))}, nil)
+	}
+	if last != http.StatusTooManyRequests || body["error"] != msgTooManyFiled {
+		t.Fatalf("past the filing limit: %d %v", last, body)
+	}
+}

@@ -35,17 +35,18 @@ const (
 
 // Messages readers see. They never carry internal error text.
 const (
-	msgServerError = "服务暂时不可用，请稍后再试。"
-	msgAuthAgain   = "授权已失效，请从公众号消息或菜单重新打开本页。"
-	msgNotFound    = "没有找到这件事项，请核对编号。"
-	msgForbidden   = "请求来源不被允许，请刷新页面后重试。"
-	msgTooLarge    = "内容太大：每张照片不超过2MB，最多3张。"
-	msgBadRequest  = "请求格式不对，请刷新页面后重试。"
-	msgTooMany     = "操作太频繁，请稍后再试。"
-	msgLoginFirst  = "登录已过期，请刷新页面。"
-	msgConflict    = "事项刚被更新，请刷新后重试。"
-	msgWrongState  = "当前状态不能进行这项操作。"
-	msgBadPhoto    = "照片格式不对，请选 JPG 或 PNG 图片。"
+	msgServerError  = "服务暂时不可用，请稍后再试。"
+	msgAuthAgain    = "授权已失效，请从公众号消息或菜单重新打开本页。"
+	msgNotFound     = "没有找到这件事项，请核对编号。"
+	msgForbidden    = "请求来源不被允许，请刷新页面后重试。"
+	msgTooLarge     = "内容太大：每张照片不超过2MB，最多3张。"
+	msgBadRequest   = "请求格式不对，请刷新页面后重试。"
+	msgTooMany      = "操作太频繁，请稍后再试。"
+	msgLoginFirst   = "登录已过期，请刷新页面。"
+	msgConflict     = "事项刚被更新，请刷新后重试。"
+	msgWrongState   = "当前状态不能进行这项操作。"
+	msgBadPhoto     = "照片格式不对，请选 JPG 或 PNG 图片。"
+	msgTooManyFiled = "您提交得太频繁了，请稍后再提交；已提交的事项正在办理，可在公众号回复“我的”查看进度。"
 )
 
 // Server serves the pages inside WeChat. Fill the fields, then mount
@@ -345,6 +346,9 @@ func (s *Server) answerLedger(ctx context.Context, w http.ResponseWriter, err er
 		writeError(w, http.StatusConflict, pick(msgWrongState))
 	case errors.Is(err, core.ErrConflict):
 		writeError(w, http.StatusConflict, msgConflict)
+	case errors.Is(err, core.ErrTooMany):
+		// The ledger's per-resident filing limit: nothing was written.
+		writeError(w, http.StatusTooManyRequests, msgTooManyFiled)
 	default:
 		s.log().ErrorContext(ctx, "wx pages: "+what, "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
