@@ -142,12 +142,17 @@ func progressWords(town *core.Town, c *core.Case) string {
 
 // residentLine says one event in a resident's words, or "" for events the
 // resident is not told (deliveries, warnings, staff's inner steps).
-func residentLine(town *core.Town, c *core.Case, e core.Event) lineView {
+func residentLine(town *core.Town, c *core.Case, e core.Event, joined bool) lineView {
 	place := town.PlaceName(c.Grid)
+	// A resident who joined reads the filer's steps as someone else's.
+	you := "您"
+	if joined {
+		you = "居民"
+	}
 	l := lineView{At: when(town, e.At)}
 	switch e.Kind {
 	case core.EventSubmitted:
-		l.Words = "您提交了事项"
+		l.Words = you + "提交了事项"
 	case core.EventAssigned:
 		l.Words = "已交给" + place
 	case core.EventAccepted:
@@ -170,18 +175,18 @@ func residentLine(town *core.Town, c *core.Case, e core.Event) lineView {
 		if e.Data[core.DataJoined] == "true" {
 			return lineView{}
 		}
-		l.Words = "您评了" + e.Data[core.DataRating] + "分"
+		l.Words = you + "评了" + e.Data[core.DataRating] + "分"
 	case core.EventReopened:
 		l.Words = "已重新办理"
 	case core.EventClosed:
 		l.Words = "已结案"
 	case core.EventSupplemented:
-		l.Words = "您补充了情况"
+		l.Words = you + "补充了情况"
 		if e.Text != "" {
 			l.Words += "：" + e.Text
 		}
 	case core.EventWithdrawn:
-		l.Words = "您撤回了事项"
+		l.Words = you + "撤回了事项"
 	default:
 		return lineView{}
 	}
@@ -260,7 +265,7 @@ func newResidentView(town *core.Town, rd *reader, c *core.Case, events []core.Ev
 		v.Deadline = when(town, c.Deadline)
 	}
 	for _, e := range events {
-		if l := residentLine(town, c, e); l.Words != "" {
+		if l := residentLine(town, c, e, v.Joined); l.Words != "" {
 			v.Timeline = append(v.Timeline, l)
 		}
 	}

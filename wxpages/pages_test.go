@@ -432,6 +432,9 @@ func TestJoinerSeesProgressNotPhotos(t *testing.T) {
 	if v["joined"] != true || len(v["photos"].([]any)) != 0 || v["can"].(map[string]any)["supplement"] != false {
 		t.Fatalf("joiner's view: %v", v)
 	}
+	if first := v["timeline"].([]any)[0].(map[string]any)["words"]; first != "居民提交了事项" {
+		t.Fatalf("the joiner reads the filing as %q", first)
+	}
 	resp, err := p.c.Get(f.ts.URL + "/wx/api/media/" + f.number + "/m-" + oResident + "g1")
 	if err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("joiner reads the filer's photo: %d %v", resp.StatusCode, err)
