@@ -68,6 +68,7 @@ type staffView struct {
 	Overdue      bool           `json:"overdue"`
 	Phone        string         `json:"phone,omitempty"`
 	PhoneVisible bool           `json:"phone_visible"`
+	Address      string         `json:"address,omitempty"`
 	Location     *core.Location `json:"location,omitempty"`
 	Map          *gridMap       `json:"map,omitempty"`
 	Result       string         `json:"result,omitempty"`
@@ -306,7 +307,7 @@ func newStaffView(town *core.Town, rd *reader, c *core.Case, events []core.Event
 		v.Phone = core.MaskPhone(c.Phone)
 	}
 	if town.SeesPersonalData(rd.staff, c) {
-		v.Phone, v.PhoneVisible, v.Location = c.Phone, true, c.Location
+		v.Phone, v.PhoneVisible, v.Location, v.Address = c.Phone, true, c.Location, c.Address
 		v.Text = c.Text
 	}
 	v.Map = newGridMap(town.Grid(c.Grid), v.Location)

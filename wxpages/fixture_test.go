@@ -208,7 +208,7 @@ func (f *fixture) file(t testing.TB, resident, grid, text string) string {
 		t.Fatal(err)
 	}
 	c, err := f.ledger.Submit(ctx, resident, core.Draft{
-		Category: "road", Text: text, Grid: grid, Phone: residentPhone,
+		Category: "road", Text: text, Grid: grid, Phone: residentPhone, Address: "东山村12号",
 		Location: &core.Location{Point: core.Point{Lat: 22.31, Lng: 112.61}, Label: "东山村12号"},
 		Photos:   []core.Media{{MediaID: "m-" + resident + grid}},
 	})

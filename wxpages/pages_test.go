@@ -298,7 +298,7 @@ func TestLeaderWorksCase(t *testing.T) {
 	lead := f.phone(t, oLead1)
 	lead.login(t)
 	v := lead.view(t, f.number)
-	if v["role"] != "staff" || v["phone"] != residentPhone || v["phone_visible"] != true {
+	if v["role"] != "staff" || v["phone"] != residentPhone || v["phone_visible"] != true || v["address"] != "东山村12号" {
 		t.Fatalf("leader's view: %v", v)
 	}
 	if got := steps(v); got != "accept,reply,resolve,whistle,transfer" {
@@ -334,7 +334,8 @@ func TestLeaderWorksCase(t *testing.T) {
 	dept := f.phone(t, oDept)
 	dept.login(t)
 	dv := dept.view(t, f.number)
-	if steps(dv) != "reply,resolve,sign,return" || dv["phone_visible"] == true || dv["phone"] != core.MaskPhone(residentPhone) {
+	if steps(dv) != "reply,resolve,sign,return" || dv["phone_visible"] == true || dv["phone"] != core.MaskPhone(residentPhone) ||
+		dv["address"] != nil || dv["location"] != nil {
 		t.Fatalf("department's view: %s %v %v", steps(dv), dv["phone"], dv["phone_visible"])
 	}
 	if code, _ := dept.step(t, f.number, "sign", nil); code != http.StatusOK {
@@ -499,8 +500,14 @@ func TestReportFiles(t *testing.T) {
 	if err != nil || c.Grid != "g1" || c.Resident != oOther || c.Phone != "13900001111" || len(c.Photos) != 1 {
 		t.Fatalf("filed: %+v %v", c, err)
 	}
-	if _, ok, _ := f.media.Get(context.Background(), c.Photos[0].MediaID); !ok {
-		t.Fatal("the report's photo is not kept")
+	if m, ok, _ := f.media.Get(context.Background(), c.Photos[0].MediaID); !ok || m.Case != c.Number {
+		t.Fatalf("the report's photo is not kept with the case: %v %q", ok, m.Case)
+	}
+	all, _ := f.store.RecordsIn(context.Background(), "media")
+	for id, raw := range all {
+		if strings.Contains(string(raw), `"case":"filing"`) {
+			t.Errorf("photo %s left under no case", id)
+		}
 	}
 	cases, _ := f.ledger.ResidentCases(context.Background(), oOther)
 	if len(cases) != 1 {

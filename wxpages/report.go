@@ -1,6 +1,7 @@
 package wxpages
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -98,22 +99,36 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, rd *reader
 		writeError(w, http.StatusBadRequest, msgNoPlace)
 		return
 	}
-	// Photos are named before the case exists and kept once it does: the
-	// number is the case's.
+	// Photos are kept before the case exists, under no case, so the
+	// router, which fetches a new case's photos from WeChat unless they
+	// are kept already, leaves them alone; once the case is filed they are
+	// kept again under its number, the only one that serves them.
 	var photos []photo
 	for _, p := range f.photos {
 		id := newMediaID()
+		if err := s.Media.Put(ctx, core.MediaFile{ID: id, Case: "filing", Kind: core.MediaImage,
+			ContentType: p.contentType, Data: p.data, At: s.now()}); err != nil {
+			s.dropPhotos(ctx, d.Photos)
+			s.log().ErrorContext(ctx, "wx pages: keep report photo", "err", err)
+			writeError(w, http.StatusInternalServerError, msgServerError)
+			return
+		}
 		d.Photos = append(d.Photos, core.Media{MediaID: id})
 		photos = append(photos, p)
 	}
 	c, err := s.Ledger.Submit(ctx, rd.openid, d)
+	if err != nil {
+		s.dropPhotos(ctx, d.Photos)
+	}
 	if !s.answerLedger(ctx, w, err, msgNoText, "report") {
 		return
 	}
 	for i, p := range photos {
 		id := d.Photos[i].MediaID
 		if _, held := c.Holds(id); !held {
-			continue // a retry of a report filed already: its photos are kept
+			// A retry of a report filed already: its own photos are kept.
+			s.dropPhoto(ctx, id)
+			continue
 		}
 		if err := s.Media.Put(ctx, core.MediaFile{ID: id, Case: c.Number, Kind: core.MediaImage,
 			ContentType: p.contentType, Data: p.data, At: s.now()}); err != nil {
@@ -135,4 +150,11 @@ func phoneShape(p string) bool {
 		}
 	}
 	return true
+}
+
+// dropPhotos erases photos kept for a report that was not filed.
+func (s *Server) dropPhotos(ctx context.Context, ms []core.Media) {
+	for _, m := range ms {
+		s.dropPhoto(ctx, m.MediaID)
+	}
 }

@@ -133,6 +133,9 @@
     } else {
       wx.text("s-phone", v.phone || "未留");
     }
+    wx.text("s-address", v.address);
+    wx.show("s-address-label", !!v.address);
+    wx.show("s-address", !!v.address);
     wx.text("s-joined", v.joined ? v.joined + " 人" : "无");
     wx.text("s-text-body", v.text);
     const deps = wx.$("s-departments");
