@@ -125,12 +125,6 @@ func newCaseView(town *core.Town, c *core.Case, now time.Time) caseView {
 	return v
 }
 
-// handles reports whether staff may read the resident's phone and location
-// on case c: the policy's core.Town.SeesPersonalData.
-func handles(town *core.Town, staff *core.Staff, c *core.Case) bool {
-	return town.SeesPersonalData(staff, c)
-}
-
 func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Time) caseDetail {
 	d := caseDetail{
 		caseView:  newCaseView(town, c, now),
@@ -162,7 +156,7 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 		}
 		d.Departments = append(d.Departments, v)
 	}
-	if handles(town, staff, c) {
+	if town.SeesPersonalData(staff, c) {
 		d.Phone, d.PhoneVisible, d.Location = c.Phone, true, c.Location
 		d.Text = c.Text
 	}

@@ -64,7 +64,7 @@ func (s *Server) handleCasesXLSX(w http.ResponseWriter, r *http.Request, staff *
 			phone = c.Phone
 		}
 		place := ""
-		if c.Location != nil && handles(town, staff, c) {
+		if c.Location != nil && town.SeesPersonalData(staff, c) {
 			place = c.Location.Label
 			if place == "" {
 				place = strconv.FormatFloat(c.Location.Lat, 'f', 6, 64) + ", " + strconv.FormatFloat(c.Location.Lng, 'f', 6, 64)

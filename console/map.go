@@ -79,7 +79,7 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request, staff *core.S
 	pins := []mapPin{}
 	for i := range cases {
 		c := &cases[i]
-		if c.Location == nil || !handles(town, staff, c) || len(pins) == maxPins {
+		if c.Location == nil || !town.SeesPersonalData(staff, c) || len(pins) == maxPins {
 			continue
 		}
 		v := newCaseView(town, c, now)

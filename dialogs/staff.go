@@ -517,10 +517,7 @@ func (d *Desk) workList(ctx context.Context, town *core.Town, s *core.Staff) str
 			fmt.Fprintf(&b, "\n另有%d件未列出，请到工作台查看。", len(cases)-maxWorkListed)
 			break
 		}
-		name := c.Category
-		if cat := town.Category(c.Category); cat != nil {
-			name = cat.Name
-		}
+		name := categoryName(town, c.Category)
 		flag := ""
 		switch c.Warning {
 		case core.WarningYellow:
