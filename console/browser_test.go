@@ -3,68 +3,23 @@ package console
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"gridbot/core"
+	"gridbot/internal/browsertest"
 )
 
-const chromiumPath = "/usr/bin/chromium"
+// browser is the one Chromium of this test binary, stopped by TestMain.
+var browser browsertest.Shared
 
-// browser is the one Chromium of this test binary, started by the first test
-// that needs it and stopped by TestMain.
-var browser struct {
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	err    error
-}
-
-func stopBrowser() {
-	if browser.cancel != nil {
-		browser.cancel()
-	}
-}
-
-// newTab opens a tab with its own cookies in the shared browser. Without
-// Chromium the test is skipped, except in CI, where it fails.
+// newTab opens a tab with its own cookies in the shared browser.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s for the browser test: %v", chromiumPath, err)
-		}
-		t.Skipf("no %s; install it with apt-get install -y chromium", chromiumPath)
-	}
-	browser.once.Do(func() {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromiumPath),
-			chromedp.NoSandbox,
-			chromedp.Headless,
-			chromedp.Flag("disable-background-networking", true),
-		)
-		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancelBrowser := chromedp.NewContext(alloc)
-		browser.ctx = ctx
-		browser.cancel = func() {
-			cancelBrowser()
-			cancelAlloc()
-		}
-		browser.err = chromedp.Do(ctx) // start the browser now
-	})
-	if browser.err != nil {
-		t.Fatalf("start chromium: %v", browser.err)
-	}
-	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancelTimeout)
-	return ctx
+	return browser.Tab(t, 60*time.Second)
 }
 
 func TestBrowserConsole(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"gridbot/bot"
 	"gridbot/core"
+	"gridbot/internal/browsertest"
 	"gridbot/wechatsim"
 )
 
@@ -22,13 +22,7 @@ import (
 // inside the phone, where web authorisation knows the reader without
 // anything in the link.
 func TestPhonePageShowsTemplateAndOpensPage(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s: %v", chromium, err)
-		}
-		t.Skipf("no %s", chromium)
-	}
+	browsertest.Require(t)
 	w := newWorld(t, false, func(c *wechatsim.Config) {
 		c.Contacts = []wechatsim.Contact{{OpenID: "o_leader", Label: "网格员 何家豪"}}
 	})
@@ -62,13 +56,7 @@ func TestPhonePageShowsTemplateAndOpensPage(t *testing.T) {
 		t.Fatalf("Notify %q %v", ch, err)
 	}
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
-	defer cancelTimeout()
+	ctx := browsertest.Start(t, 30*time.Second)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(w.srv+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".msg.card .card-more")),

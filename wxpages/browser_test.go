@@ -3,68 +3,24 @@ package wxpages
 import (
 	"context"
 	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"gridbot/core"
+	"gridbot/internal/browsertest"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// browser is the one Chromium of this test binary, started by the first test
-// that needs it and stopped by TestMain.
-var browser struct {
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	err    error
-}
-
-func stopBrowser() {
-	if browser.cancel != nil {
-		browser.cancel()
-	}
-}
+// browser is the one Chromium of this test binary, stopped by TestMain.
+var browser browsertest.Shared
 
 // newTab opens a tab with its own cookies in the shared browser, the size
-// of a 390 px wide phone. Without Chromium the test is skipped, except in
-// CI, where it fails.
+// of a 390 px wide phone.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s for the browser test: %v", chromiumPath, err)
-		}
-		t.Skipf("no %s; install it with apt-get install -y chromium", chromiumPath)
-	}
-	browser.once.Do(func() {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromiumPath),
-			chromedp.NoSandbox,
-			chromedp.Headless,
-			chromedp.Flag("disable-background-networking", true),
-		)
-		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancelBrowser := chromedp.NewContext(alloc)
-		browser.ctx = ctx
-		browser.cancel = func() {
-			cancelBrowser()
-			cancelAlloc()
-		}
-		browser.err = chromedp.Do(ctx)
-	})
-	if browser.err != nil {
-		t.Fatalf("start chromium: %v", browser.err)
-	}
-	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancelTimeout)
+	ctx := browser.Tab(t, 60*time.Second)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
 		t.Fatal(err)
 	}

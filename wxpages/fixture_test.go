@@ -27,7 +27,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	stopBrowser()
+	browser.Close()
 	os.Exit(code)
 }
 

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"gridbot/internal/browsertest"
 )
 
 // inFrame runs query against the document shown in the phone's page frame,
@@ -68,26 +69,13 @@ func frameClick(t *testing.T, ctx context.Context, sel string) {
 // accepts and replies there; the resident's page, in the phone too, rates
 // the case and asks for 订阅通知 through the phone.
 func TestBrowserPagesInsidePhone(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s: %v", chromium, err)
-		}
-		t.Skipf("no %s", chromium)
-	}
+	browsertest.Require(t)
 	r, base := bootPages(t)
 	const leader, resident = "osample-L10-a", "oresident-phone-1"
 	number := r.fileByLocation(resident)
 	r.waitPush(leader, "工单编号："+number)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browsertest.Start(t, 90*time.Second)
 
 	// The leader's phone: the notice's 详情 opens the page inside it.
 	if err := chromedp.Do(ctx,

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"gridbot/internal/browsertest"
 )
 
 // TestBrowserWholeLoop drives the real console in headless Chromium against
@@ -16,22 +17,9 @@ import (
 // reload; the reply and the result typed on the page reach the resident; a
 // resident's markup stays text.
 func TestBrowserWholeLoop(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s: %v", chromium, err)
-		}
-		t.Skipf("no %s", chromium)
-	}
+	browsertest.Require(t)
 	r := boot(t, rigOptions{})
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	ctx := browsertest.Start(t, 60*time.Second)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(r.urls.Console),
