@@ -353,7 +353,8 @@
       $('case-household').replaceChildren();
       $('case-error').textContent = '';
       $('case-notice').textContent = '';
-      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason']) $(id).value = '';
+      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note']) $(id).value = '';
+      resetChange();
       resetReclassify();
       showActions([]);
     }
@@ -412,7 +413,67 @@
     warn.hidden = !c.warning;
     warn.textContent = c.warning === 'red' ? '红牌' : '黄牌';
     warn.className = 'warning warning-' + (c.warning || 'none');
+    showTerm(c);
     showActions(c.actions || []);
+  }
+
+  // ---- 延期、挂起: extensions and pauses ----
+
+  // changeText says a request for more time in a line: what, how long, by
+  // whom and why.
+  function changeText(p) {
+    const what = p.kind === 'pause'
+      ? '挂起' + (p.until && !p.until.startsWith('0001-') ? '至 ' + when(p.until) : '（手动恢复）')
+      : '延期 ' + p.days + ' 个工作日';
+    return what + (p.by_name ? '，' + p.by_name + '申请' : '') + '：' + p.reason;
+  }
+
+  // showTerm shows where the case's term stands — a request waiting, the
+  // clock stopped, the extensions granted — and fills the decision form.
+  function showTerm(c) {
+    const parts = [];
+    if (c.paused) parts.push('已挂起' + (c.resume_at ? '，' + when(c.resume_at) + ' 自动恢复' : '，待手动恢复'));
+    if (c.pending) parts.push('待审批：' + changeText(c.pending));
+    if (c.extensions) parts.push('已延期 ' + c.extensions + ' 次');
+    $('case-term').textContent = parts.length ? parts.join('；') : '—';
+    $('decide-pending').textContent = c.pending ? changeText(c.pending) : '';
+  }
+
+  // showChangeKind shows the days for an extension, the end date for a
+  // pause.
+  function showChangeKind() {
+    const pause = $('ask-change-kind').value === 'pause';
+    $('ask-change-days').hidden = pause;
+    $('ask-change-until').hidden = !pause;
+  }
+
+  // resetChange puts the request form back to its start: an extension of
+  // three working days, no reason.
+  function resetChange() {
+    $('ask-change-kind').value = 'extend';
+    $('ask-change-days').value = '3';
+    $('ask-change-reason').value = '';
+    $('ask-change-until').value = '';
+    showChangeKind();
+  }
+
+  function wireTerm() {
+    $('ask-change-kind').addEventListener('change', showChangeKind);
+    $('ask-change-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const kind = $('ask-change-kind').value;
+      const body = { change: kind, reason: $('ask-change-reason').value };
+      if (kind === 'extend') body.days = Number($('ask-change-days').value) || 0;
+      else body.until = $('ask-change-until').value;
+      sendStep('ask_change', body, $('ask-change-send'), [$('ask-change-reason'), $('ask-change-until')],
+        '已提交' + (kind === 'pause' ? '挂起' : '延期') + '申请，等待审批').then((ok) => { if (ok) resetChange(); });
+    });
+    const decide = (approve, button) => {
+      sendStep('decide', { approve: approve, note: $('decide-note').value }, button, [$('decide-note')],
+        approve ? '已同意' : '已不同意，申请人将收到理由');
+    };
+    $('decide-form').addEventListener('submit', (e) => { e.preventDefault(); decide(true, $('decide-approve')); });
+    $('decide-refuse').addEventListener('click', () => decide(false, $('decide-refuse')));
   }
 
   // showActions offers exactly the steps the server says this staff member
@@ -476,6 +537,15 @@
       }
       case 'closed':
         return d.unrated === 'true' ? '居民未评价，自动结案' : '';
+      case 'change_asked':
+      case 'change_refused':
+        return d.change === 'pause' ? '挂起' + (d.until ? '至 ' + when(d.until) : '') : (d.days ? '延期 ' + d.days + ' 个工作日' : '');
+      case 'extended':
+        return (d.days ? '延期 ' + d.days + ' 个工作日，' : '') + (d.deadline ? '新时限 ' + when(d.deadline) : '');
+      case 'paused':
+        return d.until ? '至 ' + when(d.until) + ' 自动恢复' : '';
+      case 'resumed':
+        return d.deadline ? '新时限 ' + when(d.deadline) : '';
     }
     return '';
   }
@@ -1191,7 +1261,7 @@
           showCaseState(item.case);
           addEvent(item.event);
           // The case's own page refreshes its actions and details.
-          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned'].includes(item.event.kind)) {
+          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed'].includes(item.event.kind)) {
             reopen = true;
           }
         }
@@ -1317,7 +1387,8 @@
       e.preventDefault();
       sendStep('publish', { text: $('publish-text').value }, $('publish-send'), [], $('publish-text').value.trim() ? '已公开' : '已撤回公开');
     });
-    const done = { accept: '已受理', transfer: '已转B岗', sign: '已领办', reopen: '已重新办理' };
+    wireTerm();
+    const done = { accept: '已受理', transfer: '已转B岗', sign: '已领办', reopen: '已重新办理', resume: '已恢复计时' };
     for (const name of Object.keys(done)) {
       const b = $('act-' + name);
       b.addEventListener('click', () => {
