@@ -160,3 +160,46 @@ func TestBrowserReportForm(t *testing.T) {
 	}
 	waitText(t, tab, "r-text", "河边有人倒垃圾")
 }
+
+// A leader asks for 延期 on the page; the town opens the same case, reads
+// the request and approves it there.
+func TestBrowserExtensionAskedAndApproved(t *testing.T) {
+	f := newFixture(t)
+	lead := newTab(t)
+	if err := chromedp.Do(lead, chromedp.Navigate(f.openAs(oLead1, "/wx/cases/"+f.number))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, lead, "s-state", "已派单")
+	if err := chromedp.Do(lead,
+		chromedp.Click(`#s-actions button[data-step="ask_change"]`),
+		chromedp.WaitVisible(chromedp.ID("s-days")),
+		chromedp.SetValue(chromedp.ID("s-days"), "5"),
+		chromedp.SendKeys(chromedp.ID("s-text"), "灯杆要等厂家发货"),
+		chromedp.Click(chromedp.ID("s-submit")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, lead, "s-pending", "延期5个工作日：灯杆要等厂家发货")
+	fitsPhone(t, lead)
+
+	town := newTab(t)
+	if err := chromedp.Do(town, chromedp.Navigate(f.openAs(oTown, "/wx/cases/"+f.number))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, town, "s-pending", "张网格")
+	if err := chromedp.Do(town,
+		chromedp.Click(`#s-actions button[data-step="decide"]`),
+		chromedp.WaitVisible(chromedp.ID("s-approve")),
+		chromedp.Click(chromedp.ID("s-submit")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(town, chromedp.Poll[bool](`document.getElementById('s-pending-card').hidden`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the request still shows after approval: %v", err)
+	}
+	c, err := f.ledger.Case(context.Background(), f.number)
+	if err != nil || c.Pending != nil || c.Extensions != 1 {
+		t.Fatalf("after approving on the page: pending %v, extensions %d (%v)", c.Pending, c.Extensions, err)
+	}
+}

@@ -82,7 +82,35 @@ type staffView struct {
 	Steps []stepView `json:"steps"`
 	// Whistle lists the departments that may be called (吹哨).
 	Whistle []option `json:"whistle,omitempty"`
+	// Pending is a request for more time waiting for a decision; Paused
+	// says the case's clock is stopped (挂起), until ResumeAt when set.
+	Pending  *pendingView `json:"pending,omitempty"`
+	Paused   bool         `json:"paused"`
+	ResumeAt string       `json:"resume_at,omitempty"`
 	CSRF    string   `json:"csrf"`
+}
+
+// pendingView is a request for an extension or a pause as the one who
+// decides reads it.
+type pendingView struct {
+	Kind   core.ChangeKind `json:"kind"`
+	Words  string          `json:"words"` // 延期3个工作日, 挂起至12月20日, 挂起（恢复时另行通知）
+	Reason string          `json:"reason"`
+	By     string          `json:"by"`
+	At     string          `json:"at"`
+}
+
+func newPendingView(town *core.Town, ch *core.TermChange) *pendingView {
+	v := &pendingView{Kind: ch.Kind, Reason: ch.Reason, By: actorName(town, ch.By), At: when(town, ch.At)}
+	switch {
+	case ch.Kind == core.ChangeExtend:
+		v.Words = "延期" + strconv.Itoa(ch.Days) + "个工作日"
+	case !ch.Until.IsZero():
+		v.Words = "挂起至" + ch.Until.In(town.Zone()).Format("1月2日")
+	default:
+		v.Words = "挂起（恢复时另行办理）"
+	}
+	return v
 }
 
 type stepView struct {
@@ -105,7 +133,7 @@ type lineView struct {
 // pageSteps are the staff steps the page offers (reclassify and reopen stay
 // on the console, where the directory lists are at hand).
 var pageSteps = []core.Step{core.StepAccept, core.StepReply, core.StepResolve, core.StepWhistle,
-	core.StepTransfer, core.StepSign, core.StepReturn}
+	core.StepTransfer, core.StepSign, core.StepReturn, core.StepAskChange, core.StepDecide, core.StepResume}
 
 func mediaURL(number, id string) string {
 	return "/wx/api/media/" + number + "/" + id
@@ -299,6 +327,15 @@ func newStaffView(town *core.Town, rd *reader, c *core.Case, events []core.Event
 	}
 	if c.State.Open() {
 		v.Deadline = when(town, c.Deadline)
+	}
+	if c.Pending != nil {
+		v.Pending = newPendingView(town, c.Pending)
+	}
+	if c.Paused {
+		v.Paused, v.Overdue = true, false
+		if !c.ResumeAt.IsZero() {
+			v.ResumeAt = when(town, c.ResumeAt)
+		}
 	}
 	// The phone, and phone and ID numbers in the description: whole to
 	// whoever handles the case, masked to the rest — the policy's rule, as

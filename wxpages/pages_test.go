@@ -301,7 +301,7 @@ func TestLeaderWorksCase(t *testing.T) {
 	if v["role"] != "staff" || v["phone"] != residentPhone || v["phone_visible"] != true || v["address"] != "东山村12号" {
 		t.Fatalf("leader's view: %v", v)
 	}
-	if got := steps(v); got != "accept,reply,resolve,whistle,transfer" {
+	if got := steps(v); got != "accept,reply,resolve,whistle,transfer,ask_change" {
 		t.Fatalf("leader's steps: %s", got)
 	}
 	if m, ok := v["map"].(map[string]any); !ok || !strings.HasPrefix(m["path"].(string), "M") || m["dot"] == nil {
@@ -334,7 +334,7 @@ func TestLeaderWorksCase(t *testing.T) {
 	dept := f.phone(t, oDept)
 	dept.login(t)
 	dv := dept.view(t, f.number)
-	if steps(dv) != "reply,resolve,sign,return" || dv["phone_visible"] == true || dv["phone"] != core.MaskPhone(residentPhone) ||
+	if steps(dv) != "reply,resolve,sign,return,ask_change" || dv["phone_visible"] == true || dv["phone"] != core.MaskPhone(residentPhone) ||
 		dv["address"] != nil || dv["location"] != nil {
 		t.Fatalf("department's view: %s %v %v", steps(dv), dv["phone"], dv["phone_visible"])
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"gridbot/core"
 )
@@ -17,6 +18,8 @@ const (
 	msgDeptBad   = "请选择要吹哨的部门。"
 	msgScoreBad  = "请选择1到5分。"
 	msgAddBad    = "请写下要补充的情况，或选一张照片。"
+	msgChangeBad = "请写明理由；延期为1到22个工作日，挂起的恢复日期须在半年之内。"
+	msgDecideBad = "不同意时请写明理由，且不超过1000字。"
 )
 
 // handleStep runs one step on the case in the path: a staff step through
@@ -37,7 +40,8 @@ func (s *Server) handleStep(w http.ResponseWriter, r *http.Request, rd *reader) 
 	var err error
 	invalid := msgBadRequest
 	switch step {
-	case core.StepAccept, core.StepReply, core.StepResolve, core.StepWhistle, core.StepTransfer, core.StepSign, core.StepReturn:
+	case core.StepAccept, core.StepReply, core.StepResolve, core.StepWhistle, core.StepTransfer, core.StepSign, core.StepReturn,
+		core.StepAskChange, core.StepDecide, core.StepResume:
 		if !s.asStaff(rd, &c) {
 			writeError(w, http.StatusForbidden, "工作人员才能进行“"+step.Label()+"”。")
 			return
@@ -129,8 +133,52 @@ func (s *Server) staffStep(ctx context.Context, staff *core.Staff, number string
 	case core.StepReturn:
 		_, _, err := l.Return(ctx, number, staff.ID, f.value("reason"))
 		return msgReasonBad, err
+	case core.StepAskChange:
+		change, ok := s.termChange(f)
+		if !ok {
+			return msgChangeBad, core.ErrInvalid
+		}
+		_, _, err := l.AskChange(ctx, number, staff.ID, change)
+		return msgChangeBad, err
+	case core.StepDecide:
+		approve := f.value("approve")
+		if approve != "yes" && approve != "no" {
+			return msgDecideBad, core.ErrInvalid
+		}
+		_, _, err := l.DecideChange(ctx, number, staff.ID, approve == "yes", f.value("note"))
+		return msgDecideBad, err
+	case core.StepResume:
+		_, _, err := l.Resume(ctx, number, staff.ID)
+		return msgBadRequest, err
 	}
 	return msgBadRequest, core.ErrInvalid
+}
+
+// termChange reads a request for more time (申请延期或挂起) from the form:
+// change extend with days (working days), or pause with an optional date
+// (in the town's zone) on which the clock restarts by itself. The ledger
+// judges the bounds; this only reads.
+func (s *Server) termChange(f *form) (core.TermChange, bool) {
+	ch := core.TermChange{Kind: core.ChangeKind(f.value("change")), Reason: f.value("reason")}
+	switch ch.Kind {
+	case core.ChangeExtend:
+		days, err := strconv.Atoi(strings.TrimSpace(f.value("days")))
+		if err != nil {
+			return ch, false
+		}
+		ch.Days = days
+	case core.ChangePause:
+		if until := strings.TrimSpace(f.value("until")); until != "" {
+			day, err := time.ParseInLocation("2006-01-02", until, s.Town.Town().Zone())
+			if err != nil {
+				return ch, false
+			}
+			ch.Until = day
+		}
+	default:
+		return ch, false
+	}
+	return ch, true
 }
 
 // supplement adds the resident's words and photos to their case (补充): one

@@ -112,6 +112,8 @@
     resolve: { title: "办结", text: "办理结果", field: "result", photo: true },
     whistle: { title: "吹哨部门", text: "吹哨理由（选填）", field: "reason", dept: true },
     return: { title: "退回", text: "退回理由", field: "reason" },
+    ask_change: { title: "申请延期或挂起", text: "申请理由", field: "reason", change: true },
+    decide: { title: "审批延期或挂起", text: "审批意见（不同意时必填）", field: "note", approve: true },
   };
 
   function renderStaff(v) {
@@ -123,7 +125,13 @@
     wx.text("s-place", v.place);
     wx.text("s-assignee", v.assignee ? v.assignee + (v.post ? "（" + v.post + "岗）" : "") : "待派单");
     wx.text("s-filed", v.filed);
-    wx.text("s-deadline", v.deadline || "—");
+    wx.text("s-deadline", (v.deadline || "—") + (v.paused ? "（已挂起，暂停计时）" : ""));
+    wx.show("s-pending-card", !!v.pending);
+    if (v.pending) {
+      wx.text("s-pending", v.pending.by + " " + v.pending.at + " 申请" + v.pending.words + "：" + v.pending.reason);
+    }
+    wx.show("s-paused", !!v.paused);
+    wx.text("s-paused", v.paused ? "本事项已挂起" + (v.resume_at ? "，" + v.resume_at + "自动恢复计时" : "，需人工恢复计时") + "。" : "");
     wx.$("s-phone").replaceChildren();
     if (v.phone && v.phone_visible) {
       const a = document.createElement("a");
@@ -162,7 +170,7 @@
       b.type = "button";
       b.dataset.step = s.step;
       b.textContent = s.label;
-      if (s.step === "transfer" || s.step === "return") b.className = "secondary";
+      if (s.step === "transfer" || s.step === "return" || s.step === "ask_change") b.className = "secondary";
       return b;
     }));
     closeForm();
@@ -199,12 +207,23 @@
     text.value = "";
     wx.show("s-photo-label", !!f.photo);
     wx.show("s-dept-label", !!f.dept);
+    wx.show("s-change-fields", !!f.change);
+    wx.show("s-approve-label", !!f.approve);
+    showChange();
     if (f.dept) {
       wx.$("s-dept").replaceChildren(...(view.whistle || []).map((d) => new Option(d.name, d.id)));
     }
     wx.show("s-form", true);
     text.focus();
   }
+
+  // 延期 asks for working days, 挂起 for the day the clock may restart.
+  function showChange() {
+    const pause = wx.$("s-change").value === "pause";
+    wx.show("s-days-label", !pause);
+    wx.show("s-until-label", pause);
+  }
+  wx.$("s-change").addEventListener("change", showChange);
 
   function closeForm() {
     formStep = "";
@@ -226,6 +245,8 @@
     const file = ev.target.photo.files[0];
     if (!forms[formStep].photo || !file) f.delete("photo");
     if (!forms[formStep].dept) f.delete("department");
+    if (!forms[formStep].change) { f.delete("change"); f.delete("days"); f.delete("until"); }
+    if (!forms[formStep].approve) f.delete("approve");
     step(formStep, f);
   });
 
