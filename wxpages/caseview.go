@@ -87,7 +87,7 @@ type staffView struct {
 	Pending  *pendingView `json:"pending,omitempty"`
 	Paused   bool         `json:"paused"`
 	ResumeAt string       `json:"resume_at,omitempty"`
-	CSRF    string   `json:"csrf"`
+	CSRF     string       `json:"csrf"`
 }
 
 // pendingView is a request for an extension or a pause as the one who
