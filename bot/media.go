@@ -71,7 +71,7 @@ func (f *MediaFetcher) Fetch(ctx context.Context, id string) (string, []byte, er
 			f.cfg.Tokens.Invalidate(ctx, token)
 			continue
 		case code == -1 || isTokenError(code) || code == 45009:
-			return "", nil, fmt.Errorf("wechat media: %w", &core.PushError{Code: code, Msg: "media/get"})
+			return "", nil, fmt.Errorf("wechat media: %w", pushError(code, "media/get"))
 		}
 		return "", nil, fmt.Errorf("wechat media: errcode %d: %w", code, core.ErrInvalid)
 	}

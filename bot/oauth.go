@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"gridbot/core"
 )
 
 // DefaultOAuthBase is the host of WeChat's web authorisation page.
@@ -69,7 +67,7 @@ func (a *WebAuth) OpenID(ctx context.Context, code string) (string, error) {
 	case res.ErrCode == 40029 || res.ErrCode == 40163:
 		return "", ErrBadCode
 	case res.ErrCode != 0:
-		return "", fmt.Errorf("wechat web authorisation: %w", &core.PushError{Code: res.ErrCode, Msg: res.ErrMsg})
+		return "", fmt.Errorf("wechat web authorisation: %w", pushError(res.ErrCode, res.ErrMsg))
 	case res.OpenID == "":
 		return "", errors.New("wechat web authorisation: no openid in the answer")
 	}

@@ -140,7 +140,7 @@ func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
 		}
 	}
 	if !hasTemplate {
-		return "", fmt.Errorf("wechat custom message: %w", &core.PushError{Code: code, Msg: "window closed, and no template for " + string(n.Kind)})
+		return "", fmt.Errorf("wechat custom message: %w", pushError(code, "window closed, and no template for "+string(n.Kind)))
 	}
 	if err := s.post(ctx, "/cgi-bin/message/template/send", templatePayload{ToUser: n.To, TemplateID: tpl.ID,
 		URL: link, ClientMsgID: n.Key, Data: tpl.data(n)}); err != nil {
@@ -190,6 +190,6 @@ func (s *Sender) post(ctx context.Context, path string, payload any) error {
 			s.cfg.Tokens.Invalidate(ctx, token)
 			continue
 		}
-		return &core.PushError{Code: res.ErrCode, Msg: res.ErrMsg}
+		return pushError(res.ErrCode, res.ErrMsg)
 	}
 }

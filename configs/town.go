@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -70,13 +71,21 @@ type gridEntry struct {
 	Boundary [][2]float64 `yaml:"boundary"` // [lat, lng] pairs
 	LeaderA  string       `yaml:"leader_a"`
 	LeaderB  string       `yaml:"leader_b"`
+	// RobotWebhook is the grid team's WeCom group robot; RobotEachCase
+	// posts each new case there too, not only the morning digest.
+	RobotWebhook  string `yaml:"robot_webhook"`
+	RobotEachCase bool   `yaml:"robot_each_case"`
 }
 
 type staffEntry struct {
-	ID           string `yaml:"id"`
-	Name         string `yaml:"name"`
-	Role         string `yaml:"role"`
-	OpenID       string `yaml:"openid"`
+	ID          string `yaml:"id"`
+	Name        string `yaml:"name"`
+	Role        string `yaml:"role"`
+	OpenID      string `yaml:"openid"`
+	WeComUserID string `yaml:"wecom_userid"`
+	// Prefers names the channel tried first (wechat or wecom); "" is
+	// WeCom where the member has it and WeCom runs.
+	Prefers      string `yaml:"prefers"`
 	Village      string `yaml:"village"`
 	Department   string `yaml:"department"`
 	PasswordHash string `yaml:"password_hash"`
@@ -147,15 +156,37 @@ func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error)
 		return nil, err
 	}
 	for _, g := range tf.Grids {
-		grid := core.Grid{ID: g.ID, Name: g.Name, Kind: core.GridKind(g.Kind), Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB}
+		if err := checkWebhook(g.RobotWebhook); err != nil {
+			return nil, fmt.Errorf("grid %q: robot_webhook: %w", g.ID, err)
+		}
+		grid := core.Grid{ID: g.ID, Name: g.Name, Kind: core.GridKind(g.Kind), Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB,
+			RobotWebhook: g.RobotWebhook, RobotEachCase: g.RobotEachCase}
 		for _, p := range g.Boundary {
 			grid.Boundary = append(grid.Boundary, core.Point{Lat: p[0], Lng: p[1]})
 		}
 		t.Grids = append(t.Grids, grid)
 	}
+	for _, v := range tf.Villages {
+		if err := checkWebhook(v.RobotWebhook); err != nil {
+			return nil, fmt.Errorf("village %q: robot_webhook: %w", v.ID, err)
+		}
+	}
 	for _, s := range tf.Staff {
-		t.Staff = append(t.Staff, core.Staff{ID: s.ID, Name: s.Name, Role: core.Role(s.Role), OpenID: s.OpenID,
-			Village: s.Village, Department: s.Department, PasswordHash: s.PasswordHash, Away: s.Away, Disabled: s.Disabled})
+		switch core.Channel(s.Prefers) {
+		case "", core.ChannelWeChat, core.ChannelWeCom:
+		default:
+			return nil, fmt.Errorf("staff %q: prefers %q: want wechat or wecom", s.ID, s.Prefers)
+		}
+		addrs := map[core.Channel]string{}
+		if s.OpenID != "" {
+			addrs[core.ChannelWeChat] = s.OpenID
+		}
+		if s.WeComUserID != "" {
+			addrs[core.ChannelWeCom] = s.WeComUserID
+		}
+		t.Staff = append(t.Staff, core.Staff{ID: s.ID, Name: s.Name, Role: core.Role(s.Role), Addresses: addrs,
+			Prefers: core.Channel(s.Prefers), Village: s.Village, Department: s.Department, PasswordHash: s.PasswordHash,
+			Away: s.Away, Disabled: s.Disabled})
 	}
 	for _, c := range cf.Categories {
 		cues, err := parseCues(c.Cues)
@@ -167,6 +198,19 @@ func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error)
 			NeverPublish: c.NeverPublish})
 	}
 	return core.NewTown(t)
+}
+
+// checkWebhook accepts "" or an http(s) URL with a host: a group robot's
+// address (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…).
+func checkWebhook(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("want an https URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)")
+	}
+	return nil
 }
 
 // parseCues turns a category's cue map into cues in a stable order (by

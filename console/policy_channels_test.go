@@ -29,7 +29,7 @@ func channelTown(t *testing.T) *core.Town {
 	)
 	for i := range base.Staff {
 		s := &base.Staff[i]
-		s.OpenID = "o-" + s.ID
+		s.Addresses = map[core.Channel]string{core.ChannelWeChat: "o-" + s.ID}
 		if s.PasswordHash == "" {
 			h, err := bcrypt.GenerateFromPassword([]byte(password(s.ID)), bcrypt.MinCost)
 			if err != nil {

@@ -40,7 +40,7 @@ func TestBindGuessingIsHopeless(t *testing.T) {
 			t.Fatal(err)
 		}
 		typed := strings.ToLower(strings.ReplaceAll(code, "-", " "))
-		leader := l.Town.Town().StaffMember("gl-L10-a").OpenID // the directory's own
+		leader := l.Town.Town().StaffMember("gl-L10-a").Address(core.ChannelWeChat) // the directory's own
 		if s, err := r.Bind(ctx, leader, typed); err != nil || s.ID != "gl-L10-a" {
 			t.Fatalf("after the window, %q: %v %v", typed, s, err)
 		}

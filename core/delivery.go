@@ -14,18 +14,20 @@ import (
 type Delivery struct {
 	About   Event  // the event the push announced
 	To      string // ActorResident or a staff ID
-	Channel string // "custom" or "template"
-	ErrCode int    // the WeChat error code when it failed
+	Channel string // how it went: "custom" or "template" (WeChat), "wecom"
+	ErrCode int    // the channel's error code when it failed
 	Err     error  // nil when delivered
-	// Reason says why nothing was sent when WeChat was not asked:
+	// Reason says why nothing was sent when no channel was asked:
 	// ReasonNoWeChat, ReasonGaveUp.
 	Reason string
 }
 
-// Reasons of an undeliverable push that WeChat did not refuse (DataReason).
+// Reasons of an undeliverable push that no channel refused (DataReason).
 const (
-	ReasonNoWeChat = "no_wechat" // the staff member has no WeChat bound
-	ReasonGaveUp   = "gave_up"   // WeChat kept failing through the retries
+	// ReasonNoWeChat: the person has no address on any channel that runs
+	// (the name is what the ledger has always recorded).
+	ReasonNoWeChat = "no_wechat"
+	ReasonGaveUp   = "gave_up" // the channels kept failing through the retries
 )
 
 // RecordDelivery appends the outcome of a push to the case's log.

@@ -7,17 +7,20 @@ import (
 	"strings"
 )
 
-// Notice is a message pushed to someone's WeChat outside a passive reply: a
-// new case for a grid leader, a staff reply or a result for a resident.
+// Notice is a message pushed to someone outside a passive reply: a new case
+// for a grid leader, a staff reply or a result for a resident. The router
+// addresses it to a person and hands it to the adapter of one of their
+// channels, with To set to their address there.
 type Notice struct {
-	To    string // openid
+	To    string // the recipient's ID on the channel that carries it (an openid, a userid)
 	Title string // the first line, also the template's heading
 	Text  string // the body
 	Case  string // case number, shown as 编号：… in a template
 	// Image is the media ID of a photo to send instead of text; Text then
 	// stands in for it where only text can go (a template message).
 	Image string
-	// Key makes a retried push idempotent at WeChat (template client_msg_id).
+	// Key makes a retried push idempotent where the channel can (WeChat's
+	// template client_msg_id).
 	Key string
 	// Kind says which template carries the notice when a customer-service
 	// message cannot (the window is closed); "" has no template.
@@ -104,26 +107,28 @@ func CheckTemplateField(key, value string) error {
 	return nil
 }
 
-// Notifier pushes notices. It returns the channel that carried the notice
-// ("custom" or "template"). A failure from WeChat is a *PushError.
+// Notifier is one channel's adapter: it pushes notices to addresses on its
+// channel. It returns how the notice went (WeChat's "custom" or
+// "template", "wecom" …). A refusal by the channel is a *PushError.
 type Notifier interface {
 	Notify(ctx context.Context, n Notice) (channel string, err error)
 }
 
-// PushError is WeChat's answer to a failed push, with its error code, so the
-// caller can tell a closed window (45015) from a busy server (-1).
+// PushError is a channel's answer to a failed push, with its error code.
+// The adapter, which knows its channel's codes, says whether a retry can
+// help: a busy server can come back, a closed window or an unknown user
+// cannot.
 type PushError struct {
-	Code int
-	Msg  string
+	Channel Channel
+	Code    int
+	Msg     string
+	// Temporary says a retry may succeed.
+	Temporary bool
 }
 
-func (e *PushError) Error() string { return fmt.Sprintf("wechat push: errcode %d: %s", e.Code, e.Msg) }
+func (e *PushError) Error() string {
+	return fmt.Sprintf("%s push: errcode %d: %s", e.Channel, e.Code, e.Msg)
+}
 
 // Permanent reports whether retrying cannot help.
-func (e *PushError) Permanent() bool {
-	switch e.Code {
-	case -1, 40001, 42001, 40014, 45009, 45011:
-		return false
-	}
-	return true
-}
+func (e *PushError) Permanent() bool { return !e.Temporary }

@@ -5,20 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
-// Namespaces and key prefixes the Roster keeps its state under.
+// Namespaces and key prefixes the Roster keeps its state under. Bindings
+// are kept per channel: WeChat's under the names they always had.
 const (
-	nsBindings   = "staff-bindings" // Records: openid → staff ID
-	nsWeChat     = "staff-wechat"   // Records: staff ID → openid
-	nsLeave      = "staff-leave"    // Records: staff ID → "away"
-	keyBindCode  = "bindcode:"      // Ephemeral: code → staff ID
-	keyBindTries = "bindtries:"     // Ephemeral counter: openid → tries
-	keyBindAll   = "bindtries-all"  // Ephemeral counter: tries town-wide (bindcode.go)
-	keyBindFails = "bindfails-all"  // Ephemeral counter: wrong codes town-wide
-	keyLastCase  = "lastcase:"      // Ephemeral: openid → case number last pushed
+	nsBindings   = "staff-bindings"  // Records: address ID → staff ID (WeChat; other channels add -channel)
+	nsAddressOf  = "staff-"          // Records, + channel: staff ID → address ID (staff-wechat, staff-wecom)
+	nsLeave      = "staff-leave"     // Records: staff ID → "away"
+	keyBindCode  = "bindcode:"       // Ephemeral: code → staff ID
+	keyBindTries = "bindtries:"      // Ephemeral counter: address → tries
+	keyBindAll   = "bindtries-all"   // Ephemeral counter: tries town-wide (bindcode.go)
+	keyBindFails = "bindfails-all"   // Ephemeral counter: wrong codes town-wide
+	keyLastCase  = "lastcase-staff:" // Ephemeral: staff ID → case number last pushed
 )
+
+// bindingsNS names the namespace of ch's bindings, address ID → staff ID.
+func bindingsNS(ch Channel) string {
+	if ch == ChannelWeChat {
+		return nsBindings
+	}
+	return nsBindings + "-" + string(ch)
+}
+
+// addressNS names the namespace of ch's bound addresses, staff ID →
+// address ID.
+func addressNS(ch Channel) string { return nsAddressOf + string(ch) }
 
 // Defaults of the Roster.
 const (
@@ -26,7 +40,7 @@ const (
 	// LastCaseTTL is how long "the case last pushed to me" stands in for a
 	// case number a leader leaves out.
 	LastCaseTTL = 24 * time.Hour
-	// maxBindTries bounds bind codes tried per openid per bindTriesWindow.
+	// maxBindTries bounds bind codes tried per address per bindTriesWindow.
 	maxBindTries    = 5
 	bindTriesWindow = time.Hour
 )
@@ -34,15 +48,19 @@ const (
 // ErrBindLimit means too many wrong bind codes were tried.
 var ErrBindLimit = errors.New("too many bind attempts")
 
-// Roster links staff to their WeChat and keeps their leave. Staff given an
-// openid in the directory are bound already; others bind with a short-lived
-// code (绑定 CODE). Bindings and leave are durable records; codes and each
-// leader's last pushed case are ephemeral. A nil *Roster knows only the
-// directory.
+// Roster links staff to their addresses on each channel (their WeChat,
+// their WeCom) and keeps their leave. Staff given an address in the
+// directory are bound already; others bind with a short-lived code (绑定
+// CODE) sent from the channel. Bindings and leave are durable records;
+// codes and each member's last pushed case are ephemeral. A nil *Roster
+// knows only the directory.
 type Roster struct {
 	Town    TownSource
 	Records Records
 	Keys    Ephemeral
+	// Channels are the channels that carry notices, in the order a
+	// member who prefers none is tried; nil is WeChat alone.
+	Channels []Channel
 	// CodeTTL is how long a bind code lives; zero means DefaultBindCodeTTL.
 	CodeTTL time.Duration
 	// BindAttempts is how many codes the whole town may try in BindLock;
@@ -55,23 +73,23 @@ type Roster struct {
 	Log *slog.Logger
 }
 
-// StaffByOpenID returns the enabled staff member whose WeChat is openid, or
-// nil: the directory first, then the bindings.
-func (r *Roster) StaffByOpenID(ctx context.Context, openid string) (*Staff, error) {
-	if r == nil || openid == "" {
+// StaffAt returns the enabled staff member reached at a, or nil: the
+// directory first, then the bindings.
+func (r *Roster) StaffAt(ctx context.Context, a Address) (*Staff, error) {
+	if r == nil || a.ID == "" {
 		return nil, nil
 	}
 	town := r.Town.Town()
-	s := town.StaffByOpenID(openid)
+	s := town.StaffAt(a)
 	if s == nil {
 		// The whole (small) namespace, which stores keep at hand: most
 		// senders are residents, and asking for their binding by name
 		// would cost a round trip per message.
-		bindings, err := r.Records.RecordsIn(ctx, nsBindings)
+		bindings, err := r.Records.RecordsIn(ctx, bindingsNS(a.Channel))
 		if err != nil {
 			return nil, fmt.Errorf("roster: binding: %w", err)
 		}
-		id, ok := bindings[openid]
+		id, ok := bindings[a.ID]
 		if !ok {
 			return nil, nil
 		}
@@ -83,22 +101,27 @@ func (r *Roster) StaffByOpenID(ctx context.Context, openid string) (*Staff, erro
 	return s, nil
 }
 
-// OpenID returns the WeChat openid of staff id: the directory's, or the
-// bound one; "" when there is none.
-func (r *Roster) OpenID(ctx context.Context, id string) (string, error) {
-	if r == nil {
-		return "", nil
+// StaffFrom is StaffAt for the sender of a Message (Address.String).
+func (r *Roster) StaffFrom(ctx context.Context, from string) (*Staff, error) {
+	return r.StaffAt(ctx, ParseAddress(from))
+}
+
+// Address returns staff id's address on ch: the directory's, or the bound
+// one; "" when there is none.
+func (r *Roster) Address(ctx context.Context, id string, ch Channel) (string, error) {
+	var s *Staff
+	if r != nil {
+		s = r.Town.Town().StaffMember(id)
 	}
-	s := r.Town.Town().StaffMember(id)
 	if s == nil || s.Disabled {
 		return "", nil
 	}
-	if s.OpenID != "" {
-		return s.OpenID, nil
+	if a := s.Address(ch); a != "" {
+		return a, nil
 	}
-	v, ok, err := r.Records.Record(ctx, nsWeChat, id)
+	v, ok, err := r.Records.Record(ctx, addressNS(ch), id)
 	if err != nil {
-		return "", fmt.Errorf("roster: wechat of %s: %w", id, err)
+		return "", fmt.Errorf("roster: %s of %s: %w", ch, id, err)
 	}
 	if !ok {
 		return "", nil
@@ -106,8 +129,38 @@ func (r *Roster) OpenID(ctx context.Context, id string) (string, error) {
 	return string(v), nil
 }
 
-// IssueBindCode returns a new code (bindcode.go) that binds the WeChat that
-// sends it to staff id, valid for CodeTTL.
+// Addresses lists where staff id is reached, in the order to try them: the
+// channel they prefer, then the Roster's Channels in order.
+func (r *Roster) Addresses(ctx context.Context, id string) ([]Address, error) {
+	if r == nil {
+		return nil, nil
+	}
+	s := r.Town.Town().StaffMember(id)
+	if s == nil || s.Disabled {
+		return nil, nil
+	}
+	order := r.Channels
+	if len(order) == 0 {
+		order = []Channel{ChannelWeChat}
+	}
+	if s.Prefers != "" && slices.Contains(order, s.Prefers) {
+		order = append([]Channel{s.Prefers}, slices.DeleteFunc(slices.Clone(order), func(c Channel) bool { return c == s.Prefers })...)
+	}
+	var out []Address
+	for _, ch := range order {
+		a, err := r.Address(ctx, id, ch)
+		if err != nil {
+			return nil, err
+		}
+		if a != "" {
+			out = append(out, Address{Channel: ch, ID: a})
+		}
+	}
+	return out, nil
+}
+
+// IssueBindCode returns a new code (bindcode.go) that binds the address
+// that sends it, on any channel, to staff id, valid for CodeTTL.
 func (r *Roster) IssueBindCode(ctx context.Context, id string) (string, error) {
 	s := r.Town.Town().StaffMember(id)
 	if s == nil || s.Disabled {
@@ -133,18 +186,21 @@ func (r *Roster) IssueBindCode(ctx context.Context, id string) (string, error) {
 	return "", fmt.Errorf("bind code: no free code: %w", ErrConflict)
 }
 
-// Bind redeems code for openid. ErrInvalid: no such code (or expired);
-// ErrConflict: the openid is already another staff member's; ErrBindLimit:
-// too many codes tried lately, by this openid or by the whole town. Every
-// try is counted before the code is looked up, so tries sent at once cannot
-// outrun the count.
-func (r *Roster) Bind(ctx context.Context, openid, code string) (*Staff, error) {
+// Bind redeems code for the sender from (a Message's From: an address,
+// Address.String). ErrInvalid: no such code (or expired);
+// ErrConflict: the address is already another staff member's, or the
+// directory gives the member another address on a's channel; ErrBindLimit:
+// too many codes tried lately, from this address or by the whole town.
+// Every try is counted before the code is looked up, so tries sent at once
+// cannot outrun the count.
+func (r *Roster) Bind(ctx context.Context, from, code string) (*Staff, error) {
+	a := ParseAddress(from)
 	code, wellFormed := normalBindCode(code)
-	if !wellFormed {
+	if !wellFormed || a.ID == "" {
 		// Not a code at all: nothing is looked up, so nothing is guessed.
 		return nil, fmt.Errorf("bind: code shape: %w", ErrInvalid)
 	}
-	if err := r.chargeBindTry(ctx, openid); err != nil {
+	if err := r.chargeBindTry(ctx, a.String()); err != nil {
 		return nil, err
 	}
 	id, ok, err := r.Keys.Get(ctx, keyBindCode+code)
@@ -157,28 +213,28 @@ func (r *Roster) Bind(ctx context.Context, openid, code string) (*Staff, error) 
 		r.noteWrongCode(ctx)
 		return nil, fmt.Errorf("bind: code: %w", ErrInvalid)
 	}
-	if other, err := r.StaffByOpenID(ctx, openid); err != nil {
+	if other, err := r.StaffAt(ctx, a); err != nil {
 		return nil, err
 	} else if other != nil && other.ID != s.ID {
-		return nil, fmt.Errorf("bind: openid belongs to %s: %w", other.ID, ErrConflict)
+		return nil, fmt.Errorf("bind: address belongs to %s: %w", other.ID, ErrConflict)
 	}
-	if s.OpenID != "" && s.OpenID != openid {
-		return nil, fmt.Errorf("bind: %s has a configured openid: %w", s.ID, ErrConflict)
+	if mine := s.Address(a.Channel); mine != "" && mine != a.ID {
+		return nil, fmt.Errorf("bind: %s has a configured %s address: %w", s.ID, a.Channel, ErrConflict)
 	}
 	if err := r.Keys.Delete(ctx, keyBindCode+code); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
-	if old, ok, err := r.Records.Record(ctx, nsWeChat, s.ID); err != nil {
+	if old, ok, err := r.Records.Record(ctx, addressNS(a.Channel), s.ID); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
-	} else if ok && string(old) != openid {
-		if err := r.Records.DeleteRecord(ctx, nsBindings, string(old)); err != nil {
+	} else if ok && string(old) != a.ID {
+		if err := r.Records.DeleteRecord(ctx, bindingsNS(a.Channel), string(old)); err != nil {
 			return nil, fmt.Errorf("bind: %w", err)
 		}
 	}
-	if err := r.Records.PutRecord(ctx, nsBindings, openid, []byte(s.ID)); err != nil {
+	if err := r.Records.PutRecord(ctx, bindingsNS(a.Channel), a.ID, []byte(s.ID)); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
-	if err := r.Records.PutRecord(ctx, nsWeChat, s.ID, []byte(openid)); err != nil {
+	if err := r.Records.PutRecord(ctx, addressNS(a.Channel), s.ID, []byte(a.ID)); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
 	return s, nil
@@ -220,20 +276,22 @@ func (r *Roster) SetAway(ctx context.Context, id string, away bool) error {
 	return nil
 }
 
-// SetLastCase remembers the case last pushed to openid.
-func (r *Roster) SetLastCase(ctx context.Context, openid, number string) error {
+// SetLastCase remembers the case last pushed to staff id, on whichever
+// channel: a command without a number, from any of their channels, is
+// about it.
+func (r *Roster) SetLastCase(ctx context.Context, id, number string) error {
 	if r == nil {
 		return nil
 	}
-	if err := r.Keys.Set(ctx, keyLastCase+openid, []byte(number), LastCaseTTL); err != nil {
+	if err := r.Keys.Set(ctx, keyLastCase+id, []byte(number), LastCaseTTL); err != nil {
 		return fmt.Errorf("roster: last case: %w", err)
 	}
 	return nil
 }
 
-// LastCase returns the case last pushed to openid, or "".
-func (r *Roster) LastCase(ctx context.Context, openid string) (string, error) {
-	v, _, err := r.Keys.Get(ctx, keyLastCase+openid)
+// LastCase returns the case last pushed to staff id, or "".
+func (r *Roster) LastCase(ctx context.Context, id string) (string, error) {
+	v, _, err := r.Keys.Get(ctx, keyLastCase+id)
 	if err != nil {
 		return "", fmt.Errorf("roster: last case: %w", err)
 	}

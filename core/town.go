@@ -26,6 +26,9 @@ type Point struct {
 type Village struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// RobotWebhook is the village team's WeCom group robot (消息推送):
+	// the URL with its key, which is a secret.
+	RobotWebhook string `json:"-" yaml:"robot_webhook"`
 }
 
 // Grid is the smallest unit of responsibility (网格). Its leader sits on post A
@@ -38,6 +41,11 @@ type Grid struct {
 	Boundary []Point  `json:"boundary,omitempty"`
 	LeaderA  string   `json:"leader_a"`
 	LeaderB  string   `json:"leader_b"`
+	// RobotWebhook is the grid team's WeCom group robot (消息推送): the
+	// URL with its key, which is a secret. RobotEachCase asks for each new
+	// case there besides the morning digest.
+	RobotWebhook  string `json:"-"`
+	RobotEachCase bool   `json:"-"`
 }
 
 // Department is a town office a grid can whistle up (城建办, 派出所 …).
@@ -76,19 +84,26 @@ const (
 )
 
 // Staff is a person who works cases: a grid leader, village or town cadre, or
-// department officer. OpenID links their WeChat; PasswordHash (bcrypt) lets
-// them log in to the console.
+// department officer. Addresses are where the directory says they are
+// reached (their WeChat openid, their WeCom userid; a bind code adds more,
+// see Roster); PasswordHash (bcrypt) lets them log in to the console.
 type Staff struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Role         Role   `json:"role"`
-	OpenID       string `json:"-"`
-	Village      string `json:"village,omitempty"`
-	Department   string `json:"department,omitempty"`
-	PasswordHash string `json:"-"`
-	Away         bool   `json:"away,omitempty"`
-	Disabled     bool   `json:"disabled,omitempty"`
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Role      Role               `json:"role"`
+	Addresses map[Channel]string `json:"-"`
+	// Prefers is the channel tried first; "" leaves the order to the
+	// wiring (WeCom first where it runs).
+	Prefers      Channel `json:"prefers,omitempty"`
+	Village      string  `json:"village,omitempty"`
+	Department   string  `json:"department,omitempty"`
+	PasswordHash string  `json:"-"`
+	Away         bool    `json:"away,omitempty"`
+	Disabled     bool    `json:"disabled,omitempty"`
 }
+
+// Address returns the directory's address of s on ch, or "".
+func (s *Staff) Address(ch Channel) string { return s.Addresses[ch] }
 
 // Category is one line of the 事项准入清单: a kind of matter the grids accept,
 // with its deadline and the department that leads on it.
@@ -145,7 +160,7 @@ type Town struct {
 	grids       map[string]*Grid
 	departments map[string]*Department
 	staff       map[string]*Staff
-	byOpenID    map[string]*Staff
+	byAddress   map[Address]*Staff
 	categories  map[string]*Category
 }
 
@@ -165,7 +180,7 @@ func NewTown(t Town) (*Town, error) {
 	t.grids = make(map[string]*Grid, len(t.Grids))
 	t.departments = make(map[string]*Department, len(t.Departments))
 	t.staff = make(map[string]*Staff, len(t.Staff))
-	t.byOpenID = make(map[string]*Staff, len(t.Staff))
+	t.byAddress = make(map[Address]*Staff, len(t.Staff))
 	t.categories = make(map[string]*Category, len(t.Categories))
 	if strings.TrimSpace(t.Name) == "" {
 		return nil, fmt.Errorf("town: name is empty")
@@ -217,11 +232,18 @@ func NewTown(t Town) (*Town, error) {
 			return nil, fmt.Errorf("staff %q: a department role needs a department", s.ID)
 		}
 		t.staff[s.ID] = s
-		if s.OpenID != "" {
-			if other := t.byOpenID[s.OpenID]; other != nil {
-				return nil, fmt.Errorf("staff %q: openid already used by %q", s.ID, other.ID)
+		for ch, id := range s.Addresses {
+			if id == "" {
+				continue
 			}
-			t.byOpenID[s.OpenID] = s
+			if strings.Contains(id, ":") || strings.TrimSpace(id) != id {
+				return nil, fmt.Errorf("staff %q: %s address %q must have no colon or spaces", s.ID, ch, id)
+			}
+			a := Address{Channel: ch, ID: id}
+			if other := t.byAddress[a]; other != nil {
+				return nil, fmt.Errorf("staff %q: %s address %q already used by %q", s.ID, ch, id, other.ID)
+			}
+			t.byAddress[a] = s
 		}
 	}
 	for i := range t.Grids {
@@ -340,8 +362,8 @@ func (t *Town) Department(id string) *Department { return t.departments[id] }
 // StaffMember returns the staff member with id, or nil.
 func (t *Town) StaffMember(id string) *Staff { return t.staff[id] }
 
-// StaffByOpenID returns the staff member whose WeChat is openid, or nil.
-func (t *Town) StaffByOpenID(openid string) *Staff { return t.byOpenID[openid] }
+// StaffAt returns the staff member the directory gives address a, or nil.
+func (t *Town) StaffAt(a Address) *Staff { return t.byAddress[a] }
 
 // Category returns the category with code, or nil.
 func (t *Town) Category(code string) *Category { return t.categories[code] }

@@ -168,7 +168,7 @@ func (d *Desk) Answer(ctx context.Context, m core.Message) (reply string, ok boo
 	if isCmd && cmd.verb == "绑定" {
 		return d.bind(ctx, m.From, cmd), true, nil
 	}
-	s, err := d.Roster.StaffByOpenID(ctx, m.From)
+	s, err := d.Roster.StaffFrom(ctx, m.From)
 	if err != nil || s == nil {
 		return "", false, err
 	}
@@ -258,7 +258,7 @@ func staffHelp(s *core.Staff) string {
 
 // unknown answers text that is no command: never relayed by guesswork.
 func (d *Desk) unknown(ctx context.Context, town *core.Town, s *core.Staff, openid string) string {
-	last, err := d.Roster.LastCase(ctx, openid)
+	last, err := d.Roster.LastCase(ctx, s.ID)
 	if err != nil {
 		d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
 	}
@@ -440,7 +440,7 @@ func (d *Desk) resolveNumber(ctx context.Context, town *core.Town, s *core.Staff
 		}
 		return "", "编号以 " + cmd.ref + " 结尾的待办有多件，请发送完整编号：\n" + strings.Join(fit, "\n")
 	}
-	last, err := d.Roster.LastCase(ctx, openid)
+	last, err := d.Roster.LastCase(ctx, s.ID)
 	if err != nil {
 		d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
 	}

@@ -22,13 +22,13 @@ func staffTown(t testing.TB) *core.Town {
 	town := *base
 	town.Departments = []core.Department{{ID: "cj", Name: "城建办"}, {ID: "zz", Name: "综治办"}}
 	town.Staff = []core.Staff{
-		{ID: "s1", Name: "张伟", Role: core.RoleGridLeader, Village: "v1", OpenID: "o-zhang"},
-		{ID: "s2", Name: "李娜", Role: core.RoleGridLeader, Village: "v2", OpenID: "o-li"},
+		{ID: "s1", Name: "张伟", Role: core.RoleGridLeader, Village: "v1", Addresses: map[core.Channel]string{core.ChannelWeChat: "o-zhang"}},
+		{ID: "s2", Name: "李娜", Role: core.RoleGridLeader, Village: "v2", Addresses: map[core.Channel]string{core.ChannelWeChat: "o-li"}},
 		{ID: "s3", Name: "王强", Role: core.RoleGridLeader, Village: "v1"},
-		{ID: "d1", Name: "劳慧敏", Role: core.RoleDepartment, Department: "cj", OpenID: "o-cj"},
-		{ID: "d2", Name: "甄伟东", Role: core.RoleDepartment, Department: "zz", OpenID: "o-zz"},
-		{ID: "t1", Name: "陈志强", Role: core.RoleTown, OpenID: "o-town"},
-		{ID: "c1", Name: "黄秀英", Role: core.RoleVillage, Village: "v1", OpenID: "o-cun"},
+		{ID: "d1", Name: "劳慧敏", Role: core.RoleDepartment, Department: "cj", Addresses: map[core.Channel]string{core.ChannelWeChat: "o-cj"}},
+		{ID: "d2", Name: "甄伟东", Role: core.RoleDepartment, Department: "zz", Addresses: map[core.Channel]string{core.ChannelWeChat: "o-zz"}},
+		{ID: "t1", Name: "陈志强", Role: core.RoleTown, Addresses: map[core.Channel]string{core.ChannelWeChat: "o-town"}},
+		{ID: "c1", Name: "黄秀英", Role: core.RoleVillage, Village: "v1", Addresses: map[core.Channel]string{core.ChannelWeChat: "o-cun"}},
 	}
 	out, err := core.NewTown(town)
 	if err != nil {
@@ -124,11 +124,7 @@ func runStaffTranscript(t *testing.T, src string, batched bool) string {
 				if err != nil {
 					fail(err)
 				}
-				openid, err := r.roster.OpenID(ctx, c.Assignee)
-				if err != nil {
-					fail(err)
-				}
-				if err := r.roster.SetLastCase(ctx, openid, c.Number); err != nil {
+				if err := r.roster.SetLastCase(ctx, c.Assignee, c.Number); err != nil {
 					fail(err)
 				}
 				emit("= ", fmt.Sprintf("编号：%s → %s (%s岗)", c.Number, r.town.StaffMember(c.Assignee).Name, c.Post))

@@ -40,15 +40,46 @@ func (h *Handlers) notify(ctx context.Context, ev core.Event) error {
 	return nil
 }
 
-// staffOpenID finds the WeChat of staff id; "" when they have none.
-func (h *Handlers) staffOpenID(ctx context.Context, id string) (string, error) {
-	if h.Roster != nil {
-		return h.Roster.OpenID(ctx, id)
+// addressesOf lists where recipient to is reached, in the order to try
+// them, keeping only channels that run here. A resident (or one who joined)
+// has the one address the case knows (resident); staff have theirs by
+// preference (core.Roster.Addresses).
+func (h *Handlers) addressesOf(ctx context.Context, to, resident string) ([]core.Address, error) {
+	var all []core.Address
+	switch {
+	case to == core.ActorResident || strings.HasPrefix(to, core.ActorJoinedPrefix):
+		if resident != "" {
+			all = []core.Address{core.ParseAddress(resident)}
+		}
+	case h.Roster != nil:
+		var err error
+		if all, err = h.Roster.Addresses(ctx, to); err != nil {
+			return nil, err
+		}
+	default:
+		if s := h.Town.Town().StaffMember(to); s != nil && !s.Disabled && s.Address(core.ChannelWeChat) != "" {
+			all = []core.Address{{Channel: core.ChannelWeChat, ID: s.Address(core.ChannelWeChat)}}
+		}
 	}
-	if s := h.Town.Town().StaffMember(id); s != nil && !s.Disabled {
-		return s.OpenID, nil
+	out := all[:0]
+	for _, a := range all {
+		if a.ID != "" && h.notifierOf(a.Channel) != nil {
+			out = append(out, a)
+		}
 	}
-	return "", nil
+	return out, nil
+}
+
+// notifierOf returns the adapter of channel ch, or nil when it does not
+// run here.
+func (h *Handlers) notifierOf(ch core.Channel) core.Notifier {
+	if n := h.Channels[ch]; n != nil {
+		return n
+	}
+	if ch == core.ChannelWeChat {
+		return h.Notifier
+	}
+	return nil
 }
 
 // pushMarkTTL is how long a done push is remembered: longer than any
@@ -56,10 +87,10 @@ func (h *Handlers) staffOpenID(ctx context.Context, id string) (string, error) {
 const pushMarkTTL = 7 * 24 * time.Hour
 
 // push sends n to recipient to once per event and records the outcome on
-// the case. A permanent WeChat refusal, or a recipient without WeChat, is
-// recorded and not retried; anything else is returned for the router to
-// retry. A push WeChat took whose recording failed is not sent again on the
-// retry (see pending).
+// the case. A permanent refusal on every channel, or a recipient without
+// any, is recorded and not retried; anything else is returned for the
+// router to retry. A push a channel took whose recording failed is not sent
+// again on the retry (see pending).
 func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.Notice) error {
 	mark := "push:" + ev.ID() + ":" + to
 	if _, done, err := h.Marks.Get(ctx, mark); err != nil {
@@ -69,74 +100,84 @@ func (h *Handlers) push(ctx context.Context, ev core.Event, to string, n core.No
 	}
 	p, ok := h.pending.take(mark)
 	if !ok {
-		d, err := h.deliver(ctx, ev, to, n)
+		ds, err := h.deliver(ctx, ev, to, n)
 		if err != nil {
 			return err
 		}
-		p = pendingPush{Delivery: d}
+		p = pendingPush{Deliveries: ds}
 	}
-	if !p.recorded {
-		if err := h.Ledger.RecordDelivery(ctx, p.Delivery); err != nil {
+	for p.recorded < len(p.Deliveries) {
+		if err := h.Ledger.RecordDelivery(ctx, p.Deliveries[p.recorded]); err != nil {
 			h.pending.keep(mark, p)
 			return err
 		}
-		p.recorded = true
+		p.recorded++
 	}
-	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(p.Err == nil && p.Reason == "")), pushMarkTTL); err != nil {
+	if err := h.Marks.Set(ctx, mark, []byte(strconv.FormatBool(p.delivered())), pushMarkTTL); err != nil {
 		h.pending.keep(mark, p)
 		return fmt.Errorf("push mark: %w", err)
 	}
 	return nil
 }
 
-// deliver sends n to recipient to and says what became of it; the error is
-// for failures worth retrying. A push to staff about a case makes it their
-// "last case", the one a command without a number is about.
-func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core.Notice) (core.Delivery, error) {
-	d := core.Delivery{About: ev, To: to}
-	openid := n.To
+// deliver sends n to recipient to on their channels, in order, until one
+// takes it, and says what became of each try; the error is for failures
+// worth retrying when no channel took it. A push to staff about a case
+// makes it their "last case", the one a command without a number is about,
+// whichever channel the command comes from.
+func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core.Notice) ([]core.Delivery, error) {
 	isStaff := to != core.ActorResident && !strings.HasPrefix(to, core.ActorJoinedPrefix)
-	if isStaff {
-		var err error
-		if openid, err = h.staffOpenID(ctx, to); err != nil {
-			return d, err
-		}
+	addrs, err := h.addressesOf(ctx, to, n.To)
+	if err != nil {
+		return nil, err
 	}
-	if !isStaff && !core.FromWeChat(openid) {
-		openid = "" // a resident who came through another channel
-	}
-	if openid == "" {
-		h.Log.Warn("recipient has no WeChat to push to", "case", ev.Case, "to", to)
-		d.Reason = core.ReasonNoWeChat
+	if len(addrs) == 0 {
+		h.Log.Warn("recipient has no channel to push to", "case", ev.Case, "to", to)
 		h.Observe.Push("", PushNoWeChat, 0)
-		return d, nil
+		return []core.Delivery{{About: ev, To: to, Reason: core.ReasonNoWeChat}}, nil
 	}
 	if isStaff && n.Case != "" {
 		// Before the push, not after: the leader may answer it at once.
-		if err := h.Roster.SetLastCase(ctx, openid, n.Case); err != nil {
+		if err := h.Roster.SetLastCase(ctx, to, n.Case); err != nil {
 			h.Log.Warn("last case not remembered", "case", ev.Case, "err", err)
 		}
 	}
-	n.To, n.Key = openid, pushKey(ev, to)
-	channel, err := h.Notifier.Notify(ctx, n)
-	pe, isPush := errors.AsType[*core.PushError](err)
-	switch {
-	case err == nil:
-		h.Observe.Push(channel, PushDelivered, 0)
-	case isPush && pe.Permanent():
-		h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "errcode", pe.Code)
-		d.ErrCode = pe.Code
-		h.Observe.Push(channel, PushRefused, pe.Code)
-	default:
-		code := 0
-		if isPush {
-			code = pe.Code
+	var tried []core.Delivery
+	var retry error
+	for _, a := range addrs {
+		d := core.Delivery{About: ev, To: to}
+		n.To, n.Key = a.ID, pushKey(ev, to)
+		channel, err := h.notifierOf(a.Channel).Notify(ctx, n)
+		pe, isPush := errors.AsType[*core.PushError](err)
+		switch {
+		case err == nil:
+			h.Observe.Push(channel, PushDelivered, 0)
+			d.Channel = channel
+			return append(tried, d), nil
+		case isPush && pe.Permanent():
+			h.Log.Warn("push refused", "case", ev.Case, "seq", ev.Seq, "channel", a.Channel, "errcode", pe.Code)
+			h.Observe.Push(channel, PushRefused, pe.Code)
+			d.Channel, d.ErrCode, d.Err = channel, pe.Code, err
+			if d.Channel == "" {
+				d.Channel = string(a.Channel)
+			}
+			tried = append(tried, d)
+		default:
+			code := 0
+			if isPush {
+				code = pe.Code
+			}
+			h.Observe.Push(channel, PushFailed, code)
+			if len(addrs) > 1 {
+				h.Log.Warn("push failed, trying the next channel", "case", ev.Case, "seq", ev.Seq, "channel", a.Channel, "errcode", code)
+			}
+			retry = fmt.Errorf("push for event %d on %s: %w", ev.Seq, a.Channel, err)
 		}
-		h.Observe.Push(channel, PushFailed, code)
-		return d, fmt.Errorf("push for event %d: %w", ev.Seq, err)
 	}
-	d.Channel, d.Err = channel, err
-	return d, nil
+	if retry != nil {
+		return nil, retry
+	}
+	return tried, nil
 }
 
 // pushKey is a push's client_msg_id: the same for every retry of it, and
@@ -149,12 +190,21 @@ func pushKey(ev core.Event, to string) string {
 	return "gb-" + hex.EncodeToString(sum[:16])
 }
 
-// pendingPush is a push WeChat took or refused for good whose record or
-// done mark could not yet be written.
+// pendingPush is a push a channel took, or every channel refused for good,
+// whose records or done mark could not yet be written.
 type pendingPush struct {
-	core.Delivery
-	recorded bool // the Delivery is on the case; only the mark is missing
-	since    time.Time
+	Deliveries []core.Delivery // each try, in order
+	recorded   int             // how many of them are on the case
+	since      time.Time
+}
+
+// delivered says whether a channel took the push.
+func (p pendingPush) delivered() bool {
+	if len(p.Deliveries) == 0 {
+		return false
+	}
+	last := p.Deliveries[len(p.Deliveries)-1]
+	return last.Err == nil && last.Reason == ""
 }
 
 // pendingPushes remembers, per push mark, pushes whose recording failed

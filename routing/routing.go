@@ -75,18 +75,22 @@ type SubscriberFor func(group string, fromNow bool) (message.Subscriber, error)
 
 // Handlers is what the router's handlers need.
 type Handlers struct {
-	Ledger   *core.Ledger
-	Town     core.TownSource
+	Ledger *core.Ledger
+	Town   core.TownSource
+	// Notifier is WeChat's adapter, which also reaches residents.
 	Notifier core.Notifier
+	// Channels are the adapters of other channels (WeCom) by channel;
+	// staff are reached on them by their preference (Roster.Channels).
+	Channels map[core.Channel]core.Notifier
 	// Marks remembers which pushes were done, so a redelivered event does
 	// not push twice.
 	Marks core.Ephemeral
 	// Feed hands every event and its case to the live console.
 	Feed func(ev core.Event, c core.Case)
 	Log  *slog.Logger
-	// Roster finds the WeChat of staff who bound it with a code, and
-	// remembers the case last pushed to each of them; nil means the
-	// directory's openids only.
+	// Roster finds where staff are reached (the directory's addresses and
+	// those bound with a code), and remembers the case last pushed to each
+	// of them; nil means the directory's openids only.
 	Roster *core.Roster
 	// Fetcher and Media fetch residents' photos and voice notes from
 	// WeChat and keep them with the case; either nil turns this off.

@@ -233,7 +233,7 @@ func contains(kinds []core.EventKind, k core.EventKind) bool {
 func TestPushesAreIdempotentAndRecorded(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, sampleTown(t, false))
-	r.notes.fail = []error{&core.PushError{Code: -1, Msg: "system busy"}}
+	r.notes.fail = []error{&core.PushError{Channel: core.ChannelWeChat, Code: -1, Msg: "system busy", Temporary: true}}
 	c, err := r.ledger.Submit(ctx, "oresident2", core.Draft{Category: "env", Text: "垃圾没人清", Grid: "L10"})
 	if err != nil {
 		t.Fatal(err)

@@ -157,12 +157,12 @@ func testTown(t testing.TB) *core.Town {
 			{ID: "g3", Name: "三网格", Kind: core.GridLarge, Village: "v2", LeaderA: "lead2", LeaderB: "lead2"},
 		},
 		Staff: []core.Staff{
-			{ID: "town", Name: "王镇长", Role: core.RoleTown, OpenID: oTown},
-			{ID: "cadre2", Name: "孙主任", Role: core.RoleVillage, Village: "v2", OpenID: oCadre2},
-			{ID: "lead1", Name: "张网格", Role: core.RoleGridLeader, Village: "v1", OpenID: oLead1},
+			{ID: "town", Name: "王镇长", Role: core.RoleTown, Addresses: map[core.Channel]string{core.ChannelWeChat: oTown}},
+			{ID: "cadre2", Name: "孙主任", Role: core.RoleVillage, Village: "v2", Addresses: map[core.Channel]string{core.ChannelWeChat: oCadre2}},
+			{ID: "lead1", Name: "张网格", Role: core.RoleGridLeader, Village: "v1", Addresses: map[core.Channel]string{core.ChannelWeChat: oLead1}},
 			{ID: "lead1b", Name: "陈网格", Role: core.RoleGridLeader, Village: "v1"},
-			{ID: "lead2", Name: "赵网格", Role: core.RoleGridLeader, Village: "v2", OpenID: oLead2},
-			{ID: "dept", Name: "周城建", Role: core.RoleDepartment, Department: "cj", OpenID: oDept},
+			{ID: "lead2", Name: "赵网格", Role: core.RoleGridLeader, Village: "v2", Addresses: map[core.Channel]string{core.ChannelWeChat: oLead2}},
+			{ID: "dept", Name: "周城建", Role: core.RoleDepartment, Department: "cj", Addresses: map[core.Channel]string{core.ChannelWeChat: oDept}},
 		},
 		Categories: []core.Category{{Code: "road", Name: "道路设施", DeadlineHours: 24}, {Code: "env", Name: "环境卫生", DeadlineHours: 120}},
 	})

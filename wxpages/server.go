@@ -258,7 +258,7 @@ func (s *Server) reader(h readerHandler) http.Handler {
 				return
 			}
 		}
-		staff, err := s.Roster.StaffByOpenID(ctx, sess.OpenID)
+		staff, err := s.Roster.StaffFrom(ctx, sess.OpenID)
 		if err != nil {
 			s.log().ErrorContext(ctx, "wx pages: staff by openid", "err", err)
 			writeError(w, http.StatusServiceUnavailable, msgServerError)

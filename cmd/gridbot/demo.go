@@ -97,7 +97,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	for _, id := range []string{"gl-L10-a", "gl-L10-b"} {
 		s := town.StaffMember(id)
-		contacts = append(contacts, wechatsim.Contact{OpenID: s.OpenID, Label: "网格员 " + s.Name})
+		contacts = append(contacts, wechatsim.Contact{OpenID: s.Address(core.ChannelWeChat), Label: "网格员 " + s.Name})
 	}
 	sim := wechatsim.New(wechatsim.Config{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 		AESKey: cfg.WeChat.AESKey, CallbackURL: base + "/wechat", Contacts: contacts, Log: log,
