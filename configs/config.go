@@ -102,6 +102,9 @@ type Config struct {
 		// Workers is how many events each instance handles at once per
 		// handler (assignment, pushes, media); one keeps them in order.
 		Workers int `koanf:"workers"`
+		// TrimEvery is how often each instance trims the streams to what
+		// the consumer groups have not yet acknowledged.
+		TrimEvery time.Duration `koanf:"trim_every"`
 	} `koanf:"valkey"`
 	Town struct {
 		Directory  string `koanf:"directory"`
@@ -232,6 +235,7 @@ func Defaults() map[string]any {
 		"valkey.prefix":                 "gridbot:",
 		"valkey.claim_idle":             "60s",
 		"valkey.workers":                4,
+		"valkey.trim_every":             "5s",
 		"town.directory":                "configs/town.yaml",
 		"town.categories":               "configs/categories.yaml",
 		"town.lexicon":                  "",
@@ -400,6 +404,9 @@ func (c *Config) Validate() error {
 		}
 		if c.Valkey.Workers < 1 || c.Valkey.Workers > 64 {
 			return fmt.Errorf("config valkey.workers %d: from 1 to 64", c.Valkey.Workers)
+		}
+		if c.Valkey.TrimEvery < 100*time.Millisecond || c.Valkey.TrimEvery > time.Hour {
+			return fmt.Errorf("config valkey.trim_every %s: from 100ms to 1h", c.Valkey.TrimEvery)
 		}
 		if c.Valkey.ClaimIdle < time.Second {
 			return fmt.Errorf("config valkey.claim_idle %s: at least 1s", c.Valkey.ClaimIdle)

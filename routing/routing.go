@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -62,6 +63,12 @@ func DecodeEvent(msg *message.Message) (core.Event, error) {
 
 // feedGroupPrefix starts the consumer group of an instance's console feed.
 const feedGroupPrefix = "feed-"
+
+// IsFeedGroup tells an instance's console feed group: it starts from what is
+// published next and its consoles load the past from the store, so a
+// transport may drop it, and what it has not read, once its instance is
+// gone.
+func IsFeedGroup(group string) bool { return strings.HasPrefix(group, feedGroupPrefix) }
 
 // SubscriberFor returns the subscriber a handler reads with. group names the
 // consumer group: work handlers share one group across instances (each event

@@ -241,6 +241,13 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		defer wg.Done()
 		a.sweeper.Run(ctx)
 	}()
+	for _, run := range a.backend.background {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(ctx)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

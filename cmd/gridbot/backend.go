@@ -33,6 +33,9 @@ type backend struct {
 	// relay feeds the transport from the store's outbox, where the store
 	// does not publish in its own transactions.
 	relay *routing.Relay
+	// background runs beside the router until the service stops (the
+	// Valkey stream's trimmer).
+	background []func(context.Context)
 	// close releases the transport after the router stopped, then the store.
 	close func() error
 }
@@ -92,11 +95,22 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 		st.Close()
 		return nil, err
 	}
+	// Every instance trims the streams to what every work group and live
+	// console feed still needs, so the stream stays as long as the backlog
+	// (issue 21), not the ledger's whole history.
+	trimmer, err := valkeystream.NewTrimmer(valkeystream.TrimConfig{Client: st.Client(), Prefix: cfg.Valkey.Prefix,
+		Topics: []string{routing.TopicCaseEvents, routing.TopicPoison}, Every: cfg.Valkey.TrimEvery,
+		Transient: routing.IsFeedGroup, Logger: wmLog})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &backend{
-		store:     st,
-		shared:    st,
-		ping:      st.Ping,
-		publisher: pub,
+		background: []func(context.Context){trimmer.Run},
+		store:      st,
+		shared:     st,
+		ping:       st.Ping,
+		publisher:  pub,
 		subscriberFor: func(group string, fromNow bool) (message.Subscriber, error) {
 			c := valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, ConsumerGroup: group,
 				Consumer: instance, MinIdle: cfg.Valkey.ClaimIdle, Logger: wmLog}
