@@ -37,6 +37,7 @@ type apiResult struct {
 	AccessToken string `json:"access_token"`
 	ExpiresIn   int64  `json:"expires_in"`
 	OpenID      string `json:"openid"` // web authorisation
+	Ticket      string `json:"ticket"` // the JS-SDK's jsapi_ticket
 }
 
 // isTokenError reports whether code says the access token is stale.

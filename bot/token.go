@@ -41,6 +41,11 @@ type TokenConfig struct {
 // tokens.
 type TokenSource struct {
 	cfg TokenConfig
+	// what names the credential in the shared store's keys and in errors;
+	// get asks WeChat for it (force: a new one, where WeChat allows). The
+	// access token's by default; TicketSource gives the JS-SDK ticket's.
+	what string
+	get  func(ctx context.Context, force bool) (apiResult, error)
 
 	mu       sync.Mutex
 	token    string
@@ -75,7 +80,9 @@ func NewTokenSource(cfg TokenConfig) *TokenSource {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &TokenSource{cfg: cfg}
+	t := &TokenSource{cfg: cfg, what: "token"}
+	t.get = t.request
+	return t
 }
 
 // GetAccessToken implements credential.AccessTokenHandle.
@@ -105,7 +112,7 @@ func (t *TokenSource) GetAccessTokenContext(ctx context.Context) (string, error)
 	case <-f.done:
 		return f.token, f.err
 	case <-ctx.Done():
-		return "", fmt.Errorf("wechat access token: %w", ctx.Err())
+		return "", fmt.Errorf("wechat %s: %w", t.what, ctx.Err())
 	}
 }
 
@@ -143,7 +150,7 @@ func (t *TokenSource) fetch(ctx context.Context, f *tokenFetch, stale string) {
 		t.token, t.refresh, t.stale = tok.Token, tok.Refresh, ""
 		f.token = tok.Token
 	} else {
-		t.cfg.Log.Error("wechat access token fetch failed", "err", err)
+		t.cfg.Log.Error("wechat "+t.what+" fetch failed", "err", err)
 	}
 	f.err = err
 	t.inflight = nil
@@ -161,11 +168,11 @@ type sharedToken struct {
 // rejected.
 func (t *TokenSource) fetchOwn(ctx context.Context, stale string) (sharedToken, error) {
 	start := t.cfg.Now()
-	res, err := t.request(ctx, false)
+	res, err := t.get(ctx, false)
 	if err == nil && stale != "" && res.AccessToken == stale {
 		// WeChat still hands out the token it rejected: make a new one.
-		t.cfg.Log.Warn("wechat access token rejected but still current; forcing a refresh")
-		res, err = t.request(ctx, true)
+		t.cfg.Log.Warn("wechat " + t.what + " rejected but still current; forcing a refresh")
+		res, err = t.get(ctx, true)
 	}
 	if err != nil {
 		return sharedToken{}, err
@@ -182,7 +189,7 @@ const sharedWait = 50 * time.Millisecond
 // about to expire or the one rejected, the instance that wins the refresh
 // lock fetches a new one and the others wait for it.
 func (t *TokenSource) fetchShared(ctx context.Context, stale string) (sharedToken, error) {
-	key, lock := "wx:token:"+t.cfg.AppID, "wx:token-lock:"+t.cfg.AppID
+	key, lock := "wx:"+t.what+":"+t.cfg.AppID, "wx:"+t.what+"-lock:"+t.cfg.AppID
 	usable := func() (sharedToken, bool, error) {
 		raw, ok, err := t.cfg.Shared.Get(ctx, key)
 		if err != nil || !ok {
@@ -196,20 +203,20 @@ func (t *TokenSource) fetchShared(ctx context.Context, stale string) (sharedToke
 	}
 	for {
 		if tok, ok, err := usable(); err != nil {
-			return sharedToken{}, fmt.Errorf("wechat access token: shared store: %w", err)
+			return sharedToken{}, fmt.Errorf("wechat %s: shared store: %w", t.what, err)
 		} else if ok {
 			return tok, nil
 		}
 		won, err := t.cfg.Shared.SetNX(ctx, lock, []byte("1"), 2*DefaultAPITimeout+time.Second)
 		if err != nil {
-			return sharedToken{}, fmt.Errorf("wechat access token: shared store: %w", err)
+			return sharedToken{}, fmt.Errorf("wechat %s: shared store: %w", t.what, err)
 		}
 		if won {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return sharedToken{}, fmt.Errorf("wechat access token: waiting for another instance's refresh: %w", ctx.Err())
+			return sharedToken{}, fmt.Errorf("wechat %s: waiting for another instance's refresh: %w", t.what, ctx.Err())
 		case <-time.After(sharedWait):
 		}
 	}
@@ -225,7 +232,7 @@ func (t *TokenSource) fetchShared(ctx context.Context, stale string) (sharedToke
 	raw, _ := json.Marshal(tok)
 	if ttl := tok.Refresh.Sub(t.cfg.Now()); ttl > 0 {
 		if err := t.cfg.Shared.Set(ctx, key, raw, ttl); err != nil {
-			t.cfg.Log.Warn("wechat access token: could not share the new token", "err", err)
+			t.cfg.Log.Warn("wechat "+t.what+": could not share the new one", "err", err)
 		}
 	}
 	return tok, nil

@@ -25,6 +25,7 @@ func (s *Sim) routePage(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sim/inbox", s.serveInbox)
 	mux.HandleFunc("GET /sim/open", s.serveOpen)
 	mux.HandleFunc("POST /sim/subscribe", s.serveSubscribe)
+	mux.HandleFunc("POST /sim/jsconfig", s.serveJSConfig)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

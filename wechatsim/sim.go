@@ -46,6 +46,9 @@ type Config struct {
 	// 域名): hosts (with port) a redirect_uri may lead to. Empty allows any,
 	// for tests that start servers on random ports.
 	OAuthDomains []string
+	// JSDomains are the account's JS-safe domains (JS接口安全域名): hosts
+	// (with port) whose pages may pass wx.config. Empty allows any.
+	JSDomains []string
 	// ASRSecretID and ASRSecretKey are the Tencent Cloud credentials the
 	// simulated ASR (asr.go) accepts; empty refuses every call.
 	ASRSecretID  string
@@ -89,10 +92,11 @@ type Card struct {
 
 // Sim is a simulated WeChat. Its methods are safe for concurrent use.
 type Sim struct {
-	cfg           Config
-	msgID         atomic.Int64
-	tokenRequests atomic.Int64
-	mediaRequests atomic.Int64
+	cfg            Config
+	msgID          atomic.Int64
+	tokenRequests  atomic.Int64
+	mediaRequests  atomic.Int64
+	ticketRequests atomic.Int64
 
 	mu          sync.Mutex
 	callbackURL string
@@ -107,6 +111,9 @@ type Sim struct {
 	users       map[string]*user
 	transcripts map[string]string // voice bytes' hash → what was said
 	codes       map[string]oauthCode
+	tickets     map[string]time.Time // jsapi_ticket → expiry
+	ticket      string               // the one getticket hands out
+	verified    map[string]verifiedPage
 	asrCalls    int
 	changed     chan struct{} // closed and replaced on every push or chat line
 }
@@ -138,6 +145,8 @@ func New(cfg Config) *Sim {
 		users:       map[string]*user{},
 		transcripts: map[string]string{},
 		codes:       map[string]oauthCode{},
+		tickets:     map[string]time.Time{},
+		verified:    map[string]verifiedPage{},
 		changed:     make(chan struct{}),
 		nextPushID:  cfg.Now().Unix() * 1000,
 	}
@@ -215,6 +224,8 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/message/subscribe/bizsend", s.serveBizSend)
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.serveOAuthToken)
+	mux.HandleFunc("GET /cgi-bin/ticket/getticket", s.serveGetTicket)
+	mux.HandleFunc("GET /open/js/jweixin-1.6.0.js", s.serveJSSDK)
 	mux.HandleFunc("POST /{$}", s.serveCloudAPI)
 	s.routePage(mux)
 	return mux

@@ -39,8 +39,10 @@ type residentView struct {
 	Timeline   []lineView  `json:"timeline"`
 	Joined     bool        `json:"joined"` // a resident who joined (附议), not the one who filed
 	Can        residentCan `json:"can"`
-	// Subscribe are the 订阅通知 templates the subscribe button asks for.
+	// Subscribe are the 订阅通知 templates the subscribe button asks for;
+	// JSSDK says the page may show WeChat's button (wx-open-subscribe).
 	Subscribe []string `json:"subscribe"`
+	JSSDK     bool     `json:"jssdk"`
 	CSRF      string   `json:"csrf"`
 }
 
@@ -503,5 +505,7 @@ func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, rd *reader, c
 		writeJSON(w, http.StatusOK, newStaffView(town, rd, c, events, s.now()))
 		return
 	}
-	writeJSON(w, http.StatusOK, newResidentView(town, rd, c, events, s.SubscribeTemplates))
+	v := newResidentView(town, rd, c, events, s.SubscribeTemplates)
+	v.JSSDK = s.JSSign != nil && s.JSSDKURL != "" && len(v.Subscribe) > 0
+	writeJSON(w, http.StatusOK, v)
 }

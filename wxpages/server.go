@@ -72,6 +72,13 @@ type Server struct {
 	// progress notices, which a resident's page asks the grant of; none
 	// hides the button.
 	SubscribeTemplates []string
+	// JSSign signs wx.config, and JSSDKURL is where the pages load the
+	// JS-SDK from (bot.DefaultJSSDKURL; the simulator's stand-in in the
+	// demo and tests): with both, a resident's page shows WeChat's own
+	// subscribe button (wx-open-subscribe); without, it says progress
+	// comes by the account's messages.
+	JSSign   JSSign
+	JSSDKURL string
 	// SessionKey signs the session cookie; every instance needs the same.
 	SessionKey []byte
 	// SessionTTL is how long a session lasts; zero means DefaultSessionTTL.
@@ -112,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /wx/api/cases/{number}", s.reader(s.handleCase))
 	mux.Handle("GET /wx/api/media/{number}/{id}", s.reader(s.handleMedia))
 	mux.Handle("GET /wx/api/directory", s.reader(s.handleDirectory))
+	mux.Handle("GET /wx/api/jsconfig", s.reader(s.handleJSConfig))
 	mux.Handle("POST /wx/api/cases/{number}/{step}", s.reader(s.handleStep))
 	mux.Handle("POST /wx/api/report", s.reader(s.handleReport))
 	static, err := fs.Sub(webFiles, "web")
@@ -131,20 +139,25 @@ func (s *Server) Handler() http.Handler {
 
 // contentPolicy lets the pages load only their own scripts, styles and
 // images, and talk only to their own origin.
-const contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors "
+// The JS-SDK's origin is added to script-src when it is configured.
+const (
+	contentPolicyScripts = "default-src 'self'; script-src 'self'"
+	contentPolicy        = "; style-src 'self'; img-src 'self'; " +
+		"media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors "
+)
 
 // guard sets the security headers, and refuses a POST that a browser could
 // have sent from another site: the Origin (or Referer) must be this host or
 // PublicBase's. The CSRF token is checked with the session (reader).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		policy := contentPolicyScripts + s.scriptOrigins() + contentPolicy
 		h := w.Header()
 		if len(s.FrameAncestors) == 0 {
-			h.Set("Content-Security-Policy", contentPolicy+"'none'")
+			h.Set("Content-Security-Policy", policy+"'none'")
 			h.Set("X-Frame-Options", "DENY")
 		} else {
-			h.Set("Content-Security-Policy", contentPolicy+strings.Join(s.FrameAncestors, " "))
+			h.Set("Content-Security-Policy", policy+strings.Join(s.FrameAncestors, " "))
 		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")

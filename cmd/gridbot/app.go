@@ -179,7 +179,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 	mux.Handle("/open311/v2/", (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys, PublicRead: cfg.Open311.PublicRead,
 		Log: log.With("part", "open311")}).Handler())
-	mux.Handle("/wx/", pagesServer(cfg, town, ledger, roster, mediaStore, st, log).Handler())
+	mux.Handle("/wx/", pagesServer(cfg, town, ledger, roster, mediaStore, st, tokens, b.shared, log).Handler())
 	mux.Handle(media.Path, &media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log})
 	mux.Handle("/", consoleSrv.Handler())
 	a.handler = mux

@@ -118,13 +118,21 @@ func TestBrowserPagesInsidePhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	frameText(t, ctx, "#r-state", "已办结")
-	frameClick(t, ctx, "#r-subscribe")
+	// WeChat's own button (wx-open-subscribe) shows once the page's
+	// wx.config, signed by gridbot with the jsapi_ticket, passed the
+	// simulator's check; a tap grants one notice, which WeChat reports to
+	// gridbot (subscribe_msg_popup_event), and the tag says so on the page.
+	frameClick(t, ctx, "#r-open-subscribe")
 	deadline := time.Now().Add(10 * time.Second)
 	for r.api.Grants(resident, "sub-progress") != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("the page's subscribe button granted nothing")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	frameText(t, ctx, "#r-subscribe-note", "已订阅")
+	if n := r.api.TicketRequests(); n != 1 {
+		t.Fatalf("%d jsapi_ticket requests for one page", n)
 	}
 	frameClick(t, ctx, `#r-rate button[data-score="5"]`)
 	frameText(t, ctx, "#r-state", "已结案")

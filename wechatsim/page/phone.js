@@ -114,21 +114,38 @@
     $("page").hidden = false;
   }
 
-  async function subscribe(accept, templates) {
-    if (!openid()) { setStatus("请先填写 openid"); return; }
+  async function subscribe(accept, templates, page) {
+    if (!openid()) { setStatus("请先填写 openid"); return { ok: false, error: "no openid" }; }
     setStatus("订阅中…");
+    let data = {};
     try {
       const r = await fetch("/sim/subscribe", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ openid: openid(), accept: accept, templates: templates || [] }),
+        body: JSON.stringify({ openid: openid(), accept: accept, templates: templates || [], page: page || "" }),
       });
-      const data = await r.json();
+      data = await r.json();
       setStatus(data.error || (accept ? "已允许一次进展通知" : "已取消"));
     } catch (err) {
+      data = { ok: false, error: "subscribe:fail" };
       setStatus("订阅失败");
     }
     poll();
+    return data;
+  }
+
+  // A page's wx.config, checked by the simulator as WeChat checks it.
+  async function checkConfig(url, config) {
+    try {
+      const r = await fetch("/sim/jsconfig", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(Object.assign({ openid: openid(), url: url }, config)),
+      });
+      return await r.json();
+    } catch (err) {
+      return { ok: false, errMsg: "config:fail" };
+    }
   }
 
   function highlightContact() {
@@ -180,12 +197,22 @@
     send({ kind: "voice", text: text }); // what it says: heard only through the ASR
   });
   $("grant").addEventListener("click", () => subscribe(true));
-  // A page inside the phone asks for 订阅通知 as a page in WeChat does
-  // (wx-open-subscribe); the phone plays the pop-up, and the user allows.
-  window.addEventListener("message", (ev) => {
-    if (ev.source !== $("pageFrame").contentWindow || !ev.data || ev.data.wxsim !== "subscribe") return;
-    const ids = Array.isArray(ev.data.templates) ? ev.data.templates.filter((t) => typeof t === "string").slice(0, 8) : [];
-    subscribe(true, ids);
+  // A page inside the phone talks to WeChat through the JS-SDK (the
+  // simulator's jweixin.js): its wx.config is checked, and a tap on its
+  // wx-open-subscribe plays the pop-up, where the user allows.
+  window.addEventListener("message", async (ev) => {
+    const frame = $("pageFrame").contentWindow;
+    if (ev.source !== frame || !ev.data) return;
+    const d = ev.data;
+    if (d.wxsim === "config" && d.config && typeof d.url === "string") {
+      const res = await checkConfig(d.url, d.config);
+      frame.postMessage({ wxsim: "config-result", ok: !!res.ok, errMsg: res.errMsg || "" }, "*");
+    } else if (d.wxsim === "subscribe" && typeof d.url === "string") {
+      const ids = Array.isArray(d.templates) ? d.templates.filter((t) => typeof t === "string").slice(0, 8) : [];
+      const res = await subscribe(true, ids, d.url);
+      frame.postMessage({ wxsim: "subscribe-result", id: d.id, ok: !!res.ok, error: res.error || "",
+        subscribeDetails: res.subscribeDetails || "" }, "*");
+    }
   });
   $("closePage").addEventListener("click", () => { $("page").hidden = true; $("pageFrame").src = "about:blank"; });
   openidBox.addEventListener("change", () => { resetChat(); poll(); });

@@ -48,6 +48,7 @@
     wx.show("r-supplement-card", v.can.supplement);
     wx.show("r-subscribe-card", (v.subscribe || []).length > 0 && v.state !== "closed");
     wx.timeline("r-timeline", v.timeline);
+    offerSubscribe(v);
   }
 
   async function step(name, form) {
@@ -87,22 +88,54 @@
     step("supplement", f).then(() => form.reset());
   });
 
-  // 订阅通知: inside WeChat the account's subscribe templates are asked for
-  // the way a page asks (wx-open-subscribe); the simulator's phone plays
-  // the WeChat client and hears the same request through postMessage.
-  wx.$("r-subscribe").addEventListener("click", () => {
-    const templates = (view && view.subscribe) || [];
-    const host = window.opener || (window.parent !== window ? window.parent : null);
-    if (host) {
-      host.postMessage({ wxsim: "subscribe", templates: templates }, "*");
-      wx.text("r-subscribe-note", "已请求订阅，请在弹出的窗口中选择“允许”。");
-    } else {
-      // WeChat's own button needs the JS-SDK on the account's JS-safe
-      // domain, which these pages do not load yet: say what happens instead.
-      wx.text("r-subscribe-note", "本页暂不能直接订阅；进展仍会通过公众号消息通知您。");
+  // 订阅通知: WeChat's own button, the open tag wx-open-subscribe, shows
+  // once the page has passed wx.config, signed by the server with the
+  // jsapi_ticket over this page's URL. The grant reaches the server from
+  // WeChat (subscribe_msg_popup_event), not from this page.
+  let subscribeAsked = false;
+  function subscribeNote(text) {
+    wx.text("r-subscribe-note", text);
+    wx.show("r-subscribe-note", !!text);
+  }
+  async function offerSubscribe(v) {
+    if (subscribeAsked || !(v.subscribe || []).length || v.state === "closed") return;
+    subscribeAsked = true;
+    if (!v.jssdk) { subscribeNote("进展会通过公众号消息通知您。"); return; }
+    let cfg;
+    try {
+      cfg = await wx.api("/wx/api/jsconfig?url=" + encodeURIComponent(location.href.split("#")[0]));
+    } catch (e) {
+      subscribeNote(e.message);
+      return;
     }
-    wx.show("r-subscribe-note", true);
-  });
+    const tag = document.createElement("wx-open-subscribe");
+    tag.setAttribute("template", v.subscribe.join(","));
+    tag.id = "r-open-subscribe";
+    const tpl = document.createElement("script");
+    tpl.type = "text/wxtag-template";
+    tpl.textContent = '<button type="button">订阅进展通知</button>';
+    tag.appendChild(tpl);
+    tag.addEventListener("success", (e) => {
+      const d = (e.detail && e.detail.subscribeDetails) || "";
+      subscribeNote(/accept/.test(d) ? "已订阅：下一次进展会通过微信通知您。" : "您没有允许，进展仍会通过公众号消息通知您。");
+    });
+    tag.addEventListener("error", () => subscribeNote("订阅没有成功，进展仍会通过公众号消息通知您。"));
+    document.addEventListener("WeixinOpenTagsError", () => subscribeNote("您的微信版本不能订阅，请升级微信；进展仍会通过公众号消息通知您。"));
+    wx.$("r-subscribe").replaceChildren(tag);
+    const sdk = document.createElement("script");
+    sdk.src = cfg.script;
+    sdk.onload = () => {
+      // The JS-SDK sets window.jWeixin (and window.wx, which common.js's
+      // own "wx" helpers shadow for these scripts).
+      const w = window.jWeixin;
+      if (!w || !w.config) { subscribeNote("暂时不能订阅，进展仍会通过公众号消息通知您。"); return; }
+      w.error(() => subscribeNote("暂时不能订阅，进展仍会通过公众号消息通知您。"));
+      w.config({ debug: false, appId: cfg.appId, timestamp: cfg.timestamp, nonceStr: cfg.nonceStr,
+        signature: cfg.signature, jsApiList: cfg.jsApiList, openTagList: cfg.openTagList });
+    };
+    sdk.onerror = () => subscribeNote("暂时不能订阅，进展仍会通过公众号消息通知您。");
+    document.head.appendChild(sdk);
+  }
 
   // ---- staff ----
 
