@@ -105,8 +105,14 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 				if ctx.Err() != nil {
 					return
 				}
-				// A resident of this worker's share.
+				// A resident of this worker's share, not one whose earlier
+				// case still waits for their rating: the ledger settles a
+				// resident's earliest resolved case, so a second would
+				// rate the first.
 				res := w + opt.Workers*f.rng.IntN(max(residents/opt.Workers, 1))
+				for f.waiting[res] {
+					res += opt.Workers * max(residents/opt.Workers, 1)
+				}
 				n := 0
 				isOpen, err := f.fillCase(ctx, times[i], opt.End, res)
 				if err == nil {
@@ -144,10 +150,13 @@ type filler struct {
 	depts   map[string]string // department → a staff member of it
 	workers int
 	last    string // the number of the case filled last
+	// waiting are the residents with a resolved case left unrated.
+	waiting map[int]bool
 }
 
 func newFiller(ledger *core.Ledger, town *core.Town, seed uint64, worker int) *filler {
-	f := &filler{town: town, rng: rand.New(rand.NewPCG(seed, uint64(worker)+1)), depts: map[string]string{}}
+	f := &filler{town: town, rng: rand.New(rand.NewPCG(seed, uint64(worker)+1)), depts: map[string]string{},
+		waiting: map[int]bool{}}
 	f.l = *ledger
 	f.l.Now = func() time.Time { return f.clock }
 	for _, s := range town.StaffWhere(func(s *core.Staff) bool { return !s.Disabled }) {
@@ -263,7 +272,11 @@ func (f *filler) fillCase(ctx context.Context, filed, end time.Time, resident in
 		if err := count(c2, evs, err); err != nil {
 			return false, fmt.Errorf("supervise: %w", err)
 		}
-		c = c2
+		// ErrNoChange (post A is post B, or B is away) returns no case:
+		// the case stays as it was.
+		if err == nil {
+			c = c2
+		}
 	}
 	if stop < stageAccepted {
 		return true, nil
@@ -334,6 +347,7 @@ func (f *filler) fillCase(ctx context.Context, filed, end time.Time, resident in
 		}
 	}
 	if stop < stageClosed {
+		f.waiting[resident] = true
 		return true, nil
 	}
 	return f.settle(ctx, c, resident, count)
