@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Namespaces of the guess's records.
@@ -38,6 +39,23 @@ func (g GuessMonth) Right() int { return g.Guessed - g.Corrected }
 // were filed on a guess.
 type GuessBook struct {
 	Records Records
+	// MaxExamples bounds the examples kept; zero means MaxGuessExamples.
+	MaxExamples int
+}
+
+// MaxGuessExamples is how many corrections the guess keeps learning from:
+// about sixteen months at twenty corrections a day, more than the year a
+// guess is measured with (BenchmarkGuess). Past it the oldest are
+// forgotten first, so the store, the model each instance builds and the
+// cost of a guess stay bounded, and the model follows how the town writes
+// now.
+const MaxGuessExamples = 10000
+
+func (b *GuessBook) maxExamples() int {
+	if b.MaxExamples > 0 {
+		return b.MaxExamples
+	}
+	return MaxGuessExamples
 }
 
 // MaxExampleGrams bounds one example: a case's text is at most
@@ -56,7 +74,39 @@ func (b *GuessBook) AddExample(ctx context.Context, ex Example) error {
 	if err := b.Records.PutRecord(ctx, nsGuessExamples, ex.Key, v); err != nil {
 		return fmt.Errorf("guess example: %w", err)
 	}
+	return b.prune(ctx)
+}
+
+// prune forgets the oldest examples beyond the bound. Keys are the ledger's
+// event numbers, so the smallest are the oldest.
+func (b *GuessBook) prune(ctx context.Context) error {
+	all, err := b.Records.RecordsIn(ctx, nsGuessExamples)
+	if err != nil {
+		return fmt.Errorf("guess example: prune: %w", err)
+	}
+	over := len(all) - b.maxExamples()
+	if over <= 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, byAge)
+	for _, k := range keys[:over] {
+		if err := b.Records.DeleteRecord(ctx, nsGuessExamples, k); err != nil {
+			return fmt.Errorf("guess example: prune: %w", err)
+		}
+	}
 	return nil
+}
+
+// byAge orders example keys (event numbers) oldest first.
+func byAge(a, b string) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
 }
 
 // Examples returns every example kept, by key.
@@ -73,18 +123,7 @@ func (b *GuessBook) Examples(ctx context.Context) ([]Example, error) {
 		}
 		out = append(out, ex)
 	}
-	slices.SortFunc(out, func(a, b Example) int {
-		if len(a.Key) != len(b.Key) {
-			return len(a.Key) - len(b.Key)
-		}
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Example) int { return byAge(a.Key, b.Key) })
 	return out, nil
 }
 

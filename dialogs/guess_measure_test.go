@@ -117,8 +117,9 @@ func TestGuessLearns(t *testing.T) {
 }
 
 // BenchmarkGuess is one category guess of a message with a model of a
-// year's corrections (7,300: twenty a day), as the engine makes it: read
-// (script, lexicon), place names left out, cues scored, model weighed.
+// year's corrections (7,300: twenty a day), and with as many as the guess
+// keeps (core.MaxGuessExamples), as the engine makes it: read (script,
+// lexicon), place names left out, cues scored, model weighed.
 func BenchmarkGuess(b *testing.B) {
 	town, err := configs.SampleTown()
 	if err != nil {
@@ -128,24 +129,29 @@ func BenchmarkGuess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	learner := &dialogs.Learner{Script: conv}
 	own := append(append(append([]struct{ text, want string }{}, guessTable...), cantoneseTable...), voiceTable...)
-	for i := range 7300 {
-		ex := own[i%len(own)]
-		// Vary the words so the vocabulary grows as a year's would.
-		learner.Teach(town, fmt.Sprint(i), fmt.Sprintf("%s 第%d户", ex.text, i), ex.want)
-	}
-	if learner.Examples() != 7300 {
-		b.Fatalf("the model learnt %d examples", learner.Examples())
-	}
-	r := dialogs.Reader{Script: conv, Model: learner}
-	for _, m := range []struct{ name, text string }{
-		{"simplified", "嗯那个我们村口的垃圾好几天都没有人来收了"},
-		{"traditional", "街燈壞咗成個禮拜，夜晚黑麻麻"},
-	} {
-		b.Run(m.name, func(b *testing.B) {
-			b.ReportAllocs()
-			cpuPerOp(b, func() { r.Guess(town, m.text) })
-		})
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"year", 7300}, {"bound", core.MaxGuessExamples}} {
+		learner := &dialogs.Learner{Script: conv}
+		for i := range size.n {
+			ex := own[i%len(own)]
+			// Vary the words so the vocabulary grows as a year's would.
+			learner.Teach(town, fmt.Sprint(i), fmt.Sprintf("%s 第%d户", ex.text, i), ex.want)
+		}
+		if learner.Examples() != size.n {
+			b.Fatalf("the model learnt %d examples", learner.Examples())
+		}
+		r := dialogs.Reader{Script: conv, Model: learner}
+		for _, m := range []struct{ name, text string }{
+			{"simplified", "嗯那个我们村口的垃圾好几天都没有人来收了"},
+			{"traditional", "街燈壞咗成個禮拜，夜晚黑麻麻"},
+		} {
+			b.Run(size.name+"/"+m.name, func(b *testing.B) {
+				b.ReportAllocs()
+				cpuPerOp(b, func() { r.Guess(town, m.text) })
+			})
+		}
 	}
 }

@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"gridbot/core"
@@ -70,5 +71,50 @@ func TestLearnerLearnsFromCorrections(t *testing.T) {
 	}
 	if g := guessOf(b); b.Examples() != 0 || len(g) != 0 {
 		t.Errorf("after a reset instance b (%d examples) guessed %v", b.Examples(), g)
+	}
+}
+
+// The examples stay bounded: past the book's bound the oldest correction
+// is forgotten first, and an instance that learnt it rebuilds its model
+// from those kept at its next Refresh.
+func TestLearnerForgetsTheOldestPastTheBound(t *testing.T) {
+	ctx := context.Background()
+	town := testTown(t)
+	l := newFakeLedger(town, newClock().Now)
+	book := &core.GuessBook{Records: newMemRecords(), MaxExamples: 5}
+	a := &Learner{Book: book, Cases: l, Town: town, Script: testScript(t)}
+	b := &Learner{Book: book, Cases: l, Town: town, Script: testScript(t)}
+	c, err := l.Submit(ctx, "o-r", core.Draft{Category: "env", Text: "巷尾嗰度啲猪栏好大阵味", Grid: "g1", Village: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sequence numbers 6…17 cross from one digit to two: 9 is older than 10.
+	for seq := uint64(6); seq <= 17; seq++ {
+		ev := core.Event{Seq: seq, Case: c.Number, Kind: core.EventReclassified,
+			Data: map[string]string{core.DataOldCategory: "env", core.DataCategory: "dispute"}}
+		if err := a.Learn(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		if seq == 8 {
+			if err := b.Refresh(ctx); err != nil || b.Examples() != 3 {
+				t.Fatalf("b learnt %d examples (%v)", b.Examples(), err)
+			}
+		}
+	}
+	kept, err := book.Examples(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, ex := range kept {
+		keys = append(keys, ex.Key)
+	}
+	if got := strings.Join(keys, ","); got != "13,14,15,16,17" {
+		t.Fatalf("kept %s, want the five newest", got)
+	}
+	for _, lr := range []*Learner{a, b} {
+		if err := lr.Refresh(ctx); err != nil || lr.Examples() != 5 {
+			t.Fatalf("after Refresh an instance holds %d examples (%v)", lr.Examples(), err)
+		}
 	}
 }
