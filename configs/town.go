@@ -103,6 +103,9 @@ type categoriesFile struct {
 		Department       string `yaml:"department"`
 		// NeverPublish keeps the category's cases off the public record.
 		NeverPublish bool `yaml:"never_publish"`
+		// UrgentHours is the term of a case flagged 加急 (0: half the
+		// ordinary term).
+		UrgentHours int `yaml:"urgent_hours"`
 		// Cues map a word or phrase to its weight for guessing the
 		// category from a resident's words.
 		Cues map[string]int `yaml:"cues"`
@@ -195,7 +198,7 @@ func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error)
 		}
 		t.Categories = append(t.Categories, core.Category{Code: c.Code, Name: c.Name, DeadlineHours: c.DeadlineHours,
 			DeadlineWorkdays: c.DeadlineWorkdays, AcceptMinutes: c.AcceptMinutes, Department: c.Department, Cues: cues,
-			NeverPublish: c.NeverPublish})
+			NeverPublish: c.NeverPublish, UrgentHours: c.UrgentHours})
 	}
 	return core.NewTown(t)
 }

@@ -27,6 +27,8 @@ type actionBody struct {
 	// A decision on it (decide): approve, with a note (needed to refuse).
 	Approve bool   `json:"approve"`
 	Note    string `json:"note"`
+	// Into is the case a merge goes into (merge).
+	Into string `json:"into"`
 }
 
 // caseAction is one step staff can take on a case from the console:

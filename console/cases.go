@@ -33,6 +33,8 @@ type caseView struct {
 	Phone        string     `json:"phone"`
 	// Joined counts the residents who joined the case (附议).
 	Joined int `json:"joined"`
+	// Urgent marks a case flagged 加急.
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 // caseDetail is a case as its own page shows it.
@@ -56,6 +58,8 @@ type caseDetail struct {
 	Extensions int         `json:"extensions,omitempty"`
 	// Published is the text the public reads (公开), "" for none.
 	Published string `json:"published,omitempty"`
+	// The desk's marks: channel, contact, urgent, urges, merged into.
+	deskView
 	// Actions are the steps this staff member may take on the case now,
 	// by name: the policy's core.Town.Steps; the page offers exactly these.
 	Actions []string `json:"actions"`
@@ -112,6 +116,7 @@ func newCaseView(town *core.Town, c *core.Case, now time.Time) caseView {
 		Overdue:    c.Overdue(now),
 		Phone:      core.MaskPhone(c.Phone),
 		Joined:     len(c.Joined),
+		Urgent:     c.Urgent,
 	}
 	if cat := town.Category(c.Category); cat != nil {
 		v.CategoryName = cat.Name
@@ -145,6 +150,7 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 			d.Pending.ByName = by.Name
 		}
 	}
+	d.deskView = newDeskView(town, staff, c)
 	if d.Photos == nil {
 		d.Photos = []core.Media{}
 	}

@@ -219,3 +219,93 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		t.Errorf("the table met too few outcomes: %v", seen)
 	}
 }
+
+// TestDeskPolicyOnConsole runs the desk's steps (notes, 催办, 加急, 合并)
+// role × state through the console's API and requires what the pure policy
+// decides: done, not found, or refused in the policy's words. They have no
+// chat command: they are the desk's.
+func TestDeskPolicyOnConsole(t *testing.T) {
+	town := channelTown(t)
+	f := newFixture(t, func(f *fixture) {
+		f.town, f.srv.Town, f.ledger.Town = town, town, town
+	})
+	ctx := context.Background()
+	roles := []string{"admin", "cadre1", "cadre2", "lead1", "lead3", "lead2", "dept1", "dept2"}
+	cookies := map[string]*http.Cookie{}
+	for _, id := range roles {
+		cookies[id] = f.login(t, id)
+	}
+	residents := 0
+	newCase := func(t *testing.T, state string) core.Case {
+		t.Helper()
+		residents++
+		resident := fmt.Sprintf("o-desk-%d", residents)
+		c, err := f.ledger.Submit(ctx, resident, core.Draft{Category: "road", Text: "村口路灯坏了", Grid: "g1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.ledger.Assign(ctx, c.Number); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.ledger.Whistle(ctx, c.Number, "admin", "cj", "灯杆要换"); err != nil {
+			t.Fatal(err)
+		}
+		switch state {
+		case "returned":
+			_, _, err = f.ledger.Return(ctx, c.Number, "dept1", "不归我们管")
+		case "resolved":
+			_, _, err = f.ledger.Resolve(ctx, c.Number, "lead1", "已修好")
+		case "urgent":
+			_, _, err = f.ledger.MarkUrgent(ctx, c.Number, "admin", "急")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ = f.store.Case(ctx, c.Number)
+		return c
+	}
+	survivor := newCase(t, "assigned")
+	steps := []struct {
+		step core.Step
+		body actionBody
+	}{
+		{core.StepNote, actionBody{Text: "已联系居民"}},
+		{core.StepUrge, actionBody{Text: "请尽快"}},
+		{core.StepUrgent, actionBody{Reason: "学生必经之路"}},
+		{core.StepMerge, actionBody{Into: survivor.Number, Reason: "同一盏灯"}},
+	}
+	seen := map[string]int{}
+	for _, state := range []string{"assigned", "returned", "resolved", "urgent"} {
+		for _, st := range steps {
+			for _, id := range roles {
+				t.Run(state+"/"+string(st.step)+"/"+id, func(t *testing.T) {
+					c := newCase(t, state)
+					want := "done"
+					if err := town.Permit(town.StaffMember(id), st.step, &c); errors.Is(err, core.ErrNotFound) {
+						want = "not found"
+					} else if err != nil {
+						want, _ = core.RefusalReason(err)
+					}
+					seen[want]++
+					evs, _ := f.store.Events(ctx, c.Number)
+					resp, body := f.request(t, http.MethodPost, "/api/cases/"+c.Number+"/"+string(st.step), cookies[id], st.body)
+					after, _ := f.store.Events(ctx, c.Number)
+					got := errorMessage(t, body)
+					switch {
+					case resp.StatusCode == http.StatusOK && len(after) > len(evs) && after[len(after)-1].Actor == id:
+						got = "done"
+					case resp.StatusCode == http.StatusNotFound:
+						got = "not found"
+					}
+					if got != want {
+						t.Errorf("policy %q, console %q (%d)", want, got, resp.StatusCode)
+					}
+				})
+			}
+		}
+	}
+	t.Logf("outcomes: %v", seen)
+	if seen["done"] == 0 || seen["not found"] == 0 || len(seen) < 5 {
+		t.Errorf("the table met too few outcomes: %v", seen)
+	}
+}

@@ -88,6 +88,10 @@ type Server struct {
 	// those endpoints off. Town should be the same book, so that logins
 	// and visibility see its changes.
 	Book *core.StaffBook
+	// Households finds a bound resident by phone when staff file a case
+	// for them (代录) and lists a merged case's survivor among what its
+	// residents follow; nil files every such case as offline.
+	Households *core.Households
 	// Roster issues WeChat binding codes for staff; nil turns that off.
 	Roster *core.Roster
 	// TiandituKey is a 天地图 browser key (tk); when set, the map draws the
@@ -164,7 +168,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/cases.xlsx", s.authed(s.heavy(s.handleCasesXLSX)))
 	mux.Handle("GET /api/figures.xlsx", s.authed(s.heavy(s.handleFiguresXLSX)))
 	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
-	for _, a := range caseActions() {
+	mux.Handle("POST /api/cases", s.authed(s.handleFileFor))
+	for _, a := range append(caseActions(), s.deskActions()...) {
 		mux.Handle("POST /api/cases/{number}/"+string(a.step), s.authed(s.actionHandler(a)))
 	}
 	mux.Handle("GET /api/figures/board", s.authed(s.handleBoard))

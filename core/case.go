@@ -120,6 +120,19 @@ type Case struct {
 	ResumeAt time.Time `json:"resume_at,omitzero"`
 	// Extensions counts the extensions granted (延期).
 	Extensions int `json:"extensions,omitempty"`
+	// Channel is how the case came to the ledger: "" through WeChat, or
+	// filed by staff for a resident who phoned or walked in (代录,
+	// proxyfiling.go); Contact is the name that resident gave.
+	Channel Channel `json:"channel,omitempty"`
+	Contact string  `json:"contact,omitempty"`
+	// Urgent is set on a case flagged 加急, whose deadline the category's
+	// rule shortened; Urges counts the 催办, the last at UrgedAt (urge.go).
+	Urgent  bool      `json:"urgent,omitempty"`
+	Urges   int       `json:"urges,omitempty"`
+	UrgedAt time.Time `json:"urged_at,omitzero"`
+	// MergedInto is the case this one was merged into as the same
+	// problem; it is closed, and its residents follow that one (merge.go).
+	MergedInto string `json:"merged_into,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

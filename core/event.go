@@ -78,6 +78,9 @@ func (k EventKind) Label() string {
 	case EventPublished:
 		return "公开"
 	}
+	if label, ok := deskEventLabel(k); ok {
+		return label
+	}
 	return residentEventLabel(k)
 }
 

@@ -97,6 +97,9 @@ func (s Step) Label() string {
 	case StepJoin:
 		return "附议"
 	}
+	if label, ok := deskStepLabel(s); ok {
+		return label
+	}
 	return string(s)
 }
 
@@ -190,8 +193,14 @@ func (t *Town) MayWork(s *Staff, c *Case) bool {
 // Permit decides whether staff s may take step on case c as it stands: nil,
 // or a *Refusal.
 func (t *Town) Permit(s *Staff, step Step, c *Case) error {
+	if step == StepFileFor {
+		return t.permitFileFor(s, c)
+	}
 	if !t.CanSee(s, c) {
 		return refuse(step, ErrNotFound, reasonNotFound)
+	}
+	if isDeskStep(step) {
+		return t.permitDesk(s, step, c)
 	}
 	if err := permitRole(s, step, c); err != nil {
 		return err
@@ -340,7 +349,7 @@ func (t *Town) PermitMove(s *Staff, g *Grid) error {
 // offer.
 func (t *Town) Steps(s *Staff, c *Case) []Step {
 	var out []Step
-	for _, step := range staffSteps {
+	for _, step := range append(staffSteps[:], deskSteps[:]...) {
 		if t.Permit(s, step, c) == nil {
 			out = append(out, step)
 		}

@@ -37,7 +37,7 @@ func (l *Ledger) EraseExpired(ctx context.Context, cutoff time.Time) (erased, me
 			for _, m := range append(append([]Media{}, c.Photos...), c.Voices...) {
 				ids = append(ids, m.MediaID)
 			}
-			c.Resident, c.Phone, c.Address, c.Text = "", "", "", ErasedText
+			c.Resident, c.Phone, c.Address, c.Text, c.Contact = "", "", "", ErasedText, ""
 			c.Photos, c.Voices, c.Joined = nil, nil, nil
 			if c.Location != nil {
 				loc := *c.Location

@@ -122,6 +122,9 @@ type Category struct {
 	// NeverPublish keeps every case of the category off the public record:
 	// its description is never published (公开), whatever staff write.
 	NeverPublish bool `json:"never_publish,omitempty"`
+	// UrgentHours is the term of a case flagged urgent (加急), from the
+	// flag; 0 gives half the ordinary term (urge.go).
+	UrgentHours int `json:"urgent_hours,omitempty"`
 	// Cues are the words and phrases that point to this category in what
 	// residents write, each with a weight (see Cue).
 	Cues []Cue `json:"-"`
@@ -290,6 +293,9 @@ func NewTown(t Town) (*Town, error) {
 		}
 		if c.AcceptMinutes < 0 {
 			return nil, fmt.Errorf("category %q: accept_minutes must not be negative", c.Code)
+		}
+		if c.UrgentHours < 0 || (c.DeadlineHours > 0 && c.UrgentHours > c.DeadlineHours) {
+			return nil, fmt.Errorf("category %q: urgent_hours must be positive and within deadline_hours", c.Code)
 		}
 		if c.Department != "" && t.departments[c.Department] == nil {
 			return nil, fmt.Errorf("category %q: unknown department %q", c.Code, c.Department)

@@ -22,7 +22,10 @@ type outgoing struct {
 // staff, to the resident who filed it and to those who joined it.
 func noticesFor(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 	outs := notices(town, ev, c)
+	outs = append(outs, deskNotices(town, ev, c)...)
+	outs = append(outs, filedForNotice(town, ev, c)...)
 	outs = append(outs, joinedNotices(ev, c, outs)...)
+	outs = withoutOffline(outs)
 	for i := range outs {
 		withTemplate(town, ev, c, &outs[i])
 	}
@@ -127,6 +130,9 @@ func stateWord(ev core.Event) string {
 	case core.EventResumed:
 		return "恢复办理"
 	}
+	if w, ok := deskStateWord(ev.Kind); ok {
+		return w
+	}
 	return "有进展"
 }
 
@@ -191,7 +197,11 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		}
 		return []outgoing{o}
 	case core.EventResolved:
-		return []outgoing{resident("您反映的问题已办结", "办理结果："+ev.Text+
+		photo := ""
+		if ev.Data[core.DataMedia] != "" {
+			photo = "\n（附办结现场照片，可在事项页面查看）"
+		}
+		return []outgoing{resident("您反映的问题已办结", "办理结果："+ev.Text+photo+
 			"\n请回复数字 1-5 为本次办理评分（5 为非常满意，1 为很不满意）；如问题没有解决，请回复“没解决”。")}
 	case core.EventWhistled:
 		text := caseCard(town, c)

@@ -100,6 +100,7 @@
     $('nav-staff').hidden = me.role !== 'town';
     $('export-full-label').hidden = me.role !== 'town';
     await loadDirectory();
+    if (window.gridbotDesk) window.gridbotDesk.loggedIn(me, state.dir);
     route();
     await loadList();
     startLive();
@@ -415,6 +416,7 @@
     warn.className = 'warning warning-' + (c.warning || 'none');
     showTerm(c);
     showActions(c.actions || []);
+    if (window.gridbotDesk) window.gridbotDesk.showCase(c);
   }
 
   // ---- 延期、挂起: extensions and pauses ----
@@ -547,7 +549,7 @@
       case 'resumed':
         return d.deadline ? '新时限 ' + when(d.deadline) : '';
     }
-    return '';
+    return window.gridbotDesk ? window.gridbotDesk.eventDetail(ev) : '';
   }
 
   // addEvent puts an event into the open case's timeline once, in order.
@@ -1462,6 +1464,8 @@
 
   async function start() {
     wire();
+    // The desk's tools (desk.js) use the same calls as the rest of the page.
+    if (window.gridbotDesk) window.gridbotDesk.wire({ api, sendStep, openCase, loadList, state, live });
     await loadConfig();
     const r = await api('GET', '/api/me');
     if (r.ok) {
