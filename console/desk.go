@@ -70,8 +70,8 @@ func (s *Server) noteJoined(ctx context.Context, into string, residents []string
 
 // deskView is what the case page shows of the desk's marks.
 type deskView struct {
-	Channel      core.Channel `json:"channel,omitempty"`
-	ChannelLabel string       `json:"channel_label"`
+	Channel      core.Intake `json:"channel,omitempty"`
+	ChannelLabel string      `json:"channel_label"`
 	// (Urgent is on caseView.)
 	// Contact is the name the resident gave staff, shown whole to those
 	// who may read the resident's personal data, else its first character.
@@ -119,7 +119,7 @@ func (s *Server) handleFileFor(w http.ResponseWriter, r *http.Request, staff *co
 		return
 	}
 	f := core.ProxyFiling{Draft: core.Draft{Category: b.Category, Grid: b.Grid, Text: b.Text, Phone: b.Phone,
-		Address: b.Address, Location: b.Location, Key: b.Key}, Channel: core.Channel(b.Channel), Contact: b.Contact}
+		Address: b.Address, Location: b.Location, Key: b.Key}, Channel: core.Intake(b.Channel), Contact: b.Contact}
 	if s.Households != nil && b.Phone != "" {
 		hh, ok, err := s.Households.ByPhone(r.Context(), b.Phone)
 		if err != nil {

@@ -123,8 +123,8 @@ type Case struct {
 	// Channel is how the case came to the ledger: "" through WeChat, or
 	// filed by staff for a resident who phoned or walked in (代录,
 	// proxyfiling.go); Contact is the name that resident gave.
-	Channel Channel `json:"channel,omitempty"`
-	Contact string  `json:"contact,omitempty"`
+	Channel Intake `json:"channel,omitempty"`
+	Contact string `json:"contact,omitempty"`
 	// Urgent is set on a case flagged 加急, whose deadline the category's
 	// rule shortened; Urges counts the 催办, the last at UrgedAt (urge.go).
 	Urgent  bool      `json:"urgent,omitempty"`

@@ -128,12 +128,12 @@ func TestFileFor(t *testing.T) {
 	ctx := context.Background()
 	l, _ := deskLedger(t)
 	f := core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "桥头路灯不亮", Grid: "g1", Phone: "138-0013-8000"},
-		Channel: core.ChannelPhone, Contact: "李阿姨"}
+		Channel: core.IntakePhone, Contact: "李阿姨"}
 	c, err := l.FileFor(ctx, "a", f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Channel != core.ChannelPhone || c.Phone != "13800138000" || c.Contact != "李阿姨" || c.State != core.StateSubmitted ||
+	if c.Channel != core.IntakePhone || c.Phone != "13800138000" || c.Contact != "李阿姨" || c.State != core.StateSubmitted ||
 		!core.IsOfflineResident(c.Resident) || strings.Contains(c.Resident, "13800138000") || c.Deadline.IsZero() {
 		t.Errorf("filed %+v", c)
 	}
@@ -142,12 +142,12 @@ func TestFileFor(t *testing.T) {
 		t.Errorf("events %+v", evs)
 	}
 	again, err := l.FileFor(ctx, "v1", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "又坏了", Grid: "g1",
-		Phone: "13800138000"}, Channel: core.ChannelWalkIn})
+		Phone: "13800138000"}, Channel: core.IntakeWalkIn})
 	if err != nil || again.Resident != c.Resident {
 		t.Errorf("the same phone: %q vs %q (%v)", again.Resident, c.Resident, err)
 	}
 	bound, err := l.FileFor(ctx, "town", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "路面塌陷", Grid: "g2"},
-		Channel: core.ChannelWalkIn, OpenID: "o-resident"})
+		Channel: core.IntakeWalkIn, OpenID: "o-resident"})
 	if err != nil || bound.Resident != "o-resident" {
 		t.Errorf("bound: %+v %v", bound, err)
 	}
@@ -162,16 +162,16 @@ func TestFileFor(t *testing.T) {
 		want  error
 	}{
 		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}}, core.ErrInvalid},
-		{"a", core.ProxyFiling{Draft: core.Draft{Category: "nope", Text: "x", Grid: "g1"}, Channel: core.ChannelPhone}, core.ErrInvalid},
-		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: " ", Grid: "g1"}, Channel: core.ChannelPhone}, core.ErrInvalid},
-		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: long, Grid: "g1"}, Channel: core.ChannelPhone}, core.ErrInvalid},
-		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1", Phone: "138abc"}, Channel: core.ChannelPhone}, core.ErrInvalid},
-		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}, Channel: core.ChannelPhone,
+		{"a", core.ProxyFiling{Draft: core.Draft{Category: "nope", Text: "x", Grid: "g1"}, Channel: core.IntakePhone}, core.ErrInvalid},
+		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: " ", Grid: "g1"}, Channel: core.IntakePhone}, core.ErrInvalid},
+		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: long, Grid: "g1"}, Channel: core.IntakePhone}, core.ErrInvalid},
+		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1", Phone: "138abc"}, Channel: core.IntakePhone}, core.ErrInvalid},
+		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}, Channel: core.IntakePhone,
 			Contact: strings.Repeat("名", core.MaxContactLen+1)}, core.ErrInvalid},
 		{"a", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1",
-			Location: &core.Location{Point: core.Point{Lat: 91}}}, Channel: core.ChannelPhone}, core.ErrInvalid},
-		{"v2", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}, Channel: core.ChannelPhone}, core.ErrForbidden},
-		{"cj", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}, Channel: core.ChannelPhone}, core.ErrForbidden},
+			Location: &core.Location{Point: core.Point{Lat: 91}}}, Channel: core.IntakePhone}, core.ErrInvalid},
+		{"v2", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}, Channel: core.IntakePhone}, core.ErrForbidden},
+		{"cj", core.ProxyFiling{Draft: core.Draft{Category: "road", Text: "x", Grid: "g1"}, Channel: core.IntakePhone}, core.ErrForbidden},
 	}
 	before, _ := l.Store.Cases(ctx, core.CaseQuery{})
 	for _, b := range bad {

@@ -19,21 +19,21 @@ import (
 // same key: one household's history), which no WeChat user holds, and no
 // notice is sent to it.
 
-// Channel is how a case came to the ledger.
-type Channel string
+// Intake is the channel a case came to the ledger by.
+type Intake string
 
 // The channels staff file by; "" is the resident themselves, in WeChat.
 const (
-	ChannelPhone  Channel = "phone"   // 电话: the resident phoned
-	ChannelWalkIn Channel = "walk_in" // 来访: the resident came in
+	IntakePhone  Intake = "phone"   // 电话: the resident phoned
+	IntakeWalkIn Intake = "walk_in" // 来访: the resident came in
 )
 
 // Label names the channel in the words staff read.
-func (ch Channel) Label() string {
+func (ch Intake) Label() string {
 	switch ch {
-	case ChannelPhone:
+	case IntakePhone:
 		return "电话代录"
-	case ChannelWalkIn:
+	case IntakeWalkIn:
 		return "来访代录"
 	case "":
 		return "微信"
@@ -71,7 +71,7 @@ const (
 // ProxyFiling is a case staff file for a resident.
 type ProxyFiling struct {
 	Draft
-	Channel Channel
+	Channel Intake
 	// Contact is the name the resident gave, if any.
 	Contact string
 	// OpenID is the resident's WeChat when they are bound (found by the
@@ -120,7 +120,7 @@ func (l *Ledger) FileFor(ctx context.Context, staff string, f ProxyFiling) (Case
 	switch {
 	case cat == nil || g == nil:
 		return Case{}, fmt.Errorf("file for: category %q grid %q: %w", f.Category, f.Grid, ErrInvalid)
-	case f.Channel != ChannelPhone && f.Channel != ChannelWalkIn:
+	case f.Channel != IntakePhone && f.Channel != IntakeWalkIn:
 		return Case{}, fmt.Errorf("file for: channel %q: %w", f.Channel, ErrInvalid)
 	case text == "" || utf8.RuneCountInString(text) > MaxTextLen:
 		return Case{}, fmt.Errorf("file for: text length: %w", ErrInvalid)

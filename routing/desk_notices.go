@@ -83,7 +83,7 @@ func filedForNotice(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		return nil
 	}
 	how := "电话"
-	if c.Channel == core.ChannelWalkIn {
+	if c.Channel == core.IntakeWalkIn {
 		how = "来访"
 	}
 	return []outgoing{{core.ActorResident, core.Notice{To: c.Resident, Case: c.Number, Title: "您反映的事项已登记",

@@ -21,9 +21,9 @@ func TestDeskNotices(t *testing.T) {
 	base := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Resident: "oresident",
 		Assignee: "gl-L10-a", Post: core.PostA, Joined: []string{"oneighbour"}, Text: "路灯不亮"}
 	offline := base
-	offline.Resident, offline.Joined, offline.Channel = core.OfflineResident("ST", "13800138000"), nil, core.ChannelPhone
+	offline.Resident, offline.Joined, offline.Channel = core.OfflineResident("ST", "13800138000"), nil, core.IntakePhone
 	bound := base
-	bound.Channel = core.ChannelWalkIn
+	bound.Channel = core.IntakeWalkIn
 	private := "居民电话13800138000，住三巷5号"
 	for _, tt := range []struct {
 		name string
