@@ -48,7 +48,48 @@ func (sv *Service) ReadsFirst(m core.Message) []string {
 	if m.From == "" {
 		return nil
 	}
+	if sv.Engine != nil && sv.Engine.Script != nil {
+		return []string{SessionKey(m.From), core.ScriptKey(m.From)}
+	}
 	return []string{SessionKey(m.From)}
+}
+
+// readsTraditional reports whether the resident's script is remembered as
+// traditional (core.ScriptKey), from the read-ahead when there is one.
+func (sv *Service) readsTraditional(ctx context.Context, openid string) bool {
+	key := core.ScriptKey(openid)
+	raw, found, err := []byte(nil), false, error(nil)
+	if read, ok := core.ReadAhead(ctx, key); ok {
+		raw, found, err = read.Got, read.OK, read.Err
+	} else {
+		raw, found, err = sv.Store.Get(ctx, key)
+	}
+	if err != nil {
+		sv.log().WarnContext(ctx, "dialogs: resident's script not read", "err", err)
+		return false
+	}
+	return found && string(raw) == core.ScriptTraditional
+}
+
+// rememberScript keeps the resident's script for the notices pushed to
+// them later: with the session's write when the caller batches writes.
+func (sv *Service) rememberScript(ctx context.Context, openid string, traditional bool) {
+	op := core.KeyOp{Kind: core.KeyDelete, Key: core.ScriptKey(openid)}
+	if traditional {
+		op = core.KeyOp{Kind: core.KeySet, Key: op.Key, Value: []byte(core.ScriptTraditional), TTL: core.ScriptTTL}
+	}
+	if core.DeferKeyWrite(ctx, op) {
+		return
+	}
+	var err error
+	if traditional {
+		err = sv.Store.Set(ctx, op.Key, op.Value, op.TTL)
+	} else {
+		err = sv.Store.Delete(ctx, op.Key)
+	}
+	if err != nil {
+		sv.log().WarnContext(ctx, "dialogs: resident's script not kept", "err", err)
+	}
 }
 
 // Respond answers one message. It returns an error only when the session
@@ -91,7 +132,15 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 			s = Session{}
 		}
 	}
+	if !found && sv.Engine.Script != nil {
+		// A new dialog starts in the script the resident last wrote.
+		s.Traditional = sv.readsTraditional(ctx, m.From)
+	}
+	traditional := s.Traditional
 	reply := sv.Engine.Step(ctx, &s, m)
+	if s.Traditional != traditional {
+		sv.rememberScript(ctx, m.From, s.Traditional)
+	}
 	if s.Active() {
 		b, err := json.Marshal(s)
 		if err != nil {

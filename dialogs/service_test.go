@@ -132,3 +132,42 @@ func TestServiceSessionsPerResident(t *testing.T) {
 var _ interface {
 	Respond(context.Context, core.Message) (string, error)
 } = (*Service)(nil)
+
+// The resident's script outlives the dialog and the process: a resident who
+// wrote traditional characters is answered in them in their next dialog,
+// by another Service on the same store (a restart, or another instance),
+// and the choice is where the notices read it (core.ScriptKey) until they
+// write simplified again.
+func TestServiceRemembersTheResidentsScript(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.svc.Respond(ctx, text("街燈壞咗成個禮拜")); err != nil {
+		t.Fatal(err)
+	}
+	if raw, ok, _ := h.store.Get(ctx, core.ScriptKey(testResident)); !ok || string(raw) != core.ScriptTraditional {
+		t.Fatalf("script after a traditional message: %q %v", raw, ok)
+	}
+	if _, err := h.svc.Respond(ctx, text("取消")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := h.store.Get(ctx, SessionKey(testResident)); ok {
+		t.Fatal("the dialog did not end")
+	}
+	restarted := &Service{Engine: h.svc.Engine, Store: h.store}
+	reply, err := restarted.Respond(ctx, text("你好"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.ContainsAny(reply, "們報處") {
+		t.Fatalf("a new dialog after the restart answered in simplified: %q", reply)
+	}
+	if keys := restarted.ReadsFirst(text("x")); len(keys) != 2 || keys[1] != core.ScriptKey(testResident) {
+		t.Fatalf("read ahead with the session: %v", keys)
+	}
+	if _, err := restarted.Respond(ctx, text("我要报事")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := h.store.Get(ctx, core.ScriptKey(testResident)); ok {
+		t.Fatal("still remembered as traditional after writing simplified")
+	}
+}

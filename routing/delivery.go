@@ -136,6 +136,9 @@ func (h *Handlers) deliver(ctx context.Context, ev core.Event, to string, n core
 		h.Observe.Push("", PushNoWeChat, 0)
 		return []core.Delivery{{About: ev, To: to, Reason: core.ReasonNoWeChat}}, nil
 	}
+	if !isStaff {
+		n = h.inResidentScript(ctx, n)
+	}
 	if isStaff && n.Case != "" {
 		// Before the push, not after: the leader may answer it at once.
 		if err := h.Roster.SetLastCase(ctx, to, n.Case); err != nil {
@@ -265,4 +268,32 @@ func (h *Handlers) poisoned(msg *message.Message) error {
 		return fmt.Errorf("record gave-up push: %w", err)
 	}
 	return nil
+}
+
+// inResidentScript writes a notice to a resident (n.To) in the script they
+// write: traditional characters for one remembered as writing them
+// (core.ScriptKey), as the dialogs answer them. Title, text and the values a
+// template shows are converted; a failure to read the choice sends the
+// notice in simplified, which every reader can read.
+func (h *Handlers) inResidentScript(ctx context.Context, n core.Notice) core.Notice {
+	if h.Script == nil || h.Marks == nil || n.To == "" {
+		return n
+	}
+	raw, ok, err := h.Marks.Get(ctx, core.ScriptKey(n.To))
+	if err != nil {
+		h.Log.Warn("resident's script not read; notice in simplified", "err", err)
+		return n
+	}
+	if !ok || string(raw) != core.ScriptTraditional {
+		return n
+	}
+	n.Title, n.Text = h.Script.Traditional(n.Title), h.Script.Traditional(n.Text)
+	if len(n.Values) > 0 {
+		values := make(map[string]string, len(n.Values))
+		for k, v := range n.Values {
+			values[k] = h.Script.Traditional(v)
+		}
+		n.Values = values
+	}
+	return n
 }

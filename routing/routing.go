@@ -106,11 +106,21 @@ type Handlers struct {
 	// Observe is told of handler runs, retries and pushes (the metrics);
 	// nil records nothing.
 	Observe Observer
+	// Script writes notices in traditional characters for residents who
+	// read them (core.ScriptKey in Marks); nil writes every notice in
+	// simplified.
+	Script Script
 	// Learn, when set, is handed every correction of a case's category
 	// (core.EventReclassified), so the category guess learns from it.
 	Learn func(context.Context, core.Event) error
 
 	pending pendingPushes
+}
+
+// Script turns simplified Chinese into the traditional characters a
+// resident reads; *script.Converter satisfies it.
+type Script interface {
+	Traditional(s string) string
 }
 
 // Observer receives what the router's metrics count.

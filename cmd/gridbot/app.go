@@ -160,7 +160,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,
 			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log,
-			Learn: a.learner.Learn},
+			Learn: a.learner.Learn, Script: conv},
 		b.subscriberFor, b.publisher)
 	if err != nil {
 		return nil, err
