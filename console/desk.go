@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"gridbot/core"
@@ -105,9 +106,14 @@ type fileBody struct {
 }
 
 // handleFileFor files a case for a resident who phoned or walked in: POST
-// /api/cases. The resident is found by phone among the bound households;
-// found, the case is theirs in WeChat and they are told.
+// /api/cases, JSON, or multipart with photos (fileForWithPhotos). The
+// resident is found by phone among the bound households; found, the case
+// is theirs in WeChat and they are told.
 func (s *Server) handleFileFor(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		s.fileForWithPhotos(w, r, staff)
+		return
+	}
 	var b fileBody
 	if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
 		var tooLarge *http.MaxBytesError
@@ -118,14 +124,20 @@ func (s *Server) handleFileFor(w http.ResponseWriter, r *http.Request, staff *co
 		}
 		return
 	}
+	s.fileFor(w, r, staff, b, nil)
+}
+
+// fileFor files b with photos kept already, and answers; ok says whether
+// the case was filed.
+func (s *Server) fileFor(w http.ResponseWriter, r *http.Request, staff *core.Staff, b fileBody, photos []core.Media) (core.Case, bool) {
 	f := core.ProxyFiling{Draft: core.Draft{Category: b.Category, Grid: b.Grid, Text: b.Text, Phone: b.Phone,
-		Address: b.Address, Location: b.Location, Key: b.Key}, Channel: core.Intake(b.Channel), Contact: b.Contact}
+		Address: b.Address, Location: b.Location, Key: b.Key, Photos: photos}, Channel: core.Intake(b.Channel), Contact: b.Contact}
 	if s.Households != nil && b.Phone != "" {
 		hh, ok, err := s.Households.ByPhone(r.Context(), b.Phone)
 		if err != nil {
 			s.log().ErrorContext(r.Context(), "console file for: household", "staff", staff.ID, "err", err)
 			writeError(w, http.StatusInternalServerError, msgServerError)
-			return
+			return core.Case{}, false
 		}
 		if ok {
 			f.OpenID = hh.OpenID
@@ -137,18 +149,19 @@ func (s *Server) handleFileFor(w http.ResponseWriter, r *http.Request, staff *co
 	case err == nil:
 	case errors.Is(err, core.ErrForbidden) && refused:
 		writeError(w, http.StatusForbidden, reason)
-		return
+		return core.Case{}, false
 	case errors.Is(err, core.ErrInvalid):
 		writeError(w, http.StatusBadRequest, msgFileInvalid)
-		return
+		return core.Case{}, false
 	default:
 		s.log().ErrorContext(r.Context(), "console file for", "staff", staff.ID, "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
-		return
+		return core.Case{}, false
 	}
 	s.log().InfoContext(r.Context(), "console file for", "staff", staff.ID, "case", c.Number, "channel", string(c.Channel))
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"case":  newCaseDetail(s.Town.Town(), staff, &c, s.now()),
 		"bound": f.OpenID != "",
 	})
+	return c, true
 }

@@ -88,6 +88,9 @@ type Server struct {
 	// those endpoints off. Town should be the same book, so that logins
 	// and visibility see its changes.
 	Book *core.StaffBook
+	// Media keeps the photos staff upload (代录, the fix on 办结); nil
+	// turns photo uploads off.
+	Media *core.MediaStore
 	// Households finds a bound resident by phone when staff file a case
 	// for them (代录) and lists a merged case's survivor among what its
 	// residents follow; nil files every such case as offline.
@@ -169,6 +172,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/figures.xlsx", s.authed(s.heavy(s.handleFiguresXLSX)))
 	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
 	mux.Handle("POST /api/cases", s.authed(s.handleFileFor))
+	mux.Handle("POST /api/cases/{number}/resolve-photo", s.authed(s.handleResolvePhoto))
 	for _, a := range append(caseActions(), s.deskActions()...) {
 		mux.Handle("POST /api/cases/{number}/"+string(a.step), s.authed(s.actionHandler(a)))
 	}
@@ -248,7 +252,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				writeError(w, http.StatusForbidden, msgForbidden)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r))
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -155,7 +155,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}
-	consoleSrv.Households = households
+	consoleSrv.Households, consoleSrv.Media = households, mediaStore
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,

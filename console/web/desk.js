@@ -67,6 +67,8 @@ window.gridbotDesk = (function () {
         return d.into ? '并入 ' + d.into : '';
       case 'merged_in':
         return d.from ? d.from + ' 并入本事项' : '';
+      case 'resolved':
+        return d.media_id ? '附办结现场照片' : '';
       case 'submitted':
         return d.via ? ({ phone: '电话代录', walk_in: '来访代录' }[d.via] || '') : '';
     }
@@ -81,17 +83,27 @@ window.gridbotDesk = (function () {
     if (!fileKey) fileKey = newKey();
     button.disabled = true;
     try {
-      const r = await h.api('POST', '/api/cases', {
+      const filing = {
         channel: $('file-channel').value, category: $('file-category').value, grid: $('file-grid').value,
         text: $('file-text').value, contact: $('file-contact').value.trim(), phone: $('file-phone').value.trim(),
         address: $('file-address').value.trim(), key: fileKey,
-      });
+      };
+      const files = $('file-photos').files;
+      let r;
+      if (files.length > 0) {
+        const form = new FormData();
+        form.append('filing', JSON.stringify(filing));
+        for (const f of files) form.append('photo', f);
+        r = await upload('/api/cases', form);
+      } else {
+        r = await h.api('POST', '/api/cases', filing);
+      }
       if (!r.ok) {
         $('file-error').textContent = r.data.error || '登记失败';
         return;
       }
       fileKey = '';
-      for (const id of ['file-text', 'file-contact', 'file-phone', 'file-address']) $(id).value = '';
+      for (const id of ['file-text', 'file-contact', 'file-phone', 'file-address', 'file-photos']) $(id).value = '';
       const n = r.data.case.number;
       $('file-notice').textContent = '已登记 ' + n + (r.data.bound ? '，居民已绑定公众号，将收到进展' : '，居民未绑定公众号，进展请电话告知');
       const a = document.createElement('a');
@@ -104,8 +116,52 @@ window.gridbotDesk = (function () {
     }
   }
 
+  // upload posts a FormData (photos) the way api posts JSON.
+  async function upload(path, form) {
+    let res;
+    try {
+      res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'X-Requested-With': 'gridbot' }, body: form });
+    } catch (e) {
+      return { ok: false, status: 0, data: { error: '网络不通，请稍后再试' } };
+    }
+    let data = {};
+    try { data = await res.json(); } catch (e) { data = { error: '服务器返回了无法识别的内容' }; }
+    return { ok: res.ok, status: res.status, data };
+  }
+
+  // resolveWithPhoto takes 办结 when a photo of the fix is chosen: it runs
+  // before app.js's own handler (capture on the parent) and stops it.
+  async function resolveWithPhoto(e) {
+    if (e.target.id !== 'resolve-form' || $('resolve-photo').files.length === 0) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const number = h.state.openNumber;
+    const button = $('resolve-send');
+    $('case-error').textContent = '';
+    $('case-notice').textContent = '';
+    button.disabled = true;
+    try {
+      const form = new FormData();
+      form.append('result', $('resolve-text').value);
+      form.append('photo', $('resolve-photo').files[0]);
+      const r = await upload('/api/cases/' + encodeURIComponent(number) + '/resolve-photo', form);
+      if (number !== h.state.openNumber) return;
+      if (!r.ok) {
+        $('case-error').textContent = r.data.error || '操作失败';
+        return;
+      }
+      $('resolve-text').value = '';
+      $('resolve-photo').value = '';
+      await h.openCase(number);
+      $('case-notice').textContent = '已办结，居民将收到结果和现场照片';
+    } finally {
+      button.disabled = !h.live.connected;
+    }
+  }
+
   function wire(hooks) {
     h = hooks;
+    $('resolve-form').parentNode.addEventListener('submit', resolveWithPhoto, true);
     $('file-form').addEventListener('submit', fileFor);
     // A changed form is a new filing.
     for (const id of ['file-category', 'file-grid', 'file-text', 'file-phone']) {

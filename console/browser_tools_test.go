@@ -1,0 +1,123 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"gridbot/core"
+)
+
+// TestBrowserDeskTools: a grid leader files a case for a resident who
+// phoned (代录), keeps an internal note and resolves with a photo of the
+// fix; the village urges and merges from its own page; each lands on the
+// ledger and in the timeline, and the tools fit a phone's width.
+func TestBrowserDeskTools(t *testing.T) {
+	f := newFixture(t)
+	f.srv.Households = &core.Households{Records: f.store}
+	f.srv.Media = &core.MediaStore{Records: f.store}
+	ctx := context.Background()
+	tab := newTab(t)
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+		t.Fatal(err)
+	}
+	loginAs(t, tab, f, "lead1")
+	fits := func(where string) {
+		t.Helper()
+		if w := evalJS[int](t, tab, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("%s is %d px wide on a 390 px screen", where, w)
+		}
+	}
+
+	// 代录.
+	if err := chromedp.Do(tab,
+		chromedp.Click(chromedp.CSS("#file-panel summary")),
+		chromedp.WaitVisible(chromedp.ID("file-text")),
+		chromedp.SetValue(chromedp.ID("file-category"), "road"),
+		chromedp.SetValue(chromedp.ID("file-grid"), "g1"),
+		chromedp.SendKeys(chromedp.ID("file-text"), "桥头路灯不亮，老人晚上出门不便"),
+		chromedp.SendKeys(chromedp.ID("file-contact"), "李阿姨"),
+		chromedp.SendKeys(chromedp.ID("file-phone"), "13800138000"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	fits("the 代录 form")
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("file-send"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.getElementById('file-notice').textContent.startsWith('已登记 ST')`, "the filing")
+	filed, err := f.store.Cases(ctx, core.CaseQuery{Keep: func(c *core.Case) bool { return c.Channel == core.IntakePhone }})
+	if err != nil || len(filed) != 1 || filed[0].Contact != "李阿姨" || filed[0].Text != "桥头路灯不亮，老人晚上出门不便" {
+		t.Fatalf("filed %+v %v", filed, err)
+	}
+
+	// An internal note.
+	g1 := f.cases["g1"]
+	openCasePage(t, tab, f, g1)
+	fits("the case page")
+	if err := chromedp.Do(tab,
+		chromedp.WaitVisible(chromedp.ID("note-form")),
+		chromedp.SendKeys(chromedp.ID("note-text"), "已电话联系居民，约明早上门"),
+		chromedp.Click(chromedp.ID("note-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `[...document.querySelectorAll('#case-timeline li[data-kind="noted"]')].some((li) => li.textContent.includes('约明早上门') && li.textContent.includes('仅工作人员可见'))`, "the note in the timeline")
+	if evalJS[bool](t, tab, `!document.getElementById('urge-form').hidden || !document.getElementById('merge-form').hidden`) {
+		t.Error("the handler is offered 催办 or 合并")
+	}
+
+	// The village urges and merges g2 into g1.
+	village := newTab(t)
+	loginAs(t, village, f, "cadre1")
+	if err := chromedp.Do(village, chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`)); err != nil {
+		t.Fatal(err)
+	}
+	openCasePage(t, village, f, g1)
+	if err := chromedp.Do(village,
+		chromedp.WaitVisible(chromedp.ID("urge-form")),
+		chromedp.SendKeys(chromedp.ID("urge-text"), "今天内处理"),
+		chromedp.Click(chromedp.ID("urge-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, village, `!!document.querySelector('#case-timeline li[data-kind="urged"]') && document.getElementById('case-desk-marks').textContent.includes('催办 1 次')`, "the urge")
+	openCasePage(t, village, f, f.cases["g2"])
+	if err := chromedp.Do(village,
+		chromedp.WaitVisible(chromedp.ID("merge-form")),
+		chromedp.SendKeys(chromedp.ID("merge-into"), g1),
+		chromedp.Click(chromedp.ID("merge-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, village, `document.getElementById('case-desk-marks').textContent.includes('已合并到 `+g1+`')`, "the merge")
+	if c, _ := f.store.Case(ctx, g1); len(c.Joined) != 1 {
+		t.Errorf("the survivor has %d joined", len(c.Joined))
+	}
+	// The leader's page heard the urge live.
+	waitFor(t, tab, `!!document.querySelector('#case-timeline li[data-kind="urged"]')`, "the urge on the handler's page")
+
+	// 办结 with a photo of the fix.
+	photo := filepath.Join(t.TempDir(), "fix.png")
+	if err := os.WriteFile(photo, pngPhoto(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("resolve-text"), "已更换灯泡"),
+		chromedp.SetUploadFiles(chromedp.ID("resolve-photo"), []string{photo}),
+		chromedp.Click(chromedp.ID("resolve-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.getElementById('case-notice').textContent.includes('现场照片')`, "the resolve with a photo")
+	c, _ := f.store.Case(ctx, g1)
+	if c.State != core.StateResolved || len(c.Photos) != 2 {
+		t.Errorf("resolved %s with %d photos", c.State, len(c.Photos))
+	}
+	waitFor(t, tab, fmt.Sprintf(`[...document.querySelectorAll('#case-photos a')].some((a) => a.href.endsWith(%q))`,
+		"/api/media/"+c.Photos[1].MediaID), "the fix's photo on the page")
+}
