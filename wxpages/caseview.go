@@ -240,7 +240,11 @@ func staffLine(town *core.Town, c *core.Case, e core.Event) lineView {
 	case e.Kind == core.EventRated:
 		l.Words += " " + e.Data[core.DataRating] + "分"
 	}
-	if e.Text != "" {
+	if e.Kind == core.EventNoted {
+		// An internal note is read as the console reads it: numbers in
+		// it masked, whoever reads.
+		l.Words += "（仅工作人员可见）：" + core.MaskNumbers(e.Text)
+	} else if e.Text != "" {
 		l.Words += "：" + e.Text
 	}
 	if id := e.Data[core.DataMedia]; id != "" && holdsPhoto(c, id) {
