@@ -303,6 +303,13 @@ func Load(path string, environ []string) (*Config, error) {
 		Prefix:      EnvPrefix,
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
+			if key, v, ok := envTemplate(name, value); ok {
+				if key == "" {
+					badEnv = append(badEnv, name)
+					return "", nil
+				}
+				return key, v
+			}
 			key := envKey(name, known)
 			if key == "" {
 				badEnv = append(badEnv, name)
@@ -345,6 +352,54 @@ func envKey(name string, known map[string]bool) string {
 		}
 	}
 	return ""
+}
+
+// envTemplate maps a template's variables: GRIDBOT_WECHAT_TEMPLATES_<KIND>_ID
+// (the template ID) and GRIDBOT_WECHAT_TEMPLATES_<KIND>_FIELDS
+// ("thing1=category,character_string2=number", key=value pairs separated by
+// commas or spaces; ':' works for '=' too), the same under
+// GRIDBOT_WECHAT_SUBSCRIBE_. The kinds are known (core.NoticeKinds), so the
+// underscores in a kind's name are not mistaken for levels. ok is false for
+// other variables; a key of "" is a variable under those prefixes that
+// names no kind or part, or fields that do not read.
+func envTemplate(name, value string) (key string, v any, ok bool) {
+	rest := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
+	var set string
+	switch {
+	case strings.HasPrefix(rest, "wechat_templates_"):
+		set, rest = "wechat.templates", strings.TrimPrefix(rest, "wechat_templates_")
+	case strings.HasPrefix(rest, "wechat_subscribe_"):
+		set, rest = "wechat.subscribe", strings.TrimPrefix(rest, "wechat_subscribe_")
+	default:
+		return "", nil, false
+	}
+	for _, kind := range core.NoticeKinds() {
+		part, found := strings.CutPrefix(rest, string(kind)+"_")
+		if !found {
+			continue
+		}
+		switch part {
+		case "id":
+			return set + "." + string(kind) + ".id", strings.TrimSpace(value), true
+		case "fields":
+			fields := map[string]any{}
+			for _, pair := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+				k, val, found := strings.Cut(pair, "=")
+				if !found {
+					k, val, found = strings.Cut(pair, ":")
+				}
+				if !found || k == "" || val == "" {
+					return "", nil, true
+				}
+				fields[k] = val
+			}
+			if len(fields) == 0 {
+				return "", nil, true
+			}
+			return set + "." + string(kind) + ".fields", fields, true
+		}
+	}
+	return "", nil, true
 }
 
 func unknownKeys(keys []string, known map[string]bool) []string {
@@ -562,6 +617,11 @@ func (c *Config) validateNotices() error {
 			t := set.ts[kind]
 			if !slices.Contains(set.kinds, core.NoticeKind(kind)) {
 				return fmt.Errorf("config %s.%s: unknown kind of notice (want %s)", set.key, kind, kindList(set.kinds))
+			}
+			if strings.TrimSpace(t.ID) == "" && len(t.Fields) > 0 {
+				return fmt.Errorf("config %s.%s.id: empty; give the template's ID from the account's own list "+
+					"(模板消息 or 订阅通知 → 我的模板) in the file or in %s%s_%s_ID, or remove the entry", set.key, kind,
+					EnvPrefix, strings.ToUpper(strings.ReplaceAll(set.key, ".", "_")), strings.ToUpper(kind))
 			}
 			if strings.TrimSpace(t.ID) == "" || len(t.Fields) == 0 {
 				return fmt.Errorf("config %s.%s: want {id: …, fields: {key: value}}", set.key, kind)

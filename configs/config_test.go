@@ -181,6 +181,45 @@ func TestNoticeTemplates(t *testing.T) {
 	}
 }
 
+// The template mappings can come from the environment too, whole or over
+// the file's: GRIDBOT_WECHAT_TEMPLATES_<KIND>_ID and …_FIELDS.
+func TestNoticeTemplatesFromTheEnvironment(t *testing.T) {
+	file := writeFile(t, "wechat:\n  templates:\n    staff_case: {id: FILE, fields: {thing1: category, character_string2: number}}\n")
+	c, err := Load(file, []string{
+		"GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_ID=ENV-STAFF",
+		"GRIDBOT_WECHAT_TEMPLATES_RESIDENT_PROGRESS_ID=ENV-PROGRESS",
+		"GRIDBOT_WECHAT_TEMPLATES_RESIDENT_PROGRESS_FIELDS=character_string1=number, phrase3=state,thing4:handler time5=time",
+		"GRIDBOT_WECHAT_SUBSCRIBE_RATING_ID=ENV-SUB",
+		"GRIDBOT_WECHAT_SUBSCRIBE_RATING_FIELDS=character_string1=number,thing2=result",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, progress, sub := c.WeChat.Templates["staff_case"], c.WeChat.Templates["resident_progress"], c.WeChat.Subscribe["rating"]
+	if staff.ID != "ENV-STAFF" || staff.Fields["thing1"] != "category" || staff.Fields["character_string2"] != "number" {
+		t.Errorf("the file's staff_case with the environment's id: %+v", staff)
+	}
+	if progress.ID != "ENV-PROGRESS" || len(progress.Fields) != 4 || progress.Fields["thing4"] != "handler" || progress.Fields["time5"] != "time" {
+		t.Errorf("resident_progress from the environment: %+v", progress)
+	}
+	if sub.ID != "ENV-SUB" || sub.Fields["thing2"] != "result" {
+		t.Errorf("subscribe rating from the environment: %+v", sub)
+	}
+	for _, tt := range []struct{ env, want string }{
+		{"GRIDBOT_WECHAT_TEMPLATES_FAX_ID=T", "GRIDBOT_WECHAT_TEMPLATES_FAX_ID"},
+		{"GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_COLOUR=T", "GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_COLOUR"},
+		{"GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_FIELDS=thing1", "GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_FIELDS"},
+		{"GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_FIELDS=", "GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_FIELDS"},
+		// Read, then judged like the file's: a value WeChat would refuse.
+		{"GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_FIELDS=character_string1=place", "character_string1"},
+		{"GRIDBOT_WECHAT_SUBSCRIBE_STAFF_CASE_ID=T", "wechat.subscribe.staff_case"},
+	} {
+		if _, err := Load(file, []string{tt.env}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error naming %s", tt.env, err, tt.want)
+		}
+	}
+}
+
 func TestASRSettings(t *testing.T) {
 	c, err := Load(writeFile(t, "asr:\n  provider: tencent\n  secret_id: AKID1\n  engine: 16k_yue\n  endpoint: http://127.0.0.1:9\n"),
 		[]string{"GRIDBOT_ASR_SECRET_KEY=k"})

@@ -130,6 +130,10 @@ func TestComposeEnvironmentLoads(t *testing.T) {
 		"GRIDBOT_WECHAT_APP_SECRET": "secret",
 		"GRIDBOT_WECHAT_TOKEN":      "token",
 	}
+	for k, v := range templateIDs {
+		filled[k] = v
+	}
+	filled["GRIDBOT_WECHAT_PUBLIC_BASE"] = "https://grid.example.org"
 	var environ []string
 	for key, value := range c.Services["gridbot-1"].Environment {
 		if m := substitution.FindStringSubmatch(value); m != nil {
@@ -150,14 +154,56 @@ func TestComposeEnvironmentLoads(t *testing.T) {
 	if !slices.Equal(cfg.HTTP.TrustedProxies, []string{"172.28.0.10/32"}) {
 		t.Errorf("trusted proxies %q, want nginx's fixed address only", cfg.HTTP.TrustedProxies)
 	}
+	if cfg.WeChat.Templates["staff_case"].ID != "T-STAFF" || cfg.WeChat.Subscribe["resident_progress"].ID != "S-PROGRESS" ||
+		cfg.WeChat.PublicBase != "https://grid.example.org" {
+		t.Errorf("templates and public base from the compose environment: %+v", cfg.WeChat)
+	}
+	// Without the template ids the example does not start, and says which.
+	for k, v := range c.Services["gridbot-1"].Environment {
+		if strings.Contains(k, "_TEMPLATES_") && !strings.Contains(v, ":?set ") {
+			t.Errorf("%s is not required by compose: %s", k, v)
+		}
+	}
+}
+
+// templateIDs are an account's template ids, as gridbot.env or deploy/.env
+// hold them.
+var templateIDs = map[string]string{
+	"GRIDBOT_WECHAT_TEMPLATES_STAFF_CASE_ID":        "T-STAFF",
+	"GRIDBOT_WECHAT_TEMPLATES_RESIDENT_PROGRESS_ID": "T-PROGRESS",
+	"GRIDBOT_WECHAT_TEMPLATES_RATING_ID":            "T-RATING",
+	"GRIDBOT_WECHAT_TEMPLATES_WARNING_ID":           "T-WARNING",
+	"GRIDBOT_WECHAT_SUBSCRIBE_RESIDENT_PROGRESS_ID": "S-PROGRESS",
+}
+
+func templateEnviron() []string {
+	var out []string
+	for k, v := range templateIDs {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 // TestExampleConfig loads the example as gridbot would and checks that it
 // spells out the keys a production setup decides on.
 func TestExampleConfig(t *testing.T) {
-	cfg, err := configs.Load("gridbot.example.yaml", nil)
+	// The template ids are the account's: without them the example says so.
+	if _, err := configs.Load("gridbot.example.yaml", nil); err == nil ||
+		!strings.Contains(err.Error(), "GRIDBOT_WECHAT_TEMPLATES_RATING_ID") {
+		t.Fatalf("the example without template ids: %v", err)
+	}
+	cfg, err := configs.Load("gridbot.example.yaml", templateEnviron())
 	if err != nil {
 		t.Fatalf("gridbot.example.yaml does not load: %v", err)
+	}
+	for kind, want := range map[string]string{"staff_case": "T-STAFF", "resident_progress": "T-PROGRESS", "rating": "T-RATING", "warning": "T-WARNING"} {
+		if tpl := cfg.WeChat.Templates[kind]; tpl.ID != want || len(tpl.Fields) < 4 {
+			t.Errorf("template %s: %+v", kind, tpl)
+		}
+	}
+	if cfg.WeChat.Subscribe["resident_progress"].ID != "S-PROGRESS" || cfg.WeChat.OAuthBase != "https://open.weixin.qq.com" ||
+		cfg.WeChat.PublicBase != "https://grid.example.org" || cfg.ASR.Provider != "" || cfg.ASR.Engine != "16k_yue" {
+		t.Errorf("wechat %+v asr %+v", cfg.WeChat, cfg.ASR)
 	}
 	if cfg.Store.Kind != "embedded" || !strings.HasPrefix(cfg.Store.Path, "/var/lib/gridbot/") {
 		t.Errorf("store %q at %q, want embedded under /var/lib/gridbot", cfg.Store.Kind, cfg.Store.Path)
@@ -181,7 +227,9 @@ func TestExampleConfig(t *testing.T) {
 	}
 	for _, key := range []string{"http.addr", "http.trusted_proxies",
 		"wechat.app_id", "wechat.app_secret", "wechat.token", "wechat.aes_key", "wechat.prev_aes_key",
-		"wechat.api_base", "wechat.template_id", "store.kind", "store.path",
+		"wechat.api_base", "wechat.public_base", "wechat.oauth_base", "wechat.templates", "wechat.subscribe",
+		"asr.provider", "asr.secret_id", "asr.secret_key", "asr.region", "asr.engine", "asr.endpoint",
+		"store.kind", "store.path",
 		"valkey.addr", "valkey.password", "valkey.db", "valkey.prefix", "valkey.claim_idle", "valkey.workers",
 		"town.directory", "town.categories", "dialog.idle_timeout", "console.allowed_origins",
 		"log.format", "log.level"} {
