@@ -107,7 +107,7 @@ func (s *Server) handleFiguresXLSX(w http.ResponseWriter, r *http.Request, staff
 		writeError(w, http.StatusBadRequest, msgBadMonth)
 		return
 	}
-	cases, events, err := s.history(r.Context(), staff)
+	t, scope, err := s.tally(r.Context(), staff)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return
@@ -116,7 +116,7 @@ func (s *Server) handleFiguresXLSX(w http.ResponseWriter, r *http.Request, staff
 	for _, by := range []core.Grouping{core.ByGrid, core.ByVillage, core.ByDepartment, core.ByMonth} {
 		sh := xlsx.Sheet{Name: "三率" + groupingName(by), Header: []string{"单位", "案件数", "应响应", "按时响应", "响应率",
 			"应办结", "按时办结", "办结率", "已评价", "满意", "满意率"}}
-		for _, row := range core.Rates(town, s.Ledger.Rules, cases, events, by, now) {
+		for _, row := range core.RatesOf(town, s.Ledger.Rules, t, scope, by, now) {
 			sh.Rows = append(sh.Rows, []any{unitName(row.Key, row.Name), row.Cases,
 				row.ResponseDue, row.ResponseOnTime, xlsx.Percent{Part: row.ResponseOnTime, Of: row.ResponseDue},
 				row.ResolutionDue, row.ResolutionOnTime, xlsx.Percent{Part: row.ResolutionOnTime, Of: row.ResolutionDue},
@@ -126,14 +126,14 @@ func (s *Server) handleFiguresXLSX(w http.ResponseWriter, r *http.Request, staff
 	}
 	for _, by := range []core.Grouping{core.ByGrid, core.ByVillage, core.ByDepartment} {
 		sh := xlsx.Sheet{Name: "对账销号" + month + groupingName(by), Header: []string{"单位", "本月新增", "本月销号", "月末在办", "其中超期", "本月重办"}}
-		rows, _ := core.MonthlyLedger(town, cases, events, month, by, now)
+		rows, _ := core.MonthlyLedgerOf(town, t, scope, month, by, now)
 		for _, row := range rows {
 			sh.Rows = append(sh.Rows, []any{unitName(row.Key, row.Name), row.Opened, row.Closed, row.Open, row.Overdue, row.Reopened})
 		}
 		sheets = append(sheets, sh)
 	}
 	trend := xlsx.Sheet{Name: "近12个月", Header: []string{"月份", "新增", "销号", "月末超期"}}
-	for _, p := range monthlyTrend(town, cases, events, now) {
+	for _, p := range monthlyTrend(town, t, scope, now) {
 		trend.Rows = append(trend.Rows, []any{p.Month, p.Opened, p.Closed, p.Overdue})
 	}
 	sheets = append(sheets, trend)

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/csv"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,34 +14,17 @@ import (
 	"gridbot/core"
 )
 
-// history is what the figures are computed from: the cases staff may see
-// and their events.
-func (s *Server) history(ctx context.Context, staff *core.Staff) ([]core.Case, []core.Event, error) {
-	cases, err := s.visibleCases(ctx, staff, listFilter{}, 0)
-	if err != nil {
-		return nil, nil, err
+// tally is what the figures are computed from: the store's counters and
+// the marks of the cases not closed (core.CaseStore.Figures), and which of
+// them staff see. The cost grows with the counter cells and the open
+// cases, not with the years of history.
+func (s *Server) tally(ctx context.Context, staff *core.Staff) (core.FigureTally, core.FigureScope, error) {
+	scope, ok := core.ScopeOf(s.Town.Town(), staff)
+	if !ok {
+		return core.FigureTally{}, scope, nil
 	}
-	wanted := make(map[string]bool, len(cases))
-	for _, c := range cases {
-		wanted[c.Number] = true
-	}
-	var events []core.Event
-	const page = 5000
-	for last := uint64(0); ; {
-		evs, err := s.Store.EventsSince(ctx, last, page)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, e := range evs {
-			if wanted[e.Case] {
-				events = append(events, e)
-			}
-		}
-		if len(evs) < page {
-			return cases, events, nil
-		}
-		last = evs[len(evs)-1].Seq
-	}
+	t, err := s.Store.Figures(ctx)
+	return t, scope, err
 }
 
 // figuresFailed answers a store failure.
@@ -50,7 +34,9 @@ func (s *Server) figuresFailed(w http.ResponseWriter, r *http.Request, staff *co
 }
 
 func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	cases, err := s.visibleCases(r.Context(), staff, listFilter{}, 0)
+	// The board counts open cases only: read the index of cases not closed.
+	open := listFilter{states: []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}}
+	cases, err := s.visibleCases(r.Context(), staff, open, 0)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return
@@ -91,12 +77,12 @@ func (s *Server) rates(w http.ResponseWriter, r *http.Request, staff *core.Staff
 	if !ok {
 		return nil, false
 	}
-	cases, events, err := s.history(r.Context(), staff)
+	t, scope, err := s.tally(r.Context(), staff)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return nil, false
 	}
-	return core.Rates(s.Town.Town(), s.Ledger.Rules, cases, events, by, s.now()), true
+	return core.RatesOf(s.Town.Town(), s.Ledger.Rules, t, scope, by, s.now()), true
 }
 
 func (s *Server) handleRates(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
@@ -186,12 +172,12 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request, staff *core.Staf
 		writeError(w, http.StatusBadRequest, msgBadMonth)
 		return "", nil, false
 	}
-	cases, events, err := s.history(r.Context(), staff)
+	t, scope, err := s.tally(r.Context(), staff)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return "", nil, false
 	}
-	rows, _ := core.MonthlyLedger(s.Town.Town(), cases, events, month, by, s.now())
+	rows, _ := core.MonthlyLedgerOf(s.Town.Town(), t, scope, month, by, s.now())
 	return month, rows, true
 }
 
@@ -361,12 +347,12 @@ type categoryCount struct {
 }
 
 // monthlyTrend is the last trendMonths months of the ledger, oldest first.
-func monthlyTrend(town *core.Town, cases []core.Case, events []core.Event, now time.Time) []trendPoint {
+func monthlyTrend(town *core.Town, t core.FigureTally, scope core.FigureScope, now time.Time) []trendPoint {
 	trend := make([]trendPoint, 0, trendMonths)
 	start, _, _ := town.MonthBounds(town.MonthKey(now))
 	for i := trendMonths - 1; i >= 0; i-- {
 		month := town.MonthKey(start.AddDate(0, -i, 0))
-		rows, ok := core.MonthlyLedger(town, cases, events, month, core.ByMonth, now)
+		rows, ok := core.MonthlyLedgerOf(town, t, scope, month, core.ByMonth, now)
 		if !ok || len(rows) == 0 {
 			continue
 		}
@@ -378,30 +364,29 @@ func monthlyTrend(town *core.Town, cases []core.Case, events []core.Event, now t
 
 // handleCharts answers GET /api/figures/charts: the last trendMonths
 // months of the ledger (oldest first) and the cases by category, of the
-// cases staff may see. The numbers are the ledger's (core.MonthlyLedger),
+// cases staff may see. The numbers are the ledger's (core.MonthlyLedgerOf),
 // so the chart and the table never disagree.
 func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	cases, events, err := s.history(r.Context(), staff)
+	t, scope, err := s.tally(r.Context(), staff)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return
 	}
 	town, now := s.Town.Town(), s.now()
-	trend := monthlyTrend(town, cases, events, now)
+	trend := monthlyTrend(town, t, scope, now)
+	filed, open := core.CategoryCounts(t, scope)
 	byName := map[string]*categoryCount{}
 	categories := []*categoryCount{}
-	for i := range cases {
-		name := categoryName(town, cases[i].Category)
+	for _, code := range slices.Sorted(maps.Keys(filed)) {
+		name := categoryName(town, code)
 		c := byName[name]
 		if c == nil {
 			c = &categoryCount{Name: name}
 			byName[name] = c
 			categories = append(categories, c)
 		}
-		c.Cases++
-		if cases[i].State.Open() {
-			c.Open++
-		}
+		c.Cases += filed[code]
+		c.Open += open[code]
 	}
 	slices.SortFunc(categories, func(a, b *categoryCount) int {
 		if a.Cases != b.Cases {

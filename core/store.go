@@ -61,6 +61,11 @@ type CaseStore interface {
 	// EventsSince returns up to limit events of any case with a sequence
 	// number above seq, in order: what a reconnecting console missed.
 	EventsSince(ctx context.Context, seq uint64, limit int) ([]Event, error)
+	// Figures returns the figures' counters, kept in the same write as
+	// each event by FigureRule.Mark, and the marks of the cases not
+	// closed: what RatesOf and MonthlyLedgerOf read, at a cost that grows
+	// with the cells and the open cases, not the ledger.
+	Figures(ctx context.Context) (FigureTally, error)
 }
 
 // Records keeps small durable records that are not cases, in namespaces:

@@ -2,6 +2,7 @@ package ledgerfill_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -140,6 +141,94 @@ func TestFillCompletesOnEverySeed(t *testing.T) {
 		st.Close()
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+// The figures kept as counters in the store's writes agree with the
+// figures computed from the whole history, for every grouping and month.
+func TestFiguresKeptAgreeWithHistory(t *testing.T) {
+	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix,
+		NoSync: true, Figures: core.FigureRule{Town: town}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
+	const n = 1500
+	if _, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
+		ledgerfill.Options{Cases: n, Years: 1, End: end, Seed: 3, Workers: 4}); err != nil {
+		t.Fatal(err)
+	}
+	cases, err := st.Cases(ctx, core.CaseQuery{Limit: 10 * n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.EventsSince(ctx, 0, 100*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tally, err := st.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fill's last steps run a little past its end; the figures are
+	// read after every event, as a ledger is read.
+	last := end
+	for _, e := range evs {
+		last = maxTime(last, e.At)
+	}
+	for _, now := range []time.Time{last.Add(time.Second), last.Add(36 * time.Hour), last.Add(40 * 24 * time.Hour)} {
+		for _, by := range []core.Grouping{core.ByGrid, core.ByVillage, core.ByDepartment, core.ByMonth} {
+			want := core.Rates(town, core.Rules{}, cases, evs, by, now)
+			got := core.RatesOf(town, core.Rules{}, tally, core.FigureScope{}, by, now)
+			compareRows(t, "rates by "+string(by), got, want)
+			for _, month := range []string{"2026-11", "2026-12", "2026-10", "2026-06", "2025-12"} {
+				want, _ := core.MonthlyLedger(town, cases, evs, month, by, now)
+				got, _ := core.MonthlyLedgerOf(town, tally, core.FigureScope{}, month, by, now)
+				compareRows(t, "ledger "+month+" by "+string(by), got, want)
+			}
+		}
+	}
+	// What a village and a department see: their own cases' figures.
+	dept := ""
+	for _, c := range cases {
+		if len(c.Departments) > 0 {
+			dept = c.Departments[0].Department
+		}
+	}
+	for _, scope := range []core.FigureScope{{Village: town.Grids[0].Village}, {Department: dept}} {
+		var mine []core.Case
+		for _, c := range cases {
+			if (scope.Village == "" || c.Village == scope.Village) && (scope.Department == "" || c.Assist(scope.Department) != nil) {
+				mine = append(mine, c)
+			}
+		}
+		for _, by := range []core.Grouping{core.ByGrid, core.ByMonth} {
+			want := core.Rates(town, core.Rules{}, mine, evs, by, last.Add(time.Hour))
+			got := core.RatesOf(town, core.Rules{}, tally, scope, by, last.Add(time.Hour))
+			compareRows(t, fmt.Sprintf("rates by %s for %+v", by, scope), got, want)
+			wantL, _ := core.MonthlyLedger(town, mine, evs, "2026-09", by, last.Add(time.Hour))
+			gotL, _ := core.MonthlyLedgerOf(town, tally, scope, "2026-09", by, last.Add(time.Hour))
+			compareRows(t, fmt.Sprintf("ledger by %s for %+v", by, scope), gotL, wantL)
+		}
+	}
+}
+
+func compareRows[R comparable](t *testing.T, what string, got, want []R) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d rows, want %d\n got %+v\nwant %+v", what, len(got), len(want), got, want)
+		return
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%s: row %d\n got %+v\nwant %+v", what, i, got[i], want[i])
 		}
 	}
 }

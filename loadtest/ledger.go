@@ -366,9 +366,9 @@ func timeSweep(ctx context.Context, s *Setup, inst InstanceOptions, dbPath strin
 	}
 	var st store.Store
 	if inst.Valkey != "" {
-		st, err = valkeystore.Open(ctx, valkeystore.Options{Addr: []string{inst.Valkey}, Prefix: inst.Prefix, CasePrefix: town.CasePrefix})
+		st, err = valkeystore.Open(ctx, valkeystore.Options{Addr: []string{inst.Valkey}, Prefix: inst.Prefix, CasePrefix: town.CasePrefix, Figures: core.FigureRule{Town: town}})
 	} else {
-		st, err = embedded.Open(dbPath, embedded.Options{CasePrefix: town.CasePrefix})
+		st, err = embedded.Open(dbPath, embedded.Options{CasePrefix: town.CasePrefix, Figures: core.FigureRule{Town: town}})
 	}
 	if err != nil {
 		return err

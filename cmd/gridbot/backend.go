@@ -50,7 +50,8 @@ func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, inst
 }
 
 func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*backend, error) {
-	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, Log: log})
+	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, Log: log,
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}})
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,8 @@ func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*back
 
 func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
 	st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
-		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix})
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix,
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}})
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,8 @@ func openFillBackend(ctx context.Context, cfg *configs.Config, town *core.Town, 
 	if cfg.Store.Kind == "valkey" {
 		return openBackend(ctx, cfg, town, "gridbot-fill", newLogger(env.Stderr, "text", "warn"))
 	}
-	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
+	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, NoSync: true,
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}})
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,9 @@ type Options struct {
 	// fill) that writes the file from scratch and is run again if it
 	// fails; Close syncs the file. Never for serving.
 	NoSync bool
+	// Figures decides what each write adds to the figures' counters;
+	// its zero value counts in China time with the default accept time.
+	Figures core.FigureRule
 }
 
 // DefaultSaveKeysWithin is how long Close may spend saving the short-lived
@@ -67,6 +70,7 @@ type Store struct {
 	// saveKeysWithin bounds the saving of keys on Close.
 	saveKeysWithin time.Duration
 	log            *slog.Logger
+	figures        core.FigureRule
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
@@ -117,7 +121,8 @@ func Open(path string, opt Options) (*Store, error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	db.NoSync = opt.NoSync
-	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log}
+	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log,
+		figures: opt.Figures}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
@@ -126,6 +131,9 @@ func Open(path string, opt Options) (*Store, error) {
 			}
 		}
 		if err := buildIndexes(tx); err != nil {
+			return err
+		}
+		if err := s.buildFigures(tx); err != nil {
 			return err
 		}
 		return s.loadKeys(tx)
@@ -344,6 +352,9 @@ func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Even
 		return nil, err
 	}
 	if err := reindex(tx, was, c); err != nil {
+		return nil, err
+	}
+	if err := s.tally(tx, c, evs); err != nil {
 		return nil, err
 	}
 	return evs, tx.Bucket(bucketCases).Put([]byte(c.Number), v)

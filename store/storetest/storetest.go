@@ -62,6 +62,7 @@ func Run(t *testing.T, factory Factory) {
 		{"CounterAtomicWindow", testCounter},
 		{"EventsSince", testEventsSince},
 		{"Records", testRecords},
+		{"FiguresFollowEveryWrite", testFigures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -624,5 +625,107 @@ func testRecords(t *testing.T, s store.Store, clock *Clock) {
 	clock.Advance(365 * 24 * time.Hour)
 	if _, ok, _ := s.Record(ctx, "away", "o1"); !ok {
 		t.Fatal("a record expired")
+	}
+}
+
+// The figures' counters the store keeps in each write are what the pure
+// rule (core.FigureRule.Mark) says each write adds, summed; the marks it
+// returns are those of the cases not closed. A reopened case and a case
+// whistled to a department move their counts; a write refused counts
+// nothing.
+func testFigures(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	var rule core.FigureRule
+	var want core.FigureTally
+	marks := map[string]*core.FigureMarks{}
+	mirror := func(c core.Case, evs []core.Event) {
+		m, d := rule.Mark(marks[c.Number], &c, evs)
+		marks[c.Number] = &m
+		want.Add(d)
+	}
+	step := func(number string, change func(*core.Case) []core.Event) {
+		t.Helper()
+		c, evs, err := s.UpdateCase(ctx, number, func(c *core.Case) ([]core.Event, error) { return change(c), nil })
+		if err != nil {
+			t.Fatalf("UpdateCase %s: %v", number, err)
+		}
+		mirror(c, evs)
+	}
+	ev := func(kind core.EventKind, actor string, data map[string]string) core.Event {
+		return core.Event{Kind: kind, Actor: actor, At: clock.Now(), Data: data}
+	}
+	var numbers []string
+	for i, grid := range []string{"g1", "g1", "g2"} {
+		c, first := newCase(clock, fmt.Sprintf("o%d", i), grid)
+		got, gotEv, err := s.CreateCase(ctx, c, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mirror(got, []core.Event{gotEv})
+		numbers = append(numbers, got.Number)
+	}
+	for _, n := range numbers {
+		clock.Advance(time.Minute)
+		step(n, func(c *core.Case) []core.Event {
+			c.State, c.Assignee = core.StateAssigned, "gl1"
+			return []core.Event{ev(core.EventAssigned, core.ActorSystem, nil)}
+		})
+	}
+	clock.Advance(20 * time.Minute)
+	step(numbers[0], func(c *core.Case) []core.Event {
+		c.State = core.StateInProgress
+		return []core.Event{ev(core.EventAccepted, "gl1", nil)}
+	})
+	step(numbers[1], func(c *core.Case) []core.Event {
+		c.Departments = []core.Assist{{Department: "d1", State: core.AssistCalled}}
+		return []core.Event{ev(core.EventWhistled, "gl1", nil)}
+	})
+	clock.Advance(40 * 24 * time.Hour) // past the deadline, into the next month
+	for _, n := range numbers[:2] {
+		step(n, func(c *core.Case) []core.Event {
+			c.State, c.ResolvedAt = core.StateResolved, clock.Now()
+			return []core.Event{ev(core.EventResolved, "gl1", nil)}
+		})
+		clock.Advance(time.Hour)
+		step(n, func(c *core.Case) []core.Event {
+			c.State, c.Rating = core.StateClosed, 5
+			return []core.Event{ev(core.EventRated, core.ActorResident, map[string]string{core.DataRating: "5"}),
+				ev(core.EventClosed, core.ActorSystem, nil)}
+		})
+	}
+	step(numbers[0], func(c *core.Case) []core.Event {
+		c.State = core.StateReopened
+		return []core.Event{ev(core.EventReopened, core.ActorResident, map[string]string{core.DataReason: core.ReasonNotDone})}
+	})
+	if _, _, err := s.UpdateCase(ctx, numbers[2], func(*core.Case) ([]core.Event, error) {
+		return nil, errors.New("refused")
+	}); err == nil {
+		t.Fatal("a refused change wrote")
+	}
+	got, err := s.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Cells) == 0 || len(got.Cells) != len(want.Cells) {
+		t.Fatalf("%d cells, want %d:\n got %v\nwant %v", len(got.Cells), len(want.Cells), got.Cells, want.Cells)
+	}
+	for cell, w := range want.Cells {
+		if got.Cells[cell] != w {
+			t.Errorf("cell %+v = %v, want %v", cell, got.Cells[cell], w)
+		}
+	}
+	live := map[string]core.FigureMarks{}
+	for _, m := range got.Live {
+		live[m.Number] = m
+	}
+	if len(live) != 2 || live[numbers[0]].State != core.StateReopened || live[numbers[2]].State != core.StateAssigned {
+		t.Fatalf("live marks %+v, want the reopened case and the assigned one", got.Live)
+	}
+	if m := live[numbers[0]]; m.Rated != 2 || m.Satisfied != 1 || len(m.Closes) != 1 || len(m.ReopensOfClosed) != 1 {
+		t.Errorf("marks of the reopened case %+v", m)
+	}
+	rows := core.RatesOf(&core.Town{}, core.Rules{}, got, core.FigureScope{}, core.ByDepartment, clock.Now())
+	if len(rows) != 2 || rows[0].Key != "d1" || rows[0].Cases != 1 || rows[1].Cases != 3 {
+		t.Errorf("rates by department %+v: want d1 with one case, three in all", rows)
 	}
 }

@@ -33,14 +33,16 @@ const seqPlaceholder = uint64(math.MaxUint64)
 //
 // KEYS: 1 case, 2 case log, 3 global log, 4 sequence counter, 5 stream, 6
 // the live index (cases not closed), 7 the grid index the case was in, 8
-// the grid index it is in now (the same as 7 on create), and on create 9
-// all-cases index, 10 resident index, and 11 the submit key when the case
-// has one.
+// the grid index it is in now (the same as 7 on create), 9 the case's
+// figure marks, 10 the figures' counters, and on create 11 all-cases
+// index, 12 resident index, and 13 the submit key when the case has one.
 // ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
 // the update was computed from, or on create how long the submit key is kept
 // (ms), 4 new case JSON, 5 what the live index does ("add", "rem" or
-// "keep"), 6 event count, then per event: its JSON, its stream field count
-// n, its n stream fields.
+// "keep"), 6 event count, 7 the case's marks after the write (JSON), 8 the
+// number k of counters it changes, then k pairs of counter field and
+// increment, then per event: its JSON, its stream field count n, its n
+// stream fields.
 //
 // It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"} /
 // {"filed", number of the case filed with the submit key} having written
@@ -57,8 +59,8 @@ local function fill(s, seq)
 end
 if ARGV[1] == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
-  if KEYS[11] then
-    local filed = redis.call('GET', KEYS[11])
+  if KEYS[13] then
+    local filed = redis.call('GET', KEYS[13])
     if filed then return {'filed', filed} end
   end
 else
@@ -67,7 +69,14 @@ else
   if redis.sha1hex(cur) ~= ARGV[3] then return {'conflict'} end
 end
 local out = {'ok'}
-local at = 7
+redis.call('SET', KEYS[9], ARGV[7])
+local nd = tonumber(ARGV[8])
+for d = 1, nd do
+  if redis.call('HINCRBY', KEYS[10], ARGV[7 + 2 * d], ARGV[8 + 2 * d]) == 0 then
+    redis.call('HDEL', KEYS[10], ARGV[7 + 2 * d])
+  end
+end
+local at = 9 + 2 * nd
 for e = 1, tonumber(ARGV[6]) do
   local seq = string.format('%d', redis.call('INCR', KEYS[4]))
   local ev = fill(ARGV[at], seq)
@@ -88,9 +97,9 @@ end
 if KEYS[7] ~= KEYS[8] then redis.call('ZREM', KEYS[7], ARGV[2]) end
 if KEYS[7] ~= KEYS[8] or ARGV[1] == 'create' then redis.call('ZADD', KEYS[8], 0, ARGV[2]) end
 if ARGV[1] == 'create' then
-  redis.call('ZADD', KEYS[9], 0, ARGV[2])
-  redis.call('ZADD', KEYS[10], 0, ARGV[2])
-  if KEYS[11] then redis.call('SET', KEYS[11], ARGV[2], 'PX', ARGV[3]) end
+  redis.call('ZADD', KEYS[11], 0, ARGV[2])
+  redis.call('ZADD', KEYS[12], 0, ARGV[2])
+  if KEYS[13] then redis.call('SET', KEYS[13], ARGV[2], 'PX', ARGV[3]) end
 end
 redis.call('SET', KEYS[1], ARGV[4])
 return out
@@ -116,11 +125,17 @@ const maxAttempts = 64
 
 // runWrite runs writeScript for c and evs (whose Case is set) and numbers evs.
 // old is the stored case JSON an update was computed from, and was the
-// case it decoded to; both nil for create.
-func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, old []byte, was *core.Case) error {
+// case it decoded to; both nil for create. marks are the case's figure
+// marks when it was read (nil for create).
+func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, old []byte, was *core.Case, marks *core.FigureMarks) error {
 	caseJSON, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode case: %w", err)
+	}
+	after, deltas := s.figures.Mark(marks, c, evs)
+	marksJSON, err := json.Marshal(after)
+	if err != nil {
+		return fmt.Errorf("encode marks: %w", err)
 	}
 	live := "keep"
 	switch isLive := c.State != core.StateClosed; {
@@ -134,8 +149,9 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 		wasGrid = s.gridKey(was.Grid)
 	}
 	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.logKey(), s.seqKey(), s.stream,
-		s.liveKey(), wasGrid, s.gridKey(c.Grid)}
-	args := []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs))}
+		s.liveKey(), wasGrid, s.gridKey(c.Grid), s.marksKey(c.Number), s.figuresKey()}
+	args := []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), string(marksJSON), ""}
+	args = appendFigureDeltas(args, deltas)
 	if old == nil {
 		args[0] = "create"
 		keys = append(keys, s.casesKey(), s.residentKey(c.Resident))
@@ -241,7 +257,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 	first.Case = c.Number
 	evs := []core.Event{first}
 	var filed errFiled
-	switch err := s.runWrite(ctx, &c, evs, nil, nil); {
+	switch err := s.runWrite(ctx, &c, evs, nil, nil, nil); {
 	case errors.As(err, &filed):
 		return s.filed(ctx, filed.Number)
 	case errors.Is(err, errExists):
@@ -293,7 +309,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		c, raw, err := s.getCase(ctx, number)
+		c, raw, marks, err := s.caseWithMarks(ctx, number)
 		if err != nil {
 			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
 		}
@@ -311,7 +327,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 			evs[i].Case = number
 			c.UpdatedAt = evs[i].At
 		}
-		err = s.runWrite(ctx, &c, evs, raw, &was)
+		err = s.runWrite(ctx, &c, evs, raw, &was, marks)
 		if err == nil {
 			return c, evs, nil
 		}

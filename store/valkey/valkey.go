@@ -64,6 +64,7 @@ import (
 
 	vk "github.com/valkey-io/valkey-go"
 
+	"gridbot/core"
 	"gridbot/routing"
 	"gridbot/routing/valkeystream"
 )
@@ -90,6 +91,9 @@ type Options struct {
 	// Timeout bounds dialling, each network round trip and each store call
 	// without a deadline of the caller's own; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Figures decides what each write adds to the figures' counters;
+	// its zero value counts in China time with the default accept time.
+	Figures core.FigureRule
 }
 
 // Store is the Valkey-backed store. It implements store.Store.
@@ -100,7 +104,9 @@ type Store struct {
 	now        func() time.Time
 	timeout    time.Duration
 	write      *vk.Lua
+	tally      *vk.Lua
 	stream     string
+	figures    core.FigureRule
 
 	// lists keeps what RecordsIn knows of each record namespace (see
 	// recordList); listGen counts the server's invalidations.
@@ -133,6 +139,8 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		now:        opt.Now,
 		timeout:    opt.Timeout,
 		write:      vk.NewLuaScript(writeScript),
+		tally:      vk.NewLuaScript(tallyScript),
+		figures:    opt.Figures,
 		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
 	}
 	where := strings.Join(opt.Addr, ",")
@@ -162,6 +170,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	if err := s.buildFigures(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store: %w", err)
 	}
 	if err := s.buildIndexes(ctx); err != nil {
 		client.Close()

@@ -1,0 +1,565 @@
+package core
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file is the pure rule of the figures kept as counters: what each
+// write of a case adds to which counter, so that the three rates and the
+// monthly ledger cost the number of counter cells and of cases not closed,
+// never the whole history. The stores keep, in the same write as the case,
+// the case's FigureMarks and the counters of every FigureCell
+// (CaseStore.Figures); RatesOf and MonthlyLedgerOf read them.
+//
+// What a case adds is a function of its marks alone (contribution): a
+// write computes the marks after it, and adds to the counters the
+// difference between what the case adds after and before. A case that is
+// reopened, whistled to another department or moved to another grid so
+// moves its counts exactly. What depends on the time of reading (an accept
+// time or a deadline running out) is never counted: it is read from the
+// marks of the cases not closed (FigureTally.Live), which is what makes the
+// cost grow with the open work and not with the years.
+//
+// Differences from computing the figures from the whole history (Rates,
+// MonthlyLedger, kept for tests and as the definition): whether a response
+// was in time is decided with the accept time in force when it happened,
+// and "overdue at a month's end" with the deadline the case had then, not
+// with today's (a ledger that is settled does not change afterwards).
+
+// FigureCell is one cell of counters: the cases filed in one month (rates,
+// opened) or the events of one month (closed, reopened, overdue at its
+// end), of one village, grid and category, for the case as a whole
+// (Department "") or for one department whistled to it.
+type FigureCell struct {
+	Month      string // "2006-01" in the town's zone
+	Village    string
+	Grid       string
+	Category   string
+	Department string
+}
+
+const cellSep = "\x1f"
+
+// Key is the cell as stores keep it.
+func (c FigureCell) Key() string {
+	return c.Month + cellSep + c.Village + cellSep + c.Grid + cellSep + c.Category + cellSep + c.Department
+}
+
+// ParseFigureCell reads a cell's Key back.
+func ParseFigureCell(key string) (FigureCell, bool) {
+	p := strings.Split(key, cellSep)
+	if len(p) != 5 {
+		return FigureCell{}, false
+	}
+	return FigureCell{Month: p[0], Village: p[1], Grid: p[2], Category: p[3], Department: p[4]}, true
+}
+
+// The counters of a cell, by index in FigureCounts.
+const (
+	FigCases = iota
+	FigResponseDue
+	FigResponseOnTime
+	FigResolutionDue
+	FigResolutionOnTime
+	FigRated
+	FigSatisfied
+	FigExtended
+	FigOpened
+	FigClosed
+	FigReopened
+	FigReopenedClosed // reopenings of a closed case: the monthly ledger's open count
+	FigOverdueAtEnd
+	NumFigureCounters
+)
+
+// FigureCounts are a cell's counters.
+type FigureCounts [NumFigureCounters]int
+
+func (f *FigureCounts) add(o FigureCounts, sign int) {
+	for i := range f {
+		f[i] += sign * o[i]
+	}
+}
+
+// FigureMarks is what the figures remember of one case between its writes.
+type FigureMarks struct {
+	Number      string    `json:"n"`
+	Month       string    `json:"m"` // filed in
+	Village     string    `json:"v,omitempty"`
+	Grid        string    `json:"g,omitempty"`
+	Category    string    `json:"c,omitempty"`
+	Departments []string  `json:"d,omitempty"`
+	State       State     `json:"s"`
+	Deadline    time.Time `json:"dl,omitzero"`
+	// AssignedAt is the first assignment; Responded and RespondedOnTime
+	// the first response by staff and whether it came within the accept
+	// time then in force.
+	AssignedAt      time.Time `json:"as,omitzero"`
+	Responded       bool      `json:"r,omitempty"`
+	RespondedOnTime bool      `json:"rt,omitempty"`
+	// ResolvedAt is the last resolution; ReopenedSinceResolved that the
+	// case was reopened after it and not resolved again.
+	ResolvedAt            time.Time `json:"rs,omitzero"`
+	ReopenedSinceResolved bool      `json:"ro,omitempty"`
+	Extended              bool      `json:"x,omitempty"`
+	// Rated and Satisfied count the filing resident's answers (a rating,
+	// or 没解决 as a 1).
+	Rated     int `json:"ra,omitempty"`
+	Satisfied int `json:"sa,omitempty"`
+	// The months of each close, reopening, reopening of a closed case, and
+	// the month ends at which the case was open past its deadline.
+	Closes          []string `json:"cl,omitempty"`
+	Reopens         []string `json:"re,omitempty"`
+	ReopensOfClosed []string `json:"rc,omitempty"`
+	OverdueEnds     []string `json:"oe,omitempty"`
+	// Changed is the time of the case's last event.
+	Changed time.Time `json:"ch"`
+}
+
+// FigureRule decides what each write adds to the counters: it needs the
+// town (its zone makes the months, its categories the accept times) and
+// the rules. A nil Town counts months in China time with the default
+// accept time.
+type FigureRule struct {
+	Town  TownSource
+	Rules Rules
+}
+
+// FigureDeltas are what one write adds to the counters, by cell key.
+type FigureDeltas map[string]FigureCounts
+
+// Mark returns case c's marks after a write that recorded evs, its marks
+// before being before (nil for a new case), and what the write adds to the
+// counters (only cells that change).
+func (r FigureRule) Mark(before *FigureMarks, c *Case, evs []Event) (FigureMarks, FigureDeltas) {
+	town := &Town{} // China time, the default accept time
+	if r.Town != nil {
+		town = r.Town.Town()
+	}
+	var m FigureMarks
+	state := State("")
+	if before != nil {
+		m = *before
+		m.Departments = slices.Clone(before.Departments)
+		m.Closes = slices.Clone(before.Closes)
+		m.Reopens = slices.Clone(before.Reopens)
+		m.ReopensOfClosed = slices.Clone(before.ReopensOfClosed)
+		m.OverdueEnds = slices.Clone(before.OverdueEnds)
+		state = before.State
+	} else {
+		m = FigureMarks{Number: c.Number, Month: town.MonthKey(c.CreatedAt), Changed: c.CreatedAt}
+	}
+	// The month ends passed since the last write, with the case as it
+	// was: was it open past its deadline then?
+	if before != nil && len(evs) > 0 {
+		at := evs[len(evs)-1].At
+		for _, end := range monthEnds(town, before.Changed, at) {
+			if before.overdueAt(end) {
+				m.OverdueEnds = append(m.OverdueEnds, town.MonthKey(end.Add(-time.Nanosecond)))
+			}
+		}
+	}
+	window := r.Rules.acceptWithin(town.Category(c.Category))
+	for _, e := range evs {
+		month := town.MonthKey(e.At)
+		switch e.Kind {
+		case EventAssigned:
+			if m.AssignedAt.IsZero() {
+				m.AssignedAt = e.At
+			}
+		case EventAccepted, EventReplied, EventSigned, EventResolved:
+			if e.Kind != EventResolved && (e.Actor == ActorSystem || e.Actor == ActorResident) {
+				break
+			}
+			if !m.Responded {
+				m.Responded = true
+				m.RespondedOnTime = m.AssignedAt.IsZero() || e.At.Sub(m.AssignedAt) <= window
+			}
+			if e.Kind == EventResolved {
+				m.ResolvedAt, m.ReopenedSinceResolved = e.At, false
+				state = StateResolved
+			}
+		case EventClosed:
+			m.Closes = append(m.Closes, month)
+			state = StateClosed
+		case EventReopened:
+			m.Reopens = append(m.Reopens, month)
+			if state == StateClosed {
+				m.ReopensOfClosed = append(m.ReopensOfClosed, month)
+			}
+			if !m.ResolvedAt.IsZero() {
+				m.ReopenedSinceResolved = true
+			}
+			if e.Data[DataReason] == ReasonNotDone {
+				m.Rated++
+			}
+			state = StateReopened
+		case EventRated:
+			// Those who joined rate too, but the rate is the filer's.
+			if e.Data[DataJoined] == "" {
+				if n, err := strconv.Atoi(e.Data[DataRating]); err == nil && n >= 1 && n <= 5 {
+					m.Rated++
+					if n >= 4 {
+						m.Satisfied++
+					}
+				}
+			}
+		}
+		if e.At.After(m.Changed) {
+			m.Changed = e.At
+		}
+	}
+	m.Number, m.Village, m.Grid, m.Category = c.Number, c.Village, c.Grid, c.Category
+	m.State, m.Deadline, m.Extended = c.State, c.Deadline, c.Extensions > 0
+	m.Departments = m.Departments[:0]
+	for _, a := range c.Departments {
+		m.Departments = append(m.Departments, a.Department)
+	}
+	if len(m.Departments) == 0 {
+		m.Departments = nil
+	}
+	deltas := FigureDeltas{}
+	m.contribute(deltas, 1)
+	if before != nil {
+		before.contribute(deltas, -1)
+	}
+	for k, v := range deltas {
+		if v == (FigureCounts{}) {
+			delete(deltas, k)
+		}
+	}
+	return m, deltas
+}
+
+// monthEnds lists the starts of months t with from < t <= to.
+func monthEnds(town *Town, from, to time.Time) []time.Time {
+	var out []time.Time
+	if !from.Before(to) {
+		return nil
+	}
+	_, end, ok := town.MonthBounds(town.MonthKey(from))
+	for ok && !end.After(to) {
+		out = append(out, end)
+		_, end, ok = town.MonthBounds(town.MonthKey(end))
+	}
+	return out
+}
+
+// overdueAt reports whether the case, as marked, was on the ledger past
+// its deadline at t (the monthly ledger's 其中超期): not closed, not
+// resolved, its deadline before t.
+func (m *FigureMarks) overdueAt(t time.Time) bool {
+	return m.State != StateClosed && m.State != StateResolved && !m.Deadline.IsZero() && m.Deadline.Before(t)
+}
+
+// cells lists the case's cells of month: the whole case's, then one per
+// department.
+func (m *FigureMarks) cells(month string) []FigureCell {
+	base := FigureCell{Month: month, Village: m.Village, Grid: m.Grid, Category: m.Category}
+	out := []FigureCell{base}
+	for _, d := range m.Departments {
+		c := base
+		c.Department = d
+		out = append(out, c)
+	}
+	return out
+}
+
+// contribute adds sign × what the case counts, as marked, to deltas.
+func (m *FigureMarks) contribute(deltas FigureDeltas, sign int) {
+	var own FigureCounts
+	own[FigCases], own[FigOpened] = 1, 1
+	if !m.AssignedAt.IsZero() {
+		switch {
+		case m.Responded:
+			own[FigResponseDue] = 1
+			if m.RespondedOnTime {
+				own[FigResponseOnTime] = 1
+			}
+		case m.State == StateClosed:
+			own[FigResponseDue] = 1
+		}
+	}
+	if !m.Deadline.IsZero() {
+		switch {
+		case (m.State == StateResolved || m.State == StateClosed) && !m.ResolvedAt.IsZero():
+			own[FigResolutionDue] = 1
+			if !m.ResolvedAt.After(m.Deadline) {
+				own[FigResolutionOnTime] = 1
+			}
+		case m.State == StateClosed:
+			own[FigResolutionDue] = 1
+		}
+	}
+	if m.Extended {
+		own[FigExtended] = 1
+	}
+	own[FigRated], own[FigSatisfied] = m.Rated, m.Satisfied
+	addAll := func(month string, counter, n int) {
+		for _, cell := range m.cells(month) {
+			k := cell.Key()
+			d := deltas[k]
+			d[counter] += sign * n
+			deltas[k] = d
+		}
+	}
+	for _, cell := range m.cells(m.Month) {
+		k := cell.Key()
+		d := deltas[k]
+		d.add(own, sign)
+		deltas[k] = d
+	}
+	for _, month := range m.Closes {
+		addAll(month, FigClosed, 1)
+	}
+	for _, month := range m.Reopens {
+		addAll(month, FigReopened, 1)
+	}
+	for _, month := range m.ReopensOfClosed {
+		addAll(month, FigReopenedClosed, 1)
+	}
+	for _, month := range m.OverdueEnds {
+		addAll(month, FigOverdueAtEnd, 1)
+	}
+}
+
+// FigureTally is what a store keeps for the figures: every cell's counters,
+// and the marks of the cases not closed.
+type FigureTally struct {
+	Cells map[FigureCell]FigureCounts
+	Live  []FigureMarks
+}
+
+// Add adds deltas to the tally's cells (stores that keep the tally in
+// memory, and tests).
+func (t *FigureTally) Add(deltas FigureDeltas) {
+	if t.Cells == nil {
+		t.Cells = map[FigureCell]FigureCounts{}
+	}
+	for k, d := range deltas {
+		cell, ok := ParseFigureCell(k)
+		if !ok {
+			continue
+		}
+		v := t.Cells[cell]
+		v.add(d, 1)
+		if v == (FigureCounts{}) {
+			delete(t.Cells, cell)
+			continue
+		}
+		t.Cells[cell] = v
+	}
+}
+
+// FigureScope is which cells and cases a reader of the figures sees.
+type FigureScope struct {
+	// Village, Grids and Department narrow what is seen; zero fields do
+	// not.
+	Village    string
+	Grids      []string
+	Department string
+}
+
+// ScopeOf is the figures staff s sees: the town everything, a village its
+// own, a grid leader the grids they hold a post on, a department the cases
+// whistled to it. ok is false for someone who sees nothing.
+func ScopeOf(town *Town, s *Staff) (FigureScope, bool) {
+	if s == nil || s.Disabled {
+		return FigureScope{}, false
+	}
+	switch s.Role {
+	case RoleTown:
+		return FigureScope{}, true
+	case RoleVillage:
+		return FigureScope{Village: s.Village}, true
+	case RoleGridLeader:
+		g := town.GridsLedBy(s.ID)
+		return FigureScope{Grids: g}, len(g) > 0
+	case RoleDepartment:
+		return FigureScope{Department: s.Department}, true
+	}
+	return FigureScope{}, false
+}
+
+func (sc FigureScope) sees(village, grid string) bool {
+	return (sc.Village == "" || village == sc.Village) && (len(sc.Grids) == 0 || slices.Contains(sc.Grids, grid))
+}
+
+// base reports whether cell counts the case once for the scope: the whole
+// case's cell, or for a department the department's own.
+func (sc FigureScope) base(c FigureCell) bool {
+	return c.Department == sc.Department && sc.sees(c.Village, c.Grid)
+}
+
+// seesMarks reports whether the scope sees the case marked m.
+func (sc FigureScope) seesMarks(m *FigureMarks) bool {
+	return sc.sees(m.Village, m.Grid) && (sc.Department == "" || slices.Contains(m.Departments, sc.Department))
+}
+
+// keysOf lists the row keys of a cell in grouping by: nil when the cell is
+// not one the grouping reads (department rows read department cells, the
+// others the scope's base cells).
+func (sc FigureScope) keysOf(c FigureCell, by Grouping, month string) []string {
+	if by == ByDepartment {
+		if c.Department == "" || (sc.Department != "" && c.Department != sc.Department) || !sc.sees(c.Village, c.Grid) {
+			return nil
+		}
+		return []string{c.Department}
+	}
+	if !sc.base(c) {
+		return nil
+	}
+	switch by {
+	case ByGrid:
+		return []string{c.Grid}
+	case ByVillage:
+		return []string{c.Village}
+	case ByMonth:
+		return []string{month}
+	}
+	return nil
+}
+
+// marksKeys is keysOf for a case's marks.
+func (sc FigureScope) marksKeys(m *FigureMarks, by Grouping) []string {
+	if !sc.seesMarks(m) {
+		return nil
+	}
+	switch by {
+	case ByDepartment:
+		if sc.Department != "" {
+			return []string{sc.Department}
+		}
+		return m.Departments
+	case ByGrid:
+		return []string{m.Grid}
+	case ByVillage:
+		return []string{m.Village}
+	case ByMonth:
+		return []string{m.Month}
+	}
+	return nil
+}
+
+// RatesOf computes the three rates from a tally, as Rates does from the
+// whole history: the counters, plus what the cases not closed owe at now
+// (an accept time or a deadline run out).
+func RatesOf(town *Town, rules Rules, t FigureTally, scope FigureScope, by Grouping, now time.Time) []RateRow {
+	rows := map[string]*RateRow{}
+	total := &RateRow{Key: "total", Name: "合计"}
+	newRow := func(key string) RateRow { return RateRow{Key: key, Name: unitName(town, by, key)} }
+	for cell, v := range t.Cells {
+		line := RateRow{Cases: v[FigCases], ResponseDue: v[FigResponseDue], ResponseOnTime: v[FigResponseOnTime],
+			ResolutionDue: v[FigResolutionDue], ResolutionOnTime: v[FigResolutionOnTime], Rated: v[FigRated],
+			Satisfied: v[FigSatisfied], Extended: v[FigExtended]}
+		if line == (RateRow{}) {
+			continue
+		}
+		tallyRows(rows, scope.keysOf(cell, by, cell.Month), line, newRow)
+		if scope.base(cell) {
+			total.add(line)
+		}
+	}
+	for i := range t.Live {
+		m := &t.Live[i]
+		var line RateRow
+		if !m.AssignedAt.IsZero() && !m.Responded && now.Sub(m.AssignedAt) > rules.acceptWithin(town.Category(m.Category)) {
+			line.ResponseDue = 1
+		}
+		if !m.Deadline.IsZero() && !(m.State == StateResolved && !m.ResolvedAt.IsZero()) &&
+			(now.After(m.Deadline) || m.ReopenedSinceResolved) {
+			line.ResolutionDue = 1
+		}
+		if line == (RateRow{}) {
+			continue
+		}
+		if !scope.seesMarks(m) {
+			continue
+		}
+		tallyRows(rows, scope.marksKeys(m, by), line, newRow)
+		total.add(line)
+	}
+	return sortedWithTotal(rows, *total, by, func(r RateRow) string { return r.Key })
+}
+
+// MonthlyLedgerOf computes the ledger of month from a tally, as
+// MonthlyLedger does from the whole history. ok is false for a malformed
+// month.
+func MonthlyLedgerOf(town *Town, t FigureTally, scope FigureScope, month string, by Grouping, now time.Time) ([]LedgerRow, bool) {
+	_, end, ok := town.MonthBounds(month)
+	if !ok {
+		return nil, false
+	}
+	at := end
+	if now.Before(end) {
+		at = now
+	}
+	rows := map[string]*LedgerRow{}
+	total := &LedgerRow{Key: "total", Name: "合计"}
+	newRow := func(key string) LedgerRow { return LedgerRow{Key: key, Name: unitName(town, by, key)} }
+	for cell, v := range t.Cells {
+		if cell.Month > month {
+			continue
+		}
+		var line LedgerRow
+		// Open at the month's end: filed by then, less closed, plus
+		// closed cases reopened.
+		line.Open = v[FigOpened] - v[FigClosed] + v[FigReopenedClosed]
+		if cell.Month == month {
+			line.Opened, line.Closed, line.Reopened = v[FigOpened], v[FigClosed], v[FigReopened]
+			line.Overdue = v[FigOverdueAtEnd]
+		}
+		if line == (LedgerRow{}) {
+			continue
+		}
+		tallyRows(rows, scope.keysOf(cell, by, month), line, newRow)
+		if scope.base(cell) {
+			total.add(line)
+		}
+	}
+	// The cases not closed whose last change came before the month's end
+	// stood then as they stand now.
+	for i := range t.Live {
+		m := &t.Live[i]
+		if !m.Changed.Before(at) || !m.overdueAt(at) {
+			continue
+		}
+		if !scope.seesMarks(m) {
+			continue
+		}
+		line := LedgerRow{Overdue: 1}
+		keys := scope.marksKeys(m, by)
+		if by == ByMonth {
+			keys = []string{month}
+		}
+		tallyRows(rows, keys, line, newRow)
+		total.add(line)
+	}
+	// A row of nothing but zeros is no row, as in MonthlyLedger.
+	for k, r := range rows {
+		if *r == (LedgerRow{Key: r.Key, Name: r.Name}) {
+			delete(rows, k)
+		}
+	}
+	return sortedWithTotal(rows, *total, by, func(r LedgerRow) string { return r.Key }), true
+}
+
+// CategoryCounts counts, by category, the cases filed and those open
+// (State.Open) in the scope: the figures page's chart.
+func CategoryCounts(t FigureTally, scope FigureScope) (filed, open map[string]int) {
+	filed, open = map[string]int{}, map[string]int{}
+	for cell, v := range t.Cells {
+		if scope.base(cell) && v[FigCases] != 0 {
+			filed[cell.Category] += v[FigCases]
+		}
+	}
+	for i := range t.Live {
+		if m := &t.Live[i]; m.State.Open() && scope.seesMarks(m) {
+			open[m.Category]++
+		}
+	}
+	return filed, open
+}

@@ -1,0 +1,160 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gridbot/core"
+)
+
+// The figures' counters (core/figures_tally.go), kept in the transaction
+// that writes the case:
+//
+//	figures  cell key → the cell's counters, core.NumFigureCounters varints
+//	marks    number → the case's core.FigureMarks as JSON
+//
+// A file written before them is tallied once when opened, each case from
+// its whole log at once.
+var (
+	bucketFigures = []byte("figures")
+	bucketMarks   = []byte("marks")
+)
+
+// tally records what writing c with evs adds to the figures.
+func (s *Store) tally(tx *bolt.Tx, c *core.Case, evs []core.Event) error {
+	marks := tx.Bucket(bucketMarks)
+	var before *core.FigureMarks
+	if v := marks.Get([]byte(c.Number)); v != nil {
+		before = &core.FigureMarks{}
+		if err := json.Unmarshal(v, before); err != nil {
+			return fmt.Errorf("marks of %s: %w", c.Number, err)
+		}
+	}
+	after, deltas := s.figures.Mark(before, c, evs)
+	v, err := json.Marshal(after)
+	if err != nil {
+		return err
+	}
+	if err := marks.Put([]byte(c.Number), v); err != nil {
+		return err
+	}
+	return addFigures(tx.Bucket(bucketFigures), deltas)
+}
+
+func addFigures(b *bolt.Bucket, deltas core.FigureDeltas) error {
+	for key, d := range deltas {
+		counts, err := decodeCounts(b.Get([]byte(key)))
+		if err != nil {
+			return fmt.Errorf("figures %q: %w", key, err)
+		}
+		zero := true
+		for i := range counts {
+			counts[i] += d[i]
+			zero = zero && counts[i] == 0
+		}
+		if zero {
+			if err := b.Delete([]byte(key)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := b.Put([]byte(key), encodeCounts(counts)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func encodeCounts(c core.FigureCounts) []byte {
+	out := make([]byte, 0, len(c)*2)
+	for _, n := range c {
+		out = binary.AppendVarint(out, int64(n))
+	}
+	return out
+}
+
+func decodeCounts(v []byte) (core.FigureCounts, error) {
+	var c core.FigureCounts
+	for i := 0; len(v) > 0 && i < len(c); i++ {
+		n, k := binary.Varint(v)
+		if k <= 0 {
+			return c, fmt.Errorf("bad counter")
+		}
+		c[i], v = int(n), v[k:]
+	}
+	return c, nil
+}
+
+// Figures implements core.CaseStore.
+func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
+	t := core.FigureTally{Cells: map[core.FigureCell]core.FigureCounts{}}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketFigures).ForEach(func(k, v []byte) error {
+			cell, ok := core.ParseFigureCell(string(k))
+			if !ok {
+				return nil
+			}
+			counts, err := decodeCounts(v)
+			if err != nil {
+				return fmt.Errorf("figures %q: %w", k, err)
+			}
+			t.Cells[cell] = counts
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		marks := tx.Bucket(bucketMarks)
+		return tx.Bucket(bucketLive).ForEach(func(k, _ []byte) error {
+			v := marks.Get(k)
+			if v == nil {
+				return nil
+			}
+			var m core.FigureMarks
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("marks of %s: %w", k, err)
+			}
+			t.Live = append(t.Live, m)
+			return nil
+		})
+	})
+	if err != nil {
+		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+	}
+	return t, nil
+}
+
+// buildFigures tallies every case of a file written before the figures
+// were kept; it runs once, in the transaction that creates their buckets.
+func (s *Store) buildFigures(tx *bolt.Tx) error {
+	if tx.Bucket(bucketFigures) != nil && tx.Bucket(bucketMarks) != nil {
+		return nil
+	}
+	for _, b := range [][]byte{bucketFigures, bucketMarks} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	events := tx.Bucket(bucketEvents)
+	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		var c core.Case
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("tally case %q: %w", k, err)
+		}
+		var evs []core.Event
+		prefix := append(append([]byte{}, k...), 0)
+		cur := events.Cursor()
+		for ek, ev := cur.Seek(prefix); ek != nil && len(ek) == len(prefix)+8 && string(ek[:len(prefix)]) == string(prefix); ek, ev = cur.Next() {
+			var e core.Event
+			if err := json.Unmarshal(ev, &e); err != nil {
+				return fmt.Errorf("tally event %x: %w", ek, err)
+			}
+			evs = append(evs, e)
+		}
+		return s.tally(tx, &c, evs)
+	})
+}

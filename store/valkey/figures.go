@@ -1,0 +1,258 @@
+package valkey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/core"
+)
+
+// The figures' counters (core/figures_tally.go), kept by writeScript in
+// the write that changes the case:
+//
+//	P{gb}:marks:<number>  string  the case's core.FigureMarks as JSON
+//	P{gb}:figures         hash    <cell key>\x1e<counter> → count (HINCRBY; a count back to 0 is removed)
+//	P{gb}:figured         string  set once the cases written before the counters are tallied
+//
+// A case written before them has no marks: its first update tallies it
+// from its log (caseWithMarks), and buildFigures tallies the rest once.
+
+func (s *Store) marksKey(number string) string { return s.prefix + "{gb}:marks:" + number }
+func (s *Store) figuresKey() string            { return s.prefix + "{gb}:figures" }
+func (s *Store) figuredKey() string            { return s.prefix + "{gb}:figured" }
+
+const counterSep = "\x1e"
+
+// appendFigureDeltas puts the deltas' count at args[7] and appends them as
+// field, increment pairs, in a fixed order.
+func appendFigureDeltas(args []string, deltas core.FigureDeltas) []string {
+	cells := make([]string, 0, len(deltas))
+	for k := range deltas {
+		cells = append(cells, k)
+	}
+	sort.Strings(cells)
+	n := 0
+	for _, cell := range cells {
+		d := deltas[cell]
+		for i, by := range d {
+			if by != 0 {
+				args = append(args, cell+counterSep+strconv.Itoa(i), strconv.Itoa(by))
+				n++
+			}
+		}
+	}
+	args[7] = strconv.Itoa(n)
+	return args
+}
+
+// caseWithMarks reads the case, the JSON it was decoded from and its
+// marks in one round trip. A case written before the marks were kept is
+// tallied from its log.
+func (s *Store) caseWithMarks(ctx context.Context, number string) (core.Case, []byte, *core.FigureMarks, error) {
+	var c core.Case
+	vals, err := s.client.Do(ctx, s.client.B().Mget().Key(s.caseKey(number), s.marksKey(number)).Build()).ToArray()
+	if err != nil {
+		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
+	}
+	raw, err := vals[0].AsBytes()
+	if vk.IsValkeyNil(err) {
+		return c, nil, nil, fmt.Errorf("case %q: %w", number, core.ErrNotFound)
+	}
+	if err != nil {
+		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
+	}
+	rawMarks, err := vals[1].AsBytes()
+	if err == nil {
+		var m core.FigureMarks
+		if err := json.Unmarshal(rawMarks, &m); err != nil {
+			return c, nil, nil, fmt.Errorf("marks of %q: %w", number, err)
+		}
+		return c, raw, &m, nil
+	}
+	if !vk.IsValkeyNil(err) {
+		return c, nil, nil, fmt.Errorf("marks of %q: %w", number, err)
+	}
+	m, err := s.marksFromLog(ctx, &c)
+	if err != nil {
+		return c, nil, nil, err
+	}
+	return c, raw, m, nil
+}
+
+// marksFromLog tallies a case written before the marks were kept, from
+// its whole log at once. It returns nil when the counters already count it
+// (the marks exist by now).
+func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMarks, error) {
+	raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(s.caseLogKey(c.Number)).Start(0).Stop(-1).Build()).AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("log of %q: %w", c.Number, err)
+	}
+	evs, err := decodeEvents(raws)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.tallyOld(ctx, c, evs); err != nil {
+		return nil, err
+	}
+	raw, err := s.client.Do(ctx, s.client.B().Get().Key(s.marksKey(c.Number)).Build()).AsBytes()
+	if err != nil {
+		return nil, fmt.Errorf("marks of %q: %w", c.Number, err)
+	}
+	var m core.FigureMarks
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("marks of %q: %w", c.Number, err)
+	}
+	return &m, nil
+}
+
+// tallyScript counts a case written before the counters, once: it sets
+// the marks and adds the counts only if the case has no marks yet. KEYS: 1
+// marks, 2 counters; ARGV: 1 marks JSON, 2 k, then k field, increment
+// pairs.
+const tallyScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+for d = 1, tonumber(ARGV[2]) do
+  if redis.call('HINCRBY', KEYS[2], ARGV[1 + 2 * d], ARGV[2 + 2 * d]) == 0 then
+    redis.call('HDEL', KEYS[2], ARGV[1 + 2 * d])
+  end
+end
+return 1
+`
+
+// tallyOld counts case c, with its whole log evs, if it is not counted.
+func (s *Store) tallyOld(ctx context.Context, c *core.Case, evs []core.Event) (bool, error) {
+	m, deltas := s.figures.Mark(nil, c, evs)
+	marks, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	args := appendFigureDeltas([]string{"", "", "", "", "", "", string(marks), ""}, deltas)
+	n, err := s.tally.Exec(ctx, s.client, []string{s.marksKey(c.Number), s.figuresKey()}, args[6:]).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("tally %s: %w", c.Number, err)
+	}
+	return n == 1, nil
+}
+
+// buildFigures tallies the cases of a ledger written before the counters
+// were kept, once, a page at a time; writes racing it are safe (tallyScript
+// counts a case only if nothing counted it).
+func (s *Store) buildFigures(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.figuredKey()).Build()).AsInt64()
+	if err != nil {
+		return fmt.Errorf("tally cases: %w", err)
+	}
+	if done == 1 {
+		return nil
+	}
+	const page = 200
+	upper := "+"
+	for {
+		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
+		if err != nil {
+			return fmt.Errorf("tally cases: %w", err)
+		}
+		if len(numbers) == 0 {
+			break
+		}
+		cases, err := s.caseValues(ctx, numbers)
+		if err != nil {
+			return fmt.Errorf("tally cases: %w", err)
+		}
+		for _, c := range cases {
+			if c == nil {
+				continue
+			}
+			raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(s.caseLogKey(c.Number)).Start(0).Stop(-1).Build()).AsStrSlice()
+			if err != nil {
+				return fmt.Errorf("tally cases: %w", err)
+			}
+			evs, err := decodeEvents(raws)
+			if err != nil {
+				return fmt.Errorf("tally cases: %w", err)
+			}
+			if _, err := s.tallyOld(ctx, c, evs); err != nil {
+				return err
+			}
+		}
+		if len(numbers) < page {
+			break
+		}
+		upper = "(" + numbers[len(numbers)-1]
+	}
+	if err := s.client.Do(ctx, s.client.B().Set().Key(s.figuredKey()).Value("1").Build()).Error(); err != nil {
+		return fmt.Errorf("tally cases: %w", err)
+	}
+	return nil
+}
+
+// Figures implements core.CaseStore: the counters in one HGETALL, the
+// live cases' marks a page at a time.
+func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res := s.client.DoMulti(ctx,
+		s.client.B().Hgetall().Key(s.figuresKey()).Build(),
+		s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build())
+	fields, err := res[0].AsStrMap()
+	if err != nil {
+		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+	}
+	live, err := res[1].AsStrSlice()
+	if err != nil {
+		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+	}
+	t := core.FigureTally{Cells: map[core.FigureCell]core.FigureCounts{}}
+	for f, v := range fields {
+		i := strings.LastIndex(f, counterSep)
+		if i < 0 {
+			continue
+		}
+		cell, ok := core.ParseFigureCell(f[:i])
+		counter, err := strconv.Atoi(f[i+len(counterSep):])
+		n, err2 := strconv.Atoi(v)
+		if !ok || err != nil || err2 != nil || counter < 0 || counter >= core.NumFigureCounters {
+			continue
+		}
+		counts := t.Cells[cell]
+		counts[counter] = n
+		t.Cells[cell] = counts
+	}
+	const page = 500
+	for i := 0; i < len(live); i += page {
+		part := live[i:min(i+page, len(live))]
+		keys := make([]string, len(part))
+		for j, n := range part {
+			keys[j] = s.marksKey(n)
+		}
+		vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
+		if err != nil {
+			return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+		}
+		for j := range vals {
+			raw, err := vals[j].AsBytes()
+			if vk.IsValkeyNil(err) {
+				continue
+			}
+			if err != nil {
+				return core.FigureTally{}, fmt.Errorf("figures: %s: %w", part[j], err)
+			}
+			var m core.FigureMarks
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return core.FigureTally{}, fmt.Errorf("figures: %s: %w", part[j], err)
+			}
+			t.Live = append(t.Live, m)
+		}
+	}
+	return t, nil
+}
