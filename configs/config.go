@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,17 @@ type Config struct {
 		// from the clock before it is refused as a replay.
 		MaxClockSkew time.Duration `koanf:"max_clock_skew"`
 	} `koanf:"wechat"`
+	// WeCom is the town's WeCom (企业微信) self-built app, which reaches
+	// staff without WeChat's 48-hour window; nothing of it runs while
+	// CorpID is empty.
+	WeCom struct {
+		CorpID  string `koanf:"corp_id"`
+		AgentID string `koanf:"agent_id"`
+		Secret  string `koanf:"secret"`
+		Token   string `koanf:"token"`
+		AESKey  string `koanf:"aes_key"`
+		APIBase string `koanf:"api_base"`
+	} `koanf:"wecom"`
 	// ASR hears voice notes (WeChat no longer recognises them): Tencent
 	// Cloud's 一句话识别. Without a provider, a voice note is kept and the
 	// resident asked to write.
@@ -227,6 +239,12 @@ func Defaults() map[string]any {
 		"asr.engine":                    "16k_zh",
 		"asr.endpoint":                  "",
 		"wechat.max_clock_skew":         "5m",
+		"wecom.corp_id":                 "",
+		"wecom.agent_id":                "",
+		"wecom.secret":                  "",
+		"wecom.token":                   "",
+		"wecom.aes_key":                 "",
+		"wecom.api_base":                "https://qyapi.weixin.qq.com",
 		"store.kind":                    "embedded",
 		"store.path":                    "gridbot.db",
 		"valkey.addr":                   []string{"127.0.0.1:6379"},
@@ -436,6 +454,9 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.WeChat.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("config wechat.api_base %q: want an http(s) URL", c.WeChat.APIBase)
 	}
+	if err := c.validateWeCom(); err != nil {
+		return err
+	}
 	if err := c.validateNotices(); err != nil {
 		return err
 	}
@@ -562,6 +583,32 @@ func validChannel(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateWeCom checks the WeCom app's settings when it is on (corp_id
+// set): every one is needed, the agent_id is a number, the aes_key an
+// EncodingAESKey. Nothing of WeCom runs while corp_id is empty.
+func (c *Config) validateWeCom() error {
+	w := c.WeCom
+	if w.CorpID == "" {
+		return nil
+	}
+	for _, kv := range []struct{ key, value string }{{"wecom.agent_id", w.AgentID}, {"wecom.secret", w.Secret},
+		{"wecom.token", w.Token}, {"wecom.aes_key", w.AESKey}} {
+		if kv.value == "" {
+			return fmt.Errorf("config %s: required when wecom.corp_id is set", kv.key)
+		}
+	}
+	if n, err := strconv.Atoi(w.AgentID); err != nil || n <= 0 {
+		return fmt.Errorf("config wecom.agent_id %q: want the app's AgentId, a number", w.AgentID)
+	}
+	if key, err := base64.StdEncoding.DecodeString(w.AESKey + "="); len(w.AESKey) != 43 || err != nil || len(key) != 32 {
+		return fmt.Errorf("config wecom.aes_key: an EncodingAESKey is 43 characters of base64")
+	}
+	if u, err := url.Parse(w.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config wecom.api_base %q: want an http(s) URL", w.APIBase)
+	}
+	return nil
 }
 
 // RequireWeChat checks the settings a real deployment cannot run without.

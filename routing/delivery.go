@@ -24,6 +24,9 @@ import (
 // notify pushes what an event calls for to everyone it concerns (过程通报),
 // each push once per event and recipient, each recorded on the case.
 func (h *Handlers) notify(ctx context.Context, ev core.Event) error {
+	if ev.Kind == core.EventSubmitted && h.Groups != nil {
+		return h.toGroups(ctx, ev)
+	}
 	if ev.Kind == core.EventDelivered || ev.Kind == core.EventUndeliverable || ev.Kind == core.EventSubmitted {
 		return nil
 	}
@@ -37,6 +40,24 @@ func (h *Handlers) notify(ctx context.Context, ev core.Event) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// toGroups hands a new case to the team groups (WeCom group robots) once,
+// however often its event is delivered.
+func (h *Handlers) toGroups(ctx context.Context, ev core.Event) error {
+	c, err := h.Ledger.Case(ctx, ev.Case)
+	if err != nil {
+		return fmt.Errorf("group post %d: %w", ev.Seq, err)
+	}
+	won, err := h.Marks.SetNX(ctx, "group:"+ev.ID(), []byte("1"), pushMarkTTL)
+	if err != nil {
+		return fmt.Errorf("group mark: %w", err)
+	}
+	if !won {
+		return nil
+	}
+	h.Groups.NewCase(ctx, c)
 	return nil
 }
 

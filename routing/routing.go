@@ -89,6 +89,11 @@ type Handlers struct {
 	// Channels are the adapters of other channels (WeCom) by channel;
 	// staff are reached on them by their preference (Roster.Channels).
 	Channels map[core.Channel]core.Notifier
+	// Groups, when set, hears of each new case for the grid teams' groups
+	// (WeCom group robots).
+	Groups interface {
+		NewCase(ctx context.Context, c core.Case)
+	}
 	// Marks remembers which pushes were done, so a redelivered event does
 	// not push twice.
 	Marks core.Ephemeral

@@ -60,6 +60,10 @@ type Server struct {
 	// by every instance, so a reader may land on any.
 	Keys core.Ephemeral
 	Auth Authority
+	// WeComAuth, when set, authorises a reader who opens a page from a
+	// WeCom card (?via=wecom): WeCom's web authorisation, whose "openid"
+	// is the member's WeCom address (wecom:userid).
+	WeComAuth Authority
 	// PublicBase is where these pages are reached
 	// (https://grid.example.org), which must be the account's
 	// web-authorisation domain; empty takes the request's host.
@@ -220,7 +224,7 @@ func (s *Server) page(name string) http.HandlerFunc {
 				s.errorPage(w, http.StatusTooManyRequests, msgTooMany)
 				return
 			}
-			s.authorize(w, r, path)
+			s.authorize(w, r, path, r.URL.Query().Get("via"))
 			return
 		}
 		body, err := fs.ReadFile(webFiles, "web/"+name)

@@ -43,6 +43,20 @@ type session struct {
 // pending is an authorisation under way: where the reader was going.
 type pending struct {
 	Path string `json:"path"`
+	// Via is "wecom" when the reader came from a WeCom card and WeCom
+	// authorises them.
+	Via string `json:"via,omitempty"`
+}
+
+// viaWeCom names the authorisation of a reader from WeCom.
+const viaWeCom = "wecom"
+
+// authority is the web authorisation for a reader who came via via.
+func (s *Server) authority(via string) Authority {
+	if via == viaWeCom && s.WeComAuth != nil {
+		return s.WeComAuth
+	}
+	return s.Auth
 }
 
 func randomToken() string {
@@ -141,9 +155,12 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 // to the page at path. The state is random, kept for one use, and bound to
 // this browser by a cookie, so nobody can hand a reader a return link
 // started in another browser (login CSRF).
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, path string) {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, path, via string) {
 	state := hex.EncodeToString([]byte(randomToken()))[:32]
-	raw, _ := json.Marshal(pending{Path: path})
+	if via != viaWeCom || s.WeComAuth == nil {
+		via = ""
+	}
+	raw, _ := json.Marshal(pending{Path: path, Via: via})
 	if err := s.Keys.Set(r.Context(), keyState+state, raw, stateTTL); err != nil {
 		s.log().ErrorContext(r.Context(), "wx pages: keep state", "err", err)
 		s.errorPage(w, http.StatusServiceUnavailable, msgServerError)
@@ -152,7 +169,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, path string) 
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: state, Path: "/wx/auth",
 		MaxAge: int(stateTTL / time.Second), HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, s.Auth.AuthorizeURL(s.base(r)+"/wx/auth", state), http.StatusFound)
+	http.Redirect(w, r, s.authority(via).AuthorizeURL(s.base(r)+"/wx/auth", state), http.StatusFound)
 }
 
 // handleAuth is where WeChat sends the reader back: the state must be the
@@ -205,7 +222,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusForbidden, msgAuthAgain)
 		return
 	}
-	openid, err := s.Auth.OpenID(ctx, code)
+	openid, err := s.authority(p.Via).OpenID(ctx, code)
 	if err != nil {
 		s.log().WarnContext(ctx, "wx pages: code exchange", "err", err)
 		s.errorPage(w, http.StatusForbidden, msgAuthAgain)

@@ -53,6 +53,9 @@ type app struct {
 	adminToken string
 	// directoryEdits ends sessions the town directory file took away.
 	directoryEdits *directoryEdits
+	// weCom is the WeCom app and the grid teams' groups; nil while
+	// wecom.corp_id is empty.
+	weCom *weComParts
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -138,6 +141,12 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
 		Store: st, Logger: log,
 	}
+	weCom, err := wireWeCom(cfg, town, st, dialog.Desk, log)
+	if err != nil {
+		return nil, err
+	}
+	a.weCom = weCom
+	roster.Channels = weCom.order()
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey, MaxClockSkew: cfg.WeChat.MaxClockSkew,
 		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log})
@@ -158,7 +167,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	consoleSrv.Households, consoleSrv.Media = households, mediaStore
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
-		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Marks: st,
+		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Channels: weCom.channels(), Groups: weCom.groupsOrNil(), Marks: st,
 			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log,
 			Learn: a.learner.Learn, Script: conv},
 		b.subscriberFor, b.publisher)
@@ -171,6 +180,9 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 
 	mux := http.NewServeMux()
 	mux.Handle("/wechat", callback)
+	if weCom != nil {
+		mux.Handle("/wecom", weCom.callback)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", a.metrics.Handler())
@@ -180,7 +192,11 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 	mux.Handle("/open311/v2/", (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys, PublicRead: cfg.Open311.PublicRead,
 		Log: log.With("part", "open311")}).Handler())
-	mux.Handle("/wx/", pagesServer(cfg, town, ledger, roster, mediaStore, st, tokens, b.shared, log).Handler())
+	pages := pagesServer(cfg, town, ledger, roster, mediaStore, st, tokens, b.shared, log)
+	if weCom != nil {
+		pages.WeComAuth = weCom.auth
+	}
+	mux.Handle("/wx/", pages.Handler())
 	mux.Handle(media.Path, &media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log})
 	mux.Handle("/", consoleSrv.Handler())
 	a.handler = mux
@@ -269,6 +285,13 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		defer wg.Done()
 		every(ctx, probeEvery, a.probeStore)
 	}()
+	if a.weCom != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.weCom.groups.Run(ctx)
+		}()
+	}
 	if a.retention > 0 {
 		wg.Add(1)
 		go func() {

@@ -19,6 +19,7 @@ import (
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/wechatsim"
+	"gridbot/wecomsim"
 )
 
 // demoLogins are the staff accounts the demo opens, with the grid a newcomer
@@ -76,10 +77,17 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	// ASR, in Cantonese as Kaiping speaks.
 	cfg.ASR.Provider, cfg.ASR.Endpoint, cfg.ASR.Engine = "tencent", simBase, "16k_yue"
 	cfg.ASR.SecretID, cfg.ASR.SecretKey = "AKIDdemo"+randomText(8), randomText(24)
+	// The WeCom app, played by the simulator under /wecom/: leader A of
+	// 石桥 works from WeCom, leader B from WeChat; the grid's team group
+	// gets the morning digest and each new case.
+	weComBase := simBase + "/wecom"
+	cfg.WeCom.CorpID, cfg.WeCom.AgentID, cfg.WeCom.Secret = "wwgridbotdemo", "1000002", randomText(24)
+	cfg.WeCom.Token, cfg.WeCom.AESKey = randomText(16), base64.StdEncoding.EncodeToString(randomBytes(32))[:43]
+	cfg.WeCom.APIBase = weComBase
 	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
 	cfg.Log.Format = "text"
 
-	town, passwords, err := demoTown()
+	town, passwords, err := demoTown(weComBase)
 	if err != nil {
 		return err
 	}
@@ -103,7 +111,14 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		AESKey: cfg.WeChat.AESKey, CallbackURL: base + "/wechat", Contacts: contacts, Log: log,
 		Templates: wechatsim.Library(), SubscribeTemplates: wechatsim.SubscribeLibrary(),
 		OAuthDomains: []string{ln.Addr().String()}, ASRSecretID: cfg.ASR.SecretID, ASRSecretKey: cfg.ASR.SecretKey})
-	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	weComSim := wecomsim.New(wecomsim.Config{CorpID: cfg.WeCom.CorpID, AgentID: 1000002, Secret: cfg.WeCom.Secret,
+		Token: cfg.WeCom.Token, AESKey: cfg.WeCom.AESKey, CallbackURL: base + "/wecom", Log: log,
+		Members: []wecomsim.Member{{UserID: demoWeComLeader, Name: "网格长 " + town.StaffMember("gl-L10-a").Name}},
+		Robots:  map[string]string{"demo-l10": "石桥大网格 工作群", "demo-v10": "石桥村 工作群"}})
+	simMux := http.NewServeMux()
+	simMux.Handle("/wecom/", http.StripPrefix("/wecom", weComSim.Handler()))
+	simMux.Handle("/", sim.Handler())
+	simSrv := &http.Server{Handler: simMux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := simSrv.Serve(simLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("simulator", "err", err)
@@ -114,30 +129,48 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(env.Stdout, "\ngridbot demo — %s\n\n", town.Name)
 	fmt.Fprintf(env.Stdout, "  staff console:  %s/\n", base)
 	fmt.Fprintf(env.Stdout, "  resident phone: %s/   (WeChat simulator; safe mode)\n", simBase)
+	fmt.Fprintf(env.Stdout, "  staff WeCom:    %s/   (WeCom simulator: 何家豪's app chat and the grid groups)\n", weComBase)
 	fmt.Fprintf(env.Stdout, "  data:           %s\n\n", cfg.Store.Path)
 	fmt.Fprintf(env.Stdout, "  logins (passwords are new each run):\n")
 	for _, l := range demoLogins {
 		fmt.Fprintf(env.Stdout, "    %-12s %-14s %s\n", l.id, passwords[l.id], l.what)
 	}
 	fmt.Fprintf(env.Stdout, "\n  try: on the phone send 报事, follow the steps, and send the location %.4f, %.4f (石桥村);\n", demoLat, demoLng)
-	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a, and on osample-L10-a's phone as a notice whose 详情\n")
-	fmt.Fprintf(env.Stdout, "  opens the case's page inside the phone. The report form inside a resident's phone:\n")
+	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a, in the 石桥 group, and in 何家豪's WeCom as a card whose\n")
+	fmt.Fprintf(env.Stdout, "  详情 opens the case's page; answer there with 受理, 回复 …, 吹哨 … 城建办, 办结 … (B岗 司徒惠珍 is on\n")
+	fmt.Fprintf(env.Stdout, "  WeChat: send 请假 from 何家豪 and the next case reaches her phone). The report form inside a resident's phone:\n")
 	fmt.Fprintf(env.Stdout, "  %s/sim/open?openid=o_resident_demo&url=%s\n", simBase, url.QueryEscape(base+"/wx/report"))
 	fmt.Fprintf(env.Stdout, "  Ctrl-C stops.\n\n")
 	if env.Ready != nil {
-		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat", Phone: simBase + "/", SimAPI: simBase})
+		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat", Phone: simBase + "/", SimAPI: simBase, WeCom: weComBase + "/"})
 	}
 	return a.run(ctx, ln, nil)
 }
 
-// demoTown is the sample town with passwords set for the demo logins.
-func demoTown() (*core.Town, map[string]string, error) {
+// demoWeComLeader is the WeCom userid of 石桥's leader A in the demo.
+const demoWeComLeader = "hejiahao"
+
+// demoTown is the sample town with passwords set for the demo logins, 石桥's
+// leader A on WeCom and its team groups on the simulator at weComBase.
+func demoTown(weComBase string) (*core.Town, map[string]string, error) {
 	sample, err := configs.SampleTown()
 	if err != nil {
 		return nil, nil, err
 	}
 	t := *sample
 	t.Staff = append([]core.Staff(nil), sample.Staff...)
+	t.Grids = append([]core.Grid(nil), sample.Grids...)
+	t.Villages = append([]core.Village(nil), sample.Villages...)
+	for i := range t.Grids {
+		if t.Grids[i].ID == "L10" {
+			t.Grids[i].RobotWebhook, t.Grids[i].RobotEachCase = weComBase+"/cgi-bin/webhook/send?key=demo-l10", true
+		}
+	}
+	for i := range t.Villages {
+		if t.Villages[i].ID == "v10" {
+			t.Villages[i].RobotWebhook = weComBase + "/cgi-bin/webhook/send?key=demo-v10"
+		}
+	}
 	passwords := make(map[string]string)
 	for _, l := range demoLogins {
 		passwords[l.id] = randomText(9)
@@ -149,6 +182,10 @@ func demoTown() (*core.Town, map[string]string, error) {
 				return nil, nil, err
 			}
 			t.Staff[i].PasswordHash = string(hash)
+		}
+		if t.Staff[i].ID == "gl-L10-a" {
+			t.Staff[i].Addresses = map[core.Channel]string{core.ChannelWeChat: t.Staff[i].Address(core.ChannelWeChat),
+				core.ChannelWeCom: demoWeComLeader}
 		}
 	}
 	town, err := core.NewTown(t)

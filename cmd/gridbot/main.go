@@ -43,6 +43,7 @@ type URLs struct {
 	WeChat  string // the callback URL to give WeChat
 	Phone   string // demo only: the simulator's phone page
 	SimAPI  string // demo only: the simulator's API base
+	WeCom   string // demo only: the WeCom simulator's page
 	Admin   string // the admin listener, when there is one
 }
 

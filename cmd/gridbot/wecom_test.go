@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/wecomsim"
+)
+
+// The e2e WeCom app, as the simulator and the configuration know it.
+const (
+	e2eCorpID = "wwe2ecorp"
+	e2eAgent  = 1000002
+	e2eAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+)
+
+// weComRig is a gridbot booted through Run with WeCom on: leader A of L10
+// (何家豪) has a WeCom userid, everyone else is on WeChat alone.
+type weComRig struct {
+	*rig
+	wecom *wecomsim.Sim
+}
+
+// bootWeCom boots like boot, with the wecom section set and directory
+// edits applied to the town file (each a regexp and its replacement).
+func bootWeCom(t *testing.T, o rigOptions, edits ...[2]string) *weComRig {
+	t.Helper()
+	sim := wecomsim.New(wecomsim.Config{CorpID: e2eCorpID, AgentID: e2eAgent, Secret: "e2e-wecom-secret", Token: "e2ewecomtoken",
+		AESKey: e2eAESKey, Members: []wecomsim.Member{{UserID: "hejiahao", Name: "网格长 何家豪"}, {UserID: "outsider", Name: "未绑定"}},
+		Robots: map[string]string{"e2e-l10": "石桥网格群", "e2e-v10": "石桥村群"}})
+	api := httptest.NewServer(sim.Handler())
+	t.Cleanup(api.Close)
+	o.extra += "wecom:\n  corp_id: " + e2eCorpID + "\n  agent_id: \"1000002\"\n  token: e2ewecomtoken\n  aes_key: " + e2eAESKey +
+		"\n  api_base: " + api.URL + "\n"
+	o.environ = append(o.environ, "GRIDBOT_WECOM_SECRET=e2e-wecom-secret")
+	r := prepare(t, o)
+	townPath := filepath.Join(r.dataDir, "town.yaml")
+	raw, err := os.ReadFile(townPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := regexp.MustCompile(`(\{id: gl-L10-a, [^}]*)\}`).ReplaceAllString(string(raw), "${1}, wecom_userid: hejiahao}")
+	for _, e := range edits {
+		text = regexp.MustCompile(e[0]).ReplaceAllString(text, strings.ReplaceAll(e[1], "API", api.URL))
+	}
+	if err := os.WriteFile(townPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan URLs, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	go func() {
+		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{Stdout: io.Discard, Stderr: r.log,
+			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"}, o.environ...), Ready: func(u URLs) { ready <- u }})
+	}()
+	select {
+	case r.urls = <-ready:
+	case err := <-r.done:
+		t.Fatalf("Run ended before it was ready: %v\n%s", err, r.log)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not become ready")
+	}
+	r.sim.SetCallbackURL(r.urls.WeChat)
+	sim.SetCallbackURL(strings.TrimSuffix(r.urls.Console, "/") + "/wecom")
+	t.Cleanup(r.shutdown)
+	return &weComRig{rig: r, wecom: sim}
+}
+
+// waitCard waits for a WeCom card to userid that mentions what.
+func (r *weComRig) waitCard(userid, what string) wecomsim.Entry {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e, err := r.wecom.WaitCard(ctx, userid, func(e wecomsim.Entry) bool {
+		return strings.Contains(e.Text, what) || (e.Card != nil && strings.Contains(e.Card.Title+e.Card.Description, what))
+	})
+	if err != nil {
+		r.t.Fatalf("no card to %s with %q: %v (cards: %+v)", userid, what, err, r.wecom.Cards(userid))
+	}
+	return e
+}
+
+// tell sends text from a WeCom member and returns the app's reply.
+func (r *weComRig) tell(userid, text string) string {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reply, err := r.wecom.SendText(ctx, userid, text)
+	if err != nil {
+		r.t.Fatalf("%s says %q: %v", userid, text, err)
+	}
+	return reply
+}
+
+// The whole leader loop with the leader on WeCom and the department on
+// WeChat (a mixed town): the new case reaches the leader as a WeCom card
+// linking to the case page (not on WeChat); 受理, 回复, 吹哨 and 办结 in the
+// app's chat, with the same words and replies as in WeChat; the department
+// takes charge from WeChat; the resident gets the reply and rates; every
+// push is on the case with its channel.
+func TestLeaderLoopOnWeCom(t *testing.T) {
+	r := bootWeCom(t, rigOptions{}, [2]string{`(?m)^(    leader_a: gl-L10-a)$`,
+		"${1}\n    robot_webhook: API/cgi-bin/webhook/send?key=e2e-l10\n    robot_each_case: true"})
+	resident := "oresident-wecom-1"
+	number := r.fileByLocation(resident)
+	card := r.waitCard("hejiahao", number)
+	if card.Card == nil || card.Card.URL != "https://grid.example.org/wx/cases/"+number+"?via=wecom" ||
+		!strings.Contains(card.Card.Description, "石桥") {
+		t.Errorf("the new case's card: %+v", card.Card)
+	}
+	if got := r.tell("outsider", "受理"); !strings.Contains(got, "绑定") {
+		t.Errorf("a member not linked to staff: %q", got)
+	}
+	for _, step := range []struct{ say, want string }{
+		{"受理", "已受理"},
+		{"回复 明天上午派电工来修", "已回复群众"},
+		{"吹哨 " + number + " 城建办 线路老化需要城建办换线", "吹哨"},
+	} {
+		if got := r.tell("hejiahao", step.say); !strings.Contains(got, step.want) || !strings.Contains(got, number) && step.want != "吹哨" {
+			t.Fatalf("%s → %q, want %q", step.say, got, step.want)
+		}
+	}
+	r.waitPush(resident, "明天上午派电工来修")
+	r.waitPush("osample-dept-chengjian", number)
+	if got := r.say("osample-dept-chengjian", "领办 "+number); !strings.Contains(got, number) {
+		t.Fatalf("the department's 领办 on WeChat: %q", got)
+	}
+	r.waitCard("hejiahao", "已领办")
+	if got := r.tell("hejiahao", "办结 "+number+" 已更换线路和路灯"); !strings.Contains(got, "已办结") {
+		t.Fatalf("办结 on WeCom: %q", got)
+	}
+	r.waitPush(resident, "已更换线路和路灯")
+	if got := r.say(resident, "5"); !strings.Contains(got, number) {
+		t.Fatalf("rating: %q", got)
+	}
+	var view struct {
+		Case struct {
+			State  string `json:"state"`
+			Rating int    `json:"rating"`
+		} `json:"case"`
+		Events []struct {
+			Kind string            `json:"kind"`
+			Data map[string]string `json:"data"`
+		} `json:"events"`
+	}
+	r.login("town-admin").get("/api/cases/"+number, &view)
+	if view.Case.State != "closed" || view.Case.Rating != 5 {
+		t.Fatalf("after the loop: %+v", view.Case)
+	}
+	channels := map[string]string{}
+	for _, e := range view.Events {
+		if e.Kind == "delivered" {
+			channels[e.Data["to"]] += e.Data["channel"] + " "
+		}
+	}
+	if !strings.Contains(channels["gl-L10-a"], "wecom") || strings.Contains(channels["gl-L10-a"], "custom") ||
+		strings.Contains(channels["gl-L10-a"], "template") || channels["dept-chengjian"] == "" || strings.Contains(channels["dept-chengjian"], "wecom") {
+		t.Errorf("deliveries by recipient: %v", channels)
+	}
+	for _, p := range r.api.Pushes("osample-L10-a") {
+		t.Errorf("the WeCom leader was pushed on WeChat too: %+v", p)
+	}
+	// The grid's team group heard of the new case, without the resident.
+	var posts []string
+	for deadline := time.Now().Add(5 * time.Second); len(posts) == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		posts = posts[:0]
+		for _, p := range r.wecom.RobotPosts("e2e-l10") {
+			if strings.Contains(p.Content, "新事项") {
+				posts = append(posts, p.Content)
+			}
+		}
+	}
+	if len(posts) != 1 || !strings.Contains(posts[0], number) || strings.Contains(posts[0], "13812345678") ||
+		strings.Contains(posts[0], "路灯一到晚上") {
+		t.Errorf("the group's new-case posts: %q", posts)
+	}
+}
+
+// postJSON posts body to u and decodes the answer into out.
+func postJSON(t *testing.T, u string, body, out any) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	resp, err := http.Post(u, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST %s: %d", u, resp.StatusCode)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The demo runs the leader loop with 石桥's leader A on WeCom, through the
+// simulators' own pages: a resident files on the phone, the card reaches
+// 何家豪's WeCom, he accepts, replies and resolves there, the grid's group
+// hears of the case, and the resident rates.
+func TestDemoLeaderOnWeCom(t *testing.T) {
+	ready := make(chan URLs, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"demo", "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
+			Env{Stdout: io.Discard, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
+	}()
+	var urls URLs
+	select {
+	case urls = <-ready:
+	case err := <-done:
+		t.Fatalf("demo ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo not ready")
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo returned %v", err)
+		}
+	}()
+	resident := func(kind, text string, extra map[string]any) string {
+		body := map[string]any{"openid": "oresident-demo-01", "kind": kind, "text": text}
+		maps.Copy(body, extra)
+		var out struct{ Reply string }
+		postJSON(t, urls.SimAPI+"/sim/send", body, &out)
+		return out.Reply
+	}
+	leader := func(text string) string {
+		var out struct{ Reply string }
+		postJSON(t, urls.WeCom+"sim/send", map[string]string{"userid": demoWeComLeader, "text": text}, &out)
+		return out.Reply
+	}
+	resident("text", "报事", nil)
+	resident("text", "道路照明", nil)
+	resident("text", "石桥村口的路灯坏了", nil)
+	resident("location", "", map[string]any{"lat": demoLat, "lng": demoLng, "label": "石桥村口"})
+	resident("text", "13812345678", nil)
+	m := caseNumber.FindStringSubmatch(resident("text", "确认", nil))
+	if m == nil {
+		t.Fatal("the resident's case was not filed")
+	}
+	number := m[1]
+	var chat []struct {
+		Kind string
+		Text string
+		Card *struct{ URL string }
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(urls.WeCom + "sim/chat?userid=" + demoWeComLeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&chat)
+		resp.Body.Close()
+		if len(chat) > 0 && chat[0].Card != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no card in 何家豪's WeCom: %+v", chat)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.HasSuffix(chat[0].Card.URL, "/wx/cases/"+number+"?via=wecom") {
+		t.Errorf("the card opens %q", chat[0].Card.URL)
+	}
+	for _, step := range []struct{ say, want string }{{"受理", "已受理"}, {"回复 电工下午就到", "已回复群众"}, {"办结 已修好", "已办结"}} {
+		if got := leader(step.say); !strings.Contains(got, step.want) || !strings.Contains(got, number) {
+			t.Fatalf("%s → %q", step.say, got)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if got := resident("text", "5", nil); strings.Contains(got, number) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the resident could not rate")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

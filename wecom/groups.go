@@ -1,0 +1,255 @@
+package wecom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gridbot/core"
+)
+
+// DefaultDigestAt is when the morning digest goes out, after midnight in
+// the town's zone.
+const DefaultDigestAt = 8 * time.Hour
+
+// DigestLate is how late after its time a digest may still go out.
+const DigestLate = 2 * time.Hour
+
+// Groups posts to the grid teams' WeCom groups (the directory's
+// robot_webhook): each morning a digest of the group's cases, and each new
+// case where the group asked for it. New cases wait a moment in a queue, so
+// a burst goes out batched within the robot's 20 messages a minute.
+type Groups struct {
+	Robot *Robot
+	Town  core.TownSource
+	// Cases lists cases (the store's Cases).
+	Cases func(ctx context.Context, q core.CaseQuery) ([]core.Case, error)
+	// Marks makes each day's digest go out once, whichever instance
+	// sends it.
+	Marks core.Ephemeral
+	// PublicBase is where the case pages are reached; empty lists cases
+	// without links.
+	PublicBase string
+	// DigestAt is the digest's time of day; 0 means DefaultDigestAt.
+	DigestAt time.Duration
+	Now      func() time.Time
+	Log      *slog.Logger
+
+	mu    sync.Mutex
+	queue map[string][]string // webhook → new cases' lines waiting
+}
+
+func (g *Groups) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Groups) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// NewCase queues c for the groups that follow its grid and want each case.
+func (g *Groups) NewCase(_ context.Context, c core.Case) {
+	town := g.Town.Town()
+	for _, grp := range town.RobotGroups() {
+		if !grp.EachCase || !slices.Contains(grp.Grids, c.Grid) {
+			continue
+		}
+		g.mu.Lock()
+		if g.queue == nil {
+			g.queue = map[string][]string{}
+		}
+		g.queue[grp.Webhook] = append(g.queue[grp.Webhook], g.caseLine(town, c))
+		g.mu.Unlock()
+	}
+}
+
+// Flush posts what waits, each group's new cases in as few messages as fit:
+// one case alone, a burst together. What the robot's minute cannot take
+// waits for the next flush.
+func (g *Groups) Flush(ctx context.Context) {
+	g.mu.Lock()
+	queue := g.queue
+	g.queue = nil
+	g.mu.Unlock()
+	for webhook, lines := range queue {
+		for len(lines) > 0 {
+			msg, n := batch("新事项", lines)
+			err := g.Robot.Post(ctx, webhook, msg)
+			if err != nil {
+				if !errors.Is(err, ErrRobotBusy) {
+					g.log().WarnContext(ctx, "wecom group: new cases not posted", "err", err)
+				}
+				break
+			}
+			lines = lines[n:]
+		}
+		if len(lines) > 0 {
+			g.mu.Lock()
+			if g.queue == nil {
+				g.queue = map[string][]string{}
+			}
+			g.queue[webhook] = append(lines, g.queue[webhook]...)
+			g.mu.Unlock()
+		}
+	}
+}
+
+// Waiting counts the new cases' lines not yet posted.
+func (g *Groups) Waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, l := range g.queue {
+		n += len(l)
+	}
+	return n
+}
+
+// batch makes one markdown message of as many of lines as fit, and says how
+// many it took.
+func batch(title string, lines []string) (string, int) {
+	if len(lines) == 1 {
+		return "**" + title + "**\n" + lines[0], 1
+	}
+	head := "**" + title + "**（" + strconv.Itoa(len(lines)) + " 件）\n"
+	var b strings.Builder
+	b.WriteString(head)
+	n := 0
+	for _, l := range lines {
+		if b.Len()+len(l)+1 > MaxMarkdown-64 && n > 0 {
+			break
+		}
+		b.WriteString(l + "\n")
+		n++
+	}
+	if n < len(lines) {
+		b.WriteString("（余下 " + strconv.Itoa(len(lines)-n) + " 件随后发出）")
+	}
+	return b.String(), n
+}
+
+// caseLine is one case as a group reads it: number (linked), category,
+// place and deadline; never the resident or their words.
+func (g *Groups) caseLine(town *core.Town, c core.Case) string {
+	what := c.Category
+	if cat := town.Category(c.Category); cat != nil {
+		what = cat.Name
+	}
+	number := c.Number
+	if link := CaseLink(g.PublicBase, c.Number); link != "" {
+		number = "[" + c.Number + "](" + link + ")"
+	}
+	line := "> " + number + " " + what + " · " + town.PlaceName(c.Grid)
+	if !c.Deadline.IsZero() {
+		line += " · 期限 " + c.Deadline.In(town.Zone()).Format("01-02 15:04")
+	}
+	return line
+}
+
+// SendDigests posts today's digest to every group once it is DigestAt in
+// the town, once a day whichever instance gets there first.
+func (g *Groups) SendDigests(ctx context.Context) {
+	town := g.Town.Town()
+	now := g.now()
+	at := g.DigestAt
+	if at <= 0 {
+		at = DefaultDigestAt
+	}
+	local := now.In(town.Zone())
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, town.Zone())
+	if now.Before(midnight.Add(at)) || !now.Before(midnight.Add(at+DigestLate)) {
+		// A digest is for the morning: one not sent by DigestLate after
+		// its time (the service was down) is skipped for the day.
+		return
+	}
+	day := local.Format("2006-01-02")
+	for _, grp := range town.RobotGroups() {
+		mark := "wecom:digest:" + day + ":" + robotID(grp.Webhook)
+		won, err := g.Marks.SetNX(ctx, mark, []byte("1"), 36*time.Hour)
+		if err != nil || !won {
+			continue
+		}
+		if err := g.sendDigest(ctx, town, grp, now); err != nil {
+			// Not sent: free the mark so the next tick tries again.
+			_ = g.Marks.Delete(context.WithoutCancel(ctx), mark)
+			if !errors.Is(err, ErrRobotBusy) {
+				g.log().WarnContext(ctx, "wecom group: digest not posted", "group", grp.Name, "err", err)
+			}
+		}
+	}
+}
+
+func (g *Groups) sendDigest(ctx context.Context, town *core.Town, grp core.RobotGroup, now time.Time) error {
+	since := now.Add(-24 * time.Hour)
+	cases, err := g.Cases(ctx, core.CaseQuery{Grids: grp.Grids, Limit: 100000,
+		Keep: func(c *core.Case) bool { return c.State.Open() || !c.CreatedAt.Before(since) }})
+	if err != nil {
+		return fmt.Errorf("digest cases: %w", err)
+	}
+	return g.Robot.Post(ctx, grp.Webhook, g.DigestText(town, grp.Name, core.DigestOf(town, cases, now), now))
+}
+
+// DigestText writes a digest as the group reads it: the counts, then each
+// list with its cases linked, within the robot's 4096 bytes.
+func (g *Groups) DigestText(town *core.Town, name string, d core.Digest, now time.Time) string {
+	var b strings.Builder
+	b.WriteString("**" + name + " 每日待办 " + now.In(town.Zone()).Format("1月2日") + "**\n")
+	fmt.Fprintf(&b, "新增 %d　今日到期 %d　<font color=\"warning\">黄灯 %d</font>　<font color=\"warning\">红灯 %d</font>　超期 %d\n",
+		len(d.New), len(d.DueToday), len(d.Yellow), len(d.Red), len(d.Overdue))
+	if d.Empty() {
+		b.WriteString("今天没有待办事项。")
+		return b.String()
+	}
+	for _, sec := range []struct {
+		title string
+		cases []core.Case
+	}{{"超期", d.Overdue}, {"红灯", d.Red}, {"今日到期", d.DueToday}, {"黄灯", d.Yellow}, {"新增", d.New}} {
+		if len(sec.cases) == 0 {
+			continue
+		}
+		head := "\n**" + sec.title + "**\n"
+		for i, c := range sec.cases {
+			line := g.caseLine(town, c) + "\n"
+			if b.Len()+len(head)+len(line) > MaxMarkdown-80 {
+				// The counts above are whole; the lists end here.
+				fmt.Fprintf(&b, "\n…%s另有 %d 件，其余请在工作台查看", sec.title, len(sec.cases)-i)
+				return b.String()
+			}
+			b.WriteString(head + line)
+			head = ""
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// Run flushes the new cases every second and looks for the digest's time
+// every half minute, until ctx ends.
+func (g *Groups) Run(ctx context.Context) {
+	flush := time.NewTicker(time.Second)
+	defer flush.Stop()
+	digest := time.NewTicker(30 * time.Second)
+	defer digest.Stop()
+	g.SendDigests(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			g.Flush(ctx)
+		case <-digest.C:
+			g.SendDigests(ctx)
+		}
+	}
+}
