@@ -150,6 +150,9 @@ type Config struct {
 		// TiandituKey is a 天地图 browser key; when set the console's map
 		// draws the grids over 天地图's tiles (the map works without it).
 		TiandituKey string `koanf:"tianditu_key"`
+		// HouseholdRadiusM is how near (metres) another case of the
+		// grid is listed in a case's household file (一户一档) as 附近.
+		HouseholdRadiusM float64 `koanf:"household_radius_m"`
 	} `koanf:"console"`
 	// Supervision times the ledger's sweeps (立账督办); see core.Rules.
 	Supervision struct {
@@ -262,6 +265,7 @@ func Defaults() map[string]any {
 		"dialog.join_radius_m":          200,
 		"console.allowed_origins":       []string{},
 		"console.tianditu_key":          "",
+		"console.household_radius_m":    100,
 		"supervision.sweep_every":       "1m",
 		"supervision.warn_at":           0.75,
 		"supervision.escalate_every":    "24h",
@@ -517,6 +521,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Dialog.IdleTimeout < time.Minute {
 		return fmt.Errorf("config dialog.idle_timeout %s: at least 1m", c.Dialog.IdleTimeout)
+	}
+	if c.Console.HouseholdRadiusM < 0 || c.Console.HouseholdRadiusM > 2000 {
+		return fmt.Errorf("config console.household_radius_m %g: want 0-2000 metres (0 lists no nearby cases)", c.Console.HouseholdRadiusM)
 	}
 	if c.Dialog.JoinRadiusM < 0 || c.Dialog.JoinRadiusM > 5000 {
 		return fmt.Errorf("config dialog.join_radius_m %g: want 0-5000 metres (0 turns 附议 off)", c.Dialog.JoinRadiusM)

@@ -121,3 +121,41 @@ func TestBrowserDeskTools(t *testing.T) {
 	waitFor(t, tab, fmt.Sprintf(`[...document.querySelectorAll('#case-photos a')].some((a) => a.href.endsWith(%q))`,
 		"/api/media/"+c.Photos[1].MediaID), "the fix's photo on the page")
 }
+
+// TestBrowserSearchByPhone: typing a phone's last four digits lists the
+// cases filed with it, for the grid leader who handles them; a department
+// typing the same finds nothing.
+func TestBrowserSearchByPhone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	filed, err := f.ledger.FileFor(ctx, "lead1", core.ProxyFiling{Draft: core.Draft{Category: "env", Text: "河边有死鱼",
+		Grid: "g2", Phone: "13700001111"}, Channel: core.IntakePhone, Contact: "黄阿婆"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := newTab(t)
+	loginAs(t, tab, f, "lead1")
+	row := fmt.Sprintf(`#case-list .case-row[data-number=%q]`, filed.Number)
+	if err := chromedp.Do(tab, chromedp.SendKeys(chromedp.ID("search"), "1111")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.querySelectorAll('#case-list .case-row').length === 1 && !!document.querySelector('`+row+`')`, "the case by its phone's last four")
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.getElementById('search').value = ''`), chromedp.SendKeys(chromedp.ID("search"), "黄阿婆")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.querySelectorAll('#case-list .case-row').length === 1 && !!document.querySelector('`+row+`')`, "the case by the name given")
+
+	if _, _, err := f.ledger.Whistle(ctx, filed.Number, "admin", "cj", "河道"); err != nil {
+		t.Fatal(err)
+	}
+	dept := newTab(t)
+	loginAs(t, dept, f, "dept1")
+	if err := chromedp.Do(dept, chromedp.Evaluate[chromedp.Void](`document.getElementById('filter-state').value = ''`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, dept, `!!document.querySelector('`+row+`')`, "the department's queue")
+	if err := chromedp.Do(dept, chromedp.SendKeys(chromedp.ID("search"), "1111")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, dept, `document.querySelectorAll('#case-list .case-row').length === 0`, "nothing found by a phone the department may not read")
+}

@@ -264,6 +264,9 @@ type listFilter struct {
 	overdue  bool
 	mine     bool
 	q        string
+	// search is q as a filter for the staff member (search.go), set by
+	// visibleCases.
+	search func(*core.Case) bool
 }
 
 // openStates are the states of ?state=open: the cases waiting for work.
@@ -318,7 +321,10 @@ func (f listFilter) matches(staff *core.Staff, c *core.Case, now time.Time) bool
 	case f.q == "":
 		return true
 	}
-	return strings.Contains(strings.ToUpper(c.Number), strings.ToUpper(f.q)) || strings.Contains(c.Text, f.q)
+	if f.search == nil {
+		return core.ParseSearch(f.q).Match(c, false)
+	}
+	return f.search(c)
 }
 
 // query returns the store query that narrows the candidates for staff.
@@ -360,6 +366,13 @@ func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilt
 			return nil, nil
 		}
 		return []core.Case{c}, nil
+	}
+	if f.q != "" {
+		search, err := s.searcher(ctx, town, staff, f.q)
+		if err != nil {
+			return nil, err
+		}
+		f.search = search
 	}
 	q := f.query(staff)
 	q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
@@ -449,14 +462,17 @@ func (s *Server) household(ctx context.Context, staff *core.Staff, c *core.Case)
 		return nil, err
 	}
 	add(same, "同一居民", func(*core.Case) bool { return true })
-	if c.Location != nil && strings.TrimSpace(c.Location.Label) != "" {
+	if c.Location != nil {
 		near, err := s.Store.Cases(ctx, core.CaseQuery{Grids: []string{c.Grid}, Limit: householdScanned})
 		if err != nil {
 			return nil, err
 		}
-		add(near, "同一地址", func(o *core.Case) bool {
-			return o.Location != nil && o.Location.Label == c.Location.Label
-		})
+		if strings.TrimSpace(c.Location.Label) != "" {
+			add(near, "同一地址", func(o *core.Case) bool {
+				return o.Location != nil && o.Location.Label == c.Location.Label
+			})
+		}
+		s.addNearby(town, staff, c, near, add)
 	}
 	slices.SortStableFunc(out, func(a, b householdCase) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out[:min(len(out), householdShown)], nil

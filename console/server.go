@@ -88,6 +88,9 @@ type Server struct {
 	// those endpoints off. Town should be the same book, so that logins
 	// and visibility see its changes.
 	Book *core.StaffBook
+	// HouseholdRadiusM is how near (metres) another case of the grid must
+	// be to be listed in a case's household file as 附近; 0 lists none.
+	HouseholdRadiusM float64
 	// Media keeps the photos staff upload (代录, the fix on 办结); nil
 	// turns photo uploads off.
 	Media *core.MediaStore

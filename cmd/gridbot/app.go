@@ -165,6 +165,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}
 	consoleSrv.Households, consoleSrv.Media = households, mediaStore
+	consoleSrv.HouseholdRadiusM = cfg.Console.HouseholdRadiusM
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Channels: weCom.channels(), Groups: weCom.groupsOrNil(), Marks: st,

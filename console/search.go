@@ -1,0 +1,51 @@
+package console
+
+import (
+	"context"
+
+	"gridbot/core"
+)
+
+// The search box (搜索): a case number, words, a phone number whole or its
+// last four digits, a name or an address (core.CaseSearch). A name or an
+// address also finds the cases of the residents whose household file
+// (一户一档) carries it. Personal data matches only on the cases whose
+// personal data the staff member may read.
+
+// searcher returns the filter of search text for staff.
+func (s *Server) searcher(ctx context.Context, town *core.Town, staff *core.Staff, text string) (func(*core.Case) bool, error) {
+	q := core.ParseSearch(text)
+	residents, err := s.householdsMatching(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return func(c *core.Case) bool {
+		personal := town.SeesPersonalData(staff, c)
+		return q.Match(c, personal) || personal && residents[c.Resident]
+	}, nil
+}
+
+// householdsMatching lists the residents whose household file answers q.
+func (s *Server) householdsMatching(ctx context.Context, q core.CaseSearch) (map[string]bool, error) {
+	if s.Households == nil {
+		return nil, nil
+	}
+	return s.Households.Matching(ctx, q)
+}
+
+// addNearby adds to a case's household list the cases of its grid within
+// HouseholdRadiusM of it (附近), whatever words they were filed with: the
+// same leaking pipe told by three neighbours. Only for staff who may read
+// the case's location, and only the cases whose location they may read
+// too: nearness is where people live.
+func (s *Server) addNearby(town *core.Town, staff *core.Staff, c *core.Case, near []core.Case,
+	add func([]core.Case, string, func(*core.Case) bool)) {
+	if s.HouseholdRadiusM <= 0 || c.Location == nil || (c.Location.Lat == 0 && c.Location.Lng == 0) ||
+		!town.SeesPersonalData(staff, c) {
+		return
+	}
+	add(near, "附近", func(o *core.Case) bool {
+		return o.Location != nil && !(o.Location.Lat == 0 && o.Location.Lng == 0) && town.SeesPersonalData(staff, o) &&
+			core.DistanceM(c.Location.Point, o.Location.Point) <= s.HouseholdRadiusM
+	})
+}
