@@ -89,8 +89,8 @@ func TestHouseholdNearby(t *testing.T) {
 		return c.Number
 	}
 	// The fixture's g1 case is at 30.123456, 120.654321.
-	near := file("o-near", place(30.1238, 120.6545, "祠堂旁"))   // about 40 m
-	far := file("o-far", place(30.1290, 120.6600, "村委会"))    // about 800 m
+	near := file("o-near", place(30.1238, 120.6545, "祠堂旁")) // about 40 m
+	far := file("o-far", place(30.1290, 120.6600, "村委会"))   // about 800 m
 	none := file("o-none", nil)
 	household := func(who string) map[string]string {
 		t.Helper()

@@ -28,7 +28,7 @@ func TestCaseSearch(t *testing.T) {
 		{"1234", true, false}, // not the last four
 		{"13912345678", false, false},
 		{"5678", false, false},
-		{"13800138000", true, true},  // in the words, read whole
+		{"13800138000", true, true},   // in the words, read whole
 		{"13800138000", false, false}, // in the words, read masked
 		{"李阿姨", true, true},
 		{"李阿姨", false, false},
