@@ -29,6 +29,10 @@ type actionBody struct {
 	Note    string `json:"note"`
 	// Into is the case a merge goes into (merge).
 	Into string `json:"into"`
+	// A callback visit (callback): the resident reached, and satisfied;
+	// Note says what they said.
+	Reached   bool `json:"reached"`
+	Satisfied bool `json:"satisfied"`
 }
 
 // caseAction is one step staff can take on a case from the console:
@@ -44,7 +48,7 @@ type caseAction struct {
 
 // caseActions lists the console's case actions, one per staff step.
 func caseActions() []caseAction {
-	return []caseAction{
+	return append([]caseAction{
 		{step: core.StepAccept,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, _ actionBody) (core.Case, []core.Event, error) {
 				return l.Accept(ctx, n, s.ID)
@@ -105,7 +109,7 @@ func caseActions() []caseAction {
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.Publish(ctx, n, s.ID, b.Text)
 			}},
-	}
+	}, gridWorkActions()...)
 }
 
 // allowedActions names the steps staff may take on c as it stands: the

@@ -60,6 +60,8 @@ type caseDetail struct {
 	Published string `json:"published,omitempty"`
 	// The desk's marks: channel, contact, urgent, urges, merged into.
 	deskView
+	// GridWork is the grid's own work on the case (gridwork.go).
+	GridWork gridWorkView `json:"gridwork"`
 	// Actions are the steps this staff member may take on the case now,
 	// by name: the policy's core.Town.Steps; the page offers exactly these.
 	Actions []string `json:"actions"`
@@ -142,6 +144,7 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 		Warning:   c.Warning,
 		Actions:   allowedActions(town, staff, c),
 		Paused:    c.Paused, ResumeAt: c.ResumeAt, Extensions: c.Extensions,
+		GridWork: newGridWorkView(town, c),
 	}
 	if p := c.Pending; p != nil {
 		d.Pending = &changeView{Kind: p.Kind, Label: p.Kind.Label(), Days: p.Days, Until: p.Until,
@@ -194,7 +197,7 @@ func actorName(town *core.Town, actor string) string {
 
 func newEventView(town *core.Town, e core.Event) eventView {
 	v := eventView{
-		Seq: e.Seq, Case: e.Case, Kind: e.Kind, Label: e.Kind.Label(),
+		Seq: e.Seq, Case: e.Case, Kind: e.Kind, Label: core.EventLabel(e),
 		Actor: e.Actor, ActorName: actorName(town, e.Actor), Text: core.MaskNumbers(e.Text), At: e.At,
 	}
 	if len(e.Data) > 0 {

@@ -92,6 +92,14 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 			_, err := f.ledger.Rate(ctx, r, 5)
 			return err
 		}},
+		// The grid's own work (issue 19): a low rating leaves a callback due.
+		{"callback due", func(r, n string) error {
+			if _, _, err := f.ledger.Resolve(ctx, n, "lead1", "已修好"); err != nil {
+				return err
+			}
+			_, err := f.ledger.Rate(ctx, r, 2)
+			return err
+		}},
 	}
 	residents := 0
 	newCase := func(t *testing.T, state int) core.Case {
@@ -133,6 +141,7 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		{core.StepAskChange, actionBody{Change: "extend", Days: 3, Reason: "等配件"}, "延期 %s 3 等配件"},
 		{core.StepDecide, actionBody{Approve: true}, "同意 %s"},
 		{core.StepResume, actionBody{}, "恢复 %s"},
+		{core.StepCallback, actionBody{Reached: true, Satisfied: true, Note: "居民满意"}, "回访 %s 已联系 满意 居民满意"},
 	}
 
 	// written tells whether the step left an event by the actor.

@@ -194,6 +194,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/staff/{id}/bind-code", s.authed(s.townOnly(s.handleStaffBindCode)))
 	mux.Handle("GET /api/binding", s.authed(s.handleBindingWatch))
 	mux.Handle("POST /api/grids/{grid}/post", s.authed(s.townOnly(s.handleGridPost)))
+	s.gridWorkRoutes(mux)
 	mux.HandleFunc("GET /api/ws", s.handleWebsocket)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, msgNoAPI)

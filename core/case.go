@@ -133,6 +133,13 @@ type Case struct {
 	// MergedInto is the case this one was merged into as the same
 	// problem; it is closed, and its residents follow that one (merge.go).
 	MergedInto string `json:"merged_into,omitempty"`
+	// Origin is where the case came from: "" a resident (群众点单),
+	// OriginPatrol found by the grid itself (主动发现, patrol.go), with
+	// Finder the staff ID who filed it.
+	Origin string `json:"origin,omitempty"`
+	Finder string `json:"finder,omitempty"`
+	// Callback is a callback visit (回访) waiting to be made (callback.go).
+	Callback *Callback `json:"callback,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

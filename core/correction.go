@@ -37,7 +37,11 @@ func (l *Ledger) reopen(c *Case, away map[string]bool, actor, reason string, bef
 	}
 	ev.Kind, ev.Actor = EventReopened, actor
 	ev.Data[DataReason] = reason
-	return append(before, ev), nil
+	evs := append(before, ev)
+	if reason == ReasonRating || reason == ReasonNotDone {
+		evs = append(evs, l.dueCallback(c, reason, now)...) // 回访 (callback.go)
+	}
+	return evs, nil
 }
 
 // EventReclassified records that staff corrected a case's category or grid

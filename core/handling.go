@@ -62,7 +62,7 @@ func (l *Ledger) Resolve(ctx context.Context, number, staff, result string) (Cas
 	}
 	return l.staffStep(ctx, number, staff, StepResolve, func(c *Case, _ *Staff) ([]Event, error) {
 		c.State, c.Result, c.ResolvedAt = StateResolved, result, l.now()
-		return []Event{{Kind: EventResolved, Actor: staff, Text: result, At: l.now()}}, nil
+		return c.settleFound(staff, Event{Kind: EventResolved, Actor: staff, Text: result, At: l.now()}), nil
 	})
 }
 

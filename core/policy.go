@@ -53,7 +53,7 @@ var staffSteps = [...]Step{StepAccept, StepReply, StepResolve, StepWhistle, Step
 
 // StaffSteps lists the staff steps in the order channels offer them (relay
 // goes with reply and is not offered on its own).
-func StaffSteps() []Step { return staffSteps[:] }
+func StaffSteps() []Step { return append(append(staffSteps[:], deskSteps[:]...), gridSteps...) }
 
 // Label is the step in the words staff and residents read.
 func (s Step) Label() string {
@@ -100,7 +100,7 @@ func (s Step) Label() string {
 	if label, ok := deskStepLabel(s); ok {
 		return label
 	}
-	return string(s)
+	return gridStepLabel(s)
 }
 
 // Refusal is the policy's no: which step, why in plain Chinese for the
@@ -201,6 +201,9 @@ func (t *Town) Permit(s *Staff, step Step, c *Case) error {
 	}
 	if isDeskStep(step) {
 		return t.permitDesk(s, step, c)
+	}
+	if gridStep(step) {
+		return t.permitGridStep(s, step, c) // the grid's own work (gridwork.go)
 	}
 	if err := permitRole(s, step, c); err != nil {
 		return err
@@ -349,7 +352,7 @@ func (t *Town) PermitMove(s *Staff, g *Grid) error {
 // offer.
 func (t *Town) Steps(s *Staff, c *Case) []Step {
 	var out []Step
-	for _, step := range append(staffSteps[:], deskSteps[:]...) {
+	for _, step := range append(append(staffSteps[:], deskSteps[:]...), gridSteps...) {
 		if t.Permit(s, step, c) == nil {
 			out = append(out, step)
 		}

@@ -46,7 +46,7 @@ func residentEventLabel(k EventKind) string {
 	case EventMediaSaved:
 		return "附件已保存"
 	}
-	return string(k)
+	return gridEventLabel(k)
 }
 
 // DistanceM is the great-circle distance between two points in metres.

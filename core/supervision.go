@@ -74,7 +74,8 @@ func (l *Ledger) Supervise(ctx context.Context, number string) (Case, []Event, e
 				return nil, ErrNoChange
 			}
 			c.State = StateClosed
-			return []Event{{Kind: EventClosed, Actor: ActorSystem, At: now, Data: map[string]string{DataUnrated: "true"}}}, nil
+			closed := Event{Kind: EventClosed, Actor: ActorSystem, At: now, Data: map[string]string{DataUnrated: "true"}}
+			return append([]Event{closed}, l.dueCallback(c, ReasonUnrated, now)...), nil // 回访 (callback.go)
 		}
 		if !c.State.Open() {
 			return nil, ErrNoChange

@@ -27,6 +27,8 @@ type StaffLedger interface {
 	AskChange(ctx context.Context, number, staff string, change core.TermChange) (core.Case, []core.Event, error)
 	DecideChange(ctx context.Context, number, staff string, approve bool, note string) (core.Case, []core.Event, error)
 	Resume(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
+	Patrol(ctx context.Context, staff string, d core.Draft) (core.Case, error)
+	RecordCallback(ctx context.Context, number, staff string, a core.CallbackAnswer) (core.Case, []core.Event, error)
 }
 
 var _ StaffLedger = (*core.Ledger)(nil)
@@ -80,7 +82,7 @@ type command struct {
 // another.
 func commandWords() []string {
 	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
-		"延期", "挂起", "不同意", "同意", "恢复"}
+		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -242,6 +244,7 @@ func staffHelp(s *core.Staff) string {
 			"转B 编号 —— 交B岗办理\n" +
 			"延期 编号 天数 理由 / 挂起 编号 理由 —— 申请延期或挂起，由村镇审批\n" +
 			"恢复 编号 —— 挂起的事项恢复计时\n" +
+			"上报 描述 —— 上报巡查发现的问题（可先发照片和位置）\n" +
 			"请假 / 销假 —— 请假期间新事项交B岗\n" +
 			"我的 —— 我的待办\n" +
 			"帮助 —— 本说明"
@@ -252,6 +255,8 @@ func staffHelp(s *core.Staff) string {
 		"吹哨 编号 部门 理由 —— 请部门协助\n" +
 		"同意 编号 / 不同意 编号 理由 —— 审批延期或挂起\n" +
 		"恢复 编号 —— 挂起的事项恢复计时\n" +
+		"上报 描述 —— 上报发现的问题（可先发照片和位置）\n" +
+		"回访 编号 已联系 满意/不满意 / 未联系上 原因 —— 记录回访\n" +
 		"我的 —— 待办事项\n" +
 		"帮助 —— 本说明"
 }
@@ -279,6 +284,9 @@ func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string 
 		return "抱歉，暂时没能转发，请稍后再试。"
 	}
 	if !ok {
+		if mayPatrol(s) {
+			return d.keepForPatrol(ctx, d.Town.Town(), s, m)
+		}
 		return "如需把照片或位置发给群众，请先发送“回复 编号 内容”，再在30分钟内发送。"
 	}
 	var photo *core.Media
@@ -313,6 +321,8 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 			return "已登记请假。请假期间新事项交B岗办理；回复“销假”恢复。"
 		}
 		return "已销假，新事项恢复由您办理。"
+	case "上报":
+		return d.patrol(ctx, town, s, openid, cmd.args)
 	}
 	need := map[string]string{
 		"回复":  "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",
@@ -322,6 +332,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		"延期":  "请写上延长的工作日天数和理由，例如：延期 %s 5 等待配件到货。",
 		"挂起":  "请写上挂起的理由，例如：挂起 %s 等待法院判决。",
 		"不同意": "请写上不同意的理由，例如：不同意 %s 请先联系供电所。",
+		"回访":  callbackAsk,
 	}
 	if _, takesText := need[cmd.verb]; takesText && cmd.ref != "" && len(cmd.ref) < minRefDigits {
 		cmd.ref, cmd.rest = "", cmd.args // a short number before text is text
@@ -331,7 +342,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return answer
 	}
 	if f, ok := need[cmd.verb]; ok && cmd.rest == "" {
-		return fmt.Sprintf(f, number)
+		return strings.ReplaceAll(f, "%s", number)
 	}
 	c, err := d.Ledger.Case(ctx, number)
 	if errors.Is(err, core.ErrNotFound) || (err == nil && !town.CanSee(s, &c)) {
@@ -345,7 +356,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 	switch cmd.verb {
 	case "受理":
 		_, _, err = d.Ledger.Accept(ctx, number, s.ID)
-		return d.outcome(ctx, number, err, done("已受理，群众会收到通知。"))
+		return d.outcome(ctx, number, err, done(foundOr(&c, "已受理。", "已受理，群众会收到通知。")))
 	case "回复":
 		_, _, err = d.Ledger.Reply(ctx, number, s.ID, cmd.rest)
 		if err == nil {
@@ -356,7 +367,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return d.outcome(ctx, number, err, done("已回复群众（以"+town.PlaceName(c.Grid)+"的名义）。30分钟内发送的照片、位置也会转给群众。"))
 	case "办结":
 		_, _, err = d.Ledger.Resolve(ctx, number, s.ID, cmd.rest)
-		return d.outcome(ctx, number, err, done("已办结，群众会收到结果并评价。"))
+		return d.outcome(ctx, number, err, done(foundOr(&c, "已办结，主动发现的事项办结即销号。", "已办结，群众会收到结果并评价。")))
 	case "吹哨":
 		name, reason, _ := strings.Cut(cmd.rest, " ")
 		dept := town.DepartmentByName(name)
@@ -398,6 +409,8 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 			return d.outcome(ctx, number, err, done("已同意"+what+"，申请人会收到通知。"))
 		}
 		return d.outcome(ctx, number, err, done("已不同意"+what+"，申请人会收到通知。"))
+	case "回访":
+		return d.callback(ctx, number, s, cmd.rest)
 	case "恢复":
 		_, _, err = d.Ledger.Resume(ctx, number, s.ID)
 		return d.outcome(ctx, number, err, done("已恢复计时，期限顺延挂起的时间。"))

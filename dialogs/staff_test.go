@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -75,6 +76,7 @@ func newStaffRig(t testing.TB) *staffRig {
 //	> [bindcode s3]                 issue a bind code; $CODE stands for it
 //	> [resolve ST… result]          staff resolve a case on the console
 //	> [wait 3h]                     advance the clock
+//	> [sweep ST…]                   the supervision sweep on a case
 //	> [case ST…]                    "= " line: the case's state
 //	> [events ST…]                  "= " line: its event kinds
 //
@@ -135,6 +137,10 @@ func runStaffTranscript(t *testing.T, src string, batched bool) string {
 				}
 			case "resolve":
 				if _, _, err := r.ledger.Resolve(ctx, f[1], "t1", strings.Join(f[2:], " ")); err != nil {
+					fail(err)
+				}
+			case "sweep":
+				if _, _, err := r.ledger.Supervise(ctx, f[1]); err != nil && !errors.Is(err, core.ErrNoChange) {
 					fail(err)
 				}
 			case "wait":

@@ -24,6 +24,9 @@ func noticesFor(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 	outs := notices(town, ev, c)
 	outs = append(outs, deskNotices(town, ev, c)...)
 	outs = append(outs, filedForNotice(town, ev, c)...)
+	if c.Resident == "" {
+		outs = withoutResident(outs) // a patrol report has nobody to tell (gridwork.go)
+	}
 	outs = append(outs, joinedNotices(ev, c, outs)...)
 	outs = withoutOffline(outs)
 	for i := range outs {
@@ -166,6 +169,9 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		if ev.Data[core.DataPost] == string(core.PostB) {
 			title = "新的群众诉求（A岗不在，由您B岗接办）"
 		}
+		if c.Found() {
+			title = foundTitle(town, c)
+		}
 		return staff([]string{c.Assignee}, title, caseCard(town, c)+"\n"+leaderHint)
 	case core.EventTransferred:
 		title := "A岗转交的群众诉求，请您B岗接办"
@@ -267,7 +273,7 @@ func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 			"编号："+c.Number+"\n办理期限："+when(town, c.Deadline)),
 			resident("您反映的事项有新进展", "事项已恢复办理，办理期限："+when(town, c.Deadline)+"。"))
 	}
-	return nil
+	return gridWorkNotices(town, ev, c) // the grid's own work (gridwork.go)
 }
 
 // approvers are who decide a request for more time: the case's village,

@@ -41,7 +41,8 @@ func (s *Server) handleDirectory(w http.ResponseWriter, r *http.Request, rd *rea
 		}
 		villages = append(villages, vo)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"town": town.Name, "categories": cats, "villages": villages, "csrf": rd.csrf})
+	writeJSON(w, http.StatusOK, map[string]any{"town": town.Name, "categories": cats, "villages": villages, "csrf": rd.csrf,
+		"patrol": mayPatrol(rd)})
 }
 
 // handleReport files the form as a case (core.Ledger.Submit with the form's
@@ -116,7 +117,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, rd *reader
 		d.Photos = append(d.Photos, core.Media{MediaID: id})
 		photos = append(photos, p)
 	}
-	c, err := s.Ledger.Submit(ctx, rd.openid, d)
+	c, err := s.fileReport(ctx, rd, f.value("origin"), d)
 	if err != nil {
 		s.dropPhotos(ctx, d.Photos)
 	}

@@ -354,7 +354,7 @@
       $('case-household').replaceChildren();
       $('case-error').textContent = '';
       $('case-notice').textContent = '';
-      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note']) $(id).value = '';
+      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note']) $(id).value = '';
       resetChange();
       resetReclassify();
       showActions([]);
@@ -415,8 +415,69 @@
     warn.textContent = c.warning === 'red' ? '红牌' : '黄牌';
     warn.className = 'warning warning-' + (c.warning || 'none');
     showTerm(c);
+    showGridWork(c);
     showActions(c.actions || []);
     if (window.gridbotDesk) window.gridbotDesk.showCase(c);
+  }
+
+  // ---- the grid's own work (主动发现 …), console/gridwork.go ----
+
+  // showGridWork shows what the grid's own work left on the case.
+  function showGridWork(c) {
+    const g = c.gridwork || {};
+    $('case-origin').textContent = (g.origin_label || '群众反映') + (g.finder_name ? '（' + g.finder_name + '上报）' : '');
+    const cb = g.callback;
+    $('case-callback').textContent = cb ? '待回访（' + cb.label + '），请于 ' + when(cb.due) + ' 前完成' : '—';
+    $('callback-due').textContent = cb ? cb.label + '，期限 ' + when(cb.due) : '';
+  }
+
+  // gridWorkDetail says what the grid's own events did, for the timeline.
+  function gridWorkDetail(ev) {
+    const d = ev.data || {};
+    switch (ev.kind) {
+      case 'callback_due':
+        return ({ rating: '居民评价不满意', not_done: '居民反映没解决', unrated: '居民未评价即结案' }[d.reason] || '') + (d.due ? '，期限 ' + when(d.due) : '');
+      case 'called_back':
+        return (d.reached === 'true' ? '已联系上，' + (d.satisfied === 'true' ? '满意' : '不满意') : '未联系上') + (d.on_time === 'false' ? '（超期完成）' : '');
+    }
+    return '';
+  }
+
+  function showCallbackReached() {
+    $('callback-satisfied').hidden = $('callback-reached').value !== 'yes';
+  }
+
+  function wireGridWork() {
+    $('callback-reached').addEventListener('change', showCallbackReached);
+    $('callback-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const reached = $('callback-reached').value === 'yes';
+      sendStep('callback', { reached: reached, satisfied: reached && $('callback-satisfied').value === 'yes', note: $('callback-note').value },
+        $('callback-send'), [$('callback-note')], '已记录回访').then((ok) => {
+        if (ok) { $('callback-reached').value = 'yes'; $('callback-satisfied').value = 'yes'; showCallbackReached(); }
+      });
+    });
+  }
+
+  // gridWorkColumns are the figures' columns: header, and the cell of a row.
+  const gridWorkColumns = [
+    ['单位', (x) => x.name],
+    ['案件', (x) => x.cases],
+    ['主动发现', (x) => x.found + '（' + x.found_rate + '）'],
+    ['回访及时率', (x) => x.callback_rate + '（' + x.callbacks_on_time + '/' + x.callbacks_due + '）'],
+  ];
+
+  async function loadGridWork() {
+    const p = new URLSearchParams({ by: $('gridwork-by').value });
+    $('gridwork-csv').href = '/api/figures/gridwork.csv?' + p.toString();
+    const r = await api('GET', '/api/figures/gridwork?' + p.toString());
+    if (!r.ok) { $('figures-error').textContent = r.data.error || '加载失败'; return; }
+    const head = el('tr');
+    for (const [name] of gridWorkColumns) head.appendChild(el('th', '', name));
+    $('gridwork-head').replaceChildren(head);
+    const body = $('gridwork-rows');
+    body.replaceChildren();
+    for (const x of r.data.rows) body.appendChild(row(gridWorkColumns.map(([, cell]) => cell(x)), columns(body)));
   }
 
   // ---- 延期、挂起: extensions and pauses ----
@@ -549,7 +610,7 @@
       case 'resumed':
         return d.deadline ? '新时限 ' + when(d.deadline) : '';
     }
-    return window.gridbotDesk ? window.gridbotDesk.eventDetail(ev) : '';
+    return gridWorkDetail(ev) || (window.gridbotDesk ? window.gridbotDesk.eventDetail(ev) : '');
   }
 
   // addEvent puts an event into the open case's timeline once, in order.
@@ -938,6 +999,7 @@
       }
     }
     await drawCharts(rates.ok ? rates.data.rows : null);
+    await loadGridWork();
     const guess = await api('GET', '/api/figures/guess');
     if (guess.ok) {
       const body = $('guess-rows');
@@ -1263,7 +1325,7 @@
           showCaseState(item.case);
           addEvent(item.event);
           // The case's own page refreshes its actions and details.
-          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed'].includes(item.event.kind)) {
+          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back'].includes(item.event.kind)) {
             reopen = true;
           }
         }
@@ -1390,6 +1452,7 @@
       sendStep('publish', { text: $('publish-text').value }, $('publish-send'), [], $('publish-text').value.trim() ? '已公开' : '已撤回公开');
     });
     wireTerm();
+    wireGridWork();
     const done = { accept: '已受理', transfer: '已转B岗', sign: '已领办', reopen: '已重新办理', resume: '已恢复计时' };
     for (const name of Object.keys(done)) {
       const b = $('act-' + name);
@@ -1400,6 +1463,7 @@
     }
     $('map-reset').addEventListener('click', () => { mapState.view = null; loadMap(); });
     $('rates-by').addEventListener('change', loadFigures);
+    $('gridwork-by').addEventListener('change', loadGridWork);
     $('ledger-by').addEventListener('change', loadFigures);
     $('ledger-month').addEventListener('change', loadFigures);
     $('staff-add-form').addEventListener('submit', async (e) => {

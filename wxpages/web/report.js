@@ -16,6 +16,8 @@
       cat.replaceChildren(new Option("请选择", ""), ...d.categories.map((c) => new Option(c.name, c.id)));
       villages = d.villages;
       wx.$("village").replaceChildren(new Option("请选择", ""), ...villages.map((v) => new Option(v.name, v.id)));
+      // Bound staff may file what they found on patrol (主动发现).
+      wx.show("patrol-row", !!d.patrol);
       wx.show("report", true);
     } catch (e) {
       wx.error(e.message);
@@ -25,6 +27,11 @@
   wx.$("village").addEventListener("change", (ev) => {
     const v = villages.find((x) => x.id === ev.target.value);
     wx.$("grid").replaceChildren(new Option("请选择", ""), ...(v ? v.grids.map((g) => new Option(g.name, g.id)) : []));
+  });
+
+  wx.$("patrol").addEventListener("change", (ev) => {
+    wx.show("phone-row", !ev.target.checked);
+    wx.text("title", ev.target.checked ? "主动发现上报" : "我要反映");
   });
 
   wx.$("locate").addEventListener("click", () => {

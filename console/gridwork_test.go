@@ -1,0 +1,177 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"gridbot/core"
+)
+
+// patrolAndPublish files a patrol report by staff on grid, assigns it and
+// rings the feed, as the dialogs and the router do.
+func (f *fixture) patrolAndPublish(t *testing.T, staff, grid, text string) string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := f.ledger.Patrol(ctx, staff, core.Draft{Category: "env", Text: text, Grid: grid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, evs, err := f.ledger.Assign(ctx, c.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		f.hub.Publish(ev, c)
+	}
+	return c.Number
+}
+
+// TestGridWorkFigures: patrol reports are counted apart, per grid and in
+// total, the same on the page's API and in the CSV; each role counts only
+// the cases it may see.
+func TestGridWorkFigures(t *testing.T) {
+	f := newFixture(t)
+	f.patrolAndPublish(t, "lead1", "g1", "巡查发现路面坑洼")
+	f.patrolAndPublish(t, "cadre1", "g2", "巡查发现垃圾堆放")
+	f.patrolAndPublish(t, "admin", "g3", "巡查发现井盖破损")
+	type row struct {
+		Key, Name    string
+		Cases, Found int
+		FoundRate    string `json:"found_rate"`
+	}
+	for _, tc := range []struct {
+		staff string
+		want  map[string][2]int // key → cases, found
+	}{
+		{"admin", map[string][2]int{"g1": {2, 1}, "g2": {2, 1}, "g3": {2, 1}, "total": {6, 3}}},
+		{"lead2", map[string][2]int{"g3": {2, 1}, "total": {2, 1}}},
+	} {
+		cookie := f.login(t, tc.staff)
+		resp, body := f.request(t, http.MethodGet, "/api/figures/gridwork?by=grid", cookie, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.staff, resp.StatusCode, body)
+		}
+		rows := decode[struct{ Rows []row }](t, body).Rows
+		if len(rows) != len(tc.want) {
+			t.Errorf("%s: rows %+v", tc.staff, rows)
+		}
+		for _, r := range rows {
+			if w := tc.want[r.Key]; r.Cases != w[0] || r.Found != w[1] {
+				t.Errorf("%s: %s counts %d cases, %d found; want %v", tc.staff, r.Key, r.Cases, r.Found, w)
+			}
+		}
+		resp, body = f.request(t, http.MethodGet, "/api/figures/gridwork.csv?by=grid", cookie, nil)
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\ufeff"))).ReadAll()
+		if resp.StatusCode != http.StatusOK || err != nil || len(recs) != len(rows)+1 {
+			t.Fatalf("%s csv: %d %v %q", tc.staff, resp.StatusCode, err, body)
+		}
+		last := recs[len(recs)-1]
+		total := rows[len(rows)-1]
+		if last[0] != "合计" || last[1] != fmt.Sprint(total.Cases) || last[2] != fmt.Sprint(total.Found) || last[3] != total.FoundRate {
+			t.Errorf("%s csv total %v, page %+v", tc.staff, last, total)
+		}
+	}
+	cookie := f.login(t, "admin")
+	if resp, _ := f.request(t, http.MethodGet, "/api/figures/gridwork?by=nonsense", cookie, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an unknown grouping: %d", resp.StatusCode)
+	}
+	if resp, _ := f.request(t, http.MethodGet, "/api/figures/gridwork", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without a session: %d", resp.StatusCode)
+	}
+}
+
+// TestBrowserPatrolReport: a case the grid found reads so on its page —
+// its origin and finder, its timeline — and the figures count it apart.
+func TestBrowserPatrolReport(t *testing.T) {
+	ctx := newTab(t)
+	f := newFixture(t)
+	loginAs(t, ctx, f, "lead1")
+	number := f.patrolAndPublish(t, "lead1", "g1", "巡查发现 <i>路面</i> 坑洼")
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector('#case-list .case-row[data-number=%q]') !== null`, number), "the report in the queue")
+	openCasePage(t, ctx, f, number)
+	if got := evalJS[string](t, ctx, `document.getElementById('case-origin').textContent`); got != "网格主动发现（张网格上报）" {
+		t.Errorf("origin reads %q", got)
+	}
+	if got := evalJS[string](t, ctx, `document.querySelector('#case-timeline li.event[data-kind="submitted"] .label').textContent`); got != "网格主动发现上报" {
+		t.Errorf("the filing reads %q", got)
+	}
+	openCasePage(t, ctx, f, f.cases["g1"])
+	if got := evalJS[string](t, ctx, `document.getElementById('case-origin').textContent`); got != "群众反映" {
+		t.Errorf("a resident's case reads %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`location.hash = '#/figures'`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计3') && tr.textContent.includes('1（33.3%）'))`, "the grid's own work counted")
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('#case-view i').length`); n != 0 {
+		t.Errorf("the report's markup made %d elements", n)
+	}
+}
+
+// TestBrowserCallback: a low rating gives the village a callback; the grid
+// leader is not offered it, the village records it on the case page (not
+// reached needs a reason), and the figures count it in time.
+func TestBrowserCallback(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	number := f.cases["g1"]
+	if _, _, err := f.ledger.Resolve(ctx, number, "lead1", "已修好"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.ledger.Rate(ctx, "o-resident-g1", 1)
+	if err != nil || c.Callback == nil {
+		t.Fatalf("rated: %+v %v", c.Callback, err)
+	}
+	lead := newTab(t)
+	loginAs(t, lead, f, "lead1")
+	openCasePage(t, lead, f, number)
+	if evalJS[bool](t, lead, visible("callback-form")) {
+		t.Error("the grid leader is offered the callback")
+	}
+	if got := evalJS[string](t, lead, `document.getElementById('case-callback').textContent`); !strings.Contains(got, "待回访（居民评价不满意）") {
+		t.Errorf("the callback reads %q", got)
+	}
+
+	tab := newTab(t)
+	loginAs(t, tab, f, "cadre1")
+	openCasePage(t, tab, f, number)
+	waitFor(t, tab, visible("callback-form"), "the callback form")
+	if err := chromedp.Do(tab, chromedp.SetValue(chromedp.ID("callback-reached"), "no"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('callback-reached').dispatchEvent(new Event('change'))`)); err != nil {
+		t.Fatal(err)
+	}
+	if evalJS[bool](t, tab, visible("callback-satisfied")) {
+		t.Error("satisfaction asked of a resident not reached")
+	}
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("callback-send"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.getElementById('case-error').textContent === '`+msgCallbackBad+`'`, "the refusal without a reason")
+	if err := chromedp.Do(tab,
+		chromedp.SetValue(chromedp.ID("callback-reached"), "yes"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('callback-reached').dispatchEvent(new Event('change'))`),
+		chromedp.SetValue(chromedp.ID("callback-satisfied"), "no"),
+		chromedp.SendKeys(chromedp.ID("callback-note"), "居民说路灯晚上还是闪"),
+		chromedp.Click(chromedp.ID("callback-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.querySelector('#case-timeline li.event[data-kind="called_back"]') !== null`, "the callback on the timeline")
+	if got := evalJS[string](t, tab, `document.querySelector('#case-timeline li.event[data-kind="called_back"]').textContent`); !containsAll(got, "回访", "李主任", "已联系上，不满意", "居民说路灯晚上还是闪") {
+		t.Errorf("the callback reads %q", got)
+	}
+	waitFor(t, tab, `!`+visible("callback-form"), "the form gone once recorded")
+	if got := evalJS[string](t, tab, `document.getElementById('case-callback').textContent`); got != "—" {
+		t.Errorf("after the callback %q", got)
+	}
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`location.hash = '#/figures'`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计') && tr.textContent.includes('100.0%（1/1）'))`, "the callback counted in time")
+}

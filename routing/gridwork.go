@@ -1,0 +1,66 @@
+package routing
+
+import (
+	"time"
+
+	"gridbot/core"
+)
+
+// Notices of the grid's own work (issue 19): patrol reports, and what
+// follows in core's gridwork files.
+
+// withoutResident drops the pushes to the resident who filed: a case with
+// no resident (a patrol report) has nobody to tell.
+func withoutResident(outs []outgoing) []outgoing {
+	kept := outs[:0]
+	for _, o := range outs {
+		if o.to != core.ActorResident {
+			kept = append(kept, o)
+		}
+	}
+	return kept
+}
+
+// foundTitle heads the push of a patrol report to whoever handles it.
+func foundTitle(town *core.Town, c *core.Case) string {
+	who := "网格"
+	if s := town.StaffMember(c.Finder); s != nil {
+		who = s.Name
+	}
+	return "网格主动发现的问题（" + who + "上报），请及时处理"
+}
+
+// gridWorkNotices lists the pushes the grid's own events call for.
+func gridWorkNotices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
+	staff := func(ids []string, title, text string) []outgoing {
+		var out []outgoing
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				out = append(out, outgoing{id, core.Notice{Title: title, Text: text, Case: c.Number}})
+			}
+		}
+		return out
+	}
+	switch ev.Kind {
+	case core.EventCallbackDue:
+		due := ev.At
+		if t, err := time.Parse(time.RFC3339, ev.Data[core.DataDue]); err == nil {
+			due = t
+		}
+		return staff(villageOrTown(town, c), "回访任务："+core.CallbackLabel(ev.Data[core.DataReason]),
+			caseCard(town, c)+"\n请在"+when(town, due)+"前联系居民回访。\n回复“回访 "+c.Number+" 已联系 满意”"+
+				"或“回访 "+c.Number+" 已联系 不满意 情况”，联系不上回复“回访 "+c.Number+" 未联系上 原因”。")
+	}
+	return nil
+}
+
+// villageOrTown are the staff of the case's village, or the town's when
+// the village has nobody.
+func villageOrTown(town *core.Town, c *core.Case) []string {
+	if v := ids(town.StaffWhere(inVillage(c.Village))); len(v) > 0 {
+		return v
+	}
+	return ids(town.StaffWhere(isRole(core.RoleTown)))
+}

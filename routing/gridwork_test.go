@@ -1,0 +1,66 @@
+package routing
+
+import (
+	"strings"
+	"testing"
+
+	"gridbot/configs"
+	"gridbot/core"
+)
+
+// TestPatrolNotices: a patrol report goes to whoever handles its grid as
+// found by the grid, naming the finder, and never to a resident — there is
+// none; one who joined it still hears its progress.
+func TestPatrolNotices(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Origin: core.OriginPatrol,
+		Finder: "gl-L10-a", Assignee: "gl-L10-a", Post: core.PostA}
+	finder := town.StaffMember("gl-L10-a").Name
+	outs := noticesFor(town, core.Event{Kind: core.EventAssigned, Actor: core.ActorSystem,
+		Data: map[string]string{core.DataPost: "A"}}, &c)
+	if len(outs) != 1 || outs[0].to != "gl-L10-a" || !strings.Contains(outs[0].notice.Title, "主动发现") ||
+		!strings.Contains(outs[0].notice.Title, finder) {
+		t.Errorf("assigned: %+v", outs)
+	}
+	for _, kind := range []core.EventKind{core.EventAccepted, core.EventReplied, core.EventResolved, core.EventExtended} {
+		for _, o := range noticesFor(town, core.Event{Kind: kind, Actor: "gl-L10-a", Text: "x",
+			Data: map[string]string{core.DataAskedBy: "gl-L10-a"}}, &c) {
+			if o.to == core.ActorResident || o.notice.To == "" && !strings.HasPrefix(o.to, "gl-") && town.StaffMember(o.to) == nil {
+				t.Errorf("%s: a push to %q (%q)", kind, o.to, o.notice.To)
+			}
+		}
+	}
+	c.Joined = []string{"oneighbour"}
+	outs = noticesFor(town, core.Event{Kind: core.EventAccepted, Actor: "gl-L10-a"}, &c)
+	if len(outs) != 1 || outs[0].to != core.ActorJoinedPrefix+"oneighbour" {
+		t.Errorf("accepted with a neighbour joined: %+v", outs)
+	}
+}
+
+// TestCallbackNotices: a callback task goes to the case's village staff,
+// with its reason, date and how to answer; never to the resident.
+func TestCallbackNotices(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Resident: "oresident", Assignee: "gl-L10-a"}
+	outs := noticesFor(town, core.Event{Kind: core.EventCallbackDue, Actor: core.ActorSystem,
+		Data: map[string]string{core.DataReason: core.ReasonRating, core.DataDue: "2026-11-30T09:00:00+08:00"}}, &c)
+	if len(outs) == 0 {
+		t.Fatal("nobody told of the callback")
+	}
+	for _, o := range outs {
+		s := town.StaffMember(o.to)
+		if s == nil || s.Role != core.RoleVillage || s.Village != "v10" {
+			t.Errorf("callback pushed to %q", o.to)
+		}
+		if !strings.Contains(o.notice.Title, "居民评价不满意") || !strings.Contains(o.notice.Text, "11月30日 09:00") ||
+			!strings.Contains(o.notice.Text, "回访 ST0001 已联系 满意") {
+			t.Errorf("notice %+v", o.notice)
+		}
+	}
+}
