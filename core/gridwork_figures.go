@@ -61,6 +61,10 @@ func GridWork(town *Town, cases []Case, events []Event, by Grouping, now time.Ti
 	return sortedWithTotal(rows, *total, by, func(r GridWorkRow) string { return r.Key })
 }
 
+// GridWorkEvent reports whether events of kind k count in GridWork, so a
+// caller need keep no others.
+func GridWorkEvent(k EventKind) bool { return k == EventCallbackDue || k == EventCalledBack }
+
 // callbacksOf counts a case's callbacks that are due (recorded, or past
 // their date at now) and those recorded by their date, from its callback
 // events.
