@@ -563,3 +563,23 @@ func CategoryCounts(t FigureTally, scope FigureScope) (filed, open map[string]in
 	}
 	return filed, open
 }
+
+// StateDeltas are what a write moves between the counts of cases by state
+// (CaseStore.CountCases): the case leaves its state before (none for a
+// new case) and enters its state after.
+func StateDeltas(before *FigureMarks, after *FigureMarks) map[State]int {
+	out := map[State]int{}
+	if before != nil {
+		out[before.State]--
+	}
+	out[after.State]++
+	for st, n := range out {
+		if n == 0 {
+			delete(out, st)
+		}
+	}
+	return out
+}
+
+// AllStates lists every state, in the order a case moves.
+var AllStates = []State{StateSubmitted, StateAssigned, StateInProgress, StateResolved, StateClosed, StateReopened}

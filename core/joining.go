@@ -20,7 +20,14 @@ func (l *Ledger) JoinCandidates(ctx context.Context, resident string, d Draft, r
 	if d.Category == "" || d.Grid == "" {
 		return nil, nil
 	}
-	open, err := l.Store.Cases(ctx, CaseQuery{States: []State{StateSubmitted, StateAssigned, StateInProgress, StateReopened}})
+	// The cells around the draft and its grid: a bounded read of the
+	// index of open cases by category and place.
+	places := []string{GridPlace(d.Grid)}
+	if d.Location != nil {
+		places = append(places, CellsAround(d.Location.Point, radiusM)...)
+	}
+	open, err := l.Store.Cases(ctx, CaseQuery{States: []State{StateSubmitted, StateAssigned, StateInProgress, StateReopened},
+		Category: d.Category, Places: places})
 	if err != nil {
 		return nil, fmt.Errorf("join candidates: %w", err)
 	}

@@ -402,6 +402,21 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	}
 	var out []core.Case
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if nearQuery(q) {
+			for _, number := range nearNumbers(tx, q.Category, q.Places) {
+				var c core.Case
+				if err := getCase(tx, number, &c); err != nil {
+					return err
+				}
+				if q.Match(&c) {
+					out = append(out, c)
+					if len(out) == limit {
+						break
+					}
+				}
+			}
+			return nil
+		}
 		if index, prefix := indexFor(tx, q); index != nil {
 			return walkBack(index, prefix, func(number string) (bool, error) {
 				var c core.Case

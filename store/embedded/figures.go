@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -42,8 +43,25 @@ func (s *Store) tally(tx *bolt.Tx, c *core.Case, evs []core.Event) error {
 	if err := marks.Put([]byte(c.Number), v); err != nil {
 		return err
 	}
+	counters := tx.Bucket(bucketCounters)
+	for st, n := range core.StateDeltas(before, &after) {
+		k := stateKey(st)
+		prev := 0
+		if v := counters.Get(k); v != nil {
+			if prev, err = strconv.Atoi(string(v)); err != nil {
+				return fmt.Errorf("counter %s: %w", k, err)
+			}
+		}
+		if err := counters.Put(k, []byte(strconv.Itoa(prev+n))); err != nil {
+			return err
+		}
+	}
 	return addFigures(tx.Bucket(bucketFigures), deltas)
 }
+
+// stateKey is the counters' key of the count of cases in state st (the
+// day counts' keys are eight digits, so they never meet).
+func stateKey(st core.State) []byte { return []byte("state:" + string(st)) }
 
 func addFigures(b *bolt.Bucket, deltas core.FigureDeltas) error {
 	for key, d := range deltas {

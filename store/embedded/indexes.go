@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,8 +15,10 @@ import (
 // The case indexes, kept in the transaction that writes the case, so that
 // what a page shows costs what it shows and not the whole ledger:
 //
-//	live   number → nothing            every case not closed: the sweep, 附议, work lists, open queues
+//	live   number → nothing            every case not closed: the sweep, work lists, open queues
 //	grids  grid \x00 number → nothing  every case by its grid: a grid's queue, the household file's same address
+//	near   category \x00 place \x00 number → nothing
+//	                                   every case not closed by category and place (core.PlacesOf): 附议
 //
 // Keys sort by case number, which sorts by day and count, so walking an
 // index backwards lists newest first, as the cases bucket does. A file
@@ -23,15 +26,52 @@ import (
 var (
 	bucketLive  = []byte("live")
 	bucketGrids = []byte("grids")
+	bucketNear  = []byte("near")
 )
 
 // indexedAs is what of a case its indexes record.
 type indexedAs struct {
 	state core.State
 	grid  string
+	near  []string // its near keys' prefixes (category \x00 place \x00), when not closed
 }
 
-func indexOf(c *core.Case) indexedAs { return indexedAs{state: c.State, grid: c.Grid} }
+func indexOf(c *core.Case) indexedAs {
+	return indexedAs{state: c.State, grid: c.Grid, near: nearPrefixes(c)}
+}
+
+// nearPrefixes are the near index's key prefixes of c: none when closed.
+func nearPrefixes(c *core.Case) []string {
+	if c.State == core.StateClosed {
+		return nil
+	}
+	var out []string
+	for _, p := range core.PlacesOf(c) {
+		out = append(out, c.Category+"\x00"+p+"\x00")
+	}
+	return out
+}
+
+// renear moves c's near entries from was's to its own.
+func renear(tx *bolt.Tx, was []string, c *core.Case) error {
+	near := tx.Bucket(bucketNear)
+	now := nearPrefixes(c)
+	for _, p := range was {
+		if !slices.Contains(now, p) {
+			if err := near.Delete([]byte(p + c.Number)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range now {
+		if !slices.Contains(was, p) {
+			if err := near.Put([]byte(p+c.Number), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 func gridKey(grid, number string) []byte {
 	return append(append([]byte(grid), 0), number...)
@@ -40,6 +80,13 @@ func gridKey(grid, number string) []byte {
 // reindex moves case c's index entries from what they were (was; nil for a
 // new case) to what c is now.
 func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
+	var wasNear []string
+	if was != nil {
+		wasNear = was.near
+	}
+	if err := renear(tx, wasNear, c); err != nil {
+		return err
+	}
 	live, grids := tx.Bucket(bucketLive), tx.Bucket(bucketGrids)
 	number := []byte(c.Number)
 	if c.State == core.StateClosed {
@@ -67,6 +114,24 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 // buildIndexes indexes every case of a file written before the indexes
 // existed; it runs once, in the transaction that creates them.
 func buildIndexes(tx *bolt.Tx) error {
+	if tx.Bucket(bucketNear) == nil {
+		// The near index came after the others: index the live cases.
+		if _, err := tx.CreateBucket(bucketNear); err != nil {
+			return err
+		}
+		if live := tx.Bucket(bucketLive); live != nil {
+			err := live.ForEach(func(k, _ []byte) error {
+				var c core.Case
+				if err := getCase(tx, string(k), &c); err != nil {
+					return err
+				}
+				return renear(tx, nil, &c)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
 	if tx.Bucket(bucketLive) != nil && tx.Bucket(bucketGrids) != nil {
 		return nil
 	}
@@ -130,41 +195,45 @@ func walkBack(b *bolt.Bucket, prefix []byte, fn func(number string) (bool, error
 	return nil
 }
 
-// countCases counts the cases by state: the live ones read one by one,
-// the closed ones as every case numbered (the day counters) less the live.
+// countCases reads the counts of cases by state, kept by each write
+// (tally).
 func countCases(tx *bolt.Tx) (map[core.State]int, error) {
 	out := map[core.State]int{}
-	for _, s := range []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress,
-		core.StateResolved, core.StateClosed, core.StateReopened} {
-		out[s] = 0
-	}
-	total, live := 0, 0
-	err := tx.Bucket(bucketCounters).ForEach(func(k, v []byte) error {
-		if len(k) != len("20060102") {
-			return nil // not a day's count
+	counters := tx.Bucket(bucketCounters)
+	for _, st := range core.AllStates {
+		out[st] = 0
+		if v := counters.Get(stateKey(st)); v != nil {
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return nil, fmt.Errorf("counter %s: %w", st, err)
+			}
+			out[st] = n
 		}
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return fmt.Errorf("counter %s: %w", k, err)
-		}
-		total += n
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	err = tx.Bucket(bucketLive).ForEach(func(k, _ []byte) error {
-		var c core.Case
-		if err := getCase(tx, string(k), &c); err != nil {
-			return err
-		}
-		out[c.State]++
-		live++
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	out[core.StateClosed] = total - live
 	return out, nil
+}
+
+// nearNumbers lists the numbers of the open cases of category under any
+// of places (the near index), newest first.
+func nearNumbers(tx *bolt.Tx, category string, places []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	cur := tx.Bucket(bucketNear).Cursor()
+	for _, p := range places {
+		prefix := []byte(category + "\x00" + p + "\x00")
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			if n := string(k[len(prefix):]); !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out
+}
+
+// nearQuery reports whether q can be answered from the near index.
+func nearQuery(q core.CaseQuery) bool {
+	return q.Resident == "" && q.Category != "" && len(q.Places) > 0 && len(q.States) > 0 && !containsState(q.States, core.StateClosed)
 }

@@ -63,6 +63,7 @@ func Run(t *testing.T, factory Factory) {
 		{"EventsSince", testEventsSince},
 		{"Records", testRecords},
 		{"FiguresFollowEveryWrite", testFigures},
+		{"NearIndexFollowsEveryWrite", testNear},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -727,5 +728,68 @@ func testFigures(t *testing.T, s store.Store, clock *Clock) {
 	rows := core.RatesOf(&core.Town{}, core.Rules{}, got, core.FigureScope{}, core.ByDepartment, clock.Now())
 	if len(rows) != 2 || rows[0].Key != "d1" || rows[0].Cases != 1 || rows[1].Cases != 3 {
 		t.Errorf("rates by department %+v: want d1 with one case, three in all", rows)
+	}
+}
+
+// The open cases of a category are found by place (core.PlacesOf): their
+// grid, and the lattice cell of their location; a case closed, recategorised
+// or moved is found where it is now and nowhere else.
+func testNear(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	here := core.Point{Lat: 23.1291, Lng: 113.2644}
+	far := core.Point{Lat: 23.2291, Lng: 113.3644}
+	create := func(grid, category string, at *core.Point) string {
+		c, ev := newCase(clock, "o1", grid)
+		c.Category = category
+		if at != nil {
+			c.Location = &core.Location{Point: *at}
+		}
+		got, _, err := s.CreateCase(ctx, c, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Number
+	}
+	near := create("g1", "env", &here)
+	farAway := create("g2", "env", &far)
+	otherKind := create("g1", "road", &here)
+	unlocated := create("g1", "env", nil)
+	open := []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}
+	find := func(places ...string) []string {
+		t.Helper()
+		cs, err := s.Cases(ctx, core.CaseQuery{States: open, Category: "env", Places: places})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Number)
+		}
+		return out
+	}
+	around := core.CellsAround(here, 300)
+	if got := find(around...); len(got) != 1 || got[0] != near {
+		t.Fatalf("cells around: %v, want only %s (not %s, %s)", got, near, farAway, otherKind)
+	}
+	if got := find(append(around, core.GridPlace("g1"))...); len(got) != 2 || got[0] != unlocated || got[1] != near {
+		t.Fatalf("cells and grid: %v, want %s and %s, newest first", got, unlocated, near)
+	}
+	if _, _, err := s.UpdateCase(ctx, near, func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateClosed
+		return []core.Event{{Kind: core.EventClosed, Actor: core.ActorSystem, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpdateCase(ctx, farAway, func(c *core.Case) ([]core.Event, error) {
+		c.Grid, c.Location = "g1", &core.Location{Point: here}
+		return []core.Event{{Kind: core.EventTransferred, Actor: core.ActorSystem, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(around...); len(got) != 1 || got[0] != farAway {
+		t.Fatalf("after the close and the move: %v, want only %s", got, farAway)
+	}
+	if got := find(core.CellsAround(far, 300)...); len(got) != 0 {
+		t.Fatalf("the moved case is still found where it was: %v", got)
 	}
 }

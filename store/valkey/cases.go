@@ -35,14 +35,16 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // the live index (cases not closed), 7 the grid index the case was in, 8
 // the grid index it is in now (the same as 7 on create), 9 the case's
 // figure marks, 10 the figures' counters, and on create 11 all-cases
-// index, 12 resident index, and 13 the submit key when the case has one.
+// index, 12 resident index, and 13 the submit key when the case has one
+// (ARGV 3 set), then the near-index keys.
 // ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
 // the update was computed from, or on create how long the submit key is kept
 // (ms), 4 new case JSON, 5 what the live index does ("add", "rem" or
 // "keep"), 6 event count, 7 the case's marks after the write (JSON), 8 the
 // number k of counters it changes, then k pairs of counter field and
 // increment, then per event: its JSON, its stream field count n, its n
-// stream fields.
+// stream fields, then the counts r and a of the near-index keys (KEYS'
+// last r + a) the case leaves and joins.
 //
 // It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"} /
 // {"filed", number of the case filed with the submit key} having written
@@ -59,7 +61,7 @@ local function fill(s, seq)
 end
 if ARGV[1] == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
-  if KEYS[13] then
+  if ARGV[3] ~= '' then
     local filed = redis.call('GET', KEYS[13])
     if filed then return {'filed', filed} end
   end
@@ -99,8 +101,12 @@ if KEYS[7] ~= KEYS[8] or ARGV[1] == 'create' then redis.call('ZADD', KEYS[8], 0,
 if ARGV[1] == 'create' then
   redis.call('ZADD', KEYS[11], 0, ARGV[2])
   redis.call('ZADD', KEYS[12], 0, ARGV[2])
-  if KEYS[13] then redis.call('SET', KEYS[13], ARGV[2], 'PX', ARGV[3]) end
+  if ARGV[3] ~= '' then redis.call('SET', KEYS[13], ARGV[2], 'PX', ARGV[3]) end
 end
+local nr, na = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+local base = #KEYS - nr - na
+for i = 1, nr do redis.call('ZREM', KEYS[base + i], ARGV[2]) end
+for i = 1, na do redis.call('ZADD', KEYS[base + nr + i], 0, ARGV[2]) end
 redis.call('SET', KEYS[1], ARGV[4])
 return out
 `
@@ -151,7 +157,7 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.logKey(), s.seqKey(), s.stream,
 		s.liveKey(), wasGrid, s.gridKey(c.Grid), s.marksKey(c.Number), s.figuresKey()}
 	args := []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), string(marksJSON), ""}
-	args = appendFigureDeltas(args, deltas)
+	args = appendFigureDeltas(args, deltas, core.StateDeltas(marks, &after))
 	if old == nil {
 		args[0] = "create"
 		keys = append(keys, s.casesKey(), s.residentKey(c.Resident))
@@ -171,6 +177,9 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 		args = append(args, string(payload), strconv.Itoa(len(fields)))
 		args = append(args, fields...)
 	}
+	leave, join := s.nearMoves(was, c)
+	args = append(args, strconv.Itoa(len(leave)), strconv.Itoa(len(join)))
+	keys = append(append(keys, leave...), join...)
 	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
 	if err != nil {
 		return fmt.Errorf("write script: %w", err)
@@ -313,7 +322,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		if err != nil {
 			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
 		}
-		was := core.Case{State: c.State, Grid: c.Grid}
+		was := core.Case{State: c.State, Grid: c.Grid, Category: c.Category, Location: c.Location}
 		evs, err := change(&c)
 		if err != nil {
 			return core.Case{}, nil, err
@@ -359,6 +368,9 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultLimit
+	}
+	if nearQuery(q) {
+		return s.nearCases(ctx, q, limit)
 	}
 	index := s.indexFor(q)
 	page := int64(min(max(limit, 64), 512))

@@ -17,7 +17,8 @@ import (
 // the write that changes the case:
 //
 //	P{gb}:marks:<number>  string  the case's core.FigureMarks as JSON
-//	P{gb}:figures         hash    <cell key>\x1e<counter> → count (HINCRBY; a count back to 0 is removed)
+//	P{gb}:figures         hash    <cell key>\x1e<counter> → count (HINCRBY; a count back to 0 is removed),
+//	                              and state\x1e<state> → the cases in that state (CountCases)
 //	P{gb}:figured         string  set once the cases written before the counters are tallied
 //
 // A case written before them has no marks: its first update tallies it
@@ -29,9 +30,13 @@ func (s *Store) figuredKey() string            { return s.prefix + "{gb}:figured
 
 const counterSep = "\x1e"
 
+// stateField is the counters' field of the count of cases in state st.
+func stateField(st core.State) string { return "state" + counterSep + string(st) }
+
 // appendFigureDeltas puts the deltas' count at args[7] and appends them as
-// field, increment pairs, in a fixed order.
-func appendFigureDeltas(args []string, deltas core.FigureDeltas) []string {
+// field, increment pairs, in a fixed order, then the moves between the
+// counts by state.
+func appendFigureDeltas(args []string, deltas core.FigureDeltas, states map[core.State]int) []string {
 	cells := make([]string, 0, len(deltas))
 	for k := range deltas {
 		cells = append(cells, k)
@@ -45,6 +50,12 @@ func appendFigureDeltas(args []string, deltas core.FigureDeltas) []string {
 				args = append(args, cell+counterSep+strconv.Itoa(i), strconv.Itoa(by))
 				n++
 			}
+		}
+	}
+	for _, st := range core.AllStates {
+		if by := states[st]; by != 0 {
+			args = append(args, stateField(st), strconv.Itoa(by))
+			n++
 		}
 	}
 	args[7] = strconv.Itoa(n)
@@ -136,7 +147,7 @@ func (s *Store) tallyOld(ctx context.Context, c *core.Case, evs []core.Event) (b
 	if err != nil {
 		return false, err
 	}
-	args := appendFigureDeltas([]string{"", "", "", "", "", "", string(marks), ""}, deltas)
+	args := appendFigureDeltas([]string{"", "", "", "", "", "", string(marks), ""}, deltas, core.StateDeltas(nil, &m))
 	n, err := s.tally.Exec(ctx, s.client, []string{s.marksKey(c.Number), s.figuresKey()}, args[6:]).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("tally %s: %w", c.Number, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	vk "github.com/valkey-io/valkey-go"
 
@@ -135,39 +136,149 @@ func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case,
 	return out, nil
 }
 
-// CountCases implements core.CaseStore: the live cases read and counted
-// by state, the closed ones as every case less the live.
+// CountCases implements core.CaseStore: the counts by state kept by each
+// write, in one HMGET.
 func (s *Store) CountCases(ctx context.Context) (map[core.State]int, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res := s.client.DoMulti(ctx,
-		s.client.B().Zcard().Key(s.casesKey()).Build(),
-		s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build())
-	total, err := res[0].AsInt64()
-	if err != nil {
-		return nil, fmt.Errorf("count cases: %w", err)
+	fields := make([]string, len(core.AllStates))
+	for i, st := range core.AllStates {
+		fields[i] = stateField(st)
 	}
-	live, err := res[1].AsStrSlice()
+	vals, err := s.client.Do(ctx, s.client.B().Hmget().Key(s.figuresKey()).Field(fields...).Build()).ToArray()
 	if err != nil {
 		return nil, fmt.Errorf("count cases: %w", err)
 	}
 	out := map[core.State]int{}
-	for _, st := range []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress,
-		core.StateResolved, core.StateClosed, core.StateReopened} {
+	for i, st := range core.AllStates {
 		out[st] = 0
-	}
-	const page = 500
-	for i := 0; i < len(live); i += page {
-		cases, err := s.caseValues(ctx, live[i:min(i+page, len(live))])
-		if err != nil {
-			return nil, fmt.Errorf("count cases: %w", err)
+		if n, err := vals[i].AsInt64(); err == nil {
+			out[st] = int(n)
+		} else if !vk.IsValkeyNil(err) {
+			return nil, fmt.Errorf("count cases: %s: %w", st, err)
 		}
-		for _, c := range cases {
-			if c != nil {
-				out[c.State]++
+	}
+	return out, nil
+}
+
+// The near index (core/places.go): P{gb}:near:<category>:<place>, a sorted
+// set of the numbers of the cases not closed of that category under that
+// place, score 0. writeScript moves a case's entries in its write.
+
+func (s *Store) nearKey(category, place string) string {
+	return s.prefix + "{gb}:near:" + category + ":" + place
+}
+
+func (s *Store) nearKeys(c *core.Case) []string {
+	if c == nil || c.State == core.StateClosed {
+		return nil
+	}
+	var out []string
+	for _, p := range core.PlacesOf(c) {
+		out = append(out, s.nearKey(c.Category, p))
+	}
+	return out
+}
+
+// nearMoves lists the near keys a write leaves and joins: was is the case
+// before (nil on create).
+func (s *Store) nearMoves(was, c *core.Case) (leave, join []string) {
+	before, after := s.nearKeys(was), s.nearKeys(c)
+	for _, k := range before {
+		if !slices.Contains(after, k) {
+			leave = append(leave, k)
+		}
+	}
+	for _, k := range after {
+		if !slices.Contains(before, k) {
+			join = append(join, k)
+		}
+	}
+	return leave, join
+}
+
+// nearQuery reports whether q can be answered from the near index.
+func nearQuery(q core.CaseQuery) bool {
+	return q.Resident == "" && q.Category != "" && len(q.Places) > 0 && len(q.States) > 0 && !slicesContains(q.States, core.StateClosed)
+}
+
+// nearCases answers q from the near index: every place's numbers, newest
+// first, read with one MGET.
+func (s *Store) nearCases(ctx context.Context, q core.CaseQuery, limit int) ([]core.Case, error) {
+	cmds := make(vk.Commands, 0, len(q.Places))
+	for _, p := range q.Places {
+		cmds = append(cmds, s.client.B().Zrange().Key(s.nearKey(q.Category, p)).Min("0").Max("-1").Build())
+	}
+	seen := map[string]bool{}
+	var numbers []string
+	for _, r := range s.client.DoMulti(ctx, cmds...) {
+		ns, err := r.AsStrSlice()
+		if err != nil {
+			return nil, fmt.Errorf("list cases near: %w", err)
+		}
+		for _, n := range ns {
+			if !seen[n] {
+				seen[n] = true
+				numbers = append(numbers, n)
 			}
 		}
 	}
-	out[core.StateClosed] = int(total) - len(live)
+	slices.Sort(numbers)
+	slices.Reverse(numbers)
+	var out []core.Case
+	const page = 500
+	for i := 0; i < len(numbers) && len(out) < limit; i += page {
+		cases, err := s.caseValues(ctx, numbers[i:min(i+page, len(numbers))])
+		if err != nil {
+			return nil, fmt.Errorf("list cases near: %w", err)
+		}
+		for _, c := range cases {
+			if c != nil && q.Match(c) {
+				out = append(out, *c)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+	}
 	return out, nil
+}
+
+// nearedKey is set once the cases not closed of a ledger written before
+// the near index are in it.
+func (s *Store) nearedKey() string { return s.prefix + "{gb}:neared" }
+
+// buildNear puts the cases not closed of a ledger written before the near
+// index into it, once. A write racing it moves the entries it knows of;
+// ZADD of a case closed meanwhile is undone by nothing, and costs a
+// candidate that Match then drops.
+func (s *Store) buildNear(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.nearedKey()).Build()).AsInt64()
+	if err != nil || done == 1 {
+		return err
+	}
+	live, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return fmt.Errorf("near index: %w", err)
+	}
+	const page = 500
+	for i := 0; i < len(live); i += page {
+		part := live[i:min(i+page, len(live))]
+		cases, err := s.caseValues(ctx, part)
+		if err != nil {
+			return fmt.Errorf("near index: %w", err)
+		}
+		var cmds vk.Commands
+		for j, c := range cases {
+			for _, k := range s.nearKeys(c) {
+				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, part[j]).Build())
+			}
+		}
+		for _, r := range s.client.DoMulti(ctx, cmds...) {
+			if err := r.Error(); err != nil {
+				return fmt.Errorf("near index: %w", err)
+			}
+		}
+	}
+	return s.client.Do(ctx, s.client.B().Set().Key(s.nearedKey()).Value("1").Build()).Error()
 }
