@@ -38,6 +38,18 @@ type apiResult struct {
 	ExpiresIn   int64  `json:"expires_in"`
 	OpenID      string `json:"openid"` // web authorisation
 	Ticket      string `json:"ticket"` // the JS-SDK's jsapi_ticket
+	// The account's templates: message templates (template_list) and
+	// 订阅通知 templates (data).
+	TemplateList []listedTemplate `json:"template_list"`
+	Data         []listedTemplate `json:"data"`
+}
+
+// listedTemplate is one template as WeChat lists the account's own.
+type listedTemplate struct {
+	TemplateID string `json:"template_id"` // template_list
+	PriTmplID  string `json:"priTmplId"`   // data (订阅通知)
+	Title      string `json:"title"`
+	Content    string `json:"content"`
 }
 
 // isTokenError reports whether code says the access token is stale.

@@ -225,6 +225,8 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.serveOAuthToken)
 	mux.HandleFunc("GET /cgi-bin/ticket/getticket", s.serveGetTicket)
+	mux.HandleFunc("GET /cgi-bin/template/get_all_private_template", s.serveListTemplates)
+	mux.HandleFunc("GET /wxaapi/newtmpl/gettemplate", s.serveListSubscribeTemplates)
 	mux.HandleFunc("GET /open/js/jweixin-1.6.0.js", s.serveJSSDK)
 	mux.HandleFunc("POST /{$}", s.serveCloudAPI)
 	s.routePage(mux)

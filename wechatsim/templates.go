@@ -2,6 +2,7 @@ package wechatsim
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"unicode"
@@ -201,4 +202,41 @@ func findTemplate(ts []Template, id string) (Template, bool) {
 		}
 	}
 	return Template{}, false
+}
+
+// content is a template's content as WeChat lists it: each field's label
+// and {{key.DATA}}, one a line.
+func (t Template) content() string {
+	var b strings.Builder
+	for _, f := range t.Field {
+		b.WriteString(f.Label + "：{{" + f.Key + ".DATA}}\n")
+	}
+	return b.String()
+}
+
+// serveListTemplates answers /cgi-bin/template/get_all_private_template: the
+// account's message templates.
+func (s *Sim) serveListTemplates(w http.ResponseWriter, r *http.Request) {
+	if !s.checkToken(w, r) {
+		return
+	}
+	list := []map[string]string{}
+	for _, t := range s.cfg.Templates {
+		list = append(list, map[string]string{"template_id": t.ID, "title": t.Title, "primary_industry": "政府与公共事业",
+			"deputy_industry": "政务", "content": t.content(), "example": ""})
+	}
+	apiAnswer(w, map[string]any{"template_list": list})
+}
+
+// serveListSubscribeTemplates answers /wxaapi/newtmpl/gettemplate: the
+// account's 订阅通知 templates (type 2: one-time).
+func (s *Sim) serveListSubscribeTemplates(w http.ResponseWriter, r *http.Request) {
+	if !s.checkToken(w, r) {
+		return
+	}
+	list := []map[string]any{}
+	for _, t := range s.cfg.SubscribeTemplates {
+		list = append(list, map[string]any{"priTmplId": t.ID, "title": t.Title, "content": t.content(), "example": "", "type": 2})
+	}
+	apiAnswer(w, map[string]any{"errcode": 0, "errmsg": "ok", "data": list})
 }

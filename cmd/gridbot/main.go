@@ -67,6 +67,9 @@ usage:
   gridbot guess figures|reset [-config FILE]
                                    the category guess: right guesses by month, or forget
                                    what it learnt from staff corrections
+  gridbot templates check [-config FILE]
+                                   compare the notice templates' mappings with the templates
+                                   the account picked (WeChat's lists of them)
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -92,6 +95,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runFill(ctx, args[1:], env)
 	case "guess":
 		return runGuess(ctx, args[1:], env)
+	case "templates":
+		return runTemplates(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil
