@@ -12,6 +12,7 @@ import (
 	vk "github.com/valkey-io/valkey-go"
 
 	"gridbot/core"
+	"gridbot/internal/valkeytest"
 	"gridbot/store"
 	"gridbot/store/storetest"
 	"gridbot/store/valkey"
@@ -97,5 +98,32 @@ func TestBehaviourOnCluster(t *testing.T) {
 	}
 	if got := streamEvents(t, s, prefix); len(got) != 1 || got[0].Seq != first.Seq || got[0].Kind != core.EventSubmitted {
 		t.Fatalf("stream on cluster: %+v", got)
+	}
+}
+
+// The behaviour suite on a real cluster of three masters started by the
+// test: every ledger key of a deployment lives in its {gb} slot, so the
+// scripts run on one master; keys of other tags spread over the others.
+func TestBehaviourOnThreeMasters(t *testing.T) {
+	addrs := valkeytest.Cluster(t)
+	n := 0
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
+		n++
+		s, err := valkey.Open(context.Background(), valkey.Options{Addr: addrs, Prefix: fmt.Sprintf("m%d:", n), CasePrefix: "ST", Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	masters := map[string]bool{}
+	for _, tag := range []string{"{gb}", "{a}", "{b}", "{c}", "{d}", "{e}", "{f}"} {
+		masters[valkeytest.NodeOf(t, addrs, "x:"+tag+":case:1")] = true
+	}
+	if len(masters) != 3 {
+		t.Fatalf("seven hash tags landed on %d masters, want all three: %v", len(masters), masters)
+	}
+	if a, b := valkeytest.NodeOf(t, addrs, "p:{gb}:case:ST1"), valkeytest.NodeOf(t, addrs, "p:{gb}:figures"); a != b {
+		t.Fatalf("a case and the counters are on %s and %s: the write script could not run", a, b)
 	}
 }

@@ -24,6 +24,11 @@
 //	P{gb}:live                   sorted set  none  the numbers of the cases not closed, score 0 (indexes.go)
 //	P{gb}:grid:<grid>            sorted set  none  the grid's case numbers, score 0
 //	P{gb}:indexed                string      none  set once the cases written before the indexes are indexed
+//	P{gb}:near:<category>:<place> sorted set none  the open cases of a category under a place (core/places.go): 附议
+//	P{gb}:neared                 string      none  set once the open cases written before the near index are in it
+//	P{gb}:marks:<number>         string      none  the case's figure marks (core.FigureMarks) as JSON (figures.go)
+//	P{gb}:figures                hash        none  the figures' counters by cell, and the counts of cases by state
+//	P{gb}:figured                string      none  set once the cases written before the counters are tallied
 //	P{gb}:stream:case.events     stream      none  the router's transport (valkeystream): one entry per event
 //	Peph:<key>                   string      yes   Ephemeral values as given: sessions, dedupe marks, logins (SET PX)
 //	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace
