@@ -9,17 +9,24 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gridbot/internal/valkeytest"
 )
 
 // bootPages boots a rig whose pages are reached at a known address, with
 // web authorisation played by the simulator: the notices' 详情 links lead
 // to this very instance.
-func bootPages(t *testing.T) (*rig, string) {
+func bootPages(t *testing.T) (*rig, string) { return bootPagesWith(t, rigOptions{}) }
+
+// bootPagesWith is bootPages with the rig's options (Valkey, safe mode).
+func bootPagesWith(t *testing.T, opts rigOptions) (*rig, string) {
 	t.Helper()
-	r := prepare(t, rigOptions{})
+	r := prepare(t, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +142,21 @@ var pngPhoto = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x
 // accepts, replies and resolves on the page; the resident follows the case
 // on their page and rates it there.
 func TestPagesInsideWeChat(t *testing.T) {
-	r, base := bootPages(t)
+	for _, mode := range []struct {
+		name  string
+		store func(t *testing.T) rigOptions
+	}{
+		{"embedded, plain mode", func(*testing.T) rigOptions { return rigOptions{} }},
+		{"valkey, safe mode", func(t *testing.T) rigOptions {
+			return rigOptions{valkey: valkeytest.Addr(t), prefix: valkeytest.Prefix(t), safeMode: true}
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) { pagesLoop(t, mode.store(t)) })
+	}
+}
+
+func pagesLoop(t *testing.T, opts rigOptions) {
+	r, base := bootPagesWith(t, opts)
 	const leader, resident = "osample-L10-a", "oresident-pages-1"
 	number := r.fileByLocation(resident)
 	push := r.waitPush(leader, "工单编号："+number)
@@ -155,10 +176,16 @@ func TestPagesInsideWeChat(t *testing.T) {
 	if status, out := lead.post("/wx/api/cases/"+number+"/accept", nil, nil); status != http.StatusOK || out["state"] != "in_progress" {
 		t.Fatalf("受理: %d %v", status, out)
 	}
+	// The resident writes in traditional characters now: the leader's
+	// reply, pushed later, reaches them in traditional too (the script is
+	// remembered in the store, embedded or Valkey).
+	if got := r.say(resident, "多謝你哋，辛苦晒"); got == "" {
+		t.Fatal("no answer to thanks")
+	}
 	if status, out := lead.post("/wx/api/cases/"+number+"/reply", map[string]string{"text": "已通知电工，明早维修"}, nil); status != http.StatusOK {
 		t.Fatalf("回复: %d %v", status, out)
 	}
-	r.waitPush(resident, "已通知电工，明早维修")
+	r.waitPush(resident, "已通知電工，明早維修")
 	if status, out := lead.post("/wx/api/cases/"+number+"/resolve", map[string]string{"result": "已更换路灯"}, pngPhoto); status != http.StatusOK ||
 		out["state"] != "resolved" {
 		t.Fatalf("办结: %d %v", status, out)
@@ -180,6 +207,22 @@ func TestPagesInsideWeChat(t *testing.T) {
 	if status := res.get("/wx/api/cases/"+number, &v); status != http.StatusOK || v["role"] != "resident" ||
 		v["result"] != "已更换路灯" || v["can"].(map[string]any)["rate"] != true {
 		t.Fatalf("the resident's view: %d %v", status, v)
+	}
+	// WeChat's subscribe button: the page's wx.config, signed with the
+	// jsapi_ticket the store shares, passes the simulator's check.
+	var js struct {
+		AppID     string `json:"appId"`
+		Timestamp int64  `json:"timestamp"`
+		NonceStr  string `json:"nonceStr"`
+		Signature string `json:"signature"`
+	}
+	page := base + "/wx/cases/" + number
+	if status := res.get("/wx/api/jsconfig?url="+url.QueryEscape(page), &js); status != http.StatusOK {
+		t.Fatalf("wx.config: %d", status)
+	}
+	if msg := r.api.CheckJSConfig(resident, page, js.AppID, strconv.FormatInt(js.Timestamp, 10), js.NonceStr, js.Signature,
+		[]string{"wx-open-subscribe"}); msg != "config:ok" {
+		t.Fatalf("the simulator refused the page's wx.config: %s", msg)
 	}
 	if status, out := res.post("/wx/api/cases/"+number+"/rate", map[string]string{"score": "5"}, nil); status != http.StatusOK ||
 		out["state"] != "closed" {
