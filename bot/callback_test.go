@@ -483,7 +483,7 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // A message opens the user's 48-hour window, a menu click only the
-// 1-minute one; an unfollow opens nothing (window_test.go has every way).
+// 1-minute one; an unfollow opens nothing (window_internal_test.go has every way).
 func TestCallbackOpensTheWindow(t *testing.T) {
 	store := &memEphemeral{Now: func() time.Time { return fixedNow }}
 	window := &bot.Window{Store: store, Now: func() time.Time { return fixedNow }}
