@@ -41,7 +41,7 @@ type groupRig struct {
 
 // newGroupRig: grid L10 and village v10 have group robots; L10 wants each
 // new case.
-func newGroupRig(t *testing.T, at time.Time) *groupRig {
+func newGroupRig(t testing.TB, at time.Time) *groupRig {
 	t.Helper()
 	clk := &clock{t: at}
 	sim := wecomsim.New(wecomsim.Config{CorpID: corpID, AgentID: 1000002, Secret: secret, Token: token, AESKey: aesKey,

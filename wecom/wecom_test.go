@@ -36,7 +36,7 @@ type rig struct {
 	keys *embedded.MemoryKeys
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	sim := wecomsim.New(wecomsim.Config{CorpID: corpID, AgentID: 1000002, Secret: secret, Token: token, AESKey: aesKey,
 		Members: []wecomsim.Member{{UserID: "zhangwei", Name: "网格长 张伟"}, {UserID: "lina", Name: "李娜"}},
