@@ -31,13 +31,16 @@ import (
 
 // FigureCell is one cell of counters: the cases filed in one month (rates,
 // opened) or the events of one month (closed, reopened, overdue at its
-// end), of one village, grid and category, for the case as a whole
-// (Department "") or for one department whistled to it.
+// end), of one village and grid, for the case as a whole (Department "")
+// or for one department whistled to it. The cases filed by category are
+// counted apart, in cells with no month and a Category (their FigCases
+// alone), so that the cells of the months stay few: months × grids ×
+// (departments + 1), a few thousand for a town's three years.
 type FigureCell struct {
-	Month      string // "2006-01" in the town's zone
+	Month      string // "2006-01" in the town's zone; "" in a category's cell
 	Village    string
 	Grid       string
-	Category   string
+	Category   string // only in a category's cell
 	Department string
 }
 
@@ -258,7 +261,7 @@ func (m *FigureMarks) overdueAt(t time.Time) bool {
 // cells lists the case's cells of month: the whole case's, then one per
 // department.
 func (m *FigureMarks) cells(month string) []FigureCell {
-	base := FigureCell{Month: month, Village: m.Village, Grid: m.Grid, Category: m.Category}
+	base := FigureCell{Month: month, Village: m.Village, Grid: m.Grid}
 	out := []FigureCell{base}
 	for _, d := range m.Departments {
 		c := base
@@ -310,6 +313,12 @@ func (m *FigureMarks) contribute(deltas FigureDeltas, sign int) {
 		k := cell.Key()
 		d := deltas[k]
 		d.add(own, sign)
+		deltas[k] = d
+		// The category's cell: the case filed, whatever the month.
+		cell.Month, cell.Category = "", m.Category
+		k = cell.Key()
+		d = deltas[k]
+		d[FigCases] += sign
 		deltas[k] = d
 	}
 	for _, month := range m.Closes {
@@ -452,6 +461,9 @@ func RatesOf(town *Town, rules Rules, t FigureTally, scope FigureScope, by Group
 	total := &RateRow{Key: "total", Name: "合计"}
 	newRow := func(key string) RateRow { return RateRow{Key: key, Name: unitName(town, by, key)} }
 	for cell, v := range t.Cells {
+		if cell.Month == "" {
+			continue // a category's cell
+		}
 		line := RateRow{Cases: v[FigCases], ResponseDue: v[FigResponseDue], ResponseOnTime: v[FigResponseOnTime],
 			ResolutionDue: v[FigResolutionDue], ResolutionOnTime: v[FigResolutionOnTime], Rated: v[FigRated],
 			Satisfied: v[FigSatisfied], Extended: v[FigExtended]}
@@ -501,7 +513,7 @@ func MonthlyLedgerOf(town *Town, t FigureTally, scope FigureScope, month string,
 	total := &LedgerRow{Key: "total", Name: "合计"}
 	newRow := func(key string) LedgerRow { return LedgerRow{Key: key, Name: unitName(town, by, key)} }
 	for cell, v := range t.Cells {
-		if cell.Month > month {
+		if cell.Month > month || cell.Month == "" {
 			continue
 		}
 		var line LedgerRow
@@ -552,7 +564,7 @@ func MonthlyLedgerOf(town *Town, t FigureTally, scope FigureScope, month string,
 func CategoryCounts(t FigureTally, scope FigureScope) (filed, open map[string]int) {
 	filed, open = map[string]int{}, map[string]int{}
 	for cell, v := range t.Cells {
-		if scope.base(cell) && v[FigCases] != 0 {
+		if cell.Month == "" && scope.base(cell) && v[FigCases] != 0 {
 			filed[cell.Category] += v[FigCases]
 		}
 	}

@@ -41,8 +41,8 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // the update was computed from, or on create how long the submit key is kept
 // (ms), 4 new case JSON, 5 what the live index does ("add", "rem" or
 // "keep"), 6 event count, 7 the case's marks after the write (JSON), 8 the
-// number k of counters it changes, then k pairs of counter field and
-// increment, then per event: its JSON, its stream field count n, its n
+// number k of counter cells it changes, then k pairs of cell field and
+// comma-separated increments, then per event: its JSON, its stream field count n, its n
 // stream fields, then the counts r and a of the near-index keys (KEYS'
 // last r + a) the case leaves and joins.
 //
@@ -74,9 +74,18 @@ local out = {'ok'}
 redis.call('SET', KEYS[9], ARGV[7])
 local nd = tonumber(ARGV[8])
 for d = 1, nd do
-  if redis.call('HINCRBY', KEYS[10], ARGV[7 + 2 * d], ARGV[8 + 2 * d]) == 0 then
-    redis.call('HDEL', KEYS[10], ARGV[7 + 2 * d])
+  -- A cell's counters are one field, comma-separated; the deltas too.
+  local field, cur = ARGV[7 + 2 * d], {}
+  local was = redis.call('HGET', KEYS[10], field)
+  if was then for x in string.gmatch(was, '[^,]+') do cur[#cur + 1] = tonumber(x) end end
+  local sum, i, zero = {}, 0, true
+  for x in string.gmatch(ARGV[8 + 2 * d], '[^,]+') do
+    i = i + 1
+    local v = (cur[i] or 0) + tonumber(x)
+    if v ~= 0 then zero = false end
+    sum[i] = string.format('%d', v)
   end
+  if zero then redis.call('HDEL', KEYS[10], field) else redis.call('HSET', KEYS[10], field, table.concat(sum, ',')) end
 end
 local at = 9 + 2 * nd
 for e = 1, tonumber(ARGV[6]) do

@@ -17,8 +17,8 @@ import (
 // the write that changes the case:
 //
 //	P{gb}:marks:<number>  string  the case's core.FigureMarks as JSON
-//	P{gb}:figures         hash    <cell key>\x1e<counter> → count (HINCRBY; a count back to 0 is removed),
-//	                              and state\x1e<state> → the cases in that state (CountCases)
+//	P{gb}:figures         hash    <cell key> → its counters, comma-separated (a cell back to all 0 is removed),
+//	                              and "states" → the cases in each state of core.AllStates (CountCases)
 //	P{gb}:figured         string  set once the cases written before the counters are tallied
 //
 // A case written before them has no marks: its first update tallies it
@@ -28,38 +28,63 @@ func (s *Store) marksKey(number string) string { return s.prefix + "{gb}:marks:"
 func (s *Store) figuresKey() string            { return s.prefix + "{gb}:figures" }
 func (s *Store) figuredKey() string            { return s.prefix + "{gb}:figured" }
 
-const counterSep = "\x1e"
+// statesField is the counters' field of the counts of cases by state, in
+// the order of core.AllStates.
+const statesField = "states"
 
-// stateField is the counters' field of the count of cases in state st.
-func stateField(st core.State) string { return "state" + counterSep + string(st) }
-
-// appendFigureDeltas puts the deltas' count at args[7] and appends them as
-// field, increment pairs, in a fixed order, then the moves between the
-// counts by state.
+// appendFigureDeltas puts the number of cells changed at args[7] and
+// appends each as its field and comma-separated increments, in a fixed
+// order, then the moves between the counts by state.
 func appendFigureDeltas(args []string, deltas core.FigureDeltas, states map[core.State]int) []string {
 	cells := make([]string, 0, len(deltas))
 	for k := range deltas {
 		cells = append(cells, k)
 	}
 	sort.Strings(cells)
-	n := 0
 	for _, cell := range cells {
 		d := deltas[cell]
-		for i, by := range d {
-			if by != 0 {
-				args = append(args, cell+counterSep+strconv.Itoa(i), strconv.Itoa(by))
-				n++
-			}
-		}
+		args = append(args, cell, joinInts(d[:]))
 	}
-	for _, st := range core.AllStates {
-		if by := states[st]; by != 0 {
-			args = append(args, stateField(st), strconv.Itoa(by))
-			n++
+	n := len(cells)
+	if len(states) > 0 {
+		by := make([]int, len(core.AllStates))
+		for i, st := range core.AllStates {
+			by[i] = states[st]
 		}
+		args = append(args, statesField, joinInts(by))
+		n++
 	}
 	args[7] = strconv.Itoa(n)
 	return args
+}
+
+func joinInts(ns []int) string {
+	b := make([]byte, 0, len(ns)*2)
+	for i, n := range ns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return string(b)
+}
+
+// splitInts reads joinInts back into out; short input leaves the rest.
+func splitInts(s string, out []int) error {
+	for i := 0; s != "" && i < len(out); i++ {
+		part := s
+		if j := strings.IndexByte(s, ','); j >= 0 {
+			part, s = s[:j], s[j+1:]
+		} else {
+			s = ""
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return err
+		}
+		out[i] = n
+	}
+	return nil
 }
 
 // caseWithMarks reads the case, the JSON it was decoded from and its
@@ -127,15 +152,23 @@ func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMar
 
 // tallyScript counts a case written before the counters, once: it sets
 // the marks and adds the counts only if the case has no marks yet. KEYS: 1
-// marks, 2 counters; ARGV: 1 marks JSON, 2 k, then k field, increment
-// pairs.
+// marks, 2 counters; ARGV: 1 marks JSON, 2 k, then k pairs of cell field
+// and comma-separated increments (as writeScript).
 const tallyScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 for d = 1, tonumber(ARGV[2]) do
-  if redis.call('HINCRBY', KEYS[2], ARGV[1 + 2 * d], ARGV[2 + 2 * d]) == 0 then
-    redis.call('HDEL', KEYS[2], ARGV[1 + 2 * d])
+  local field, cur = ARGV[1 + 2 * d], {}
+  local was = redis.call('HGET', KEYS[2], field)
+  if was then for x in string.gmatch(was, '[^,]+') do cur[#cur + 1] = tonumber(x) end end
+  local sum, i, zero = {}, 0, true
+  for x in string.gmatch(ARGV[2 + 2 * d], '[^,]+') do
+    i = i + 1
+    local v = (cur[i] or 0) + tonumber(x)
+    if v ~= 0 then zero = false end
+    sum[i] = string.format('%d', v)
   end
+  if zero then redis.call('HDEL', KEYS[2], field) else redis.call('HSET', KEYS[2], field, table.concat(sum, ',')) end
 end
 return 1
 `
@@ -223,20 +256,16 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	if err != nil {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
 	}
-	t := core.FigureTally{Cells: map[core.FigureCell]core.FigureCounts{}}
+	t := core.FigureTally{Cells: make(map[core.FigureCell]core.FigureCounts, len(fields))}
 	for f, v := range fields {
-		i := strings.LastIndex(f, counterSep)
-		if i < 0 {
-			continue
+		cell, ok := core.ParseFigureCell(f)
+		if !ok {
+			continue // the counts by state
 		}
-		cell, ok := core.ParseFigureCell(f[:i])
-		counter, err := strconv.Atoi(f[i+len(counterSep):])
-		n, err2 := strconv.Atoi(v)
-		if !ok || err != nil || err2 != nil || counter < 0 || counter >= core.NumFigureCounters {
-			continue
+		var counts core.FigureCounts
+		if err := splitInts(v, counts[:]); err != nil {
+			return core.FigureTally{}, fmt.Errorf("figures: %q: %w", f, err)
 		}
-		counts := t.Cells[cell]
-		counts[counter] = n
 		t.Cells[cell] = counts
 	}
 	const page = 500

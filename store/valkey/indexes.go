@@ -141,22 +141,17 @@ func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case,
 func (s *Store) CountCases(ctx context.Context) (map[core.State]int, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	fields := make([]string, len(core.AllStates))
-	for i, st := range core.AllStates {
-		fields[i] = stateField(st)
+	v, err := s.client.Do(ctx, s.client.B().Hget().Key(s.figuresKey()).Field(statesField).Build()).ToString()
+	if err != nil && !vk.IsValkeyNil(err) {
+		return nil, fmt.Errorf("count cases: %w", err)
 	}
-	vals, err := s.client.Do(ctx, s.client.B().Hmget().Key(s.figuresKey()).Field(fields...).Build()).ToArray()
-	if err != nil {
+	by := make([]int, len(core.AllStates))
+	if err := splitInts(v, by); err != nil {
 		return nil, fmt.Errorf("count cases: %w", err)
 	}
 	out := map[core.State]int{}
 	for i, st := range core.AllStates {
-		out[st] = 0
-		if n, err := vals[i].AsInt64(); err == nil {
-			out[st] = int(n)
-		} else if !vk.IsValkeyNil(err) {
-			return nil, fmt.Errorf("count cases: %s: %w", st, err)
-		}
+		out[st] = by[i]
 	}
 	return out, nil
 }
