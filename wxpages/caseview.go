@@ -62,6 +62,7 @@ type staffView struct {
 	StateLabel   string         `json:"state_label"`
 	Category     string         `json:"category"`
 	Text         string         `json:"text"`
+	TextRead     string         `json:"text_read,omitempty"` // its simplified reading, where it differs
 	Place        string         `json:"place"`
 	Assignee     string         `json:"assignee,omitempty"`
 	Post         core.Post      `json:"post,omitempty"`
@@ -506,7 +507,13 @@ func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, rd *reader, c
 	}
 	town := s.Town.Town()
 	if s.asStaff(rd, c) {
-		writeJSON(w, http.StatusOK, newStaffView(town, rd, c, events, s.now()))
+		v := newStaffView(town, rd, c, events, s.now())
+		if s.Simplify != nil {
+			if read := s.Simplify(v.Text); read != v.Text {
+				v.TextRead = read
+			}
+		}
+		writeJSON(w, http.StatusOK, v)
 		return
 	}
 	v := newResidentView(town, rd, c, events, s.SubscribeTemplates)

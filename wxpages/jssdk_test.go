@@ -96,3 +96,25 @@ func TestJSConfigForOwnPagesOnly(t *testing.T) {
 		t.Fatalf("content policy without the JS-SDK: %s", csp)
 	}
 }
+
+// Staff read what a resident wrote in traditional characters as written,
+// with its simplified reading beside it; text that reads the same gets
+// none, and the resident reads their own words only.
+func TestStaffSeeTheSimplifiedReading(t *testing.T) {
+	f := newFixture(t)
+	f.srv.Simplify = strings.NewReplacer("燈", "灯", "壞", "坏").Replace
+	number := f.file(t, oResident, "g1", "街燈壞咗")
+	lead := f.phone(t, oLead1)
+	lead.login(t)
+	if v := lead.view(t, number); v["text"] != "街燈壞咗" || v["text_read"] != "街灯坏咗" {
+		t.Fatalf("staff view: %v / %v", v["text"], v["text_read"])
+	}
+	if v := lead.view(t, f.number); v["text_read"] != nil {
+		t.Fatalf("a simplified text got a reading: %v", v["text_read"])
+	}
+	res := f.phone(t, oResident)
+	res.login(t)
+	if v := res.view(t, number); v["text"] != "街燈壞咗" || v["text_read"] != nil {
+		t.Fatalf("resident view: %v / %v", v["text"], v["text_read"])
+	}
+}

@@ -83,6 +83,10 @@ type Server struct {
 	// comes by the account's messages.
 	JSSign   JSSign
 	JSSDKURL string
+	// Simplify gives the simplified reading of what a resident wrote in
+	// traditional characters, which staff see beside the words as written;
+	// nil shows the words only.
+	Simplify func(string) string
 	// SessionKey signs the session cookie; every instance needs the same.
 	SessionKey []byte
 	// SessionTTL is how long a session lasts; zero means DefaultSessionTTL.

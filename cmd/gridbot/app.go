@@ -194,6 +194,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	mux.Handle("/open311/v2/", (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys, PublicRead: cfg.Open311.PublicRead,
 		Log: log.With("part", "open311")}).Handler())
 	pages := pagesServer(cfg, town, ledger, roster, mediaStore, st, tokens, b.shared, log)
+	pages.Simplify = conv.Simplified
 	if weCom != nil {
 		pages.WeComAuth = weCom.auth
 	}

@@ -179,6 +179,8 @@
     wx.show("s-address", !!v.address);
     wx.text("s-joined", v.joined ? v.joined + " 人" : "无");
     wx.text("s-text-body", v.text);
+    wx.text("s-text-read", v.text_read ? "简体：" + v.text_read : "");
+    wx.show("s-text-read", !!v.text_read);
     const deps = wx.$("s-departments");
     deps.replaceChildren(...v.departments.map((d) => {
       const li = document.createElement("li");
