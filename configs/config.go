@@ -183,6 +183,23 @@ type Config struct {
 		// need an API key too.
 		PublicRead bool `koanf:"public_read"`
 	} `koanf:"open311"`
+	// Media says where photos and voice notes are kept: files in a
+	// folder, or an S3-compatible bucket; never in the store.
+	Media struct {
+		// Store is files (the default) or s3.
+		Store string `koanf:"store"`
+		// Dir is the folder of the files store; empty means media/
+		// beside store.path.
+		Dir string `koanf:"dir"`
+		S3  struct {
+			Endpoint  string `koanf:"endpoint"` // host:port, no scheme
+			Bucket    string `koanf:"bucket"`
+			AccessKey string `koanf:"access_key"`
+			SecretKey string `koanf:"secret_key"`
+			Region    string `koanf:"region"`
+			Secure    bool   `koanf:"secure"` // HTTPS
+		} `koanf:"s3"`
+	} `koanf:"media"`
 	Retention struct {
 		// PersonalDataAfter erases the personal data of cases closed this
 		// long ago (the case figures stay); 0 keeps it.
@@ -286,6 +303,14 @@ func Defaults() map[string]any {
 		"console.websockets_per_person": 10,
 		"console.websockets_per_addr":   300,
 		"retention.personal_data_after": "26280h",
+		"media.store":                   "files",
+		"media.dir":                     "",
+		"media.s3.endpoint":             "",
+		"media.s3.bucket":               "",
+		"media.s3.access_key":           "",
+		"media.s3.secret_key":           "",
+		"media.s3.region":               "",
+		"media.s3.secure":               true,
 		"log.format":                    "json",
 		"log.level":                     "info",
 	}
@@ -512,6 +537,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
 		return fmt.Errorf("config admin.token: at least 16 characters")
+	}
+	switch c.Media.Store {
+	case "files":
+	case "s3":
+		if c.Media.S3.Endpoint == "" || c.Media.S3.Bucket == "" {
+			return fmt.Errorf("config media.s3.endpoint and media.s3.bucket: required with media.store s3")
+		}
+		if strings.Contains(c.Media.S3.Endpoint, "://") {
+			return fmt.Errorf("config media.s3.endpoint %q: host:port without a scheme (media.s3.secure chooses HTTPS)", c.Media.S3.Endpoint)
+		}
+	default:
+		return fmt.Errorf("config media.store %q: files or s3", c.Media.Store)
 	}
 	if c.Retention.PersonalDataAfter != 0 && c.Retention.PersonalDataAfter < 24*time.Hour {
 		return fmt.Errorf("config retention.personal_data_after %s: 0 (keep) or at least 24h", c.Retention.PersonalDataAfter)

@@ -14,6 +14,23 @@ const (
 	nsJoined    = "joined"    // openid → []JoinedCase
 )
 
+// OneKeyPerRecord tells the record namespaces that grow with the residents
+// and their cases — household files, the cases each joined, what each kept
+// photo or voice note is: a store keeps each such record under a key of its
+// own (on Valkey, not all in one hash on one shard), and does not read the
+// namespace whole (RecordsIn refuses it; RecordPager pages through it).
+func OneKeyPerRecord(ns string) bool {
+	switch ns {
+	case nsHousehold, nsJoined, nsMedia:
+		return true
+	}
+	return false
+}
+
+// OneKeyPerRecordNamespaces lists the namespaces OneKeyPerRecord tells, for
+// a store's migration to that layout.
+func OneKeyPerRecordNamespaces() []string { return []string{nsHousehold, nsJoined, nsMedia} }
+
 // Household is a resident's registered household file (一户一档): where they
 // live and how to reach them, so the intake need not ask again.
 type Household struct {
@@ -38,6 +55,9 @@ type JoinedCase struct {
 // as durable records keyed by openid.
 type Households struct {
 	Records Records
+	// Media erases the voice notes of a resident who leaves (注销); nil
+	// erases only their records (the stores' own tests).
+	Media *MediaStore
 }
 
 // Household returns the resident's household file; ok is false when they
@@ -113,7 +133,11 @@ func (h *Households) Forget(ctx context.Context, openid string, media []string) 
 			return fmt.Errorf("forget household: %w", err)
 		}
 	}
-	if err := (&MediaStore{Records: h.Records}).Delete(ctx, media...); err != nil {
+	ms := h.Media
+	if ms == nil {
+		ms = &MediaStore{Records: h.Records}
+	}
+	if err := ms.Delete(ctx, media...); err != nil {
 		return fmt.Errorf("forget household: %w", err)
 	}
 	return nil

@@ -12,5 +12,6 @@ type Store interface {
 	core.Ephemeral
 	core.Counter
 	core.Records
+	core.RecordPager
 	Close() error
 }

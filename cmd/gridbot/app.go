@@ -124,8 +124,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	households := &core.Households{Records: st}
-	mediaStore := &core.MediaStore{Records: st}
+	mediaStore := &core.MediaStore{Records: st, Objects: b.objects}
+	households := &core.Households{Records: st, Media: mediaStore}
 	// Residents' words: traditional characters read and answered in kind,
 	// and a category guess that learns from staff corrections.
 	conv, err := script.New()
@@ -294,6 +294,16 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 			a.weCom.groups.Run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// What an older version kept in the store moves out while the
+		// service serves (readable throughout); a failure is tried again
+		// at the next start.
+		if err := migrate(ctx, a.backend.store, a.backend.store, a.mediaStore, a.log); err != nil && ctx.Err() == nil {
+			a.log.Error("migration at start", "err", err)
+		}
+	}()
 	if a.retention > 0 {
 		wg.Add(1)
 		go func() {

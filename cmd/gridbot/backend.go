@@ -33,6 +33,8 @@ type backend struct {
 	// relay feeds the transport from the store's outbox, where the store
 	// does not publish in its own transactions.
 	relay *routing.Relay
+	// objects keeps media files (media.store), outside the store.
+	objects core.ObjectStore
 	// background runs beside the router until the service stops (the
 	// Valkey stream's trimmer).
 	background []func(context.Context)
@@ -41,12 +43,22 @@ type backend struct {
 }
 
 func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
+	objects, err := openObjects(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	var b *backend
 	switch cfg.Store.Kind {
 	case "valkey":
-		return openValkey(ctx, cfg, town, instance, log)
+		b, err = openValkey(ctx, cfg, town, instance, log)
 	default:
-		return openEmbedded(cfg, town, log)
+		b, err = openEmbedded(cfg, town, log)
 	}
+	if err != nil {
+		return nil, err
+	}
+	b.objects = objects
+	return b, nil
 }
 
 func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*backend, error) {

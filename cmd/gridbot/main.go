@@ -64,6 +64,10 @@ usage:
   gridbot fill    [-config FILE] -cases N [-years Y]
                                    write a synthetic history of N cases over Y years into an
                                    empty store (benchmarks; a demo with a past); serve stopped
+  gridbot migrate [-config FILE]
+                                   move what an older version kept in the store: photos and
+                                   voice notes to media.store, records to one key each (serve
+                                   does it at start too)
   gridbot guess figures|reset [-config FILE]
                                    the category guess: right guesses by month, or forget
                                    what it learnt from staff corrections
@@ -97,6 +101,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runGuess(ctx, args[1:], env)
 	case "templates":
 		return runTemplates(ctx, args[1:], env)
+	case "migrate":
+		return runMigrate(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil

@@ -598,6 +598,11 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 
 // RecordsIn implements core.Records.
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
+	if core.OneKeyPerRecord(ns) {
+		// As on Valkey: such a namespace grows with the residents and
+		// is paged through (RecordKeys), never read whole.
+		return nil, fmt.Errorf("records in %s: a namespace kept one key per record is not read whole: %w", ns, core.ErrInvalid)
+	}
 	s.listsMu.Lock()
 	l := s.list(ns)
 	if kept := l.records; kept != nil {

@@ -48,6 +48,8 @@ func Run(t *testing.T, factory Factory) {
 		name string
 		fn   func(*testing.T, store.Store, *Clock)
 	}{
+		{"RecordsOneKeyEach", testRecordsOneKeyEach},
+		{"MediaOutOfTheStore", testMediaOutOfTheStore},
 		{"CreateNumbersPerDay", testCreateNumbersPerDay},
 		{"SubmitKeyFilesOnce", testSubmitKeyFilesOnce},
 		{"UpdateAppendsEvents", testUpdateAppendsEvents},

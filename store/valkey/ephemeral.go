@@ -179,6 +179,9 @@ func (s *Store) recordsWritten(ns string) {
 func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if core.OneKeyPerRecord(ns) {
+		return s.keyedRecord(ctx, ns, key)
+	}
 	v, err := s.client.Do(ctx, s.client.B().Hget().Key(s.recordsKey(ns)).Field(key).Build()).AsBytes()
 	if vk.IsValkeyNil(err) {
 		return nil, false, nil
@@ -193,6 +196,9 @@ func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error
 func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if core.OneKeyPerRecord(ns) {
+		return s.putKeyedRecord(ctx, ns, key, value)
+	}
 	cmd := s.client.B().Hset().Key(s.recordsKey(ns)).FieldValue().FieldValue(key, vk.BinaryString(value)).Build()
 	defer s.recordsWritten(ns)
 	if err := s.client.Do(ctx, cmd).Error(); err != nil {
@@ -205,6 +211,9 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) err
 func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if core.OneKeyPerRecord(ns) {
+		return s.deleteKeyedRecord(ctx, ns, key)
+	}
 	defer s.recordsWritten(ns)
 	if err := s.client.Do(ctx, s.client.B().Hdel().Key(s.recordsKey(ns)).Field(key).Build()).Error(); err != nil {
 		return fmt.Errorf("delete record %s/%s: %w", ns, key, err)
@@ -218,6 +227,9 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 // invalidation could leave): asked on every message, the copy from
 // valkey-go's cache into fresh maps was a measurable share of one.
 func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, error) {
+	if core.OneKeyPerRecord(ns) {
+		return nil, fmt.Errorf("records in %s: %w", ns, errKeyedList)
+	}
 	s.listsMu.Lock()
 	l := s.list(ns)
 	own := time.Since(l.wrote) < ownWriteSettles

@@ -31,7 +31,9 @@
 //	P{gb}:figured                string      none  set once the cases written before the counters are tallied
 //	P{gb}:stream:case.events     stream      none  the router's transport (valkeystream): one entry per event
 //	Peph:<key>                   string      yes   Ephemeral values as given: sessions, dedupe marks, logins (SET PX)
-//	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace
+//	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace (staff, bindings…)
+//	Prec:<namespace>:<key>       string      none  Records of the namespaces that grow with the residents, one key each (records.go)
+//	Prec-moved:<namespace>       string      none  set once those records are out of the old hash (MigrateRecords)
 //
 // Why {gb} on each ledger key: the write script of CreateCase and UpdateCase
 // touches the case, its log, the global log, the sequence counter, the
@@ -118,6 +120,10 @@ type Store struct {
 	listGen atomic.Uint64
 	listsMu sync.Mutex
 	lists   map[string]*recordList
+
+	// keyed is what the store knows of the records kept one key per
+	// record (records.go).
+	keyed keyedState
 }
 
 // Open connects to the server and returns a store on it. It fails when the
