@@ -21,6 +21,15 @@ type gridWorkView struct {
 	FinderName  string `json:"finder_name,omitempty"`
 	// Callback is the callback visit (回访) waiting, if any.
 	Callback *callbackView `json:"callback,omitempty"`
+	// Instructions are the town leaders' instructions (督办批示), in order.
+	Instructions []instructionView `json:"instructions"`
+}
+
+// instructionView is a leader's instruction as the case page shows it.
+type instructionView struct {
+	ByName string    `json:"by_name"`
+	Text   string    `json:"text"`
+	At     time.Time `json:"at"`
 }
 
 func newGridWorkView(town *core.Town, c *core.Case) gridWorkView {
@@ -28,6 +37,10 @@ func newGridWorkView(town *core.Town, c *core.Case) gridWorkView {
 	if c.Found() {
 		v.OriginLabel = "网格主动发现"
 		v.FinderName = actorName(town, c.Finder)
+	}
+	v.Instructions = make([]instructionView, 0, len(c.Instructions))
+	for _, in := range c.Instructions {
+		v.Instructions = append(v.Instructions, instructionView{ByName: actorName(town, in.By), Text: in.Text, At: in.At})
 	}
 	if cb := c.Callback; cb != nil {
 		v.Callback = &callbackView{Reason: cb.Reason, Label: core.CallbackLabel(cb.Reason), Due: cb.Due}
@@ -80,10 +93,10 @@ func (s *Server) handleGridWorkCSV(w http.ResponseWriter, r *http.Request, staff
 // gridWorkRecords renders the grid's own work as the table people read,
 // header first.
 func gridWorkRecords(rows []core.GridWorkRow) [][]string {
-	out := [][]string{{"单位", "案件数", "主动发现", "主动发现占比", "应回访", "按时回访", "回访及时率"}}
+	out := [][]string{{"单位", "案件数", "主动发现", "主动发现占比", "应回访", "按时回访", "回访及时率", "督办"}}
 	for _, r := range rows {
 		out = append(out, []string{unitName(r.Key, r.Name), strconv.Itoa(r.Cases), strconv.Itoa(r.Found), r.FoundRate(),
-			strconv.Itoa(r.CallbacksDue), strconv.Itoa(r.CallbacksOnTime), r.CallbackRate()})
+			strconv.Itoa(r.CallbacksDue), strconv.Itoa(r.CallbacksOnTime), r.CallbackRate(), strconv.Itoa(r.Supervised)})
 	}
 	return out
 }
@@ -97,12 +110,19 @@ func (s *Server) gridWorkRoutes(mux *http.ServeMux) {
 // msgCallbackBad answers a callback the ledger calls invalid.
 const msgCallbackBad = "请写明回访情况；未联系上时请写明原因（不超过1000字）。"
 
+// msgInstructBad answers an instruction with no words or too many.
+const msgInstructBad = "请写下批示内容，不超过1000字。"
+
 // gridWorkActions are the console's actions of the grid's own work.
 func gridWorkActions() []caseAction {
 	return []caseAction{
 		{step: core.StepCallback, invalid: msgCallbackBad,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.RecordCallback(ctx, n, s.ID, core.CallbackAnswer{Reached: b.Reached, Satisfied: b.Satisfied, Note: b.Note})
+			}},
+		{step: core.StepInstruct, invalid: msgInstructBad,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.Instruct(ctx, n, s.ID, b.Text)
 			}},
 	}
 }

@@ -175,3 +175,41 @@ func TestBrowserCallback(t *testing.T) {
 	}
 	waitFor(t, tab, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计') && tr.textContent.includes('100.0%（1/1）'))`, "the callback counted in time")
 }
+
+// TestBrowserInstruction: the town writes an instruction on the case page;
+// it stays on the case for the grid leader, who is not offered to write
+// one; the figures count the case as supervised.
+func TestBrowserInstruction(t *testing.T) {
+	f := newFixture(t)
+	number := f.cases["g1"]
+	tab := newTab(t)
+	loginAs(t, tab, f, "admin")
+	openCasePage(t, tab, f, number)
+	waitFor(t, tab, visible("instruct-form"), "the instruction form")
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("instruct-send"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.getElementById('case-error').textContent === '`+msgInstructBad+`'`, "the refusal of no words")
+	if err := chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("instruct-text"), "三天内修好 <b>镇里</b>协调"),
+		chromedp.Click(chromedp.ID("instruct-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.querySelector('#case-timeline li.event[data-kind="instructed"]') !== null`, "the instruction on the timeline")
+	waitFor(t, tab, `document.querySelectorAll('#case-instructions li').length === 1`, "the instruction on the case")
+
+	lead := newTab(t)
+	loginAs(t, lead, f, "lead1")
+	openCasePage(t, lead, f, number)
+	if got := evalJS[string](t, lead, `document.getElementById('case-instructions').textContent`); !containsAll(got, "王镇长：", "三天内修好 <b>镇里</b>协调") {
+		t.Errorf("the leader reads %q", got)
+	}
+	if evalJS[bool](t, lead, visible("instruct-form")) || evalJS[int](t, lead, `document.querySelectorAll('#case-view b').length`) != 0 {
+		t.Error("the grid leader is offered an instruction, or its markup ran")
+	}
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`location.hash = '#/figures'`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计') && tr.lastChild.textContent === '1')`, "the supervised case counted")
+}

@@ -142,6 +142,7 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		{core.StepDecide, actionBody{Approve: true}, "同意 %s"},
 		{core.StepResume, actionBody{}, "恢复 %s"},
 		{core.StepCallback, actionBody{Reached: true, Satisfied: true, Note: "居民满意"}, "回访 %s 已联系 满意 居民满意"},
+		{core.StepInstruct, actionBody{Text: "三天内修好"}, "批示 %s 三天内修好"},
 	}
 
 	// written tells whether the step left an event by the actor.

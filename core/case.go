@@ -140,6 +140,9 @@ type Case struct {
 	Finder string `json:"finder,omitempty"`
 	// Callback is a callback visit (回访) waiting to be made (callback.go).
 	Callback *Callback `json:"callback,omitempty"`
+	// Instructions are the town leaders' instructions on the case (督办/
+	// 批示, instruction.go), in order.
+	Instructions []Instruction `json:"instructions,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

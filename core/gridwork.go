@@ -13,6 +13,8 @@ func gridStepLabel(s Step) string {
 		return "上报"
 	case StepCallback:
 		return "回访"
+	case StepInstruct:
+		return "督办批示"
 	}
 	return string(s)
 }
@@ -25,13 +27,15 @@ func gridEventLabel(k EventKind) string {
 		return "待回访"
 	case EventCalledBack:
 		return "回访"
+	case EventInstructed:
+		return "领导批示"
 	}
 	return string(k)
 }
 
 // gridSteps are the grid's own steps on a case, in the order channels
 // offer them after the others.
-var gridSteps = []Step{StepCallback}
+var gridSteps = []Step{StepCallback, StepInstruct}
 
 // gridStep reports whether step is one of the grid's own steps on a case.
 func gridStep(step Step) bool {
@@ -48,6 +52,8 @@ func (t *Town) permitGridStep(s *Staff, step Step, c *Case) error {
 	switch step {
 	case StepCallback:
 		return permitCallback(s, c)
+	case StepInstruct:
+		return permitInstruct(s, c)
 	}
 	return refuse(step, ErrForbidden, "工作人员不能进行“"+step.Label()+"”。")
 }

@@ -19,6 +19,8 @@ type GridWorkRow struct {
 	// their date; CallbacksOnTime those recorded by their date.
 	CallbacksDue    int `json:"callbacks_due"`
 	CallbacksOnTime int `json:"callbacks_on_time"`
+	// Supervised counts the cases a town leader instructed on (督办).
+	Supervised int `json:"supervised"`
 }
 
 func (r *GridWorkRow) add(o GridWorkRow) {
@@ -26,6 +28,7 @@ func (r *GridWorkRow) add(o GridWorkRow) {
 	r.Found += o.Found
 	r.CallbacksDue += o.CallbacksDue
 	r.CallbacksOnTime += o.CallbacksOnTime
+	r.Supervised += o.Supervised
 }
 
 // CallbackRate renders the share of callbacks done in time.
@@ -53,6 +56,9 @@ func GridWork(town *Town, cases []Case, events []Event, by Grouping, now time.Ti
 			line.Found = 1
 		}
 		line.CallbacksDue, line.CallbacksOnTime = callbacksOf(byCase[c.Number], now)
+		if c.Supervised() {
+			line.Supervised = 1
+		}
 		tallyRows(rows, unitsOf(town, c, by), line, func(key string) GridWorkRow {
 			return GridWorkRow{Key: key, Name: unitName(town, by, key)}
 		})

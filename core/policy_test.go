@@ -89,7 +89,7 @@ func TestPolicyStaff(t *testing.T) {
 		core.StepReply, core.StepResolve, core.StepWhistle, core.StepTransfer, core.StepAskChange, core.StepNote}) {
 		t.Errorf("post A is offered %v", got)
 	}
-	if got := town.Steps(town.StaffMember("town"), &resolved); !slices.Equal(got, []core.Step{core.StepReply, core.StepReopen, core.StepNote}) {
+	if got := town.Steps(town.StaffMember("town"), &resolved); !slices.Equal(got, []core.Step{core.StepReply, core.StepReopen, core.StepNote, core.StepInstruct}) {
 		t.Errorf("the town is offered %v on a resolved case", got)
 	}
 }

@@ -29,6 +29,7 @@ type StaffLedger interface {
 	Resume(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
 	Patrol(ctx context.Context, staff string, d core.Draft) (core.Case, error)
 	RecordCallback(ctx context.Context, number, staff string, a core.CallbackAnswer) (core.Case, []core.Event, error)
+	Instruct(ctx context.Context, number, staff, text string) (core.Case, []core.Event, error)
 }
 
 var _ StaffLedger = (*core.Ledger)(nil)
@@ -82,7 +83,7 @@ type command struct {
 // another.
 func commandWords() []string {
 	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
-		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访"}
+		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -257,6 +258,7 @@ func staffHelp(s *core.Staff) string {
 		"恢复 编号 —— 挂起的事项恢复计时\n" +
 		"上报 描述 —— 上报发现的问题（可先发照片和位置）\n" +
 		"回访 编号 已联系 满意/不满意 / 未联系上 原因 —— 记录回访\n" +
+		"批示 编号 内容 —— （镇领导）督办批示，推送给办理人\n" +
 		"我的 —— 待办事项\n" +
 		"帮助 —— 本说明"
 }
@@ -333,6 +335,8 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		"挂起":  "请写上挂起的理由，例如：挂起 %s 等待法院判决。",
 		"不同意": "请写上不同意的理由，例如：不同意 %s 请先联系供电所。",
 		"回访":  callbackAsk,
+		"批示":  "请写上批示内容，例如：批示 %s 请三天内办结，镇里派人协助。",
+		"督办":  "请写上批示内容，例如：督办 %s 请三天内办结，镇里派人协助。",
 	}
 	if _, takesText := need[cmd.verb]; takesText && cmd.ref != "" && len(cmd.ref) < minRefDigits {
 		cmd.ref, cmd.rest = "", cmd.args // a short number before text is text
@@ -411,6 +415,9 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return d.outcome(ctx, number, err, done("已不同意"+what+"，申请人会收到通知。"))
 	case "回访":
 		return d.callback(ctx, number, s, cmd.rest)
+	case "批示", "督办":
+		_, _, err = d.Ledger.Instruct(ctx, number, s.ID, cmd.rest)
+		return d.outcome(ctx, number, err, done("已批示，办理人会收到推送；批示记在事项上。"))
 	case "恢复":
 		_, _, err = d.Ledger.Resume(ctx, number, s.ID)
 		return d.outcome(ctx, number, err, done("已恢复计时，期限顺延挂起的时间。"))

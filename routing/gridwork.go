@@ -52,6 +52,13 @@ func gridWorkNotices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		return staff(villageOrTown(town, c), "回访任务："+core.CallbackLabel(ev.Data[core.DataReason]),
 			caseCard(town, c)+"\n请在"+when(town, due)+"前联系居民回访。\n回复“回访 "+c.Number+" 已联系 满意”"+
 				"或“回访 "+c.Number+" 已联系 不满意 情况”，联系不上回复“回访 "+c.Number+" 未联系上 原因”。")
+	case core.EventInstructed:
+		who := "镇领导"
+		if s := town.StaffMember(ev.Actor); s != nil {
+			who = s.Name
+		}
+		return staff(handlers(town, c), "督办批示："+who+"对事项作出批示，请抓紧办理",
+			caseCard(town, c)+"\n批示："+ev.Text+"\n办理期限："+when(town, c.Deadline))
 	}
 	return nil
 }

@@ -64,3 +64,33 @@ func TestCallbackNotices(t *testing.T) {
 		}
 	}
 }
+
+// TestInstructionNotices: a leader's instruction reaches the assignee and
+// the departments still working the case, with the leader's words; never
+// the resident or a department that returned it.
+func TestInstructionNotices(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var depts []string
+	for _, d := range town.Departments[:2] {
+		depts = append(depts, d.ID)
+	}
+	c := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Resident: "oresident", Assignee: "gl-L10-a",
+		Departments: []core.Assist{{Department: depts[0], State: core.AssistSigned, Lead: true}, {Department: depts[1], State: core.AssistReturned}}}
+	outs := noticesFor(town, core.Event{Kind: core.EventInstructed, Actor: "town-admin", Text: "三天内必须修好"}, &c)
+	got := map[string]bool{}
+	for _, o := range outs {
+		got[o.to] = true
+		if !strings.Contains(o.notice.Text, "三天内必须修好") || !strings.Contains(o.notice.Title, "督办批示") {
+			t.Errorf("notice %+v", o.notice)
+		}
+		if s := town.StaffMember(o.to); s == nil || (s.Role == core.RoleDepartment && s.Department != depts[0]) {
+			t.Errorf("pushed to %q", o.to)
+		}
+	}
+	if !got["gl-L10-a"] || got[core.ActorResident] || len(got) < 2 {
+		t.Errorf("recipients %v", got)
+	}
+}

@@ -354,7 +354,7 @@
       $('case-household').replaceChildren();
       $('case-error').textContent = '';
       $('case-notice').textContent = '';
-      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note']) $(id).value = '';
+      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note', 'instruct-text']) $(id).value = '';
       resetChange();
       resetReclassify();
       showActions([]);
@@ -429,6 +429,16 @@
     const cb = g.callback;
     $('case-callback').textContent = cb ? '待回访（' + cb.label + '），请于 ' + when(cb.due) + ' 前完成' : '—';
     $('callback-due').textContent = cb ? cb.label + '，期限 ' + when(cb.due) : '';
+    const list = $('case-instructions');
+    list.replaceChildren();
+    for (const i of g.instructions || []) {
+      const li = el('li');
+      li.appendChild(el('span', 'at', when(i.at) + ' '));
+      li.appendChild(el('strong', '', i.by_name + '：'));
+      li.appendChild(el('span', 'body', i.text));
+      list.appendChild(li);
+    }
+    $('case-instructions-none').hidden = list.children.length > 0;
   }
 
   // gridWorkDetail says what the grid's own events did, for the timeline.
@@ -448,6 +458,10 @@
   }
 
   function wireGridWork() {
+    $('instruct-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('instruct', { text: $('instruct-text').value }, $('instruct-send'), [$('instruct-text')], '已批示，办理人将收到推送');
+    });
     $('callback-reached').addEventListener('change', showCallbackReached);
     $('callback-form').addEventListener('submit', (e) => {
       e.preventDefault();
@@ -465,6 +479,7 @@
     ['案件', (x) => x.cases],
     ['主动发现', (x) => x.found + '（' + x.found_rate + '）'],
     ['回访及时率', (x) => x.callback_rate + '（' + x.callbacks_on_time + '/' + x.callbacks_due + '）'],
+    ['督办', (x) => x.supervised],
   ];
 
   async function loadGridWork() {
@@ -1325,7 +1340,7 @@
           showCaseState(item.case);
           addEvent(item.event);
           // The case's own page refreshes its actions and details.
-          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back'].includes(item.event.kind)) {
+          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back', 'instructed'].includes(item.event.kind)) {
             reopen = true;
           }
         }
