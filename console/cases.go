@@ -341,6 +341,8 @@ func (f listFilter) query(staff *core.Staff) core.CaseQuery {
 	if f.grid != "" {
 		q.Grids = []string{f.grid}
 	}
+	// The store reads its category index when nothing narrower applies.
+	q.Category = f.category
 	if staff.Role == core.RoleDepartment {
 		q.Department = staff.Department
 	}

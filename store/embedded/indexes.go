@@ -17,6 +17,8 @@ import (
 //
 //	live   number → nothing            every case not closed: the sweep, work lists, open queues
 //	grids  grid \x00 number → nothing  every case by its grid: a grid's queue, the household file's same address
+//	kinds  category \x00 number → nothing
+//	                                   every case by its category: a category's queue
 //	near   category \x00 place \x00 number → nothing
 //	                                   every case not closed by category and place (core.PlacesOf): 附议
 //
@@ -27,17 +29,19 @@ var (
 	bucketLive  = []byte("live")
 	bucketGrids = []byte("grids")
 	bucketNear  = []byte("near")
+	bucketKinds = []byte("kinds")
 )
 
 // indexedAs is what of a case its indexes record.
 type indexedAs struct {
 	state core.State
 	grid  string
+	kind  string   // category
 	near  []string // its near keys' prefixes (category \x00 place \x00), when not closed
 }
 
 func indexOf(c *core.Case) indexedAs {
-	return indexedAs{state: c.State, grid: c.Grid, near: nearPrefixes(c)}
+	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c)}
 }
 
 // nearPrefixes are the near index's key prefixes of c: none when closed.
@@ -87,6 +91,17 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 	if err := renear(tx, wasNear, c); err != nil {
 		return err
 	}
+	kinds := tx.Bucket(bucketKinds)
+	if was != nil && was.kind != c.Category {
+		if err := kinds.Delete(gridKey(was.kind, c.Number)); err != nil {
+			return err
+		}
+	}
+	if was == nil || was.kind != c.Category {
+		if err := kinds.Put(gridKey(c.Category, c.Number), nil); err != nil {
+			return err
+		}
+	}
 	live, grids := tx.Bucket(bucketLive), tx.Bucket(bucketGrids)
 	number := []byte(c.Number)
 	if c.State == core.StateClosed {
@@ -114,6 +129,23 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 // buildIndexes indexes every case of a file written before the indexes
 // existed; it runs once, in the transaction that creates them.
 func buildIndexes(tx *bolt.Tx) error {
+	if tx.Bucket(bucketKinds) == nil {
+		// The category index came after the others: index every case.
+		kinds, err := tx.CreateBucket(bucketKinds)
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			var c core.Case
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("index case %q: %w", k, err)
+			}
+			return kinds.Put(gridKey(c.Category, c.Number), nil)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	if tx.Bucket(bucketNear) == nil {
 		// The near index came after the others: index the live cases.
 		if _, err := tx.CreateBucket(bucketNear); err != nil {
@@ -161,6 +193,8 @@ func indexFor(tx *bolt.Tx, q core.CaseQuery) (*bolt.Bucket, []byte) {
 		return tx.Bucket(bucketLive), nil
 	case len(q.Grids) == 1:
 		return tx.Bucket(bucketGrids), append([]byte(q.Grids[0]), 0)
+	case q.Category != "":
+		return tx.Bucket(bucketKinds), append([]byte(q.Category), 0)
 	}
 	return nil, nil
 }

@@ -66,6 +66,7 @@ func Run(t *testing.T, factory Factory) {
 		{"Records", testRecords},
 		{"FiguresFollowEveryWrite", testFigures},
 		{"NearIndexFollowsEveryWrite", testNear},
+		{"QueryByCategory", testCategory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -793,5 +794,45 @@ func testNear(t *testing.T, s store.Store, clock *Clock) {
 	}
 	if got := find(core.CellsAround(far, 300)...); len(got) != 0 {
 		t.Fatalf("the moved case is still found where it was: %v", got)
+	}
+}
+
+// A category's cases, open or closed, newest first; a case recategorised
+// is found under its new category only.
+func testCategory(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	var env []string
+	for i, kind := range []string{"env", "road", "env", "env"} {
+		c, ev := newCase(clock, fmt.Sprintf("o%d", i), "g1")
+		c.Category = kind
+		got, _, err := s.CreateCase(ctx, c, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind == "env" {
+			env = append(env, got.Number)
+		}
+	}
+	if _, _, err := s.UpdateCase(ctx, env[0], func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateClosed
+		return []core.Event{{Kind: core.EventClosed, Actor: core.ActorSystem, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpdateCase(ctx, env[1], func(c *core.Case) ([]core.Event, error) {
+		c.Category = "road"
+		return []core.Event{{Kind: core.EventReplied, Actor: "gl1", At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cases(ctx, core.CaseQuery{Category: "env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Number != env[2] || got[1].Number != env[0] {
+		t.Fatalf("category env: %+v, want %s then %s", got, env[2], env[0])
+	}
+	if got, _ := s.Cases(ctx, core.CaseQuery{Category: "road", Limit: 1}); len(got) != 1 || got[0].Number != env[1] {
+		t.Fatalf("category road, one: %+v, want the recategorised %s", got, env[1])
 	}
 }

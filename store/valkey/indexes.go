@@ -29,6 +29,8 @@ func (s *Store) indexFor(q core.CaseQuery) string {
 		return s.liveKey()
 	case len(q.Grids) == 1:
 		return s.gridKey(q.Grids[0])
+	case q.Category != "":
+		return s.kindKey(q.Category)
 	}
 	return s.casesKey()
 }
@@ -164,11 +166,18 @@ func (s *Store) nearKey(category, place string) string {
 	return s.prefix + "{gb}:near:" + category + ":" + place
 }
 
+func (s *Store) kindKey(category string) string { return s.prefix + "{gb}:kind:" + category }
+
+// nearKeys lists the sorted sets case c is in besides the fixed indexes:
+// its category's (every case), and when not closed its near keys.
 func (s *Store) nearKeys(c *core.Case) []string {
-	if c == nil || c.State == core.StateClosed {
+	if c == nil {
 		return nil
 	}
-	var out []string
+	out := []string{s.kindKey(c.Category)}
+	if c.State == core.StateClosed {
+		return out
+	}
 	for _, p := range core.PlacesOf(c) {
 		out = append(out, s.nearKey(c.Category, p))
 	}
@@ -243,6 +252,48 @@ func (s *Store) nearCases(ctx context.Context, q core.CaseQuery, limit int) ([]c
 // the near index are in it.
 func (s *Store) nearedKey() string { return s.prefix + "{gb}:neared" }
 
+// buildKinds puts every case of a ledger written before the category
+// index into it, once.
+func (s *Store) buildKinds(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.kindedKey()).Build()).AsInt64()
+	if err != nil || done == 1 {
+		return err
+	}
+	const page = 500
+	upper := "+"
+	for {
+		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
+		if err != nil {
+			return fmt.Errorf("category index: %w", err)
+		}
+		if len(numbers) == 0 {
+			break
+		}
+		cases, err := s.caseValues(ctx, numbers)
+		if err != nil {
+			return fmt.Errorf("category index: %w", err)
+		}
+		var cmds vk.Commands
+		for i, c := range cases {
+			if c != nil {
+				cmds = append(cmds, s.client.B().Zadd().Key(s.kindKey(c.Category)).ScoreMember().ScoreMember(0, numbers[i]).Build())
+			}
+		}
+		for _, r := range s.client.DoMulti(ctx, cmds...) {
+			if err := r.Error(); err != nil {
+				return fmt.Errorf("category index: %w", err)
+			}
+		}
+		if len(numbers) < page {
+			break
+		}
+		upper = "(" + numbers[len(numbers)-1]
+	}
+	return s.client.Do(ctx, s.client.B().Set().Key(s.kindedKey()).Value("1").Build()).Error()
+}
+
+func (s *Store) kindedKey() string { return s.prefix + "{gb}:kinded" }
+
 // buildNear puts the cases not closed of a ledger written before the near
 // index into it, once. A write racing it moves the entries it knows of;
 // ZADD of a case closed meanwhile is undone by nothing, and costs a
@@ -265,7 +316,7 @@ func (s *Store) buildNear(ctx context.Context) error {
 		}
 		var cmds vk.Commands
 		for j, c := range cases {
-			for _, k := range s.nearKeys(c) {
+			for _, k := range s.nearKeys(c)[min(1, len(s.nearKeys(c))):] { // the category's is buildKinds'
 				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, part[j]).Build())
 			}
 		}

@@ -24,6 +24,8 @@
 //	P{gb}:live                   sorted set  none  the numbers of the cases not closed, score 0 (indexes.go)
 //	P{gb}:grid:<grid>            sorted set  none  the grid's case numbers, score 0
 //	P{gb}:indexed                string      none  set once the cases written before the indexes are indexed
+//	P{gb}:kind:<category>        sorted set  none  the category's case numbers, score 0 (a category's queue)
+//	P{gb}:kinded                 string      none  set once the cases written before the category index are in it
 //	P{gb}:near:<category>:<place> sorted set none  the open cases of a category under a place (core/places.go): 附议
 //	P{gb}:neared                 string      none  set once the open cases written before the near index are in it
 //	P{gb}:marks:<number>         string      none  the case's figure marks (core.FigureMarks) as JSON (figures.go)
@@ -187,6 +189,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open valkey store: %w", err)
 	}
 	if err := s.buildIndexes(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	if err := s.buildKinds(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
