@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Namespaces of the guess's records.
@@ -41,7 +43,15 @@ type GuessBook struct {
 	Records Records
 	// MaxExamples bounds the examples kept; zero means MaxGuessExamples.
 	MaxExamples int
+
+	mu         sync.Mutex
+	prunedInto string // the month whose first guess last pruned the old months
 }
+
+// GuessMonthsKept is how many months of guessed cases the figures keep:
+// the record of each case filed on a guess is forgotten once its month is
+// this far behind, so the figures, which read them all, stay bounded.
+const GuessMonthsKept = 24
 
 // MaxGuessExamples is how many corrections the guess keeps learning from:
 // about sixteen months at twenty corrections a day, more than the year a
@@ -156,6 +166,40 @@ func (b *GuessBook) NoteGuessed(ctx context.Context, number, category, month str
 	if err := b.Records.PutRecord(ctx, nsGuessCases, number, v); err != nil {
 		return fmt.Errorf("note guessed: %w", err)
 	}
+	return b.pruneMonths(ctx, month)
+}
+
+// pruneMonths forgets the guessed cases of months GuessMonthsKept or more
+// before month; it looks once a month (per instance), when the month's
+// first guess is noted.
+func (b *GuessBook) pruneMonths(ctx context.Context, month string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.prunedInto == month {
+		return nil
+	}
+	t, err := time.Parse("2006-01", month)
+	if err != nil {
+		return nil // a month this version cannot read: nothing to compare with
+	}
+	oldest := t.AddDate(0, -(GuessMonthsKept - 1), 0).Format("2006-01")
+	all, err := b.Records.RecordsIn(ctx, nsGuessCases)
+	if err != nil {
+		return fmt.Errorf("note guessed: prune: %w", err)
+	}
+	var old []string
+	for k, v := range all {
+		var g GuessedCase
+		if json.Unmarshal(v, &g) == nil && g.Month != "" && g.Month < oldest {
+			old = append(old, k)
+		}
+	}
+	for _, k := range old {
+		if err := b.Records.DeleteRecord(ctx, nsGuessCases, k); err != nil {
+			return fmt.Errorf("note guessed: prune: %w", err)
+		}
+	}
+	b.prunedInto = month
 	return nil
 }
 

@@ -118,3 +118,33 @@ func TestLearnerForgetsTheOldestPastTheBound(t *testing.T) {
 		}
 	}
 }
+
+// The guessed cases the figures read stay bounded: when a month's first
+// guess is noted, months GuessMonthsKept or more behind are forgotten.
+func TestGuessMonthsAgeOut(t *testing.T) {
+	ctx := context.Background()
+	book := &core.GuessBook{Records: newMemRecords()}
+	for i, month := range []string{"2023-12", "2024-01", "2024-02", "2024-03", "2025-06"} {
+		if err := book.NoteGuessed(ctx, "ST"+month+string(rune('a'+i)), "env", month); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if months, _ := book.GuessMonths(ctx); len(months) != 5 {
+		t.Fatalf("before: %+v", months)
+	}
+	if err := book.NoteGuessed(ctx, "ST-new", "env", "2026-02"); err != nil {
+		t.Fatal(err)
+	}
+	months, err := book.GuessMonths(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range months {
+		got = append(got, m.Month)
+	}
+	// 24 months up to 2026-02 start at 2024-03.
+	if strings.Join(got, ",") != "2024-03,2025-06,2026-02" {
+		t.Fatalf("months kept: %v", got)
+	}
+}
