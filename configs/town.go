@@ -180,6 +180,9 @@ func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error)
 		default:
 			return nil, fmt.Errorf("staff %q: prefers %q: want wechat or wecom", s.ID, s.Prefers)
 		}
+		if !validWeComUserID(s.WeComUserID) {
+			return nil, fmt.Errorf("staff %q: wecom_userid %q: want 1-64 letters, digits or _-@. (the member's 账号 in WeCom), not @all", s.ID, s.WeComUserID)
+		}
 		addrs := map[core.Channel]string{}
 		if s.OpenID != "" {
 			addrs[core.ChannelWeChat] = s.OpenID
@@ -201,6 +204,23 @@ func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error)
 			NeverPublish: c.NeverPublish, UrgentHours: c.UrgentHours})
 	}
 	return core.NewTown(t)
+}
+
+// validWeComUserID accepts "" or a WeCom userid: 1-64 letters, digits and
+// _-@., never @all (every member).
+func validWeComUserID(id string) bool {
+	if id == "" {
+		return true
+	}
+	if len(id) > 64 || strings.EqualFold(id, "@all") {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-@.", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkWebhook accepts "" or an http(s) URL with a host: a group robot's

@@ -34,6 +34,21 @@ func CaseLink(publicBase, number string) string {
 	return strings.TrimRight(publicBase, "/") + "/wx/cases/" + url.PathEscape(number) + "?via=wecom"
 }
 
+// ValidUserID reports whether id can be one member's userid: 1 to 64
+// letters, digits and _-@. (WeCom's rule), and not "@all", which WeCom reads
+// as every member.
+func ValidUserID(id string) bool {
+	if id == "" || len(id) > 64 || strings.EqualFold(id, "@all") {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-@.", r)) {
+			return false
+		}
+	}
+	return true
+}
+
 // Sender pushes notices to staff through the app: core.Notifier for the
 // WeCom channel.
 type Sender struct {
@@ -62,7 +77,7 @@ type textCard struct {
 // opens the case page, or text when there is no page to open. A photo goes
 // as its words: a WeChat media ID means nothing to WeCom.
 func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
-	if n.To == "" || strings.ContainsAny(n.To, "|@") {
+	if !ValidUserID(n.To) {
 		// "|" lists several members and "@all" is everyone: never.
 		return ChannelWeCom, fmt.Errorf("wecom push: recipient %q: %w", n.To, core.ErrInvalid)
 	}

@@ -82,7 +82,7 @@ func TestSenderCards(t *testing.T) {
 	if !ok || !pe.Permanent() || pe.Code != 81013 {
 		t.Errorf("unknown member: %v", err)
 	}
-	for _, to := range []string{"zhangwei|lina", "@all", ""} {
+	for _, to := range []string{"zhangwei|lina", "@all", "@ALL", "", "张伟", strings.Repeat("a", 65)} {
 		if _, err := s.Notify(ctx, core.Notice{To: to, Title: "x", Text: "y"}); !errors.Is(err, core.ErrInvalid) {
 			t.Errorf("recipient %q: %v", to, err)
 		}

@@ -585,7 +585,7 @@
     $('household-empty').hidden = list.length > 0;
   }
 
-  const reasons = { by_hand: '手动转B岗', silent: 'A岗超时未受理', not_done: '居民反映未解决', rating: '居民评价不满意', town: '镇级决定重办', no_wechat: '未绑定微信', gave_up: '多次重试失败' };
+  const reasons = { by_hand: '手动转B岗', silent: 'A岗超时未受理', not_done: '居民反映未解决', rating: '居民评价不满意', town: '镇级决定重办', no_wechat: '未绑定微信或企业微信', gave_up: '多次重试失败' };
 
   function eventDetail(ev) {
     const d = ev.data || {};
@@ -597,9 +597,9 @@
       case 'rated':
         return d.rating ? '评分 ' + d.rating + ' 分' : '';
       case 'delivered':
-        return (d.to_name ? '送达 ' + d.to_name : '') + (d.channel === 'template' ? '（模板消息）' : '');
+        return (d.to_name ? '送达 ' + d.to_name : '') + ({ template: '（模板消息）', wecom: '（企业微信）' }[d.channel] || '');
       case 'undeliverable':
-        return (d.to_name ? '发给 ' + d.to_name : '') + (d.errcode && d.errcode !== '0' ? '，错误码 ' + d.errcode : '') + (d.reason ? '，' + (reasons[d.reason] || d.reason) : '');
+        return (d.to_name ? '发给 ' + d.to_name : '') + (d.channel === 'wecom' ? '（企业微信）' : '') + (d.errcode && d.errcode !== '0' ? '，错误码 ' + d.errcode : '') + (d.reason ? '，' + (reasons[d.reason] || d.reason) : '');
       case 'whistled':
       case 'signed':
       case 'returned':
