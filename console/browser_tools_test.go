@@ -5,8 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"gridbot/core"
@@ -46,6 +51,7 @@ func TestBrowserDeskTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	fits("the 代录 form")
+	screenshot(t, tab, "phone-file-for")
 	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("file-send"))); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +73,10 @@ func TestBrowserDeskTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, tab, `[...document.querySelectorAll('#case-timeline li[data-kind="noted"]')].some((li) => li.textContent.includes('约明早上门') && li.textContent.includes('仅工作人员可见'))`, "the note in the timeline")
+	if err := chromedp.Do(tab, chromedp.ScrollIntoView(chromedp.CSS(`#case-timeline li[data-kind="noted"]`))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, tab, "phone-note")
 	if evalJS[bool](t, tab, `!document.getElementById('urge-form').hidden || !document.getElementById('merge-form').hidden`) {
 		t.Error("the handler is offered 催办 or 合并")
 	}
@@ -86,6 +96,10 @@ func TestBrowserDeskTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, village, `!!document.querySelector('#case-timeline li[data-kind="urged"]') && document.getElementById('case-desk-marks').textContent.includes('催办 1 次')`, "the urge")
+	if err := chromedp.Do(village, chromedp.ScrollIntoView(chromedp.ID("urge-form"))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, village, "village-urge")
 	openCasePage(t, village, f, f.cases["g2"])
 	if err := chromedp.Do(village,
 		chromedp.WaitVisible(chromedp.ID("merge-form")),
@@ -95,6 +109,7 @@ func TestBrowserDeskTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, village, `document.getElementById('case-desk-marks').textContent.includes('已合并到 `+g1+`')`, "the merge")
+	screenshot(t, village, "village-merged")
 	if c, _ := f.store.Case(ctx, g1); len(c.Joined) != 1 {
 		t.Errorf("the survivor has %d joined", len(c.Joined))
 	}
@@ -140,6 +155,7 @@ func TestBrowserSearchByPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, tab, `document.querySelectorAll('#case-list .case-row').length === 1 && !!document.querySelector('`+row+`')`, "the case by its phone's last four")
+	screenshot(t, tab, "search-phone")
 	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.getElementById('search').value = ''`), chromedp.SendKeys(chromedp.ID("search"), "黄阿婆")); err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +174,78 @@ func TestBrowserSearchByPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, dept, `document.querySelectorAll('#case-list .case-row').length === 0`, "nothing found by a phone the department may not read")
+}
+
+// TestBrowserPrintWorkOrder: 打印派工单 fills the work order from the open
+// case and prints; in print the console is hidden, the order shows the
+// case as this staff member reads it, and it fits one A4 page.
+func TestBrowserPrintWorkOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	g1 := f.cases["g1"]
+	if _, _, err := f.ledger.Accept(ctx, g1, "lead1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.MarkUrgent(ctx, g1, "admin", "学生必经之路"); err != nil {
+		t.Fatal(err)
+	}
+	tab := newTab(t)
+	loginAs(t, tab, f, "lead1")
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`window.printed = 0; window.print = () => { window.printed++ }`)); err != nil {
+		t.Fatal(err)
+	}
+	openCasePage(t, tab, f, g1)
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("print-order"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `window.printed === 1`, "the print")
+	order := evalJS[string](t, tab, `document.getElementById('work-order').textContent`)
+	for _, want := range []string{"网格事项派工单", "编号：" + g1, "加急", "村口路灯坏了三天", residentPhone, "处理人签字"} {
+		if !strings.Contains(order, want) {
+			t.Errorf("the work order lacks %q: %s", want, order)
+		}
+	}
+	if err := chromedp.Do(tab, emulatePrint()); err != nil {
+		t.Fatal(err)
+	}
+	shown := evalJS[string](t, tab, `[getComputedStyle(document.getElementById('work-order')).display,
+		getComputedStyle(document.querySelector('header.top')).display,
+		getComputedStyle(document.getElementById('case-view')).display].join()`)
+	screenshotPage(t, tab, "work-order")
+	if shown != "block,none,none" {
+		t.Errorf("in print the order, header and case page display %s", shown)
+	}
+	pdf, err := printPDF(tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages := len(pdfPage.FindAll(pdf, -1)); pages != 1 {
+		t.Errorf("the work order prints on %d pages", pages)
+	}
+}
+
+// pdfPage finds a page object in a PDF (not the /Pages tree).
+var pdfPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
+
+// emulatePrint makes the page apply its print styles.
+func emulatePrint() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return err
+	})
+}
+
+// printPDF prints the page on A4 as Chromium's print does.
+func printPDF(ctx context.Context) ([]byte, error) {
+	var out []byte
+	css := true
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tg, page.PrintToPDF, page.PrintToPDFParams{PaperWidth: 8.27, PaperHeight: 11.69, PreferCSSPageSize: &css})
+		if err != nil {
+			return err
+		}
+		out = res.Data
+		return nil
+	}))
+	return out, err
 }

@@ -7,6 +7,8 @@
 window.gridbotDesk = (function () {
   const $ = (id) => document.getElementById(id);
   let h = null; // app.js's calls: api, sendStep, openCase, loadList, state, live
+  let shown = null; // the case last shown, for the work order
+  let me = null;
 
   function option(value, text) {
     const o = document.createElement('option');
@@ -23,7 +25,8 @@ window.gridbotDesk = (function () {
   }
   let fileKey = '';
 
-  function loggedIn(me, dir) {
+  function loggedIn(who, dir) {
+    me = who;
     const panel = $('file-panel');
     panel.hidden = me.role === 'department' || !dir;
     if (panel.hidden) return;
@@ -38,6 +41,7 @@ window.gridbotDesk = (function () {
   }
 
   function showCase(c) {
+    shown = c;
     $('case-channel').textContent = (c.channel_label || '微信') + (c.contact ? '，居民 ' + c.contact : '');
     const marks = [];
     if (c.urgent) marks.push('已加急');
@@ -159,8 +163,77 @@ window.gridbotDesk = (function () {
     }
   }
 
+  // ---- 派工单: one A4 page per case ----
+
+  function el(tag, className, text) {
+    const n = document.createElement(tag);
+    if (className) n.className = className;
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+
+  // fillWorkOrder writes the open case onto the work order: what the page
+  // shows this staff member (the phone as they may read it), the key steps
+  // of the timeline, and lines to write the result and sign.
+  function fillWorkOrder() {
+    const c = shown;
+    const wo = $('work-order');
+    wo.replaceChildren();
+    if (!c) return false;
+    const town = ($('town-name').textContent || '').trim();
+    wo.appendChild(el('h1', '', (town ? town + ' ' : '') + '网格事项派工单'));
+    const head = el('p', 'wo-head');
+    head.appendChild(el('span', '', '编号：' + c.number));
+    head.appendChild(el('span', '', '状态：' + (c.state_label || '')));
+    if (c.urgent) head.appendChild(el('strong', 'wo-urgent', '加急'));
+    wo.appendChild(head);
+    const text = (id) => ($(id).textContent || '').trim();
+    const rows = [
+      ['类别', text('case-category')],
+      ['所在网格', text('case-place')],
+      ['位置', text('case-location')],
+      ['来源', text('case-channel')],
+      ['联系电话', text('case-phone')],
+      ['承办人', text('case-assignee')],
+      ['吹哨部门', text('case-departments')],
+      ['提交时间', text('case-created')],
+      ['办理时限', text('case-deadline')],
+      ['诉求内容', text('case-text')],
+    ];
+    const table = el('table', 'wo-table');
+    for (const [k, v] of rows) {
+      const tr = el('tr');
+      tr.appendChild(el('th', '', k));
+      tr.appendChild(el('td', k === '诉求内容' ? 'wo-text' : '', v || '—'));
+      table.appendChild(tr);
+    }
+    wo.appendChild(table);
+    const steps = [...document.querySelectorAll('#case-timeline li.event')]
+      .filter((li) => !['delivered', 'undeliverable', 'media_saved'].includes(li.dataset.kind))
+      .slice(-8);
+    if (steps.length) {
+      wo.appendChild(el('h2', '', '办理经过（最近' + steps.length + '条）'));
+      const ol = el('ol', 'wo-steps');
+      for (const li of steps) {
+        const parts = [...li.children].map((x) => x.textContent.replace(/\s+/g, ' ').trim()).filter(Boolean);
+        ol.appendChild(el('li', '', parts.join(' ')));
+      }
+      wo.appendChild(ol);
+    }
+    wo.appendChild(el('h2', '', '现场处理情况'));
+    for (let i = 0; i < 4; i++) wo.appendChild(el('div', 'wo-line'));
+    const sign = el('p', 'wo-sign');
+    for (const k of ['处理人签字', '完成时间', '居民确认']) sign.appendChild(el('span', '', k + '：'));
+    wo.appendChild(sign);
+    wo.appendChild(el('p', 'wo-foot', '打印：' + (me ? me.name : '') + ' · ' + new Date().toLocaleString('zh-CN', { timeZone: h.state.zone })));
+    return true;
+  }
+
   function wire(hooks) {
     h = hooks;
+    $('print-order').addEventListener('click', () => { if (fillWorkOrder()) window.print(); });
+    // Printed from the browser's own menu too: the order is filled first.
+    window.addEventListener('beforeprint', fillWorkOrder);
     $('resolve-form').parentNode.addEventListener('submit', resolveWithPhoto, true);
     $('file-form').addEventListener('submit', fileFor);
     // A changed form is a new filing.
@@ -187,5 +260,5 @@ window.gridbotDesk = (function () {
     });
   }
 
-  return { wire, loggedIn, showCase, eventDetail };
+  return { wire, loggedIn, showCase, eventDetail, fillWorkOrder };
 })();
