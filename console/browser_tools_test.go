@@ -249,3 +249,35 @@ func printPDF(ctx context.Context) ([]byte, error) {
 	}))
 	return out, err
 }
+
+// TestBrowserStaffImport: the town uploads a workbook on 人员管理; the new
+// people are listed and the refused rows shown with their reasons.
+func TestBrowserStaffImport(t *testing.T) {
+	f := newFixture(t, withBook(t))
+	book := filepath.Join(t.TempDir(), "人员.xlsx")
+	if err := os.WriteFile(book, workbook(t, [][]any{
+		{"lead9", "周网格", "网格员", "东山村", "", "password-3"},
+		{"x1", "无角色", "书记", "", "", "password-5"},
+	}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tab := newTab(t)
+	loginAs(t, tab, f, "admin")
+	if err := chromedp.Do(tab,
+		chromedp.Evaluate[chromedp.Void](`location.hash = '#/staff'`),
+		chromedp.WaitVisible(chromedp.ID("staff-view")),
+		chromedp.Click(chromedp.CSS("#import-panel summary")),
+		chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{book}),
+		chromedp.Click(chromedp.ID("import-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.getElementById('import-notice').textContent.includes('已导入 1 人') && document.querySelectorAll('#import-refused tbody tr').length === 1`, "the import's report")
+	if reason := evalJS[string](t, tab, `document.querySelector('#import-refused tbody tr').textContent`); !strings.Contains(reason, "3") || !strings.Contains(reason, "角色") {
+		t.Errorf("refused row %q", reason)
+	}
+	screenshot(t, tab, "town-staff-import")
+	if f.srv.Town.Town().StaffMember("lead9") == nil {
+		t.Error("lead9 was not added")
+	}
+}

@@ -45,8 +45,12 @@ func (s *Server) maxPhotoBytes() int {
 }
 
 // bodyLimit is the bound of a request's body: MaxBodyBytes, or room for the
-// photos on the two requests that carry them as multipart.
+// photos on the two requests that carry them as multipart, or for a staff
+// workbook.
 func (s *Server) bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/staff/import" {
+		return maxImportBytes + 64<<10
+	}
 	if s.Media != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") &&
 		r.Method == http.MethodPost && (r.URL.Path == "/api/cases" ||
 		strings.HasPrefix(r.URL.Path, "/api/cases/") && strings.HasSuffix(r.URL.Path, "/resolve-photo")) {

@@ -27,6 +27,8 @@ func pngPhoto(t *testing.T) []byte {
 	return b.Bytes()
 }
 
+func newMultipart(b *bytes.Buffer) *multipart.Writer { return multipart.NewWriter(b) }
+
 // multipartBody is fields and photo files as a browser's FormData sends
 // them.
 func multipartBody(t *testing.T, fields map[string]string, photos ...[]byte) ([]byte, func(*http.Request)) {

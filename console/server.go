@@ -189,6 +189,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.heavy(s.handleLedgerCSV)))
 	mux.Handle("GET /api/staff", s.authed(s.townOnly(s.handleStaffList)))
 	mux.Handle("POST /api/staff", s.authed(s.townOnly(s.handleStaffAdd)))
+	mux.Handle("POST /api/staff/import", s.authed(s.townOnly(s.heavy(s.handleStaffImport))))
+	mux.Handle("GET /api/staff/import-template.xlsx", s.authed(s.townOnly(s.handleStaffTemplate)))
 	mux.Handle("POST /api/staff/{id}/disable", s.authed(s.townOnly(s.handleStaffDisable)))
 	mux.Handle("POST /api/staff/{id}/password", s.authed(s.townOnly(s.handleStaffPassword)))
 	mux.Handle("POST /api/staff/{id}/bind-code", s.authed(s.townOnly(s.handleStaffBindCode)))

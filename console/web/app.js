@@ -1544,7 +1544,7 @@
   async function start() {
     wire();
     // The desk's tools (desk.js) use the same calls as the rest of the page.
-    if (window.gridbotDesk) window.gridbotDesk.wire({ api, sendStep, openCase, loadList, state, live });
+    if (window.gridbotDesk) window.gridbotDesk.wire({ api, sendStep, openCase, loadList, loadStaff, state, live });
     await loadConfig();
     const r = await api('GET', '/api/me');
     if (r.ok) {

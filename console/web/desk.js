@@ -229,8 +229,45 @@ window.gridbotDesk = (function () {
     return true;
   }
 
+  // ---- 批量导入 ----
+
+  async function importStaff(e) {
+    e.preventDefault();
+    const button = $('import-send');
+    $('import-error').textContent = '';
+    $('import-notice').textContent = '';
+    const table = $('import-refused');
+    table.hidden = true;
+    const body = table.querySelector('tbody');
+    body.replaceChildren();
+    const file = $('import-file').files[0];
+    if (!file) return;
+    button.disabled = true;
+    try {
+      const form = new FormData();
+      form.append('file', file);
+      const r = await upload('/api/staff/import', form);
+      if (!r.ok) { $('import-error').textContent = r.data.error || '导入失败'; return; }
+      $('import-notice').textContent = '已导入 ' + r.data.added.length + ' 人' + (r.data.refused.length ? '，' + r.data.refused.length + ' 行未导入（见下表）' : '');
+      for (const x of r.data.refused) {
+        const tr = el('tr');
+        tr.appendChild(el('td', '', String(x.row)));
+        tr.appendChild(el('td', '', x.id || '—'));
+        tr.appendChild(el('td', '', x.reason));
+        body.appendChild(tr);
+      }
+      table.hidden = r.data.refused.length === 0;
+      $('import-file').value = '';
+      // The list shows the new people.
+      if (r.data.added.length) h.loadStaff();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   function wire(hooks) {
     h = hooks;
+    $('import-form').addEventListener('submit', importStaff);
     $('print-order').addEventListener('click', () => { if (fillWorkOrder()) window.print(); });
     // Printed from the browser's own menu too: the order is filled first.
     window.addEventListener('beforeprint', fillWorkOrder);
