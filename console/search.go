@@ -7,30 +7,30 @@ import (
 )
 
 // The search box (搜索): a case number, words, a phone number whole or its
-// last four digits, a name or an address (core.CaseSearch). A name or an
-// address also finds the cases of the residents whose household file
-// (一户一档) carries it. Personal data matches only on the cases whose
+// last four digits, a name or an address (core.CaseSearch), over the cases
+// (a phone given at 代录 finds the resident's cases, bound or not, since
+// the case carries it). Personal data matches only on the cases whose
 // personal data the staff member may read.
 
 // searcher returns the filter of search text for staff.
 func (s *Server) searcher(ctx context.Context, town *core.Town, staff *core.Staff, text string) (func(*core.Case) bool, error) {
 	q := core.ParseSearch(text)
-	residents, err := s.householdsMatching(ctx, q)
-	if err != nil {
-		return nil, err
+	var resident string
+	if s.Households != nil && q.Phone() != "" {
+		// A whole phone also finds the cases of the resident bound with
+		// it, filed in WeChat without it.
+		hh, ok, err := s.Households.ByPhone(ctx, q.Phone())
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			resident = hh.OpenID
+		}
 	}
 	return func(c *core.Case) bool {
 		personal := town.SeesPersonalData(staff, c)
-		return q.Match(c, personal) || personal && residents[c.Resident]
+		return q.Match(c, personal) || personal && resident != "" && c.Resident == resident
 	}, nil
-}
-
-// householdsMatching lists the residents whose household file answers q.
-func (s *Server) householdsMatching(ctx context.Context, q core.CaseSearch) (map[string]bool, error) {
-	if s.Households == nil {
-		return nil, nil
-	}
-	return s.Households.Matching(ctx, q)
 }
 
 // addNearby adds to a case's household list the cases of its grid within

@@ -278,3 +278,37 @@ func TestMerge(t *testing.T) {
 		t.Errorf("refused merges changed %+v", o)
 	}
 }
+
+// TestHouseholdByPhone: the phone index follows the household file — a
+// changed phone moves it, 注销 removes it — and holds a hash, not the
+// number.
+func TestHouseholdByPhone(t *testing.T) {
+	ctx := context.Background()
+	l, _ := deskLedger(t)
+	recs := l.Store.(core.Records)
+	h := &core.Households{Records: recs}
+	if err := h.SaveHousehold(ctx, core.Household{OpenID: "o1", Grid: "g1", Phone: "13800138000"}); err != nil {
+		t.Fatal(err)
+	}
+	if hh, ok, err := h.ByPhone(ctx, "138 0013 8000"); err != nil || !ok || hh.OpenID != "o1" {
+		t.Errorf("by phone: %+v %v %v", hh, ok, err)
+	}
+	if err := h.SaveHousehold(ctx, core.Household{OpenID: "o1", Grid: "g1", Phone: "13900139000"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := h.ByPhone(ctx, "13800138000"); ok {
+		t.Error("the old phone still finds the household")
+	}
+	if hh, ok, _ := h.ByPhone(ctx, "13900139000"); !ok || hh.OpenID != "o1" {
+		t.Error("the new phone does not find it")
+	}
+	if err := h.Forget(ctx, "o1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := h.ByPhone(ctx, "13900139000"); ok {
+		t.Error("a forgotten household is found by phone")
+	}
+	if _, ok, _ := h.ByPhone(ctx, "not a phone"); ok {
+		t.Error("found by a non-phone")
+	}
+}

@@ -21,7 +21,7 @@ const (
 // namespace whole (RecordsIn refuses it; RecordPager pages through it).
 func OneKeyPerRecord(ns string) bool {
 	switch ns {
-	case nsHousehold, nsJoined, nsMedia:
+	case nsHousehold, nsJoined, nsMedia, nsHouseholdPhone:
 		return true
 	}
 	return false
@@ -29,7 +29,9 @@ func OneKeyPerRecord(ns string) bool {
 
 // OneKeyPerRecordNamespaces lists the namespaces OneKeyPerRecord tells, for
 // a store's migration to that layout.
-func OneKeyPerRecordNamespaces() []string { return []string{nsHousehold, nsJoined, nsMedia} }
+func OneKeyPerRecordNamespaces() []string {
+	return []string{nsHousehold, nsJoined, nsMedia, nsHouseholdPhone}
+}
 
 // Household is a resident's registered household file (一户一档): where they
 // live and how to reach them, so the intake need not ask again.
@@ -83,7 +85,17 @@ func (h *Households) SaveHousehold(ctx context.Context, hh Household) error {
 	if err != nil {
 		return fmt.Errorf("save household: %w", err)
 	}
-	return wrapErr("save household", h.Records.PutRecord(ctx, nsHousehold, hh.OpenID, raw))
+	old, had, err := h.Household(ctx, hh.OpenID)
+	if err != nil {
+		return fmt.Errorf("save household: %w", err)
+	}
+	if err := h.Records.PutRecord(ctx, nsHousehold, hh.OpenID, raw); err != nil {
+		return fmt.Errorf("save household: %w", err)
+	}
+	if !had {
+		return h.indexPhone(ctx, nil, hh)
+	}
+	return h.indexPhone(ctx, &old, hh)
 }
 
 // JoinedCases lists the cases the resident joined, oldest first.
@@ -128,6 +140,13 @@ func (h *Households) NoteJoined(ctx context.Context, openid, number string, rate
 // Forget erases the resident's household file, their joined list, and the
 // kept media with the given IDs (their voice notes) (注销).
 func (h *Households) Forget(ctx context.Context, openid string, media []string) error {
+	if hh, ok, err := h.Household(ctx, openid); err != nil {
+		return fmt.Errorf("forget household: %w", err)
+	} else if ok {
+		if err := h.unindexPhone(ctx, hh); err != nil {
+			return fmt.Errorf("forget household: %w", err)
+		}
+	}
 	for _, k := range []struct{ ns, key string }{{nsHousehold, openid}, {nsJoined, openid}} {
 		if err := h.Records.DeleteRecord(ctx, k.ns, k.key); err != nil {
 			return fmt.Errorf("forget household: %w", err)

@@ -1,9 +1,6 @@
 package core
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 	"unicode"
 )
@@ -92,27 +89,11 @@ func locationLabel(c *Case) string {
 // records, such as household files' names and addresses.
 func (q CaseSearch) Text() string { return q.text }
 
-// Matching lists the residents (openids) whose household file's name,
-// address or phone answers q, for finding their cases by who they are.
-// Two characters at least: one character names half the town. It reads
-// the namespace, which stores keep.
-func (h *Households) Matching(ctx context.Context, q CaseSearch) (map[string]bool, error) {
-	if len([]rune(q.text)) < 2 {
-		return nil, nil
+// Phone is the search as a whole phone number (more than four digits), or
+// "".
+func (q CaseSearch) Phone() string {
+	if len(q.digits) > 4 {
+		return q.digits
 	}
-	all, err := h.Records.RecordsIn(ctx, nsHousehold)
-	if err != nil {
-		return nil, fmt.Errorf("households matching: %w", err)
-	}
-	out := map[string]bool{}
-	for openid, raw := range all {
-		var hh Household
-		if json.Unmarshal(raw, &hh) != nil {
-			continue
-		}
-		if c := (Case{Phone: hh.Phone, Contact: hh.Name, Address: hh.Address}); q.Match(&c, true) {
-			out[openid] = true
-		}
-	}
-	return out, nil
+	return ""
 }
