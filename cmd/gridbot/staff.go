@@ -26,7 +26,7 @@ const staffUsage = `usage: gridbot staff COMMAND [-config FILE] ARGS
   disable ID | enable ID             stop or restore an account's login and duty
   reset-password ID                  set a new password, read on stdin
   set-post GRID A|B ID               put grid leader ID on post A or B of GRID
-  bind-code ID                       print a code ID sends the account (绑定 CODE)
+  bind-code ID                       print a code ID sends the account or the WeCom app (绑定 CODE)
                                      to link their WeChat
 
 Flags come before the arguments. The commands open the store of -config (as
@@ -123,7 +123,7 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 		if ttl <= 0 {
 			ttl = core.DefaultBindCodeTTL
 		}
-		fmt.Fprintf(env.Stdout, "%s\n(valid %s: the staff member sends 绑定 %s to the official account)\n", code, ttl, code)
+		fmt.Fprintf(env.Stdout, "%s\n(valid %s: the staff member sends 绑定 %s to the official account, or in the WeCom app)\n", code, ttl, code)
 		return nil
 	}
 	if err == nil && (cmd == "disable" || cmd == "enable" || cmd == "reset-password") {
