@@ -129,7 +129,7 @@ func TestFillCompletesOnEverySeed(t *testing.T) {
 		}
 	}
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
-	for seed := uint64(1); seed <= 6; seed++ {
+	for seed := uint64(1); seed <= 4; seed++ {
 		st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +137,7 @@ func TestFillCompletesOnEverySeed(t *testing.T) {
 		// Few cases a year over a short span packs each resident's cases
 		// into the open tail, where one can wait for a rating.
 		_, err = ledgerfill.Fill(context.Background(), &core.Ledger{Store: st, Town: town},
-			ledgerfill.Options{Cases: 300, Years: 1, End: end, Seed: seed, Workers: 4})
+			ledgerfill.Options{Cases: 200, Years: 1, End: end, Seed: seed, Workers: 4})
 		st.Close()
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
@@ -160,7 +160,7 @@ func TestFiguresKeptAgreeWithHistory(t *testing.T) {
 	defer st.Close()
 	ctx := context.Background()
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
-	const n = 1500
+	const n = 800
 	if _, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
 		ledgerfill.Options{Cases: n, Years: 1, End: end, Seed: 3, Workers: 4}); err != nil {
 		t.Fatal(err)
