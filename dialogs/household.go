@@ -244,6 +244,7 @@ func (e *Engine) handleForget(ctx context.Context, _ *core.Town, s *Session, in 
 		return "抱歉，注销暂未完成，请稍后回复“确认注销”重试。"
 	}
 	s.reset()
+	s.forgotten = true
 	return "已注销。您的户档已删除，事项中的电话、地址、位置名称和语音也已删除。\n以后需要时，随时可以重新登记或报事。"
 }
 

@@ -138,7 +138,12 @@ func (sv *Service) Respond(ctx context.Context, m core.Message) (string, error) 
 	}
 	traditional := s.Traditional
 	reply := sv.Engine.Step(ctx, &s, m)
-	if s.Traditional != traditional {
+	switch {
+	case s.forgotten:
+		// 注销 erases the remembered script with the rest; the reply
+		// itself is still in the script the resident wrote it in.
+		sv.rememberScript(ctx, m.From, false)
+	case s.Traditional != traditional:
 		sv.rememberScript(ctx, m.From, s.Traditional)
 	}
 	if s.Active() {

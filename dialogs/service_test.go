@@ -171,3 +171,29 @@ func TestServiceRemembersTheResidentsScript(t *testing.T) {
 		t.Fatal("still remembered as traditional after writing simplified")
 	}
 }
+
+// 注销 erases the remembered script with the household file, even when the
+// resident confirms in traditional characters (the reply to it stays in
+// their script).
+func TestForgetErasesTheResidentsScript(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	for _, msg := range []string{"街燈壞咗成個禮拜", "取消", "註銷"} {
+		if _, err := h.svc.Respond(ctx, text(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok, _ := h.store.Get(ctx, core.ScriptKey(testResident)); !ok {
+		t.Fatal("the script was not remembered before 注销")
+	}
+	reply, err := h.svc.Respond(ctx, text("確認註銷"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reply, "已註銷") {
+		t.Fatalf("reply to 確認註銷: %q", reply)
+	}
+	if _, ok, _ := h.store.Get(ctx, core.ScriptKey(testResident)); ok {
+		t.Fatal("注销 left the resident's script behind")
+	}
+}

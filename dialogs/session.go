@@ -58,6 +58,9 @@ type Session struct {
 
 	// from is the openid of the resident answering now; not saved.
 	from string
+	// forgotten is set by 注销 once the resident's data is erased, so the
+	// service also erases what it keeps beside the session (their script).
+	forgotten bool
 }
 
 // offer is an open case offered to join (附议): its number, and what the
