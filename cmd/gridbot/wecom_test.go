@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/internal/valkeytest"
 	"gridbot/wecomsim"
 )
 
@@ -110,7 +111,16 @@ func (r *weComRig) tell(userid, text string) string {
 // takes charge from WeChat; the resident gets the reply and rates; every
 // push is on the case with its channel.
 func TestLeaderLoopOnWeCom(t *testing.T) {
-	r := bootWeCom(t, rigOptions{}, [2]string{`(?m)^(    leader_a: gl-L10-a)$`,
+	t.Run("embedded", func(t *testing.T) { leaderLoopOnWeCom(t, rigOptions{}) })
+	// On Valkey the member's minute counts, the callback's marks and the
+	// robot's counts are the shared store's.
+	t.Run("valkey", func(t *testing.T) {
+		leaderLoopOnWeCom(t, rigOptions{valkey: valkeytest.Addr(t), prefix: valkeytest.Prefix(t)})
+	})
+}
+
+func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
+	r := bootWeCom(t, o, [2]string{`(?m)^(    leader_a: gl-L10-a)$`,
 		"${1}\n    robot_webhook: API/cgi-bin/webhook/send?key=e2e-l10\n    robot_each_case: true"})
 	resident := "oresident-wecom-1"
 	number := r.fileByLocation(resident)
