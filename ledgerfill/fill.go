@@ -29,6 +29,9 @@ import (
 type Options struct {
 	Cases int
 	Years int
+	// Months, when Years is 0, spreads the cases over that many months
+	// instead: the demo's first month of history.
+	Months int
 	// End is when the history ends (the newest cases are still open
 	// then); zero means now.
 	End time.Time
@@ -58,8 +61,8 @@ const openTail = 21 * 24 * time.Hour
 // with a post A, and one category.
 func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) {
 	town := ledger.Town.Town()
-	if opt.Cases <= 0 || opt.Years <= 0 {
-		return Stats{}, fmt.Errorf("fill: cases and years must be positive")
+	if opt.Cases <= 0 || opt.Years < 0 || opt.Months < 0 || opt.Years == 0 && opt.Months == 0 {
+		return Stats{}, fmt.Errorf("fill: cases, and years or months, must be positive")
 	}
 	if len(town.Grids) == 0 || len(town.Categories) == 0 {
 		return Stats{}, fmt.Errorf("fill: the town has no grids or no categories")
@@ -71,6 +74,9 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 		opt.Workers = 16
 	}
 	span := opt.End.Sub(opt.End.AddDate(-opt.Years, 0, 0))
+	if opt.Years == 0 {
+		span = opt.End.Sub(opt.End.AddDate(0, -opt.Months, 0))
+	}
 	// Filing times, oldest first, so that numbers and sequence numbers run
 	// roughly with the calendar.
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))

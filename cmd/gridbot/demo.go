@@ -29,6 +29,7 @@ var demoLogins = []struct{ id, what string }{
 	{"v10-cadre", "石桥村干部，看本村网格"},
 	{"gl-L10-a", "石桥大网格 网格长（A岗）"},
 	{"gl-L10-b", "石桥大网格 B岗"},
+	{"dept-chengjian", "城建办，看吹哨给本部门的案件"},
 }
 
 // demoPlace is a point inside grid L10 that the phone page offers.
@@ -38,6 +39,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	dataDir := fs.String("data", filepath.Join("data", "demo"), "directory for the demo's store")
+	history := fs.Int("history", demoHistoryCases, "cases of the month of history a new demo ledger starts with (0: none)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the console and the WeChat callback")
 	simAddr := fs.String("sim-addr", "127.0.0.1:8081", "address of the WeChat simulator")
 	if err := fs.Parse(args); err != nil {
@@ -87,7 +89,11 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
 	cfg.Log.Format = "text"
 
-	town, passwords, err := demoTown(weComBase)
+	passwords, err := demoPasswords(*dataDir)
+	if err != nil {
+		return err
+	}
+	town, err := demoTown(weComBase, passwords)
 	if err != nil {
 		return err
 	}
@@ -131,15 +137,19 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(env.Stdout, "  resident phone: %s/   (WeChat simulator; safe mode)\n", simBase)
 	fmt.Fprintf(env.Stdout, "  staff WeCom:    %s/   (WeCom simulator: 何家豪's app chat and the grid groups)\n", weComBase)
 	fmt.Fprintf(env.Stdout, "  data:           %s\n\n", cfg.Store.Path)
-	fmt.Fprintf(env.Stdout, "  logins (passwords are new each run):\n")
+	if err := demoHistory(ctx, a, env.Stdout, *history); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "  logins (kept in %s between runs):\n", filepath.Join(*dataDir, demoLoginsFile))
 	for _, l := range demoLogins {
-		fmt.Fprintf(env.Stdout, "    %-12s %-14s %s\n", l.id, passwords[l.id], l.what)
+		fmt.Fprintf(env.Stdout, "    %-15s %-11s %s\n", l.id, passwords[l.id], l.what)
 	}
 	fmt.Fprintf(env.Stdout, "\n  try: on the phone send 报事, follow the steps, and send the location %.4f, %.4f (石桥村);\n", demoLat, demoLng)
 	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a, in the 石桥 group, and in 何家豪's WeCom as a card whose\n")
 	fmt.Fprintf(env.Stdout, "  详情 opens the case's page; answer there with 受理, 回复 …, 吹哨 … 城建办, 办结 … (B岗 司徒惠珍 is on\n")
 	fmt.Fprintf(env.Stdout, "  WeChat: send 请假 from 何家豪 and the next case reaches her phone). The report form inside a resident's phone:\n")
 	fmt.Fprintf(env.Stdout, "  %s/sim/open?openid=o_resident_demo&url=%s\n", simBase, url.QueryEscape(base+"/wx/report"))
+	fmt.Fprint(env.Stdout, demoGuide)
 	fmt.Fprintf(env.Stdout, "  Ctrl-C stops.\n\n")
 	if env.Ready != nil {
 		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat", Phone: simBase + "/", SimAPI: simBase, WeCom: weComBase + "/"})
@@ -152,10 +162,10 @@ const demoWeComLeader = "hejiahao"
 
 // demoTown is the sample town with passwords set for the demo logins, 石桥's
 // leader A on WeCom and its team groups on the simulator at weComBase.
-func demoTown(weComBase string) (*core.Town, map[string]string, error) {
+func demoTown(weComBase string, passwords map[string]string) (*core.Town, error) {
 	sample, err := configs.SampleTown()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	t := *sample
 	t.Staff = append([]core.Staff(nil), sample.Staff...)
@@ -171,15 +181,11 @@ func demoTown(weComBase string) (*core.Town, map[string]string, error) {
 			t.Villages[i].RobotWebhook = weComBase + "/cgi-bin/webhook/send?key=demo-v10"
 		}
 	}
-	passwords := make(map[string]string)
-	for _, l := range demoLogins {
-		passwords[l.id] = randomText(9)
-	}
 	for i := range t.Staff {
 		if p, ok := passwords[t.Staff[i].ID]; ok {
 			hash, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			t.Staff[i].PasswordHash = string(hash)
 		}
@@ -188,8 +194,7 @@ func demoTown(weComBase string) (*core.Town, map[string]string, error) {
 				core.ChannelWeCom: demoWeComLeader}
 		}
 	}
-	town, err := core.NewTown(t)
-	return town, passwords, err
+	return core.NewTown(t)
 }
 
 func randomBytes(n int) []byte {

@@ -534,14 +534,36 @@ func TestRetryAndRestart(t *testing.T) {
 }
 
 // The demo boots on :0 ports, serves the console and the phone, and the
-// logins it prints work.
+// logins it prints work. Its first run writes a month of history; a second
+// run on the same folder keeps the history and the logins.
 func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	first := runDemoOnce(t, dir, true)
+	if !strings.Contains(first, "首次运行") || !strings.Contains(first, "已写入 40 件") || !strings.Contains(first, "dept-chengjian") ||
+		!strings.Contains(first, "上手指南") {
+		t.Errorf("the first run's output:\n%s", first)
+	}
+	second := runDemoOnce(t, dir, false)
+	if strings.Contains(second, "首次运行") {
+		t.Errorf("the second run wrote history again:\n%s", second)
+	}
+	login := regexp.MustCompile(`town-admin\s+(\S+)`)
+	if a, b := login.FindStringSubmatch(first), login.FindStringSubmatch(second); a == nil || b == nil || a[1] != b[1] {
+		t.Errorf("the login changed between runs: %v %v", a, b)
+	}
+}
+
+// runDemoOnce runs the demo on dir until it is ready, checks its pages
+// and its printed login (and, when cases, that the console lists the
+// history), stops it, and returns what it printed.
+func runDemoOnce(t *testing.T, dir string, cases bool) string {
+	t.Helper()
 	ready := make(chan URLs, 1)
 	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"demo", "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
+		done <- Run(ctx, []string{"demo", "-data", dir, "-history", "40", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
 			Env{Stdout: &out, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
 	}()
 	var urls URLs
@@ -549,7 +571,7 @@ func TestDemo(t *testing.T) {
 	case urls = <-ready:
 	case err := <-done:
 		t.Fatalf("demo ended: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("demo not ready")
 	}
 	defer func() {
@@ -569,15 +591,33 @@ func TestDemo(t *testing.T) {
 	if m == nil || !strings.Contains(out.String(), urls.Phone) {
 		t.Fatalf("demo output lacks the login or the phone URL:\n%s", out.String())
 	}
+	console := strings.TrimSuffix(urls.Console, "/")
 	body, _ := json.Marshal(map[string]string{"username": "town-admin", "password": m[1]})
-	req, _ := http.NewRequest("POST", strings.TrimSuffix(urls.Console, "/")+"/api/login", bytes.NewReader(body))
-	req.Header.Set("Origin", strings.TrimSuffix(urls.Console, "/"))
+	req, _ := http.NewRequest("POST", console+"/api/login", bytes.NewReader(body))
+	req.Header.Set("Origin", console)
 	req.Header.Set("X-Requested-With", "gridbot")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("demo login: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	if cases {
+		req, _ := http.NewRequest("GET", console+"/api/cases?state=", nil)
+		for _, c := range resp.Cookies() {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct{ Cases []json.RawMessage }
+		json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if len(list.Cases) < 40 {
+			t.Errorf("the console lists %d cases of the history", len(list.Cases))
+		}
+	}
+	return out.String()
 }
 
 // A neighbour reporting the same problem nearby joins the open case (附议)

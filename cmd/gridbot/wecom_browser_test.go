@@ -22,7 +22,7 @@ func TestBrowserWeComPage(t *testing.T) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(runCtx, []string{"demo", "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
+		done <- Run(runCtx, []string{"demo", "-data", t.TempDir(), "-history", "0", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
 			Env{Stdout: io.Discard, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
 	}()
 	var urls URLs

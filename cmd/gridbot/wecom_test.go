@@ -226,7 +226,7 @@ func TestDemoLeaderOnWeCom(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"demo", "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
+		done <- Run(ctx, []string{"demo", "-data", t.TempDir(), "-history", "0", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
 			Env{Stdout: io.Discard, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
 	}()
 	var urls URLs

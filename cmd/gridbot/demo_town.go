@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gridbot/core"
+	"gridbot/ledgerfill"
+)
+
+// The demo shows a living town (issue 18): its first run writes a month of
+// the town's life (ledgerfill), so the map, the board and the charts have
+// something to show; its logins are kept in its data folder, so a reload
+// of the console after a restart still logs in; and it prints a short
+// Chinese guide for each role.
+
+// demoHistoryCases is how many cases the first run's month holds.
+const demoHistoryCases = 300
+
+// demoLoginsFile keeps the demo's passwords between runs, readable by the
+// one who runs it only. They open a demo on loopback and nothing else.
+const demoLoginsFile = "logins.json"
+
+// demoPasswords reads the demo's passwords from dir, or makes and writes
+// them on the first run (and for a login added since).
+func demoPasswords(dir string) (map[string]string, error) {
+	path := filepath.Join(dir, demoLoginsFile)
+	passwords := map[string]string{}
+	raw, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("demo logins: %w", err)
+	default:
+		if err := json.Unmarshal(raw, &passwords); err != nil {
+			return nil, fmt.Errorf("demo logins %s: %w (delete it for new ones)", path, err)
+		}
+	}
+	changed := false
+	for _, l := range demoLogins {
+		if len(passwords[l.id]) < 8 {
+			passwords[l.id] = randomText(9)
+			changed = true
+		}
+	}
+	if !changed {
+		return passwords, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo logins: %w", err)
+	}
+	out, err := json.MarshalIndent(passwords, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		return nil, fmt.Errorf("demo logins: %w", err)
+	}
+	return passwords, nil
+}
+
+// demoHistory writes a month of history into an empty demo ledger, marked
+// as announced so that nobody is pushed a month of old news; it does
+// nothing to a ledger that has cases.
+func demoHistory(ctx context.Context, a *app, out io.Writer, cases int) error {
+	if cases <= 0 {
+		return nil
+	}
+	if some, err := a.backend.store.Cases(ctx, core.CaseQuery{Limit: 1}); err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	} else if len(some) > 0 {
+		return nil
+	}
+	fmt.Fprintf(out, "  首次运行：正在写入一个月的办件记录（%d 件），请稍候……\n", cases)
+	began := time.Now()
+	st, err := ledgerfill.Fill(ctx, a.ledger, ledgerfill.Options{Cases: cases, Months: 1, Seed: 18, Workers: 4})
+	if err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
+	if err := settleAnnouncements(ctx, a.backend); err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
+	fmt.Fprintf(out, "  已写入 %d 件（%d 件在办），用时 %s。\n", st.Cases, st.Open, time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+// demoGuide is what each role does first in the demo, in Chinese.
+const demoGuide = `
+  上手指南（每个角色的日常工作）：
+    居民      在“模拟手机”选 居民 甲，发“报事”，按提示描述问题、发位置或照片，确认后得到编号；办结后回复 1-5 评价。
+    网格员    用 gl-L10-a 登录工作台：工作台看本网格待办，点开案件“受理”“回复”“办结”（可附现场照片），
+              遇到办不了的“吹哨”给部门；电话或来访的群众诉求用“代录事项”登记；“打印派工单”带到现场。
+    村（社区） 用 v10-cadre 登录：看本村网格的案件，对慢的“催办”、急的“加急”，把重复反映“合并”，审批延期、挂起。
+    部门      用 dept-chengjian 登录：看吹哨给城建办的案件，“领办”后办理、回复、办结，不归本部门的“退回”并说明理由。
+    镇        用 town-admin 登录：网格地图、督办看板、统计报表（可导出 Excel），人员管理里批量导入人员。
+`

@@ -1,0 +1,45 @@
+package ledgerfill_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/ledgerfill"
+	"gridbot/store/embedded"
+)
+
+// A fill over Months (the demo's first month) dates every case within
+// those months; neither years nor months is refused.
+func TestFillOverMonths(t *testing.T) {
+	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	l := &core.Ledger{Store: st, Town: town}
+	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
+	if _, err := ledgerfill.Fill(ctx, l, ledgerfill.Options{Cases: 10, End: end}); err == nil {
+		t.Error("a fill over no time")
+	}
+	if _, err := ledgerfill.Fill(ctx, l, ledgerfill.Options{Cases: 60, Months: 1, End: end, Seed: 3, Workers: 4}); err != nil {
+		t.Fatal(err)
+	}
+	cases, err := st.Cases(ctx, core.CaseQuery{})
+	if err != nil || len(cases) != 60 {
+		t.Fatalf("%d cases, %v", len(cases), err)
+	}
+	for _, c := range cases {
+		if c.CreatedAt.Before(end.AddDate(0, -1, 0)) || c.CreatedAt.After(end) {
+			t.Errorf("%s filed %s, outside the month", c.Number, c.CreatedAt)
+		}
+	}
+}
