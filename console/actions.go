@@ -33,6 +33,11 @@ type actionBody struct {
 	// Note says what they said.
 	Reached   bool `json:"reached"`
 	Satisfied bool `json:"satisfied"`
+	// The meeting's decision (convene): the linked leader, the help and
+	// the milestones, each with its day (2006-01-02, the town's zone).
+	Leader     string          `json:"leader"`
+	Help       string          `json:"help"`
+	Milestones []milestoneBody `json:"milestones"`
 }
 
 // caseAction is one step staff can take on a case from the console:

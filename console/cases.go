@@ -144,7 +144,7 @@ func newCaseDetail(town *core.Town, staff *core.Staff, c *core.Case, now time.Ti
 		Warning:   c.Warning,
 		Actions:   allowedActions(town, staff, c),
 		Paused:    c.Paused, ResumeAt: c.ResumeAt, Extensions: c.Extensions,
-		GridWork: newGridWorkView(town, c),
+		GridWork: newGridWorkView(town, c, now),
 	}
 	if p := c.Pending; p != nil {
 		d.Pending = &changeView{Kind: p.Kind, Label: p.Kind.Label(), Days: p.Days, Until: p.Until,

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,6 +24,8 @@ type gridWorkView struct {
 	Callback *callbackView `json:"callback,omitempty"`
 	// Instructions are the town leaders' instructions (督办批示), in order.
 	Instructions []instructionView `json:"instructions"`
+	// Meeting is the case's place on the meeting list (会商), if any.
+	Meeting *meetingView `json:"meeting,omitempty"`
 }
 
 // instructionView is a leader's instruction as the case page shows it.
@@ -32,8 +35,8 @@ type instructionView struct {
 	At     time.Time `json:"at"`
 }
 
-func newGridWorkView(town *core.Town, c *core.Case) gridWorkView {
-	v := gridWorkView{Origin: c.Origin, OriginLabel: "群众反映"}
+func newGridWorkView(town *core.Town, c *core.Case, now time.Time) gridWorkView {
+	v := gridWorkView{Origin: c.Origin, OriginLabel: "群众反映", Meeting: newMeetingView(town, c.Meeting, now)}
 	if c.Found() {
 		v.OriginLabel = "网格主动发现"
 		v.FinderName = actorName(town, c.Finder)
@@ -105,10 +108,105 @@ func gridWorkRecords(rows []core.GridWorkRow) [][]string {
 func (s *Server) gridWorkRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/figures/gridwork", s.authed(s.heavy(s.handleGridWork)))
 	mux.Handle("GET /api/figures/gridwork.csv", s.authed(s.heavy(s.handleGridWorkCSV)))
+	mux.Handle("GET /api/meeting", s.authed(s.handleAgenda))
 }
 
 // msgCallbackBad answers a callback the ledger calls invalid.
 const msgCallbackBad = "请写明回访情况；未联系上时请写明原因（不超过1000字）。"
+
+// msgTableBad and msgConveneBad answer a meeting step the ledger calls
+// invalid.
+const (
+	msgTableBad   = "请写明提请会商的理由，不超过1000字。"
+	msgConveneBad = "请选择挂钩领导，写明帮办措施，并列出1到10个时间节点（内容和今后的日期）。"
+)
+
+// milestoneHour is when on its day a milestone falls due: the end of the
+// working day.
+const milestoneHour = 18 * time.Hour
+
+// milestoneBody is a milestone as the console sends it.
+type milestoneBody struct {
+	Text string `json:"text"`
+	Due  string `json:"due"`
+}
+
+// meetingView is a case's place on the meeting list and its decision.
+type meetingView struct {
+	Reason     string          `json:"reason"`
+	ByName     string          `json:"by_name"`
+	At         time.Time       `json:"at"`
+	Decided    bool            `json:"decided"`
+	Leader     string          `json:"leader,omitempty"`
+	LeaderName string          `json:"leader_name,omitempty"`
+	Help       string          `json:"help,omitempty"`
+	Milestones []milestoneView `json:"milestones"`
+}
+
+type milestoneView struct {
+	Text    string    `json:"text"`
+	Due     time.Time `json:"due"`
+	Done    bool      `json:"done"`
+	DoneAt  time.Time `json:"done_at,omitzero"`
+	Overdue bool      `json:"overdue"`
+}
+
+func newMeetingView(town *core.Town, m *core.Meeting, now time.Time) *meetingView {
+	if m == nil {
+		return nil
+	}
+	v := &meetingView{Reason: m.Reason, ByName: actorName(town, m.By), At: m.At, Decided: m.Decided, Leader: m.Leader,
+		Help: m.Help, Milestones: []milestoneView{}}
+	if m.Leader != "" {
+		v.LeaderName = actorName(town, m.Leader)
+	}
+	for _, ms := range m.Milestones {
+		v.Milestones = append(v.Milestones, milestoneView{Text: ms.Text, Due: ms.Due, Done: ms.Done(), DoneAt: ms.DoneAt,
+			Overdue: !ms.Done() && now.After(ms.Due)})
+	}
+	return v
+}
+
+// agendaItem is a case on the meeting's agenda, or one whose decision is
+// being carried out.
+type agendaItem struct {
+	caseView
+	Meeting *meetingView `json:"meeting"`
+}
+
+// handleAgenda lists the cases on the meeting list the staff member may
+// see: those waiting for the meeting first (the agenda, oldest first),
+// then those decided with milestones still open.
+func (s *Server) handleAgenda(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
+	town, now := s.Town.Town(), s.now()
+	cases, err := s.Store.Cases(r.Context(), core.CaseQuery{
+		States: []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened},
+		Keep:   func(c *core.Case) bool { return c.Meeting != nil && town.CanSee(staff, c) },
+	})
+	if err != nil {
+		s.figuresFailed(w, r, staff, err)
+		return
+	}
+	slices.SortStableFunc(cases, func(a, b core.Case) int {
+		if a.OnAgenda() != b.OnAgenda() {
+			if a.OnAgenda() {
+				return -1
+			}
+			return 1
+		}
+		return a.Meeting.At.Compare(b.Meeting.At)
+	})
+	out := make([]agendaItem, 0, len(cases))
+	for i := range cases {
+		c := &cases[i]
+		out = append(out, agendaItem{caseView: newCaseView(town, c, now), Meeting: newMeetingView(town, c.Meeting, now)})
+	}
+	leaders := []map[string]string{}
+	for _, st := range town.StaffWhere(func(st *core.Staff) bool { return st.Role == core.RoleTown || st.Role == core.RoleVillage }) {
+		leaders = append(leaders, map[string]string{"id": st.ID, "name": st.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cases": out, "leaders": leaders})
+}
 
 // msgInstructBad answers an instruction with no words or too many.
 const msgInstructBad = "请写下批示内容，不超过1000字。"
@@ -119,6 +217,29 @@ func gridWorkActions() []caseAction {
 		{step: core.StepCallback, invalid: msgCallbackBad,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.RecordCallback(ctx, n, s.ID, core.CallbackAnswer{Reached: b.Reached, Satisfied: b.Satisfied, Note: b.Note})
+			}},
+		{step: core.StepTable, invalid: msgTableBad,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.Table(ctx, n, s.ID, b.Reason)
+			}},
+		{step: core.StepConvene, invalid: msgConveneBad,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				d := core.Decision{Leader: b.Leader, Help: b.Help}
+				if len(b.Milestones) > core.MaxMilestones {
+					return core.Case{}, nil, core.ErrInvalid
+				}
+				for _, m := range b.Milestones {
+					day, err := time.ParseInLocation("2006-01-02", m.Due, l.Town.Town().Zone())
+					if err != nil {
+						return core.Case{}, nil, core.ErrInvalid
+					}
+					d.Milestones = append(d.Milestones, core.Milestone{Text: m.Text, Due: day.Add(milestoneHour)})
+				}
+				return l.Convene(ctx, n, s.ID, d)
+			}},
+		{step: core.StepMilestone, invalid: msgBadRequest,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.ReachMilestone(ctx, n, s.ID, b.Note)
 			}},
 		{step: core.StepInstruct, invalid: msgInstructBad,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {

@@ -213,3 +213,67 @@ func TestBrowserInstruction(t *testing.T) {
 	}
 	waitFor(t, tab, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计') && tr.lastChild.textContent === '1')`, "the supervised case counted")
 }
+
+// TestBrowserMeeting: the grid leader tables a hard case; it is on the
+// town's agenda; the town records the meeting's decision (a linked leader,
+// help, milestones; a bad one refused in words); the leader marks the
+// first milestone reached, and the agenda follows.
+func TestBrowserMeeting(t *testing.T) {
+	f := newFixture(t)
+	number := f.cases["g1"]
+	lead := newTab(t)
+	loginAs(t, lead, f, "lead1")
+	openCasePage(t, lead, f, number)
+	waitFor(t, lead, visible("table-form"), "the tabling form")
+	if evalJS[bool](t, lead, visible("convene-form")) {
+		t.Error("the grid leader is offered the meeting's decision")
+	}
+	if err := chromedp.Do(lead, chromedp.SendKeys(chromedp.ID("table-reason"), "需要镇里协调资金"), chromedp.Click(chromedp.ID("table-send"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, lead, `document.querySelector('#case-timeline li.event[data-kind="tabled"]') !== null`, "tabled on the timeline")
+	waitFor(t, lead, `!`+visible("table-form"), "the tabling form gone")
+
+	town := newTab(t)
+	loginAs(t, town, f, "admin")
+	if err := chromedp.Do(town, chromedp.Evaluate[chromedp.Void](`location.hash = '#/meeting'`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, town, fmt.Sprintf(`(() => { const r = document.querySelector('#meeting-rows tr[data-number=%q]'); return !!r && r.textContent.includes('需要镇里协调资金') && r.textContent.includes('待会商') })()`, number), "the case on the agenda")
+	openCasePage(t, town, f, number)
+	waitFor(t, town, visible("convene-form"), "the decision form")
+	if err := chromedp.Do(town, chromedp.Click(chromedp.ID("convene-leader"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, town, `document.querySelectorAll('#convene-leader option').length > 1`, "the leaders to choose from")
+	if err := chromedp.Do(town,
+		chromedp.SetValue(chromedp.ID("convene-leader"), "cadre1"),
+		chromedp.SendKeys(chromedp.ID("convene-help"), "镇里拨款，城建办出方案"),
+		chromedp.SendKeys(chromedp.ID("convene-milestones"), "2020-01-01 过去的节点"),
+		chromedp.Click(chromedp.ID("convene-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, town, `document.getElementById('case-error').textContent === '`+msgConveneBad+`'`, "a past milestone refused")
+	if err := chromedp.Do(town,
+		chromedp.SetValue(chromedp.ID("convene-milestones"), "2026-12-10 出方案\n2026-12-20，完工"),
+		chromedp.Click(chromedp.ID("convene-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, town, `document.querySelector('#case-timeline li.event[data-kind="convened"]') !== null`, "the decision on the timeline")
+	if got := evalJS[string](t, town, `document.getElementById('case-meeting').textContent + '|' + document.getElementById('case-milestones').textContent`); !containsAll(got, "挂钩领导 李主任", "镇里拨款", "节点1：出方案（2026-12-10 18:00）", "节点2：完工（2026-12-20 18:00）") {
+		t.Errorf("the decision reads %q", got)
+	}
+
+	openCasePage(t, lead, f, number)
+	waitFor(t, lead, visible("milestone-form"), "the milestone form")
+	if err := chromedp.Do(lead, chromedp.SendKeys(chromedp.ID("milestone-note"), "方案已出"), chromedp.Click(chromedp.ID("milestone-send"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, lead, `document.querySelector('#case-timeline li.event[data-kind="milestone_done"]') !== null`, "the milestone reached")
+	if err := chromedp.Do(town, chromedp.Evaluate[chromedp.Void](`location.hash = '#/meeting'`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, town, fmt.Sprintf(`(() => { const r = document.querySelector('#meeting-rows tr[data-number=%q]'); return !!r && r.textContent.includes('挂钩领导 李主任，节点 1/2') })()`, number), "the agenda following")
+}

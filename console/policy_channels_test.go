@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -92,7 +93,17 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 			_, err := f.ledger.Rate(ctx, r, 5)
 			return err
 		}},
-		// The grid's own work (issue 19): a low rating leaves a callback due.
+		// The grid's own work (issue 19): on the meeting's list, decided with
+		// a milestone, and a low rating leaving a callback due.
+		{"tabled", func(_, n string) error { _, _, err := f.ledger.Table(ctx, n, "lead1", "缺资金"); return err }},
+		{"convened", func(_, n string) error {
+			if _, _, err := f.ledger.Table(ctx, n, "lead1", "缺资金"); err != nil {
+				return err
+			}
+			_, _, err := f.ledger.Convene(ctx, n, "admin", core.Decision{Leader: "cadre2", Help: "镇里拨款",
+				Milestones: []core.Milestone{{Text: "出方案", Due: t0.Add(72 * time.Hour)}}})
+			return err
+		}},
 		{"callback due", func(r, n string) error {
 			if _, _, err := f.ledger.Resolve(ctx, n, "lead1", "已修好"); err != nil {
 				return err
@@ -143,6 +154,8 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		{core.StepResume, actionBody{}, "恢复 %s"},
 		{core.StepCallback, actionBody{Reached: true, Satisfied: true, Note: "居民满意"}, "回访 %s 已联系 满意 居民满意"},
 		{core.StepInstruct, actionBody{Text: "三天内修好"}, "批示 %s 三天内修好"},
+		{core.StepTable, actionBody{Reason: "缺资金"}, "会商 %s 缺资金"},
+		{core.StepMilestone, actionBody{Note: "方案已出"}, "节点完成 %s 方案已出"},
 	}
 
 	// written tells whether the step left an event by the actor.

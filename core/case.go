@@ -143,6 +143,9 @@ type Case struct {
 	// Instructions are the town leaders' instructions on the case (督办/
 	// 批示, instruction.go), in order.
 	Instructions []Instruction `json:"instructions,omitempty"`
+	// Meeting is the case's place on the coordination meeting's list and
+	// the meeting's decision (工作会商, meeting.go).
+	Meeting *Meeting `json:"meeting,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

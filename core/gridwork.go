@@ -15,6 +15,12 @@ func gridStepLabel(s Step) string {
 		return "回访"
 	case StepInstruct:
 		return "督办批示"
+	case StepTable:
+		return "提请会商"
+	case StepConvene:
+		return "会商决定"
+	case StepMilestone:
+		return "完成时间节点"
 	}
 	return string(s)
 }
@@ -29,13 +35,23 @@ func gridEventLabel(k EventKind) string {
 		return "回访"
 	case EventInstructed:
 		return "领导批示"
+	case EventTabled:
+		return "提请会商"
+	case EventConvened:
+		return "会商决定"
+	case EventMilestoneDone:
+		return "完成时间节点"
+	case EventMilestoneWarned:
+		return "时间节点临近"
+	case EventMilestoneOverdue:
+		return "时间节点逾期"
 	}
 	return string(k)
 }
 
 // gridSteps are the grid's own steps on a case, in the order channels
 // offer them after the others.
-var gridSteps = []Step{StepCallback, StepInstruct}
+var gridSteps = []Step{StepCallback, StepInstruct, StepTable, StepConvene, StepMilestone}
 
 // gridStep reports whether step is one of the grid's own steps on a case.
 func gridStep(step Step) bool {
@@ -54,6 +70,8 @@ func (t *Town) permitGridStep(s *Staff, step Step, c *Case) error {
 		return permitCallback(s, c)
 	case StepInstruct:
 		return permitInstruct(s, c)
+	case StepTable, StepConvene, StepMilestone:
+		return t.permitMeeting(s, step, c)
 	}
 	return refuse(step, ErrForbidden, "工作人员不能进行“"+step.Label()+"”。")
 }

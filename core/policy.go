@@ -146,6 +146,9 @@ func (t *Town) CanSee(s *Staff, c *Case) bool {
 	if s == nil || s.Disabled {
 		return false
 	}
+	if linkedLeader(s, c) {
+		return true // the meeting's linked leader (meeting.go)
+	}
 	switch s.Role {
 	case RoleTown:
 		return true

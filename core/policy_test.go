@@ -86,7 +86,7 @@ func TestPolicyStaff(t *testing.T) {
 		t.Errorf("the town moves a case: %v", err)
 	}
 	if got := town.Steps(town.StaffMember("a"), &open); !slices.Equal(got, []core.Step{core.StepAccept,
-		core.StepReply, core.StepResolve, core.StepWhistle, core.StepTransfer, core.StepAskChange, core.StepNote}) {
+		core.StepReply, core.StepResolve, core.StepWhistle, core.StepTransfer, core.StepAskChange, core.StepNote, core.StepTable}) {
 		t.Errorf("post A is offered %v", got)
 	}
 	if got := town.Steps(town.StaffMember("town"), &resolved); !slices.Equal(got, []core.Step{core.StepReply, core.StepReopen, core.StepNote, core.StepInstruct}) {

@@ -97,6 +97,7 @@ func (l *Ledger) Supervise(ctx context.Context, number string) (Case, []Event, e
 				evs = append(evs, ev)
 			}
 		}
+		evs = append(evs, superviseMilestones(c, now)...) // 时间节点 (meeting.go)
 		if c.Deadline.IsZero() {
 			return evs, nil
 		}

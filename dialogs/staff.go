@@ -30,6 +30,8 @@ type StaffLedger interface {
 	Patrol(ctx context.Context, staff string, d core.Draft) (core.Case, error)
 	RecordCallback(ctx context.Context, number, staff string, a core.CallbackAnswer) (core.Case, []core.Event, error)
 	Instruct(ctx context.Context, number, staff, text string) (core.Case, []core.Event, error)
+	Table(ctx context.Context, number, staff, reason string) (core.Case, []core.Event, error)
+	ReachMilestone(ctx context.Context, number, staff, note string) (core.Case, []core.Event, error)
 }
 
 var _ StaffLedger = (*core.Ledger)(nil)
@@ -83,7 +85,7 @@ type command struct {
 // another.
 func commandWords() []string {
 	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
-		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办"}
+		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办", "会商", "节点完成"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -246,6 +248,7 @@ func staffHelp(s *core.Staff) string {
 			"延期 编号 天数 理由 / 挂起 编号 理由 —— 申请延期或挂起，由村镇审批\n" +
 			"恢复 编号 —— 挂起的事项恢复计时\n" +
 			"上报 描述 —— 上报巡查发现的问题（可先发照片和位置）\n" +
+			"会商 编号 理由 —— 提请镇工作会商；节点完成 编号 —— 会商定的时间节点已完成\n" +
 			"请假 / 销假 —— 请假期间新事项交B岗\n" +
 			"我的 —— 我的待办\n" +
 			"帮助 —— 本说明"
@@ -259,6 +262,7 @@ func staffHelp(s *core.Staff) string {
 		"上报 描述 —— 上报发现的问题（可先发照片和位置）\n" +
 		"回访 编号 已联系 满意/不满意 / 未联系上 原因 —— 记录回访\n" +
 		"批示 编号 内容 —— （镇领导）督办批示，推送给办理人\n" +
+		"会商 编号 理由 —— 提请镇工作会商；节点完成 编号 —— 时间节点已完成\n" +
 		"我的 —— 待办事项\n" +
 		"帮助 —— 本说明"
 }
@@ -337,6 +341,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		"回访":  callbackAsk,
 		"批示":  "请写上批示内容，例如：批示 %s 请三天内办结，镇里派人协助。",
 		"督办":  "请写上批示内容，例如：督办 %s 请三天内办结，镇里派人协助。",
+		"会商":  "请写上提请会商的理由，例如：会商 %s 涉及资金，网格无法解决。",
 	}
 	if _, takesText := need[cmd.verb]; takesText && cmd.ref != "" && len(cmd.ref) < minRefDigits {
 		cmd.ref, cmd.rest = "", cmd.args // a short number before text is text
@@ -415,6 +420,12 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return d.outcome(ctx, number, err, done("已不同意"+what+"，申请人会收到通知。"))
 	case "回访":
 		return d.callback(ctx, number, s, cmd.rest)
+	case "会商":
+		_, _, err = d.Ledger.Table(ctx, number, s.ID, cmd.rest)
+		return d.outcome(ctx, number, err, done("已提请会商，列入镇工作会商议程。"))
+	case "节点完成":
+		_, _, err = d.Ledger.ReachMilestone(ctx, number, s.ID, cmd.rest)
+		return d.outcome(ctx, number, err, done("已标记当前时间节点完成。"))
 	case "批示", "督办":
 		_, _, err = d.Ledger.Instruct(ctx, number, s.ID, cmd.rest)
 		return d.outcome(ctx, number, err, done("已批示，办理人会收到推送；批示记在事项上。"))

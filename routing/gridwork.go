@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strconv"
 	"time"
 
 	"gridbot/core"
@@ -59,8 +60,48 @@ func gridWorkNotices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		}
 		return staff(handlers(town, c), "督办批示："+who+"对事项作出批示，请抓紧办理",
 			caseCard(town, c)+"\n批示："+ev.Text+"\n办理期限："+when(town, c.Deadline))
+	case core.EventTabled:
+		return staff(ids(town.StaffWhere(isRole(core.RoleTown))), "提请会商："+town.PlaceName(c.Grid),
+			caseCard(town, c)+"\n提请理由："+ev.Text+"\n已列入镇工作会商议程。")
+	case core.EventConvened:
+		text := meetingText(town, c)
+		return append(staff([]string{ev.Data[core.DataLeader]}, "会商决定：您是此事项的挂钩领导", text),
+			staff(handlers(town, c), "会商决定：请按时间节点办理", text)...)
+	case core.EventMilestoneWarned:
+		return staff(handlers(town, c), "时间节点临近："+ev.Text,
+			"编号："+c.Number+"\n时间节点："+ev.Text+"，"+dueOf(town, ev)+"前完成。\n完成后请在工作台标记。")
+	case core.EventMilestoneOverdue:
+		who := append(handlers(town, c), ids(town.StaffWhere(isRole(core.RoleTown)))...)
+		if c.Meeting != nil {
+			who = append(who, c.Meeting.Leader)
+		}
+		return staff(who, "时间节点逾期："+ev.Text,
+			"编号："+c.Number+"\n时间节点："+ev.Text+"，应于"+dueOf(town, ev)+"前完成，已逾期。\n请督促办理。")
 	}
 	return nil
+}
+
+// meetingText is the meeting's decision as its people read it.
+func meetingText(town *core.Town, c *core.Case) string {
+	text := caseCard(town, c)
+	if m := c.Meeting; m != nil {
+		leader := m.Leader
+		if s := town.StaffMember(m.Leader); s != nil {
+			leader = s.Name
+		}
+		text += "\n挂钩领导：" + leader + "\n帮办措施：" + m.Help
+		for i, ms := range m.Milestones {
+			text += "\n节点" + strconv.Itoa(i+1) + "：" + ms.Text + "（" + when(town, ms.Due) + "）"
+		}
+	}
+	return text
+}
+
+func dueOf(town *core.Town, ev core.Event) string {
+	if t, err := time.Parse(time.RFC3339, ev.Data[core.DataDue]); err == nil {
+		return when(town, t)
+	}
+	return ""
 }
 
 // villageOrTown are the staff of the case's village, or the town's when

@@ -3,6 +3,7 @@ package routing
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"gridbot/configs"
 	"gridbot/core"
@@ -92,5 +93,40 @@ func TestInstructionNotices(t *testing.T) {
 	}
 	if !got["gl-L10-a"] || got[core.ActorResident] || len(got) < 2 {
 		t.Errorf("recipients %v", got)
+	}
+}
+
+// TestMeetingNotices: the town hears a case tabled; the linked leader and
+// the handlers hear the decision with its milestones; a milestone's
+// warning reaches the handlers, its lateness the leader and the town too.
+func TestMeetingNotices(t *testing.T) {
+	town, err := configs.SampleTown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := "v10-cadre"
+	c := core.Case{Number: "ST0001", Category: "light", Grid: "L10", Village: "v10", Resident: "oresident", Assignee: "gl-L10-a",
+		Meeting: &core.Meeting{Reason: "缺资金", Decided: true, Leader: leader, Help: "镇里拨款",
+			Milestones: []core.Milestone{{Text: "出方案", Due: time.Date(2026, 12, 5, 17, 0, 0, 0, town.Zone())}}}}
+	to := func(ev core.Event) map[string]string {
+		got := map[string]string{}
+		for _, o := range noticesFor(town, ev, &c) {
+			got[o.to] = o.notice.Title + "|" + o.notice.Text
+		}
+		return got
+	}
+	if got := to(core.Event{Kind: core.EventTabled, Text: "缺资金"}); len(got) == 0 || got["town-admin"] == "" || got[core.ActorResident] != "" {
+		t.Errorf("tabled: %v", got)
+	}
+	got := to(core.Event{Kind: core.EventConvened, Data: map[string]string{core.DataLeader: leader}})
+	if !strings.Contains(got[leader], "挂钩领导") || !strings.Contains(got["gl-L10-a"], "节点1：出方案（12月05日 17:00）") {
+		t.Errorf("convened: %v", got)
+	}
+	due := map[string]string{core.DataMilestone: "0", core.DataDue: "2026-12-05T17:00:00+08:00"}
+	if got := to(core.Event{Kind: core.EventMilestoneWarned, Text: "出方案", Data: due}); got["gl-L10-a"] == "" || got[leader] != "" {
+		t.Errorf("warned: %v", got)
+	}
+	if got := to(core.Event{Kind: core.EventMilestoneOverdue, Text: "出方案", Data: due}); got["gl-L10-a"] == "" || got[leader] == "" || got["town-admin"] == "" {
+		t.Errorf("overdue: %v", got)
 	}
 }

@@ -67,7 +67,7 @@
 
   // ---- views ----
 
-  const views = ['login-view', 'list-view', 'case-view', 'map-view', 'board-view', 'figures-view', 'staff-view'];
+  const views = ['login-view', 'list-view', 'case-view', 'map-view', 'board-view', 'figures-view', 'staff-view', 'meeting-view'];
 
   function show(view) {
     state.view = view;
@@ -127,6 +127,7 @@
     if (h === '#/map') { show('map-view'); loadMap(); return; }
     if (h === '#/board') { show('board-view'); loadBoard(); return; }
     if (h === '#/figures') { show('figures-view'); loadFigures(); return; }
+    if (h === '#/meeting') { show('meeting-view'); loadAgenda(); return; }
     if (h === '#/staff' && state.me.role === 'town') { show('staff-view'); loadStaff(); return; }
     show('list-view');
   }
@@ -354,7 +355,7 @@
       $('case-household').replaceChildren();
       $('case-error').textContent = '';
       $('case-notice').textContent = '';
-      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note', 'instruct-text']) $(id).value = '';
+      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note', 'instruct-text', 'table-reason', 'convene-help', 'convene-milestones', 'milestone-note']) $(id).value = '';
       resetChange();
       resetReclassify();
       showActions([]);
@@ -439,6 +440,67 @@
       list.appendChild(li);
     }
     $('case-instructions-none').hidden = list.children.length > 0;
+    showMeeting(g.meeting);
+  }
+
+  // showMeeting shows the case's place on the meeting list and what the
+  // meeting decided, milestone by milestone.
+  function showMeeting(m) {
+    const ms = $('case-milestones');
+    ms.replaceChildren();
+    $('milestone-next').textContent = '';
+    if (!m) { $('case-meeting').textContent = '—'; return; }
+    $('case-meeting').textContent = m.decided
+      ? '已会商，挂钩领导 ' + m.leader_name + '；帮办措施：' + m.help
+      : '待会商（' + m.by_name + ' 提请：' + m.reason + '）';
+    let next = null;
+    m.milestones.forEach((x, i) => {
+      const li = el('li', x.done ? 'done' : (x.overdue ? 'overdue' : ''));
+      li.appendChild(el('span', '', '节点' + (i + 1) + '：' + x.text + '（' + when(x.due) + '）'));
+      li.appendChild(el('span', 'at', x.done ? ' 已完成 ' + when(x.done_at) : (x.overdue ? ' 已逾期' : ' 未完成')));
+      ms.appendChild(li);
+      if (!x.done && !next) next = x;
+    });
+    if (next) $('milestone-next').textContent = '当前节点：' + next.text + '，' + when(next.due) + ' 前';
+  }
+
+  // meetingLeaders fills the linked leader's choices once, from the agenda.
+  let meetingLeaders = null;
+  async function fillLeaders() {
+    if (meetingLeaders) return;
+    const r = await api('GET', '/api/meeting');
+    if (!r.ok) return;
+    meetingLeaders = r.data.leaders;
+    for (const l of meetingLeaders) $('convene-leader').appendChild(option(l.id, l.name));
+  }
+
+  async function loadAgenda() {
+    const r = await api('GET', '/api/meeting');
+    if (!r.ok) { $('meeting-error').textContent = r.data.error || '加载失败'; return; }
+    $('meeting-error').textContent = '';
+    const body = $('meeting-rows');
+    body.replaceChildren();
+    for (const c of r.data.cases) {
+      const a = el('a', '', c.number);
+      a.href = '#/case/' + encodeURIComponent(c.number);
+      const m = c.meeting;
+      const done = m.milestones.filter((x) => x.done).length;
+      const status = m.decided ? '挂钩领导 ' + m.leader_name + '，节点 ' + done + '/' + m.milestones.length + (m.milestones.some((x) => x.overdue) ? '（有逾期）' : '') : '待会商';
+      const tr = row([a, c.place, c.category_name, m.reason, status, when(m.at)], columns(body));
+      tr.dataset.number = c.number;
+      body.appendChild(tr);
+    }
+    $('meeting-empty').hidden = r.data.cases.length > 0;
+  }
+
+  // parseMilestones reads "2026-12-10 出方案" lines.
+  function parseMilestones(text) {
+    return text.split('\n').map((l) => l.trim()).filter((l) => l).map((l) => {
+      const m = l.match(/^(\d{4}-\d{1,2}-\d{1,2})\s*[，,：:]?\s*(.*)$/);
+      if (!m) return { text: l, due: '' };
+      const [y, mo, d] = m[1].split('-');
+      return { due: y + '-' + mo.padStart(2, '0') + '-' + d.padStart(2, '0'), text: m[2] };
+    });
   }
 
   // gridWorkDetail says what the grid's own events did, for the timeline.
@@ -458,6 +520,20 @@
   }
 
   function wireGridWork() {
+    $('table-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('table', { reason: $('table-reason').value }, $('table-send'), [$('table-reason')], '已列入镇工作会商议程');
+    });
+    $('convene-form').addEventListener('focusin', fillLeaders);
+    $('convene-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('convene', { leader: $('convene-leader').value, help: $('convene-help').value, milestones: parseMilestones($('convene-milestones').value) },
+        $('convene-send'), [$('convene-help'), $('convene-milestones')], '已记录会商决定，挂钩领导和办理人将收到通知');
+    });
+    $('milestone-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('milestone', { note: $('milestone-note').value }, $('milestone-send'), [$('milestone-note')], '已标记完成');
+    });
     $('instruct-form').addEventListener('submit', (e) => {
       e.preventDefault();
       sendStep('instruct', { text: $('instruct-text').value }, $('instruct-send'), [$('instruct-text')], '已批示，办理人将收到推送');
@@ -1340,7 +1416,7 @@
           showCaseState(item.case);
           addEvent(item.event);
           // The case's own page refreshes its actions and details.
-          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back', 'instructed'].includes(item.event.kind)) {
+          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back', 'instructed', 'tabled', 'convened', 'milestone_done', 'milestone_warned', 'milestone_overdue'].includes(item.event.kind)) {
             reopen = true;
           }
         }
