@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"runtime"
+	"strings"
+	"time"
 
 	"gridbot/core"
 )
@@ -21,6 +23,47 @@ const msgBusy = "统计繁忙，请稍后再试"
 // heavySlots is how many heavy requests run at once: one per CPU, and at
 // least two.
 func heavySlots() int { return max(2, runtime.GOMAXPROCS(0)) }
+
+// The public first (issue 21): residents' callbacks (/wechat) and pages
+// never wait behind console work. Every console API request but the
+// websocket holds one of staffSlots while it runs, so however many staff
+// browse at once, at most that many of their requests compete with the
+// residents for the CPU (and, through it, for the store); the others wait
+// in line, and one that waits longer than staffWait is answered 503.
+
+// staffSlots is how many console requests run at once: one per CPU, and
+// at least two.
+func staffSlots() int { return max(2, runtime.GOMAXPROCS(0)) }
+
+// staffWait bounds how long a console request waits for its turn.
+const staffWait = 10 * time.Second
+
+// msgStaffBusy answers a console request that waited too long.
+const msgStaffBusy = "系统繁忙，请稍后再试"
+
+// lined runs every /api/ request but the websocket (and the static page)
+// through the staff line.
+func (s *Server) lined(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api/ws" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t := time.NewTimer(staffWait)
+		defer t.Stop()
+		select {
+		case s.staffLine <- struct{}{}:
+		case <-t.C:
+			writeError(w, http.StatusServiceUnavailable, msgStaffBusy)
+			return
+		case <-r.Context().Done():
+			writeError(w, http.StatusServiceUnavailable, msgStaffBusy)
+			return
+		}
+		defer func() { <-s.staffLine }()
+		next.ServeHTTP(w, r)
+	})
+}
 
 // heavy wraps a handler that reads the whole visible history.
 func (s *Server) heavy(h staffHandler) staffHandler {

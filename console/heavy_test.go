@@ -71,3 +71,52 @@ func TestCasesXLSXTooMany(t *testing.T) {
 		t.Errorf("a narrower filter: %d", resp.StatusCode)
 	}
 }
+
+// TestStaffLineBoundsConsoleRequests: with every staff slot taken, a
+// console request waits its turn and runs when one is free; the websocket
+// and the page never wait in that line.
+func TestStaffLineBoundsConsoleRequests(t *testing.T) {
+	f := newFixture(t)
+	admin := f.login(t, "admin")
+	for range cap(f.srv.staffLine) {
+		f.srv.staffLine <- struct{}{}
+	}
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+"/api/cases", nil)
+		req.AddCookie(admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		t.Fatalf("answered %d with every staff slot taken", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Meanwhile the page and the websocket's path are not held.
+	for _, path := range []string{"/", "/api/ws"} {
+		ran := false
+		f.srv.lined(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true })).
+			ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		if !ran {
+			t.Errorf("%s waited in the staff line", path)
+		}
+	}
+	<-f.srv.staffLine
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("answered %d once a slot was free", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting with a slot free")
+	}
+	for len(f.srv.staffLine) > 0 {
+		<-f.srv.staffLine
+	}
+}

@@ -121,6 +121,8 @@ type Server struct {
 
 	// heavyLine holds a token for each heavy request running (heavy.go).
 	heavyLine chan struct{}
+	// staffLine holds a token for each console request running (heavy.go).
+	staffLine chan struct{}
 	// excelRows lowers maxExcelRows for the tests (0: maxExcelRows).
 	excelRows int
 }
@@ -162,6 +164,9 @@ func (s *Server) sessionTTL() time.Duration {
 func (s *Server) Handler() http.Handler {
 	if s.heavyLine == nil {
 		s.heavyLine = make(chan struct{}, heavySlots())
+	}
+	if s.staffLine == nil {
+		s.staffLine = make(chan struct{}, staffSlots())
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", s.handleLogin)
@@ -223,7 +228,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		_, _ = w.Write(page)
 	})
-	return s.guard(mux)
+	return s.guard(s.lined(mux))
 }
 
 // contentPolicy lets the page load only its own scripts and styles and talk

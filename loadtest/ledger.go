@@ -34,6 +34,11 @@ type LedgerOptions struct {
 	Years int      // the history's span; 0 means 3
 	Modes []string // "embedded", "valkey"
 	Reps  int      // timings per figure, the median reported; 0 means 5
+	// Staff, when above zero, adds issue 21's phase: that many staff
+	// browse queues and figures for StaffFor while Residents walk the
+	// intake (staffload.go).
+	Staff, Residents int
+	StaffFor         time.Duration
 }
 
 // LedgerColumn is one store at one size.
@@ -193,6 +198,12 @@ func ledgerColumn(ctx context.Context, s *Setup, vk *Valkey, name string, inst I
 		return err
 	}
 	timeResident(ctx, s, in, o.Reps, col)
+	if o.Staff > 0 {
+		if err := timeUnderStaffLoad(ctx, s, in, o.Staff, max(1, o.Residents), o.StaffFor, col); err != nil {
+			in.Stop(10 * time.Second)
+			return err
+		}
+	}
 	if err := in.Stop(20 * time.Second); err != nil {
 		return err
 	}

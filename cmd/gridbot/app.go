@@ -160,7 +160,17 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 
 	a.proxies = proxies
-	consoleSrv := &console.Server{Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: st, Ledger: ledger, Sessions: st, Log: log,
+	// The console reads through a store of its own where there is one (a
+	// second Valkey connection): a staff member's large read never holds a
+	// resident's command behind it on the wire (issue 21).
+	staffSt, staffLedger := st, ledger
+	if b.staffStore != nil {
+		staffSt = b.staffStore
+		l := *ledger
+		l.Store = staffSt
+		staffLedger = &l
+	}
+	consoleSrv := &console.Server{Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}

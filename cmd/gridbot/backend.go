@@ -33,6 +33,9 @@ type backend struct {
 	// relay feeds the transport from the store's outbox, where the store
 	// does not publish in its own transactions.
 	relay *routing.Relay
+	// staffStore, when set, is the same store on connections of its own,
+	// for the console's reads (Valkey).
+	staffStore store.Store
 	// objects keeps media files (media.store), outside the store.
 	objects core.ObjectStore
 	// background runs beside the router until the service stops (the
@@ -95,6 +98,12 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 	if err != nil {
 		return nil, err
 	}
+	staffSt, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	if warnings, err := st.CheckDurability(ctx); err != nil {
 		log.Warn("could not check the Valkey server's durability settings", "err", err)
 	} else {
@@ -107,6 +116,7 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 	pub, err := valkeystream.NewPublisher(valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, Logger: wmLog})
 	if err != nil {
 		st.Close()
+		staffSt.Close()
 		return nil, err
 	}
 	// Every instance trims the streams to what every work group and live
@@ -117,11 +127,13 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 		Transient: routing.IsFeedGroup, Logger: wmLog})
 	if err != nil {
 		st.Close()
+		staffSt.Close()
 		return nil, err
 	}
 	return &backend{
 		background: []func(context.Context){trimmer.Run},
 		store:      st,
+		staffStore: staffSt,
 		shared:     st,
 		ping:       st.Ping,
 		publisher:  pub,
@@ -144,6 +156,7 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 			if err := pub.Close(); err != nil {
 				log.Warn("closing the publisher", "err", err)
 			}
+			staffSt.Close()
 			if err := st.Close(); err != nil {
 				return fmt.Errorf("close valkey store: %w", err)
 			}

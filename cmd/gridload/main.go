@@ -60,6 +60,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ledger := fs.String("ledger", "", "instead of the benchmark, the years-deep ledger: fill each store with these many cases (e.g. 10000,100000) and time what people do")
 	ledgerYears := fs.Int("ledger-years", 3, "the years a -ledger history spans")
 	reps := fs.Int("reps", 5, "timings of each -ledger figure (the median is reported)")
+	ledgerStaff := fs.Int("ledger-staff", 0, "with -ledger: this many staff browse queues and figures without pause while residents walk the intake (issue 21's public first)")
+	ledgerResidents := fs.Int("ledger-residents", 8, "with -ledger-staff: residents walking the intake at once")
+	ledgerStaffFor := fs.Duration("ledger-staff-for", 30*time.Second, "with -ledger-staff: how long")
 	selfProfile := fs.String("self-profile", "", "write the load generator's own CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			sizes = append(sizes, n)
 		}
 		rep, err := loadtest.Ledger(ctx, loadtest.LedgerOptions{Setup: setup, Sizes: sizes, Years: *ledgerYears,
-			Modes: strings.Split(*modes, ","), Reps: *reps})
+			Modes: strings.Split(*modes, ","), Reps: *reps, Staff: *ledgerStaff, Residents: *ledgerResidents, StaffFor: *ledgerStaffFor})
 		if rep != nil {
 			rep.Markdown(stdout)
 		}
