@@ -84,6 +84,8 @@ type noLimit struct{}
 
 func (noLimit) Incr(context.Context, string, time.Duration) (int64, error) { return 1, nil }
 
+func (noLimit) Get(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
+
 // BenchmarkSenderNotify is one card to a member through the simulator over
 // loopback HTTP: the JSON, the call, the answer (the simulator drops what is
 // over 30 a minute and says nothing, as WeCom does).

@@ -152,10 +152,16 @@ func TestNewCaseBurstKeepsRobotRate(t *testing.T) {
 	if n, waiting := len(r.sim.RobotPosts("key-l10")), r.groups.Waiting(); n != wecom.RobotPerMinute || waiting != 80 {
 		t.Fatalf("after 10 s: %d posts, %d waiting; want 20 and 80", n, waiting)
 	}
-	r.clock.Add(time.Minute)
+	// Within the minute after the first posts nothing more goes out.
+	r.clock.Add(45 * time.Second)
+	r.groups.Flush(ctx)
+	if n := len(r.sim.RobotPosts("key-l10")); n != wecom.RobotPerMinute {
+		t.Fatalf("%d posts within a minute of the first", n)
+	}
+	r.clock.Add(30 * time.Second)
 	r.groups.Flush(ctx)
 	if r.groups.Waiting() != 0 {
-		t.Fatalf("%d still waiting a minute later", r.groups.Waiting())
+		t.Fatalf("%d still waiting over a minute later", r.groups.Waiting())
 	}
 	posts := r.sim.RobotPosts("")
 	seen := map[string]int{}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/silenceper/wechat/v2/util"
@@ -32,9 +31,9 @@ var ErrRobotBusy = errors.New("wecom robot: this minute's messages are spent")
 type Robot struct {
 	// Client makes the calls; nil means one with DefaultAPITimeout.
 	Client *http.Client
-	// Counts keeps each robot's posts per minute where every instance
-	// counts (the shared store).
-	Counts core.Counter
+	// Counts keeps each robot's posts where every instance counts (the
+	// shared store).
+	Counts Counts
 	Now    func() time.Time
 }
 
@@ -55,12 +54,11 @@ func (r *Robot) Post(ctx context.Context, webhook, markdown string) error {
 	if r.Now != nil {
 		now = r.Now
 	}
-	minute := now().Unix() / 60
-	n, err := r.Counts.Incr(ctx, "wecom:robot:"+robotID(webhook)+":"+strconv.FormatInt(minute, 10), 2*time.Minute)
+	ok, err := spend(ctx, r.Counts, "wecom:robot:"+robotID(webhook), RobotPerMinute, now())
 	if err != nil {
-		return fmt.Errorf("wecom robot: counting posts: %w", err)
+		return fmt.Errorf("wecom robot: %w", err)
 	}
-	if n > RobotPerMinute {
+	if !ok {
 		return ErrRobotBusy
 	}
 	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": markdown}})

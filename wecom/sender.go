@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/silenceper/wechat/v2/work/message"
 
@@ -53,10 +52,9 @@ func ValidUserID(id string) bool {
 // WeCom channel.
 type Sender struct {
 	App *App
-	// Counts keeps each member's sends per minute where every instance
-	// counts (the shared store), so together they stay within
-	// MemberPerMinute.
-	Counts core.Counter
+	// Counts keeps each member's sends where every instance counts (the
+	// shared store), so together they stay within MemberPerMinute.
+	Counts Counts
 	// PublicBase is where the case pages are reached; empty sends text
 	// without a link.
 	PublicBase string
@@ -121,19 +119,18 @@ func (s *Sender) Notify(ctx context.Context, n core.Notice) (string, error) {
 	return ChannelWeCom, nil
 }
 
-// charge counts one send to userid in this minute; past MemberPerMinute it
-// refuses with 45009 (a retry later can pass, and the router tries the
-// member's other channel meanwhile).
+// charge takes one of userid's MemberPerMinute sends; past them it refuses
+// with 45009 (a retry later can pass, and the router tries the member's
+// other channel meanwhile).
 func (s *Sender) charge(ctx context.Context, userid string) error {
 	if s.Counts == nil {
 		return nil
 	}
-	minute := s.App.cfg.Now().Unix() / 60
-	n, err := s.Counts.Incr(ctx, "wecom:sent:"+userid+":"+strconv.FormatInt(minute, 10), 2*time.Minute)
+	ok, err := spend(ctx, s.Counts, "wecom:sent:"+userid, MemberPerMinute, s.App.cfg.Now())
 	if err != nil {
-		return fmt.Errorf("wecom push: counting sends: %w", err)
+		return fmt.Errorf("wecom push: %w", err)
 	}
-	if n > MemberPerMinute {
+	if !ok {
 		return pushError(45009, "30 messages a minute to one member")
 	}
 	return nil

@@ -337,3 +337,39 @@ func TestWebAuth(t *testing.T) {
 		t.Error("a used code was taken again")
 	}
 }
+
+// The member's bound holds for every minute, not only the clock's: thirty
+// cards at 12:00:50 leave none for 12:01:05, when a minute counted from
+// 12:01:00 would have had room and WeCom would have dropped them; at
+// 12:02:01 there is room again.
+func TestSenderRateAcrossTheMinute(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 3, 12, 0, 50, 0, time.UTC)}
+	sim := wecomsim.New(wecomsim.Config{CorpID: corpID, AgentID: 1000002, Secret: secret, Token: token, AESKey: aesKey,
+		Members: []wecomsim.Member{{UserID: "lina", Name: "李娜"}}, Now: clk.Now})
+	api := httptest.NewServer(sim.Handler())
+	defer api.Close()
+	app, err := wecom.NewApp(wecom.Config{CorpID: corpID, AgentID: "1000002", Secret: secret, Token: token, AESKey: aesKey,
+		APIBase: api.URL, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &wecom.Sender{App: app, Counts: &embedded.MemoryKeys{Now: clk.Now}}
+	n := core.Notice{To: "lina", Title: "新事项", Text: "x"}
+	for i := range 30 {
+		if _, err := s.Notify(ctx, n); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	clk.Add(15 * time.Second)
+	if _, err := s.Notify(ctx, n); err == nil {
+		t.Error("a 31st card within a minute was sent")
+	}
+	clk.Add(56 * time.Second)
+	if _, err := s.Notify(ctx, n); err != nil {
+		t.Errorf("a minute later: %v", err)
+	}
+	if sim.Dropped("lina") != 0 || len(sim.Cards("lina")) != 31 {
+		t.Errorf("dropped %d, cards %d", sim.Dropped("lina"), len(sim.Cards("lina")))
+	}
+}

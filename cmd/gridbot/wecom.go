@@ -36,7 +36,7 @@ func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk w
 	if err != nil {
 		return nil, err
 	}
-	counts, ok := st.(core.Counter)
+	counts, ok := st.(wecom.Counts)
 	if !ok {
 		return nil, errors.New("wecom: the store cannot count sends")
 	}
