@@ -2,6 +2,7 @@ package ledgerfill_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -229,6 +230,66 @@ func compareRows[R comparable](t *testing.T, what string, got, want []R) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Errorf("%s: row %d\n got %+v\nwant %+v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// The sweep lists exactly the cases Supervise changes: none it would
+// change is left out (a warning or escalation never skipped), and none it
+// lists is left unchanged, at several moments over a filled ledger's open
+// cases.
+func TestSweepListsWhatIsDue(t *testing.T) {
+	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
+	if _, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
+		ledgerfill.Options{Cases: 1000, Years: 1, End: end, Seed: 5, Workers: 4}); err != nil {
+		t.Fatal(err)
+	}
+	now := end
+	l := &core.Ledger{Store: st, Town: town, Now: func() time.Time { return now }}
+	for _, step := range []time.Duration{time.Hour, 20 * time.Hour, 3 * 24 * time.Hour, 10 * 24 * time.Hour} {
+		now = now.Add(step)
+		listed, err := l.CasesToSweep(ctx, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := map[string]bool{}
+		for _, c := range listed {
+			due[c.Number] = c.State != core.StateSubmitted
+		}
+		open, err := st.Cases(ctx, core.CaseQuery{States: core.SweptStates, Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := 0
+		for _, c := range open {
+			_, _, err := l.Supervise(ctx, c.Number)
+			switch {
+			case errors.Is(err, core.ErrNoChange):
+				if due[c.Number] {
+					t.Errorf("at %s: %s listed, but Supervise changed nothing", now, c.Number)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				changed++
+				if _, ok := due[c.Number]; !ok {
+					t.Errorf("at %s: Supervise changed %s (%s), which the sweep did not list", now, c.Number, c.State)
+				}
+			}
+		}
+		t.Logf("at +%s: %d open, %d listed, %d changed", now.Sub(end), len(open), len(listed), changed)
+		if changed == 0 && step > time.Hour {
+			t.Errorf("at %s nothing was due: the test tests nothing", now)
 		}
 	}
 }
