@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -51,7 +52,7 @@ func TestBrowserDeskTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	fits("the 代录 form")
-	screenshot(t, tab, "phone-file-for")
+	screenshotPhone(t, tab, "phone-file-for")
 	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("file-send"))); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestBrowserDeskTools(t *testing.T) {
 	if err := chromedp.Do(tab, chromedp.ScrollIntoView(chromedp.CSS(`#case-timeline li[data-kind="noted"]`))); err != nil {
 		t.Fatal(err)
 	}
-	screenshot(t, tab, "phone-note")
+	screenshotPhone(t, tab, "phone-note")
 	if evalJS[bool](t, tab, `!document.getElementById('urge-form').hidden || !document.getElementById('merge-form').hidden`) {
 		t.Error("the handler is offered 催办 or 合并")
 	}
@@ -170,6 +171,7 @@ func TestBrowserSearchByPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, dept, `!!document.querySelector('`+row+`')`, "the department's queue")
+	screenshot(t, dept, "dept-queue")
 	if err := chromedp.Do(dept, chromedp.SendKeys(chromedp.ID("search"), "1111")); err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +197,7 @@ func TestBrowserPrintWorkOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	openCasePage(t, tab, f, g1)
+	screenshot(t, tab, "leader-case")
 	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("print-order"))); err != nil {
 		t.Fatal(err)
 	}
@@ -277,6 +280,15 @@ func TestBrowserStaffImport(t *testing.T) {
 		t.Errorf("refused row %q", reason)
 	}
 	screenshot(t, tab, "town-staff-import")
+	if os.Getenv("GRIDBOT_SCREENSHOTS") != "" {
+		for _, view := range []string{"map", "board"} {
+			if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+view+`'`),
+				chromedp.WaitVisible(chromedp.ID(view+"-view")), chromedp.Sleep(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			screenshot(t, tab, "town-"+view)
+		}
+	}
 	if f.srv.Town.Town().StaffMember("lead9") == nil {
 		t.Error("lead9 was not added")
 	}

@@ -5,6 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 
 	"github.com/chromedp/chromedp"
 )
@@ -16,8 +20,27 @@ import (
 //
 // Without it the tests take none.
 
-// screenshot saves the tab's viewport as name.png in GRIDBOT_SCREENSHOTS.
+// screenshot saves the tab as a desktop shows it, 1280 × 800, as name.png
+// in GRIDBOT_SCREENSHOTS; the tab is put back to its size after.
 func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("GRIDBOT_SCREENSHOTS") == "" {
+		return
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	shoot(t, ctx, name, chromedp.CaptureScreenshot())
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// screenshotPhone saves the tab at the phone's size it emulates.
+func screenshotPhone(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	shoot(t, ctx, name, chromedp.CaptureScreenshot())
 }

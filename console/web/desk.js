@@ -192,7 +192,7 @@ window.gridbotDesk = (function () {
       ['类别', text('case-category')],
       ['所在网格', text('case-place')],
       ['位置', text('case-location')],
-      ['来源', text('case-channel')],
+      ['登记渠道', text('case-channel')],
       ['联系电话', text('case-phone')],
       ['承办人', text('case-assignee')],
       ['吹哨部门', text('case-departments')],
