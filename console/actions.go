@@ -38,6 +38,12 @@ type actionBody struct {
 	Leader     string          `json:"leader"`
 	Help       string          `json:"help"`
 	Milestones []milestoneBody `json:"milestones"`
+	// A mediation session (mediate): the parties (first time), who
+	// mediated, its outcome; the result (mediation_ended) with Note.
+	Parties         string `json:"parties"`
+	Mediators       string `json:"mediators"`
+	Outcome         string `json:"outcome"`
+	MediationResult string `json:"mediation_result"`
 }
 
 // caseAction is one step staff can take on a case from the console:

@@ -26,6 +26,8 @@ type gridWorkView struct {
 	Instructions []instructionView `json:"instructions"`
 	// Meeting is the case's place on the meeting list (会商), if any.
 	Meeting *meetingView `json:"meeting,omitempty"`
+	// Mediation is a dispute's mediation (调解), if any.
+	Mediation *mediationView `json:"mediation,omitempty"`
 }
 
 // instructionView is a leader's instruction as the case page shows it.
@@ -36,7 +38,8 @@ type instructionView struct {
 }
 
 func newGridWorkView(town *core.Town, c *core.Case, now time.Time) gridWorkView {
-	v := gridWorkView{Origin: c.Origin, OriginLabel: "群众反映", Meeting: newMeetingView(town, c.Meeting, now)}
+	v := gridWorkView{Origin: c.Origin, OriginLabel: "群众反映", Meeting: newMeetingView(town, c.Meeting, now),
+		Mediation: newMediationView(c.Mediation)}
 	if c.Found() {
 		v.OriginLabel = "网格主动发现"
 		v.FinderName = actorName(town, c.Finder)
@@ -56,6 +59,7 @@ type gridWorkRowView struct {
 	core.GridWorkRow
 	FoundRate    string `json:"found_rate"`
 	CallbackRate string `json:"callback_rate"`
+	SettleRate   string `json:"settle_rate"`
 }
 
 // gridWork computes the grid's own work for the request (?by=); the page
@@ -80,7 +84,7 @@ func (s *Server) handleGridWork(w http.ResponseWriter, r *http.Request, staff *c
 	}
 	out := make([]gridWorkRowView, 0, len(rows))
 	for _, row := range rows {
-		out = append(out, gridWorkRowView{GridWorkRow: row, FoundRate: row.FoundRate(), CallbackRate: row.CallbackRate()})
+		out = append(out, gridWorkRowView{GridWorkRow: row, FoundRate: row.FoundRate(), CallbackRate: row.CallbackRate(), SettleRate: row.SettleRate()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
 }
@@ -96,10 +100,11 @@ func (s *Server) handleGridWorkCSV(w http.ResponseWriter, r *http.Request, staff
 // gridWorkRecords renders the grid's own work as the table people read,
 // header first.
 func gridWorkRecords(rows []core.GridWorkRow) [][]string {
-	out := [][]string{{"单位", "案件数", "主动发现", "主动发现占比", "应回访", "按时回访", "回访及时率", "督办"}}
+	out := [][]string{{"单位", "案件数", "主动发现", "主动发现占比", "应回访", "按时回访", "回访及时率", "督办", "调解结案", "调解成功", "化解率"}}
 	for _, r := range rows {
 		out = append(out, []string{unitName(r.Key, r.Name), strconv.Itoa(r.Cases), strconv.Itoa(r.Found), r.FoundRate(),
-			strconv.Itoa(r.CallbacksDue), strconv.Itoa(r.CallbacksOnTime), r.CallbackRate(), strconv.Itoa(r.Supervised)})
+			strconv.Itoa(r.CallbacksDue), strconv.Itoa(r.CallbacksOnTime), r.CallbackRate(), strconv.Itoa(r.Supervised),
+			strconv.Itoa(r.Mediated), strconv.Itoa(r.Settled), r.SettleRate()})
 	}
 	return out
 }
@@ -208,6 +213,37 @@ func (s *Server) handleAgenda(w http.ResponseWriter, r *http.Request, staff *cor
 	writeJSON(w, http.StatusOK, map[string]any{"cases": out, "leaders": leaders})
 }
 
+// msgMediateBad answers a session the ledger calls invalid.
+const msgMediateBad = "请写明调解人和调解情况；第一次调解还须写明当事人。"
+
+// mediationView is a dispute's mediation as the case page shows it.
+type mediationView struct {
+	Parties     string        `json:"parties"`
+	Sessions    []sessionView `json:"sessions"`
+	Result      string        `json:"result,omitempty"`
+	ResultLabel string        `json:"result_label,omitempty"`
+}
+
+type sessionView struct {
+	Mediators string    `json:"mediators"`
+	At        time.Time `json:"at"`
+	Outcome   string    `json:"outcome"`
+}
+
+func newMediationView(m *core.Mediation) *mediationView {
+	if m == nil {
+		return nil
+	}
+	v := &mediationView{Parties: m.Parties, Result: m.Result, Sessions: []sessionView{}}
+	if m.Result != "" {
+		v.ResultLabel = core.MediationLabel(m.Result)
+	}
+	for _, s := range m.Sessions {
+		v.Sessions = append(v.Sessions, sessionView{Mediators: s.Mediators, At: s.At, Outcome: s.Outcome})
+	}
+	return v
+}
+
 // msgInstructBad answers an instruction with no words or too many.
 const msgInstructBad = "请写下批示内容，不超过1000字。"
 
@@ -240,6 +276,14 @@ func gridWorkActions() []caseAction {
 		{step: core.StepMilestone, invalid: msgBadRequest,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
 				return l.ReachMilestone(ctx, n, s.ID, b.Note)
+			}},
+		{step: core.StepMediate, invalid: msgMediateBad,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.Mediate(ctx, n, s.ID, b.Parties, b.Mediators, b.Outcome)
+			}},
+		{step: core.StepMediationEnded, invalid: msgBadRequest,
+			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {
+				return l.EndMediation(ctx, n, s.ID, b.MediationResult, b.Note)
 			}},
 		{step: core.StepInstruct, invalid: msgInstructBad,
 			run: func(ctx context.Context, l *core.Ledger, s *core.Staff, n string, b actionBody) (core.Case, []core.Event, error) {

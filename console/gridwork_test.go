@@ -211,7 +211,7 @@ func TestBrowserInstruction(t *testing.T) {
 	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`location.hash = '#/figures'`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, tab, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计') && tr.lastChild.textContent === '1')`, "the supervised case counted")
+	waitFor(t, tab, `[...document.querySelectorAll('#gridwork-rows tr')].some((tr) => tr.textContent.startsWith('合计') && tr.children[4].textContent === '1')`, "the supervised case counted")
 }
 
 // TestBrowserMeeting: the grid leader tables a hard case; it is on the
@@ -276,4 +276,59 @@ func TestBrowserMeeting(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, town, fmt.Sprintf(`(() => { const r = document.querySelector('#meeting-rows tr[data-number=%q]'); return !!r && r.textContent.includes('挂钩领导 李主任，节点 1/2') })()`, number), "the agenda following")
+}
+
+// TestMediationAPI: a dispute's sessions and result through the console,
+// offered only on disputes and not to departments, and the mediation rate
+// in the grid's own figures and their CSV.
+func TestMediationAPI(t *testing.T) {
+	f := newFixture(t, func(f *fixture) {
+		tw := *f.town
+		tw.Categories = append(append([]core.Category(nil), tw.Categories...), core.Category{Code: "dispute", Name: "矛盾纠纷", DeadlineHours: 72})
+		town, err := core.NewTown(tw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.town, f.srv.Town, f.ledger.Town = town, town, town
+	})
+	number := f.submit(t, "g1", "dispute", "邻居装修噪音吵架")
+	lead := f.login(t, "lead1")
+	post := func(cookie *http.Cookie, n, step string, body actionBody) (int, map[string]any) {
+		resp, data := f.request(t, http.MethodPost, "/api/cases/"+n+"/"+step, cookie, body)
+		return resp.StatusCode, decode[map[string]any](t, data)
+	}
+	actions := func(cookie *http.Cookie, n string) string {
+		_, data := f.request(t, http.MethodGet, "/api/cases/"+n, cookie, nil)
+		v := decode[struct{ Case struct{ Actions []string } }](t, data)
+		return strings.Join(v.Case.Actions, ",")
+	}
+	if a := actions(lead, f.cases["g1"]); strings.Contains(a, "mediate") {
+		t.Errorf("a road case offers mediation: %s", a)
+	}
+	if a := actions(lead, number); !strings.Contains(a, "mediate") || strings.Contains(a, "mediation_ended") {
+		t.Errorf("a new dispute offers %s", a)
+	}
+	if code, body := post(lead, number, "mediate", actionBody{Mediators: "张网格", Outcome: "初步调解"}); code != http.StatusBadRequest || body["error"] != msgMediateBad {
+		t.Errorf("no parties: %d %v", code, body)
+	}
+	if code, body := post(lead, number, "mediate", actionBody{Parties: "王某、李某", Mediators: "张网格、调解员", Outcome: "双方同意晚上十点后停工"}); code != http.StatusOK {
+		t.Fatalf("session: %d %v", code, body)
+	}
+	if code, body := post(f.login(t, "dept1"), number, "mediate", actionBody{Mediators: "x", Outcome: "y"}); code != http.StatusNotFound {
+		t.Errorf("a department not called: %d %v", code, body)
+	}
+	if code, body := post(lead, number, "mediation_ended", actionBody{MediationResult: "settled", Note: "签订协议"}); code != http.StatusOK {
+		t.Fatalf("result: %d %v", code, body)
+	}
+	if code, _ := post(lead, number, "mediation_ended", actionBody{MediationResult: "judicial"}); code != http.StatusConflict {
+		t.Errorf("a second result: %d", code)
+	}
+	_, data := f.request(t, http.MethodGet, "/api/cases/"+number, lead, nil)
+	if !containsAll(string(data), `"parties":"王某、李某"`, `"result_label":"调解成功"`, "双方同意晚上十点后停工") {
+		t.Errorf("the case reads %s", data)
+	}
+	_, data = f.request(t, http.MethodGet, "/api/figures/gridwork.csv?by=month", f.login(t, "admin"), nil)
+	if !strings.Contains(string(data), "化解率") || !strings.Contains(string(data), ",1,1,100.0%") {
+		t.Errorf("figures csv %s", data)
+	}
 }

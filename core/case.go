@@ -146,6 +146,8 @@ type Case struct {
 	// Meeting is the case's place on the coordination meeting's list and
 	// the meeting's decision (工作会商, meeting.go).
 	Meeting *Meeting `json:"meeting,omitempty"`
+	// Mediation is a dispute's mediation (矛盾纠纷调解, mediation.go).
+	Mediation *Mediation `json:"mediation,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

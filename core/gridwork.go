@@ -21,6 +21,10 @@ func gridStepLabel(s Step) string {
 		return "会商决定"
 	case StepMilestone:
 		return "完成时间节点"
+	case StepMediate:
+		return "记录调解"
+	case StepMediationEnded:
+		return "调解结果"
 	}
 	return string(s)
 }
@@ -45,13 +49,17 @@ func gridEventLabel(k EventKind) string {
 		return "时间节点临近"
 	case EventMilestoneOverdue:
 		return "时间节点逾期"
+	case EventMediated:
+		return "调解"
+	case EventMediationEnded:
+		return "调解结果"
 	}
 	return string(k)
 }
 
 // gridSteps are the grid's own steps on a case, in the order channels
 // offer them after the others.
-var gridSteps = []Step{StepCallback, StepInstruct, StepTable, StepConvene, StepMilestone}
+var gridSteps = []Step{StepCallback, StepInstruct, StepTable, StepConvene, StepMilestone, StepMediate, StepMediationEnded}
 
 // gridStep reports whether step is one of the grid's own steps on a case.
 func gridStep(step Step) bool {
@@ -72,6 +80,8 @@ func (t *Town) permitGridStep(s *Staff, step Step, c *Case) error {
 		return permitInstruct(s, c)
 	case StepTable, StepConvene, StepMilestone:
 		return t.permitMeeting(s, step, c)
+	case StepMediate, StepMediationEnded:
+		return t.permitMediation(s, step, c)
 	}
 	return refuse(step, ErrForbidden, "工作人员不能进行“"+step.Label()+"”。")
 }

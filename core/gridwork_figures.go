@@ -21,7 +21,14 @@ type GridWorkRow struct {
 	CallbacksOnTime int `json:"callbacks_on_time"`
 	// Supervised counts the cases a town leader instructed on (督办).
 	Supervised int `json:"supervised"`
+	// Mediated counts the disputes whose mediation ended, Settled those
+	// settled (化解).
+	Mediated int `json:"mediated"`
+	Settled  int `json:"settled"`
 }
+
+// SettleRate renders the mediation rate (化解率).
+func (r GridWorkRow) SettleRate() string { return Percent(r.Settled, r.Mediated) }
 
 func (r *GridWorkRow) add(o GridWorkRow) {
 	r.Cases += o.Cases
@@ -29,6 +36,8 @@ func (r *GridWorkRow) add(o GridWorkRow) {
 	r.CallbacksDue += o.CallbacksDue
 	r.CallbacksOnTime += o.CallbacksOnTime
 	r.Supervised += o.Supervised
+	r.Mediated += o.Mediated
+	r.Settled += o.Settled
 }
 
 // CallbackRate renders the share of callbacks done in time.
@@ -58,6 +67,12 @@ func GridWork(town *Town, cases []Case, events []Event, by Grouping, now time.Ti
 		line.CallbacksDue, line.CallbacksOnTime = callbacksOf(byCase[c.Number], now)
 		if c.Supervised() {
 			line.Supervised = 1
+		}
+		if m := c.Mediation; m != nil && m.Result != "" {
+			line.Mediated = 1
+			if m.Result == MediationSettled {
+				line.Settled = 1
+			}
 		}
 		tallyRows(rows, unitsOf(town, c, by), line, func(key string) GridWorkRow {
 			return GridWorkRow{Key: key, Name: unitName(town, by, key)}

@@ -355,7 +355,7 @@
       $('case-household').replaceChildren();
       $('case-error').textContent = '';
       $('case-notice').textContent = '';
-      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note', 'instruct-text', 'table-reason', 'convene-help', 'convene-milestones', 'milestone-note']) $(id).value = '';
+      for (const id of ['reply-text', 'resolve-text', 'whistle-reason', 'return-reason', 'reclassify-reason', 'ask-change-reason', 'ask-change-until', 'decide-note', 'callback-note', 'instruct-text', 'table-reason', 'convene-help', 'convene-milestones', 'milestone-note', 'mediate-parties', 'mediate-mediators', 'mediate-outcome', 'mediation-note']) $(id).value = '';
       resetChange();
       resetReclassify();
       showActions([]);
@@ -441,6 +441,21 @@
     }
     $('case-instructions-none').hidden = list.children.length > 0;
     showMeeting(g.meeting);
+    showMediation(g.mediation);
+  }
+
+  function showMediation(m) {
+    const list = $('case-sessions');
+    list.replaceChildren();
+    if (!m) { $('case-mediation').textContent = '—'; return; }
+    $('case-mediation').textContent = '当事人：' + m.parties + (m.result_label ? '；结果：' + m.result_label : '；调解中');
+    for (const s of m.sessions) {
+      const li = el('li');
+      li.appendChild(el('span', 'at', when(s.at) + ' '));
+      li.appendChild(el('strong', '', s.mediators + '：'));
+      li.appendChild(el('span', 'body', s.outcome));
+      list.appendChild(li);
+    }
   }
 
   // showMeeting shows the case's place on the meeting list and what the
@@ -520,6 +535,16 @@
   }
 
   function wireGridWork() {
+    $('mediate-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('mediate', { parties: $('mediate-parties').value, mediators: $('mediate-mediators').value, outcome: $('mediate-outcome').value },
+        $('mediate-send'), [$('mediate-parties'), $('mediate-outcome')], '已记录调解');
+    });
+    $('mediation-ended-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sendStep('mediation_ended', { mediation_result: $('mediation-result').value, note: $('mediation-note').value },
+        $('mediation-ended-send'), [$('mediation-note')], '已记录调解结果');
+    });
     $('table-form').addEventListener('submit', (e) => {
       e.preventDefault();
       sendStep('table', { reason: $('table-reason').value }, $('table-send'), [$('table-reason')], '已列入镇工作会商议程');
@@ -556,6 +581,7 @@
     ['主动发现', (x) => x.found + '（' + x.found_rate + '）'],
     ['回访及时率', (x) => x.callback_rate + '（' + x.callbacks_on_time + '/' + x.callbacks_due + '）'],
     ['督办', (x) => x.supervised],
+    ['化解率', (x) => x.settle_rate + '（' + x.settled + '/' + x.mediated + '）'],
   ];
 
   async function loadGridWork() {
@@ -1416,7 +1442,7 @@
           showCaseState(item.case);
           addEvent(item.event);
           // The case's own page refreshes its actions and details.
-          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back', 'instructed', 'tabled', 'convened', 'milestone_done', 'milestone_warned', 'milestone_overdue'].includes(item.event.kind)) {
+          if (['reopened', 'resolved', 'closed', 'whistled', 'signed', 'returned', 'transferred', 'reclassified', 'accepted', 'rated', 'assigned', 'change_asked', 'change_refused', 'extended', 'paused', 'resumed', 'callback_due', 'called_back', 'instructed', 'tabled', 'convened', 'milestone_done', 'milestone_warned', 'milestone_overdue', 'mediated', 'mediation_ended'].includes(item.event.kind)) {
             reopen = true;
           }
         }
