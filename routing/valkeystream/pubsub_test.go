@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,10 +76,6 @@ func testPubSub(t *testing.T, workers int) {
 	// goroutine appends to publishedMessages while the test reads it), so
 	// under -race it would always fail: there TestServerRestart covers the
 	// same ground, and the suite runs its restart test only without -race.
-	// Every stream of the suite is kept trimmed meanwhile: what a group has
-	// not yet acknowledged must survive it.
-	trimAll(t, client, prefix)
-
 	restart := valkeytest.RestartCommand()
 	if raceEnabled || workers > 1 {
 		restart = nil
@@ -201,36 +196,4 @@ func TestServerRestart(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages, %d deliveries (duplicates are allowed: at least once)", total, deliveries)
-}
-
-// trimAll trims every stream under prefix every 250ms until the test ends
-// (more often slows the server enough, under -race on a busy machine, for
-// the suite's own 15-second waits to run out).
-func trimAll(t *testing.T, client valkey.Client, prefix string) {
-	tr, err := NewTrimmer(TrimConfig{Client: client, Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var trimmed atomic.Int64
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			keys, err := client.Do(ctx, client.B().Scan().Cursor(0).Match(prefix+"*").Count(100000).Type("stream").Build()).AsScanEntry()
-			if err == nil {
-				for _, key := range keys.Elements {
-					if res, err := tr.trimKey(ctx, key, key); err == nil {
-						trimmed.Add(res.Removed)
-					}
-				}
-			}
-			sleep(ctx, 250*time.Millisecond)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		t.Logf("the trimmer removed %d entries during the suite", trimmed.Load())
-	})
 }

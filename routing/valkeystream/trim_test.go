@@ -244,7 +244,7 @@ func TestTrimSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := mustTrimmer(t, TrimConfig{Client: client, Prefix: prefix, Topics: []string{topic}, Every: 50 * time.Millisecond,
-		Transient: func(g string) bool { return strings.HasPrefix(g, "feed-") }, StaleAfter: 300 * time.Millisecond})
+		Transient: func(g string) bool { return strings.HasPrefix(g, "feed-") }, StaleAfter: 2 * time.Second})
 	trimDone := make(chan struct{})
 	go func() {
 		defer close(trimDone)
@@ -351,9 +351,12 @@ func TestTrimSoak(t *testing.T) {
 	<-sampleDone
 	t.Logf("%d messages in %s; longest the stream was: %d entries; at the end: %d", total,
 		time.Since(start).Round(time.Millisecond), maxLen.Load(), final)
-	// Bounded by what is in flight: far below what was published. The
-	// dead feed group was dropped; otherwise it would hold every entry.
-	if max := maxLen.Load(); max > total/4 {
+	// Bounded by what is in flight (and by the dead feed group for its
+	// StaleAfter, 2 s: a live group on a loaded machine can go unread for
+	// longer than a shorter bound, and would be dropped): far below what
+	// was published. The dead group was dropped; otherwise it would hold
+	// every entry.
+	if max := maxLen.Load(); max > total/2 {
 		t.Errorf("the stream reached %d entries of %d published: not trimmed", max, total)
 	}
 	if final > 2*nodeSlack {
