@@ -98,6 +98,8 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 		wg      sync.WaitGroup
 		errOnce sync.Once
 		failed  error
+		openMu  sync.Mutex
+		opened  []string // the numbers of the cases left open
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -131,6 +133,9 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 				events.Add(int64(n))
 				if isOpen {
 					open.Add(1)
+					openMu.Lock()
+					opened = append(opened, f.last)
+					openMu.Unlock()
 				}
 				if d := done.Add(1); opt.Progress != nil && d%1000 == 0 {
 					opt.Progress(int(d))
@@ -139,11 +144,47 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 		}()
 	}
 	wg.Wait()
+	if failed == nil {
+		closed, written, err := sweepToEnd(ctx, newFiller(ledger, town, opt.Seed, opt.Workers), opt.End, opened)
+		open.Add(-int64(closed))
+		events.Add(int64(written))
+		failed = err
+	}
 	stats.Cases, stats.Events, stats.Open = int(done.Load()), int(events.Load()), int(open.Load())
 	if failed != nil {
 		return stats, failed
 	}
 	return stats, ctx.Err()
+}
+
+// sweepToEnd runs the supervision sweep at end over the cases left open,
+// as the sweeper would have run it while the history happened: the
+// hand-overs, warnings, escalations and unrated closes that were due by
+// then are in the history. Otherwise the sweeper does them all when the
+// service starts on the fill, and pushes a burst of notices about the past
+// (a thousand to the leaders' phones on the demo's first run). closed
+// counts the cases the sweep closed, events the events it wrote.
+func sweepToEnd(ctx context.Context, f *filler, end time.Time, numbers []string) (closed, events int, err error) {
+	f.at(end)
+	for _, num := range numbers {
+		// Each call takes one step (a hand-over, then a warning …), so
+		// a case is swept until nothing more is due; a few steps at most.
+		for range 8 {
+			c, evs, err := f.l.Supervise(ctx, num)
+			if errors.Is(err, core.ErrNoChange) {
+				break
+			}
+			if err != nil {
+				return closed, events, fmt.Errorf("sweep %s at the end: %w", num, err)
+			}
+			events += len(evs)
+			if c.State == core.StateClosed {
+				closed++
+				break
+			}
+		}
+	}
+	return closed, events, nil
 }
 
 // filler is one worker: its own ledger (its own clock) and randomness.

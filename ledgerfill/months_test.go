@@ -2,6 +2,7 @@ package ledgerfill_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -40,6 +41,15 @@ func TestFillOverMonths(t *testing.T) {
 	for _, c := range cases {
 		if c.CreatedAt.Before(end.AddDate(0, -1, 0)) || c.CreatedAt.After(end) {
 			t.Errorf("%s filed %s, outside the month", c.Number, c.CreatedAt)
+		}
+	}
+	// The sweeps due by the end are in the history: a service starting on
+	// the fill at its end has nothing to hand over, warn or escalate, and
+	// so pushes nobody notices about the past.
+	atEnd := &core.Ledger{Store: st, Town: town, Now: func() time.Time { return end }}
+	for _, c := range cases {
+		if _, _, err := atEnd.Supervise(ctx, c.Number); !errors.Is(err, core.ErrNoChange) {
+			t.Errorf("%s (%s) still due for the sweep at the end: %v", c.Number, c.State, err)
 		}
 	}
 }
