@@ -205,6 +205,8 @@ type Config struct {
 		// long ago (the case figures stay); 0 keeps it.
 		PersonalDataAfter time.Duration `koanf:"personal_data_after"`
 	} `koanf:"retention"`
+	// Audit keeps the audit trail (security.go).
+	Audit AuditSettings `koanf:"audit"`
 	Admin struct {
 		// Addr is where the administrative endpoints (online backup)
 		// listen; keep it on loopback. Empty turns them off.
@@ -311,6 +313,7 @@ func Defaults() map[string]any {
 		"media.s3.secret_key":           "",
 		"media.s3.region":               "",
 		"media.s3.secure":               true,
+		"audit.keep":                    "4320h",
 		"log.format":                    "json",
 		"log.level":                     "info",
 	}
@@ -549,6 +552,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("config media.store %q: files or s3", c.Media.Store)
+	}
+	if err := c.validateSecurity(); err != nil {
+		return err
 	}
 	if c.Retention.PersonalDataAfter != 0 && c.Retention.PersonalDataAfter < 24*time.Hour {
 		return fmt.Errorf("config retention.personal_data_after %s: 0 (keep) or at least 24h", c.Retention.PersonalDataAfter)

@@ -117,6 +117,12 @@ func roleLabel(r core.Role) string {
 		return "部门"
 	case core.RoleGridLeader:
 		return "网格员"
+	case core.RoleSysAdmin:
+		return "系统管理员"
+	case core.RoleAuditAdmin:
+		return "审计管理员"
+	case core.RoleSecAdmin:
+		return "安全管理员"
 	}
 	return string(r)
 }
@@ -232,6 +238,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if !ok {
 		s.log().WarnContext(r.Context(), "console login throttled")
+		s.record(r, loginActor(s.Town.Town(), req.Username), core.AuditLogin, "", core.AuditRefused, "尝试过多，未核对密码")
 		writeError(w, http.StatusTooManyRequests, refusal)
 		return
 	}
@@ -245,8 +252,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		// An unknown name is not logged: it is sometimes a mistyped password.
 		if staff != nil {
 			s.log().InfoContext(r.Context(), "console login refused", "staff", staff.ID)
+			why := "密码错误"
+			if staff.Disabled {
+				why = "账号已停用"
+			} else if staff.PasswordHash == "" {
+				why = "账号未设密码"
+			}
+			s.record(r, staff.ID, core.AuditLogin, "", core.AuditRefused, why)
 		} else {
 			s.log().InfoContext(r.Context(), "console login refused for an unknown user")
+			s.record(r, "?", core.AuditLogin, "", core.AuditRefused, "用户名不存在")
 		}
 		writeError(w, http.StatusUnauthorized, msgBadLogin)
 		return
@@ -275,6 +290,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteStrictMode,
 	})
 	s.log().InfoContext(r.Context(), "console login", "staff", staff.ID)
+	s.record(r, staff.ID, core.AuditLogin, "", core.AuditOK, "")
 	writeJSON(w, http.StatusOK, map[string]any{"staff": newStaffView(staff)})
 }
 
@@ -318,6 +334,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 		if staff != nil {
 			s.log().InfoContext(r.Context(), "console logout", "staff", staff.ID)
+			s.record(r, staff.ID, core.AuditLogout, "", core.AuditOK, "")
 		}
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -439,4 +456,13 @@ func (s *Server) endedFeeds(ctx context.Context, fs []*follower) []*follower {
 		}
 	}
 	return ended
+}
+
+// loginActor names who tried a login for the audit trail: the account when
+// it exists, else "?" — an unknown name is sometimes a mistyped password.
+func loginActor(town *core.Town, username string) string {
+	if st := town.StaffMember(username); st != nil {
+		return st.ID
+	}
+	return "?"
 }

@@ -11,7 +11,7 @@ import (
 // is locked (core.Roster.WatchBinding). No openid or code is kept to show.
 // Only the town asks; to anyone else it is not there.
 func (s *Server) handleBindingWatch(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	if staff.Role != core.RoleTown {
+	if !core.MayAdminister(staff, core.DutyStaff) {
 		writeError(w, http.StatusNotFound, msgNoAPI)
 		return
 	}

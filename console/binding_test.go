@@ -18,10 +18,10 @@ func TestBindingWatch(t *testing.T) {
 			t.Fatalf("a wrong code: %v", err)
 		}
 	}
-	resp, body := f.request(t, http.MethodGet, "/api/binding", f.login(t, "admin"), nil)
+	resp, body := f.request(t, http.MethodGet, "/api/binding", f.login(t, "sysadm"), nil)
 	got := decode[core.BindWatch](t, body)
 	if resp.StatusCode != http.StatusOK || got.Tries != 2 || got.Wrong != 2 || got.Budget != 3 || got.Locked {
-		t.Errorf("the town sees %d %+v", resp.StatusCode, got)
+		t.Errorf("the system administrator sees %d %+v", resp.StatusCode, got)
 	}
 	if resp, _ := f.request(t, http.MethodGet, "/api/binding", f.login(t, "cadre1"), nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a village cadre: %d, want 404", resp.StatusCode)

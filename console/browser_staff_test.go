@@ -12,7 +12,7 @@ import (
 	"gridbot/core"
 )
 
-// TestBrowserStaffAdmin: the town finds staff by search, pages through
+// TestBrowserStaffAdmin: the system administrator finds staff by search, pages through
 // them, and reads each step's answer next to the row it acted on; a new
 // password is typed into the row, never into a prompt().
 func TestBrowserStaffAdmin(t *testing.T) {
@@ -28,19 +28,19 @@ func TestBrowserStaffAdmin(t *testing.T) {
 	if err := chromedp.Do(ctx, beforePage(`window.prompt = () => { window.prompted = true; return 'from-a-prompt'; };`)); err != nil {
 		t.Fatal(err)
 	}
-	loginAs(t, ctx, f, "admin")
+	loginAs(t, ctx, f, "sysadm")
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`location.hash = '#/staff'`)); err != nil {
 		t.Fatal(err)
 	}
 	rows := `[...document.querySelectorAll('#staff-rows tr[data-id]')].map((tr) => tr.dataset.id)`
 	waitFor(t, ctx, `document.querySelectorAll('#staff-rows tr[data-id]').length === 20`, "the first page")
-	if got := evalJS[string](t, ctx, `document.getElementById('staff-page').textContent + ' ' + document.getElementById('staff-count').textContent`); got != "第 1 / 2 页 共 37 人" {
+	if got := evalJS[string](t, ctx, `document.getElementById('staff-page').textContent + ' ' + document.getElementById('staff-count').textContent`); got != "第 1 / 2 页 共 40 人" {
 		t.Errorf("pager reads %q", got)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("staff-next"))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `document.querySelectorAll('#staff-rows tr[data-id]').length === 17`, "the second page")
+	waitFor(t, ctx, `document.querySelectorAll('#staff-rows tr[data-id]').length === 20`, "the second page")
 	if !evalJS[bool](t, ctx, `document.getElementById('staff-next').disabled`) {
 		t.Error("next is enabled on the last page")
 	}
@@ -77,16 +77,16 @@ func TestBrowserStaffAdmin(t *testing.T) {
 		t.Error("the page asked for a password in a prompt()")
 	}
 
-	// A refusal answers by its row too: the town may not disable itself.
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('staff-search'); s.value = 'admin'; s.dispatchEvent(new Event('input')); })()`)); err != nil {
+	// A refusal answers by its row too: the administrator may not disable themself.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('staff-search'); s.value = 'sysadm'; s.dispatchEvent(new Event('input')); })()`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `JSON.stringify(`+rows+`) === '["admin"]'`, "the admin row")
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](opButton("admin", "停用")+`.click()`)); err != nil {
+	waitFor(t, ctx, `JSON.stringify(`+rows+`) === '["sysadm"]'`, "the admin row")
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](opButton("sysadm", "停用")+`.click()`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `!!document.querySelector('#staff-rows tr.row-msg[data-for="admin"] .row-note.bad')`, "the refusal by the row")
-	if msg := evalJS[string](t, ctx, `document.querySelector('#staff-rows tr.row-msg[data-for="admin"]').textContent`); msg != msgNotSelf {
+	waitFor(t, ctx, `!!document.querySelector('#staff-rows tr.row-msg[data-for="sysadm"] .row-note.bad')`, "the refusal by the row")
+	if msg := evalJS[string](t, ctx, `document.querySelector('#staff-rows tr.row-msg[data-for="sysadm"]').textContent`); msg != msgNotSelf {
 		t.Errorf("refusal reads %q", msg)
 	}
 	if e := evalJS[string](t, ctx, `document.getElementById('staff-error').textContent`); strings.TrimSpace(e) != "" {

@@ -501,8 +501,10 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, staff *core.
 		return
 	}
 	town := s.Town.Town()
+	detail := newCaseDetail(town, staff, &c, s.now())
+	noteAudit(r, "", caseViewNote(detail.PhoneVisible, len(house)))
 	writeJSON(w, http.StatusOK, map[string]any{
-		"case":      newCaseDetail(town, staff, &c, s.now()),
+		"case":      detail,
 		"events":    eventViews(town, events),
 		"household": house,
 		// The words as written are case.text; this is their simplified

@@ -94,6 +94,9 @@ func testTown(t testing.TB) *core.Town {
 			{ID: "gone", Name: "钱离职", Role: core.RoleGridLeader, PasswordHash: hash("gone"), Disabled: true},
 			{ID: "nopass", Name: "孙无密", Role: core.RoleVillage, Village: "v2"},
 			{ID: "dept1", Name: "周城建", Role: core.RoleDepartment, Department: "cj", PasswordHash: hash("dept1")},
+			{ID: "sysadm", Name: "吴系统", Role: core.RoleSysAdmin, PasswordHash: hash("sysadm")},
+			{ID: "auditor1", Name: "郑审计", Role: core.RoleAuditAdmin, PasswordHash: hash("auditor1")},
+			{ID: "secadm", Name: "冯安全", Role: core.RoleSecAdmin, PasswordHash: hash("secadm")},
 		},
 		Categories: []core.Category{
 			{Code: "road", Name: "道路设施", DeadlineHours: 24},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"gridbot/audit"
 	"gridbot/core"
 	"gridbot/internal/clientaddr"
 )
@@ -98,6 +99,10 @@ type Server struct {
 	// for them (代录) and lists a merged case's survivor among what its
 	// residents follow; nil files every such case as offline.
 	Households *core.Households
+	// Audit is the audit trail: logins, reads of personal data, downloads
+	// and administration are recorded in it, and the audit administrator
+	// reads it; nil records nothing and turns the audit pages off.
+	Audit *audit.Trail
 	// Roster issues WeChat binding codes for staff; nil turns that off.
 	Roster *core.Roster
 	// TiandituKey is a 天地图 browser key (tk); when set, the map draws the
@@ -174,10 +179,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/me", s.authed(s.handleMe))
 	mux.HandleFunc("GET /api/config", s.handleConfig)
 	mux.Handle("GET /api/cases", s.authed(s.handleList))
-	mux.Handle("GET /api/cases/{number}", s.authed(s.handleCase))
-	mux.Handle("GET /api/cases.csv", s.authed(s.heavy(s.handleCasesCSV)))
-	mux.Handle("GET /api/cases.xlsx", s.authed(s.heavy(s.handleCasesXLSX)))
-	mux.Handle("GET /api/figures.xlsx", s.authed(s.heavy(s.handleFiguresXLSX)))
+	mux.Handle("GET /api/cases/{number}", s.authed(s.audited(core.AuditViewCase, "number", s.handleCase)))
+	mux.Handle("GET /api/cases.csv", s.authed(s.audited(core.AuditExport, "", s.heavy(s.handleCasesCSV))))
+	mux.Handle("GET /api/cases.xlsx", s.authed(s.audited(core.AuditExport, "", s.heavy(s.handleCasesXLSX))))
+	mux.Handle("GET /api/figures.xlsx", s.authed(s.audited(core.AuditExport, "", s.heavy(s.handleFiguresXLSX))))
 	mux.Handle("GET /api/directory", s.authed(s.handleDirectory))
 	mux.Handle("POST /api/cases", s.authed(s.handleFileFor))
 	mux.Handle("POST /api/cases/{number}/resolve-photo", s.authed(s.handleResolvePhoto))
@@ -189,18 +194,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/figures/rates", s.authed(s.heavy(s.handleRates)))
 	mux.Handle("GET /api/figures/charts", s.authed(s.heavy(s.handleCharts)))
 	mux.Handle("GET /api/figures/guess", s.authed(s.handleGuessFigures))
-	mux.Handle("GET /api/figures/rates.csv", s.authed(s.heavy(s.handleRatesCSV)))
+	mux.Handle("GET /api/figures/rates.csv", s.authed(s.audited(core.AuditExport, "", s.heavy(s.handleRatesCSV))))
 	mux.Handle("GET /api/figures/ledger", s.authed(s.heavy(s.handleLedger)))
-	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.heavy(s.handleLedgerCSV)))
-	mux.Handle("GET /api/staff", s.authed(s.townOnly(s.handleStaffList)))
-	mux.Handle("POST /api/staff", s.authed(s.townOnly(s.handleStaffAdd)))
-	mux.Handle("POST /api/staff/import", s.authed(s.townOnly(s.heavy(s.handleStaffImport))))
-	mux.Handle("GET /api/staff/import-template.xlsx", s.authed(s.townOnly(s.handleStaffTemplate)))
-	mux.Handle("POST /api/staff/{id}/disable", s.authed(s.townOnly(s.handleStaffDisable)))
-	mux.Handle("POST /api/staff/{id}/password", s.authed(s.townOnly(s.handleStaffPassword)))
-	mux.Handle("POST /api/staff/{id}/bind-code", s.authed(s.townOnly(s.handleStaffBindCode)))
-	mux.Handle("GET /api/binding", s.authed(s.handleBindingWatch))
-	mux.Handle("POST /api/grids/{grid}/post", s.authed(s.townOnly(s.handleGridPost)))
+	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.audited(core.AuditExport, "", s.heavy(s.handleLedgerCSV))))
+	s.adminRoutes(mux)
 	s.gridWorkRoutes(mux)
 	mux.HandleFunc("GET /api/ws", s.handleWebsocket)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

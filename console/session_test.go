@@ -134,13 +134,13 @@ func TestSessionsEndEverywhere(t *testing.T) {
 		password string // to log in again afterwards; "" when they cannot
 	}{
 		{"password reset", func(t *testing.T, f *fixture, _ *townSwitch, _ *http.Cookie) {
-			resp, body := f.request(t, http.MethodPost, "/api/staff/dept1/password", f.login(t, "admin"), map[string]string{"password": "a-new-password"})
+			resp, body := f.request(t, http.MethodPost, "/api/staff/dept1/password", f.login(t, "sysadm"), map[string]string{"password": "a-new-password"})
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("reset: %d %s", resp.StatusCode, body)
 			}
 		}, "a-new-password"},
 		{"disable", func(t *testing.T, f *fixture, _ *townSwitch, _ *http.Cookie) {
-			resp, body := f.request(t, http.MethodPost, "/api/staff/dept1/disable", f.login(t, "admin"), map[string]bool{"disabled": true})
+			resp, body := f.request(t, http.MethodPost, "/api/staff/dept1/disable", f.login(t, "sysadm"), map[string]bool{"disabled": true})
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("disable: %d %s", resp.StatusCode, body)
 			}
@@ -212,7 +212,7 @@ func TestSessionsEndEverywhere(t *testing.T) {
 func TestReenabledAccountStartsAfresh(t *testing.T) {
 	f := newFixture(t, withBook(t))
 	old := f.login(t, "lead1")
-	admin := f.login(t, "admin")
+	admin := f.login(t, "sysadm")
 	for _, disabled := range []bool{true, false} {
 		if resp, body := f.request(t, http.MethodPost, "/api/staff/lead1/disable", admin, map[string]bool{"disabled": disabled}); resp.StatusCode != http.StatusOK {
 			t.Fatalf("disabled=%v: %d %s", disabled, resp.StatusCode, body)

@@ -22,16 +22,44 @@ const (
 	msgNoWeChatBind  = "微信绑定暂不可用"
 )
 
-// townOnly lets only town staff through, when staff administration is on;
-// everybody else is answered 404, as if the endpoint did not exist.
-func (s *Server) townOnly(h staffHandler) staffHandler {
+// dutyOnly lets through only the administrator who holds duty (三权分立,
+// core.MayAdminister), when what it needs is on; everybody else is
+// answered 404, as if the endpoint did not exist.
+func (s *Server) dutyOnly(duty core.Duty, h staffHandler) staffHandler {
 	return func(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-		if staff.Role != core.RoleTown || s.Book == nil {
+		on := true
+		switch duty {
+		case core.DutyStaff:
+			on = s.Book != nil
+		case core.DutyAudit:
+			on = s.Audit != nil
+		}
+		if !core.MayAdminister(staff, duty) || !on {
 			writeError(w, http.StatusNotFound, msgNoAPI)
 			return
 		}
 		h(w, r, staff)
 	}
+}
+
+// permitChange answers the policy's refusal when staff may not change the
+// account id (of role, or of its present role when role is empty), and
+// reports whether to go on.
+func (s *Server) permitChange(w http.ResponseWriter, staff *core.Staff, id string, role core.Role) bool {
+	if role == "" {
+		target := s.Town.Town().StaffMember(id)
+		if target == nil {
+			writeError(w, http.StatusNotFound, msgStaffNotFound)
+			return false
+		}
+		role = target.Role
+	}
+	if err := core.PermitStaffChange(staff, id, role); err != nil {
+		reason, _ := core.RefusalReason(err)
+		writeError(w, http.StatusForbidden, reason)
+		return false
+	}
+	return true
 }
 
 // staffAdminView is a staff member as the administration page lists them.
@@ -130,6 +158,10 @@ func (s *Server) handleStaffAdd(w http.ResponseWriter, r *http.Request, staff *c
 		writeError(w, http.StatusBadRequest, msgStaffInvalid)
 		return
 	}
+	noteAudit(r, strings.TrimSpace(req.ID), "新增人员，角色 "+roleLabel(req.Role))
+	if !s.permitChange(w, staff, strings.TrimSpace(req.ID), req.Role) {
+		return
+	}
 	hash, ok := s.hashPassword(w, r, req.Password)
 	if !ok {
 		return
@@ -178,6 +210,10 @@ func (s *Server) handleStaffDisable(w http.ResponseWriter, r *http.Request, staf
 	if req.Disabled {
 		what = "disable"
 	}
+	noteAudit(r, "", map[bool]string{true: "停用账号", false: "启用账号"}[req.Disabled])
+	if !s.permitChange(w, staff, id, "") {
+		return
+	}
 	if err := s.Book.UpdateStaff(r.Context(), staff.ID, id, what, func(a *core.StaffAccount) { a.Disabled = req.Disabled }); err != nil {
 		s.bookFailed(w, r, staff, what, err)
 		return
@@ -200,8 +236,8 @@ func (s *Server) handleStaffPassword(w http.ResponseWriter, r *http.Request, sta
 		return
 	}
 	id := r.PathValue("id")
-	if s.Town.Town().StaffMember(id) == nil {
-		writeError(w, http.StatusNotFound, msgStaffNotFound)
+	noteAudit(r, "", "重置密码")
+	if !s.permitChange(w, staff, id, "") {
 		return
 	}
 	hash, ok := s.hashPassword(w, r, req.Password)
@@ -226,6 +262,10 @@ func (s *Server) handleStaffBindCode(w http.ResponseWriter, r *http.Request, sta
 		return
 	}
 	id := r.PathValue("id")
+	noteAudit(r, "", "签发微信绑定码")
+	if !s.permitChange(w, staff, id, "") {
+		return
+	}
 	code, err := s.Roster.IssueBindCode(r.Context(), id)
 	if err != nil {
 		s.bookFailed(w, r, staff, "bind code", err)
@@ -248,6 +288,7 @@ func (s *Server) handleGridPost(w http.ResponseWriter, r *http.Request, staff *c
 		return
 	}
 	grid := r.PathValue("grid")
+	noteAudit(r, "", "设置 "+string(req.Post)+" 岗为 "+req.Staff)
 	if err := s.Book.SetPost(r.Context(), staff.ID, grid, req.Post, req.Staff); err != nil {
 		if errors.Is(err, core.ErrInvalid) {
 			writeError(w, http.StatusBadRequest, msgPostInvalid)
@@ -264,4 +305,30 @@ func (s *Server) handleGridPost(w http.ResponseWriter, r *http.Request, staff *c
 	g := s.Town.Town().Grid(grid)
 	writeJSON(w, http.StatusOK, map[string]any{"grid": gridView{ID: g.ID, Name: g.Name, Place: s.Town.Town().PlaceName(g.ID),
 		Village: g.Village, LeaderA: g.LeaderA, LeaderB: g.LeaderB}})
+}
+
+// adminRoutes mounts the three administrators' endpoints (三权分立): staff
+// for the system administrator, the audit trail for the audit
+// administrator, second factors for the security administrator. Every one
+// of them is audited.
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	staffDuty := func(object string, h staffHandler) http.Handler {
+		return s.authed(s.dutyOnly(core.DutyStaff, s.audited(core.AuditAdmin, object, h)))
+	}
+	mux.Handle("GET /api/staff", s.authed(s.dutyOnly(core.DutyStaff, s.handleStaffList)))
+	mux.Handle("POST /api/staff", staffDuty("", s.handleStaffAdd))
+	mux.Handle("POST /api/staff/import", staffDuty("", s.heavy(s.handleStaffImport)))
+	mux.Handle("GET /api/staff/import-template.xlsx", s.authed(s.dutyOnly(core.DutyStaff, s.handleStaffTemplate)))
+	mux.Handle("POST /api/staff/{id}/disable", staffDuty("id", s.handleStaffDisable))
+	mux.Handle("POST /api/staff/{id}/password", staffDuty("id", s.handleStaffPassword))
+	mux.Handle("POST /api/staff/{id}/bind-code", staffDuty("id", s.handleStaffBindCode))
+	mux.Handle("GET /api/binding", s.authed(s.handleBindingWatch))
+	mux.Handle("POST /api/grids/{grid}/post", staffDuty("grid", s.handleGridPost))
+
+	auditDuty := func(h staffHandler) http.Handler {
+		return s.authed(s.dutyOnly(core.DutyAudit, s.audited(core.AuditReadAudit, "", h)))
+	}
+	mux.Handle("GET /api/audit", auditDuty(s.handleAuditSearch))
+	mux.Handle("GET /api/audit.csv", auditDuty(s.handleAuditCSV))
+	mux.Handle("GET /api/audit/verify", auditDuty(s.handleAuditVerify))
 }

@@ -77,7 +77,7 @@ func importRole(s string) (core.Role, bool) {
 }
 
 // handleStaffImport adds the accounts of an uploaded workbook: POST
-// /api/staff/import, multipart with one "file". Town only.
+// /api/staff/import, multipart with one "file". The system administrator only (三权分立).
 func (s *Server) handleStaffImport(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
 	if err := r.ParseMultipartForm(maxImportBytes); err != nil {
 		var tooLarge *http.MaxBytesError

@@ -21,11 +21,11 @@ func workbook(t *testing.T, rows [][]any) []byte {
 }
 
 // TestStaffImport: good rows are added and can log in; every other row is
-// refused with its reason and its row number; only the town may import,
+// refused with its reason and its row number; only the system administrator may import,
 // and what is not a workbook changes nothing.
 func TestStaffImport(t *testing.T) {
 	f := newFixture(t, withBook(t))
-	admin := f.login(t, "admin")
+	admin := f.login(t, "sysadm")
 	book := workbook(t, [][]any{
 		{"town2", "钱镇干", "镇", "", "", "password-1"},
 		{"cadre9", "孙主任", "村（社区）", "东山村", "", "password-2"},

@@ -7,11 +7,11 @@ import (
 	"gridbot/core"
 )
 
-// TestStaffAdministration walks the town's staff administration: add,
+// TestStaffAdministration walks the system administrator's staff administration: add,
 // log in as the new account, set a post, reset a password, disable.
 func TestStaffAdministration(t *testing.T) {
 	f := newFixture(t, withBook(t))
-	admin := f.login(t, "admin")
+	admin := f.login(t, "sysadm")
 	steps := []struct {
 		name   string
 		path   string
@@ -27,7 +27,7 @@ func TestStaffAdministration(t *testing.T) {
 		{"put a village cadre on a post", "/api/grids/g3/post", map[string]string{"post": "A", "staff": "cadre1"}, 400, msgPostInvalid},
 		{"reset lead3's password", "/api/staff/lead3/password", map[string]string{"password": "second-password"}, 200, ""},
 		{"bind code", "/api/staff/lead3/bind-code", struct{}{}, 200, ""},
-		{"disable oneself", "/api/staff/admin/disable", map[string]bool{"disabled": true}, 409, msgNotSelf},
+		{"disable oneself", "/api/staff/sysadm/disable", map[string]bool{"disabled": true}, 409, msgNotSelf},
 	}
 	for _, st := range steps {
 		resp, body := f.request(t, http.MethodPost, st.path, admin, st.body)

@@ -409,3 +409,66 @@ func PermitResident(resident string, step Step, c *Case) error {
 	}
 	return nil
 }
+
+// Separated administration (三权分立, 等保 2.0 level 3). Three roles
+// administer the service and work no case: they see none (CanSee is false
+// for them). Each holds one duty; a staff member has one role, so no
+// account holds two, and the working roles hold none.
+//
+//   - 系统管理员 (RoleSysAdmin): the working staff's accounts and posts;
+//   - 审计管理员 (RoleAuditAdmin): reads and exports the audit trail, nothing
+//     else;
+//   - 安全管理员 (RoleSecAdmin): security settings and second-factor resets.
+//
+// Accounts of the three roles are made in the town directory file or with
+// `gridbot staff` on the server, never on the console: a system
+// administrator who could make an auditor account could read the trail of
+// their own work.
+
+// Duty is one administrative duty.
+type Duty string
+
+// Duties.
+const (
+	DutyStaff    Duty = "staff"    // staff accounts, passwords, posts, WeChat binding codes
+	DutyAudit    Duty = "audit"    // the audit trail
+	DutySecurity Duty = "security" // second factors, security settings
+)
+
+// Administers reports whether r is one of the three administrators.
+func (r Role) Administers() bool {
+	return r == RoleSysAdmin || r == RoleAuditAdmin || r == RoleSecAdmin
+}
+
+// MayAdminister reports whether staff s holds duty d.
+func MayAdminister(s *Staff, d Duty) bool {
+	if s == nil || s.Disabled {
+		return false
+	}
+	switch d {
+	case DutyStaff:
+		return s.Role == RoleSysAdmin
+	case DutyAudit:
+		return s.Role == RoleAuditAdmin
+	case DutySecurity:
+		return s.Role == RoleSecAdmin
+	}
+	return false
+}
+
+// PermitStaffChange decides whether administrator s may change (add,
+// disable, enable, reset the password of) the account of target, whose
+// role is role: only the system administrator, only working accounts, and
+// not their own.
+func PermitStaffChange(s *Staff, target string, role Role) error {
+	if !MayAdminister(s, DutyStaff) {
+		return refuse("", ErrForbidden, "人员管理须由系统管理员办理。")
+	}
+	if role.Administers() {
+		return refuse("", ErrForbidden, "管理员账号只能在镇村设置文件中或在服务器上用 gridbot staff 设置。")
+	}
+	if target == s.ID {
+		return refuse("", ErrForbidden, "不能修改自己的账号。")
+	}
+	return nil
+}

@@ -18,7 +18,8 @@ const ErasedText = "（已超过保存期限，内容已删除）"
 // notes. What the figures need stays: category, grid, state, dates, rating
 // and the event log's kinds. It returns the numbers of the cases it erased
 // and the media IDs whose kept bytes must go too. It is idempotent, so every
-// instance may run it.
+// instance may run it. It never touches the audit trail (audit.go), which
+// holds no personal data and is kept for its own time (audit.keep).
 func (l *Ledger) EraseExpired(ctx context.Context, cutoff time.Time) (erased, media []string, err error) {
 	closed, err := l.Store.Cases(ctx, CaseQuery{States: []State{StateClosed}, Limit: 1 << 30})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/audit"
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/store/embedded"
@@ -47,10 +48,21 @@ func TestEraseExpired(t *testing.T) {
 	close(recent)
 	now = now.AddDate(1, 0, 1)
 
+	// The audit trail of who read the old case is older than the cutoff
+	// too, and stays: the retention erases personal data, never the
+	// record of access to it (等保 安全审计).
+	trail := &audit.Trail{Store: st, Now: func() time.Time { return now.AddDate(-3, 0, -1) }}
+	if err := trail.Record(ctx, core.AuditRecord{Actor: "gl-L10-a", Action: core.AuditViewCase, Object: old}); err != nil {
+		t.Fatal(err)
+	}
+
 	cutoff := now.AddDate(-3, 0, 0)
 	erased, media, err := l.EraseExpired(ctx, cutoff)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rep, err := trail.Verify(ctx); err != nil || !rep.OK() || rep.Records != 1 {
+		t.Errorf("the retention touched the audit trail: %v %+v", err, rep)
 	}
 	if len(erased) != 1 || erased[0] != old || len(media) != 1 || media[0] != "photo-1" {
 		t.Fatalf("erased %v media %v, want only %s", erased, media, old)

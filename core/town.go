@@ -63,12 +63,16 @@ const (
 	RoleVillage    Role = "village"
 	RoleDepartment Role = "department"
 	RoleGridLeader Role = "grid"
+	// The three administrators (三权分立, policy.go): they work no case.
+	RoleSysAdmin   Role = "sysadmin" // 系统管理员
+	RoleAuditAdmin Role = "auditor"  // 审计管理员
+	RoleSecAdmin   Role = "security" // 安全管理员
 )
 
 // Valid reports whether r is one of the known roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleTown, RoleVillage, RoleDepartment, RoleGridLeader:
+	case RoleTown, RoleVillage, RoleDepartment, RoleGridLeader, RoleSysAdmin, RoleAuditAdmin, RoleSecAdmin:
 		return true
 	}
 	return false

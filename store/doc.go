@@ -13,5 +13,6 @@ type Store interface {
 	core.Counter
 	core.Records
 	core.RecordPager
+	core.AuditStore
 	Close() error
 }

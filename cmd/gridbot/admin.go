@@ -18,7 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"gridbot/audit"
 	"gridbot/configs"
+	"gridbot/core"
 	"gridbot/export"
 	"gridbot/store/embedded"
 )
@@ -42,6 +44,13 @@ func (a *app) adminHandler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
+		rec := core.AuditRecord{Actor: "admin-token", Addr: r.RemoteAddr, Action: core.AuditBackup, Object: "GET /backup"}
+		// Recorded before the copy is taken, so the copy holds its own record.
+		rec.Detail = "在线备份（管理端口）"
+		if err := a.trail.Record(r.Context(), rec); err != nil {
+			http.Error(w, "the audit trail cannot be written", http.StatusInternalServerError)
+			return
+		}
 		if n, err := st.WriteBackup(w); err != nil {
 			a.log.Error("backup failed", "written", n, "err", err)
 			return
@@ -173,7 +182,7 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 			return serr
 		}
 		f.Truncate(0)
-		from, err = backupOffline(cfg.Store.Path, f)
+		from, err = backupOffline(cfg.Store.Path, cliUser(env.Environ), f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -219,12 +228,17 @@ func backupOnline(ctx context.Context, cfg *configs.Config, w io.Writer) (string
 	return "the running instance", nil
 }
 
-func backupOffline(path string, w io.Writer) (string, error) {
+func backupOffline(path, user string, w io.Writer) (string, error) {
 	st, err := embedded.Open(path, embedded.Options{CasePrefix: "BACKUP", Timeout: time.Second})
 	if err != nil {
 		return "", err
 	}
 	defer st.Close()
+	// Recorded before the copy is taken, so the copy holds its own record.
+	if err := (&audit.Trail{Store: st}).Record(context.Background(), core.AuditRecord{Actor: core.AuditCLI + user,
+		Action: core.AuditBackup, Object: "gridbot backup", Detail: "离线备份（服务未运行）"}); err != nil {
+		return "", err
+	}
 	_, err = st.WriteBackup(w)
 	return path, err
 }
@@ -324,7 +338,16 @@ func runExport(ctx context.Context, args []string, env Env) error {
 		defer f.Close()
 		w = f
 	}
-	return export.Write(ctx, w, b.store, town, since, until)
+	err = export.Write(ctx, w, b.store, town, since, until)
+	rec := core.AuditRecord{Actor: core.AuditCLI + cliUser(env.Environ), Action: core.AuditExport, Object: "gridbot export",
+		Detail: "导出 " + since.Format(time.RFC3339) + " 至 " + until.Format(time.RFC3339)}
+	if err != nil {
+		rec.Outcome = core.AuditFailed
+	}
+	if aerr := (&audit.Trail{Store: b.store}).Record(ctx, rec); err == nil {
+		err = aerr
+	}
+	return err
 }
 
 // parseWhen reads a day (in the town's zone) or an RFC 3339 time.

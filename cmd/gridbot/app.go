@@ -15,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"gridbot/asr"
+	"gridbot/audit"
 	"gridbot/bot"
 	"gridbot/configs"
 	"gridbot/console"
@@ -56,6 +57,10 @@ type app struct {
 	// weCom is the WeCom app and the grid teams' groups; nil while
 	// wecom.corp_id is empty.
 	weCom *weComParts
+	// trail is the audit trail; auditKeep how long its records are kept
+	// (0: for ever).
+	trail     *audit.Trail
+	auditKeep time.Duration
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -94,6 +99,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		return nil, err
 	}
 	a.book = book
+	warnAdministration(book.Town(), log)
 	var town core.TownSource = book
 	a.hub = console.NewHub(log)
 	a.hub.Limit(cfg.Console.WebsocketsPerPerson, cfg.Console.WebsocketsPerAddr)
@@ -170,7 +176,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		l.Store = staffSt
 		staffLedger = &l
 	}
-	consoleSrv := &console.Server{Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
+	a.trail, a.auditKeep = &audit.Trail{Store: st, Log: log}, cfg.Audit.Keep
+	consoleSrv := &console.Server{Audit: a.trail, Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}
@@ -209,7 +216,8 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		pages.WeComAuth = weCom.auth
 	}
 	mux.Handle("/wx/", pages.Handler())
-	mux.Handle(media.Path, &media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log})
+	mux.Handle(media.Path, consoleSrv.Audited(core.AuditViewMedia, "id",
+		&media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log}))
 	mux.Handle("/", consoleSrv.Handler())
 	a.handler = mux
 	return a, nil
@@ -314,6 +322,13 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 			a.log.Error("migration at start", "err", err)
 		}
 	}()
+	if a.auditKeep > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			every(ctx, auditTrimEvery, a.trimAudit)
+		}()
+	}
 	if a.retention > 0 {
 		wg.Add(1)
 		go func() {
@@ -451,6 +466,22 @@ func (a *app) eraseExpired(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			a.log.Error("retention", "err", err)
 		}
+	}
+}
+
+// auditTrimEvery is how often the audit records past audit.keep are
+// removed.
+const auditTrimEvery = 24 * time.Hour
+
+// trimAudit removes the audit records older than audit.keep (never less
+// than 180 days). The personal-data retention does not touch the trail.
+func (a *app) trimAudit(ctx context.Context) {
+	n, err := a.trail.Trim(ctx, a.auditKeep)
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("audit trim", "err", err)
+	}
+	if n > 0 {
+		a.log.Info("audit records past audit.keep removed", "records", n)
 	}
 }
 

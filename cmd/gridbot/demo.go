@@ -26,6 +26,9 @@ import (
 // is pointed at (L10, 石桥村) in mind.
 var demoLogins = []struct{ id, what string }{
 	{"town-admin", "镇级管理员，看全部案件"},
+	{"sys-admin", "系统管理员：人员与岗位，不看案件"},
+	{"audit-admin", "审计管理员：只查阅审计记录"},
+	{"sec-admin", "安全管理员：第二因素重置与安全设置"},
 	{"v10-cadre", "石桥村干部，看本村网格"},
 	{"gl-L10-a", "石桥大网格 网格长（A岗）"},
 	{"gl-L10-b", "石桥大网格 B岗"},

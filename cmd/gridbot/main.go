@@ -74,6 +74,8 @@ usage:
   gridbot templates check [-config FILE]
                                    compare the notice templates' mappings with the templates
                                    the account picked (WeChat's lists of them)
+  gridbot audit verify|export [-config FILE]
+                                   check the audit trail's hash chain, or export it as CSV
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -103,6 +105,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runTemplates(ctx, args[1:], env)
 	case "migrate":
 		return runMigrate(ctx, args[1:], env)
+	case "audit":
+		return runAudit(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil

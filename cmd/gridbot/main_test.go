@@ -56,7 +56,7 @@ func townFile(t testing.TB, dir string, away bool) string {
 		t.Fatal(err)
 	}
 	text := string(raw)
-	for _, id := range []string{"gl-L10-a", "gl-L10-b", "town-admin"} {
+	for _, id := range []string{"gl-L10-a", "gl-L10-b", "town-admin", "sys-admin", "audit-admin", "sec-admin"} {
 		re := regexp.MustCompile(`(\{id: ` + id + `, [^}]*)\}`)
 		extra := `, password_hash: "` + string(hash) + `"`
 		if away && id == "gl-L10-a" {

@@ -43,7 +43,7 @@ func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
 	onA, onB := a.login(who), b.login(who)
 	feedA, feedB := onA.feed(), onB.feed()
 
-	admin := a.login("town-admin")
+	admin := a.login("sys-admin")
 	if status := admin.post("/api/staff/"+who+"/password", map[string]string{"password": testPassword}, nil); status != 200 {
 		t.Fatalf("reset: %d", status)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/audit"
 	"gridbot/console"
 	"gridbot/core"
 )
@@ -60,7 +61,7 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	configPath := fs.String("config", "", "YAML configuration file")
 	id := fs.String("id", "", "add: the login")
 	name := fs.String("name", "", "add: the person's name")
-	role := fs.String("role", "", "add: town, village, department or grid")
+	role := fs.String("role", "", "add: town, village, department or grid; or sysadmin, auditor, security (三权分立)")
 	village := fs.String("village", "", "add: the village ID (village and grid roles)")
 	department := fs.String("department", "", "add: the department ID (department role)")
 	if err := fs.Parse(args); err != nil {
@@ -116,6 +117,14 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	case "bind-code":
 		roster := &core.Roster{Town: book, Records: b.store, Keys: b.store, CodeTTL: cfg.Staff.BindCodeTTL}
 		code, err := roster.IssueBindCode(ctx, a[0])
+		rec := core.AuditRecord{Actor: core.AuditCLI + cliUser(env.Environ), Action: core.AuditAdmin, Object: a[0],
+			Detail: "gridbot staff bind-code"}
+		if err != nil {
+			rec.Outcome = core.AuditRefused
+		}
+		if aerr := (&audit.Trail{Store: b.store}).Record(ctx, rec); err == nil {
+			err = aerr
+		}
 		if err != nil {
 			return fmt.Errorf("staff bind-code: %w", err)
 		}
@@ -129,6 +138,20 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	if err == nil && (cmd == "disable" || cmd == "enable" || cmd == "reset-password") {
 		// Their console sessions end, on every instance sharing the store.
 		err = console.EndSessions(ctx, b.store, nil, a[0])
+	}
+	// Every change made here is on the audit trail, refused or done.
+	rec := core.AuditRecord{Actor: core.AuditCLI + cliUser(env.Environ), Action: core.AuditAdmin,
+		Detail: "gridbot staff " + cmd + " " + strings.Join(a, " ")}
+	if cmd == "add" {
+		rec.Object, rec.Detail = *id, rec.Detail+"（角色 "+*role+"）"
+	} else if len(a) > 0 {
+		rec.Object = a[0]
+	}
+	if err != nil {
+		rec.Outcome = core.AuditRefused
+	}
+	if aerr := (&audit.Trail{Store: b.store}).Record(ctx, rec); err == nil && aerr != nil {
+		err = aerr
 	}
 	if err != nil {
 		return fmt.Errorf("staff %s: %w", cmd, err)

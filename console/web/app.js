@@ -97,7 +97,8 @@
     $('me-name').textContent = me.name + '（' + me.role_label + '）';
     $('logout').hidden = false;
     $('nav').hidden = false;
-    $('nav-staff').hidden = me.role !== 'town';
+    // 三权分立: each administrator sees their own page, and no case.
+    $('nav-staff').hidden = me.role !== 'sysadmin';
     $('export-full-label').hidden = me.role !== 'town';
     await loadDirectory();
     if (window.gridbotDesk) window.gridbotDesk.loggedIn(me, state.dir);
@@ -128,7 +129,7 @@
     if (h === '#/board') { show('board-view'); loadBoard(); return; }
     if (h === '#/figures') { show('figures-view'); loadFigures(); return; }
     if (h === '#/meeting') { show('meeting-view'); loadAgenda(); return; }
-    if (h === '#/staff' && state.me.role === 'town') { show('staff-view'); loadStaff(); return; }
+    if (h === '#/staff' && state.me.role === 'sysadmin') { show('staff-view'); loadStaff(); return; }
     show('list-view');
   }
 

@@ -67,6 +67,9 @@ func Run(t *testing.T, factory Factory) {
 		{"FiguresFollowEveryWrite", testFigures},
 		{"NearIndexFollowsEveryWrite", testNear},
 		{"QueryByCategory", testCategory},
+		{"AuditChain", testAuditChain},
+		{"AuditConcurrentAppends", testAuditConcurrent},
+		{"AuditTrim", testAuditTrim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
