@@ -207,7 +207,9 @@ type Config struct {
 	} `koanf:"retention"`
 	// Audit keeps the audit trail (security.go).
 	Audit AuditSettings `koanf:"audit"`
-	Admin struct {
+	// Security is the console's logins and sessions (security.go).
+	Security SecuritySettings `koanf:"security"`
+	Admin    struct {
 		// Addr is where the administrative endpoints (online backup)
 		// listen; keep it on loopback. Empty turns them off.
 		Addr string `koanf:"addr"`
@@ -314,6 +316,7 @@ func Defaults() map[string]any {
 		"media.s3.region":               "",
 		"media.s3.secure":               true,
 		"audit.keep":                    "4320h",
+		"security.second_factor":        "required",
 		"log.format":                    "json",
 		"log.level":                     "info",
 	}

@@ -15,9 +15,26 @@ type AuditSettings struct {
 	Keep time.Duration `koanf:"keep"`
 }
 
+// SecuritySettings are the console's login and session rules.
+type SecuritySettings struct {
+	// SecondFactor is "required" (every console login asks for a code
+	// from the person's authenticator app, enrolled at their first login)
+	// or "off" (a password alone: the demo's default and some tests; never
+	// for a town's service, which 等保 level 3 requires two factors of).
+	SecondFactor string `koanf:"second_factor"`
+}
+
+// SecondFactorRequired reports whether console logins need a second factor.
+func (s SecuritySettings) SecondFactorRequired() bool { return s.SecondFactor != "off" }
+
 func (c *Config) validateSecurity() error {
 	if c.Audit.Keep != 0 && c.Audit.Keep < core.AuditKeepMin {
 		return fmt.Errorf("config audit.keep %s: 0 (keep for ever) or at least %s (180 days, 网络安全法 第二十一条)", c.Audit.Keep, core.AuditKeepMin)
+	}
+	switch c.Security.SecondFactor {
+	case "required", "off":
+	default:
+		return fmt.Errorf("config security.second_factor %q: want required or off", c.Security.SecondFactor)
 	}
 	return nil
 }

@@ -266,6 +266,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msgBadLogin)
 		return
 	}
+	if s.SecondFactor && s.Factors != nil {
+		s.beginSecondFactor(w, r, staff)
+		return
+	}
+	s.finishLogin(w, r, staff, nil)
+}
+
+// finishLogin logs staff in: the throttle learns the address, a session
+// starts, the cookie is set, and the answer carries extra besides the
+// staff member.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, staff *core.Staff, extra map[string]any) {
+	keys := s.loginKeys(r, staff.ID)
 	// This address now knows the account: a stranger's flood from
 	// elsewhere no longer keeps its holder out from here.
 	if err := s.Sessions.Delete(r.Context(), keys.pair); err != nil {
@@ -291,7 +303,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 	s.log().InfoContext(r.Context(), "console login", "staff", staff.ID)
 	s.record(r, staff.ID, core.AuditLogin, "", core.AuditOK, "")
-	writeJSON(w, http.StatusOK, map[string]any{"staff": newStaffView(staff)})
+	answer := map[string]any{"staff": newStaffView(staff)}
+	for k, v := range extra {
+		if v != nil {
+			answer[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // startSession stores a new login for staff and returns its token.

@@ -103,6 +103,12 @@ type Server struct {
 	// and administration are recorded in it, and the audit administrator
 	// reads it; nil records nothing and turns the audit pages off.
 	Audit *audit.Trail
+	// SecondFactor asks every console login for a code from the person's
+	// authenticator app after the password (login_factor.go), enrolled at
+	// their first login; Factors keeps the enrolled secrets (needed with
+	// it).
+	SecondFactor bool
+	Factors      core.Records
 	// Roster issues WeChat binding codes for staff; nil turns that off.
 	Roster *core.Roster
 	// TiandituKey is a 天地图 browser key (tk); when set, the map draws the
@@ -175,6 +181,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", s.handleLogin)
+	mux.HandleFunc("POST /api/login/code", s.handleLoginCode)
+	mux.HandleFunc("GET /api/login/qr", s.handleLoginQR)
 	mux.HandleFunc("POST /api/logout", s.handleLogout)
 	mux.Handle("GET /api/me", s.authed(s.handleMe))
 	mux.HandleFunc("GET /api/config", s.handleConfig)

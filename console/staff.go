@@ -331,4 +331,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/audit", auditDuty(s.handleAuditSearch))
 	mux.Handle("GET /api/audit.csv", auditDuty(s.handleAuditCSV))
 	mux.Handle("GET /api/audit/verify", auditDuty(s.handleAuditVerify))
+
+	mux.Handle("GET /api/security/staff", s.authed(s.dutyOnly(core.DutySecurity, s.handleSecurityStaff)))
+	mux.Handle("POST /api/security/staff/{id}/reset-second-factor",
+		s.authed(s.dutyOnly(core.DutySecurity, s.audited(core.AuditSecondFactor, "id", s.handleSecurityReset))))
 }

@@ -177,7 +177,10 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		staffLedger = &l
 	}
 	a.trail, a.auditKeep = &audit.Trail{Store: st, Log: log}, cfg.Audit.Keep
-	consoleSrv := &console.Server{Audit: a.trail, Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
+	if !cfg.Security.SecondFactorRequired() {
+		log.Warn("console logins need a password only (security.second_factor: off): 等保 level 3 requires two factors")
+	}
+	consoleSrv := &console.Server{Audit: a.trail, SecondFactor: cfg.Security.SecondFactorRequired(), Factors: st, Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}

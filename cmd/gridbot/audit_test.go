@@ -6,10 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	vk "github.com/valkey-io/valkey-go"
 	bolt "go.etcd.io/bbolt"
@@ -158,5 +161,27 @@ func TestAuditVerifyOnValkey(t *testing.T) {
 	out, err = runAuditVerify(t, cfg)
 	if err == nil || !strings.Contains(out, "records 4 to 4 are missing") {
 		t.Fatalf("a deleted record: %v\n%s", err, out)
+	}
+}
+
+// TestServeAsksForASecondFactor: serve's default asks every console login
+// for an authenticator code: a password alone opens no session; the first
+// login enrols and then works.
+func TestServeAsksForASecondFactor(t *testing.T) {
+	r := boot(t, rigOptions{secondFactor: true})
+	stranger := &staffClient{r: r, http: &http.Client{Timeout: 5 * time.Second}, base: strings.TrimSuffix(r.urls.Console, "/")}
+	jar, _ := cookiejar.New(nil)
+	stranger.http.Jar = jar
+	var out map[string]any
+	if status := stranger.post("/api/login", map[string]string{"username": "gl-L10-b", "password": testPassword}, &out); status != 200 ||
+		out["second_factor"] != "enrol" {
+		t.Fatalf("password step: %d %v", status, out)
+	}
+	if status := stranger.get("/api/me", nil); status != http.StatusUnauthorized {
+		t.Errorf("a password alone: /api/me %d, want 401", status)
+	}
+	c := r.login("gl-L10-a") // enrols through the code step
+	if status := c.get("/api/me", nil); status != 200 {
+		t.Errorf("after the code: /api/me %d", status)
 	}
 }

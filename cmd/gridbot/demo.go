@@ -45,6 +45,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	history := fs.Int("history", demoHistoryCases, "cases of the month of history a new demo ledger starts with (0: none)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the console and the WeChat callback")
 	simAddr := fs.String("sim-addr", "127.0.0.1:8081", "address of the WeChat simulator")
+	secondFactor := fs.Bool("second-factor", false, "ask console logins for an authenticator code, as serve does")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +92,12 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	cfg.WeCom.APIBase = weComBase
 	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
 	cfg.Log.Format = "text"
+	// A newcomer logs in with a password alone; serve asks for a second
+	// factor unless told not to, and -second-factor shows it here.
+	cfg.Security.SecondFactor = "off"
+	if *secondFactor {
+		cfg.Security.SecondFactor = "required"
+	}
 
 	passwords, err := demoPasswords(*dataDir)
 	if err != nil {
@@ -146,6 +153,12 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(env.Stdout, "  logins (kept in %s between runs):\n", filepath.Join(*dataDir, demoLoginsFile))
 	for _, l := range demoLogins {
 		fmt.Fprintf(env.Stdout, "    %-15s %-11s %s\n", l.id, passwords[l.id], l.what)
+	}
+	if *secondFactor {
+		fmt.Fprintf(env.Stdout, "\n  second factor: on — the first login of each shows a QR code for an authenticator app\n")
+	} else {
+		fmt.Fprintf(env.Stdout, "\n  second factor: off in the demo, so a password logs in (serve asks for an authenticator code\n")
+		fmt.Fprintf(env.Stdout, "  at every console login; run demo -second-factor to try it)\n")
 	}
 	fmt.Fprintf(env.Stdout, "\n  try: on the phone send 报事, follow the steps, and send the location %.4f, %.4f (石桥村);\n", demoLat, demoLng)
 	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a, in the 石桥 group, and in 何家豪's WeCom as a card whose\n")

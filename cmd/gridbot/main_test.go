@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/console"
+	"gridbot/totp"
 	"gridbot/wechatsim"
 )
 
@@ -39,6 +40,12 @@ type rig struct {
 	dataDir string
 	cfgPath string
 	log     *testLog
+	// peer is the instance whose store this one shares; secrets are the
+	// TOTP secrets of the people enrolled through the rig, usedCodes the
+	// codes it sent (kept on the first instance of a service).
+	peer      *rig
+	secrets   sync.Map
+	usedCodes sync.Map
 }
 
 const testPassword = "e2e-password"
@@ -86,6 +93,10 @@ type rigOptions struct {
 	// environment.
 	extra   string
 	environ []string
+	// secondFactor asks console logins for a TOTP code, as serve does by
+	// default; the tests that are not about logins run without it, and
+	// login answers the code itself when it is on.
+	secondFactor bool
 }
 
 func boot(t testing.TB, o rigOptions) *rig {
@@ -98,7 +109,7 @@ func boot(t testing.TB, o rigOptions) *rig {
 		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{
 			Stdout: io.Discard, Stderr: r.log,
 			// The secret comes from the environment, as in production.
-			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"}, o.environ...),
+			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret", secondFactorEnv(o.secondFactor)}, o.environ...),
 			Ready:   func(u URLs) { ready <- u },
 		})
 	}()
@@ -117,7 +128,7 @@ func boot(t testing.TB, o rigOptions) *rig {
 // prepare makes an instance's simulator and configuration file.
 func prepare(t testing.TB, o rigOptions) *rig {
 	t.Helper()
-	r := &rig{t: t, dataDir: o.dataDir, done: make(chan error, 1), log: &testLog{}}
+	r := &rig{t: t, dataDir: o.dataDir, done: make(chan error, 1), log: &testLog{}, peer: o.peer}
 	if r.dataDir == "" {
 		r.dataDir = t.TempDir()
 	}
@@ -305,7 +316,53 @@ func (r *rig) login(user string) *staffClient {
 	if status := c.post("/api/login", map[string]string{"username": user, "password": testPassword}, &out); status != 200 {
 		r.t.Fatalf("login %s: %d %v", user, status, out)
 	}
+	if out["second_factor"] != nil {
+		c.secondFactor(user, out)
+	}
 	return c
+}
+
+// secondFactor answers the code step of a login: enrols (keeping the
+// secret for the rig's later logins) or sends the current code.
+func (c *staffClient) secondFactor(user string, answer map[string]any) {
+	c.r.t.Helper()
+	first := c.r
+	for first.peer != nil {
+		first = first.peer
+	}
+	secrets := &first.secrets
+	if s, ok := answer["secret"].(string); ok {
+		secrets.Store(user, s)
+	}
+	secret, ok := secrets.Load(user)
+	if !ok {
+		c.r.t.Fatalf("login %s: a code is asked and the rig never enrolled them", user)
+	}
+	// A step's code is good once: wait for a fresh step when this one was
+	// used by an earlier login of the same person.
+	var code string
+	for {
+		var err error
+		if code, err = totp.Code(secret.(string), time.Now()); err != nil {
+			c.r.t.Fatal(err)
+		}
+		if _, used := first.usedCodes.LoadOrStore(user+code, true); !used {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	var out map[string]any
+	if status := c.post("/api/login/code", map[string]string{"code": code}, &out); status != 200 {
+		c.r.t.Fatalf("login %s, code: %d %v", user, status, out)
+	}
+}
+
+// secondFactorEnv is the setting of rigOptions.secondFactor.
+func secondFactorEnv(on bool) string {
+	if on {
+		return "GRIDBOT_SECURITY_SECOND_FACTOR=required"
+	}
+	return "GRIDBOT_SECURITY_SECOND_FACTOR=off"
 }
 
 func (c *staffClient) post(path string, body any, out any) int {

@@ -67,7 +67,8 @@
 
   // ---- views ----
 
-  const views = ['login-view', 'list-view', 'case-view', 'map-view', 'board-view', 'figures-view', 'staff-view', 'meeting-view'];
+  const views = ['login-view', 'list-view', 'case-view', 'map-view', 'board-view', 'figures-view', 'staff-view', 'meeting-view',
+    'audit-view', 'security-view'];
 
   function show(view) {
     state.view = view;
@@ -99,6 +100,7 @@
     $('nav').hidden = false;
     // 三权分立: each administrator sees their own page, and no case.
     $('nav-staff').hidden = me.role !== 'sysadmin';
+    window.gridbotAdmin.nav(me);
     $('export-full-label').hidden = me.role !== 'town';
     await loadDirectory();
     if (window.gridbotDesk) window.gridbotDesk.loggedIn(me, state.dir);
@@ -110,6 +112,7 @@
   function route() {
     if (!state.me) return;
     const h = location.hash;
+    if (window.gridbotAdmin.route(h, state.me, show)) return;
     const m = h.match(/^#\/case\/(.+)$/);
     if (m) {
       openCase(decodeURIComponent(m[1]));
@@ -1526,7 +1529,9 @@
           return;
         }
         $('login-pass').value = '';
-        await showMain(r.data.staff);
+        // A second factor (admin.js): the code step, then the workbench.
+        const staff = r.data.second_factor ? await window.gridbotAdmin.secondFactor(r.data) : r.data.staff;
+        if (staff) await showMain(staff);
       } finally {
         $('login-submit').disabled = false;
       }
@@ -1648,6 +1653,7 @@
     wire();
     // The desk's tools (desk.js) use the same calls as the rest of the page.
     if (window.gridbotDesk) window.gridbotDesk.wire({ api, sendStep, openCase, loadList, loadStaff, state, live });
+    window.gridbotAdmin.wire({ api });
     await loadConfig();
     const r = await api('GET', '/api/me');
     if (r.ok) {
