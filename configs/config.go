@@ -317,6 +317,9 @@ func Defaults() map[string]any {
 		"media.s3.secure":               true,
 		"audit.keep":                    "4320h",
 		"security.second_factor":        "required",
+		"security.idle_timeout":         "30m",
+		"security.session_lifetime":     "12h",
+		"security.concurrent_sessions":  "end_older",
 		"log.format":                    "json",
 		"log.level":                     "info",
 	}

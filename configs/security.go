@@ -22,6 +22,13 @@ type SecuritySettings struct {
 	// or "off" (a password alone: the demo's default and some tests; never
 	// for a town's service, which 等保 level 3 requires two factors of).
 	SecondFactor string `koanf:"second_factor"`
+	// IdleTimeout ends a console session this long after its last
+	// request; SessionLifetime ends it in any case.
+	IdleTimeout     time.Duration `koanf:"idle_timeout"`
+	SessionLifetime time.Duration `koanf:"session_lifetime"`
+	// ConcurrentSessions is "end_older" (a new login ends the person's
+	// older sessions, and they are told) or "allow".
+	ConcurrentSessions string `koanf:"concurrent_sessions"`
 }
 
 // SecondFactorRequired reports whether console logins need a second factor.
@@ -30,6 +37,17 @@ func (s SecuritySettings) SecondFactorRequired() bool { return s.SecondFactor !=
 func (c *Config) validateSecurity() error {
 	if c.Audit.Keep != 0 && c.Audit.Keep < core.AuditKeepMin {
 		return fmt.Errorf("config audit.keep %s: 0 (keep for ever) or at least %s (180 days, 网络安全法 第二十一条)", c.Audit.Keep, core.AuditKeepMin)
+	}
+	if c.Security.IdleTimeout < time.Minute || c.Security.IdleTimeout > 24*time.Hour {
+		return fmt.Errorf("config security.idle_timeout %s: 1m to 24h", c.Security.IdleTimeout)
+	}
+	if c.Security.SessionLifetime < c.Security.IdleTimeout || c.Security.SessionLifetime > 7*24*time.Hour {
+		return fmt.Errorf("config security.session_lifetime %s: from security.idle_timeout to 168h", c.Security.SessionLifetime)
+	}
+	switch c.Security.ConcurrentSessions {
+	case "end_older", "allow":
+	default:
+		return fmt.Errorf("config security.concurrent_sessions %q: want end_older or allow", c.Security.ConcurrentSessions)
 	}
 	switch c.Security.SecondFactor {
 	case "required", "off":

@@ -47,6 +47,8 @@ type session struct {
 	Created time.Time `json:"created"`
 	Gen     int64     `json:"gen"`
 	Grant   string    `json:"grant"`
+	// Seen is the session's last request, to the minute (login_sessions.go).
+	Seen time.Time `json:"seen,omitzero"`
 }
 
 // Session generations: a counter per person in the shared keys, counted up
@@ -286,6 +288,12 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, staff *core
 	if err := s.Sessions.Set(r.Context(), keys.known, []byte("1"), knownAddrFor); err != nil {
 		s.log().WarnContext(r.Context(), "console login throttle", "err", err)
 	}
+	endedOthers, err := s.endOlderSessions(r, staff)
+	if err != nil {
+		s.log().ErrorContext(r.Context(), "console login", "staff", staff.ID, "err", err)
+		writeError(w, http.StatusInternalServerError, msgServerError)
+		return
+	}
 	token, err := s.startSession(r.Context(), staff)
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console login", "staff", staff.ID, "err", err)
@@ -304,6 +312,9 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, staff *core
 	s.log().InfoContext(r.Context(), "console login", "staff", staff.ID)
 	s.record(r, staff.ID, core.AuditLogin, "", core.AuditOK, "")
 	answer := map[string]any{"staff": newStaffView(staff)}
+	if endedOthers {
+		answer["notice"] = msgEndedOthers
+	}
 	for k, v := range extra {
 		if v != nil {
 			answer[k] = v
@@ -323,11 +334,13 @@ func (s *Server) startSession(ctx context.Context, staff *core.Staff) (string, e
 	if err != nil {
 		return "", fmt.Errorf("session generation: %w", err)
 	}
-	v, err = json.Marshal(session{Staff: staff.ID, Created: s.now(), Gen: parseGen(v, ok), Grant: grant(staff)})
+	now := s.now()
+	sess := session{Staff: staff.ID, Created: now, Gen: parseGen(v, ok), Grant: grant(staff), Seen: now}
+	v, err = json.Marshal(sess)
 	if err != nil {
 		return "", fmt.Errorf("session record: %w", err)
 	}
-	if err := s.Sessions.Set(ctx, sessionKey(token), v, s.sessionTTL()); err != nil {
+	if err := s.Sessions.Set(ctx, sessionKey(token), v, s.sessionKeyTTL(&sess, now)); err != nil {
 		return "", fmt.Errorf("store session: %w", err)
 	}
 	return token, nil
@@ -344,6 +357,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 		if err == nil {
 			err = s.Sessions.Delete(r.Context(), sessionKey(c.Value))
+		}
+		if err == nil && staff != nil {
+			err = s.Sessions.Delete(r.Context(), liveKeyPrefix+staff.ID)
 		}
 		if err != nil {
 			s.log().ErrorContext(r.Context(), "console logout", "err", err)
@@ -377,31 +393,53 @@ func (s *Server) SessionStaff(r *http.Request) (*core.Staff, error) {
 
 // sessionOf is SessionStaff, with the session's store key.
 func (s *Server) sessionOf(r *http.Request) (*core.Staff, string, error) {
+	staff, key, _, err := s.sessionWhy(r)
+	return staff, key, err
+}
+
+// sessionWhy is sessionOf, and when the request's session has ended, the
+// words to tell the person why.
+func (s *Server) sessionWhy(r *http.Request) (*core.Staff, string, string, error) {
+	staff, key, sess, err := s.readSession(r)
+	if err != nil || sess == nil {
+		return nil, "", msgLoginFirst, err
+	}
+	now := s.now()
+	if staff == nil || s.expired(sess, now) {
+		return nil, "", s.endedWhy(r.Context(), sess, now), nil
+	}
+	s.touch(r.Context(), key, *sess, now)
+	return staff, key, "", nil
+}
+
+// readSession reads the request's session: its person (nil when it is no
+// longer valid for them), its key and record (nil when there is none).
+func (s *Server) readSession(r *http.Request) (*core.Staff, string, *session, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return nil, "", nil
+		return nil, "", nil, nil
 	}
 	key := sessionKey(c.Value)
 	v, ok, err := s.Sessions.Get(r.Context(), key)
 	if err != nil {
-		return nil, "", fmt.Errorf("read session: %w", err)
+		return nil, "", nil, fmt.Errorf("read session: %w", err)
 	}
 	if !ok {
-		return nil, "", nil
+		return nil, "", nil, nil
 	}
 	var sess session
 	if err := json.Unmarshal(v, &sess); err != nil {
-		return nil, "", fmt.Errorf("decode session: %w", err)
+		return nil, "", nil, fmt.Errorf("decode session: %w", err)
 	}
 	gen, ok, err := s.Sessions.Get(r.Context(), genKey(sess.Staff))
 	if err != nil {
-		return nil, "", fmt.Errorf("read session generation: %w", err)
+		return nil, "", nil, fmt.Errorf("read session generation: %w", err)
 	}
 	staff := s.Town.Town().StaffMember(sess.Staff)
 	if !sess.valid(staff, parseGen(gen, ok)) {
-		return nil, "", nil
+		return nil, key, &sess, nil
 	}
-	return staff, key, nil
+	return staff, key, &sess, nil
 }
 
 // staffHandler is a handler that runs for a logged-in staff member.
@@ -410,14 +448,14 @@ type staffHandler func(w http.ResponseWriter, r *http.Request, staff *core.Staff
 // authed answers 401 unless the request carries a valid session.
 func (s *Server) authed(h staffHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		staff, err := s.SessionStaff(r)
+		staff, _, why, err := s.sessionWhy(r)
 		if err != nil {
 			s.log().ErrorContext(r.Context(), "console session", "err", err)
 			writeError(w, http.StatusInternalServerError, msgServerError)
 			return
 		}
 		if staff == nil {
-			writeError(w, http.StatusUnauthorized, msgLoginFirst)
+			writeError(w, http.StatusUnauthorized, why)
 			return
 		}
 		h(w, r, staff)
@@ -461,8 +499,7 @@ func (s *Server) endedFeeds(ctx context.Context, fs []*follower) []*follower {
 		if !seen {
 			op := ops[index[f.session]]
 			var sess session
-			gone = !op.OK || json.Unmarshal(op.Got, &sess) != nil || sess.Staff != f.staff ||
-				!now.Before(sess.Created.Add(s.sessionTTL()))
+			gone = !op.OK || json.Unmarshal(op.Got, &sess) != nil || sess.Staff != f.staff || s.expired(&sess, now)
 			if !gone {
 				gen := ops[index[genKey(f.staff)]]
 				gone = !sess.valid(town.StaffMember(f.staff), parseGen(gen.Got, gen.OK))

@@ -85,6 +85,11 @@ type Server struct {
 	Hub *Hub
 	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// IdleTimeout ends a session this long after its last request; 0
+	// never does. SingleSession makes a new login end the person's older
+	// sessions (login_sessions.go).
+	IdleTimeout   time.Duration
+	SingleSession bool
 	// Book administers staff at runtime (the town's 人员管理); nil turns
 	// those endpoints off. Town should be the same book, so that logins
 	// and visibility see its changes.

@@ -238,7 +238,7 @@ dialog:
 			"GRIDBOT_CONSOLE_WEBSOCKETS_PER_PERSON=1000000", "GRIDBOT_CONSOLE_WEBSOCKETS_PER_ADDR=1000000",
 			// The load logs one person in from many clients with a password;
 			// the second factor is tested in console and cmd/gridbot.
-			"GRIDBOT_SECURITY_SECOND_FACTOR=off"}}, nil
+			"GRIDBOT_SECURITY_SECOND_FACTOR=off", "GRIDBOT_SECURITY_CONCURRENT_SESSIONS=allow"}}, nil
 }
 
 // Command runs `gridbot ARGS… -config <the instance's>` to its end and

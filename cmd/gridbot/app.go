@@ -180,7 +180,9 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	if !cfg.Security.SecondFactorRequired() {
 		log.Warn("console logins need a password only (security.second_factor: off): 等保 level 3 requires two factors")
 	}
-	consoleSrv := &console.Server{Audit: a.trail, SecondFactor: cfg.Security.SecondFactorRequired(), Factors: st, Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
+	consoleSrv := &console.Server{Audit: a.trail, SecondFactor: cfg.Security.SecondFactorRequired(), Factors: st,
+		SessionTTL: cfg.Security.SessionLifetime, IdleTimeout: cfg.Security.IdleTimeout,
+		SingleSession: cfg.Security.ConcurrentSessions == "end_older", Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}

@@ -185,3 +185,22 @@ func TestServeAsksForASecondFactor(t *testing.T) {
 		t.Errorf("after the code: /api/me %d", status)
 	}
 }
+
+// TestServeEndsOlderSessions: serve's default (security.concurrent_sessions:
+// end_older) — a second login of one person ends the first, on every
+// instance, and the first is told why.
+func TestServeEndsOlderSessions(t *testing.T) {
+	r := boot(t, rigOptions{environ: []string{"GRIDBOT_SECURITY_CONCURRENT_SESSIONS=end_older"}})
+	first := r.login("gl-L10-a")
+	if status := first.get("/api/me", nil); status != 200 {
+		t.Fatalf("first session: %d", status)
+	}
+	second := r.login("gl-L10-a")
+	var out map[string]string
+	if status := first.get("/api/me", &out); status != http.StatusUnauthorized || !strings.Contains(out["error"], "已在其他地方登录") {
+		t.Errorf("the first session after a second login: %d %v", status, out)
+	}
+	if status := second.get("/api/me", nil); status != 200 {
+		t.Errorf("the second session: %d", status)
+	}
+}

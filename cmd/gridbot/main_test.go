@@ -109,8 +109,11 @@ func boot(t testing.TB, o rigOptions) *rig {
 		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{
 			Stdout: io.Discard, Stderr: r.log,
 			// The secret comes from the environment, as in production.
-			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret", secondFactorEnv(o.secondFactor)}, o.environ...),
-			Ready:   func(u URLs) { ready <- u },
+			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret", secondFactorEnv(o.secondFactor),
+				// Tests log one person in on several instances at once;
+				// TestServeEndsOlderSessions runs serve's default.
+				"GRIDBOT_SECURITY_CONCURRENT_SESSIONS=allow"}, o.environ...),
+			Ready: func(u URLs) { ready <- u },
 		})
 	}()
 	select {

@@ -62,7 +62,7 @@ window.gridbotAdmin = (function () {
           if (r.data.recovery_codes && r.data.recovery_codes.length) {
             await showRecovery(r.data.recovery_codes);
           }
-          done(r.data.staff);
+          done(r.data);
         } finally {
           $('factor-submit').disabled = false;
         }

@@ -59,8 +59,10 @@
     } catch (e) {
       data = { error: '服务器返回了无法识别的内容' };
     }
-    if (res.status === 401 && path !== '/api/login') {
+    if (res.status === 401 && !path.startsWith('/api/login')) {
       showLogin();
+      // Why the session ended: idle, or a newer login elsewhere.
+      if (data.error && data.error !== '请先登录') $('login-error').textContent = data.error;
     }
     return { ok: res.ok, status: res.status, data };
   }
@@ -82,6 +84,7 @@
 
   function showLogin() {
     state.me = null;
+    $('session-banner').hidden = true;
     document.body.classList.add('logged-out');
     $('alerts-panel').hidden = true;
     stopLive();
@@ -1530,8 +1533,13 @@
         }
         $('login-pass').value = '';
         // A second factor (admin.js): the code step, then the workbench.
-        const staff = r.data.second_factor ? await window.gridbotAdmin.secondFactor(r.data) : r.data.staff;
-        if (staff) await showMain(staff);
+        const staff = r.data.second_factor ? await window.gridbotAdmin.secondFactor(r.data) : r.data;
+        if (staff) {
+          // Told when this login ended the person's sessions elsewhere.
+          $('session-banner').textContent = staff.notice || '';
+          $('session-banner').hidden = !staff.notice;
+          await showMain(staff.staff);
+        }
       } finally {
         $('login-submit').disabled = false;
       }
