@@ -253,7 +253,7 @@ func printPDF(ctx context.Context) ([]byte, error) {
 	return out, err
 }
 
-// TestBrowserStaffImport: the town uploads a workbook on 人员管理; the new
+// TestBrowserStaffImport: the system administrator uploads a workbook on 人员管理; the new
 // people are listed and the refused rows shown with their reasons.
 func TestBrowserStaffImport(t *testing.T) {
 	f := newFixture(t, withBook(t))
@@ -265,7 +265,7 @@ func TestBrowserStaffImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := newTab(t)
-	loginAs(t, tab, f, "admin")
+	loginAs(t, tab, f, "sysadm")
 	if err := chromedp.Do(tab,
 		chromedp.Evaluate[chromedp.Void](`location.hash = '#/staff'`),
 		chromedp.WaitVisible(chromedp.ID("staff-view")),
