@@ -45,6 +45,11 @@ type Config struct {
 		// MaxConnsPerAddr bounds the connections one client address may
 		// hold open (a reverse proxy's own address is exempt).
 		MaxConnsPerAddr int `koanf:"max_conns_per_addr"`
+		// TLSCertFile and TLSKeyFile, both set, make gridbot serve HTTPS
+		// itself (PEM files; a renewed pair is read within a minute), for
+		// deployments without a TLS proxy; answers then carry HSTS.
+		TLSCertFile string `koanf:"tls_cert_file"`
+		TLSKeyFile  string `koanf:"tls_key_file"`
 	} `koanf:"http"`
 	WeChat struct {
 		AppID      string `koanf:"app_id"`
@@ -247,6 +252,8 @@ func Defaults() map[string]any {
 		"http.trusted_proxies":          []string{},
 		"http.max_conns":                0,
 		"http.max_conns_per_addr":       512,
+		"http.tls_cert_file":            "",
+		"http.tls_key_file":             "",
 		"wechat.app_id":                 "",
 		"wechat.app_secret":             "",
 		"wechat.token":                  "",

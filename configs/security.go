@@ -49,6 +49,9 @@ func (c *Config) validateSecurity() error {
 	default:
 		return fmt.Errorf("config security.concurrent_sessions %q: want end_older or allow", c.Security.ConcurrentSessions)
 	}
+	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
+		return fmt.Errorf("config http.tls_cert_file and http.tls_key_file: set both, or neither")
+	}
 	switch c.Security.SecondFactor {
 	case "required", "off":
 	default:

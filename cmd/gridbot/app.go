@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,8 @@ type app struct {
 	// (0: for ever).
 	trail     *audit.Trail
 	auditKeep time.Duration
+	// tls, when set, serves HTTPS on the listener (http.tls_cert_file).
+	tls *tls.Config
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -342,11 +345,15 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		}()
 	}
 	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
+	var served net.Listener = limited
+	if a.tls != nil {
+		served = tls.NewListener(limited, a.tls)
+	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout, ConnState: limited.connState,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() {
-		if err := srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()

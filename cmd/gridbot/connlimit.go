@@ -2,6 +2,7 @@ package main
 
 import (
 	"container/list"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -162,6 +163,11 @@ func (l *connLimiter) releaseLocked(c *limitedConn) {
 
 // connState is the http.Server's ConnState hook: it keeps the idle list.
 func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
+	if tc, ok := c.(*tls.Conn); ok {
+		// Served over TLS (http.tls_cert_file): the limited connection
+		// is beneath.
+		c = tc.NetConn()
+	}
 	lc, ok := c.(*limitedConn)
 	if !ok {
 		return

@@ -62,7 +62,17 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	a.adminToken = adminToken
 	base := "http://" + ln.Addr().String()
-	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Town().Name, "safe_mode", cfg.WeChat.AESKey != "")
+	if cfg.HTTP.TLSCertFile != "" {
+		if a.tls, err = serverTLS(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile, log); err != nil {
+			ln.Close()
+			if adminLn != nil {
+				adminLn.Close()
+			}
+			return err
+		}
+		base = "https://" + ln.Addr().String()
+	}
+	log.Info("gridbot serving", "addr", ln.Addr().String(), "town", town.Town().Name, "safe_mode", cfg.WeChat.AESKey != "", "tls", a.tls != nil)
 	go town.Run(ctx, cfg.Town.WatchEvery)
 	if env.Ready != nil {
 		u := URLs{Console: base + "/", WeChat: base + "/wechat"}
