@@ -33,17 +33,7 @@ func foundTitle(town *core.Town, c *core.Case) string {
 
 // gridWorkNotices lists the pushes the grid's own events call for.
 func gridWorkNotices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
-	staff := func(ids []string, title, text string) []outgoing {
-		var out []outgoing
-		seen := map[string]bool{}
-		for _, id := range ids {
-			if id != "" && !seen[id] {
-				seen[id] = true
-				out = append(out, outgoing{id, core.Notice{Title: title, Text: text, Case: c.Number}})
-			}
-		}
-		return out
-	}
+	staff := func(ids []string, title, text string) []outgoing { return toStaff(c.Number, ids, title, text) }
 	switch ev.Kind {
 	case core.EventCallbackDue:
 		due := ev.At

@@ -146,22 +146,26 @@ func firstLine(s string) string {
 	return s
 }
 
+// toStaff addresses one notice to each of the staff ids, once each and
+// skipping empty ones (a post left vacant).
+func toStaff(number string, ids []string, title, text string) []outgoing {
+	var out []outgoing
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, outgoing{id, core.Notice{Title: title, Text: text, Case: number}})
+		}
+	}
+	return out
+}
+
 // notices lists the pushes to staff and to the resident who filed c.
 func notices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 	resident := func(title, text string) outgoing {
 		return outgoing{core.ActorResident, core.Notice{To: c.Resident, Title: title, Text: text, Case: c.Number}}
 	}
-	staff := func(ids []string, title, text string) []outgoing {
-		var out []outgoing
-		seen := map[string]bool{}
-		for _, id := range ids {
-			if id != "" && !seen[id] {
-				seen[id] = true
-				out = append(out, outgoing{id, core.Notice{Title: title, Text: text, Case: c.Number}})
-			}
-		}
-		return out
-	}
+	staff := func(ids []string, title, text string) []outgoing { return toStaff(c.Number, ids, title, text) }
 	dept := deptName(town, ev.Data[core.DataDept])
 	switch ev.Kind {
 	case core.EventAssigned:
