@@ -406,6 +406,8 @@ func (s *Sim) noteSent(openid string, m OutgoingMessage) {
 	switch {
 	case m.Event == "subscribe_msg_popup_event":
 		return // Subscribe notes the choice
+	case m.MsgType == "event" && m.Event == "CLICK":
+		return // a menu tap shows nothing in WeChat's chat, only the answer
 	case m.Raw != nil:
 		text = "[原始报文]"
 	case m.MsgType == "text":
@@ -416,8 +418,6 @@ func (s *Sim) noteSent(openid string, m OutgoingMessage) {
 		text = "[语音] " + m.Transcript
 	case m.MsgType == "location":
 		text = fmt.Sprintf("[位置] %s (%.5f, %.5f)", m.Label, m.Lat, m.Lng)
-	case m.MsgType == "event" && m.Event == "CLICK":
-		text = "[菜单] " + m.EventKey
 	case m.MsgType == "event" && m.Event == "subscribe":
 		text = "[关注公众号]"
 	case m.MsgType == "event" && m.Event == "unsubscribe":
