@@ -48,6 +48,9 @@ func TestFillOverMonths(t *testing.T) {
 	// so pushes nobody notices about the past.
 	atEnd := &core.Ledger{Store: st, Town: town, Now: func() time.Time { return end }}
 	for _, c := range cases {
+		if c.State == core.StateSubmitted {
+			t.Errorf("%s left submitted: the sweep would route it at start", c.Number)
+		}
 		if _, _, err := atEnd.Supervise(ctx, c.Number); !errors.Is(err, core.ErrNoChange) {
 			t.Errorf("%s (%s) still due for the sweep at the end: %v", c.Number, c.State, err)
 		}
