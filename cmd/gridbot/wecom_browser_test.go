@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -18,27 +16,7 @@ import (
 // in the chat is answered; the grid's group shows the new case.
 func TestBrowserWeComPage(t *testing.T) {
 	browsertest.Require(t)
-	ready := make(chan URLs, 1)
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(runCtx, []string{"demo", "-data", t.TempDir(), "-history", "0", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
-			Env{Stdout: io.Discard, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
-	}()
-	var urls URLs
-	select {
-	case urls = <-ready:
-	case err := <-done:
-		t.Fatalf("demo ended: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("demo not ready")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo returned %v", err)
-		}
-	}()
+	urls := startDemo(t)
 	resident := func(kind, text string, extra map[string]any) string {
 		body := map[string]any{"openid": "oresident-demo-02", "kind": kind, "text": text}
 		for k, v := range extra {
