@@ -16,16 +16,32 @@ import (
 
 // A fill writes, through the ledger, cases in every category with the
 // states and events a real ledger has, dated within the years asked for.
-func TestFillWritesARealisticHistory(t *testing.T) {
+// sampleTown is the project's sample town and categories.
+func sampleTown(t *testing.T) *core.Town {
+	t.Helper()
 	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
+	return town
+}
+
+// openStore opens an embedded store of the test's own for a fill of town,
+// with opt's extras; it is closed with the test.
+func openStore(t *testing.T, town *core.Town, opt embedded.Options) *embedded.Store {
+	t.Helper()
+	opt.CasePrefix, opt.NoSync = town.CasePrefix, true
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestFillWritesARealisticHistory(t *testing.T) {
+	town := sampleTown(t)
+	st := openStore(t, town, embedded.Options{})
 	ctx := context.Background()
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
 	const n = 600
@@ -120,10 +136,7 @@ func maxTime(a, b time.Time) time.Time {
 // nothing): these once failed with "rate settled X, not Y" and "accept by
 // \"\"".
 func TestFillCompletesOnEverySeed(t *testing.T) {
-	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	town := sampleTown(t)
 	for i := range town.Grids {
 		if i%2 == 0 {
 			town.Grids[i].LeaderB = town.Grids[i].LeaderA
@@ -149,16 +162,8 @@ func TestFillCompletesOnEverySeed(t *testing.T) {
 // The figures kept as counters in the store's writes agree with the
 // figures computed from the whole history, for every grouping and month.
 func TestFiguresKeptAgreeWithHistory(t *testing.T) {
-	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix,
-		NoSync: true, Figures: core.FigureRule{Town: town}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	town := sampleTown(t)
+	st := openStore(t, town, embedded.Options{Figures: core.FigureRule{Town: town}})
 	ctx := context.Background()
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
 	const n = 800
@@ -239,15 +244,8 @@ func compareRows[R comparable](t *testing.T, what string, got, want []R) {
 // lists is left unchanged, at several moments over a filled ledger's open
 // cases.
 func TestSweepListsWhatIsDue(t *testing.T) {
-	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	town := sampleTown(t)
+	st := openStore(t, town, embedded.Options{})
 	ctx := context.Background()
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
 	if _, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},

@@ -3,11 +3,9 @@ package ledgerfill_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/ledgerfill"
 	"gridbot/store/embedded"
@@ -16,15 +14,8 @@ import (
 // A fill over Months (the demo's first month) dates every case within
 // those months; neither years nor months is refused.
 func TestFillOverMonths(t *testing.T) {
-	town, err := configs.LoadTown("../configs/town.yaml", "../configs/categories.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "fill.db"), embedded.Options{CasePrefix: town.CasePrefix, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	town := sampleTown(t)
+	st := openStore(t, town, embedded.Options{})
 	ctx := context.Background()
 	l := &core.Ledger{Store: st, Town: town}
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
