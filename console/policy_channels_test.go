@@ -57,7 +57,7 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 	})
 	ctx := context.Background()
 	roster := &core.Roster{Town: town, Records: f.store, Keys: f.store}
-	desk := &dialogs.Desk{Town: town, Ledger: f.ledger, Roster: roster, Keys: f.store}
+	desk := &dialogs.Desk{Town: town, Ledger: f.ledger, Roster: roster, Keys: f.store, Now: func() time.Time { return t0 }}
 	cookies := map[string]*http.Cookie{}
 	roles := []string{"admin", "cadre1", "cadre2", "lead1", "lead3", "lead2", "dept1", "dept2"}
 	for _, id := range roles {
@@ -156,6 +156,10 @@ func TestPolicySameOnEveryChannel(t *testing.T) {
 		{core.StepInstruct, actionBody{Text: "三天内修好"}, "批示 %s 三天内修好"},
 		{core.StepTable, actionBody{Reason: "缺资金"}, "会商 %s 缺资金"},
 		{core.StepMilestone, actionBody{Note: "方案已出"}, "节点完成 %s 方案已出"},
+		{core.StepConvene, actionBody{Leader: "cadre2", Help: "镇里拨款", Milestones: []milestoneBody{{Text: "出方案", Due: "2026-11-28"}}},
+			"会商决定 %s 挂钩领导 陈主任；帮办 镇里拨款；11-28 出方案"},
+		{core.StepMediate, actionBody{Parties: "甲、乙", Mediators: "调解员", Outcome: "谈了一次"}, "调解 %s 当事人 甲、乙；调解人 调解员；谈了一次"},
+		{core.StepMediationEnded, actionBody{MediationResult: core.MediationSettled}, "调解结果 %s 成功"},
 	}
 
 	// written tells whether the step left an event by the actor.

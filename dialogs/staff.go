@@ -32,6 +32,9 @@ type StaffLedger interface {
 	Instruct(ctx context.Context, number, staff, text string) (core.Case, []core.Event, error)
 	Table(ctx context.Context, number, staff, reason string) (core.Case, []core.Event, error)
 	ReachMilestone(ctx context.Context, number, staff, note string) (core.Case, []core.Event, error)
+	Convene(ctx context.Context, number, staff string, d core.Decision) (core.Case, []core.Event, error)
+	Mediate(ctx context.Context, number, staff, parties, mediators, outcome string) (core.Case, []core.Event, error)
+	EndMediation(ctx context.Context, number, staff, result, note string) (core.Case, []core.Event, error)
 }
 
 var _ StaffLedger = (*core.Ledger)(nil)
@@ -59,6 +62,16 @@ type Desk struct {
 	Keys core.Ephemeral
 	// Logger receives failures (never message text); nil discards them.
 	Logger *slog.Logger
+	// Now reads the clock (milestones' dates are read from today); nil is
+	// time.Now.
+	Now func() time.Time
+}
+
+func (d *Desk) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
 }
 
 func (d *Desk) log() *slog.Logger {
@@ -85,7 +98,8 @@ type command struct {
 // another.
 func commandWords() []string {
 	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
-		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办", "会商", "节点完成"}
+		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办", "会商决定", "会商", "节点完成",
+		"调解结果", "调解"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -249,6 +263,7 @@ func staffHelp(s *core.Staff) string {
 			"恢复 编号 —— 挂起的事项恢复计时\n" +
 			"上报 描述 —— 上报巡查发现的问题（可先发照片和位置）\n" +
 			"会商 编号 理由 —— 提请镇工作会商；节点完成 编号 —— 会商定的时间节点已完成\n" +
+			"调解 编号 当事人 张三、李四；调解情况 —— 记录纠纷调解；调解结果 编号 成功/未成功/转司法\n" +
 			"请假 / 销假 —— 请假期间新事项交B岗\n" +
 			"我的 —— 我的待办\n" +
 			"帮助 —— 本说明"
@@ -263,6 +278,8 @@ func staffHelp(s *core.Staff) string {
 		"回访 编号 已联系 满意/不满意 / 未联系上 原因 —— 记录回访\n" +
 		"批示 编号 内容 —— （镇领导）督办批示，推送给办理人\n" +
 		"会商 编号 理由 —— 提请镇工作会商；节点完成 编号 —— 时间节点已完成\n" +
+		"会商决定 编号 挂钩领导 姓名；帮办 措施；月-日 节点 —— （镇里）记录会商决定\n" +
+		"调解 编号 当事人 张三、李四；调解情况 —— 记录纠纷调解；调解结果 编号 成功/未成功/转司法\n" +
 		"我的 —— 待办事项\n" +
 		"帮助 —— 本说明"
 }
@@ -331,17 +348,20 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return d.patrol(ctx, town, s, openid, cmd.args)
 	}
 	need := map[string]string{
-		"回复":  "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",
-		"办结":  "请写上办理结果，例如：办结 %s 已更换路灯。",
-		"吹哨":  "请写上要吹哨的部门，例如：吹哨 %s 城建办 需要更换灯杆。",
-		"退回":  "请写上退回理由，例如：退回 %s 不属于本部门职责。",
-		"延期":  "请写上延长的工作日天数和理由，例如：延期 %s 5 等待配件到货。",
-		"挂起":  "请写上挂起的理由，例如：挂起 %s 等待法院判决。",
-		"不同意": "请写上不同意的理由，例如：不同意 %s 请先联系供电所。",
-		"回访":  callbackAsk,
-		"批示":  "请写上批示内容，例如：批示 %s 请三天内办结，镇里派人协助。",
-		"督办":  "请写上批示内容，例如：督办 %s 请三天内办结，镇里派人协助。",
-		"会商":  "请写上提请会商的理由，例如：会商 %s 涉及资金，网格无法解决。",
+		"回复":   "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",
+		"办结":   "请写上办理结果，例如：办结 %s 已更换路灯。",
+		"吹哨":   "请写上要吹哨的部门，例如：吹哨 %s 城建办 需要更换灯杆。",
+		"退回":   "请写上退回理由，例如：退回 %s 不属于本部门职责。",
+		"延期":   "请写上延长的工作日天数和理由，例如：延期 %s 5 等待配件到货。",
+		"挂起":   "请写上挂起的理由，例如：挂起 %s 等待法院判决。",
+		"不同意":  "请写上不同意的理由，例如：不同意 %s 请先联系供电所。",
+		"回访":   callbackAsk,
+		"批示":   "请写上批示内容，例如：批示 %s 请三天内办结，镇里派人协助。",
+		"督办":   "请写上批示内容，例如：督办 %s 请三天内办结，镇里派人协助。",
+		"会商":   "请写上提请会商的理由，例如：会商 %s 涉及资金，网格无法解决。",
+		"会商决定": conveneAsk,
+		"调解":   mediateAsk,
+		"调解结果": mediationEndAsk,
 	}
 	if _, takesText := need[cmd.verb]; takesText && cmd.ref != "" && len(cmd.ref) < minRefDigits {
 		cmd.ref, cmd.rest = "", cmd.args // a short number before text is text
@@ -423,6 +443,12 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 	case "会商":
 		_, _, err = d.Ledger.Table(ctx, number, s.ID, cmd.rest)
 		return d.outcome(ctx, number, err, done("已提请会商，列入镇工作会商议程。"))
+	case "会商决定":
+		return d.convene(ctx, town, number, s, cmd.rest, d.now())
+	case "调解":
+		return d.mediate(ctx, number, s, cmd.rest)
+	case "调解结果":
+		return d.endMediation(ctx, number, s, cmd.rest)
 	case "节点完成":
 		_, _, err = d.Ledger.ReachMilestone(ctx, number, s.ID, cmd.rest)
 		return d.outcome(ctx, number, err, done("已标记当前时间节点完成。"))

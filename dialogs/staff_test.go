@@ -61,7 +61,7 @@ func newStaffRig(t testing.TB) *staffRig {
 	roster := &core.Roster{Town: town, Records: st, Keys: st}
 	ledger := &core.Ledger{Store: st, Town: town, Now: c.Now, Roster: roster}
 	eng := &Engine{Town: town, Ledger: ledger, Now: c.Now, NewKey: countingKeys()}
-	desk := &Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st}
+	desk := &Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Now: c.Now}
 	return &staffRig{clock: c, town: town, store: st, ledger: ledger, roster: roster,
 		svc: &Service{Engine: eng, Store: st, Desk: desk}}
 }
