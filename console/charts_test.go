@@ -1,11 +1,14 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"gridbot/core"
 )
 
 // TestChartsAPI: the trend is the ledger's, month by month, and the
@@ -15,8 +18,12 @@ func TestChartsAPI(t *testing.T) {
 	_, body := f.request(t, http.MethodGet, "/api/figures/charts", f.login(t, "cadre1"), nil)
 	got := decode[struct {
 		Trend      []trendPoint
+		Origins    []core.OriginRow
 		Categories []categoryCount
 	}](t, body)
+	if len(got.Origins) != trendMonths || got.Origins[trendMonths-1] != (core.OriginRow{Month: "2026-11", Resident: 2}) || got.Origins[0] != (core.OriginRow{Month: "2025-12"}) {
+		t.Errorf("origins %+v", got.Origins)
+	}
 	if len(got.Trend) != trendMonths || got.Trend[0].Month != "2025-12" || got.Trend[trendMonths-1] != (trendPoint{Month: "2026-11", Opened: 2, Overdue: 1}) {
 		t.Errorf("trend %+v", got.Trend)
 	}
@@ -59,18 +66,44 @@ func TestBrowserChartsAndLiveFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// 主动发现 vs 群众上报: the three cases came from residents.
+	waitFor(t, ctx, series("chart-origins", 1)+` === '[0,0,0,0,0,0,0,0,0,0,0,3]'`, "the origins chart")
+	if got := evalJS[string](t, ctx, series("chart-origins", 0)); got != "[0,0,0,0,0,0,0,0,0,0,0,0]" {
+		t.Errorf("found by the grid %s", got)
+	}
+
 	// Live: a case filed now counts in the trend and the table.
 	f.fileAndPublish(t, "g2", "又一件")
 	waitFor(t, ctx, series("chart-trend", 0)+` === '[0,0,0,0,0,0,0,0,0,0,0,4]'`, "the trend to count the new case")
 	waitFor(t, ctx, `[...document.querySelectorAll('#rates-rows tr')].pop().children[1].textContent === '4'`, "the rates table to count it")
 
+	// A patrol report and a case filed at the desk count apart.
+	bg := context.Background()
+	found, err := f.ledger.Patrol(bg, "lead1", core.Draft{Category: "env", Text: "巡查发现占道堆放", Grid: "g1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hub.Publish(core.Event{Case: found.Number}, found)
+	waitFor(t, ctx, series("chart-origins", 0)+` === '[0,0,0,0,0,0,0,0,0,0,0,1]'`, "the origins chart to count the patrol report")
+	proxy, err := f.ledger.FileFor(bg, "lead1", core.ProxyFiling{Draft: core.Draft{Category: "env", Text: "电话反映噪音",
+		Grid: "g2", Phone: "13700002222"}, Channel: core.IntakePhone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hub.Publish(core.Event{Case: proxy.Number}, proxy)
+	waitFor(t, ctx, series("chart-origins", 2)+` === '[0,0,0,0,0,0,0,0,0,0,0,1]'`, "the origins chart to count the case filed at the desk")
+	if got := evalJS[string](t, ctx, series("chart-origins", 1)); got != "[0,0,0,0,0,0,0,0,0,0,0,4]" {
+		t.Errorf("filed by residents %s", got)
+	}
+	screenshot(t, ctx, "figures-origins")
+
 	// Live: the board.
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`location.hash = '#/board'`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `(document.querySelector('#board-rows tr[data-key="grid:g2"]') || {children: []}).children[2]?.textContent === '2'`, "the board")
+	waitFor(t, ctx, `(document.querySelector('#board-rows tr[data-key="grid:g2"]') || {children: []}).children[2]?.textContent === '3'`, "the board")
 	f.fileAndPublish(t, "g2", "再一件")
-	waitFor(t, ctx, `document.querySelector('#board-rows tr[data-key="grid:g2"]').children[2].textContent === '3'`, "the board to count the new case")
+	waitFor(t, ctx, `document.querySelector('#board-rows tr[data-key="grid:g2"]').children[2].textContent === '4'`, "the board to count the new case")
 
 	if v := evalJS[[]string](t, ctx, `window.cspViolations`); len(v) > 0 {
 		t.Errorf("content policy violations: %v", v)

@@ -362,9 +362,24 @@ func monthlyTrend(town *core.Town, t core.FigureTally, scope core.FigureScope, n
 	return trend
 }
 
+// originTrend is, for each month of trend, the cases filed that month by
+// where they came from (主动发现 vs 群众上报, and 代录).
+func originTrend(t core.FigureTally, scope core.FigureScope, trend []trendPoint) []core.OriginRow {
+	by := map[string]core.OriginRow{}
+	for _, r := range core.OriginsByMonth(t, scope) {
+		by[r.Month] = r
+	}
+	out := make([]core.OriginRow, len(trend))
+	for i, p := range trend {
+		out[i] = by[p.Month]
+		out[i].Month = p.Month
+	}
+	return out
+}
+
 // handleCharts answers GET /api/figures/charts: the last trendMonths
-// months of the ledger (oldest first) and the cases by category, of the
-// cases staff may see. The numbers are the ledger's (core.MonthlyLedgerOf),
+// months of the ledger (oldest first) with the cases filed each month by
+// origin, and the cases by category, of the cases staff may see. The numbers are the ledger's (core.MonthlyLedgerOf),
 // so the chart and the table never disagree.
 func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
 	t, scope, err := s.tally(r.Context(), staff)
@@ -394,5 +409,5 @@ func (s *Server) handleCharts(w http.ResponseWriter, r *http.Request, staff *cor
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"trend": trend, "categories": categories})
+	writeJSON(w, http.StatusOK, map[string]any{"trend": trend, "origins": originTrend(t, scope, trend), "categories": categories})
 }

@@ -75,6 +75,14 @@ const (
 	FigReopened
 	FigReopenedClosed // reopenings of a closed case: the monthly ledger's open count
 	FigOverdueAtEnd
+	// Where the cases filed came from (counted in the month filed, like
+	// FigCases): filed by a resident in WeChat (群众上报), found by the
+	// grid itself (主动发现, OriginPatrol), or filed by staff for a
+	// resident who phoned or came in (代录, Case.Channel). A case whose
+	// marks predate the origin counts in none until its next write.
+	FigByResident
+	FigFound
+	FigByProxy
 	NumFigureCounters
 )
 
@@ -120,6 +128,27 @@ type FigureMarks struct {
 	OverdueEnds     []string `json:"oe,omitempty"`
 	// Changed is the time of the case's last event.
 	Changed time.Time `json:"ch"`
+	// Origin is where the case came from, one of the Origin… values; ""
+	// in marks written before it was kept.
+	Origin string `json:"o,omitempty"`
+}
+
+// Where a case came from, as the figures count it (FigureMarks.Origin).
+const (
+	OriginOfResident = "resident" // 群众上报: filed by the resident in WeChat
+	OriginOfPatrol   = "patrol"   // 主动发现: found by the grid itself
+	OriginOfProxy    = "proxy"    // 代录: filed by staff for a resident who phoned or came in
+)
+
+// FigureOrigin is where case c came from, as the figures count it.
+func FigureOrigin(c *Case) string {
+	switch {
+	case c.Found():
+		return OriginOfPatrol
+	case c.Channel != "":
+		return OriginOfProxy
+	}
+	return OriginOfResident
 }
 
 // FigureRule decides what each write adds to the counters: it needs the
@@ -217,6 +246,7 @@ func (r FigureRule) Mark(before *FigureMarks, c *Case, evs []Event) (FigureMarks
 	}
 	m.Number, m.Village, m.Grid, m.Category = c.Number, c.Village, c.Grid, c.Category
 	m.State, m.Deadline, m.Extended = c.State, c.Deadline, c.Extensions > 0
+	m.Origin = FigureOrigin(c)
 	m.Departments = m.Departments[:0]
 	for _, a := range c.Departments {
 		m.Departments = append(m.Departments, a.Department)
@@ -301,6 +331,14 @@ func (m *FigureMarks) contribute(deltas FigureDeltas, sign int) {
 		own[FigExtended] = 1
 	}
 	own[FigRated], own[FigSatisfied] = m.Rated, m.Satisfied
+	switch m.Origin {
+	case OriginOfResident:
+		own[FigByResident] = 1
+	case OriginOfPatrol:
+		own[FigFound] = 1
+	case OriginOfProxy:
+		own[FigByProxy] = 1
+	}
 	addAll := func(month string, counter, n int) {
 		for _, cell := range m.cells(month) {
 			k := cell.Key()
@@ -574,6 +612,42 @@ func CategoryCounts(t FigureTally, scope FigureScope) (filed, open map[string]in
 		}
 	}
 	return filed, open
+}
+
+// OriginRow counts the cases filed in one month by where they came from:
+// the figures page's 主动发现 vs 群众上报 chart.
+type OriginRow struct {
+	Month    string `json:"month"`
+	Resident int    `json:"resident"` // 群众上报
+	Found    int    `json:"found"`    // 主动发现
+	Proxy    int    `json:"proxy"`    // 代录
+}
+
+// OriginsByMonth counts, for each month from the tally's first to last
+// with any case in the scope, the cases filed by origin, oldest first.
+func OriginsByMonth(t FigureTally, scope FigureScope) []OriginRow {
+	by := map[string]*OriginRow{}
+	for cell, v := range t.Cells {
+		if cell.Month == "" || !scope.base(cell) {
+			continue
+		}
+		r := by[cell.Month]
+		if r == nil {
+			r = &OriginRow{Month: cell.Month}
+			by[cell.Month] = r
+		}
+		r.Resident += v[FigByResident]
+		r.Found += v[FigFound]
+		r.Proxy += v[FigByProxy]
+	}
+	out := make([]OriginRow, 0, len(by))
+	for _, r := range by {
+		if *r != (OriginRow{Month: r.Month}) {
+			out = append(out, *r)
+		}
+	}
+	slices.SortFunc(out, func(a, b OriginRow) int { return strings.Compare(a.Month, b.Month) })
+	return out
 }
 
 // StateDeltas are what a write moves between the counts of cases by state

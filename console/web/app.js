@@ -1024,7 +1024,7 @@
     return chartsReady;
   }
 
-  const palette = { opened: '#1f6feb', closed: '#2e7d32', overdue: '#b3261e', response: '#1f6feb', resolution: '#2e7d32', satisfaction: '#f0a020' };
+  const palette = { opened: '#1f6feb', closed: '#2e7d32', overdue: '#b3261e', response: '#1f6feb', resolution: '#2e7d32', satisfaction: '#f0a020', found: '#2e7d32', proxy: '#8e6cc0' };
 
   function chartOn(id) {
     const box = $(id);
@@ -1057,6 +1057,16 @@
         { name: '超期', type: 'bar', data: r.data.trend.map((p) => p.overdue), color: palette.overdue },
       ],
     }), true);
+    const origins = r.data.origins || [];
+    chartOn('chart-origins').setOption(Object.assign(chartBase(), {
+      xAxis: { type: 'category', data: origins.map((p) => p.month) },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [
+        { name: '主动发现', type: 'bar', stack: 'origin', data: origins.map((p) => p.found), color: palette.found },
+        { name: '群众上报', type: 'bar', stack: 'origin', data: origins.map((p) => p.resident), color: palette.opened },
+        { name: '代录', type: 'bar', stack: 'origin', data: origins.map((p) => p.proxy), color: palette.proxy },
+      ],
+    }), true);
     const cats = r.data.categories.slice().reverse(); // the biggest on top
     chartOn('chart-categories').setOption(Object.assign(chartBase(), {
       tooltip: { trigger: 'axis', renderMode: 'richText' },
@@ -1080,12 +1090,12 @@
         ],
       }), true);
     }
-    for (const id of ['chart-trend', 'chart-categories', 'chart-rates']) chartOn(id).resize();
+    for (const id of ['chart-trend', 'chart-origins', 'chart-categories', 'chart-rates']) chartOn(id).resize();
   }
 
   window.addEventListener('resize', () => {
     if (!window.echarts) return;
-    for (const id of ['chart-trend', 'chart-categories', 'chart-rates']) {
+    for (const id of ['chart-trend', 'chart-origins', 'chart-categories', 'chart-rates']) {
       const c = window.echarts.getInstanceByDom($(id));
       if (c) c.resize();
     }

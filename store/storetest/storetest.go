@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func Run(t *testing.T, factory Factory) {
 		{"EventsSince", testEventsSince},
 		{"Records", testRecords},
 		{"FiguresFollowEveryWrite", testFigures},
+		{"FiguresCountOrigins", testFigureOrigins},
 		{"NearIndexFollowsEveryWrite", testNear},
 		{"QueryByCategory", testCategory},
 		{"AuditChain", testAuditChain},
@@ -734,6 +736,51 @@ func testFigures(t *testing.T, s store.Store, clock *Clock) {
 	rows := core.RatesOf(&core.Town{}, core.Rules{}, got, core.FigureScope{}, core.ByDepartment, clock.Now())
 	if len(rows) != 2 || rows[0].Key != "d1" || rows[0].Cases != 1 || rows[1].Cases != 3 {
 		t.Errorf("rates by department %+v: want d1 with one case, three in all", rows)
+	}
+}
+
+// The figures count where each case came from (主动发现, 群众上报, 代录) in
+// the month it was filed, in the same write as the case; a case written
+// again is still counted once, and one filed in another month counts there.
+func testFigureOrigins(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	file := func(origin string, channel core.Intake) string {
+		t.Helper()
+		c, first := newCase(clock, "o-"+origin+string(channel), "g1")
+		c.Origin, c.Channel = origin, channel
+		got, _, err := s.CreateCase(ctx, c, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Number
+	}
+	var numbers []string
+	for range 3 {
+		numbers = append(numbers, file("", ""))
+	}
+	numbers = append(numbers, file(core.OriginPatrol, ""), file(core.OriginPatrol, ""), file("", core.IntakePhone))
+	for _, n := range numbers {
+		if _, _, err := s.UpdateCase(ctx, n, func(c *core.Case) ([]core.Event, error) {
+			c.State = core.StateAssigned
+			return []core.Event{{Kind: core.EventAssigned, Actor: core.ActorSystem, At: clock.Now()}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(40 * 24 * time.Hour)
+	file("", core.IntakeWalkIn)
+	got, err := s.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	town := &core.Town{}
+	first, next := town.MonthKey(clock.Now().Add(-40*24*time.Hour)), town.MonthKey(clock.Now())
+	want := []core.OriginRow{{Month: first, Resident: 3, Found: 2, Proxy: 1}, {Month: next, Proxy: 1}}
+	if rows := core.OriginsByMonth(got, core.FigureScope{}); !slices.Equal(rows, want) {
+		t.Errorf("origins by month %+v, want %+v", rows, want)
+	}
+	if rows := core.OriginsByMonth(got, core.FigureScope{Village: "v2"}); len(rows) != 0 {
+		t.Errorf("another village sees origins %+v", rows)
 	}
 }
 
