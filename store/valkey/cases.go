@@ -20,18 +20,19 @@ import (
 	"gridbot/routing/valkeystream"
 )
 
-// seqPlaceholder stands for an event's sequence number until the write
-// script takes the real one: events are encoded in Go with this Seq, and the
-// script substitutes the number it got from INCR in the event's JSON
-// ("seq":<placeholder>) and in the stream entry's UUID (the placeholder
-// alone). A JSON string can hold the digits but never the unescaped
+// seqPlaceholder stands for an event's sequence number in its stream
+// entry until the write script takes the real one: events are encoded in Go
+// with this Seq, and the script substitutes the number it got from INCR in
+// the entry's JSON ("seq":<placeholder>) and in its UUID (the placeholder
+// alone); the case's log entry starts with the number instead. A JSON string can hold the digits but never the unescaped
 // `"seq":` before them, so the substitution cannot hit a resident's text.
 const seqPlaceholder = uint64(math.MaxUint64)
 
 // writeScript writes a case and its events atomically. It is the only
 // writer of the ledger.
 //
-// KEYS: 1 case, 2 case log, 3 global log, 4 sequence counter, 5 stream, 6
+// KEYS: 1 case, 2 case log, 3 the start of the sequence index's key names
+// (events.go; the script adds the bucket), 4 sequence counter, 5 stream, 6
 // the live index (cases not closed), 7 the grid index the case was in, 8
 // the grid index it is in now (the same as 7 on create), 9 the case's
 // figure marks, 10 the figures' counters, and on create 11 all-cases
@@ -42,7 +43,8 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // (ms), 4 new case JSON, 5 what the live index does ("add", "rem" or
 // "keep"), 6 event count, 7 the case's marks after the write (JSON), 8 the
 // number k of counter cells it changes, then k pairs of cell field and
-// comma-separated increments, then per event: its JSON, its stream field count n, its n
+// comma-separated increments, then per event: its log entry after the
+// sequence number (logTail), its stream field count n, its n
 // stream fields, then the counts r and a of the near-index keys (KEYS'
 // last r + a) the case leaves and joins.
 //
@@ -89,15 +91,17 @@ for d = 1, nd do
 end
 local at = 9 + 2 * nd
 for e = 1, tonumber(ARGV[6]) do
-  local seq = string.format('%d', redis.call('INCR', KEYS[4]))
-  local ev = fill(ARGV[at], seq)
+  local seqn = redis.call('INCR', KEYS[4])
+  local seq = string.format('%d', seqn)
   local n = tonumber(ARGV[at + 1])
   local fields = {}
   for f = 1, n do fields[f] = fill(ARGV[at + 1 + f], seq) end
-  at = at + 2 + n
   redis.call('XADD', KEYS[5], '*', unpack(fields))
-  redis.call('RPUSH', KEYS[2], ev)
-  redis.call('ZADD', KEYS[3], seq, ev)
+  local pos = redis.call('RPUSH', KEYS[2], '[' .. seq .. ARGV[at]) - 1
+  -- The index hash is named from KEYS[3] and the number: same slot ({gb}).
+  redis.call('HSET', KEYS[3] .. string.format('%d', math.floor(seqn / 128)),
+    string.format('%d', seqn % 128), ARGV[2] .. ' ' .. string.format('%d', pos))
+  at = at + 2 + n
   out[#out + 1] = seq
 end
 if ARGV[5] == 'add' then
@@ -163,7 +167,7 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if was != nil {
 		wasGrid = s.gridKey(was.Grid)
 	}
-	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.logKey(), s.seqKey(), s.stream,
+	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.seqsPrefix(), s.seqKey(), s.stream,
 		s.liveKey(), wasGrid, s.gridKey(c.Grid), s.marksKey(c.Number), s.figuresKey()}
 	args := []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), string(marksJSON), ""}
 	args = appendFigureDeltas(args, deltas, core.StateDeltas(marks, &after))
@@ -179,11 +183,11 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 		args[2] = hex.EncodeToString(sum[:])
 	}
 	for _, ev := range evs {
-		payload, fields, err := encodeEvent(ev)
+		tail, fields, err := encodeEvent(ev)
 		if err != nil {
 			return err
 		}
-		args = append(args, string(payload), strconv.Itoa(len(fields)))
+		args = append(args, tail, strconv.Itoa(len(fields)))
 		args = append(args, fields...)
 	}
 	leave, join := s.nearMoves(was, c)
@@ -225,23 +229,28 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	return nil
 }
 
-// encodeEvent returns ev's JSON and its stream entry fields, both with the
-// sequence placeholder for the script to fill in.
-func encodeEvent(ev core.Event) ([]byte, []string, error) {
+// encodeEvent returns ev's entry in its case's log without its opening
+// (logTail), and its stream entry fields with the sequence placeholder for
+// the script to fill in.
+func encodeEvent(ev core.Event) (string, []string, error) {
+	tail, err := logTail(ev)
+	if err != nil {
+		return "", nil, err
+	}
 	ev.Seq = seqPlaceholder
 	msg, err := routing.NewMessage(ev)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	tagged := []byte(`"seq":` + strconv.FormatUint(seqPlaceholder, 10))
 	if n := bytes.Count(msg.Payload, tagged); n != 1 || msg.UUID != strconv.FormatUint(seqPlaceholder, 10) {
-		return nil, nil, fmt.Errorf("encode event of %s: the sequence number is not where the write script looks for it", ev.Case)
+		return "", nil, fmt.Errorf("encode event of %s: the sequence number is not where the write script looks for it", ev.Case)
 	}
 	fields, err := valkeystream.EntryFields(msg)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	return msg.Payload, fields, nil
+	return tail, fields, nil
 }
 
 // CreateCase implements core.CaseStore. The day's number is taken first
@@ -446,38 +455,5 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 	if err != nil {
 		return nil, fmt.Errorf("events of %q: %w", number, err)
 	}
-	return decodeEvents(raws)
-}
-
-// EventsSince implements core.CaseStore. Like the embedded store, a limit
-// of zero or less returns nothing.
-func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	raws, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.logKey()).
-		Min("("+strconv.FormatUint(seq, 10)).Max("+inf").Byscore().Limit(0, int64(limit)).Build()).AsStrSlice()
-	if err != nil {
-		return nil, fmt.Errorf("events since %d: %w", seq, err)
-	}
-	evs, err := decodeEvents(raws)
-	if err != nil {
-		return nil, fmt.Errorf("events since %d: %w", seq, err)
-	}
-	return evs, nil
-}
-
-func decodeEvents(raws []string) ([]core.Event, error) {
-	if len(raws) == 0 {
-		return nil, nil
-	}
-	out := make([]core.Event, len(raws))
-	for i, raw := range raws {
-		if err := json.Unmarshal([]byte(raw), &out[i]); err != nil {
-			return nil, fmt.Errorf("decode event: %w", err)
-		}
-	}
-	return out, nil
+	return decodeEvents(number, raws)
 }

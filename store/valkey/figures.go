@@ -132,7 +132,7 @@ func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMar
 	if err != nil {
 		return nil, fmt.Errorf("log of %q: %w", c.Number, err)
 	}
-	evs, err := decodeEvents(raws)
+	evs, err := decodeEvents(c.Number, raws)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (s *Store) buildFigures(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("tally cases: %w", err)
 			}
-			evs, err := decodeEvents(raws)
+			evs, err := decodeEvents(c.Number, raws)
 			if err != nil {
 				return fmt.Errorf("tally cases: %w", err)
 			}

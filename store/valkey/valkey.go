@@ -15,8 +15,8 @@
 //
 //	key                          type        TTL   holds
 //	P{gb}:case:<number>          string      none  the case as JSON
-//	P{gb}:log:<number>           list        none  the case's events as JSON, in sequence order
-//	P{gb}:events                 sorted set  none  every event as JSON, scored by its sequence number (EventsSince)
+//	P{gb}:log:<number>           list        none  the case's events, in sequence order: the one copy of each (events.go)
+//	P{gb}:seqs:<seq/128>         hash        none  seq%128 → "<number> <position in the log>": EventsSince's index (events.go)
 //	P{gb}:seq                    string      none  the last event sequence number (INCR)
 //	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
 //	P{gb}:cases                  sorted set  none  every case number, score 0, newest last in lexical order
@@ -38,7 +38,7 @@
 //	Prec-moved:<namespace>       string      none  set once those records are out of the old hash (MigrateRecords)
 //
 // Why {gb} on each ledger key: the write script of CreateCase and UpdateCase
-// touches the case, its log, the global log, the sequence counter, the
+// touches the case, its log, the sequence index, the sequence counter, the
 // stream and (on creation) both indexes; a script may only touch keys of one
 // slot. The day counter is incremented before the script, so a failed write
 // leaves a gap in the day's numbers, never a half-written case; it carries
@@ -184,6 +184,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
+	if err := s.migrateEvents(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store: %w", err)
+	}
 	if err := s.buildFigures(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store: %w", err)
@@ -303,7 +307,6 @@ func durabilityWarnings(cfg map[string]string) []string {
 
 func (s *Store) caseKey(number string) string     { return s.prefix + "{gb}:case:" + number }
 func (s *Store) caseLogKey(number string) string  { return s.prefix + "{gb}:log:" + number }
-func (s *Store) logKey() string                   { return s.prefix + "{gb}:events" }
 func (s *Store) seqKey() string                   { return s.prefix + "{gb}:seq" }
 func (s *Store) dayKey(day string) string         { return s.prefix + "{gb}:day:" + day }
 func (s *Store) casesKey() string                 { return s.prefix + "{gb}:cases" }
