@@ -327,6 +327,10 @@ func Defaults() map[string]any {
 		"security.idle_timeout":         "30m",
 		"security.session_lifetime":     "12h",
 		"security.concurrent_sessions":  "end_older",
+		"security.password_min_length":  8,
+		"security.password_classes":     3,
+		"security.password_max_age":     "2160h",
+		"security.password_history":     5,
 		"log.format":                    "json",
 		"log.level":                     "info",
 	}

@@ -29,6 +29,20 @@ type SecuritySettings struct {
 	// ConcurrentSessions is "end_older" (a new login ends the person's
 	// older sessions, and they are told) or "allow".
 	ConcurrentSessions string `koanf:"concurrent_sessions"`
+	// PasswordMinLength, PasswordClasses (of lower-case, upper-case,
+	// digits, symbols), PasswordMaxAge (0: never expires) and
+	// PasswordHistory (how many last passwords a new one must differ
+	// from) are the password policy (core.PasswordPolicy).
+	PasswordMinLength int           `koanf:"password_min_length"`
+	PasswordClasses   int           `koanf:"password_classes"`
+	PasswordMaxAge    time.Duration `koanf:"password_max_age"`
+	PasswordHistory   int           `koanf:"password_history"`
+}
+
+// PasswordPolicy is the policy the settings describe.
+func (s SecuritySettings) PasswordPolicy() core.PasswordPolicy {
+	return core.PasswordPolicy{MinLength: s.PasswordMinLength, Classes: s.PasswordClasses, MaxAge: s.PasswordMaxAge,
+		History: s.PasswordHistory}
 }
 
 // SecondFactorRequired reports whether console logins need a second factor.
@@ -51,6 +65,18 @@ func (c *Config) validateSecurity() error {
 	}
 	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
 		return fmt.Errorf("config http.tls_cert_file and http.tls_key_file: set both, or neither")
+	}
+	if c.Security.PasswordMinLength < 8 || c.Security.PasswordMinLength > core.MaxPasswordBytes {
+		return fmt.Errorf("config security.password_min_length %d: 8 to %d", c.Security.PasswordMinLength, core.MaxPasswordBytes)
+	}
+	if c.Security.PasswordClasses < 1 || c.Security.PasswordClasses > 4 {
+		return fmt.Errorf("config security.password_classes %d: 1 to 4 (of lower-case, upper-case, digits, symbols)", c.Security.PasswordClasses)
+	}
+	if c.Security.PasswordMaxAge != 0 && c.Security.PasswordMaxAge < 24*time.Hour {
+		return fmt.Errorf("config security.password_max_age %s: 0 (never) or at least 24h", c.Security.PasswordMaxAge)
+	}
+	if c.Security.PasswordHistory < 1 || c.Security.PasswordHistory > 24 {
+		return fmt.Errorf("config security.password_history %d: 1 (only the current one) to 24", c.Security.PasswordHistory)
 	}
 	switch c.Security.SecondFactor {
 	case "required", "off":

@@ -233,23 +233,42 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	keys := s.loginKeys(r, req.Username)
+	staff, ok := s.checkPassword(w, r, req.Username, req.Password)
+	if !ok {
+		return
+	}
+	if s.passwordExpired(staff) {
+		s.answerExpired(w, r, staff)
+		return
+	}
+	if s.SecondFactor && s.Factors != nil {
+		s.beginSecondFactor(w, r, staff)
+		return
+	}
+	s.finishLogin(w, r, staff, nil)
+}
+
+// checkPassword counts a login attempt and checks its password; ok is
+// false (and the client answered, the refusal on the audit trail) unless
+// username is an enabled member whose password this is.
+func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, username, password string) (*core.Staff, bool) {
+	keys := s.loginKeys(r, username)
 	if ok, refusal, err := s.admitLogin(r.Context(), keys); err != nil {
 		s.log().ErrorContext(r.Context(), "console login throttle", "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
-		return
+		return nil, false
 	} else if !ok {
 		s.log().WarnContext(r.Context(), "console login throttled")
-		s.record(r, loginActor(s.Town.Town(), req.Username), core.AuditLogin, "", core.AuditRefused, "尝试过多，未核对密码")
+		s.record(r, loginActor(s.Town.Town(), username), core.AuditLogin, "", core.AuditRefused, "尝试过多，未核对密码")
 		writeError(w, http.StatusTooManyRequests, refusal)
-		return
+		return nil, false
 	}
-	staff := s.Town.Town().StaffMember(req.Username)
+	staff := s.Town.Town().StaffMember(username)
 	hash := unknownUserHash
 	if staff != nil && staff.PasswordHash != "" {
 		hash = staff.PasswordHash
 	}
-	match := bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.Password)) == nil
+	match := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	if staff == nil || staff.PasswordHash == "" || staff.Disabled || !match {
 		// An unknown name is not logged: it is sometimes a mistyped password.
 		if staff != nil {
@@ -266,13 +285,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			s.record(r, "?", core.AuditLogin, "", core.AuditRefused, "用户名不存在")
 		}
 		writeError(w, http.StatusUnauthorized, msgBadLogin)
-		return
+		return nil, false
 	}
-	if s.SecondFactor && s.Factors != nil {
-		s.beginSecondFactor(w, r, staff)
-		return
-	}
-	s.finishLogin(w, r, staff, nil)
+	return staff, true
 }
 
 // finishLogin logs staff in: the throttle learns the address, a session

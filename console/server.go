@@ -114,6 +114,9 @@ type Server struct {
 	// it).
 	SecondFactor bool
 	Factors      core.Records
+	// Passwords is the password policy (password.go): what a new password
+	// must be, when it expires, how many old ones it must differ from.
+	Passwords core.PasswordPolicy
 	// Roster issues WeChat binding codes for staff; nil turns that off.
 	Roster *core.Roster
 	// TiandituKey is a 天地图 browser key (tk); when set, the map draws the
@@ -187,6 +190,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", s.handleLogin)
 	mux.HandleFunc("POST /api/login/code", s.handleLoginCode)
+	mux.HandleFunc("POST /api/login/password", s.handleLoginPassword)
+	mux.Handle("POST /api/me/password", s.authed(s.handleMyPassword))
 	mux.HandleFunc("GET /api/login/qr", s.handleLoginQR)
 	mux.HandleFunc("POST /api/logout", s.handleLogout)
 	mux.Handle("GET /api/me", s.authed(s.handleMe))

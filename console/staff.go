@@ -1,12 +1,9 @@
 package console
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
 	"strings"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/core"
 )
@@ -16,7 +13,6 @@ const (
 	msgStaffNotFound = "未找到该人员"
 	msgStaffInvalid  = "人员信息不完整或与镇村设置不符"
 	msgStaffTaken    = "该用户名已被使用"
-	msgPasswordBad   = "密码至少8位，且不超过72个字节"
 	msgNotSelf       = "不能停用自己的账号"
 	msgPostInvalid   = "只能由在岗的网格员担任A/B岗"
 	msgNoWeChatBind  = "微信绑定暂不可用"
@@ -118,22 +114,6 @@ type staffAddRequest struct {
 	Password   string    `json:"password"`
 }
 
-// hashPassword checks and hashes a new password; ok is false (and the
-// client answered) when it is unfit.
-func (s *Server) hashPassword(w http.ResponseWriter, r *http.Request, password string) (string, bool) {
-	if len([]rune(password)) < 8 || len(password) > 72 {
-		writeError(w, http.StatusBadRequest, msgPasswordBad)
-		return "", false
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), cmp.Or(s.hashCost, bcrypt.DefaultCost))
-	if err != nil {
-		s.log().ErrorContext(r.Context(), "console hash password", "err", err)
-		writeError(w, http.StatusInternalServerError, msgServerError)
-		return "", false
-	}
-	return string(hash), true
-}
-
 // bookFailed answers an error of the staff book.
 func (s *Server) bookFailed(w http.ResponseWriter, r *http.Request, staff *core.Staff, step string, err error) {
 	switch {
@@ -162,11 +142,11 @@ func (s *Server) handleStaffAdd(w http.ResponseWriter, r *http.Request, staff *c
 	if !s.permitChange(w, staff, strings.TrimSpace(req.ID), req.Role) {
 		return
 	}
-	hash, ok := s.hashPassword(w, r, req.Password)
+	hash, ok := s.newPasswordHash(w, r, nil, req.Password)
 	if !ok {
 		return
 	}
-	a := core.StaffAccount{ID: strings.TrimSpace(req.ID), Name: req.Name, Role: req.Role, PasswordHash: hash}
+	a := core.StaffAccount{ID: strings.TrimSpace(req.ID), Name: req.Name, Role: req.Role, PasswordHash: hash, PasswordSetAt: s.now()}
 	if req.Role == core.RoleVillage || req.Role == core.RoleGridLeader {
 		a.Village = req.Village
 	}
@@ -240,16 +220,8 @@ func (s *Server) handleStaffPassword(w http.ResponseWriter, r *http.Request, sta
 	if !s.permitChange(w, staff, id, "") {
 		return
 	}
-	hash, ok := s.hashPassword(w, r, req.Password)
-	if !ok {
-		return
-	}
-	if err := s.Book.UpdateStaff(r.Context(), staff.ID, id, "password", func(a *core.StaffAccount) { a.PasswordHash = hash }); err != nil {
-		s.bookFailed(w, r, staff, "password", err)
-		return
-	}
-	if err := EndSessions(r.Context(), s.Sessions, s.Hub, id); err != nil {
-		s.bookFailed(w, r, staff, "password", err)
+	hash, ok := s.newPasswordHash(w, r, s.Town.Town().StaffMember(id), req.Password)
+	if !ok || !s.setPassword(w, r, staff, id, hash) {
 		return
 	}
 	s.log().InfoContext(r.Context(), "console staff password reset", "staff", staff.ID, "target", id)

@@ -190,14 +190,14 @@ func (s *Server) importAccount(cell func(string) string) (core.StaffAccount, str
 		}
 	}
 	pw := cell("password")
-	if utf8.RuneCountInString(pw) < 8 || len(pw) > 72 {
-		return a, msgPasswordBad
+	if s.Passwords.Check(pw) != nil {
+		return a, s.passwordUnfit()
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(pw), cmp.Or(s.hashCost, bcrypt.DefaultCost))
 	if err != nil {
 		return a, "密码无法保存"
 	}
-	a.PasswordHash = string(hash)
+	a.PasswordHash, a.PasswordSetAt = string(hash), s.now()
 	return a, ""
 }
 

@@ -21,7 +21,7 @@ func TestStaffAdministration(t *testing.T) {
 	}{
 		{"add a grid leader", "/api/staff", staffAddRequest{ID: "lead3", Name: "吴网格", Role: core.RoleGridLeader, Village: "v2", Password: "first-password"}, 200, ""},
 		{"add the same id", "/api/staff", staffAddRequest{ID: "lead3", Name: "重复", Role: core.RoleTown, Password: "first-password"}, 409, msgStaffTaken},
-		{"short password", "/api/staff", staffAddRequest{ID: "x2", Name: "短", Role: core.RoleTown, Password: "short"}, 400, msgPasswordBad},
+		{"short password", "/api/staff", staffAddRequest{ID: "x2", Name: "短", Role: core.RoleTown, Password: "short"}, 400, "密码不符合要求：至少 8 位"},
 		{"village without village", "/api/staff", staffAddRequest{ID: "x3", Name: "无村", Role: core.RoleVillage, Password: "long-enough"}, 400, msgStaffInvalid},
 		{"put lead3 on post B of g3", "/api/grids/g3/post", map[string]string{"post": "B", "staff": "lead3"}, 200, ""},
 		{"put a village cadre on a post", "/api/grids/g3/post", map[string]string{"post": "A", "staff": "cadre1"}, 400, msgPostInvalid},

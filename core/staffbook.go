@@ -38,6 +38,11 @@ type StaffAccount struct {
 	Department   string `json:"department,omitempty"`
 	PasswordHash string `json:"password_hash,omitempty"`
 	Disabled     bool   `json:"disabled,omitempty"`
+	// PasswordSetAt dates the password (PasswordPolicy.MaxAge);
+	// PasswordHistory are the hashes it replaced, newest first, as many
+	// as the policy remembers (password.go).
+	PasswordSetAt   time.Time `json:"password_set_at,omitzero"`
+	PasswordHistory []string  `json:"password_history,omitempty"`
 }
 
 // GridPosts names who holds posts A and B of a grid, replacing the
@@ -142,6 +147,7 @@ func merge(dir *Town, accounts map[string]StaffAccount, posts map[string]GridPos
 		if a, ok := accounts[s.ID]; ok {
 			s.Name, s.Role, s.Village, s.Department = a.Name, a.Role, a.Village, a.Department
 			s.PasswordHash, s.Disabled = a.PasswordHash, a.Disabled
+			s.PasswordSetAt, s.PasswordHistory = a.PasswordSetAt, a.PasswordHistory
 		}
 		seen[s.ID] = true
 		t.Staff = append(t.Staff, s)
@@ -156,7 +162,8 @@ func merge(dir *Town, accounts map[string]StaffAccount, posts map[string]GridPos
 	for _, id := range ids {
 		a := accounts[id]
 		t.Staff = append(t.Staff, Staff{ID: id, Name: a.Name, Role: a.Role, Village: a.Village,
-			Department: a.Department, PasswordHash: a.PasswordHash, Disabled: a.Disabled})
+			Department: a.Department, PasswordHash: a.PasswordHash, Disabled: a.Disabled,
+			PasswordSetAt: a.PasswordSetAt, PasswordHistory: a.PasswordHistory})
 	}
 	t.Grids = append([]Grid(nil), dir.Grids...)
 	for i := range t.Grids {
@@ -174,7 +181,8 @@ func (b *StaffBook) Account(id string) (StaffAccount, error) {
 		return StaffAccount{}, fmt.Errorf("staff %q: %w", id, ErrNotFound)
 	}
 	return StaffAccount{ID: s.ID, Name: s.Name, Role: s.Role, Village: s.Village, Department: s.Department,
-		PasswordHash: s.PasswordHash, Disabled: s.Disabled}, nil
+		PasswordHash: s.PasswordHash, Disabled: s.Disabled, PasswordSetAt: s.PasswordSetAt,
+		PasswordHistory: s.PasswordHistory}, nil
 }
 
 // AddStaff creates a staff account. ErrConflict: the ID is taken; ErrInvalid:

@@ -102,8 +102,11 @@ type Staff struct {
 	Village      string  `json:"village,omitempty"`
 	Department   string  `json:"department,omitempty"`
 	PasswordHash string  `json:"-"`
-	Away         bool    `json:"away,omitempty"`
-	Disabled     bool    `json:"disabled,omitempty"`
+	// PasswordSetAt and PasswordHistory are the account's (StaffAccount).
+	PasswordSetAt   time.Time `json:"-"`
+	PasswordHistory []string  `json:"-"`
+	Away            bool      `json:"away,omitempty"`
+	Disabled        bool      `json:"disabled,omitempty"`
 }
 
 // Address returns the directory's address of s on ch, or "".

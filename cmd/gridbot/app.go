@@ -184,7 +184,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		log.Warn("console logins need a password only (security.second_factor: off): 等保 level 3 requires two factors")
 	}
 	consoleSrv := &console.Server{Audit: a.trail, SecondFactor: cfg.Security.SecondFactorRequired(), Factors: st,
-		SessionTTL: cfg.Security.SessionLifetime, IdleTimeout: cfg.Security.IdleTimeout,
+		SessionTTL: cfg.Security.SessionLifetime, IdleTimeout: cfg.Security.IdleTimeout, Passwords: cfg.Security.PasswordPolicy(),
 		SingleSession: cfg.Security.ConcurrentSessions == "end_older", Simplify: conv.Simplified, Guesses: guessBook, Town: town, Store: staffSt, Ledger: staffLedger, Sessions: staffSt, Log: log,
 		AllowedOrigins: cfg.Console.AllowedOrigins, Hub: a.hub, Book: book, Roster: roster,
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,

@@ -48,7 +48,7 @@ type rig struct {
 	usedCodes sync.Map
 }
 
-const testPassword = "e2e-password"
+const testPassword = "E2e-password"
 
 // townFile writes the sample town with a password for the L10 leaders and
 // the admin, and A of L10 marked away when away is set.

@@ -37,14 +37,19 @@ func closeCode(t *testing.T, ws *websocket.Conn, within time.Duration) int {
 // works on both.
 func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
 	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
-	a := boot(t, rigOptions{valkey: addr, prefix: prefix})
-	b := boot(t, rigOptions{valkey: addr, prefix: prefix, peer: a})
+	one := []string{"GRIDBOT_SECURITY_PASSWORD_HISTORY=1"}
+	a := boot(t, rigOptions{valkey: addr, prefix: prefix, environ: one})
+	b := boot(t, rigOptions{valkey: addr, prefix: prefix, peer: a, environ: one})
 	const who = "gl-L10-a"
 	onA, onB := a.login(who), b.login(who)
 	feedA, feedB := onA.feed(), onB.feed()
 
 	admin := a.login("sys-admin")
-	if status := admin.post("/api/staff/"+who+"/password", map[string]string{"password": testPassword}, nil); status != 200 {
+	// A new password: the policy refuses the one they have.
+	if status := admin.post("/api/staff/"+who+"/password", map[string]string{"password": testPassword}, nil); status != 400 {
+		t.Fatalf("reset to the same password: %d, want 400", status)
+	}
+	if status := admin.post("/api/staff/"+who+"/password", map[string]string{"password": "E2e-another-pw1"}, nil); status != 200 {
 		t.Fatalf("reset: %d", status)
 	}
 	for name, ws := range map[string]*websocket.Conn{"A": feedA, "B": feedB} {
@@ -61,6 +66,10 @@ func TestValkeySessionsEndOnEveryInstance(t *testing.T) {
 		}
 	}
 
+	// Back to the rig's password (the test remembers only the current one).
+	if status := admin.post("/api/staff/"+who+"/password", map[string]string{"password": testPassword}, nil); status != 200 {
+		t.Fatalf("reset back: %d", status)
+	}
 	// Logged in again on both; a logout on B ends A's session and feed.
 	onA, onB = a.login(who), b.login(who)
 	feedA = onA.feed()

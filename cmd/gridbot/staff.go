@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -79,17 +80,13 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	}
 	a := fs.Args()
 
-	var password string
+	var plain, password string
 	if cmd == "add" || cmd == "reset-password" {
 		p, err := readPassword(env.Stdin)
 		if err != nil {
 			return fmt.Errorf("staff %s: %w", cmd, err)
 		}
-		hash, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.DefaultCost)
-		if err != nil {
-			return fmt.Errorf("staff %s: %w", cmd, err)
-		}
-		password = string(hash)
+		plain = p
 	}
 
 	b, town, cfg, err := openConfigured(ctx, *configPath, env, "gridbot-staff")
@@ -102,16 +99,23 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("staff %s: %w", cmd, err)
 	}
 	const actor = "cli"
+	policy := cfg.Security.PasswordPolicy()
+	if plain != "" {
+		if password, err = newPasswordHash(policy, book.Town().StaffMember(strings.Join(a, "")), plain); err != nil {
+			return fmt.Errorf("staff %s: %w", cmd, err)
+		}
+	}
+	now := time.Now()
 	switch cmd {
 	case "list":
 		return listStaff(env.Stdout, book.Town())
 	case "add":
 		err = book.AddStaff(ctx, actor, core.StaffAccount{ID: *id, Name: *name, Role: core.Role(*role),
-			Village: *village, Department: *department, PasswordHash: password})
+			Village: *village, Department: *department, PasswordHash: password, PasswordSetAt: now})
 	case "disable", "enable":
 		err = book.UpdateStaff(ctx, actor, a[0], cmd, func(s *core.StaffAccount) { s.Disabled = cmd == "disable" })
 	case "reset-password":
-		err = book.UpdateStaff(ctx, actor, a[0], "password", func(s *core.StaffAccount) { s.PasswordHash = password })
+		err = book.UpdateStaff(ctx, actor, a[0], "password", func(s *core.StaffAccount) { s.SetPassword(policy, password, now) })
 	case "set-post":
 		err = book.SetPost(ctx, actor, a[0], core.Post(strings.ToUpper(a[1])), a[2])
 	case "bind-code":
@@ -158,6 +162,26 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "staff %s: done\n", cmd)
 	return nil
+}
+
+// newPasswordHash checks plain against the policy (and target's last
+// passwords, for a reset) and hashes it.
+func newPasswordHash(policy core.PasswordPolicy, target *core.Staff, plain string) (string, error) {
+	if err := policy.Check(plain); err != nil {
+		return "", fmt.Errorf("the password does not fit the policy (%s): %w", policy.Rule(), err)
+	}
+	if target != nil {
+		for _, h := range target.PasswordHashes(policy) {
+			if bcrypt.CompareHashAndPassword([]byte(h), []byte(plain)) == nil {
+				return "", fmt.Errorf("the password is one of the last %d: %w", max(policy.History, 1), core.ErrInvalid)
+			}
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(plain), bcrypt.DefaultCost)
+	if err != nil {
+		return "", err
+	}
+	return string(hash), nil
 }
 
 func readPassword(r io.Reader) (string, error) {

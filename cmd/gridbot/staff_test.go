@@ -39,14 +39,16 @@ func TestStaffCommands(t *testing.T) {
 		wantErr bool
 		wantOut string
 	}{
-		{"add a grid leader", "a-long-password\n", []string{"add", "-config", cfgPath, "-id", "gl-new", "-name", "新网格员", "-role", "grid", "-village", "v10"}, false, "done"},
-		{"add again", "a-long-password\n", []string{"add", "-config", cfgPath, "-id", "gl-new", "-name", "又一个", "-role", "grid"}, true, ""},
+		{"add a grid leader", "A-long-password1\n", []string{"add", "-config", cfgPath, "-id", "gl-new", "-name", "新网格员", "-role", "grid", "-village", "v10"}, false, "done"},
+		{"add again", "A-long-password1\n", []string{"add", "-config", cfgPath, "-id", "gl-new", "-name", "又一个", "-role", "grid"}, true, ""},
+		{"one kind of character", "onlylowercaseletters\n", []string{"add", "-config", cfgPath, "-id", "x", "-name", "x", "-role", "town"}, true, ""},
 		{"short password", "short\n", []string{"add", "-config", cfgPath, "-id", "x", "-name", "x", "-role", "town"}, true, ""},
-		{"unknown village", "a-long-password\n", []string{"add", "-config", cfgPath, "-id", "c-x", "-name", "错村", "-role", "village", "-village", "v999"}, true, ""},
+		{"unknown village", "A-long-password1\n", []string{"add", "-config", cfgPath, "-id", "c-x", "-name", "错村", "-role", "village", "-village", "v999"}, true, ""},
 		{"set post B", "", []string{"set-post", "-config", cfgPath, "L10", "b", "gl-new"}, false, "done"},
 		{"set post to a cadre", "", []string{"set-post", "-config", cfgPath, "L10", "A", "v10-cadre"}, true, ""},
 		{"disable post A", "", []string{"disable", "-config", cfgPath, "gl-L10-a"}, false, "done"},
-		{"reset a password", "another-password\n", []string{"reset-password", "-config", cfgPath, "gl-new"}, false, "done"},
+		{"reset a password", "Another-password2\n", []string{"reset-password", "-config", cfgPath, "gl-new"}, false, "done"},
+		{"reset to the same password", "Another-password2\n", []string{"reset-password", "-config", cfgPath, "gl-new"}, true, ""},
 		{"bind code", "", []string{"bind-code", "-config", cfgPath, "gl-new"}, false, "绑定"},
 		{"list", "", []string{"list", "-config", cfgPath}, false, "gl-new"},
 		{"unknown command", "", []string{"promote", "-config", cfgPath}, true, ""},
@@ -78,7 +80,7 @@ func TestStaffCommands(t *testing.T) {
 	got := book.Town()
 	s := got.StaffMember("gl-new")
 	if s == nil || s.Role != core.RoleGridLeader || s.Village != "v10" ||
-		bcrypt.CompareHashAndPassword([]byte(s.PasswordHash), []byte("another-password")) != nil {
+		bcrypt.CompareHashAndPassword([]byte(s.PasswordHash), []byte("Another-password2")) != nil || s.PasswordSetAt.IsZero() || len(s.PasswordHistory) != 1 {
 		t.Fatalf("gl-new = %+v", s)
 	}
 	if a := got.StaffMember("gl-L10-a"); a == nil || !a.Disabled {

@@ -70,6 +70,51 @@ window.gridbotAdmin = (function () {
     });
   }
 
+  // expiredPassword asks for a new password when the old one expired, and
+  // resolves with the login's next answer (a second factor or the staff
+  // member), or null if the person starts over. username and password are
+  // what they logged in with.
+  function expiredPassword(answer, username, password) {
+    return new Promise((resolve) => {
+      const form = $('expired-form');
+      $('login-form').hidden = true;
+      form.hidden = false;
+      $('expired-notice').textContent = answer.notice || '';
+      $('expired-rule').textContent = answer.rule || '';
+      $('expired-error').textContent = '';
+      $('expired-new').value = $('expired-again').value = '';
+      $('expired-new').focus();
+      const done = (next) => {
+        form.hidden = true;
+        $('login-form').hidden = false;
+        form.onsubmit = null;
+        $('expired-back').onclick = null;
+        $('expired-new').value = $('expired-again').value = '';
+        resolve(next);
+      };
+      $('expired-back').onclick = () => done(null);
+      form.onsubmit = async (e) => {
+        e.preventDefault();
+        if ($('expired-new').value !== $('expired-again').value) {
+          $('expired-error').textContent = '两次输入的新密码不一致';
+          return;
+        }
+        $('expired-submit').disabled = true;
+        try {
+          const r = await api('POST', '/api/login/password', { username, password, new_password: $('expired-new').value });
+          if (!r.ok) {
+            $('expired-error').textContent = r.data.error || '修改失败';
+            if (r.status === 401 || r.status === 429) done(null);
+            return;
+          }
+          done(r.data);
+        } finally {
+          $('expired-submit').disabled = false;
+        }
+      };
+    });
+  }
+
   // showRecovery shows the recovery codes once, until the person says they
   // kept them.
   function showRecovery(codes) {
@@ -193,5 +238,5 @@ window.gridbotAdmin = (function () {
 
   document.addEventListener('DOMContentLoaded', wirePages);
 
-  return { wire, secondFactor, nav, route };
+  return { wire, secondFactor, expiredPassword, nav, route };
 })();

@@ -1536,14 +1536,19 @@
       $('login-error').textContent = '';
       $('login-submit').disabled = true;
       try {
-        const r = await api('POST', '/api/login', { username: $('login-user').value.trim(), password: $('login-pass').value });
+        const username = $('login-user').value.trim(), password = $('login-pass').value;
+        const r = await api('POST', '/api/login', { username, password });
         if (!r.ok) {
           $('login-error').textContent = r.data.error || '登录失败';
           return;
         }
         $('login-pass').value = '';
-        // A second factor (admin.js): the code step, then the workbench.
-        const staff = r.data.second_factor ? await window.gridbotAdmin.secondFactor(r.data) : r.data;
+        // An expired password is changed first, then a second factor
+        // (admin.js): the code step, then the workbench.
+        let answer = r.data;
+        if (answer.change_password) answer = await window.gridbotAdmin.expiredPassword(answer, username, password);
+        if (!answer) return;
+        const staff = answer.second_factor ? await window.gridbotAdmin.secondFactor(answer) : answer;
         if (staff) {
           // Told when this login ended the person's sessions elsewhere.
           $('session-banner').textContent = staff.notice || '';
