@@ -60,6 +60,10 @@ type Desk struct {
 	Roster *core.Roster
 	// Keys holds which case a staff member's photos go to after 回复.
 	Keys core.Ephemeral
+	// Photos makes a photo sent on another channel than WeChat (WeCom)
+	// one that WeChat can carry to a resident; nil tells such a sender
+	// their photos cannot be relayed.
+	Photos PhotoBridge
 	// Logger receives failures (never message text); nil discards them.
 	Logger *slog.Logger
 	// Now reads the clock (milestones' dates are read from today); nil is
@@ -298,6 +302,14 @@ func (d *Desk) unknown(ctx context.Context, town *core.Town, s *core.Staff, open
 		"回复“帮助”查看全部指令。"
 }
 
+// PhotoBridge makes a photo sent on a channel other than WeChat one that
+// WeChat can carry to a resident (wecom.Photos): number is the case it is
+// relayed to, "" when it waits for a patrol report. An error wrapping
+// core.ErrInvalid means sending it again cannot help.
+type PhotoBridge interface {
+	Bridge(ctx context.Context, m core.Message, number string) (core.Media, error)
+}
+
 // relay sends a photo or location to the resident of the case last
 // replied to.
 func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string {
@@ -306,11 +318,16 @@ func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string 
 		d.log().ErrorContext(ctx, "dialogs: relay target", "err", err)
 		return "抱歉，暂时没能转发，请稍后再试。"
 	}
-	if !ok {
-		if mayPatrol(s) {
-			return d.keepForPatrol(ctx, d.Town.Town(), s, m)
-		}
+	if !ok && !mayPatrol(s) {
 		return "如需把照片或位置发给群众，请先发送“回复 编号 内容”，再在30分钟内发送。"
+	}
+	if m.Kind == core.MessageImage && core.ParseAddress(m.From).Channel != core.ChannelWeChat {
+		if answer, bridged := d.bridge(ctx, &m, string(number)); !bridged {
+			return answer
+		}
+	}
+	if !ok {
+		return d.keepForPatrol(ctx, d.Town.Town(), s, m)
 	}
 	var photo *core.Media
 	if m.Kind == core.MessageImage {
@@ -325,6 +342,25 @@ func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string 
 		what = "位置"
 	}
 	return "已把" + what + "转给群众。\n编号：" + string(number)
+}
+
+// bridge turns the photo of m, sent on another channel than WeChat, into
+// WeChat's; when it cannot, answer tells the sender.
+func (d *Desk) bridge(ctx context.Context, m *core.Message, number string) (answer string, ok bool) {
+	if d.Photos == nil {
+		return "这里发的照片暂时不能转给群众，请用文字说明，或在微信公众号里发送。", false
+	}
+	photo, err := d.Photos.Bridge(ctx, *m, number)
+	switch {
+	case errors.Is(err, core.ErrInvalid):
+		d.log().WarnContext(ctx, "dialogs: photo not relayable", "err", err)
+		return "这张照片没能收下（可能太大或已过期），请换一张或重新拍摄后再发。", false
+	case err != nil:
+		d.log().ErrorContext(ctx, "dialogs: photo bridge", "err", err)
+		return "抱歉，照片暂时没能转发，请稍后再发一次。", false
+	}
+	m.MediaID, m.PicURL = photo.MediaID, photo.URL
+	return "", true
 }
 
 // run carries out a command.

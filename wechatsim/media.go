@@ -60,6 +60,11 @@ func (s *Sim) serveMediaGet(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "audio/amr")
 		_, _ = w.Write(MediaVoice(id))
 	default:
+		if f, ok := s.uploaded(id); ok {
+			w.Header().Set("Content-Type", f.contentType)
+			_, _ = w.Write(f.data)
+			return
+		}
 		apiError(w, 40007, "invalid media_id")
 	}
 }

@@ -97,6 +97,8 @@ type Sim struct {
 	tokenRequests  atomic.Int64
 	mediaRequests  atomic.Int64
 	ticketRequests atomic.Int64
+	// uploads are the files media/upload took, by media ID (upload.go).
+	uploads sync.Map
 
 	mu          sync.Mutex
 	callbackURL string
@@ -221,6 +223,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/message/custom/send", s.serveCustomSend)
 	mux.HandleFunc("POST /cgi-bin/message/template/send", s.serveTemplateSend)
 	mux.HandleFunc("GET /cgi-bin/media/get", s.serveMediaGet)
+	mux.HandleFunc("POST /cgi-bin/media/upload", s.serveMediaUpload)
 	mux.HandleFunc("POST /cgi-bin/message/subscribe/bizsend", s.serveBizSend)
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.serveOAuthToken)

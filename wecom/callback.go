@@ -32,9 +32,9 @@ const (
 	// NotStaffReply asks a member who is not linked to a staff member yet
 	// to bind, the same way as in WeChat.
 	NotStaffReply = "您还没有绑定工作人员身份。请发送“绑定 绑定码”，绑定码向镇里的管理员获取。"
-	// PhotoReply answers a photo or anything else the app's chat cannot
-	// carry to a resident.
-	PhotoReply = "企业微信里的照片暂时不能转给群众。请在微信公众号里发送“回复 编号 内容”后再发照片，或用文字说明。"
+	// OtherReply answers what the app's chat cannot carry to a resident
+	// (a video, a file, a link): photos and locations it can.
+	OtherReply = "企业微信里的视频、文件和链接不能转给群众。照片和位置可以：先发送“回复 编号 内容”，再在30分钟内发送。"
 	// BusyReply is what a member sees when the answer could not be made.
 	BusyReply = bot.BusyReply
 )
@@ -224,9 +224,7 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := toMessage(&in)
-	if m.Kind == core.MessageImage {
-		// A WeCom media ID means nothing to WeChat, where the resident
-		// is: the photo cannot be relayed from here (yet).
+	if m.Kind == core.MessageImage && !ValidMediaID(m.MediaID) {
 		m = core.Message{From: m.From, Kind: core.MessageOther}
 	}
 	requestID := "wecom-" + dedupeKey(&in)
@@ -277,7 +275,7 @@ func (c *Callback) answer(ctx context.Context, key string, ttl time.Duration, m 
 	case !staff:
 		reply = NotStaffReply
 	case m.Kind == core.MessageOther:
-		reply = PhotoReply
+		reply = OtherReply
 	}
 	if err := c.cfg.Dedupe.Set(context.WithoutCancel(ctx), key, []byte(reply), ttl); err != nil {
 		c.cfg.Log.WarnContext(ctx, "wecom callback: keep answer", "err", err)
@@ -286,6 +284,21 @@ func (c *Callback) answer(ctx context.Context, key string, ttl time.Duration, m 
 		return reply, "not_staff"
 	}
 	return reply, "answered"
+}
+
+// ValidMediaID reports whether id can be a WeCom media ID: letters,
+// digits, '-', '_' and '.', at most 256 bytes. Anything else is not asked
+// of WeCom.
+func ValidMediaID(id string) bool {
+	if id == "" || len(id) > 256 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // dedupeKey names a message: its MsgId, or for an event the member, the

@@ -146,8 +146,13 @@ func (d *fakeDesk) Answer(_ context.Context, m core.Message) (string, bool, erro
 	if m.From != "wecom:zhangwei" {
 		return "", false, nil
 	}
-	if m.Kind == core.MessageLocation {
+	switch m.Kind {
+	case core.MessageLocation:
 		return "已把位置转给群众。", true, nil
+	case core.MessageImage:
+		return "照片 " + m.MediaID + " " + m.PicURL, true, nil
+	case core.MessageOther:
+		return "", true, nil
 	}
 	return "已受理：" + m.Text, true, nil
 }
@@ -194,8 +199,16 @@ func TestCallbackMessages(t *testing.T) {
 	if err != nil || again.Reply != res.Reply || desk.count() != before {
 		t.Errorf("a retry: %q (first %q), desk asked %d → %d", again.Reply, res.Reply, before, desk.count())
 	}
-	if res, _ := r.sim.Post(ctx, "zhangwei", wecomsim.Message{MsgType: "image", MediaID: "m1", PicURL: "https://x/p.jpg"}); res.Reply != wecom.PhotoReply {
+	// A photo reaches the desk with WeCom's media ID, which the desk's
+	// photo bridge fetches; one whose ID WeCom cannot have made, and a
+	// video, are what the chat cannot carry.
+	if res, _ := r.sim.Post(ctx, "zhangwei", wecomsim.Message{MsgType: "image", MediaID: "2-m1_x", PicURL: "https://x/p.jpg"}); res.Reply != "照片 2-m1_x https://x/p.jpg" {
 		t.Errorf("photo: %q", res.Reply)
+	}
+	for _, m := range []wecomsim.Message{{MsgType: "image", MediaID: "../../etc/passwd"}, {MsgType: "video", MediaID: "v1"}} {
+		if res, _ := r.sim.Post(ctx, "zhangwei", m); res.Reply != wecom.OtherReply {
+			t.Errorf("%s %q: %q", m.MsgType, m.MediaID, res.Reply)
+		}
 	}
 	if res, _ := r.sim.Post(ctx, "zhangwei", wecomsim.Message{MsgType: "location", Lat: 22.35, Lng: 112.56, Label: "幸福路"}); res.Reply != "已把位置转给群众。" {
 		t.Errorf("location: %q", res.Reply)

@@ -46,9 +46,20 @@ func (s *Sim) serveSendFromPage(w http.ResponseWriter, r *http.Request) {
 		Lat    float64 `json:"lat"`
 		Lng    float64 `json:"lng"`
 		Label  string  `json:"label"`
+		// Photo sends a photo the simulator draws (Photo) instead.
+		Photo bool `json:"photo"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil || !s.member(req.UserID) {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if req.Photo {
+		res, _, err := s.SendImage(r.Context(), req.UserID, "image/jpeg", Photo(req.UserID+randomHex(4)))
+		if err != nil {
+			http.Error(w, "callback failed", http.StatusBadGateway)
+			return
+		}
+		writeJSON(w, res)
 		return
 	}
 	m := Message{MsgType: "text", Content: strings.TrimSpace(req.Text)}

@@ -80,6 +80,8 @@ type Sim struct {
 	codes       map[string]code
 	msgID       int64
 	changed     chan struct{}
+	media       map[string]mediaFile // what members sent, by media ID (media.go)
+	mediaGets   int
 }
 
 type code struct {
@@ -119,6 +121,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /cgi-bin/auth/getuserinfo", s.serveUserInfo)
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("POST /cgi-bin/webhook/send", s.serveRobot)
+	mux.HandleFunc("GET /cgi-bin/media/get", s.serveMediaGet)
 	s.routePage(mux)
 	return mux
 }

@@ -156,6 +156,9 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	}
 	a.weCom = weCom
 	roster.Channels = weCom.order()
+	if err := weCom.relayPhotos(dialog.Desk, tokens, cfg.WeChat.APIBase, mediaStore); err != nil {
+		return nil, err
+	}
 	callback, err := bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
 		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey, MaxClockSkew: cfg.WeChat.MaxClockSkew,
 		Responder: dialog, Dedupe: st, Window: window, Observe: a.metrics.Callback, Log: log})

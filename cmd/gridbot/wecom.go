@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 
+	"gridbot/bot"
 	"gridbot/configs"
 	"gridbot/core"
+	"gridbot/dialogs"
 	"gridbot/store"
 	"gridbot/wecom"
 )
@@ -16,6 +18,7 @@ import (
 // weComParts are the WeCom app's pieces the rest of the wiring plugs in:
 // nil throughout while wecom.corp_id is empty, so nothing of WeCom runs.
 type weComParts struct {
+	app      *wecom.App
 	sender   *wecom.Sender
 	callback http.Handler
 	auth     *wecom.WebAuth
@@ -46,6 +49,7 @@ func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk w
 		return nil, err
 	}
 	return &weComParts{
+		app:      app,
 		sender:   &wecom.Sender{App: app, Counts: counts, PublicBase: cfg.WeChat.PublicBase},
 		callback: cb,
 		auth:     &wecom.WebAuth{App: app, OAuthBase: weComOAuthBase(cfg.WeCom.APIBase)},
@@ -54,6 +58,22 @@ func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk w
 		groups: &wecom.Groups{Robot: &wecom.Robot{Counts: counts}, Town: town, Cases: st.Cases, Marks: st,
 			PublicBase: cfg.WeChat.PublicBase, Log: log},
 	}, nil
+}
+
+// relayPhotos lets staff in the app's chat send photos to residents: the
+// desk hands each to wecom.Photos, which fetches it from WeCom, uploads it
+// to WeChat's temporary media with the account's tokens and keeps it with
+// its case; the resident then gets it as a photo from WeChat staff.
+func (p *weComParts) relayPhotos(desk *dialogs.Desk, wechat bot.Tokens, apiBase string, media *core.MediaStore) error {
+	if p == nil {
+		return nil
+	}
+	up, err := bot.NewMediaUploader(bot.MediaConfig{Tokens: wechat, APIBase: apiBase, MaxBytes: media.MaxBytes})
+	if err != nil {
+		return err
+	}
+	desk.Photos = &wecom.Photos{App: p.app, WeChat: up, Media: media}
+	return nil
 }
 
 // weComOAuthBase is where WeCom's web authorisation starts: WeCom's own

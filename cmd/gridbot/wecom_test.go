@@ -142,6 +142,25 @@ func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
 		}
 	}
 	r.waitPush(resident, "明天上午派电工来修")
+	// A photo from the app's chat reaches the resident as a WeChat photo:
+	// fetched from WeCom, uploaded to WeChat, kept with the case. So does
+	// a location.
+	photo := wecomsim.Photo("石桥路灯")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, _, err := r.wecom.SendImage(ctx, "hejiahao", "image/jpeg", photo)
+	if err != nil || !strings.Contains(res.Reply, "已把照片转给群众") || !strings.Contains(res.Reply, number) {
+		t.Fatalf("a photo from WeCom: %+v %v", res, err)
+	}
+	pushed := r.waitPush(resident, "[image sim_upload_")
+	id := strings.TrimSuffix(strings.TrimPrefix(pushed.Text, "[image "), "]")
+	if got, ok := r.api.Uploaded(id); !ok || !bytes.Equal(got, photo) {
+		t.Errorf("the resident's photo %s is not the leader's (%d bytes)", id, len(got))
+	}
+	if res, err := r.wecom.Post(ctx, "hejiahao", wecomsim.Message{MsgType: "location", Lat: 22.5, Lng: 113.2, Label: "石桥村口"}); err != nil || !strings.Contains(res.Reply, "已把位置转给群众") {
+		t.Fatalf("a location from WeCom: %+v %v", res, err)
+	}
+	r.waitPush(resident, "石桥村口")
 	r.waitPush("osample-dept-chengjian", number)
 	if got := r.say("osample-dept-chengjian", "领办 "+number); !strings.Contains(got, number) {
 		t.Fatalf("the department's 领办 on WeChat: %q", got)
@@ -167,6 +186,13 @@ func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
 	r.login("town-admin").get("/api/cases/"+number, &view)
 	if view.Case.State != "closed" || view.Case.Rating != 5 {
 		t.Fatalf("after the loop: %+v", view.Case)
+	}
+	relayed := false
+	for _, e := range view.Events {
+		relayed = relayed || e.Kind == "replied" && e.Data["media_id"] == id
+	}
+	if !relayed {
+		t.Errorf("the relayed photo %s is not on the case", id)
 	}
 	channels := map[string]string{}
 	for _, e := range view.Events {
@@ -297,10 +323,35 @@ func TestDemoLeaderOnWeCom(t *testing.T) {
 	if !strings.HasSuffix(chat[0].Card.URL, "/wx/cases/"+number+"?via=wecom") {
 		t.Errorf("the card opens %q", chat[0].Card.URL)
 	}
-	for _, step := range []struct{ say, want string }{{"受理", "已受理"}, {"回复 电工下午就到", "已回复群众"}, {"办结 已修好", "已办结"}} {
-		if got := leader(step.say); !strings.Contains(got, step.want) || !strings.Contains(got, number) {
+	for _, step := range []struct{ say, want string }{{"受理", "已受理"}, {"回复 电工下午就到", "已回复群众"}, {"照片", "已把照片转给群众"}, {"办结 已修好", "已办结"}} {
+		got := ""
+		if step.say == "照片" {
+			// The page's 照片 button: a photo from the app's chat.
+			var out struct{ Reply string }
+			postJSON(t, urls.WeCom+"sim/send", map[string]any{"userid": demoWeComLeader, "photo": true}, &out)
+			got = out.Reply
+		} else {
+			got = leader(step.say)
+		}
+		if !strings.Contains(got, step.want) || !strings.Contains(got, number) {
 			t.Fatalf("%s → %q", step.say, got)
 		}
+	}
+	var inbox struct{ Entries []struct{ Kind, Text string } }
+	photoPushed := false
+	for deadline := time.Now().Add(10 * time.Second); !photoPushed && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(urls.SimAPI + "/sim/inbox?openid=oresident-demo-01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&inbox)
+		resp.Body.Close()
+		for _, e := range inbox.Entries {
+			photoPushed = photoPushed || e.Kind == "push" && strings.HasPrefix(e.Text, "[image sim_upload_")
+		}
+	}
+	if !photoPushed {
+		t.Errorf("the leader's photo did not reach the resident's WeChat: %+v", inbox.Entries)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if got := resident("text", "5", nil); strings.Contains(got, number) {

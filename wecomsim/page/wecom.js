@@ -59,6 +59,13 @@ document.getElementById("say").onsubmit = async ev => {
   t.value = ""; poll();
 };
 
+document.getElementById("photo").onclick = async () => {
+  if (!current) return;
+  await fetch("sim/send", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ userid: current, photo: true }) });
+  poll();
+};
+
 (async () => {
   const r = await fetch("sim/members");
   for (const m of await r.json()) {
