@@ -47,20 +47,37 @@ func (l *Ledger) Merge(ctx context.Context, number, into, staff, reason string) 
 	if err := town.Permit(town.StaffMember(staff), StepMerge, &src); err != nil {
 		return Case{}, nil, fmt.Errorf("merge %s by %q: %w", number, staff, err)
 	}
-	moving := append([]string{src.Resident}, src.Joined...)
-	_, _, err = l.staffStep(ctx, into, staff, StepMerge, func(c *Case, _ *Staff) ([]Event, error) {
+	// One write for both cases (CaseStore.UpdateCases): the survivor
+	// gains the residents and the merged case closes together, so no crash
+	// can leave the residents moved and the case open, or the case closed
+	// and its residents following nothing.
+	s := town.StaffMember(staff)
+	cs, evs, err := l.Store.UpdateCases(ctx, []string{into, number}, func(cs []*Case) ([][]Event, error) {
+		dst, c := cs[0], cs[1]
+		if err := town.Permit(s, StepMerge, dst); err != nil {
+			return nil, fmt.Errorf("into %s: %w", into, err)
+		}
+		if err := town.Permit(s, StepMerge, c); err != nil {
+			return nil, err
+		}
 		added := 0
-		for _, r := range moving {
-			if r != "" && r != c.Resident && !slices.Contains(c.Joined, r) {
-				c.Joined = append(c.Joined, r)
+		for _, r := range append([]string{c.Resident}, c.Joined...) {
+			if r != "" && r != dst.Resident && !slices.Contains(dst.Joined, r) {
+				dst.Joined = append(dst.Joined, r)
 				added++
 			}
 		}
-		if len(c.Joined) > MaxJoined {
+		if len(dst.Joined) > MaxJoined {
 			return nil, refuse(StepMerge, ErrWrongState, "要并入的事项附议人数已满，不能合并。")
 		}
-		return []Event{{Kind: EventMergedIn, Actor: staff, Text: reason, At: l.now(),
-			Data: map[string]string{DataFrom: number, DataCount: strconv.Itoa(added)}}}, nil
+		c.State, c.MergedInto = StateClosed, dst.Number
+		at := l.now()
+		return [][]Event{
+			{{Kind: EventMergedIn, Actor: staff, Text: reason, At: at,
+				Data: map[string]string{DataFrom: number, DataCount: strconv.Itoa(added)}}},
+			{{Kind: EventMerged, Actor: staff, Text: reason, At: at,
+				Data: map[string]string{DataInto: dst.Number, DataReason: ReasonMerged}}},
+		}, nil
 	})
 	if errors.Is(err, ErrNotFound) {
 		// Not there, or not staff's to see: the same answer, and not the
@@ -69,16 +86,7 @@ func (l *Ledger) Merge(ctx context.Context, number, into, staff, reason string) 
 			refuse(StepMerge, ErrInvalid, "没有找到要并入的事项，请核对编号。"))
 	}
 	if err != nil {
-		return Case{}, nil, err
+		return Case{}, nil, fmt.Errorf("merge %s into %s by %q: %w", number, into, staff, err)
 	}
-	return l.staffStep(ctx, number, staff, StepMerge, func(c *Case, _ *Staff) ([]Event, error) {
-		if c.Resident != src.Resident || !slices.Equal(c.Joined, src.Joined) {
-			// Someone joined since it was read: the survivor lacks them.
-			// A retry adds them (the step above adds only who is missing).
-			return nil, ErrConflict
-		}
-		c.State, c.MergedInto = StateClosed, into
-		return []Event{{Kind: EventMerged, Actor: staff, Text: reason, At: l.now(),
-			Data: map[string]string{DataInto: into, DataReason: ReasonMerged}}}, nil
-	})
+	return cs[1], evs[1], nil
 }

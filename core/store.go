@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -66,6 +67,13 @@ type CaseStore interface {
 	// error nothing is written and the error is returned (ErrNoChange is how
 	// an idempotent step says "already done").
 	UpdateCase(ctx context.Context, number string, change func(*Case) ([]Event, error)) (Case, []Event, error)
+	// UpdateCases is UpdateCase for several cases (numbers, distinct; see
+	// CheckCaseNumbers) in one atomic write: change edits them, in the
+	// order of numbers, and returns each one's events; every case must
+	// have some (else ErrNoChange). Either all are written or none: a step
+	// that changes two cases, such as merging, can never be left half
+	// done by a crash.
+	UpdateCases(ctx context.Context, numbers []string, change func([]*Case) ([][]Event, error)) ([]Case, [][]Event, error)
 	// EventsSince returns up to limit events of any case with a sequence
 	// number above seq, in order: what a reconnecting console missed.
 	EventsSince(ctx context.Context, seq uint64, limit int) ([]Event, error)
@@ -74,6 +82,23 @@ type CaseStore interface {
 	// closed: what RatesOf and MonthlyLedgerOf read, at a cost that grows
 	// with the cells and the open cases, not the ledger.
 	Figures(ctx context.Context) (FigureTally, error)
+}
+
+// MaxCasesPerWrite bounds the cases one UpdateCases writes.
+const MaxCasesPerWrite = 8
+
+// CheckCaseNumbers checks the numbers UpdateCases is given: at least one,
+// at most MaxCasesPerWrite, none empty and none twice (ErrInvalid).
+func CheckCaseNumbers(numbers []string) error {
+	if len(numbers) == 0 || len(numbers) > MaxCasesPerWrite {
+		return fmt.Errorf("%d cases in one write: %w", len(numbers), ErrInvalid)
+	}
+	for i, n := range numbers {
+		if n == "" || slices.Contains(numbers[:i], n) {
+			return fmt.Errorf("case %q in one write: %w", n, ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // Records keeps small durable records that are not cases, in namespaces:

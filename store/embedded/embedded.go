@@ -514,6 +514,55 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 	return c, evs, nil
 }
 
+// UpdateCases implements core.CaseStore: the cases are read, changed and
+// written in one transaction, so they are written together or not at all.
+func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([]*core.Case) ([][]core.Event, error)) ([]core.Case, [][]core.Event, error) {
+	if err := core.CheckCaseNumbers(numbers); err != nil {
+		return nil, nil, fmt.Errorf("update cases: %w", err)
+	}
+	var (
+		cases []core.Case
+		evs   [][]core.Event
+	)
+	err := s.writes.update(func(tx *bolt.Tx) error {
+		cases = make([]core.Case, len(numbers))
+		ptrs := make([]*core.Case, len(numbers))
+		was := make([]indexedAs, len(numbers))
+		for i, number := range numbers {
+			if err := getCase(tx, number, &cases[i]); err != nil {
+				return err
+			}
+			was[i], ptrs[i] = indexOf(&cases[i]), &cases[i]
+		}
+		var err error
+		if evs, err = change(ptrs); err != nil {
+			return err
+		}
+		if len(evs) != len(numbers) {
+			return fmt.Errorf("update cases: %d event lists for %d cases: %w", len(evs), len(numbers), core.ErrInvalid)
+		}
+		for i := range evs {
+			if len(evs[i]) == 0 {
+				return core.ErrNoChange
+			}
+		}
+		for i, number := range numbers {
+			c := &cases[i]
+			c.Number = number // the key is not the change's to edit
+			c.Version++
+			if evs[i], err = s.write(tx, &was[i], c, evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.signal()
+	return cases, evs, nil
+}
+
 // EventsSince implements core.CaseStore.
 func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
 	var out []core.Event

@@ -56,6 +56,8 @@ func Run(t *testing.T, factory Factory) {
 		{"UpdateAppendsEvents", testUpdateAppendsEvents},
 		{"UpdateErrorWritesNothing", testUpdateErrorWritesNothing},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
+		{"UpdateCasesAllOrNothing", testUpdateCasesAllOrNothing},
+		{"UpdateCasesConcurrent", testUpdateCasesConcurrent},
 		{"QueryByResidentStateGrid", testQuery},
 		{"IndexesFollowEveryWrite", testIndexes},
 		{"KeepFiltersBeforeLimit", testKeep},
@@ -254,6 +256,173 @@ func testConcurrentUpdates(t *testing.T, s store.Store, clock *Clock) {
 	}
 	if log, _ := s.Events(ctx, c.Number); len(log) != writers+1 {
 		t.Fatalf("log has %d events, want %d", len(log), writers+1)
+	}
+}
+
+// Two cases written by UpdateCases (a merge: one closed, the other gaining
+// its resident) are written together or not at all: a change that fails
+// after editing the first, a second case that does not exist, or a bad
+// list of numbers writes neither, so no crash or refusal can leave the
+// first written without the second.
+func testUpdateCasesAllOrNothing(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	a, b := mustCreate(t, s, clock, "o1", "g1"), mustCreate(t, s, clock, "o2", "g1")
+	unchanged := func(when string) {
+		t.Helper()
+		for _, c := range []core.Case{a, b} {
+			got, err := s.Case(ctx, c.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != c.State || got.Version != c.Version || len(got.Joined) != 0 {
+				t.Fatalf("%s: case %s written: %+v", when, c.Number, got)
+			}
+			if log, _ := s.Events(ctx, c.Number); len(log) != 1 {
+				t.Fatalf("%s: log of %s grew: %+v", when, c.Number, log)
+			}
+		}
+		if evs, _ := s.EventsSince(ctx, 0, 100); len(evs) != 2 {
+			t.Fatalf("%s: %d events in the log, want the 2 filings", when, len(evs))
+		}
+	}
+	merge := func(cs []*core.Case) [][]core.Event {
+		cs[0].Joined = append(cs[0].Joined, cs[1].Resident)
+		cs[1].State, cs[1].MergedInto = core.StateClosed, cs[0].Number
+		return [][]core.Event{{{Kind: core.EventMergedIn, Actor: "s1", At: clock.Now()}},
+			{{Kind: core.EventMerged, Actor: "s1", At: clock.Now()}}}
+	}
+	boom := errors.New("boom")
+	if _, _, err := s.UpdateCases(ctx, []string{a.Number, b.Number}, func(cs []*core.Case) ([][]core.Event, error) {
+		merge(cs)
+		return nil, boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	unchanged("a change that fails")
+	if _, _, err := s.UpdateCases(ctx, []string{a.Number, b.Number}, func(cs []*core.Case) ([][]core.Event, error) {
+		evs := merge(cs)
+		evs[1] = nil // the second half has nothing to write
+		return evs, nil
+	}); !errors.Is(err, core.ErrNoChange) {
+		t.Fatalf("err = %v, want ErrNoChange", err)
+	}
+	unchanged("a half with no events")
+	if _, _, err := s.UpdateCases(ctx, []string{a.Number, "ST-none"}, func(cs []*core.Case) ([][]core.Event, error) {
+		t.Error("change called for a case that does not exist")
+		return merge(cs), nil
+	}); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	unchanged("a second case not found")
+	for _, numbers := range [][]string{nil, {a.Number, a.Number}, {a.Number, ""}} {
+		if _, _, err := s.UpdateCases(ctx, numbers, func(cs []*core.Case) ([][]core.Event, error) {
+			t.Errorf("change called for %q", numbers)
+			return merge(cs), nil
+		}); !errors.Is(err, core.ErrInvalid) {
+			t.Fatalf("numbers %q: err = %v, want ErrInvalid", numbers, err)
+		}
+	}
+	unchanged("bad numbers")
+
+	clock.Advance(time.Minute)
+	got, evs, err := s.UpdateCases(ctx, []string{a.Number, b.Number}, func(cs []*core.Case) ([][]core.Event, error) {
+		return merge(cs), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Version != a.Version+1 || !slices.Equal(got[0].Joined, []string{"o2"}) ||
+		got[1].State != core.StateClosed || got[1].MergedInto != a.Number {
+		t.Fatalf("cases written %+v", got)
+	}
+	if len(evs) != 2 || len(evs[0]) != 1 || len(evs[1]) != 1 || evs[0][0].Case != a.Number || evs[1][0].Case != b.Number ||
+		evs[1][0].Seq != evs[0][0].Seq+1 {
+		t.Fatalf("events %+v", evs)
+	}
+	for i, c := range []core.Case{a, b} {
+		stored, err := s.Case(ctx, c.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Version != got[i].Version || stored.State != got[i].State {
+			t.Errorf("stored %s %+v, want %+v", c.Number, stored, got[i])
+		}
+	}
+	if log, _ := s.EventsSince(ctx, 0, 100); fmt.Sprint(kindsOf(log)) != "[submitted submitted merged_in merged]" {
+		t.Errorf("the log %v", kindsOf(log))
+	}
+	// The closed case leaves the live index and the figures' open cases.
+	if open, _ := s.Cases(ctx, core.CaseQuery{States: []core.State{core.StateSubmitted}}); len(open) != 1 || open[0].Number != a.Number {
+		t.Errorf("open cases %v", open)
+	}
+	fig, err := s.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fig.Live) != 1 || fig.Live[0].Number != a.Number {
+		t.Errorf("live marks %+v", fig.Live)
+	}
+	counts, _ := s.CountCases(ctx)
+	if counts[core.StateClosed] != 1 || counts[core.StateSubmitted] != 1 {
+		t.Errorf("counts %v", counts)
+	}
+}
+
+// Writes of two cases together, racing writes of one of them alone, lose
+// nothing, and each pair's events are next to each other in the log: no
+// write ever sees one half.
+func testUpdateCasesConcurrent(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	a, b := mustCreate(t, s, clock, "o1", "g1"), mustCreate(t, s, clock, "o2", "g1")
+	const writers = 10
+	var wg sync.WaitGroup
+	for i := 0; i < writers; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.UpdateCases(ctx, []string{a.Number, b.Number}, func(cs []*core.Case) ([][]core.Event, error) {
+				cs[0].Rating++
+				cs[1].Rating++
+				return [][]core.Event{{{Kind: core.EventReplied, Actor: "pair", At: clock.Now()}},
+					{{Kind: core.EventReplied, Actor: "pair", At: clock.Now()}}}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			_, _, err := s.UpdateCase(ctx, b.Number, func(c *core.Case) ([]core.Event, error) {
+				c.Rating++
+				return []core.Event{{Kind: core.EventReplied, Actor: "alone", At: clock.Now()}}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	ga, _ := s.Case(ctx, a.Number)
+	gb, _ := s.Case(ctx, b.Number)
+	if ga.Rating != writers || gb.Rating != 2*writers {
+		t.Fatalf("ratings %d and %d, want %d and %d", ga.Rating, gb.Rating, writers, 2*writers)
+	}
+	log, err := s.EventsSince(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := 0
+	for i, e := range log {
+		if e.Actor != "pair" || e.Case != a.Number {
+			continue
+		}
+		if i+1 >= len(log) || log[i+1].Case != b.Number || log[i+1].Actor != "pair" {
+			t.Fatalf("the pair's event at %d is not followed by its other half: %+v", i, log)
+		}
+		pairs++
+	}
+	if pairs != writers {
+		t.Fatalf("%d pairs in the log, want %d", pairs, writers)
 	}
 }
 

@@ -52,7 +52,11 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // {"filed", number of the case filed with the submit key} having written
 // nothing. The stream entry is added first, as the write most
 // likely to fail (a key of the wrong type), and the case last.
-const writeScript = `
+const writeScript = writePrelude + writeCheck + writeBody
+
+// writePrelude, writeCheck and writeBody are the parts of writeScript:
+// writeManyScript runs the checks of every case before the first write.
+const writePrelude = `
 local placeholder = '18446744073709551615'
 local tagged = '"seq":' .. placeholder
 local function fill(s, seq)
@@ -61,6 +65,9 @@ local function fill(s, seq)
   if not i then return s end
   return string.sub(s, 1, i - 1) .. '"seq":' .. seq .. string.sub(s, j + 1)
 end
+`
+
+const writeCheck = `
 if ARGV[1] == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
   if ARGV[3] ~= '' then
@@ -72,6 +79,9 @@ else
   if not cur then return {'notfound'} end
   if redis.sha1hex(cur) ~= ARGV[3] then return {'conflict'} end
 end
+`
+
+const writeBody = `
 local out = {'ok'}
 redis.call('SET', KEYS[9], ARGV[7])
 local nd = tonumber(ARGV[8])
@@ -124,6 +134,47 @@ redis.call('SET', KEYS[1], ARGV[4])
 return out
 `
 
+// writeManyScript writes several cases and their events in one atomic
+// write (CaseStore.UpdateCases): every case is checked as writeScript
+// checks it, and if one fails nothing is written; then each is written as
+// writeScript writes it. The parameters KEYS and ARGV of its functions
+// shadow the script's own, so the parts read as they do in writeScript.
+//
+// KEYS: each case's writeScript keys in turn. ARGV: 1 the number of cases
+// n, then n pairs of the counts of keys and of arguments of each case,
+// then each case's writeScript arguments in turn. It returns the first
+// refusal, or {"ok", seq...} with the sequence numbers of every case's
+// events in turn.
+const writeManyScript = writePrelude + `
+local function check(KEYS, ARGV)
+` + writeCheck + `
+  return nil
+end
+local function write(KEYS, ARGV)
+` + writeBody + `
+end
+local n = tonumber(ARGV[1])
+local parts, k, a = {}, 0, 1 + 2 * n
+for i = 1, n do
+  local nk, na = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local ks, as = {}, {}
+  for j = 1, nk do ks[j] = KEYS[k + j] end
+  for j = 1, na do as[j] = ARGV[a + j] end
+  k, a = k + nk, a + na
+  parts[i] = {ks, as}
+end
+for i = 1, n do
+  local refused = check(parts[i][1], parts[i][2])
+  if refused then return refused end
+end
+local out = {'ok'}
+for i = 1, n do
+  local got = write(parts[i][1], parts[i][2])
+  for j = 2, #got do out[#out + 1] = got[j] end
+end
+return out
+`
+
 // Results of writeScript other than "ok".
 var (
 	errExists   = errors.New("exists")
@@ -147,14 +198,28 @@ const maxAttempts = 64
 // case it decoded to; both nil for create. marks are the case's figure
 // marks when it was read (nil for create).
 func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, old []byte, was *core.Case, marks *core.FigureMarks) error {
+	keys, args, err := s.writeArgs(c, evs, old, was, marks)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
+	if err != nil {
+		return fmt.Errorf("write script: %w", err)
+	}
+	return numberEvents(res, evs)
+}
+
+// writeArgs are writeScript's keys and arguments for writing c and evs
+// (runWrite).
+func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.Case, marks *core.FigureMarks) (keys, args []string, err error) {
 	caseJSON, err := json.Marshal(c)
 	if err != nil {
-		return fmt.Errorf("encode case: %w", err)
+		return nil, nil, fmt.Errorf("encode case: %w", err)
 	}
 	after, deltas := s.figures.Mark(marks, c, evs)
 	marksJSON, err := json.Marshal(after)
 	if err != nil {
-		return fmt.Errorf("encode marks: %w", err)
+		return nil, nil, fmt.Errorf("encode marks: %w", err)
 	}
 	live := "keep"
 	switch isLive := c.State != core.StateClosed; {
@@ -167,9 +232,9 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if was != nil {
 		wasGrid = s.gridKey(was.Grid)
 	}
-	keys := []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.seqsPrefix(), s.seqKey(), s.stream,
+	keys = []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.seqsPrefix(), s.seqKey(), s.stream,
 		s.liveKey(), wasGrid, s.gridKey(c.Grid), s.marksKey(c.Number), s.figuresKey()}
-	args := []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), string(marksJSON), ""}
+	args = []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), string(marksJSON), ""}
 	args = appendFigureDeltas(args, deltas, core.StateDeltas(marks, &after))
 	if old == nil {
 		args[0] = "create"
@@ -185,7 +250,7 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	for _, ev := range evs {
 		tail, fields, err := encodeEvent(ev)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		args = append(args, tail, strconv.Itoa(len(fields)))
 		args = append(args, fields...)
@@ -193,10 +258,12 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	leave, join := s.nearMoves(was, c)
 	args = append(args, strconv.Itoa(len(leave)), strconv.Itoa(len(join)))
 	keys = append(append(keys, leave...), join...)
-	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
-	if err != nil {
-		return fmt.Errorf("write script: %w", err)
-	}
+	return keys, args, nil
+}
+
+// numberEvents reads a write script's reply: the refusal as an error, or
+// the sequence numbers of evs.
+func numberEvents(res []vk.ValkeyMessage, evs []core.Event) error {
 	if len(res) == 0 {
 		return errors.New("write script: empty reply")
 	}
@@ -369,6 +436,94 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		select {
 		case <-ctx.Done():
 			return core.Case{}, nil, fmt.Errorf("update case %s: %w", number, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// UpdateCases implements core.CaseStore: UpdateCase for several cases in
+// one run of writeManyScript, which refuses the whole write if any case
+// changed since it was read; UpdateCases then reads them all again and
+// reruns change, as UpdateCase does.
+func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([]*core.Case) ([][]core.Event, error)) ([]core.Case, [][]core.Event, error) {
+	if err := core.CheckCaseNumbers(numbers); err != nil {
+		return nil, nil, fmt.Errorf("update cases: %w", err)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		cases := make([]core.Case, len(numbers))
+		ptrs := make([]*core.Case, len(numbers))
+		raws := make([][]byte, len(numbers))
+		marks := make([]*core.FigureMarks, len(numbers))
+		was := make([]core.Case, len(numbers))
+		for i, number := range numbers {
+			c, raw, m, err := s.caseWithMarks(ctx, number)
+			if err != nil {
+				return nil, nil, fmt.Errorf("update cases: %w", err)
+			}
+			cases[i], raws[i], marks[i] = c, raw, m
+			was[i] = core.Case{State: c.State, Grid: c.Grid, Category: c.Category, Location: c.Location}
+			ptrs[i] = &cases[i]
+		}
+		evs, err := change(ptrs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(evs) != len(numbers) {
+			return nil, nil, fmt.Errorf("update cases: %d event lists for %d cases: %w", len(evs), len(numbers), core.ErrInvalid)
+		}
+		args := []string{strconv.Itoa(len(numbers))}
+		var keys, caseArgs []string
+		all := 0
+		for i, number := range numbers {
+			if len(evs[i]) == 0 {
+				return nil, nil, core.ErrNoChange
+			}
+			c := &cases[i]
+			c.Number = number // the key is not the change's to edit
+			c.Version++
+			for j := range evs[i] {
+				evs[i][j].Case = number
+				c.UpdatedAt = evs[i][j].At
+			}
+			k, a, err := s.writeArgs(c, evs[i], raws[i], &was[i], marks[i])
+			if err != nil {
+				return nil, nil, fmt.Errorf("update cases: %w", err)
+			}
+			args = append(args, strconv.Itoa(len(k)), strconv.Itoa(len(a)))
+			keys, caseArgs = append(keys, k...), append(caseArgs, a...)
+			all += len(evs[i])
+		}
+		flat := make([]core.Event, 0, all)
+		for _, e := range evs {
+			flat = append(flat, e...)
+		}
+		res, err := s.writeMany.Exec(ctx, s.client, keys, append(args, caseArgs...)).ToArray()
+		if err != nil {
+			return nil, nil, fmt.Errorf("update cases: write script: %w", err)
+		}
+		err = numberEvents(res, flat)
+		if err == nil {
+			at := 0
+			for i := range evs {
+				for j := range evs[i] {
+					evs[i][j].Seq = flat[at].Seq
+					at++
+				}
+			}
+			return cases, evs, nil
+		}
+		if !errors.Is(err, errConflict) {
+			return nil, nil, fmt.Errorf("update cases %v: %w", numbers, err)
+		}
+		if attempt == maxAttempts {
+			return nil, nil, fmt.Errorf("update cases %v: still contended after %d attempts: %w", numbers, attempt, core.ErrConflict)
+		}
+		wait := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("update cases %v: %w", numbers, ctx.Err())
 		case <-time.After(wait):
 		}
 	}

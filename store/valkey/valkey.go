@@ -113,6 +113,7 @@ type Store struct {
 	now        func() time.Time
 	timeout    time.Duration
 	write      *vk.Lua
+	writeMany  *vk.Lua
 	tally      *vk.Lua
 	stream     string
 	figures    core.FigureRule
@@ -152,6 +153,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		now:        opt.Now,
 		timeout:    opt.Timeout,
 		write:      vk.NewLuaScript(writeScript),
+		writeMany:  vk.NewLuaScript(writeManyScript),
 		tally:      vk.NewLuaScript(tallyScript),
 		figures:    opt.Figures,
 		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
