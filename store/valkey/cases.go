@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -212,14 +211,14 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 // writeArgs are writeScript's keys and arguments for writing c and evs
 // (runWrite).
 func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.Case, marks *core.FigureMarks) (keys, args []string, err error) {
-	caseJSON, err := json.Marshal(c)
+	caseJSON, err := encodeCase(c)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode case: %w", err)
+		return nil, nil, err
 	}
 	after, deltas := s.figures.Mark(marks, c, evs)
-	marksJSON, err := json.Marshal(after)
+	marksJSON, err := encodeMarks(&after)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode marks: %w", err)
+		return nil, nil, err
 	}
 	live := "keep"
 	switch isLive := c.State != core.StateClosed; {
@@ -300,9 +299,13 @@ func numberEvents(res []vk.ValkeyMessage, evs []core.Event) error {
 // (logTail), and its stream entry fields with the sequence placeholder for
 // the script to fill in.
 func encodeEvent(ev core.Event) (string, []string, error) {
-	tail, err := logTail(ev)
+	plain, err := logTail(ev)
 	if err != nil {
 		return "", nil, err
+	}
+	tail, err := eventCodec.pack([]byte(plain))
+	if err != nil {
+		return "", nil, fmt.Errorf("encode event of %s: %w", ev.Case, err)
 	}
 	ev.Seq = seqPlaceholder
 	msg, err := routing.NewMessage(ev)
@@ -317,7 +320,7 @@ func encodeEvent(ev core.Event) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return tail, fields, nil
+	return string(tail), fields, nil
 }
 
 // CreateCase implements core.CaseStore. The day's number is taken first
@@ -389,7 +392,7 @@ func (s *Store) getCase(ctx context.Context, number string) (core.Case, []byte, 
 	if err != nil {
 		return c, nil, fmt.Errorf("case %q: %w", number, err)
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := decodeCase(raw, &c); err != nil {
 		return c, nil, fmt.Errorf("case %q: %w", number, err)
 	}
 	return c, raw, nil
@@ -574,7 +577,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
 			}
 			var c core.Case
-			if err := json.Unmarshal(raw, &c); err != nil {
+			if err := decodeCase(raw, &c); err != nil {
 				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
 			}
 			if q.Match(&c) {

@@ -26,7 +26,8 @@ import (
 //
 // An event in the log is a JSON array without the field names, the case
 // number (the key says it) or the sequence placeholder: the script writes
-// "[" and the number it took before what Go encoded (logTail):
+// "[" and the number it took before what Go encoded (logTail), which is
+// compressed (encoding.go):
 //
 //	[seq,"kind","actor",at,data,"text",offset]
 //
@@ -106,8 +107,12 @@ func decodeLogEntry(number, raw string) (core.Event, error) {
 		err := json.Unmarshal([]byte(raw), &ev)
 		return ev, err
 	}
+	plain, err := expandLogEntry(raw)
+	if err != nil {
+		return ev, err
+	}
 	var parts []json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &parts); err != nil {
+	if err := json.Unmarshal(plain, &parts); err != nil {
 		return ev, err
 	}
 	if len(parts) < 4 {
@@ -161,6 +166,27 @@ func decodeLogEntry(number, raw string) (core.Event, error) {
 		}
 	}
 	return ev, nil
+}
+
+// expandLogEntry returns a log entry as the JSON array it stands for:
+// after "[" and the sequence number the write script put, the rest is
+// either plain (",…") or compressed (encoding.go).
+func expandLogEntry(raw string) ([]byte, error) {
+	i := 1
+	for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
+		i++
+	}
+	if !strings.HasPrefix(raw, "[") || i == 1 || i == len(raw) {
+		return nil, fmt.Errorf("log entry %.40q", raw)
+	}
+	if raw[i] == ',' {
+		return []byte(raw), nil
+	}
+	tail, err := eventCodec.unpack([]byte(raw[i:]))
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(raw[:i]), tail...), nil
 }
 
 // decodeEvents decodes number's log.

@@ -2,7 +2,6 @@ package valkey
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -103,13 +102,13 @@ func (s *Store) caseWithMarks(ctx context.Context, number string) (core.Case, []
 	if err != nil {
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := decodeCase(raw, &c); err != nil {
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
 	}
 	rawMarks, err := vals[1].AsBytes()
 	if err == nil {
 		var m core.FigureMarks
-		if err := json.Unmarshal(rawMarks, &m); err != nil {
+		if err := decodeMarks(rawMarks, &m); err != nil {
 			return c, nil, nil, fmt.Errorf("marks of %q: %w", number, err)
 		}
 		return c, raw, &m, nil
@@ -144,7 +143,7 @@ func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMar
 		return nil, fmt.Errorf("marks of %q: %w", c.Number, err)
 	}
 	var m core.FigureMarks
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := decodeMarks(raw, &m); err != nil {
 		return nil, fmt.Errorf("marks of %q: %w", c.Number, err)
 	}
 	return &m, nil
@@ -176,7 +175,7 @@ return 1
 // tallyOld counts case c, with its whole log evs, if it is not counted.
 func (s *Store) tallyOld(ctx context.Context, c *core.Case, evs []core.Event) (bool, error) {
 	m, deltas := s.figures.Mark(nil, c, evs)
-	marks, err := json.Marshal(m)
+	marks, err := encodeMarks(&m)
 	if err != nil {
 		return false, err
 	}
@@ -288,7 +287,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 				return core.FigureTally{}, fmt.Errorf("figures: %s: %w", part[j], err)
 			}
 			var m core.FigureMarks
-			if err := json.Unmarshal(raw, &m); err != nil {
+			if err := decodeMarks(raw, &m); err != nil {
 				return core.FigureTally{}, fmt.Errorf("figures: %s: %w", part[j], err)
 			}
 			t.Live = append(t.Live, m)

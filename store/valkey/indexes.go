@@ -2,7 +2,6 @@ package valkey
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -50,7 +49,8 @@ func slicesContains(states []core.State, st core.State) bool {
 // another grid since was indexed by the write that moved it.
 const indexScript = `
 local raw = redis.call('GET', KEYS[1])
-if not raw then return 0 end
+-- A case not in plain JSON was written compressed, and indexed by that write.
+if not raw or string.sub(raw, 1, 1) ~= '{' then return 0 end
 local c = cjson.decode(raw)
 if c.grid ~= ARGV[2] then return 0 end
 if c.state ~= 'closed' then redis.call('ZADD', KEYS[2], 0, ARGV[1]) end
@@ -130,7 +130,7 @@ func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case,
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
 		var c core.Case
-		if err := json.Unmarshal(raw, &c); err != nil {
+		if err := decodeCase(raw, &c); err != nil {
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
 		out[i] = &c

@@ -2,6 +2,7 @@ package valkey_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -36,8 +37,22 @@ func TestIndexesBuiltForAnOlderLedger(t *testing.T) {
 			}
 		}
 	}
-	// The keys as an older gridbot left them: no indexes.
+	// The keys as an older gridbot left them: no indexes, the cases in
+	// plain JSON.
 	cl := s.Client()
+	for _, n := range numbers {
+		c, err := s.Case(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Do(ctx, cl.B().Set().Key(prefix+"{gb}:case:"+n).Value(string(raw)).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, k := range []string{"live", "grid:g1", "grid:g2", "indexed"} {
 		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:"+k).Build()).Error(); err != nil {
 			t.Fatal(err)
