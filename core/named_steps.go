@@ -73,7 +73,9 @@ func (l *Ledger) ResolveWithPhoto(ctx context.Context, number, staff, result str
 		now := l.now()
 		c.Photos = append(c.Photos, photo)
 		c.State, c.Result, c.ResolvedAt = StateResolved, result, now
-		return []Event{{Kind: EventResolved, Actor: staff, Text: result, At: now,
-			Data: map[string]string{DataMedia: photo.MediaID, DataKind: MediaImage}}}, nil
+		// A case the grid found itself is settled when resolved, with a
+		// photo or without.
+		return c.settleFound(staff, Event{Kind: EventResolved, Actor: staff, Text: result, At: now,
+			Data: map[string]string{DataMedia: photo.MediaID, DataKind: MediaImage}}), nil
 	})
 }

@@ -48,6 +48,29 @@ func (d *Desk) patrolMaterial(ctx context.Context, openid string) (patrolMateria
 	return m, nil
 }
 
+// dropPatrolPhoto takes the photo media out of what waits for a report:
+// it went with a 办结 as the photo of the fix.
+func (d *Desk) dropPatrolPhoto(ctx context.Context, openid, media string) {
+	mat, err := d.patrolMaterial(ctx, openid)
+	if err != nil || len(mat.Photos) == 0 {
+		return
+	}
+	kept := mat.Photos[:0]
+	for _, p := range mat.Photos {
+		if p.MediaID != media {
+			kept = append(kept, p)
+		}
+	}
+	mat.Photos = kept
+	b, err := json.Marshal(mat)
+	if err == nil {
+		err = d.Keys.Set(ctx, patrolKey(openid), b, PatrolWindow)
+	}
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: patrol material", "err", err)
+	}
+}
+
 // mayPatrol reports whether s files patrol reports: grid leaders, villages
 // and the town; departments report through the grid.
 func mayPatrol(s *core.Staff) bool { return s.Role != core.RoleDepartment }
@@ -71,7 +94,7 @@ func (d *Desk) keepForPatrol(ctx context.Context, town *core.Town, s *core.Staff
 		}
 		mat.Photos = append(mat.Photos, core.Media{MediaID: m.MediaID, URL: m.PicURL})
 		answer = "收到照片。要作为主动发现的问题上报吗？请发送“上报 问题描述”（可以再发照片和现场位置）。\n" +
-			"如果是要发给群众的，请先发送“回复 编号 内容”。"
+			"如果是办结现场照片，请接着发送“办结 编号 办理结果”；如果是要发给群众的，请先发送“回复 编号 内容”。"
 	case core.MessageLocation:
 		if m.Location == nil {
 			return "没有收到位置，请重新发送。"

@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ type StaffLedger interface {
 	Reply(ctx context.Context, number, staff, text string) (core.Case, []core.Event, error)
 	Relay(ctx context.Context, number, staff string, photo *core.Media, loc *core.Location) (core.Case, []core.Event, error)
 	Resolve(ctx context.Context, number, staff, result string) (core.Case, []core.Event, error)
+	ResolveWithPhoto(ctx context.Context, number, staff, result string, photo core.Media) (core.Case, []core.Event, error)
 	Whistle(ctx context.Context, number, staff, dept, reason string) (core.Case, []core.Event, error)
 	Transfer(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
 	Sign(ctx context.Context, number, staff string) (core.Case, []core.Event, error)
@@ -42,6 +44,22 @@ var _ StaffLedger = (*core.Ledger)(nil)
 // RelayWindow is how long after a 回复 a leader's photos and locations go to
 // that case's resident.
 const RelayWindow = 30 * time.Minute
+
+// FixPhotoWindow is how long a photo staff send stays the photo of the fix
+// (办结现场照片) that a 办结 sent next carries to the resident.
+const FixPhotoWindow = 10 * time.Minute
+
+// fixPhotoKey is the core.Ephemeral key of the last photo a staff member
+// sent, while it may still be the photo of the fix.
+func fixPhotoKey(openid string) string { return "stafffix:" + openid }
+
+// fixPhoto is a photo staff sent in chat, kept for the 办结 that may follow.
+type fixPhoto struct {
+	// Case is the case it was relayed to, "" when it went to no case
+	// (kept for a patrol report, or for 办结 alone).
+	Case  string     `json:"case,omitempty"`
+	Photo core.Media `json:"photo"`
+}
 
 // maxWorkListed bounds the cases 我的 lists for staff.
 const maxWorkListed = 10
@@ -195,6 +213,11 @@ func (d *Desk) Answer(ctx context.Context, m core.Message) (reply string, ok boo
 	if err != nil || s == nil {
 		return "", false, err
 	}
+	if m.Kind != core.MessageImage && !(isCmd && cmd.verb == "办结") {
+		// The photo of the fix is the one sent right before 办结:
+		// anything else sent between them ends it.
+		d.forgetFixPhoto(ctx, m.From)
+	}
 	switch m.Kind {
 	case core.MessageText:
 		if !isCmd {
@@ -318,13 +341,20 @@ func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string 
 		d.log().ErrorContext(ctx, "dialogs: relay target", "err", err)
 		return "抱歉，暂时没能转发，请稍后再试。"
 	}
-	if !ok && !mayPatrol(s) {
+	if !ok && !mayPatrol(s) && m.Kind != core.MessageImage {
 		return "如需把照片或位置发给群众，请先发送“回复 编号 内容”，再在30分钟内发送。"
 	}
 	if m.Kind == core.MessageImage && core.ParseAddress(m.From).Channel != core.ChannelWeChat {
 		if answer, bridged := d.bridge(ctx, &m, string(number)); !bridged {
 			return answer
 		}
+	}
+	if m.Kind == core.MessageImage {
+		d.keepFixPhoto(ctx, m.From, fixPhoto{Case: string(number), Photo: core.Media{MediaID: m.MediaID, URL: m.PicURL}})
+	}
+	if !ok && !mayPatrol(s) {
+		return "收到照片。如果是办结现场照片，请接着发送“办结 编号 办理结果”，照片会随结果发给群众。\n" +
+			"如果是要发给群众的，请先发送“回复 编号 内容”，再在30分钟内发送照片。"
 	}
 	if !ok {
 		return d.keepForPatrol(ctx, d.Town.Town(), s, m)
@@ -337,11 +367,63 @@ func (d *Desk) relay(ctx context.Context, s *core.Staff, m core.Message) string 
 	if err != nil {
 		return d.failed(ctx, string(number), err)
 	}
-	what := "照片"
 	if photo == nil {
-		what = "位置"
+		return "已把位置转给群众。\n编号：" + string(number)
 	}
-	return "已把" + what + "转给群众。\n编号：" + string(number)
+	return "已把照片转给群众。如果是办结现场照片，接着发送“办结 " + string(number) + " 办理结果”，照片会随结果一起发给群众。\n编号：" + string(number)
+}
+
+// keepFixPhoto keeps the photo staff just sent as the photo of the fix of
+// the 办结 they may send next. Failing to keep it loses only that: logged.
+func (d *Desk) keepFixPhoto(ctx context.Context, openid string, p fixPhoto) {
+	b, err := json.Marshal(p)
+	if err == nil {
+		err = d.Keys.Set(ctx, fixPhotoKey(openid), b, FixPhotoWindow)
+	}
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: keep fix photo", "err", err)
+	}
+}
+
+func (d *Desk) forgetFixPhoto(ctx context.Context, openid string) {
+	if err := d.Keys.Delete(ctx, fixPhotoKey(openid)); err != nil {
+		d.log().ErrorContext(ctx, "dialogs: forget fix photo", "err", err)
+	}
+}
+
+// takeFixPhoto returns the photo staff sent right before resolving case
+// number: one relayed to that case or to none, within FixPhotoWindow.
+func (d *Desk) takeFixPhoto(ctx context.Context, openid, number string) (fixPhoto, bool) {
+	b, ok, err := d.Keys.Get(ctx, fixPhotoKey(openid))
+	if err != nil {
+		d.log().ErrorContext(ctx, "dialogs: fix photo", "err", err)
+		return fixPhoto{}, false
+	}
+	var p fixPhoto
+	if !ok || json.Unmarshal(b, &p) != nil || p.Photo.MediaID == "" || (p.Case != "" && p.Case != number) {
+		return fixPhoto{}, false
+	}
+	return p, true
+}
+
+// resolve is 办结: with the photo sent right before it, when there is one,
+// as the photo of the fix the resident sees with the result.
+func (d *Desk) resolve(ctx context.Context, s *core.Staff, openid, number, result string, c *core.Case) string {
+	done := func(what string) string { return what + "\n编号：" + number }
+	p, ok := d.takeFixPhoto(ctx, openid, number)
+	if !ok {
+		_, _, err := d.Ledger.Resolve(ctx, number, s.ID, result)
+		return d.outcome(ctx, number, err, done(foundOr(c, "已办结，主动发现的事项办结即销号。", "已办结，群众会收到结果并评价。")))
+	}
+	_, _, err := d.Ledger.ResolveWithPhoto(ctx, number, s.ID, result, p.Photo)
+	if err == nil {
+		d.forgetFixPhoto(ctx, openid)
+		if p.Case == "" {
+			d.dropPatrolPhoto(ctx, openid, p.Photo.MediaID)
+		}
+	}
+	return d.outcome(ctx, number, err, done(foundOr(c, "已办结，附办结现场照片，主动发现的事项办结即销号。",
+		"已办结，办结现场照片随结果发给群众，群众会评价。")))
 }
 
 // bridge turns the photo of m, sent on another channel than WeChat, into
@@ -431,8 +513,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		}
 		return d.outcome(ctx, number, err, done("已回复群众（以"+town.PlaceName(c.Grid)+"的名义）。30分钟内发送的照片、位置也会转给群众。"))
 	case "办结":
-		_, _, err = d.Ledger.Resolve(ctx, number, s.ID, cmd.rest)
-		return d.outcome(ctx, number, err, done(foundOr(&c, "已办结，主动发现的事项办结即销号。", "已办结，群众会收到结果并评价。")))
+		return d.resolve(ctx, s, openid, number, cmd.rest, &c)
 	case "吹哨":
 		name, reason, _ := strings.Cut(cmd.rest, " ")
 		dept := town.DepartmentByName(name)

@@ -170,6 +170,9 @@ func runStaffTranscript(t *testing.T, src string, batched bool) string {
 					if e.Text != "" {
 						k += ":" + e.Text
 					}
+					if id := e.Data[core.DataMedia]; id != "" {
+						k += "+" + id
+					}
 					kinds = append(kinds, k)
 				}
 				emit("= ", strings.Join(kinds, " "))

@@ -18,9 +18,12 @@ type MediaFetcher interface {
 // keepMedia fetches the photos and voice notes of a case just filed or
 // added to, and keeps them (WeChat's copies expire after three days), so
 // staff can view and play them on the console. What is kept already is
-// skipped, which makes a redelivered event cheap and harmless.
+// skipped, which makes a redelivered event cheap and harmless. A 办结
+// with a photo sent in chat (the photo of the fix) keeps it too, so the
+// resident can open it with the result.
 func (h *Handlers) keepMedia(ctx context.Context, ev core.Event) error {
-	if ev.Kind != core.EventSubmitted && ev.Kind != core.EventSupplemented {
+	if ev.Kind != core.EventSubmitted && ev.Kind != core.EventSupplemented &&
+		(ev.Kind != core.EventResolved || ev.Data[core.DataMedia] == "") {
 		return nil
 	}
 	c, err := h.Ledger.Case(ctx, ev.Case)
