@@ -7,33 +7,31 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"gridbot/core"
+	"gridbot/internal/weedtest"
 	"gridbot/objectstore/objecttest"
 )
 
-// The tests run against a real S3-compatible server: SeaweedFS (`weed
-// server -s3`), started on loopback ports by TestMain when a weed binary is
-// found ($GRIDBOT_WEED, or weed on the PATH; .ci/run builds one). Without
-// one the tests skip, except under CI=true, where they fail.
+// The tests run against a real S3-compatible server: SeaweedFS, started on
+// loopback by TestMain when a weed binary is found (internal/weedtest).
+// Without one the tests skip, except under CI=true, where they fail.
 
 const (
-	accessKey = "gridbot-test-access"
-	secretKey = "gridbot-test-secret-0123456789"
+	accessKey = weedtest.AccessKey
+	secretKey = weedtest.SecretKey
 )
 
 var endpoint string // host:port of the test server; "" when there is none
 
 func TestMain(m *testing.M) {
-	stop, err := startWeed()
+	addr, stop, err := weedtest.Run(probe)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "s3 tests: no S3 server:", err)
 	}
+	endpoint = addr
 	code := m.Run()
 	if stop != nil {
 		stop()
@@ -53,107 +51,17 @@ func needServer(t *testing.T) {
 	t.Skip("no S3 server: set GRIDBOT_WEED or put weed on the PATH")
 }
 
-func weedBinary() (string, error) {
-	if p := os.Getenv("GRIDBOT_WEED"); p != "" {
-		return p, nil
-	}
-	return exec.LookPath("weed")
-}
-
-// freePorts returns n loopback ports free at this moment.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// startWeed starts SeaweedFS with an S3 gateway requiring the test's key,
-// every port its own, in a temporary folder, and waits for S3 to answer.
-func startWeed() (func(), error) {
-	bin, err := weedBinary()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "gridbot-weed-")
-	if err != nil {
-		return nil, err
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	conf := filepath.Join(dir, "s3.json")
-	identities := fmt.Sprintf(`{"identities":[{"name":"gridbot","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, accessKey, secretKey)
-	if err := os.WriteFile(conf, []byte(identities), 0o600); err != nil {
-		cleanup()
-		return nil, err
-	}
-	p, err := freePorts(8)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	data := filepath.Join(dir, "data")
-	os.Mkdir(data, 0o700)
-	port := strconv.Itoa
-	cmd := exec.Command(bin, "server", "-dir="+data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-		"-master.port="+port(p[0]), "-master.port.grpc="+port(p[1]), "-master.volumeSizeLimitMB=64",
-		"-volume.port="+port(p[2]), "-volume.port.grpc="+port(p[3]), "-volume.max=32",
-		"-filer", "-filer.port="+port(p[4]), "-filer.port.grpc="+port(p[5]),
-		"-s3", "-s3.port="+port(p[6]), "-s3.port.grpc="+port(p[7]), "-s3.port.iceberg=0", "-s3.port.lance=0",
-		"-s3.config="+conf)
-	logf, _ := os.Create(filepath.Join(dir, "weed.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		cleanup()
-		return nil, err
-	}
-	stop := func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		cleanup()
-	}
-	addr := "127.0.0.1:" + port(p[6])
-	started := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	for {
-		// Ready when a signed request creates the bucket and an object
-		// goes in and out: the gateway answers before its filer is ready.
-		if err := probe(ctx, addr); err == nil {
-			break
-		} else if ctx.Err() != nil {
-			stop()
-			return nil, fmt.Errorf("SeaweedFS did not serve S3 within 90 s: %w (log in %s)", err, logf.Name())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	fmt.Fprintf(os.Stderr, "s3 tests: SeaweedFS serving S3 at %s after %s\n", addr, time.Since(started).Round(time.Millisecond))
-	endpoint = addr
-	return stop, nil
-}
-
+// probe is ready when a signed request creates the bucket and an object
+// goes in and out.
 func probe(ctx context.Context, addr string) error {
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	s, err := Open(pctx, Config{Endpoint: addr, Bucket: testBucket, AccessKey: accessKey, SecretKey: secretKey, Region: "us-east-1"})
+	s, err := Open(ctx, Config{Endpoint: addr, Bucket: testBucket, AccessKey: accessKey, SecretKey: secretKey, Region: "us-east-1"})
 	if err != nil {
 		return err
 	}
-	if err := s.PutObject(pctx, "probe/ready", []byte("x")); err != nil {
+	if err := s.PutObject(ctx, "probe/ready", []byte("x")); err != nil {
 		return err
 	}
-	_, _, err = s.Object(pctx, "probe/ready")
+	_, _, err = s.Object(ctx, "probe/ready")
 	return err
 }
 
