@@ -216,6 +216,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/figures/ledger", s.authed(s.heavy(s.handleLedger)))
 	mux.Handle("GET /api/figures/ledger.csv", s.authed(s.audited(core.AuditExport, "", s.heavy(s.handleLedgerCSV))))
 	s.adminRoutes(mux)
+	s.channelRoutes(mux)
 	s.gridWorkRoutes(mux)
 	mux.HandleFunc("GET /api/ws", s.handleWebsocket)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -101,6 +101,34 @@ func TestRosterAddressesByPreference(t *testing.T) {
 	if _, err := r.Bind(ctx, "wecom:someone-else", code); !errors.Is(err, core.ErrConflict) {
 		t.Errorf("replacing the directory's userid: %v", err)
 	}
+	// A member chooses their channel (通知走微信 / 通知走企业微信): it
+	// outranks the directory's order and prefers, the other stays the
+	// fallback; a channel they have no address on, or that does not run,
+	// is refused and changes nothing.
+	if err := r.SetPrefers(ctx, "gl-L10-a", core.ChannelWeChat); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Addresses(ctx, "gl-L10-a"); !slices.Equal(got, []core.Address{want["gl-L10-a"][1], want["gl-L10-a"][0]}) {
+		t.Errorf("after choosing WeChat: %v", got)
+	}
+	if err := r.SetPrefers(ctx, "v01-cadre", core.ChannelWeCom); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Addresses(ctx, "v01-cadre"); !slices.Equal(got, []core.Address{want["v01-cadre"][1], want["v01-cadre"][0]}) {
+		t.Errorf("the directory's prefers: wechat, then the choice of WeCom: %v", got)
+	}
+	if err := r.SetPrefers(ctx, "gl-L12-a", core.ChannelWeCom); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("WeCom without a userid: %v", err)
+	}
+	if err := wechatOnly.SetPrefers(ctx, "v01-cadre", core.ChannelWeCom); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("WeCom where it does not run: %v", err)
+	}
+	if err := r.SetPrefers(ctx, "nobody", core.ChannelWeChat); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("no such member: %v", err)
+	}
+	if p, _ := r.Prefers(ctx, "gl-L12-a"); p != "" {
+		t.Errorf("a refused choice was kept: %q", p)
+	}
 	// The case last pushed is the person's, whichever channel asks.
 	if err := r.SetLastCase(ctx, "gl-L10-a", "ST1"); err != nil {
 		t.Fatal(err)

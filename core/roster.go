@@ -15,6 +15,7 @@ const (
 	nsBindings   = "staff-bindings"  // Records: address ID → staff ID (WeChat; other channels add -channel)
 	nsAddressOf  = "staff-"          // Records, + channel: staff ID → address ID (staff-wechat, staff-wecom)
 	nsLeave      = "staff-leave"     // Records: staff ID → "away"
+	nsPrefers    = "staff-prefers"   // Records: staff ID → the channel they chose (通知走…)
 	keyBindCode  = "bindcode:"       // Ephemeral: code → staff ID
 	keyBindTries = "bindtries:"      // Ephemeral counter: address → tries
 	keyBindAll   = "bindtries-all"   // Ephemeral counter: tries town-wide (bindcode.go)
@@ -143,8 +144,12 @@ func (r *Roster) Addresses(ctx context.Context, id string) ([]Address, error) {
 	if len(order) == 0 {
 		order = []Channel{ChannelWeChat}
 	}
-	if s.Prefers != "" && slices.Contains(order, s.Prefers) {
-		order = append([]Channel{s.Prefers}, slices.DeleteFunc(slices.Clone(order), func(c Channel) bool { return c == s.Prefers })...)
+	prefers, err := r.Prefers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if prefers != "" && slices.Contains(order, prefers) {
+		order = append([]Channel{prefers}, slices.DeleteFunc(slices.Clone(order), func(c Channel) bool { return c == prefers })...)
 	}
 	var out []Address
 	for _, ch := range order {
@@ -157,6 +162,55 @@ func (r *Roster) Addresses(ctx context.Context, id string) ([]Address, error) {
 		}
 	}
 	return out, nil
+}
+
+// Prefers returns the channel staff id is tried on first: the one they
+// chose (SetPrefers), else the directory's prefers; "" leaves the order to
+// Channels.
+func (r *Roster) Prefers(ctx context.Context, id string) (Channel, error) {
+	if r == nil {
+		return "", nil
+	}
+	v, ok, err := r.Records.Record(ctx, nsPrefers, id)
+	if err != nil {
+		return "", fmt.Errorf("roster: channel of %s: %w", id, err)
+	}
+	if ok {
+		return Channel(v), nil
+	}
+	if s := r.Town.Town().StaffMember(id); s != nil {
+		return s.Prefers, nil
+	}
+	return "", nil
+}
+
+// SetPrefers records that staff id wants notices on ch first (通知走企业微信,
+// 通知走微信, or the console); the other channel stays their fallback. ch
+// must run here (Channels) and the member must have an address on it:
+// ErrInvalid otherwise, ErrNotFound for no such (enabled) member.
+func (r *Roster) SetPrefers(ctx context.Context, id string, ch Channel) error {
+	s := r.Town.Town().StaffMember(id)
+	if s == nil || s.Disabled {
+		return fmt.Errorf("channel of %q: %w", id, ErrNotFound)
+	}
+	order := r.Channels
+	if len(order) == 0 {
+		order = []Channel{ChannelWeChat}
+	}
+	if !slices.Contains(order, ch) {
+		return fmt.Errorf("channel of %s: %q does not run here: %w", id, ch, ErrInvalid)
+	}
+	a, err := r.Address(ctx, id, ch)
+	if err != nil {
+		return err
+	}
+	if a == "" {
+		return fmt.Errorf("channel of %s: no %s address: %w", id, ch, ErrInvalid)
+	}
+	if err := r.Records.PutRecord(ctx, nsPrefers, id, []byte(ch)); err != nil {
+		return fmt.Errorf("roster: set channel of %s: %w", id, err)
+	}
+	return nil
 }
 
 // IssueBindCode returns a new code (bindcode.go) that binds the address

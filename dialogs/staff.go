@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,7 +122,7 @@ type command struct {
 func commandWords() []string {
 	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
 		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办", "会商决定", "会商", "节点完成",
-		"调解结果", "调解"}
+		"调解结果", "调解", "通知走企业微信", "通知走微信"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -228,11 +229,11 @@ func (d *Desk) Answer(ctx context.Context, m core.Message) (reply string, ok boo
 		return d.relay(ctx, s, m), true, nil
 	case core.MessageEvent:
 		if m.Event == core.EventNameSubscribe || m.Event == core.EventNameClick {
-			return staffHelp(s), true, nil
+			return d.help(s), true, nil
 		}
 		return "", true, nil
 	}
-	return "抱歉，暂不支持此类消息，请用文字发送指令。\n" + staffHelp(s), true, nil
+	return "抱歉，暂不支持此类消息，请用文字发送指令。\n" + d.help(s), true, nil
 }
 
 func (d *Desk) bind(ctx context.Context, openid string, cmd command) string {
@@ -252,7 +253,7 @@ func (d *Desk) bind(ctx context.Context, openid string, cmd command) string {
 		d.log().ErrorContext(ctx, "dialogs: bind failed", "err", err)
 		return "抱歉，暂时没能绑定，请稍后再试。"
 	}
-	return fmt.Sprintf("绑定成功！%s（%s），以后的事项会推送到这里。\n", s.Name, roleLabel(s.Role)) + staffHelp(s)
+	return fmt.Sprintf("绑定成功！%s（%s），以后的事项会推送到这里。\n", s.Name, roleLabel(s.Role)) + d.help(s)
 }
 
 func roleLabel(r core.Role) string {
@@ -265,6 +266,43 @@ func roleLabel(r core.Role) string {
 		return "部门"
 	}
 	return "网格长"
+}
+
+// help lists the commands of s's role, and the choice of channel where
+// staff are reached on more than one.
+func (d *Desk) help(s *core.Staff) string {
+	h := staffHelp(s)
+	if d.Roster != nil && len(d.Roster.Channels) > 1 {
+		h = strings.Replace(h, "\n帮助 —— 本说明", "\n通知走企业微信 / 通知走微信 —— 选择通知先发到哪里（发不出时改发另一个）\n帮助 —— 本说明", 1)
+	}
+	return h
+}
+
+// channelNames are the channels as staff call them.
+var channelNames = map[core.Channel]string{core.ChannelWeChat: "微信", core.ChannelWeCom: "企业微信"}
+
+// choose records the channel s wants notices on first (通知走企业微信,
+// 通知走微信): they must have an address there, and it must run here.
+func (d *Desk) choose(ctx context.Context, s *core.Staff, verb string) string {
+	ch, other := core.ChannelWeChat, core.ChannelWeCom
+	if verb == "通知走企业微信" {
+		ch, other = core.ChannelWeCom, core.ChannelWeChat
+	}
+	if !slices.Contains(d.Roster.Channels, ch) && !(ch == core.ChannelWeChat && len(d.Roster.Channels) == 0) {
+		return "本镇没有开通" + channelNames[ch] + "通知，通知都发到" + channelNames[other] + "。"
+	}
+	err := d.Roster.SetPrefers(ctx, s.ID, ch)
+	switch {
+	case errors.Is(err, core.ErrInvalid):
+		return "您还没有绑定" + channelNames[ch] + "。请向管理员获取绑定码，在" + channelNames[ch] + "里发送“绑定 绑定码”后再设置。"
+	case err != nil:
+		d.log().ErrorContext(ctx, "dialogs: choose channel", "err", err)
+		return "抱歉，暂时没能设置，请稍后再试。"
+	}
+	if !slices.Contains(d.Roster.Channels, other) {
+		return "已设置：通知发到" + channelNames[ch] + "。"
+	}
+	return "已设置：以后的通知先发到" + channelNames[ch] + "；" + channelNames[ch] + "发不出时改发" + channelNames[other] + "。"
 }
 
 // staffHelp lists the commands of s's role.
@@ -318,7 +356,7 @@ func (d *Desk) unknown(ctx context.Context, town *core.Town, s *core.Staff, open
 		d.log().ErrorContext(ctx, "dialogs: last case", "err", err)
 	}
 	if last == "" {
-		return "没有认出这条指令。\n" + staffHelp(s)
+		return "没有认出这条指令。\n" + d.help(s)
 	}
 	return "没有认出这条指令，这条消息没有转给群众。\n" +
 		"如果要答复编号：" + last + " 的群众，请发送：回复 " + last + " 内容\n" +
@@ -449,7 +487,9 @@ func (d *Desk) bridge(ctx context.Context, m *core.Message, number string) (answ
 func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid string, cmd command) string {
 	switch cmd.verb {
 	case "帮助":
-		return staffHelp(s)
+		return d.help(s)
+	case "通知走企业微信", "通知走微信":
+		return d.choose(ctx, s, cmd.verb)
 	case "我的":
 		return d.workList(ctx, town, s)
 	case "请假", "销假":
@@ -576,7 +616,7 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		_, _, err = d.Ledger.Resume(ctx, number, s.ID)
 		return d.outcome(ctx, number, err, done("已恢复计时，期限顺延挂起的时间。"))
 	}
-	return staffHelp(s)
+	return d.help(s)
 }
 
 // maxRefMatches bounds the cases listed when a short number fits several.

@@ -123,7 +123,7 @@ func (s *Sim) serveSend(w http.ResponseWriter, r *http.Request) {
 	var invalid []string
 	now := s.cfg.Now()
 	for _, u := range strings.Split(req.ToUser, "|") {
-		if !s.member(u) {
+		if !s.member(u) || s.outOfRange[u] {
 			invalid = append(invalid, strings.ToLower(u))
 			continue
 		}

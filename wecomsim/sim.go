@@ -82,6 +82,7 @@ type Sim struct {
 	changed     chan struct{}
 	media       map[string]mediaFile // what members sent, by media ID (media.go)
 	mediaGets   int
+	outOfRange  map[string]bool // members the app may not reach
 }
 
 type code struct {
@@ -211,6 +212,18 @@ func (s *Sim) note(userid string, e Entry) {
 	s.chats[userid] = append(c, e)
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// OutOfRange takes userid out of the app's visible range (可见范围), or
+// back into it: message/send then answers them as WeCom does a member the
+// app cannot reach (invaliduser, 81013 when they were the only one).
+func (s *Sim) OutOfRange(userid string, out bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outOfRange == nil {
+		s.outOfRange = map[string]bool{}
+	}
+	s.outOfRange[userid] = out
 }
 
 func (s *Sim) member(userid string) bool {

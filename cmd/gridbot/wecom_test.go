@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -361,5 +362,55 @@ func TestDemoLeaderOnWeCom(t *testing.T) {
 			t.Fatal("the resident could not rate")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A leader on WeCom chooses WeChat in the app's chat, and the next case
+// reaches them on WeChat and not on WeCom; they choose WeCom again from
+// WeChat's chat; when the app can no longer reach them (taken out of its
+// visible range: a permanent refusal) the case goes by WeChat at once, and
+// both tries are on the case.
+func TestChannelChoiceOnWeCom(t *testing.T) {
+	r := bootWeCom(t, rigOptions{})
+	if got := r.tell("hejiahao", "帮助"); !strings.Contains(got, "通知走企业微信 / 通知走微信") {
+		t.Errorf("帮助 in the app: %q", got)
+	}
+	if got := r.tell("hejiahao", "通知走微信"); !strings.Contains(got, "先发到微信") {
+		t.Fatalf("通知走微信 in the app: %q", got)
+	}
+	first := r.fileByLocation("oresident-choice-1")
+	r.waitPush("osample-L10-a", first)
+	for _, c := range r.wecom.Cards("hejiahao") {
+		if strings.Contains(c.Text+fmt.Sprint(c.Card), first) {
+			t.Errorf("a leader who chose WeChat got the case on WeCom: %+v", c)
+		}
+	}
+	if got := r.say("osample-L10-a", "通知走企业微信"); !strings.Contains(got, "先发到企业微信") {
+		t.Fatalf("通知走企业微信 on WeChat: %q", got)
+	}
+	r.wecom.OutOfRange("hejiahao", true)
+	second := r.fileByLocation("oresident-choice-2")
+	r.waitPush("osample-L10-a", second)
+	var view struct {
+		Events []struct {
+			Kind string            `json:"kind"`
+			Data map[string]string `json:"data"`
+		} `json:"events"`
+	}
+	var tries []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		r.login("town-admin").get("/api/cases/"+second, &view)
+		tries = tries[:0]
+		for _, e := range view.Events {
+			if (e.Kind == "delivered" || e.Kind == "undeliverable") && e.Data["to"] == "gl-L10-a" {
+				tries = append(tries, e.Kind+" "+e.Data["channel"]+" "+e.Data["errcode"])
+			}
+		}
+		if len(tries) >= 2 {
+			break
+		}
+	}
+	if len(tries) != 2 || tries[0] != "undeliverable wecom 81013" || !strings.HasPrefix(tries[1], "delivered custom") {
+		t.Errorf("the leader's tries: %q", tries)
 	}
 }

@@ -95,6 +95,27 @@
     $('login-user').focus();
   }
 
+  // loadChannel shows the choice of the channel one's notices try first,
+  // where there are two to choose from (通知走微信 / 通知走企业微信 in chat).
+  async function loadChannel() {
+    const r = await api('GET', '/api/me/channel');
+    const box = $('channel-choice');
+    box.hidden = !r.ok || r.data.channels.length < 2;
+    if (box.hidden) return;
+    for (const input of box.querySelectorAll('input[name=notify-channel]')) {
+      const ch = r.data.channels.find((c) => c.channel === input.value);
+      input.checked = input.value === r.data.first;
+      input.disabled = !ch || !ch.bound;
+      input.parentElement.title = input.disabled ? '还没有绑定' : '';
+      input.onchange = async () => {
+        const x = await api('POST', '/api/me/channel', { channel: input.value });
+        $('channel-note').textContent = x.ok ? '已设置：通知先发到' + (input.value === 'wecom' ? '企业微信' : '微信') + '，发不出时改发另一个。'
+          : (x.data.error || '设置失败');
+        if (!x.ok) loadChannel();
+      };
+    }
+  }
+
   async function showMain(me) {
     state.me = me;
     document.body.classList.remove('logged-out');
@@ -105,6 +126,7 @@
     $('nav-staff').hidden = me.role !== 'sysadmin';
     window.gridbotAdmin.nav(me);
     $('export-full-label').hidden = me.role !== 'town';
+    loadChannel();
     await loadDirectory();
     if (window.gridbotDesk) window.gridbotDesk.loggedIn(me, state.dir);
     route();
@@ -1163,6 +1185,8 @@
     if (!r.ok) { $('staff-error').textContent = r.data.error || '加载失败'; return; }
     $('staff-error').textContent = '';
     staffAdmin.all = r.data.staff;
+    const ch = await api('GET', '/api/staff/channels');
+    staffAdmin.channels = ch.ok ? ch.data.staff : {};
     const leaders = $('post-staff');
     const chosen = leaders.value;
     leaders.replaceChildren();
@@ -1210,6 +1234,18 @@
         if (!x.ok) { note(s.id, x.data.error || '操作失败', false); return; }
         note(s.id, '绑定码 ' + x.data.code + '：请 ' + s.name + ' 在 ' + x.data.expires_minutes + ' 分钟内向公众号发送“绑定 ' + x.data.code + '”', true);
       });
+      const chs = (staffAdmin.channels || {})[s.id];
+      if (chs && chs.channels.filter((c) => c.bound).length > 1) {
+        // Both channels bound: the button moves the member's notices to
+        // the other one first.
+        const other = chs.first === 'wecom' ? 'wechat' : 'wecom', name = (c) => c === 'wecom' ? '企业微信' : '微信';
+        btn('通知先发' + name(chs.first), 'secondary', async () => {
+          const x = await api('POST', '/api/staff/' + encodeURIComponent(s.id) + '/channel', { channel: other });
+          if (!x.ok) { note(s.id, x.data.error || '操作失败', false); return; }
+          staffAdmin.channels[s.id] = x.data;
+          note(s.id, s.name + ' 的通知改为先发' + name(other) + '，发不出时改发' + name(chs.first), true);
+        }).title = '点击改为先发' + name(other);
+      }
       const tr = row([s.id, s.name, s.role_label, staffBelongs(s), (s.post_names || []).join('，') || '—',
         s.disabled ? '已停用' : (s.has_password ? '正常' : '未设密码'), ops], labels);
       tr.dataset.id = s.id;
