@@ -179,6 +179,11 @@ func (s *Sim) serveCustomSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(Push{To: req.ToUser, Channel: "custom", Text: text})
+	if req.MsgType == "image" {
+		// The phone shows the photo, never its media ID.
+		c := s.chats[req.ToUser]
+		c[len(c)-1].Text, c[len(c)-1].Image = "[图片]", mediaPath(req.Image.MediaID)
+	}
 	apiError(w, 0, "ok")
 }
 

@@ -423,11 +423,17 @@ func (s *Sim) noteSent(openid string, m OutgoingMessage) {
 	case m.MsgType == "event" && m.Event == "unsubscribe":
 		text = "[取消关注]"
 	default:
-		text = fmt.Sprintf("[%s %s %s]", m.MsgType, m.Event, m.EventKey)
+		// Other events (a menu link's VIEW, a scan…) show nothing in
+		// WeChat's chat either: never their names or keys.
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.note(openid, "sent", text, "")
+	if m.MsgType == "image" && m.Raw == nil && m.MediaID != "" {
+		c := s.chats[openid]
+		c[len(c)-1].Image = mediaPath(m.MediaID)
+	}
 }
 
 // noteFailure shows what a resident sees when the account does not answer.

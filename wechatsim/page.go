@@ -3,9 +3,11 @@ package wechatsim
 import (
 	"embed"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -22,6 +24,8 @@ func (s *Sim) routePage(mux *http.ServeMux) {
 	mux.Handle("GET /phone.css", files)
 	mux.HandleFunc("GET /sim/contacts", s.serveContacts)
 	mux.HandleFunc("POST /sim/send", s.serveSend)
+	mux.HandleFunc("POST /sim/photo", s.servePhoto)
+	mux.HandleFunc("GET /sim/media/{id}", s.servePhoneMedia)
 	mux.HandleFunc("GET /sim/inbox", s.serveInbox)
 	mux.HandleFunc("GET /sim/open", s.serveOpen)
 	mux.HandleFunc("POST /sim/subscribe", s.serveSubscribe)
@@ -92,7 +96,12 @@ func (s *Sim) serveSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "不支持的消息类型"})
 		return
 	}
-	res, err := s.Post(r.Context(), req.OpenID, m)
+	s.sendFromPage(w, r, req.OpenID, m)
+}
+
+// sendFromPage sends m from openid and answers the page with the reply.
+func (s *Sim) sendFromPage(w http.ResponseWriter, r *http.Request, openid string, m OutgoingMessage) {
+	res, err := s.Post(r.Context(), openid, m)
 	switch {
 	case err != nil:
 		s.cfg.Log.Warn("wechatsim callback failed", "err", err)
@@ -102,6 +111,76 @@ func (s *Sim) serveSend(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"reply": res.Reply})
 	}
+}
+
+// servePhoto sends a photo the user picked on their device, as WeChat
+// does: the file is taken as temporary media (the same store media/upload
+// fills, so media/get serves it to the bot), and an image message naming
+// it goes to the account. A multipart form: "openid" and the file "photo",
+// a JPG, PNG or GIF up to WeChat's 10 MB.
+func (s *Sim) servePhoto(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "需要 multipart/form-data"})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadImage+64<<10)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "照片不能超过10MB"})
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	openid := strings.TrimSpace(r.FormValue("openid"))
+	if openid == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "请先选择用户"})
+		return
+	}
+	f, _, err := r.FormFile("photo")
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "请选择一张照片"})
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxUploadImage+1))
+	if err != nil || len(data) <= 5 || len(data) > maxUploadImage {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "照片不能超过10MB"})
+		return
+	}
+	// The bytes say what the file is, not its name or the browser.
+	ctype := http.DetectContentType(data)
+	switch ctype {
+	case "image/jpeg", "image/png", "image/gif":
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "只能发送 JPG、PNG 或 GIF 照片"})
+		return
+	}
+	id := simUploadPrefix + randomHex(12)
+	s.uploads.Store(id, upload{kind: "image", contentType: ctype, data: data, at: s.cfg.Now()})
+	s.sendFromPage(w, r, openid, OutgoingMessage{MsgType: "image", MediaID: id, PicURL: "https://mmbiz.qpic.cn/sim/" + id + "/0"})
+}
+
+// mediaPath is where the phone page shows photo id.
+func mediaPath(id string) string { return "/sim/media/" + url.PathEscape(id) }
+
+// servePhoneMedia serves a photo the phone shows: one the simulator made
+// up, or one taken as temporary media (picked on the device, or uploaded
+// by the bot to send to the user).
+func (s *Sim) servePhoneMedia(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	h := w.Header()
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if strings.HasPrefix(id, simImagePrefix) {
+		h.Set("Content-Type", "image/png")
+		_, _ = w.Write(MediaImage(id))
+		return
+	}
+	if f, ok := s.uploaded(id); ok && f.kind == "image" {
+		h.Set("Content-Type", f.contentType)
+		_, _ = w.Write(f.data)
+		return
+	}
+	http.NotFound(w, r)
 }
 
 func (s *Sim) serveInbox(w http.ResponseWriter, r *http.Request) {

@@ -79,8 +79,11 @@ type Entry struct {
 	Text    string `json:"text"`
 	Channel string `json:"channel,omitempty"` // pushes
 	// Card is a template or subscribe push, for the page to draw.
-	Card *Card     `json:"card,omitempty"`
-	At   time.Time `json:"at"`
+	Card *Card `json:"card,omitempty"`
+	// Image is where the phone page shows a photo sent or pushed
+	// (/sim/media/ID), for the page to draw.
+	Image string    `json:"image,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // Card is a template push as the phone draws it.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,12 @@ func (e *echoResponder) Respond(_ context.Context, m core.Message) (string, erro
 		return fmt.Sprintf("#%d 事件 %s %s", n, m.Event, m.EventKey), nil
 	}
 	return "", nil
+}
+
+func (e *echoResponder) messages() []core.Message {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.got)
 }
 
 func (e *echoResponder) count() int {

@@ -80,7 +80,7 @@ func TestBrowserPagesInsidePhone(t *testing.T) {
 	// The leader's phone: the notice's 详情 opens the page inside it.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(r.apiURL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#openid")),
+		chromedp.WaitReady(chromedp.CSS("#openid")),
 		chromedp.SetValue(chromedp.CSS("#openid"), leader),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('openid').dispatchEvent(new Event('change'))`),
 		chromedp.WaitVisible(chromedp.CSS(".card button")),
@@ -109,7 +109,7 @@ func TestBrowserPagesInsidePhone(t *testing.T) {
 	defer cancelPhone()
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(r.apiURL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#openid")),
+		chromedp.WaitReady(chromedp.CSS("#openid")),
 		chromedp.SetValue(chromedp.CSS("#openid"), resident),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('openid').dispatchEvent(new Event('change'));
 			document.getElementById('pageFrame').src = '/sim/open?openid=`+resident+`&url=`+url.QueryEscape(base+"/wx/cases/"+number)+`';

@@ -338,7 +338,9 @@ func TestDemoLeaderOnWeCom(t *testing.T) {
 			t.Fatalf("%s → %q", step.say, got)
 		}
 	}
-	var inbox struct{ Entries []struct{ Kind, Text string } }
+	var inbox struct {
+		Entries []struct{ Kind, Text, Image string }
+	}
 	photoPushed := false
 	for deadline := time.Now().Add(10 * time.Second); !photoPushed && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(urls.SimAPI + "/sim/inbox?openid=oresident-demo-01")
@@ -348,7 +350,7 @@ func TestDemoLeaderOnWeCom(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&inbox)
 		resp.Body.Close()
 		for _, e := range inbox.Entries {
-			photoPushed = photoPushed || e.Kind == "push" && strings.HasPrefix(e.Text, "[image sim_upload_")
+			photoPushed = photoPushed || e.Kind == "push" && strings.HasPrefix(e.Image, "/sim/media/sim_upload_")
 		}
 	}
 	if !photoPushed {

@@ -17,7 +17,7 @@
     current = openid();
     const hint = document.createElement("p");
     hint.className = "empty";
-    hint.textContent = current ? "还没有消息" : "请先选择或填写一个 openid";
+    hint.textContent = current ? "还没有消息" : "请先选择一个用户";
     chat.appendChild(hint);
     highlightContact();
   }
@@ -61,12 +61,25 @@
         tag.textContent = "客服消息";
         div.appendChild(tag);
       }
-      div.appendChild(document.createTextNode(e.text));
+      if (e.image) {
+        // A photo is shown as the photo, never as its media ID.
+        div.classList.add("photo");
+        const img = document.createElement("img");
+        img.src = e.image;
+        img.alt = "图片";
+        img.addEventListener("load", scrollToNewest);
+        div.appendChild(img);
+      } else {
+        div.appendChild(document.createTextNode(e.text));
+      }
     }
     div.title = new Date(e.at).toLocaleString("zh-CN");
     chat.appendChild(div);
-    chat.scrollTop = chat.scrollHeight;
+    scrollToNewest();
   }
+
+  // The newest message is always in view, as in WeChat.
+  function scrollToNewest() { chat.scrollTop = chat.scrollHeight; }
 
   async function poll() {
     if (polling || !openid()) return;
@@ -88,7 +101,7 @@
   }
 
   async function send(msg) {
-    if (!openid()) { setStatus("请先填写 openid"); openidBox.focus(); return; }
+    if (!openid()) { setStatus("请先选择一个用户"); return; }
     msg.openid = openid();
     setStatus("发送中…");
     try {
@@ -115,7 +128,7 @@
   }
 
   async function subscribe(accept, templates, page) {
-    if (!openid()) { setStatus("请先填写 openid"); return { ok: false, error: "no openid" }; }
+    if (!openid()) { setStatus("请先选择一个用户"); return { ok: false, error: "no openid" }; }
     setStatus("订阅中…");
     let data = {};
     try {
@@ -148,9 +161,13 @@
     }
   }
 
+  // Which contact each button picks: kept here, not in the page, so no
+  // openid is ever in what the phone shows.
+  const contactOf = new Map();
+
   function highlightContact() {
     for (const b of $("contacts").children) {
-      b.classList.toggle("on", b.dataset.openid === current);
+      b.classList.toggle("on", contactOf.get(b) === current);
     }
   }
 
@@ -162,9 +179,8 @@
       for (const c of data.contacts || []) {
         const b = document.createElement("button");
         b.type = "button";
-        b.dataset.openid = c.openid;
-        b.textContent = c.label || c.openid;
-        b.title = c.openid;
+        contactOf.set(b, c.openid);
+        b.textContent = c.label || "用户 " + (($("contacts").children.length) + 1);
         b.addEventListener("click", () => { openidBox.value = c.openid; resetChat(); poll(); });
         $("contacts").appendChild(b);
       }
@@ -190,7 +206,30 @@
   });
   $("report").addEventListener("click", () => send({ kind: "click", key: "REPORT" }));
   $("subscribe").addEventListener("click", () => send({ kind: "subscribe" }));
-  $("photo").addEventListener("click", () => send({ kind: "image" }));
+  // 发照片 picks a photo on the device, as WeChat's album does; it goes
+  // to WeChat as temporary media and to the account as an image message.
+  $("photo").addEventListener("click", () => {
+    if (!openid()) { setStatus("请先选择一个用户"); return; }
+    $("photoFile").click();
+  });
+  $("photoFile").addEventListener("change", async () => {
+    const file = $("photoFile").files[0];
+    $("photoFile").value = "";
+    if (!file) return;
+    if (file.size > 10 * 1024 * 1024) { setStatus("照片不能超过10MB"); return; }
+    const form = new FormData();
+    form.append("openid", openid());
+    form.append("photo", file);
+    setStatus("发送中…");
+    try {
+      const r = await fetch("/sim/photo", { method: "POST", body: form });
+      const data = await r.json();
+      setStatus(data.error || "");
+    } catch (err) {
+      setStatus("发送失败");
+    }
+    poll();
+  });
   $("voice").addEventListener("click", () => {
     const text = $("text").value;
     $("text").value = "";
