@@ -267,6 +267,9 @@ type listFilter struct {
 	overdue  bool
 	mine     bool
 	q        string
+	// before asks for the page after the case numbered before (the list
+	// is newest first): a page reads what it shows.
+	before string
 	// search is q as a filter for the staff member (search.go), set by
 	// visibleCases.
 	search func(*core.Case) bool
@@ -299,7 +302,7 @@ func parseListFilter(w http.ResponseWriter, r *http.Request) (listFilter, bool) 
 	}
 	flag := func(name string) bool { v := query.Get(name); return v == "1" || v == "true" }
 	return listFilter{states: states, grid: query.Get("grid"), category: query.Get("category"),
-		overdue: flag("overdue"), mine: flag("mine"), q: strings.TrimSpace(query.Get("q"))}, true
+		overdue: flag("overdue"), mine: flag("mine"), q: strings.TrimSpace(query.Get("q")), before: query.Get("before")}, true
 }
 
 // mine reports whether staff has case c on their desk: assigned to them,
@@ -332,7 +335,7 @@ func (f listFilter) matches(staff *core.Staff, c *core.Case, now time.Time) bool
 
 // query returns the store query that narrows the candidates for staff.
 func (f listFilter) query(staff *core.Staff) core.CaseQuery {
-	q := core.CaseQuery{States: f.states, Limit: maxScanned}
+	q := core.CaseQuery{States: f.states, Limit: maxScanned, Before: f.before}
 	if len(q.States) == 0 && f.overdue {
 		// Only open cases run late: the store walks its index of the
 		// cases not closed instead of the whole ledger.
@@ -372,18 +375,20 @@ func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilt
 		}
 		return []core.Case{c}, nil
 	}
-	if f.q != "" {
-		search, err := s.searcher(ctx, town, staff, f.q)
-		if err != nil {
-			return nil, err
-		}
-		f.search = search
-	}
 	q := f.query(staff)
-	q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
 	if limit > 0 {
 		q.Limit = limit
 	}
+	if f.q != "" {
+		search, parsed, resident, err := s.searcher(ctx, town, staff, f.q)
+		if err != nil {
+			return nil, err
+		}
+		f.search, q.Search = search, parsed
+		q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
+		return s.searchCases(ctx, q, resident)
+	}
+	q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
 	return s.Store.Cases(ctx, q)
 }
 

@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"gridbot/core"
 )
@@ -12,16 +14,20 @@ import (
 // the case carries it). Personal data matches only on the cases whose
 // personal data the staff member may read.
 
-// searcher returns the filter of search text for staff.
-func (s *Server) searcher(ctx context.Context, town *core.Town, staff *core.Staff, text string) (func(*core.Case) bool, error) {
-	q := core.ParseSearch(text)
+// searcher returns the filter of search text for staff, the search as
+// the store reads it (CaseQuery.Search: its word index), and the resident
+// bound with the phone searched for, if any, whose cases the search finds
+// too (a second read of the resident's index: they may not carry the
+// phone).
+func (s *Server) searcher(ctx context.Context, town *core.Town, staff *core.Staff, text string) (func(*core.Case) bool, core.CaseSearch, string, error) {
+	q := core.SearchIndex{Simplify: s.Simplify}.Parse(text)
 	var resident string
 	if s.Households != nil && q.Phone() != "" {
 		// A whole phone also finds the cases of the resident bound with
 		// it, filed in WeChat without it.
 		hh, ok, err := s.Households.ByPhone(ctx, q.Phone())
 		if err != nil {
-			return nil, err
+			return nil, q, "", err
 		}
 		if ok {
 			resident = hh.OpenID
@@ -30,7 +36,30 @@ func (s *Server) searcher(ctx context.Context, town *core.Town, staff *core.Staf
 	return func(c *core.Case) bool {
 		personal := town.SeesPersonalData(staff, c)
 		return q.Match(c, personal) || personal && resident != "" && c.Resident == resident
-	}, nil
+	}, q, resident, nil
+}
+
+// searchCases lists the cases of q found by its search, and those of the
+// resident bound with the phone searched for (resident, if any), newest
+// first, at most q.Limit.
+func (s *Server) searchCases(ctx context.Context, q core.CaseQuery, resident string) ([]core.Case, error) {
+	found, err := s.Store.Cases(ctx, q)
+	if err != nil || resident == "" {
+		return found, err
+	}
+	rq := q
+	rq.Search, rq.Resident = core.CaseSearch{}, resident
+	theirs, err := s.Store.Cases(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	out := append(found, theirs...)
+	slices.SortFunc(out, func(a, b core.Case) int { return strings.Compare(b.Number, a.Number) })
+	out = slices.CompactFunc(out, func(a, b core.Case) bool { return a.Number == b.Number })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
 }
 
 // addNearby adds to a case's household list the cases of its grid within

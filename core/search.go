@@ -19,9 +19,17 @@ import (
 
 // CaseSearch is what staff typed into the search, read once.
 type CaseSearch struct {
-	text   string // as typed, trimmed, upper-cased letters
+	text   string // as typed, trimmed, read as normText reads it
 	digits string // the digits, when the search is a phone number or its end
+	// simplify reads traditional characters as simplified, in the search
+	// and in the cases (SearchIndex.Parse); nil reads them as written.
+	simplify func(string) string
 }
+
+// norm reads s as the search was read: full-width letters and digits as
+// ASCII, upper-cased, traditional as simplified when the search was parsed
+// so (SearchIndex.Parse).
+func (q CaseSearch) norm(s string) string { return normText(s, q.simplify) }
 
 // MaxSearchLen bounds a search (runes); longer is cut.
 const MaxSearchLen = 50
@@ -33,7 +41,13 @@ func ParseSearch(s string) CaseSearch {
 	if r := []rune(s); len(r) > MaxSearchLen {
 		s = string(r[:MaxSearchLen])
 	}
-	q := CaseSearch{text: strings.ToUpper(s)}
+	q := CaseSearch{text: normText(s, nil)}
+	s = strings.TrimSpace(strings.Map(func(r rune) rune { // full-width digits as ASCII
+		if r >= 0xFF01 && r <= 0xFF5E {
+			return r - 0xFEE0
+		}
+		return r
+	}, s))
 	if p, ok := NormalPhone(s); ok {
 		q.digits = strings.TrimPrefix(p, "+")
 	} else if len(s) == 4 && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsDigit(r) }) < 0 {
@@ -58,7 +72,7 @@ func (q CaseSearch) Match(c *Case, personal bool) bool {
 	if !personal {
 		text = MaskNumbers(text)
 	}
-	if strings.Contains(strings.ToUpper(text), q.text) || strings.Contains(strings.ToUpper(c.Result), q.text) && personal {
+	if strings.Contains(q.norm(text), q.text) || personal && strings.Contains(q.norm(c.Result), q.text) {
 		return true
 	}
 	if !personal {
@@ -71,7 +85,7 @@ func (q CaseSearch) Match(c *Case, personal bool) bool {
 		}
 	}
 	for _, s := range []string{c.Contact, c.Address, locationLabel(c)} {
-		if s != "" && strings.Contains(strings.ToUpper(s), q.text) {
+		if s != "" && strings.Contains(q.norm(s), q.text) {
 			return true
 		}
 	}
@@ -85,7 +99,8 @@ func locationLabel(c *Case) string {
 	return c.Location.Label
 }
 
-// Text is the search as typed (letters upper-cased): for matching other
+// Text is the search as typed (letters upper-cased, full-width ones as
+// ASCII): for matching other
 // records, such as household files' names and addresses.
 func (q CaseSearch) Text() string { return q.text }
 

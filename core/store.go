@@ -19,6 +19,15 @@ type CaseQuery struct {
 	// index of open cases by category and place instead of walking.
 	Category string
 	Places   []string
+	// Search, when not empty, keeps the cases it matches as someone who
+	// may read their personal data would (CaseSearch.Match; Keep then
+	// decides what the searcher may see): stores read their word index
+	// (SearchIndex) for the cases carrying the search's terms instead of
+	// walking.
+	Search CaseSearch
+	// Before, when set, lists only the cases numbered below it: the page
+	// after the one that ended with it.
+	Before string
 	// Keep, when set, is a further filter the store applies as it walks,
 	// so that Limit counts only the cases kept: a page of a filtered list
 	// reads until the page is full, not the whole ledger.
@@ -36,6 +45,8 @@ func (q CaseQuery) Match(c *Case) bool {
 		(q.Department == "" || c.Assist(q.Department) != nil) &&
 		(q.Category == "" || c.Category == q.Category) &&
 		(len(q.Places) == 0 || inPlaces(c, q.Places)) &&
+		(q.Search.Empty() || q.Search.Match(c, true)) &&
+		(q.Before == "" || c.Number < q.Before) &&
 		(q.Keep == nil || q.Keep(c))
 }
 

@@ -137,9 +137,11 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	households := &core.Households{Records: st, Media: mediaStore}
 	// Residents' words: traditional characters read and answered in kind,
 	// and a category guess that learns from staff corrections.
-	conv, err := script.New()
-	if err != nil {
-		return nil, err
+	conv := b.script
+	if conv == nil {
+		if conv, err = script.New(); err != nil {
+			return nil, err
+		}
 	}
 	guessBook := &core.GuessBook{Records: st}
 	a.learner = &dialogs.Learner{Book: guessBook, Cases: ledger, Town: town, Script: conv, Log: log}

@@ -13,6 +13,7 @@ import (
 	"gridbot/core"
 	"gridbot/routing"
 	"gridbot/routing/valkeystream"
+	"gridbot/script"
 	"gridbot/store"
 	"gridbot/store/embedded"
 	valkeystore "gridbot/store/valkey"
@@ -38,6 +39,9 @@ type backend struct {
 	staffStore store.Store
 	// objects keeps media files (media.store), outside the store.
 	objects core.ObjectStore
+	// script reads traditional characters; the store's word index reads
+	// them with it, so wire hands the same one to the rest.
+	script *script.Converter
 	// background runs beside the router until the service stops (the
 	// Valkey stream's trimmer).
 	background []func(context.Context)
@@ -50,23 +54,28 @@ func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, inst
 	if err != nil {
 		return nil, err
 	}
+	conv, err := script.New()
+	if err != nil {
+		return nil, err
+	}
+	search := searchRule(conv)
 	var b *backend
 	switch cfg.Store.Kind {
 	case "valkey":
-		b, err = openValkey(ctx, cfg, town, instance, log)
+		b, err = openValkey(ctx, cfg, town, instance, search, log)
 	default:
-		b, err = openEmbedded(cfg, town, log)
+		b, err = openEmbedded(cfg, town, search, log)
 	}
 	if err != nil {
 		return nil, err
 	}
-	b.objects = objects
+	b.objects, b.script = objects, conv
 	return b, nil
 }
 
-func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*backend, error) {
+func openEmbedded(cfg *configs.Config, town *core.Town, search core.SearchIndex, log *slog.Logger) (*backend, error) {
 	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, Log: log,
-		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}})
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search})
 	if err != nil {
 		return nil, err
 	}
@@ -91,15 +100,15 @@ func openEmbedded(cfg *configs.Config, town *core.Town, log *slog.Logger) (*back
 	}, nil
 }
 
-func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
+func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, search core.SearchIndex, log *slog.Logger) (*backend, error) {
 	st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
 		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix,
-		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}})
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search})
 	if err != nil {
 		return nil, err
 	}
 	staffSt, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
-		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix})
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix, Search: search})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/ledgerfill"
+	"gridbot/script"
 	"gridbot/store/embedded"
 )
 
@@ -74,8 +75,12 @@ func openFillBackend(ctx context.Context, cfg *configs.Config, town *core.Town, 
 	if cfg.Store.Kind == "valkey" {
 		return openBackend(ctx, cfg, town, "gridbot-fill", newLogger(env.Stderr, "text", "warn"))
 	}
+	conv, err := script.New()
+	if err != nil {
+		return nil, err
+	}
 	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, NoSync: true,
-		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}})
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: searchRule(conv)})
 	if err != nil {
 		return nil, err
 	}

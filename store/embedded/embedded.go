@@ -54,6 +54,9 @@ type Options struct {
 	// Figures decides what each write adds to the figures' counters;
 	// its zero value counts in China time with the default accept time.
 	Figures core.FigureRule
+	// Search is the rule of the word index (indexes_search.go); a file
+	// indexed under another is indexed again when opened.
+	Search core.SearchIndex
 }
 
 // DefaultSaveKeysWithin is how long Close may spend saving the short-lived
@@ -71,6 +74,7 @@ type Store struct {
 	saveKeysWithin time.Duration
 	log            *slog.Logger
 	figures        core.FigureRule
+	search         core.SearchIndex
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
@@ -122,7 +126,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	db.NoSync = opt.NoSync
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log,
-		figures: opt.Figures}
+		figures: opt.Figures, search: opt.Search}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
@@ -139,6 +143,10 @@ func Open(path string, opt Options) (*Store, error) {
 		return s.loadKeys(tx)
 	})
 	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.buildTerms(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -354,6 +362,9 @@ func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Even
 	if err := reindex(tx, was, c); err != nil {
 		return nil, err
 	}
+	if err := s.reterm(tx, was, c); err != nil {
+		return nil, err
+	}
 	if err := s.tally(tx, c, evs); err != nil {
 		return nil, err
 	}
@@ -402,6 +413,18 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	}
 	var out []core.Case
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if ps, ok := s.searchPostings(tx, q); ok {
+			return leapfrog(ps, q.Before, func(number string) (bool, error) {
+				var c core.Case
+				if err := getCase(tx, number, &c); err != nil {
+					return false, err
+				}
+				if q.Match(&c) {
+					out = append(out, c)
+				}
+				return len(out) < limit, nil
+			})
+		}
 		if nearQuery(q) {
 			for _, number := range nearNumbers(tx, q.Category, q.Places) {
 				var c core.Case
@@ -418,7 +441,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 			return nil
 		}
 		if index, prefix := indexFor(tx, q); index != nil {
-			return walkBack(index, prefix, func(number string) (bool, error) {
+			return walkBack(index, prefix, q.Before, func(number string) (bool, error) {
 				var c core.Case
 				if err := getCase(tx, number, &c); err != nil {
 					return false, err
@@ -431,7 +454,15 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		}
 		// Numbers sort by day and count, so walking backwards lists newest first.
 		cur := tx.Bucket(bucketCases).Cursor()
-		for k, v := cur.Last(); k != nil && len(out) < limit; k, v = cur.Prev() {
+		k, v := cur.Last()
+		if q.Before != "" {
+			if k, v = cur.Seek([]byte(q.Before)); k == nil {
+				k, v = cur.Last()
+			} else {
+				k, v = cur.Prev()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = cur.Prev() {
 			var c core.Case
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("case %q: %w", k, err)

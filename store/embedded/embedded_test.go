@@ -17,7 +17,7 @@ import (
 
 func TestBehaviour(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
-		s, err := embedded.Open(filepath.Join(t.TempDir(), "gridbot.db"), embedded.Options{CasePrefix: "ST", Now: clock.Now})
+		s, err := embedded.Open(filepath.Join(t.TempDir(), "gridbot.db"), embedded.Options{CasePrefix: "ST", Now: clock.Now, Search: storetest.SearchRule})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,10 +38,11 @@ type indexedAs struct {
 	grid  string
 	kind  string   // category
 	near  []string // its near keys' prefixes (category \x00 place \x00), when not closed
+	words searchFields
 }
 
 func indexOf(c *core.Case) indexedAs {
-	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c)}
+	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c), words: searchFieldsOf(c)}
 }
 
 // nearPrefixes are the near index's key prefixes of c: none when closed.
@@ -209,11 +210,18 @@ func containsState(states []core.State, s core.State) bool {
 }
 
 // walkBack calls fn with the case number of each key of b under prefix,
-// last key first, until fn returns false or an error.
-func walkBack(b *bolt.Bucket, prefix []byte, fn func(number string) (bool, error)) error {
+// last key first (the first below before, when set), until fn returns
+// false or an error.
+func walkBack(b *bolt.Bucket, prefix []byte, before string, fn func(number string) (bool, error)) error {
 	cur := b.Cursor()
 	var k []byte
-	if len(prefix) == 0 {
+	if before != "" {
+		if k, _ = cur.Seek(append(append([]byte{}, prefix...), before...)); k == nil {
+			k, _ = cur.Last()
+		} else {
+			k, _ = cur.Prev()
+		}
+	} else if len(prefix) == 0 {
 		k, _ = cur.Last()
 	} else if k, _ = cur.Seek(append(append([]byte{}, prefix...), 0xff)); k == nil {
 		k, _ = cur.Last()

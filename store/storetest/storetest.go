@@ -71,6 +71,7 @@ func Run(t *testing.T, factory Factory) {
 		{"FiguresCountOrigins", testFigureOrigins},
 		{"NearIndexFollowsEveryWrite", testNear},
 		{"QueryByCategory", testCategory},
+		{"SearchByWordIndex", testSearch},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditTrim", testAuditTrim},

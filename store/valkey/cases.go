@@ -44,8 +44,10 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // number k of counter cells it changes, then k pairs of cell field and
 // comma-separated increments, then per event: its log entry after the
 // sequence number (logTail), its stream field count n, its n
-// stream fields, then the counts r and a of the near-index keys (KEYS'
-// last r + a) the case leaves and joins.
+// stream fields, then the counts r and a of the near-index keys the case
+// leaves and joins, then the count t of word-index keys, the word index's
+// entry and stem (indexes_search.go). KEYS end with the r + a near-index
+// keys, the word index's stems set and its t term keys.
 //
 // It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"} /
 // {"filed", number of the case filed with the submit key} having written
@@ -125,10 +127,16 @@ if ARGV[1] == 'create' then
   redis.call('ZADD', KEYS[12], 0, ARGV[2])
   if ARGV[3] ~= '' then redis.call('SET', KEYS[13], ARGV[2], 'PX', ARGV[3]) end
 end
-local nr, na = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
-local base = #KEYS - nr - na
+local nr, na, nt = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+local base = #KEYS - nr - na - nt - 1
 for i = 1, nr do redis.call('ZREM', KEYS[base + i], ARGV[2]) end
 for i = 1, na do redis.call('ZADD', KEYS[base + nr + i], 0, ARGV[2]) end
+if nt > 0 then
+  -- The word index (indexes_search.go): the stem, then the terms gained.
+  local w = #KEYS - nt
+  redis.call('SADD', KEYS[w], ARGV[at + 4])
+  for i = 1, nt do redis.call('APPEND', KEYS[w + i], ARGV[at + 3]) end
+end
 redis.call('SET', KEYS[1], ARGV[4])
 return out
 `
@@ -257,6 +265,9 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	leave, join := s.nearMoves(was, c)
 	args = append(args, strconv.Itoa(len(leave)), strconv.Itoa(len(join)))
 	keys = append(append(keys, leave...), join...)
+	terms, stem, entry := s.termWrite(was, c)
+	args = append(args, strconv.Itoa(len(terms)), string(entry), stem)
+	keys = append(append(keys, s.termStemsKey()), terms...)
 	return keys, args, nil
 }
 
@@ -410,7 +421,8 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		if err != nil {
 			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
 		}
-		was := core.Case{State: c.State, Grid: c.Grid, Category: c.Category, Location: c.Location}
+		was := wordsOf(&c)
+		was.State, was.Grid, was.Category, was.Location = c.State, c.Grid, c.Category, c.Location
 		evs, err := change(&c)
 		if err != nil {
 			return core.Case{}, nil, err
@@ -466,7 +478,8 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 				return nil, nil, fmt.Errorf("update cases: %w", err)
 			}
 			cases[i], raws[i], marks[i] = c, raw, m
-			was[i] = core.Case{State: c.State, Grid: c.Grid, Category: c.Category, Location: c.Location}
+			was[i] = wordsOf(&c)
+			was[i].State, was[i].Grid, was[i].Category, was[i].Location = c.State, c.Grid, c.Category, c.Location
 			ptrs[i] = &cases[i]
 		}
 		evs, err := change(ptrs)
@@ -545,6 +558,11 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	if limit <= 0 {
 		limit = defaultLimit
 	}
+	if !q.Search.Empty() {
+		if out, ok, err := s.searchCases(ctx, q, limit); ok {
+			return out, err
+		}
+	}
 	if nearQuery(q) {
 		return s.nearCases(ctx, q, limit)
 	}
@@ -552,6 +570,9 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	page := int64(min(max(limit, 64), 512))
 	var out []core.Case
 	upper := "+" // the next page starts below this member
+	if q.Before != "" {
+		upper = "(" + q.Before
+	}
 	for len(out) < limit {
 		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(index).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
 		if err != nil {

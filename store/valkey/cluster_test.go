@@ -74,7 +74,7 @@ func startCluster(t *testing.T) string {
 func TestBehaviourOnCluster(t *testing.T) {
 	addr := startCluster(t)
 	open := func(t *testing.T, prefix string, now func() time.Time) *valkey.Store {
-		s, err := valkey.Open(context.Background(), valkey.Options{Addr: []string{addr}, Prefix: prefix, CasePrefix: "ST", Now: now})
+		s, err := valkey.Open(context.Background(), valkey.Options{Addr: []string{addr}, Prefix: prefix, CasePrefix: "ST", Now: now, Search: storetest.SearchRule})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestBehaviourOnThreeMasters(t *testing.T) {
 	n := 0
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
 		n++
-		s, err := valkey.Open(context.Background(), valkey.Options{Addr: addrs, Prefix: fmt.Sprintf("m%d:", n), CasePrefix: "ST", Now: clock.Now})
+		s, err := valkey.Open(context.Background(), valkey.Options{Addr: addrs, Prefix: fmt.Sprintf("m%d:", n), CasePrefix: "ST", Now: clock.Now, Search: storetest.SearchRule})
 		if err != nil {
 			t.Fatal(err)
 		}

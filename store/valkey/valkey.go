@@ -103,6 +103,9 @@ type Options struct {
 	// Figures decides what each write adds to the figures' counters;
 	// its zero value counts in China time with the default accept time.
 	Figures core.FigureRule
+	// Search is the rule of the word index (indexes_search.go); a ledger
+	// indexed under another is indexed again when opened.
+	Search core.SearchIndex
 }
 
 // Store is the Valkey-backed store. It implements store.Store.
@@ -117,6 +120,7 @@ type Store struct {
 	tally      *vk.Lua
 	stream     string
 	figures    core.FigureRule
+	search     core.SearchIndex
 
 	// lists keeps what RecordsIn knows of each record namespace (see
 	// recordList); listGen counts the server's invalidations.
@@ -156,6 +160,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		writeMany:  vk.NewLuaScript(writeManyScript),
 		tally:      vk.NewLuaScript(tallyScript),
 		figures:    opt.Figures,
+		search:     opt.Search,
 		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
 	}
 	where := strings.Join(opt.Addr, ",")
@@ -203,6 +208,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
 	if err := s.buildNear(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	if err := s.buildTerms(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { valkeytest.Main(m) }
 func open(t testing.TB, prefix string, now func() time.Time) *valkey.Store {
 	t.Helper()
 	s, err := valkey.Open(context.Background(), valkey.Options{
-		Addr: []string{valkeytest.Addr(t)}, Prefix: prefix, CasePrefix: "ST", Now: now,
+		Addr: []string{valkeytest.Addr(t)}, Prefix: prefix, CasePrefix: "ST", Now: now, Search: storetest.SearchRule,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,158 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/core"
+	"gridbot/store"
+)
+
+// SearchRule is the word index rule the stores under the suite are opened
+// with: a few traditional characters read as simplified, and every term
+// blinded, as when personal data is encrypted.
+var SearchRule = core.SearchIndex{Simplify: simplify, Blind: blinder{}}
+
+func simplify(s string) string {
+	return strings.NewReplacer("燈", "灯", "壞", "坏", "號", "号").Replace(s)
+}
+
+type blinder struct{}
+
+// BlindTerm stands for a keyed digest: not the term, and the same each time.
+func (blinder) BlindTerm(t string) string { return "b" + strings.ToLower(strings.Repeat(t, 2)) }
+
+// testSearch: a search finds what Match finds (words, traditional written
+// words, one character, address, phone whole and by its last four, a
+// number's day), with the other filters, after every write that changes
+// the words, paged newest first with Before.
+func testSearch(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	texts := []struct{ text, address, phone string }{
+		{"路灯坏了", "东山村三巷5号", "13912345678"},
+		{"路燈壞了，晚上很黑", "西山村", ""},
+		{"井盖丢失", "东山村一巷", "13800001111"},
+		{"水管漏水", "南村", "+8613700002222"},
+		{"LED灯闪", "", ""},
+	}
+	var numbers []string
+	for i, x := range texts {
+		c, ev := newCase(clock, "o"+string(rune('1'+i)), []string{"g1", "g2"}[i%2])
+		c.Text, c.Address, c.Phone = x.text, x.address, x.phone
+		got, _, err := s.CreateCase(ctx, c, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, got.Number)
+		clock.Advance(time.Minute)
+	}
+	search := func(q core.CaseQuery, text string) []string {
+		t.Helper()
+		q.Search = SearchRule.Parse(text)
+		cs, err := s.Cases(ctx, q)
+		if err != nil {
+			t.Fatalf("search %q: %v", text, err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Number)
+		}
+		return out
+	}
+	want := func(idx ...int) []string {
+		var out []string
+		for _, i := range idx {
+			out = append(out, numbers[i])
+		}
+		return out
+	}
+	check := func(q core.CaseQuery, text string, idx ...int) {
+		t.Helper()
+		if got, w := search(q, text), want(idx...); !slices.Equal(got, w) {
+			t.Errorf("search %q (%+v): %v, want %v", text, q.Grids, got, w)
+		}
+	}
+	all := core.CaseQuery{}
+	check(all, "路灯", 1, 0) // newest first; the traditional one too
+	check(all, "路燈", 1, 0)
+	check(all, "坏了", 1, 0)
+	check(all, "灯", 4, 1, 0)
+	check(all, "led", 4)
+	check(all, "LE", []int{}...) // a word matches whole
+	check(all, "东山村", 2, 0)
+	check(all, "三巷5號", 0)
+	check(all, "13912345678", 0)
+	check(all, "139 1234 5678", 0)
+	check(all, "2222", 3)
+	check(all, "13700002222", 3)
+	check(all, "井盖漏水", []int{}...)
+	check(all, "20261125", 4, 3, 2, 1, 0)
+	check(all, "，", 1) // no terms: Match over a walk
+	check(all, "黑", 1)
+	check(core.CaseQuery{Grids: []string{"g1"}}, "路灯", 0)
+	check(core.CaseQuery{States: []core.State{core.StateSubmitted}}, "灯", 4, 1, 0)
+	check(core.CaseQuery{Resident: "o2"}, "灯", 1)
+	check(core.CaseQuery{Keep: func(c *core.Case) bool { return c.Number != numbers[4] }, Limit: 1}, "灯", 1)
+
+	// The words change: the old ones no longer find the case, the new ones do.
+	if _, _, err := s.UpdateCase(ctx, numbers[2], func(c *core.Case) ([]core.Event, error) {
+		c.Text, c.Address, c.Result = "井盖已补", "北村", "已换新井盖"
+		c.State = core.StateClosed
+		return []core.Event{{Kind: core.EventClosed, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check(all, "东山村", 0)
+	check(all, "北村", 2)
+	check(all, "换新", 2)
+	check(core.CaseQuery{States: []core.State{core.StateSubmitted}}, "井盖", []int{}...)
+	check(core.CaseQuery{States: []core.State{core.StateClosed}}, "井盖", 2)
+	// A write that leaves the words alone keeps the case found.
+	if _, _, err := s.UpdateCase(ctx, numbers[0], func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateAssigned
+		return []core.Event{{Kind: core.EventAssigned, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check(all, "三巷", 0)
+
+	// Paging: 25 more cases carrying 漏水, 10 a page, newest first, each once.
+	var leaks []string
+	for i := 0; i < 25; i++ {
+		c, ev := newCase(clock, "p", "g1")
+		c.Text = "楼上漏水第" + strings.Repeat("层", i%3+1)
+		got, _, err := s.CreateCase(ctx, c, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaks = append(leaks, got.Number)
+	}
+	leaks = append(leaks, numbers[3])
+	slices.Sort(leaks)
+	slices.Reverse(leaks)
+	var paged []string
+	before := ""
+	for page := 0; page < 5; page++ {
+		got := search(core.CaseQuery{Limit: 10, Before: before}, "漏水")
+		paged = append(paged, got...)
+		if len(got) < 10 {
+			break
+		}
+		before = got[len(got)-1]
+	}
+	if !slices.Equal(paged, leaks) {
+		t.Errorf("paged search: %v, want %v", paged, leaks)
+	}
+	// Before pages the lists without a search alike.
+	first, err := s.Cases(ctx, core.CaseQuery{Limit: 3})
+	if err != nil || len(first) != 3 {
+		t.Fatalf("first page: %d, %v", len(first), err)
+	}
+	next, err := s.Cases(ctx, core.CaseQuery{Limit: 3, Before: first[2].Number})
+	if err != nil || len(next) != 3 || next[0].Number >= first[2].Number {
+		t.Fatalf("next page after %s: %+v, %v", first[2].Number, next, err)
+	}
+}
