@@ -255,15 +255,21 @@ func timeAPI(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerC
 	var closed struct {
 		Cases []struct {
 			Number string `json:"number"`
+			Place  string `json:"place"`
 		} `json:"cases"`
 	}
 	// A case from the middle of the first page of closed cases to open and
 	// search for; when the list fails (the figure below says so), the
 	// first case of a day a year ago.
 	number := "ST" + time.Now().AddDate(-1, 0, 0).Format("20060102") + "0001"
+	place := "祠堂前"
 	if code, err := APIGet(ctx, in.Base, admin, "/api/cases?state=closed", &closed); err == nil && code == 200 && len(closed.Cases) > 0 {
 		number = closed.Cases[len(closed.Cases)/2].Number
+		if p := closed.Cases[len(closed.Cases)/2].Place; p != "" {
+			place = p
+		}
 	}
+	q := func(text string) string { return url.QueryEscape(text) }
 	get := func(cookie *http.Cookie, path string) func() error {
 		return func() error {
 			code, err := APIGet(ctx, in.Base, cookie, path, nil)
@@ -286,6 +292,14 @@ func timeAPI(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerC
 		{"console list, one category", admin, "/api/cases?category=env"},
 		{"console list, overdue", admin, "/api/cases?overdue=1"},
 		{"console list, text search (q=路灯)", admin, "/api/cases?q=" + url.QueryEscape("路灯")},
+		{"console list, text search, rare words (q=残疾人补贴)", admin, "/api/cases?q=" + q("残疾人补贴")},
+		{"console list, one character (q=灯)", admin, "/api/cases?q=" + q("灯")},
+		{"console list, text search among open cases (q=路灯&state=open)", admin, "/api/cases?state=open&q=" + q("路灯")},
+		{"console list, text search, next page (q=路灯&before=<a recent closed case>)", admin, "/api/cases?q=" + q("路灯") + "&before=" + number},
+		{"console list, address search (a case's place: " + place + ")", admin, "/api/cases?q=" + q(place)},
+		{"console list, phone search, whole (q=17000000001)", admin, "/api/cases?q=17000000001"},
+		{"console list, phone search, last four (q=0001)", admin, "/api/cases?q=0001"},
+		{"console list, next page (before=<a recent closed case>)", admin, "/api/cases?before=" + number},
 		{"console list, case number search", admin, "/api/cases?q=" + number},
 		{"console list, a grid leader's open queue", leader, "/api/cases?state=open"},
 		{"case page with its household file", admin, "/api/cases/" + number},
