@@ -55,6 +55,10 @@ type townFile struct {
 	// they never count toward a category.
 	Landmarks []string     `yaml:"landmarks"`
 	Staff     []staffEntry `yaml:"staff"`
+	// LinkedHouseholds link cadres to households (二十户包联): cadre (a
+	// staff ID), grid, address, name (户主), phone (the registered
+	// resident's, optional), id (optional: derived from grid and address).
+	LinkedHouseholds []core.LinkedHousehold `yaml:"linked_households"`
 	// Calendar lists holidays and make-up workdays (2006-01-02) for
 	// deadlines in working days.
 	Calendar struct {
@@ -148,6 +152,7 @@ func ParseTownLexicon(directory, categories, lexicon []byte) (*core.Town, error)
 		Departments: tf.Departments,
 		Calendar:    core.Calendar{Holidays: tf.Calendar.Holidays, Workdays: tf.Calendar.Workdays},
 		Landmarks:   tf.Landmarks,
+		Linked:      tf.LinkedHouseholds,
 	}
 	var err error
 	if lexicon == nil {

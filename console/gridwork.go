@@ -114,6 +114,7 @@ func (s *Server) gridWorkRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/figures/gridwork", s.authed(s.heavy(s.handleGridWork)))
 	mux.Handle("GET /api/figures/gridwork.csv", s.authed(s.heavy(s.handleGridWorkCSV)))
 	mux.Handle("GET /api/meeting", s.authed(s.handleAgenda))
+	s.householdRoutes(mux)
 }
 
 // msgCallbackBad answers a callback the ledger calls invalid.

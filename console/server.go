@@ -104,6 +104,9 @@ type Server struct {
 	// for them (代录) and lists a merged case's survivor among what its
 	// residents follow; nil files every such case as offline.
 	Households *core.Households
+	// Visits keeps the linked households and their visits (二十户包联,
+	// households.go); nil leaves those pages out.
+	Visits *core.Visits
 	// Audit is the audit trail: logins, reads of personal data, downloads
 	// and administration are recorded in it, and the audit administrator
 	// reads it; nil records nothing and turns the audit pages off.

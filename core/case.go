@@ -148,6 +148,9 @@ type Case struct {
 	Meeting *Meeting `json:"meeting,omitempty"`
 	// Mediation is a dispute's mediation (矛盾纠纷调解, mediation.go).
 	Mediation *Mediation `json:"mediation,omitempty"`
+	// Household is the linked household (二十户包联, linked.go) the case
+	// is from, when one matched or a visit found it.
+	Household string `json:"household,omitempty"`
 	// Version counts the writes to the case; stores use it to refuse a
 	// write based on a stale read.
 	Version int `json:"version"`

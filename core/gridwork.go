@@ -25,6 +25,8 @@ func gridStepLabel(s Step) string {
 		return "记录调解"
 	case StepMediationEnded:
 		return "调解结果"
+	case StepVisit:
+		return "走访"
 	}
 	return string(s)
 }
@@ -53,6 +55,8 @@ func gridEventLabel(k EventKind) string {
 		return "调解"
 	case EventMediationEnded:
 		return "调解结果"
+	case EventHouseholdLinked:
+		return "包联农户反映"
 	}
 	return string(k)
 }

@@ -67,6 +67,12 @@ func (t *Town) PermitPatrol(s *Staff, g *Grid) error {
 // filed the first time. ErrInvalid: an unknown category, no text or too
 // much of it; the policy's refusal when the grid is not theirs.
 func (l *Ledger) Patrol(ctx context.Context, staff string, d Draft) (Case, error) {
+	return l.patrol(ctx, staff, d, "")
+}
+
+// patrol is Patrol, of a problem found at a linked household when
+// household is set (a visit's, linked.go).
+func (l *Ledger) patrol(ctx context.Context, staff string, d Draft, household string) (Case, error) {
 	town := l.Town.Town()
 	s := town.StaffMember(staff)
 	g := town.Grid(d.Grid)
@@ -106,6 +112,7 @@ func (l *Ledger) Patrol(ctx context.Context, staff string, d Draft) (Case, error
 		Grid:      g.ID,
 		Origin:    OriginPatrol,
 		Finder:    s.ID,
+		Household: household,
 		SubmitKey: key,
 		Deadline:  town.Deadline(cat, now),
 		TermStart: now,

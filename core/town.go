@@ -164,6 +164,9 @@ type Town struct {
 	// deadlines, case numbers and every time people read are reckoned in
 	// it whatever the server's or the browser's zone. "" is DefaultTimeZone.
 	TimeZone string
+	// Linked are the households the directory links cadres to (二十户包联,
+	// linked.go); NewTown fills their IDs and villages.
+	Linked []LinkedHousehold
 
 	zone        *time.Location
 	villages    map[string]*Village
@@ -321,6 +324,9 @@ func NewTown(t Town) (*Town, error) {
 	}
 	t.zone = zone
 	if err := t.Calendar.index(zone); err != nil {
+		return nil, err
+	}
+	if err := t.checkLinked(); err != nil {
 		return nil, err
 	}
 	return &t, nil

@@ -85,6 +85,9 @@ type Desk struct {
 	Photos PhotoBridge
 	// Logger receives failures (never message text); nil discards them.
 	Logger *slog.Logger
+	// Visits records visits to linked households (走访); nil answers that
+	// they are not kept here.
+	Visits *core.Visits
 	// Now reads the clock (milestones' dates are read from today); nil is
 	// time.Now.
 	Now func() time.Time
@@ -122,7 +125,7 @@ type command struct {
 func commandWords() []string {
 	return []string{"绑定", "受理", "回复", "办结", "吹哨", "转b岗", "转b", "领办", "退回", "我的", "帮助", "请假", "销假",
 		"延期", "挂起", "不同意", "同意", "恢复", "上报", "回访", "批示", "督办", "会商决定", "会商", "节点完成",
-		"调解结果", "调解", "通知走企业微信", "通知走微信"}
+		"调解结果", "调解", "通知走企业微信", "通知走微信", "走访上报", "走访", "包联"}
 }
 
 // parseCommand reads "受理 ST202611250001", "回复ST202611250001 明天去", "办结：已修好".
@@ -222,6 +225,9 @@ func (d *Desk) Answer(ctx context.Context, m core.Message) (reply string, ok boo
 	switch m.Kind {
 	case core.MessageText:
 		if !isCmd {
+			if answer, ok := d.chooseVisit(ctx, town, s, m.From, m.Text); ok {
+				return answer, true, nil
+			}
 			return d.unknown(ctx, town, s, m.From), true, nil
 		}
 		return d.run(ctx, town, s, m.From, cmd), true, nil
@@ -329,6 +335,7 @@ func staffHelp(s *core.Staff) string {
 			"上报 描述 —— 上报巡查发现的问题（可先发照片和位置）\n" +
 			"会商 编号 理由 —— 提请镇工作会商；节点完成 编号 —— 会商定的时间节点已完成\n" +
 			"调解 编号 当事人 张三、李四；调解情况 —— 记录纠纷调解；调解结果 编号 成功/未成功/转司法\n" +
+			"走访 户 情况 —— 记录包联户走访；走访上报 户 问题 —— 走访发现的问题上报办理；包联 —— 我的包联户\n" +
 			"请假 / 销假 —— 请假期间新事项交B岗\n" +
 			"我的 —— 我的待办\n" +
 			"帮助 —— 本说明"
@@ -345,6 +352,7 @@ func staffHelp(s *core.Staff) string {
 		"会商 编号 理由 —— 提请镇工作会商；节点完成 编号 —— 时间节点已完成\n" +
 		"会商决定 编号 挂钩领导 姓名；帮办 措施；月-日 节点 —— （镇里）记录会商决定\n" +
 		"调解 编号 当事人 张三、李四；调解情况 —— 记录纠纷调解；调解结果 编号 成功/未成功/转司法\n" +
+		"走访 户 情况 —— 记录包联户走访；走访上报 户 问题 —— 走访发现的问题上报办理；包联 —— 我的包联户\n" +
 		"我的 —— 待办事项\n" +
 		"帮助 —— 本说明"
 }
@@ -504,6 +512,10 @@ func (d *Desk) run(ctx context.Context, town *core.Town, s *core.Staff, openid s
 		return "已销假，新事项恢复由您办理。"
 	case "上报":
 		return d.patrol(ctx, town, s, openid, cmd.args)
+	case "走访", "走访上报":
+		return d.visit(ctx, town, s, openid, cmd.args, cmd.verb == "走访上报")
+	case "包联":
+		return d.linkedList(ctx, s)
 	}
 	need := map[string]string{
 		"回复":   "请写上回复群众的内容，例如：回复 %s 明天上午到现场查看。",

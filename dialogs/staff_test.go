@@ -31,6 +31,13 @@ func staffTown(t testing.TB) *core.Town {
 		{ID: "t1", Name: "陈志强", Role: core.RoleTown, Addresses: map[core.Channel]string{core.ChannelWeChat: "o-town"}},
 		{ID: "c1", Name: "黄秀英", Role: core.RoleVillage, Village: "v1", Addresses: map[core.Channel]string{core.ChannelWeChat: "o-cun"}},
 	}
+	// 二十户包联: 黄秀英 (c1) has three households, 张伟 (s1) one.
+	town.Linked = []core.LinkedHousehold{
+		{Cadre: "c1", Grid: "g1", Address: "东村一巷3号", Name: "陈伯"},
+		{Cadre: "c1", Grid: "g1", Address: "东村一巷8号", Name: "陈姨", Phone: "13800000001"},
+		{Cadre: "c1", Grid: "g2", Address: "东村新村路5号", Name: "黄婆婆"},
+		{Cadre: "s1", Grid: "g1", Address: "东村二巷1号", Name: "梁伯"},
+	}
 	out, err := core.NewTown(town)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,8 @@ func newStaffRig(t testing.TB) *staffRig {
 	roster := &core.Roster{Town: town, Records: st, Keys: st}
 	ledger := &core.Ledger{Store: st, Town: town, Now: c.Now, Roster: roster}
 	eng := &Engine{Town: town, Ledger: ledger, Now: c.Now, NewKey: countingKeys()}
-	desk := &Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Now: c.Now}
+	visits := &core.Visits{Links: &core.LinkBook{Town: town, Records: st}, Store: st, Ledger: ledger}
+	desk := &Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Now: c.Now, Visits: visits}
 	return &staffRig{clock: c, town: town, store: st, ledger: ledger, roster: roster,
 		svc: &Service{Engine: eng, Store: st, Desk: desk}}
 }

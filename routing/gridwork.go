@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -57,6 +59,9 @@ func gridWorkNotices(town *core.Town, ev core.Event, c *core.Case) []outgoing {
 		text := meetingText(town, c)
 		return append(staff([]string{ev.Data[core.DataLeader]}, "会商决定：您是此事项的挂钩领导", text),
 			staff(handlers(town, c), "会商决定：请按时间节点办理", text)...)
+	case core.EventHouseholdLinked:
+		return staff([]string{ev.Data[core.DataCadre]}, "您包联的农户反映了问题："+ev.Text,
+			caseCard(town, c)+"\n包联户："+ev.Text+"\n可在工作台的包联农户里查看这户的走访和事项。")
 	case core.EventMilestoneWarned:
 		return staff(handlers(town, c), "时间节点临近："+ev.Text,
 			"编号："+c.Number+"\n时间节点："+ev.Text+"，"+dueOf(town, ev)+"前完成。\n完成后请在工作台标记。")
@@ -101,4 +106,24 @@ func villageOrTown(town *core.Town, c *core.Case) []string {
 		return v
 	}
 	return ids(town.StaffWhere(isRole(core.RoleTown)))
+}
+
+// linkHousehold marks a new case that comes from a linked household (by
+// the registered resident's phone or the address, core.LinkBook.Match), so
+// its cadre is told (EventHouseholdLinked, above) and the household's file
+// lists it. A redelivery finds it marked and does nothing.
+func (h *Handlers) linkHousehold(ctx context.Context, ev core.Event) error {
+	c, err := h.Ledger.Case(ctx, ev.Case)
+	if err != nil {
+		return err
+	}
+	hh, err := h.Links.Match(ctx, &c)
+	if err != nil || hh == nil {
+		return err
+	}
+	_, _, err = h.Ledger.LinkHousehold(ctx, c.Number, hh)
+	if errors.Is(err, core.ErrNoChange) {
+		return nil
+	}
+	return err
 }

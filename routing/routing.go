@@ -118,6 +118,9 @@ type Handlers struct {
 	// Learn, when set, is handed every correction of a case's category
 	// (core.EventReclassified), so the category guess learns from it.
 	Learn func(context.Context, core.Event) error
+	// Links, when set, finds the linked household (二十户包联) a new case
+	// comes from, so its cadre is told too (gridwork.go).
+	Links *core.LinkBook
 
 	pending pendingPushes
 }
@@ -212,6 +215,13 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 			kind core.EventKind
 			fn   func(context.Context, core.Event) error
 		}{"keep_media", "", h.keepMedia})
+	}
+	if h.Links != nil {
+		work = append(work, struct {
+			name string
+			kind core.EventKind
+			fn   func(context.Context, core.Event) error
+		}{"link_household", core.EventSubmitted, h.linkHousehold})
 	}
 	if h.Learn != nil {
 		work = append(work, struct {

@@ -112,7 +112,7 @@ func newRigAt(t *testing.T, town *core.Town, now func() time.Time) *rig {
 	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 64}, watermill.NopLogger{})
 	r.pub = bus
 	h := &routing.Handlers{Ledger: r.ledger, Town: town, Notifier: r.notes, Marks: r.marks, Log: log, Roster: roster,
-		Script: testScript(t),
+		Script: testScript(t), Links: &core.LinkBook{Town: town, Records: st},
 		Feed: func(ev core.Event, c core.Case) {
 			r.mu.Lock()
 			r.fed = append(r.fed, ev)

@@ -14,5 +14,6 @@ type Store interface {
 	core.Records
 	core.RecordPager
 	core.AuditStore
+	core.VisitStore
 	Close() error
 }

@@ -144,12 +144,15 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		}
 	}
 	guessBook := &core.GuessBook{Records: st}
+	// 二十户包联: the directory's and the imported links, and the visits.
+	links := &core.LinkBook{Town: town, Records: st}
+	visits := &core.Visits{Links: links, Store: st, Ledger: ledger}
 	a.learner = &dialogs.Learner{Book: guessBook, Cases: ledger, Town: town, Script: conv, Log: log}
 	dialog := &dialogs.Service{
 		Engine: &dialogs.Engine{Town: town, Ledger: ledger, IdleTimeout: cfg.Dialog.IdleTimeout, Logger: log,
 			Households: households, JoinRadiusM: cfg.Dialog.JoinRadiusM, Observe: a.metrics.Dialog, Hear: hear,
 			Script: conv, Model: a.learner, Guesses: guessBook},
-		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log},
+		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log, Visits: visits},
 		Store: st, Logger: log,
 	}
 	weCom, err := wireWeCom(cfg, town, st, dialog.Desk, log)
@@ -195,12 +198,13 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		TiandituKey: cfg.Console.TiandituKey, Proxies: proxies,
 		SecureCookies: cfg.Console.SecureCookies}
 	consoleSrv.Households, consoleSrv.Media = households, mediaStore
+	consoleSrv.Visits = &core.Visits{Links: &core.LinkBook{Town: town, Records: staffSt}, Store: staffSt, Ledger: staffLedger}
 	consoleSrv.HouseholdRadiusM = cfg.Console.HouseholdRadiusM
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Channels: weCom.channels(), Groups: weCom.groupsOrNil(), Marks: st,
 			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log,
-			Learn: a.learner.Learn, Script: conv},
+			Learn: a.learner.Learn, Script: conv, Links: links},
 		b.subscriberFor, b.publisher)
 	if err != nil {
 		return nil, err

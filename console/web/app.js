@@ -70,7 +70,7 @@
   // ---- views ----
 
   const views = ['login-view', 'list-view', 'case-view', 'map-view', 'board-view', 'figures-view', 'staff-view', 'meeting-view',
-    'audit-view', 'security-view'];
+    'audit-view', 'security-view', 'households-view', 'household-view'];
 
   function show(view) {
     state.view = view;
@@ -125,6 +125,7 @@
     // 三权分立: each administrator sees their own page, and no case.
     $('nav-staff').hidden = me.role !== 'sysadmin';
     window.gridbotAdmin.nav(me);
+    window.gridbotHouseholds.nav(me);
     $('export-full-label').hidden = me.role !== 'town';
     loadChannel();
     await loadDirectory();
@@ -138,6 +139,7 @@
     if (!state.me) return;
     const h = location.hash;
     if (window.gridbotAdmin.route(h, state.me, show)) return;
+    if (window.gridbotHouseholds.route(h, state.me, show)) return;
     const m = h.match(/^#\/case\/(.+)$/);
     if (m) {
       openCase(decodeURIComponent(m[1]));
@@ -1713,6 +1715,7 @@
     // The desk's tools (desk.js) use the same calls as the rest of the page.
     if (window.gridbotDesk) window.gridbotDesk.wire({ api, sendStep, openCase, loadList, loadStaff, state, live });
     window.gridbotAdmin.wire({ api });
+    window.gridbotHouseholds.wire({ api, when });
     await loadConfig();
     const r = await api('GET', '/api/me');
     if (r.ok) {

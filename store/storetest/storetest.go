@@ -75,6 +75,7 @@ func Run(t *testing.T, factory Factory) {
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditTrim", testAuditTrim},
+		{"VisitsCountedInTheWrite", testVisits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
