@@ -10,7 +10,7 @@ import (
 )
 
 // TestLinkedHouseholdTellsItsCadre: a resident's new case from a linked
-// household's phone (sample town: 黄婆婆 of 塘口村, linked to 李小燕) is
+// household's phone (sample town: 黄婆婆 of 石桥村, linked to its cadre) is
 // marked with the household through the ledger, seen on the console's feed
 // and pushed to the cadre besides the grid; the same phone in another
 // village is no match, and nobody else hears of the link.
@@ -24,14 +24,14 @@ func TestLinkedHouseholdTellsItsCadre(t *testing.T) {
 			hh = &town.Linked[i]
 		}
 	}
-	if hh == nil || hh.Cadre != "v01-cadre" {
+	if hh == nil || hh.Cadre != "v10-cadre" {
 		t.Fatalf("the sample town's links: %+v", town.Linked)
 	}
-	c, err := r.ledger.Submit(ctx, "oresident-hh", core.Draft{Category: "light", Text: "门口路灯不亮", Grid: "M01", Phone: "170-0000-0001"})
+	c, err := r.ledger.Submit(ctx, "oresident-hh", core.Draft{Category: "light", Text: "门口路灯不亮", Grid: "L10", Phone: "170-0000-0001"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cadre := town.StaffMember("v01-cadre").Address(core.ChannelWeChat)
+	cadre := town.StaffMember("v10-cadre").Address(core.ChannelWeChat)
 	eventually(t, "the cadre's push", func() bool { return len(r.notes.to(cadre)) == 1 })
 	n := r.notes.to(cadre)[0]
 	if n.Case != c.Number || !strings.Contains(n.Title, "包联") || !strings.Contains(n.Text, "黄婆婆") {
@@ -43,7 +43,7 @@ func TestLinkedHouseholdTellsItsCadre(t *testing.T) {
 		t.Errorf("case %+v", got)
 	}
 
-	other, err := r.ledger.Submit(ctx, "oresident-hh", core.Draft{Category: "light", Text: "路灯不亮", Grid: "L10", Phone: "17000000001"})
+	other, err := r.ledger.Submit(ctx, "oresident-hh", core.Draft{Category: "light", Text: "路灯不亮", Grid: "M01", Phone: "17000000001"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gridbot/core"
+	"gridbot/dialogs"
 	"gridbot/ledgerfill"
 )
 
@@ -84,10 +85,40 @@ func demoHistory(ctx context.Context, a *app, out io.Writer, cases int) error {
 	if err != nil {
 		return fmt.Errorf("demo history: %w", err)
 	}
+	if err := demoVisits(ctx, a); err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
 	if err := settleAnnouncements(ctx, a.backend); err != nil {
 		return fmt.Errorf("demo history: %w", err)
 	}
 	fmt.Fprintf(out, "  已写入 %d 件（%d 件在办），用时 %s。\n", st.Cases, st.Open, time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+// demoVisits records a few visits of 石桥's cadres to their linked
+// households (二十户包联), one of them filing what was found, so the
+// households' files and the visits' figures have something to show.
+func demoVisits(ctx context.Context, a *app) error {
+	town := a.ledger.Town.Town()
+	visits := &core.Visits{Links: &core.LinkBook{Town: a.ledger.Town, Records: a.backend.store}, Store: a.backend.store, Ledger: a.ledger}
+	found := []string{"家里都好，老人身体不错", "反映孩子上学路上没有路灯", "屋顶去年修过，今年没再漏"}
+	n := 0
+	for _, h := range town.Linked {
+		if h.Village != "v10" {
+			continue
+		}
+		n++
+		r := core.VisitReport{Household: h.ID, Found: found[n%len(found)], Key: "demo-" + h.ID}
+		if n == 2 {
+			r.Found, r.Case, r.Category = "门口水渠堵了，下雨就漫到路上", true, town.Categories[0].Code
+			if g := dialogs.GuessCategory(town, r.Found); len(g) > 0 {
+				r.Category = g[0].Code
+			}
+		}
+		if _, _, err := visits.Record(ctx, h.Cadre, r); err != nil {
+			return fmt.Errorf("visit %s: %w", h.ID, err)
+		}
+	}
 	return nil
 }
 
@@ -97,7 +128,9 @@ const demoGuide = `
     居民      在“模拟手机”选 居民 甲，发“报事”，按提示描述问题、发位置或照片，确认后得到编号；办结后回复 1-5 评价。
     网格员    用 gl-L10-a 登录工作台：工作台看本网格待办，点开案件“受理”“回复”“办结”（可附现场照片），
               遇到办不了的“吹哨”给部门；电话或来访的群众诉求用“代录事项”登记；“打印派工单”带到现场。
-    村（社区） 用 v10-cadre 登录：看本村网格的案件，对慢的“催办”、急的“加急”，把重复反映“合并”，审批延期、挂起。
+              “包联农户”里看自己包联的户（一户一档），记录走访；在微信里发“包联”“走访 梁伯 家里都好”也可以。
+    村（社区） 用 v10-cadre 登录：看本村网格的案件，对慢的“催办”、急的“加急”，把重复反映“合并”，审批延期、挂起；
+              “包联农户”里走访包联的户，发现的问题可直接上报；纠纷案件记录调解（微信里“调解”“调解结果”）。
     部门      用 dept-chengjian 登录：看吹哨给城建办的案件，“领办”后办理、回复、办结，不归本部门的“退回”并说明理由。
     镇        用 town-admin 登录：网格地图、督办看板、统计报表（可导出 Excel），人员管理里批量导入人员。
 `
