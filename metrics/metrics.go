@@ -27,6 +27,10 @@ type Metrics struct {
 	handlerTime  *prometheus.HistogramVec
 	retries      prometheus.Counter
 	storeErrors  prometheus.Counter
+	// WeCom's app and group robots (weCom.go).
+	weComCallbacks    *prometheus.CounterVec
+	weComReplySeconds prometheus.Histogram
+	robotPosts        *prometheus.CounterVec
 }
 
 // Sources are read when /metrics is scraped.
@@ -57,7 +61,7 @@ func New(src Sources) *Metrics {
 		}, []string{"outcome"}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbot_pushes_total",
-			Help: "Pushes to WeChat by channel, outcome and WeChat error code (0 when delivered).",
+			Help: "Pushes by channel (custom, template, subscribe: WeChat; wecom: the WeCom app), outcome and the channel's error code (0 when delivered).",
 		}, []string{"channel", "outcome", "errcode"}),
 		handlerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gridbot_router_handler_seconds",
@@ -73,7 +77,9 @@ func New(src Sources) *Metrics {
 			Help: "Health probes (every few seconds, and /readyz) that found the store or its Valkey server unreachable.",
 		}),
 	}
+	m.addWeCom()
 	m.registry.MustRegister(m.callbacks, m.replySeconds, m.dialogs, m.pushes, m.handlerTime, m.retries, m.storeErrors,
+		m.weComCallbacks, m.weComReplySeconds, m.robotPosts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.WebsocketClients != nil {
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -2,10 +2,12 @@ package routing_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,18 @@ type channelRig struct {
 }
 
 func newChannelRig(t *testing.T, edit func(s *core.Staff)) *channelRig {
+	t.Helper()
+	return newChannelRigWithGroups(t, edit, nil)
+}
+
+// groupsOf is what the router hands new cases to (wecom.Groups).
+type groupsOf interface {
+	NewCase(ctx context.Context, c core.Case) error
+}
+
+// newChannelRigWithGroups is newChannelRig whose router hands new cases
+// to groups.
+func newChannelRigWithGroups(t *testing.T, edit func(s *core.Staff), groups groupsOf) *channelRig {
 	t.Helper()
 	base := *sampleTown(t, false)
 	base.Staff = slices.Clone(base.Staff)
@@ -48,6 +62,9 @@ func newChannelRig(t *testing.T, edit func(s *core.Staff)) *channelRig {
 	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 64}, watermill.NopLogger{})
 	h := &routing.Handlers{Ledger: r.ledger, Town: town, Notifier: r.wechat, Marks: st, Log: log, Roster: roster,
 		Channels: map[core.Channel]core.Notifier{core.ChannelWeCom: r.wecom}}
+	if groups != nil {
+		h.Groups = groups
+	}
 	relay := &routing.Relay{Outbox: st, Publisher: bus, Log: log, Poll: 20 * time.Millisecond}
 	router, err := routing.NewRouter(routing.Config{Instance: "t", RetryInterval: time.Millisecond, Relay: relay}, h,
 		func(string, bool) (message.Subscriber, error) { return bus, nil }, bus)
@@ -129,5 +146,45 @@ func TestPushPrefersChannelAndFallsBack(t *testing.T) {
 				t.Errorf("WeCom %d, WeChat %d pushes; want %d, %d", w, c, tt.wecom, tt.wechat)
 			}
 		})
+	}
+}
+
+// flakyGroups refuses the first cases handed to it, as a store down would.
+type flakyGroups struct {
+	mu     sync.Mutex
+	refuse int
+	taken  []string
+}
+
+func (g *flakyGroups) NewCase(_ context.Context, c core.Case) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.refuse > 0 {
+		g.refuse--
+		return errors.New("queue down")
+	}
+	g.taken = append(g.taken, c.Number)
+	return nil
+}
+
+func (g *flakyGroups) got() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.taken)
+}
+
+// A new case the groups could not take (their queue down) is handed to
+// them again on the retry, and once it is taken never again.
+func TestGroupsGetANewCaseOnceWhenTheyFailFirst(t *testing.T) {
+	groups := &flakyGroups{refuse: 2}
+	r := newChannelRigWithGroups(t, func(*core.Staff) {}, groups)
+	c, err := r.ledger.Submit(context.Background(), "oresident", core.Draft{Category: "env", Text: "垃圾没人清", Grid: "L10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the groups take the case", func() bool { return len(groups.got()) > 0 })
+	time.Sleep(100 * time.Millisecond)
+	if got := groups.got(); !slices.Equal(got, []string{c.Number}) {
+		t.Errorf("the groups took %v", got)
 	}
 }

@@ -57,7 +57,11 @@ func (h *Handlers) toGroups(ctx context.Context, ev core.Event) error {
 	if !won {
 		return nil
 	}
-	h.Groups.NewCase(ctx, c)
+	if err := h.Groups.NewCase(ctx, c); err != nil {
+		// Not taken: free the mark so the retry hands it over again.
+		_ = h.Marks.Delete(context.WithoutCancel(ctx), "group:"+ev.ID())
+		return err
+	}
 	return nil
 }
 

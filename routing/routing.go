@@ -90,9 +90,10 @@ type Handlers struct {
 	// staff are reached on them by their preference (Roster.Channels).
 	Channels map[core.Channel]core.Notifier
 	// Groups, when set, hears of each new case for the grid teams' groups
-	// (WeCom group robots).
+	// (WeCom group robots); an error means the case was not taken, and the
+	// event is retried.
 	Groups interface {
-		NewCase(ctx context.Context, c core.Case)
+		NewCase(ctx context.Context, c core.Case) error
 	}
 	// Marks remembers which pushes were done, so a redelivered event does
 	// not push twice.

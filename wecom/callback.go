@@ -60,6 +60,12 @@ type CallbackConfig struct {
 	MaxClockSkew time.Duration // 0 means bot.DefaultMaxClockSkew
 	ReplyTimeout time.Duration // 0 means DefaultReplyTimeout
 	Log          *slog.Logger
+	// Observe, when set, is told of every callback as WeChat's are
+	// (bot.CallbackConfig.Observe): the message type ("unknown" when
+	// refused before it is read), the outcome (answered, not_staff,
+	// duplicate, error, or bot's forbidden, bad_request, too_large) and the
+	// time to answer.
+	Observe func(kind, outcome string, took time.Duration)
 }
 
 // Callback is the http.Handler of the app's callback URL (接收消息): GET
@@ -114,6 +120,18 @@ func (c *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuse answers bad input with status and logs why, never what was sent.
 func (c *Callback) refuse(w http.ResponseWriter, status int, reason string) {
 	c.cfg.Log.Warn("wecom callback rejected", "status", status, "reason", reason)
+	if c.cfg.Observe != nil {
+		outcome := bot.OutcomeError
+		switch status {
+		case http.StatusForbidden:
+			outcome = bot.OutcomeForbidden
+		case http.StatusBadRequest:
+			outcome = bot.OutcomeBadRequest
+		case http.StatusRequestEntityTooLarge:
+			outcome = bot.OutcomeTooLarge
+		}
+		c.cfg.Observe("unknown", outcome, 0)
+	}
 	http.Error(w, http.StatusText(status), status)
 }
 
@@ -232,8 +250,12 @@ func (c *Callback) message(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	start := time.Now()
 	reply, outcome := c.answer(ctx, "wecom:msg:"+dedupeKey(&in), c.fresh.MarkTTL(stamped, dedupeLeast), m)
+	took := time.Since(start)
 	c.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "wecom callback", slog.String("request_id", requestID),
-		slog.String("type", string(m.Kind)), slog.String("outcome", outcome), slog.Duration("took", time.Since(start)))
+		slog.String("type", string(m.Kind)), slog.String("outcome", outcome), slog.Duration("took", took))
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(string(m.Kind), outcome, took)
+	}
 	if reply == "" {
 		w.WriteHeader(http.StatusOK) // WeCom: an empty body says nothing to answer
 		return

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gridbot/core"
@@ -23,16 +22,20 @@ const DigestLate = 2 * time.Hour
 
 // Groups posts to the grid teams' WeCom groups (the directory's
 // robot_webhook): each morning a digest of the group's cases, and each new
-// case where the group asked for it. New cases wait a moment in a queue, so
-// a burst goes out batched within the robot's 20 messages a minute.
+// case where the group asked for it. New cases wait a moment in a durable
+// queue (Queue), so a burst goes out batched within the robot's 20 messages
+// a minute, and a case queued before a crash is posted after the restart.
 type Groups struct {
 	Robot *Robot
 	Town  core.TownSource
 	// Cases lists cases (the store's Cases).
 	Cases func(ctx context.Context, q core.CaseQuery) ([]core.Case, error)
 	// Marks makes each day's digest go out once, whichever instance
-	// sends it.
+	// sends it, and lets one instance at a time post the queue.
 	Marks core.Ephemeral
+	// Queue keeps the new cases waiting to be posted, in the store's
+	// durable records shared by every instance.
+	Queue core.Records
 	// PublicBase is where the case pages are reached; empty lists cases
 	// without links.
 	PublicBase string
@@ -40,10 +43,31 @@ type Groups struct {
 	DigestAt time.Duration
 	Now      func() time.Time
 	Log      *slog.Logger
-
-	mu    sync.Mutex
-	queue map[string][]string // webhook → new cases' lines waiting
+	// Observe hears of each post: "digest" or "new_case", and its outcome
+	// (RobotPosted, RobotBusy, RobotFailed); nil hears nothing.
+	Observe func(kind, outcome string)
 }
+
+// Outcomes of a robot post, as Observe hears them.
+const (
+	RobotPosted = "posted"
+	RobotBusy   = "busy" // the minute's 20 were spent: it waits
+	RobotFailed = "failed"
+)
+
+// nsRobotQueue is the Records namespace of the new cases waiting for their
+// groups: robot ID, time queued and case number → the case's line. The
+// webhook itself (its key is a secret) stays in the directory.
+const nsRobotQueue = "wecom-robot-queue"
+
+// flushLock is the Marks key one instance holds while it posts the queue;
+// flushFor bounds a flush, well within the lock's life, so a lock is never
+// freed by an instance whose flush outlived it.
+const (
+	flushLock    = "wecom:robot:flush"
+	flushLockTTL = 30 * time.Second
+	flushFor     = 15 * time.Second
+)
 
 func (g *Groups) now() time.Time {
 	if g.Now != nil {
@@ -59,62 +83,127 @@ func (g *Groups) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+func (g *Groups) observe(kind string, err error) {
+	if g.Observe == nil {
+		return
+	}
+	switch {
+	case err == nil:
+		g.Observe(kind, RobotPosted)
+	case errors.Is(err, ErrRobotBusy):
+		g.Observe(kind, RobotBusy)
+	default:
+		g.Observe(kind, RobotFailed)
+	}
+}
+
+// queueKey orders a group's waiting cases by when they were queued.
+func queueKey(robot string, at time.Time, number string) string {
+	return fmt.Sprintf("%s:%020d:%s", robot, at.UnixNano(), number)
+}
+
 // NewCase queues c for the groups that follow its grid and want each case.
-func (g *Groups) NewCase(_ context.Context, c core.Case) {
+// When it returns nil the case is in the durable queue: it is posted once,
+// after a crash and a restart too. An error means it was not queued (the
+// caller retries).
+func (g *Groups) NewCase(ctx context.Context, c core.Case) error {
 	town := g.Town.Town()
+	at := g.now()
 	for _, grp := range town.RobotGroups() {
 		if !grp.EachCase || !slices.Contains(grp.Grids, c.Grid) {
 			continue
 		}
-		g.mu.Lock()
-		if g.queue == nil {
-			g.queue = map[string][]string{}
+		if err := g.Queue.PutRecord(ctx, nsRobotQueue, queueKey(robotID(grp.Webhook), at, c.Number), []byte(g.caseLine(town, c))); err != nil {
+			return fmt.Errorf("wecom group: queue %s: %w", c.Number, err)
 		}
-		g.queue[grp.Webhook] = append(g.queue[grp.Webhook], g.caseLine(town, c))
-		g.mu.Unlock()
 	}
+	return nil
 }
 
 // Flush posts what waits, each group's new cases in as few messages as fit:
-// one case alone, a burst together. What the robot's minute cannot take
-// waits for the next flush.
+// one case alone, a burst together, oldest first. What the robot's minute
+// cannot take waits for the next flush. One instance flushes at a time; a
+// case leaves the queue once its post is taken, so only a crash between
+// the robot's answer and that removal can post it twice.
 func (g *Groups) Flush(ctx context.Context) {
-	g.mu.Lock()
-	queue := g.queue
-	g.queue = nil
-	g.mu.Unlock()
-	for webhook, lines := range queue {
+	won, err := g.Marks.SetNX(ctx, flushLock, []byte("1"), flushLockTTL)
+	if err != nil || !won {
+		return
+	}
+	defer func() {
+		if err := g.Marks.Delete(context.WithoutCancel(ctx), flushLock); err != nil {
+			g.log().WarnContext(ctx, "wecom group: queue lock not freed", "err", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, flushFor)
+	defer cancel()
+	waiting, err := g.Queue.RecordsIn(ctx, nsRobotQueue)
+	if err != nil {
+		g.log().WarnContext(ctx, "wecom group: reading the queue", "err", err)
+		return
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	hooks := map[string]string{}
+	for _, grp := range g.Town.Town().RobotGroups() {
+		hooks[robotID(grp.Webhook)] = grp.Webhook
+	}
+	byRobot := map[string][]string{}
+	for k := range waiting {
+		robot, _, _ := strings.Cut(k, ":")
+		byRobot[robot] = append(byRobot[robot], k)
+	}
+	for robot, keys := range byRobot {
+		slices.Sort(keys)
+		webhook, ok := hooks[robot]
+		if !ok {
+			// The group's robot left the directory: nowhere to post.
+			g.log().WarnContext(ctx, "wecom group: robot gone, its waiting cases dropped", "cases", len(keys))
+			g.dequeue(ctx, keys)
+			continue
+		}
+		lines := make([]string, len(keys))
+		for i, k := range keys {
+			lines[i] = string(waiting[k])
+		}
 		for len(lines) > 0 {
 			msg, n := batch("新事项", lines)
 			err := g.Robot.Post(ctx, webhook, msg)
+			g.observe("new_case", err)
 			if err != nil {
 				if !errors.Is(err, ErrRobotBusy) {
 					g.log().WarnContext(ctx, "wecom group: new cases not posted", "err", err)
 				}
 				break
 			}
-			lines = lines[n:]
-		}
-		if len(lines) > 0 {
-			g.mu.Lock()
-			if g.queue == nil {
-				g.queue = map[string][]string{}
+			if !g.dequeue(ctx, keys[:n]) {
+				return
 			}
-			g.queue[webhook] = append(lines, g.queue[webhook]...)
-			g.mu.Unlock()
+			keys, lines = keys[n:], lines[n:]
 		}
 	}
 }
 
-// Waiting counts the new cases' lines not yet posted.
-func (g *Groups) Waiting() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for _, l := range g.queue {
-		n += len(l)
+// dequeue removes posted cases from the queue; false when the store
+// failed, and the flush stops rather than post them again.
+func (g *Groups) dequeue(ctx context.Context, keys []string) bool {
+	for _, k := range keys {
+		if err := g.Queue.DeleteRecord(context.WithoutCancel(ctx), nsRobotQueue, k); err != nil {
+			g.log().ErrorContext(ctx, "wecom group: a posted case left in the queue", "err", err)
+			return false
+		}
 	}
-	return n
+	return true
+}
+
+// Waiting counts the new cases not yet posted.
+func (g *Groups) Waiting(ctx context.Context) (int, error) {
+	waiting, err := g.Queue.RecordsIn(ctx, nsRobotQueue)
+	if err != nil {
+		return 0, fmt.Errorf("wecom group: reading the queue: %w", err)
+	}
+	return len(waiting), nil
 }
 
 // batch makes one markdown message of as many of lines as fit, and says how
@@ -181,7 +270,9 @@ func (g *Groups) SendDigests(ctx context.Context) {
 		if err != nil || !won {
 			continue
 		}
-		if err := g.sendDigest(ctx, town, grp, now); err != nil {
+		err = g.sendDigest(ctx, town, grp, now)
+		g.observe("digest", err)
+		if err != nil {
 			// Not sent: free the mark so the next tick tries again.
 			_ = g.Marks.Delete(context.WithoutCancel(ctx), mark)
 			if !errors.Is(err, ErrRobotBusy) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,11 +38,19 @@ type groupRig struct {
 	town   *core.Town
 	cases  []core.Case
 	clock  *clock
+	store  *embedded.Store
+	posts  map[string]int // observed posts by kind and outcome
 }
 
 // newGroupRig: grid L10 and village v10 have group robots; L10 wants each
-// new case.
+// new case; the queue is an embedded store in a new folder.
 func newGroupRig(t testing.TB, at time.Time) *groupRig {
+	t.Helper()
+	return newGroupRigAt(t, at, filepath.Join(t.TempDir(), "queue.db"))
+}
+
+// newGroupRigAt is newGroupRig with the queue's store at path.
+func newGroupRigAt(t testing.TB, at time.Time, path string) *groupRig {
 	t.Helper()
 	clk := &clock{t: at}
 	sim := wecomsim.New(wecomsim.Config{CorpID: corpID, AgentID: 1000002, Secret: secret, Token: token, AESKey: aesKey,
@@ -69,10 +78,17 @@ func newGroupRig(t testing.TB, at time.Time) *groupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &groupRig{sim: sim, town: town, clock: clk}
+	st, err := embedded.Open(path, embedded.Options{CasePrefix: "ST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := &groupRig{sim: sim, town: town, clock: clk, store: st, posts: map[string]int{}}
 	keys := &embedded.MemoryKeys{Now: clk.Now}
-	r.groups = &wecom.Groups{Robot: &wecom.Robot{Counts: keys, Now: clk.Now}, Town: town, Marks: keys,
+	var mu sync.Mutex
+	r.groups = &wecom.Groups{Robot: &wecom.Robot{Counts: keys, Now: clk.Now}, Town: town, Marks: keys, Queue: st,
 		PublicBase: "https://grid.example.org", Now: clk.Now,
+		Observe: func(kind, outcome string) { mu.Lock(); r.posts[kind+" "+outcome]++; mu.Unlock() },
 		Cases: func(_ context.Context, q core.CaseQuery) ([]core.Case, error) {
 			var out []core.Case
 			for _, c := range r.cases {
@@ -83,6 +99,16 @@ func newGroupRig(t testing.TB, at time.Time) *groupRig {
 			return out, nil
 		}}
 	return r
+}
+
+// waiting counts the cases in the queue.
+func (r *groupRig) waiting(t testing.TB) int {
+	t.Helper()
+	n, err := r.groups.Waiting(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // The morning digest counts each list right, links the cases, goes out at
@@ -143,13 +169,17 @@ func TestNewCaseBurstKeepsRobotRate(t *testing.T) {
 	r := newGroupRig(t, start)
 	ctx := context.Background()
 	for i := range 100 {
-		r.groups.NewCase(ctx, core.Case{Number: fmt.Sprintf("ST20261203%04d", i+1), Grid: "L10", Category: "light",
-			Deadline: start.Add(48 * time.Hour)})
-		r.groups.NewCase(ctx, core.Case{Number: fmt.Sprintf("ST20261203%04d", 500+i), Grid: "L11", Category: "light"}) // no group wants it
+		if err := r.groups.NewCase(ctx, core.Case{Number: fmt.Sprintf("ST20261203%04d", i+1), Grid: "L10", Category: "light",
+			Deadline: start.Add(48 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.groups.NewCase(ctx, core.Case{Number: fmt.Sprintf("ST20261203%04d", 500+i), Grid: "L11", Category: "light"}); err != nil { // no group wants it
+			t.Fatal(err)
+		}
 		r.groups.Flush(ctx)
 		r.clock.Add(100 * time.Millisecond)
 	}
-	if n, waiting := len(r.sim.RobotPosts("key-l10")), r.groups.Waiting(); n != wecom.RobotPerMinute || waiting != 80 {
+	if n, waiting := len(r.sim.RobotPosts("key-l10")), r.waiting(t); n != wecom.RobotPerMinute || waiting != 80 {
 		t.Fatalf("after 10 s: %d posts, %d waiting; want 20 and 80", n, waiting)
 	}
 	// Within the minute after the first posts nothing more goes out.
@@ -160,8 +190,8 @@ func TestNewCaseBurstKeepsRobotRate(t *testing.T) {
 	}
 	r.clock.Add(30 * time.Second)
 	r.groups.Flush(ctx)
-	if r.groups.Waiting() != 0 {
-		t.Fatalf("%d still waiting over a minute later", r.groups.Waiting())
+	if r.waiting(t) != 0 {
+		t.Fatalf("%d still waiting over a minute later", r.waiting(t))
 	}
 	posts := r.sim.RobotPosts("")
 	seen := map[string]int{}
@@ -190,4 +220,96 @@ func TestNewCaseBurstKeepsRobotRate(t *testing.T) {
 		}
 	}
 	t.Logf("%d posts for 100 cases: %d single, then batches", len(posts), wecom.RobotPerMinute)
+}
+
+// postedNumber finds each case a post lists: its number starts the line,
+// linked or not.
+var postedNumber = regexp.MustCompile(`(?m)^> \[?(ST\d{12})`)
+
+// New cases handed to the groups are in the store's queue when NewCase
+// returns: the process dies before its next flush, and after a restart on
+// the same store each is posted, once; what was posted before the crash is
+// not posted again.
+func TestQueuedCasesSurviveARestart(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "queue.db")
+	r := newGroupRigAt(t, start, path)
+	ctx := context.Background()
+	queue := func(g *wecom.Groups, from, to int) {
+		for i := from; i <= to; i++ {
+			if err := g.NewCase(ctx, core.Case{Number: fmt.Sprintf("ST20261203%04d", i), Grid: "L10", Category: "light"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	queue(r.groups, 1, 3)
+	r.groups.Flush(ctx)
+	queue(r.groups, 4, 6)
+	// Killed before the next flush: nothing of the process is left but
+	// the store's file.
+	if err := r.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(path, embedded.Options{CasePrefix: "ST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys := &embedded.MemoryKeys{Now: r.clock.Now}
+	after := &wecom.Groups{Robot: &wecom.Robot{Counts: keys, Now: r.clock.Now}, Town: r.town, Marks: keys, Queue: st, Now: r.clock.Now}
+	if n, err := after.Waiting(ctx); err != nil || n != 3 {
+		t.Fatalf("after the restart %d cases wait (%v), want 3", n, err)
+	}
+	after.Flush(ctx)
+	after.Flush(ctx) // the next tick
+	seen := map[string]int{}
+	for _, p := range r.sim.RobotPosts("key-l10") {
+		for _, m := range postedNumber.FindAllStringSubmatch(p.Content, -1) {
+			seen[m[1]]++
+		}
+	}
+	for i := 1; i <= 6; i++ {
+		if n := seen[fmt.Sprintf("ST20261203%04d", i)]; n != 1 {
+			t.Errorf("case %d posted %d times", i, n)
+		}
+	}
+	if n, _ := after.Waiting(ctx); n != 0 || len(r.sim.RobotPosts("key-l10")) != 2 {
+		t.Errorf("%d still waiting, %d posts", n, len(r.sim.RobotPosts("key-l10")))
+	}
+}
+
+// Two instances flushing the same queue at once post each case once.
+func TestQueueFlushedOnceByTwoInstances(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	r := newGroupRig(t, start)
+	ctx := context.Background()
+	for i := 1; i <= 10; i++ {
+		if err := r.groups.NewCase(ctx, core.Case{Number: fmt.Sprintf("ST20261203%04d", i), Grid: "L10", Category: "light"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := *r.groups // another instance: the same store and marks
+	var wg sync.WaitGroup
+	for _, g := range []*wecom.Groups{r.groups, &other, r.groups, &other} {
+		wg.Go(func() { g.Flush(ctx) })
+	}
+	wg.Wait()
+	r.groups.Flush(ctx)
+	seen := map[string]int{}
+	for _, p := range r.sim.RobotPosts("key-l10") {
+		for _, m := range postedNumber.FindAllStringSubmatch(p.Content, -1) {
+			seen[m[1]]++
+		}
+	}
+	if len(seen) != 10 {
+		t.Errorf("%d cases posted", len(seen))
+	}
+	for n, k := range seen {
+		if k != 1 {
+			t.Errorf("%s posted %d times", n, k)
+		}
+	}
+	if r.posts["new_case posted"] != len(r.sim.RobotPosts("key-l10")) {
+		t.Errorf("observed %v for %d posts", r.posts, len(r.sim.RobotPosts("key-l10")))
+	}
 }

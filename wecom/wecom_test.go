@@ -236,7 +236,17 @@ func TestCallbackRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
 	desk := &fakeDesk{}
-	url0 := newCallback(t, r, desk)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	cb, err := wecom.NewCallback(wecom.CallbackConfig{App: r.app, Desk: desk, Dedupe: r.keys, MaxBody: 8 << 10,
+		Observe: func(kind, outcome string, _ time.Duration) { mu.Lock(); seen[kind+" "+outcome]++; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cb)
+	t.Cleanup(srv.Close)
+	r.sim.SetCallbackURL(srv.URL)
+	url0 := srv.URL
 	inner := []byte("<xml><ToUserName>" + corpID + "</ToUserName><FromUserName>zhangwei</FromUserName><CreateTime>" +
 		strconv.FormatInt(time.Now().Unix(), 10) + "</CreateTime><MsgType>text</MsgType><Content>受理</Content><MsgId>9</MsgId><AgentID>1000002</AgentID></xml>")
 	if res, err := r.sim.PostRaw(ctx, url0, inner, strings.Repeat("0", 40)); err != nil || res.Status != http.StatusForbidden {
@@ -277,6 +287,12 @@ func TestCallbackRefusesBadInput(t *testing.T) {
 	}
 	if desk.count() != 0 {
 		t.Errorf("bad input reached the desk %d times", desk.count())
+	}
+	// /metrics hears of every refusal, as of WeChat's.
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["unknown forbidden"] != 4 || seen["unknown bad_request"] != 2 || seen["unknown too_large"] != 1 {
+		t.Errorf("observed %v", seen)
 	}
 }
 

@@ -155,7 +155,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		Desk:  &dialogs.Desk{Town: town, Ledger: ledger, Roster: roster, Keys: st, Logger: log, Visits: visits},
 		Store: st, Logger: log,
 	}
-	weCom, err := wireWeCom(cfg, town, st, dialog.Desk, log)
+	weCom, err := wireWeCom(cfg, town, st, dialog.Desk, a.metrics, log)
 	if err != nil {
 		return nil, err
 	}

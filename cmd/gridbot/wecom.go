@@ -11,6 +11,7 @@ import (
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/dialogs"
+	"gridbot/metrics"
 	"gridbot/store"
 	"gridbot/wecom"
 )
@@ -29,7 +30,7 @@ type weComParts struct {
 // reached there first unless they prefer WeChat), its callback at /wecom
 // answered by the same staff desk as WeChat's, and its web authorisation for
 // the case pages.
-func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk wecom.Desk, log *slog.Logger) (*weComParts, error) {
+func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk wecom.Desk, m *metrics.Metrics, log *slog.Logger) (*weComParts, error) {
 	if cfg.WeCom.CorpID == "" {
 		return nil, nil
 	}
@@ -44,7 +45,7 @@ func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk w
 		return nil, errors.New("wecom: the store cannot count sends")
 	}
 	cb, err := wecom.NewCallback(wecom.CallbackConfig{App: app, Desk: desk, Dedupe: st,
-		MaxClockSkew: cfg.WeChat.MaxClockSkew, Log: log})
+		MaxClockSkew: cfg.WeChat.MaxClockSkew, Observe: m.WeComCallback, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +56,8 @@ func wireWeCom(cfg *configs.Config, town core.TownSource, st store.Store, desk w
 		auth:     &wecom.WebAuth{App: app, OAuthBase: weComOAuthBase(cfg.WeCom.APIBase)},
 		// The grid teams' groups (robot_webhook in the directory): the
 		// morning digest and, where asked, each new case.
-		groups: &wecom.Groups{Robot: &wecom.Robot{Counts: counts}, Town: town, Cases: st.Cases, Marks: st,
-			PublicBase: cfg.WeChat.PublicBase, Log: log},
+		groups: &wecom.Groups{Robot: &wecom.Robot{Counts: counts}, Town: town, Cases: st.Cases, Marks: st, Queue: st,
+			PublicBase: cfg.WeChat.PublicBase, Observe: m.RobotPost, Log: log},
 	}, nil
 }
 
@@ -97,7 +98,7 @@ func (p *weComParts) channels() map[core.Channel]core.Notifier {
 // groupsOrNil is the groups for the router, or nil (an interface holding a
 // nil pointer would not be nil).
 func (p *weComParts) groupsOrNil() interface {
-	NewCase(ctx context.Context, c core.Case)
+	NewCase(ctx context.Context, c core.Case) error
 } {
 	if p == nil {
 		return nil

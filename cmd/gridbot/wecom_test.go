@@ -223,6 +223,22 @@ func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
 		strings.Contains(posts[0], "路灯一到晚上") {
 		t.Errorf("the group's new-case posts: %q", posts)
 	}
+	// /metrics counts WeCom's callbacks, pushes and robot posts as it
+	// counts WeChat's.
+	m := r.metrics()
+	for series, least := range map[string]float64{
+		`gridbot_wecom_callbacks_total{outcome="answered",type="text"}`:          4,
+		`gridbot_wecom_callbacks_total{outcome="answered",type="image"}`:         1,
+		`gridbot_wecom_callbacks_total{outcome="not_staff",type="text"}`:         1,
+		`gridbot_wecom_reply_seconds_count`:                                      7,
+		`gridbot_pushes_total{channel="wecom",errcode="0",outcome="delivered"}`:  2,
+		`gridbot_wecom_robot_posts_total{kind="new_case",outcome="posted"}`:      1,
+		`gridbot_pushes_total{channel="custom",errcode="0",outcome="delivered"}`: 1,
+	} {
+		if m[series] < least {
+			t.Errorf("%s = %v, want at least %v", series, m[series], least)
+		}
+	}
 }
 
 // postJSON posts body to u and decodes the answer into out.
