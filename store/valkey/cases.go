@@ -84,7 +84,9 @@ end
 
 const writeBody = `
 local out = {'ok'}
-redis.call('SET', KEYS[9], ARGV[7])
+-- The marks are in the case's value (ARGV[7] is empty); a key of their own
+-- that a ledger before left goes.
+redis.call('DEL', KEYS[9])
 local nd = tonumber(ARGV[8])
 for d = 1, nd do
   -- A cell's counters are one field, comma-separated; the deltas too.
@@ -219,15 +221,12 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 // writeArgs are writeScript's keys and arguments for writing c and evs
 // (runWrite).
 func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.Case, marks *core.FigureMarks) (keys, args []string, err error) {
-	caseJSON, err := encodeCase(c)
-	if err != nil {
-		return nil, nil, err
-	}
 	after, deltas := s.figures.Mark(marks, c, evs)
-	marksJSON, err := encodeMarks(&after)
+	caseJSON, err := encodeCase(c, &after)
 	if err != nil {
 		return nil, nil, err
 	}
+	marksJSON := "" // the marks are in the case's value
 	live := "keep"
 	switch isLive := c.State != core.StateClosed; {
 	case was == nil && isLive, was != nil && isLive && was.State == core.StateClosed:
@@ -241,7 +240,7 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	}
 	keys = []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.seqsPrefix(), s.seqKey(), s.stream,
 		s.liveKey(), wasGrid, s.gridKey(c.Grid), s.marksKey(c.Number), s.figuresKey()}
-	args = []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), string(marksJSON), ""}
+	args = []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), marksJSON, ""}
 	args = appendFigureDeltas(args, deltas, core.StateDeltas(marks, &after))
 	if old == nil {
 		args[0] = "create"
@@ -403,7 +402,7 @@ func (s *Store) getCase(ctx context.Context, number string) (core.Case, []byte, 
 	if err != nil {
 		return c, nil, fmt.Errorf("case %q: %w", number, err)
 	}
-	if err := decodeCase(raw, &c); err != nil {
+	if _, err := decodeCase(raw, &c); err != nil {
 		return c, nil, fmt.Errorf("case %q: %w", number, err)
 	}
 	return c, raw, nil
@@ -417,7 +416,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		c, raw, marks, err := s.caseWithMarks(ctx, number)
+		c, raw, marks, err := s.caseWithMarks(ctx, number, false)
 		if err != nil {
 			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
 		}
@@ -473,7 +472,7 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		marks := make([]*core.FigureMarks, len(numbers))
 		was := make([]core.Case, len(numbers))
 		for i, number := range numbers {
-			c, raw, m, err := s.caseWithMarks(ctx, number)
+			c, raw, m, err := s.caseWithMarks(ctx, number, false)
 			if err != nil {
 				return nil, nil, fmt.Errorf("update cases: %w", err)
 			}
@@ -598,7 +597,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
 			}
 			var c core.Case
-			if err := decodeCase(raw, &c); err != nil {
+			if _, err := decodeCase(raw, &c); err != nil {
 				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
 			}
 			if q.Match(&c) {

@@ -29,9 +29,11 @@ import (
 // is plain JSON (written before, or by a store that does not compress) and
 // reads as it is.
 //
-//	0x01  caseDict1
-//	0x02  marksDict1
-//	0x03  eventDict1
+//	0x01  caseDict1: a case alone
+//	0x02  marksDict1: figure marks alone (their own key, a ledger before)
+//	0x03  eventDict1: a log entry after its sequence number
+//	0x04  caseDict1, a newline, marksDict1: a case, a newline and its
+//	      figure marks — one key for both, as writeScript writes them
 
 // zstdMagic starts every zstd frame.
 var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
@@ -66,6 +68,7 @@ var (
 	caseCodec  = newCodec(0x01, caseDict1)
 	marksCodec = newCodec(0x02, marksDict1)
 	eventCodec = newCodec(0x03, eventDict1)
+	bothCodec  = newCodec(0x04, caseDict1+"\n"+marksDict1)
 )
 
 // pack returns plain compressed, after the codec's tag.
@@ -107,22 +110,70 @@ func (c *codec) unpack(raw []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// encodeCase is the stored value of c.
-func encodeCase(c *core.Case) ([]byte, error) {
+// encodeCase is the stored value of c and its figure marks m: one value,
+// so a case costs one key (and its log) rather than two.
+func encodeCase(c *core.Case, m *core.FigureMarks) ([]byte, error) {
 	plain, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("encode case: %w", err)
 	}
-	return caseCodec.pack(plain)
+	marks, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode marks: %w", err)
+	}
+	return bothCodec.pack(append(append(plain, '\n'), marks...))
 }
 
-// decodeCase reads a stored case.
-func decodeCase(raw []byte, c *core.Case) error {
-	plain, err := caseCodec.unpack(raw)
-	if err != nil {
-		return err
+// splitCase returns the JSON of a stored case and of the figure marks
+// stored with it (nil when they are in a key of their own).
+func splitCase(raw []byte) (plain, marks []byte, err error) {
+	if len(raw) > 0 && raw[0] == bothCodec.tag {
+		both, err := bothCodec.unpack(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		plain, marks, ok := bytes.Cut(both, []byte{'\n'})
+		if !ok {
+			return nil, nil, errors.New("a case without its marks")
+		}
+		return plain, marks, nil
 	}
-	return json.Unmarshal(plain, c)
+	plain, err = caseCodec.unpack(raw)
+	return plain, nil, err
+}
+
+// decodeCase reads a stored case, and the figure marks stored with it (nil
+// when they are in a key of their own).
+func decodeCase(raw []byte, c *core.Case) (*core.FigureMarks, error) {
+	plain, marks, err := splitCase(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(plain, c); err != nil {
+		return nil, err
+	}
+	if marks == nil {
+		return nil, nil
+	}
+	var m core.FigureMarks
+	if err := json.Unmarshal(marks, &m); err != nil {
+		return nil, fmt.Errorf("marks: %w", err)
+	}
+	return &m, nil
+}
+
+// marksOf reads the figure marks stored with a case, without the case;
+// nil when they are in a key of their own.
+func marksOf(raw []byte) (*core.FigureMarks, error) {
+	_, marks, err := splitCase(raw)
+	if err != nil || marks == nil {
+		return nil, err
+	}
+	var m core.FigureMarks
+	if err := json.Unmarshal(marks, &m); err != nil {
+		return nil, fmt.Errorf("marks: %w", err)
+	}
+	return &m, nil
 }
 
 // encodeMarks is the stored value of a case's figure marks.

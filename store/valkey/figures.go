@@ -2,6 +2,7 @@ package valkey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -89,7 +90,7 @@ func splitInts(s string, out []int) error {
 // caseWithMarks reads the case, the JSON it was decoded from and its
 // marks in one round trip. A case written before the marks were kept is
 // tallied from its log.
-func (s *Store) caseWithMarks(ctx context.Context, number string) (core.Case, []byte, *core.FigureMarks, error) {
+func (s *Store) caseWithMarks(ctx context.Context, number string, retried bool) (core.Case, []byte, *core.FigureMarks, error) {
 	var c core.Case
 	vals, err := s.client.Do(ctx, s.client.B().Mget().Key(s.caseKey(number), s.marksKey(number)).Build()).ToArray()
 	if err != nil {
@@ -102,8 +103,12 @@ func (s *Store) caseWithMarks(ctx context.Context, number string) (core.Case, []
 	if err != nil {
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
 	}
-	if err := decodeCase(raw, &c); err != nil {
+	withMarks, err := decodeCase(raw, &c)
+	if err != nil {
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
+	}
+	if withMarks != nil {
+		return c, raw, withMarks, nil
 	}
 	rawMarks, err := vals[1].AsBytes()
 	if err == nil {
@@ -117,11 +122,18 @@ func (s *Store) caseWithMarks(ctx context.Context, number string) (core.Case, []
 		return c, nil, nil, fmt.Errorf("marks of %q: %w", number, err)
 	}
 	m, err := s.marksFromLog(ctx, &c)
+	if errors.Is(err, errRewritten) && !retried {
+		return s.caseWithMarks(ctx, number, true)
+	}
 	if err != nil {
 		return c, nil, nil, err
 	}
 	return c, raw, m, nil
 }
+
+// errRewritten is marksFromLog's answer when the case was written, with
+// its marks, while it tallied it.
+var errRewritten = errors.New("case rewritten while tallied")
 
 // marksFromLog tallies a case written before the marks were kept, from
 // its whole log at once. It returns nil when the counters already count it
@@ -139,6 +151,9 @@ func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMar
 		return nil, err
 	}
 	raw, err := s.client.Do(ctx, s.client.B().Get().Key(s.marksKey(c.Number)).Build()).AsBytes()
+	if vk.IsValkeyNil(err) {
+		return nil, errRewritten
+	}
 	if err != nil {
 		return nil, fmt.Errorf("marks of %q: %w", c.Number, err)
 	}
@@ -151,10 +166,13 @@ func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMar
 
 // tallyScript counts a case written before the counters, once: it sets
 // the marks and adds the counts only if the case has no marks yet. KEYS: 1
-// marks, 2 counters; ARGV: 1 marks JSON, 2 k, then k pairs of cell field
+// marks, 2 counters, 3 the case; ARGV: 1 marks JSON, 2 k, then k pairs of cell field
 // and comma-separated increments (as writeScript).
 const tallyScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+-- A case written with its marks in its value (tag 4) is counted.
+local c = redis.call('GET', KEYS[3])
+if c and string.byte(c, 1) == 4 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 for d = 1, tonumber(ARGV[2]) do
   local field, cur = ARGV[1 + 2 * d], {}
@@ -180,7 +198,7 @@ func (s *Store) tallyOld(ctx context.Context, c *core.Case, evs []core.Event) (b
 		return false, err
 	}
 	args := appendFigureDeltas([]string{"", "", "", "", "", "", string(marks), ""}, deltas, core.StateDeltas(nil, &m))
-	n, err := s.tally.Exec(ctx, s.client, []string{s.marksKey(c.Number), s.figuresKey()}, args[6:]).AsInt64()
+	n, err := s.tally.Exec(ctx, s.client, []string{s.marksKey(c.Number), s.figuresKey(), s.caseKey(c.Number)}, args[6:]).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("tally %s: %w", c.Number, err)
 	}
@@ -270,16 +288,29 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	const page = 500
 	for i := 0; i < len(live); i += page {
 		part := live[i:min(i+page, len(live))]
-		keys := make([]string, len(part))
+		// The marks are in the case's value, or (a ledger before) a key
+		// of their own.
+		keys := make([]string, 2*len(part))
 		for j, n := range part {
-			keys[j] = s.marksKey(n)
+			keys[j], keys[len(part)+j] = s.caseKey(n), s.marksKey(n)
 		}
 		vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
 		if err != nil {
 			return core.FigureTally{}, fmt.Errorf("figures: %w", err)
 		}
-		for j := range vals {
+		for j := range part {
 			raw, err := vals[j].AsBytes()
+			if err == nil {
+				m, err := marksOf(raw)
+				if err != nil {
+					return core.FigureTally{}, fmt.Errorf("figures: %s: %w", part[j], err)
+				}
+				if m != nil {
+					t.Live = append(t.Live, *m)
+					continue
+				}
+			}
+			raw, err = vals[len(part)+j].AsBytes()
 			if vk.IsValkeyNil(err) {
 				continue
 			}

@@ -130,7 +130,7 @@ func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case,
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
 		var c core.Case
-		if err := decodeCase(raw, &c); err != nil {
+		if _, err := decodeCase(raw, &c); err != nil {
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
 		out[i] = &c
