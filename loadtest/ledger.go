@@ -39,6 +39,9 @@ type LedgerOptions struct {
 	// intake (staffload.go).
 	Staff, Residents int
 	StaffFor         time.Duration
+	// PprofDir, when set, receives a CPU profile of each instance through
+	// the staff phase and its goroutines half way through.
+	PprofDir string
 }
 
 // LedgerColumn is one store at one size.
@@ -199,7 +202,7 @@ func ledgerColumn(ctx context.Context, s *Setup, vk *Valkey, name string, inst I
 	}
 	timeResident(ctx, s, in, o.Reps, col)
 	if o.Staff > 0 {
-		if err := timeUnderStaffLoad(ctx, s, in, o.Staff, max(1, o.Residents), o.StaffFor, col); err != nil {
+		if err := timeUnderStaffLoad(ctx, s, in, o.Staff, max(1, o.Residents), o.StaffFor, o.PprofDir, col); err != nil {
 			in.Stop(10 * time.Second)
 			return err
 		}

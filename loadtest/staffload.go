@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ import (
 // residents walk through the intake (报事 … location … 取消) without pause;
 // it reports the residents' steps (p50, p99, worst, 系统繁忙 and failures)
 // and the staff pages (p50, p99, refusals).
-func timeUnderStaffLoad(ctx context.Context, s *Setup, in *Instance, staff, residents int, d time.Duration, col *LedgerColumn) error {
+func timeUnderStaffLoad(ctx context.Context, s *Setup, in *Instance, staff, residents int, d time.Duration, pprofDir string, col *LedgerColumn) error {
 	admin, err := Login(ctx, in.Base, "town-admin", s.Password)
 	if err != nil {
 		return err
@@ -40,6 +41,12 @@ func timeUnderStaffLoad(ctx context.Context, s *Setup, in *Instance, staff, resi
 		{admin, "/api/figures/board"},
 		{admin, "/api/cases?grid=L10"},
 		{admin, "/api/figures/ledger?by=grid&month=" + month},
+	}
+	stopProf := profile(ctx, pprofDir, in, fmt.Sprintf("cpu-staffload-%s-%d.pprof", col.Mode, col.Cases), d)
+	defer stopProf()
+	if pprofDir != "" {
+		name := filepath.Join(pprofDir, fmt.Sprintf("goroutines-staffload-%s-%d.txt", col.Mode, col.Cases))
+		time.AfterFunc(d/2, func() { in.fetchAdmin(ctx, "/debug/pprof/goroutine?debug=1", name) })
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()

@@ -94,7 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			sizes = append(sizes, n)
 		}
 		rep, err := loadtest.Ledger(ctx, loadtest.LedgerOptions{Setup: setup, Sizes: sizes, Years: *ledgerYears,
-			Modes: strings.Split(*modes, ","), Reps: *reps, Staff: *ledgerStaff, Residents: *ledgerResidents, StaffFor: *ledgerStaffFor})
+			Modes: strings.Split(*modes, ","), Reps: *reps, Staff: *ledgerStaff, Residents: *ledgerResidents, StaffFor: *ledgerStaffFor,
+			PprofDir: *pprofDir})
 		if rep != nil {
 			rep.Markdown(stdout)
 		}
