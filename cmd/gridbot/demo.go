@@ -162,8 +162,9 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "\n  try: on the phone send 报事, follow the steps, and send the location %.4f, %.4f (石桥村);\n", demoLat, demoLng)
 	fmt.Fprintf(env.Stdout, "  the case appears on the console of gl-L10-a, in the 石桥 group, and in 何家豪's WeCom as a card whose\n")
-	fmt.Fprintf(env.Stdout, "  详情 opens the case's page; answer there with 受理, 回复 …, 吹哨 … 城建办, 办结 … (B岗 司徒惠珍 is on\n")
-	fmt.Fprintf(env.Stdout, "  WeChat: send 请假 from 何家豪 and the next case reaches her phone). The report form inside a resident's phone:\n")
+	fmt.Fprintf(env.Stdout, "  详情 opens the case's page; answer there with 受理, 回复 … (then 照片 sends the resident a photo), 吹哨 … 城建办,\n")
+	fmt.Fprintf(env.Stdout, "  办结 … (B岗 司徒惠珍 is on WeChat: send 请假 from 何家豪 and the next case reaches her phone; 通知走微信 moves\n")
+	fmt.Fprintf(env.Stdout, "  his own notices to WeChat). The report form inside a resident's phone:\n")
 	fmt.Fprintf(env.Stdout, "  %s/sim/open?openid=o_resident_demo&url=%s\n", simBase, url.QueryEscape(base+"/wx/report"))
 	fmt.Fprint(env.Stdout, demoGuide)
 	fmt.Fprintf(env.Stdout, "  Ctrl-C stops.\n\n")

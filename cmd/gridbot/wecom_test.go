@@ -8,7 +8,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -340,14 +342,25 @@ func TestDemoLeaderOnWeCom(t *testing.T) {
 	if !strings.HasSuffix(chat[0].Card.URL, "/wx/cases/"+number+"?via=wecom") {
 		t.Errorf("the card opens %q", chat[0].Card.URL)
 	}
-	for _, step := range []struct{ say, want string }{{"受理", "已受理"}, {"回复 电工下午就到", "已回复群众"}, {"照片", "已把照片转给群众"}, {"办结 已修好", "已办结"}} {
+	for _, step := range []struct{ say, want string }{{"受理", "已受理"}, {"回复 电工下午就到", "已回复群众"}, {"照片", "已把照片转给群众"},
+		{"吹哨 " + number + " 城建办 线路老化需要换线", "吹哨"}, {"领办", "已领办"}, {"办结 " + number + " 已修好", "已办结"}} {
 		got := ""
-		if step.say == "照片" {
+		switch step.say {
+		case "照片":
 			// The page's 照片 button: a photo from the app's chat.
 			var out struct{ Reply string }
 			postJSON(t, urls.WeCom+"sim/send", map[string]any{"userid": demoWeComLeader, "photo": true}, &out)
 			got = out.Reply
-		} else {
+		case "领办":
+			// 城建办, on WeChat, takes charge once the whistle reaches it.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				var out struct{ Reply string }
+				postJSON(t, urls.SimAPI+"/sim/send", map[string]any{"openid": "osample-dept-chengjian", "kind": "text", "text": "领办 " + number}, &out)
+				if got = out.Reply; strings.Contains(got, step.want) || time.Now().After(deadline) {
+					break
+				}
+			}
+		default:
 			got = leader(step.say)
 		}
 		if !strings.Contains(got, step.want) || !strings.Contains(got, number) {
@@ -431,4 +444,89 @@ func TestChannelChoiceOnWeCom(t *testing.T) {
 	if len(tries) != 2 || tries[0] != "undeliverable wecom 81013" || !strings.HasPrefix(tries[1], "delivered custom") {
 		t.Errorf("the leader's tries: %q", tries)
 	}
+}
+
+// A member bound to another grid's leader acts on a case that is not
+// theirs, from the app's chat and from the case page: every command is
+// answered as if the case did not exist, the page does not open, and the
+// case is as it was.
+func TestWeComStaffCannotTouchOthersCases(t *testing.T) {
+	r := bootWeCom(t, rigOptions{}, [2]string{`(\{id: gl-L11-a, [^}]*)\}`, "${1}, wecom_userid: outsider}"})
+	number := r.fileByLocation("oresident-intrude-1")
+	r.waitCard("hejiahao", number)
+	for _, cmd := range []string{"受理 " + number, "回复 " + number + " 我来处理", "办结 " + number + " 已处理",
+		"吹哨 " + number + " 城建办 需要协助", "转B " + number, "延期 " + number + " 3 等配件", "会商 " + number + " 需要会商"} {
+		if got := r.tell("outsider", cmd); !strings.Contains(got, "没有找到编号："+number) {
+			t.Errorf("another grid's leader: %s → %q", cmd, got)
+		}
+	}
+	// Nothing was relayed by them: a photo has no case to go to.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if res, _, err := r.wecom.SendImage(ctx, "outsider", "image/jpeg", wecomsim.Photo("intruder")); err != nil || strings.Contains(res.Reply, "已把照片转给群众") {
+		t.Errorf("their photo: %+v %v", res, err)
+	}
+	var view struct {
+		Case struct {
+			State string `json:"state"`
+		} `json:"case"`
+		Events []struct {
+			Kind  string `json:"kind"`
+			Actor string `json:"actor"`
+		} `json:"events"`
+	}
+	r.login("town-admin").get("/api/cases/"+number, &view)
+	if view.Case.State != "assigned" {
+		t.Errorf("the case is %s", view.Case.State)
+	}
+	for _, e := range view.Events {
+		if e.Actor == "gl-L11-a" {
+			t.Errorf("an event by the intruder: %+v", e)
+		}
+	}
+	// Through WeCom's web authorisation the case's leader reads the case;
+	// the other grid's leader does not.
+	console, err := url.Parse(r.urls.Console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(userid string) int {
+		c := r.wecom.MemberBrowser(userid)
+		c.Jar, _ = cookiejar.New(nil)
+		// The pages' public base (grid.example.org) is this instance.
+		c.Transport = publicBaseTransport{next: c.Transport, to: console.Host}
+		const page = "https://grid.example.org/wx/"
+		resp, err := c.Get(page + "cases/" + number + "?via=wecom")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp, err = c.Get(page + "api/cases/" + number); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := read("hejiahao"); got != http.StatusOK {
+		t.Errorf("the case's leader reads it through WeCom: %d", got)
+	}
+	if got := read("outsider"); got == http.StatusOK {
+		t.Error("another grid's leader read the case through WeCom")
+	}
+}
+
+// publicBaseTransport sends what is addressed to the public base
+// (grid.example.org) to the instance at to, over plain HTTP.
+type publicBaseTransport struct {
+	next http.RoundTripper
+	to   string
+}
+
+func (p publicBaseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == "grid.example.org" {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host = "http", p.to
+		r.Host = p.to
+	}
+	return p.next.RoundTrip(r)
 }
