@@ -139,8 +139,9 @@ func TestBrowserDeskTools(t *testing.T) {
 }
 
 // TestBrowserSearchByPhone: typing a phone's last four digits lists the
-// cases filed with it, for the grid leader who handles them; a department
-// typing the same finds nothing.
+// cases filed with it, for the grid leader who handles them, as do the name
+// given at 代录 and the name in a household file; a department typing the
+// same finds nothing.
 func TestBrowserSearchByPhone(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -161,6 +162,17 @@ func TestBrowserSearchByPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, tab, `document.querySelectorAll('#case-list .case-row').length === 1 && !!document.querySelector('`+row+`')`, "the case by the name given")
+	// A name registered in a household file finds that resident's cases,
+	// filed in WeChat with no name on them.
+	f.srv.Households = &core.Households{Records: f.store}
+	if err := f.srv.Households.SaveHousehold(ctx, core.Household{OpenID: "o-resident-g1", Grid: "g1", Name: "刘伯"}); err != nil {
+		t.Fatal(err)
+	}
+	byName := fmt.Sprintf(`#case-list .case-row[data-number=%q]`, f.cases["g1"])
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.getElementById('search').value = ''`), chromedp.SendKeys(chromedp.ID("search"), "刘伯")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, `document.querySelectorAll('#case-list .case-row').length === 1 && !!document.querySelector('`+byName+`')`, "the case by the household's name")
 
 	if _, _, err := f.ledger.Whistle(ctx, filed.Number, "admin", "cj", "河道"); err != nil {
 		t.Fatal(err)

@@ -380,13 +380,13 @@ func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilt
 		q.Limit = limit
 	}
 	if f.q != "" {
-		search, parsed, resident, err := s.searcher(ctx, town, staff, f.q)
+		search, parsed, residents, err := s.searcher(ctx, town, staff, f.q)
 		if err != nil {
 			return nil, err
 		}
 		f.search, q.Search = search, parsed
 		q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
-		return s.searchCases(ctx, q, resident)
+		return s.searchCases(ctx, q, residents)
 	}
 	q.Keep = func(c *core.Case) bool { return town.CanSee(staff, c) && f.matches(staff, c, now) }
 	return s.Store.Cases(ctx, q)

@@ -65,10 +65,34 @@ func TestSearchAPI(t *testing.T) {
 		{"cadre1", "5678", nil},
 		{"cadre1", "黄阿婆", nil},
 		{"lead2", "1111", nil},
+		// The name in the household file, not on the case.
+		{"admin", "刘伯", []string{g1}},
+		{"lead1", "刘 伯", []string{g1}},
+		{"lead1", "刘", nil},
+		{"dept1", "刘伯", nil},
+		{"cadre1", "刘伯", nil},
+		{"lead2", "刘伯", nil},
 	} {
 		if got := search(tt.who, tt.q); !slices.Equal(got, tt.want) {
 			t.Errorf("%s searches %q: %v, want %v", tt.who, tt.q, got, tt.want)
 		}
+	}
+	// A changed name is found by the new one only; a file gone (注销),
+	// by neither.
+	if err := f.srv.Households.SaveHousehold(ctx, core.Household{OpenID: "o-resident-g1", Grid: "g1", Name: "刘大伯"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("admin", "刘伯"); got != nil {
+		t.Errorf("the old name finds %v", got)
+	}
+	if got := search("admin", "刘大伯"); !slices.Equal(got, []string{g1}) {
+		t.Errorf("the new name finds %v", got)
+	}
+	if err := f.srv.Households.Forget(ctx, "o-resident-g1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("admin", "刘大伯"); got != nil {
+		t.Errorf("a forgotten household's name finds %v", got)
 	}
 }
 

@@ -21,7 +21,7 @@ const (
 // namespace whole (RecordsIn refuses it; RecordPager pages through it).
 func OneKeyPerRecord(ns string) bool {
 	switch ns {
-	case nsHousehold, nsJoined, nsMedia, nsHouseholdPhone:
+	case nsHousehold, nsJoined, nsMedia, nsHouseholdPhone, nsHouseholdName:
 		return true
 	}
 	return false
@@ -30,7 +30,7 @@ func OneKeyPerRecord(ns string) bool {
 // OneKeyPerRecordNamespaces lists the namespaces OneKeyPerRecord tells, for
 // a store's migration to that layout.
 func OneKeyPerRecordNamespaces() []string {
-	return []string{nsHousehold, nsJoined, nsMedia, nsHouseholdPhone}
+	return []string{nsHousehold, nsJoined, nsMedia, nsHouseholdPhone, nsHouseholdName}
 }
 
 // Household is a resident's registered household file (一户一档): where they
@@ -92,10 +92,14 @@ func (h *Households) SaveHousehold(ctx context.Context, hh Household) error {
 	if err := h.Records.PutRecord(ctx, nsHousehold, hh.OpenID, raw); err != nil {
 		return fmt.Errorf("save household: %w", err)
 	}
-	if !had {
-		return h.indexPhone(ctx, nil, hh)
+	var was *Household
+	if had {
+		was = &old
 	}
-	return h.indexPhone(ctx, &old, hh)
+	if err := h.indexPhone(ctx, was, hh); err != nil {
+		return err
+	}
+	return h.indexName(ctx, was, hh)
 }
 
 // JoinedCases lists the cases the resident joined, oldest first.
@@ -144,6 +148,9 @@ func (h *Households) Forget(ctx context.Context, openid string, media []string) 
 		return fmt.Errorf("forget household: %w", err)
 	} else if ok {
 		if err := h.unindexPhone(ctx, hh); err != nil {
+			return fmt.Errorf("forget household: %w", err)
+		}
+		if err := h.unindexName(ctx, hh); err != nil {
 			return fmt.Errorf("forget household: %w", err)
 		}
 	}
