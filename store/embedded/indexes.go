@@ -21,6 +21,8 @@ import (
 //	                                   every case by its category: a category's queue
 //	near   category \x00 place \x00 number → nothing
 //	                                   every case not closed by category and place (core.PlacesOf): 附议
+//	depts  department \x00 number → nothing
+//	                                   every case by each department called to it: a department's queue
 //
 // Keys sort by case number, which sorts by day and count, so walking an
 // index backwards lists newest first, as the cases bucket does. A file
@@ -30,6 +32,7 @@ var (
 	bucketGrids = []byte("grids")
 	bucketNear  = []byte("near")
 	bucketKinds = []byte("kinds")
+	bucketDepts = []byte("depts")
 )
 
 // indexedAs is what of a case its indexes record.
@@ -39,10 +42,12 @@ type indexedAs struct {
 	kind  string   // category
 	near  []string // its near keys' prefixes (category \x00 place \x00), when not closed
 	words searchFields
+	depts []string // the departments called to it
 }
 
 func indexOf(c *core.Case) indexedAs {
-	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c), words: searchFieldsOf(c)}
+	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c), words: searchFieldsOf(c),
+		depts: departmentsOf(c)}
 }
 
 // nearPrefixes are the near index's key prefixes of c: none when closed.
@@ -78,6 +83,36 @@ func renear(tx *bolt.Tx, was []string, c *core.Case) error {
 	return nil
 }
 
+// departmentsOf lists the departments called to c.
+func departmentsOf(c *core.Case) []string {
+	var out []string
+	for _, a := range c.Departments {
+		out = append(out, a.Department)
+	}
+	return out
+}
+
+// redept moves c's department entries from was's departments to its own.
+func redept(tx *bolt.Tx, was []string, c *core.Case) error {
+	depts := tx.Bucket(bucketDepts)
+	now := departmentsOf(c)
+	for _, d := range was {
+		if !slices.Contains(now, d) {
+			if err := depts.Delete(gridKey(d, c.Number)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range now {
+		if !slices.Contains(was, d) {
+			if err := depts.Put(gridKey(d, c.Number), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func gridKey(grid, number string) []byte {
 	return append(append([]byte(grid), 0), number...)
 }
@@ -90,6 +125,13 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 		wasNear = was.near
 	}
 	if err := renear(tx, wasNear, c); err != nil {
+		return err
+	}
+	var wasDepts []string
+	if was != nil {
+		wasDepts = was.depts
+	}
+	if err := redept(tx, wasDepts, c); err != nil {
 		return err
 	}
 	kinds := tx.Bucket(bucketKinds)
@@ -130,6 +172,22 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 // buildIndexes indexes every case of a file written before the indexes
 // existed; it runs once, in the transaction that creates them.
 func buildIndexes(tx *bolt.Tx) error {
+	if tx.Bucket(bucketDepts) == nil {
+		// The department index came after the others: index every case.
+		if _, err := tx.CreateBucket(bucketDepts); err != nil {
+			return err
+		}
+		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			var c core.Case
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("index case %q: %w", k, err)
+			}
+			return redept(tx, nil, &c)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	if tx.Bucket(bucketKinds) == nil {
 		// The category index came after the others: index every case.
 		kinds, err := tx.CreateBucket(bucketKinds)
@@ -183,13 +241,15 @@ func buildIndexes(tx *bolt.Tx) error {
 }
 
 // indexFor picks the index that narrows q the most: the resident's cases,
-// the live cases when only cases not closed are asked for, one grid's, or
+// a department's, the live cases when only cases not closed are asked for, one grid's, or
 // else every case. It returns the bucket and the key prefix to walk (keys
 // end in the case number), or a nil bucket for every case.
 func indexFor(tx *bolt.Tx, q core.CaseQuery) (*bolt.Bucket, []byte) {
 	switch {
 	case q.Resident != "":
 		return tx.Bucket(bucketResidents), append([]byte(q.Resident), 0)
+	case q.Department != "":
+		return tx.Bucket(bucketDepts), append([]byte(q.Department), 0)
 	case len(q.States) > 0 && !containsState(q.States, core.StateClosed):
 		return tx.Bucket(bucketLive), nil
 	case len(q.Grids) == 1:

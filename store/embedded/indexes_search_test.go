@@ -87,3 +87,38 @@ func TestWordIndexBuiltWhenOpened(t *testing.T) {
 		t.Fatalf("an older file: 井盖 found %d cases, want 2250", n)
 	}
 }
+
+// A file written before the department index is indexed when opened.
+func TestDepartmentIndexBuiltWhenOpened(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gridbot.db")
+	s, err := embedded.Open(path, embedded.Options{CasePrefix: "ST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	c, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1", Text: "路灯",
+		Departments: []core.Assist{{Department: "cj", State: core.AssistCalled}}, CreatedAt: now},
+		core.Event{Kind: core.EventSubmitted, At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("depts")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = embedded.Open(path, embedded.Options{CasePrefix: "ST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs, err := s.Cases(ctx, core.CaseQuery{Department: "cj"})
+	if err != nil || len(cs) != 1 || cs[0].Number != c.Number {
+		t.Fatalf("department cj after the index was built: %+v, %v", cs, err)
+	}
+}

@@ -156,3 +156,59 @@ func testSearch(t *testing.T, s store.Store, clock *Clock) {
 		t.Fatalf("next page after %s: %+v, %v", first[2].Number, next, err)
 	}
 }
+
+// testDepartments: a department's list is the cases it was called to,
+// newest first, closed or not, after every write that calls or drops it.
+func testDepartments(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	var called []string
+	for i := 0; i < 6; i++ {
+		c := mustCreate(t, s, clock, "o1", "g1")
+		if i%2 == 1 {
+			continue
+		}
+		if _, _, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+			c.Departments = append(c.Departments, core.Assist{Department: "cj", State: core.AssistCalled})
+			if i == 4 {
+				c.State = core.StateClosed
+			}
+			return []core.Event{{Kind: core.EventWhistled, At: clock.Now()}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		called = append(called, c.Number)
+	}
+	list := func(q core.CaseQuery) []string {
+		t.Helper()
+		cs, err := s.Cases(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Number)
+		}
+		return out
+	}
+	want := slices.Clone(called)
+	slices.Reverse(want)
+	if got := list(core.CaseQuery{Department: "cj"}); !slices.Equal(got, want) {
+		t.Fatalf("department cj: %v, want %v", got, want)
+	}
+	if got := list(core.CaseQuery{Department: "sj"}); len(got) != 0 {
+		t.Fatalf("department sj, called to nothing: %v", got)
+	}
+	if got := list(core.CaseQuery{Department: "cj", States: []core.State{core.StateClosed}}); !slices.Equal(got, want[:1]) {
+		t.Fatalf("department cj, closed: %v, want %v", got, want[:1])
+	}
+	// Dropped from a case: no longer listed.
+	if _, _, err := s.UpdateCase(ctx, called[0], func(c *core.Case) ([]core.Event, error) {
+		c.Departments = nil
+		return []core.Event{{Kind: core.EventReturned, At: clock.Now()}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(core.CaseQuery{Department: "cj"}); !slices.Equal(got, want[:2]) {
+		t.Fatalf("department cj after it was dropped from %s: %v, want %v", called[0], got, want[:2])
+	}
+}

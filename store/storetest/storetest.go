@@ -72,6 +72,7 @@ func Run(t *testing.T, factory Factory) {
 		{"NearIndexFollowsEveryWrite", testNear},
 		{"QueryByCategory", testCategory},
 		{"SearchByWordIndex", testSearch},
+		{"QueryByDepartment", testDepartments},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditTrim", testAuditTrim},

@@ -420,8 +420,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		if err != nil {
 			return core.Case{}, nil, fmt.Errorf("update case: %w", err)
 		}
-		was := wordsOf(&c)
-		was.State, was.Grid, was.Category, was.Location = c.State, c.Grid, c.Category, c.Location
+		was := indexedOf(&c)
 		evs, err := change(&c)
 		if err != nil {
 			return core.Case{}, nil, err
@@ -477,8 +476,7 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 				return nil, nil, fmt.Errorf("update cases: %w", err)
 			}
 			cases[i], raws[i], marks[i] = c, raw, m
-			was[i] = wordsOf(&c)
-			was[i].State, was[i].Grid, was[i].Category, was[i].Location = c.State, c.Grid, c.Category, c.Location
+			was[i] = indexedOf(&c)
 			ptrs[i] = &cases[i]
 		}
 		evs, err := change(ptrs)

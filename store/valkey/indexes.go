@@ -24,6 +24,8 @@ func (s *Store) indexFor(q core.CaseQuery) string {
 	switch {
 	case q.Resident != "":
 		return s.residentKey(q.Resident)
+	case q.Department != "":
+		return s.deptKey(q.Department)
 	case len(q.States) > 0 && !slicesContains(q.States, core.StateClosed):
 		return s.liveKey()
 	case len(q.Grids) == 1:
@@ -169,12 +171,13 @@ func (s *Store) nearKey(category, place string) string {
 func (s *Store) kindKey(category string) string { return s.prefix + "{gb}:kind:" + category }
 
 // nearKeys lists the sorted sets case c is in besides the fixed indexes:
-// its category's (every case), and when not closed its near keys.
+// its category's and its departments' (every case), and when not closed
+// its near keys.
 func (s *Store) nearKeys(c *core.Case) []string {
 	if c == nil {
 		return nil
 	}
-	out := []string{s.kindKey(c.Category)}
+	out := append([]string{s.kindKey(c.Category)}, s.deptKeys(c)...)
 	if c.State == core.StateClosed {
 		return out
 	}

@@ -97,11 +97,18 @@ func sameWords(a, b *core.Case) bool {
 		a.Phone == b.Phone && label(a) == label(b)
 }
 
-// wordsOf copies what of c its terms are made of.
-func wordsOf(c *core.Case) core.Case {
-	w := core.Case{Number: c.Number, Text: c.Text, Result: c.Result, Address: c.Address, Contact: c.Contact, Phone: c.Phone}
+// indexedOf copies what of c the indexes read, before a change edits c:
+// its state, grid, category, location, departments and the words its
+// terms are made of.
+func indexedOf(c *core.Case) core.Case {
+	w := core.Case{Number: c.Number, State: c.State, Grid: c.Grid, Category: c.Category, Text: c.Text, Result: c.Result,
+		Address: c.Address, Contact: c.Contact, Phone: c.Phone}
 	if c.Location != nil {
-		w.Location = &core.Location{Label: c.Location.Label}
+		loc := *c.Location
+		w.Location = &loc
+	}
+	for _, a := range c.Departments {
+		w.Departments = append(w.Departments, core.Assist{Department: a.Department})
 	}
 	return w
 }

@@ -87,3 +87,27 @@ func TestWordIndexBuiltWhenOpened(t *testing.T) {
 		}
 	}
 }
+
+// A ledger written before the department index is indexed when opened.
+func TestDepartmentIndexBuiltWhenOpened(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	s := open(t, prefix, nil)
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	c, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1", Text: "路灯",
+		Departments: []core.Assist{{Department: "cj", State: core.AssistCalled}}, CreatedAt: now},
+		core.Event{Kind: core.EventSubmitted, At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{prefix + "{gb}:dept:cj", prefix + "{gb}:depted"} {
+		if err := s.Client().Do(ctx, s.Client().B().Del().Key(k).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = open(t, prefix, nil)
+	cs, err := s.Cases(ctx, core.CaseQuery{Department: "cj"})
+	if err != nil || len(cs) != 1 || cs[0].Number != c.Number {
+		t.Fatalf("department cj after the index was built: %+v, %v", cs, err)
+	}
+}

@@ -211,6 +211,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
+	if err := s.buildDepts(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
 	if err := s.buildTerms(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)

@@ -1,0 +1,71 @@
+package valkey
+
+import (
+	"context"
+	"fmt"
+
+	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/core"
+)
+
+// The department index: P{gb}:dept:<department>, a sorted set of the
+// numbers of the cases that department was called to (score 0), so that a
+// department's queue reads its own cases and not the ledger. writeScript
+// moves a case's entries with its near-index keys (nearKeys); a ledger
+// written before the index is indexed once when a store opens it.
+
+func (s *Store) deptKey(department string) string { return s.prefix + "{gb}:dept:" + department }
+func (s *Store) deptedKey() string                { return s.prefix + "{gb}:depted" }
+
+// deptKeys lists the department index keys case c is under.
+func (s *Store) deptKeys(c *core.Case) []string {
+	var out []string
+	for _, a := range c.Departments {
+		out = append(out, s.deptKey(a.Department))
+	}
+	return out
+}
+
+// buildDepts puts every case of a ledger written before the department
+// index into it, once, a page at a time.
+func (s *Store) buildDepts(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.deptedKey()).Build()).AsInt64()
+	if err != nil || done == 1 {
+		return err
+	}
+	const page = 500
+	upper := "+"
+	for {
+		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
+		if err != nil {
+			return fmt.Errorf("department index: %w", err)
+		}
+		if len(numbers) == 0 {
+			break
+		}
+		cases, err := s.caseValues(ctx, numbers)
+		if err != nil {
+			return fmt.Errorf("department index: %w", err)
+		}
+		var cmds vk.Commands
+		for i, c := range cases {
+			if c == nil {
+				continue
+			}
+			for _, k := range s.deptKeys(c) {
+				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, numbers[i]).Build())
+			}
+		}
+		for _, r := range s.client.DoMulti(ctx, cmds...) {
+			if err := r.Error(); err != nil {
+				return fmt.Errorf("department index: %w", err)
+			}
+		}
+		if len(numbers) < page {
+			break
+		}
+		upper = "(" + numbers[len(numbers)-1]
+	}
+	return s.client.Do(ctx, s.client.B().Set().Key(s.deptedKey()).Value("1").Build()).Error()
+}
