@@ -258,7 +258,6 @@ func timeAPI(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerC
 	var closed struct {
 		Cases []struct {
 			Number string `json:"number"`
-			Place  string `json:"place"`
 		} `json:"cases"`
 	}
 	// A case from the middle of the first page of closed cases to open and
@@ -268,9 +267,17 @@ func timeAPI(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerC
 	place := "祠堂前"
 	if code, err := APIGet(ctx, in.Base, admin, "/api/cases?state=closed", &closed); err == nil && code == 200 && len(closed.Cases) > 0 {
 		number = closed.Cases[len(closed.Cases)/2].Number
-		if p := closed.Cases[len(closed.Cases)/2].Place; p != "" {
-			place = p
-		}
+	}
+	var page struct {
+		Case struct {
+			Location *struct {
+				Label string `json:"label"`
+			} `json:"location"`
+		} `json:"case"`
+	}
+	if code, err := APIGet(ctx, in.Base, admin, "/api/cases/"+number, &page); err == nil && code == 200 &&
+		page.Case.Location != nil && page.Case.Location.Label != "" {
+		place = page.Case.Location.Label
 	}
 	q := func(text string) string { return url.QueryEscape(text) }
 	get := func(cookie *http.Cookie, path string) func() error {
@@ -299,7 +306,7 @@ func timeAPI(ctx context.Context, s *Setup, in *Instance, reps int, col *LedgerC
 		{"console list, one character (q=灯)", admin, "/api/cases?q=" + q("灯")},
 		{"console list, text search among open cases (q=路灯&state=open)", admin, "/api/cases?state=open&q=" + q("路灯")},
 		{"console list, text search, next page (q=路灯&before=<a recent closed case>)", admin, "/api/cases?q=" + q("路灯") + "&before=" + number},
-		{"console list, address search (a case's place: " + place + ")", admin, "/api/cases?q=" + q(place)},
+		{"console list, address search (the place label of the case opened below)", admin, "/api/cases?q=" + q(place)},
 		{"console list, phone search, whole (q=17000000001)", admin, "/api/cases?q=17000000001"},
 		{"console list, phone search, last four (q=0001)", admin, "/api/cases?q=0001"},
 		{"console list, next page (before=<a recent closed case>)", admin, "/api/cases?before=" + number},

@@ -70,6 +70,9 @@ func (s *Store) reterm(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 	}
 	after := s.search.CaseTerms(c)
 	terms := tx.Bucket(bucketTerms)
+	// Each term's numbers grow at its end (new cases), so pages split
+	// there are left nearly full rather than half (bbolt's default).
+	terms.FillPercent = 0.9
 	for _, t := range before {
 		if _, ok := slices.BinarySearch(after, t); !ok {
 			if err := terms.Delete(termKey(t, c.Number)); err != nil {
