@@ -262,13 +262,32 @@ func (f *filler) fillCase(ctx context.Context, filed, end time.Time, resident in
 		d.Address = placeLabel(f.rng, town, g)
 	}
 	f.clock = filed
-	c, err := f.l.Submit(ctx, ResidentID(resident), d)
+	// Where the case comes from, as a town's ledger shows it: mostly
+	// residents in WeChat, some found by the grid on patrol (主动发现,
+	// settled when resolved), some filed at the desk for a resident who
+	// phoned or came in (代录).
+	var c core.Case
+	var err error
+	found := false
+	switch leader, roll := g.LeaderA, f.rng.Float64(); {
+	case leader != "" && roll < 0.12:
+		found = true
+		c, err = f.l.Patrol(ctx, leader, d)
+	case leader != "" && roll < 0.20:
+		via := core.IntakePhone
+		if f.chance(0.4) {
+			via = core.IntakeWalkIn
+		}
+		c, err = f.l.FileFor(ctx, leader, core.ProxyFiling{Draft: d, Channel: via, OpenID: ResidentID(resident)})
+	default:
+		c, err = f.l.Submit(ctx, ResidentID(resident), d)
+	}
 	if err != nil {
 		return false, err
 	}
 	num := c.Number
 	f.last = num
-	if f.chance(0.03) {
+	if !found && f.chance(0.03) {
 		// A neighbour joins it (附议): one of this worker's residents.
 		f.after(10*time.Minute, 2*time.Hour)
 		if _, err := f.l.Join(ctx, num, ResidentID(resident+f.workers)); err != nil {
@@ -334,7 +353,7 @@ func (f *filler) fillCase(ctx context.Context, filed, end time.Time, resident in
 		return false, fmt.Errorf("accept: %w", err)
 	}
 	worker := c.Assignee
-	if f.chance(0.7) {
+	if !found && f.chance(0.7) {
 		f.after(10*time.Minute, 4*time.Hour)
 		_, evs, err := f.l.Reply(ctx, num, worker, replyText(f.rng))
 		if err := count(c, evs, err); err != nil {
@@ -387,6 +406,10 @@ func (f *filler) fillCase(ctx context.Context, filed, end time.Time, resident in
 	c, evs, err = f.l.Resolve(ctx, num, worker, resultText(f.rng))
 	if err := count(c, evs, err); err != nil {
 		return false, fmt.Errorf("resolve: %w", err)
+	}
+	if found {
+		// Settled (销号) as it is resolved: no one to rate it.
+		return c.State != core.StateClosed, nil
 	}
 	if len(evs) > 0 {
 		if err := deliver(evs[0], core.ActorResident); err != nil {

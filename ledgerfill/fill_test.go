@@ -63,6 +63,7 @@ func TestFillWritesARealisticHistory(t *testing.T) {
 	states, categories, grids := map[core.State]int{}, map[string]bool{}, map[string]bool{}
 	first, last := end, end.AddDate(-2, 0, 0)
 	joined := 0
+	origins := map[string]int{}
 	for _, c := range cases {
 		states[c.State]++
 		categories[c.Category], grids[c.Grid] = true, true
@@ -70,9 +71,10 @@ func TestFillWritesARealisticHistory(t *testing.T) {
 		if c.CreatedAt.Before(end.AddDate(-2, 0, 0)) || c.CreatedAt.After(end) {
 			t.Errorf("%s filed %s, outside the two years to %s", c.Number, c.CreatedAt, end)
 		}
-		if c.State == core.StateClosed && c.CreatedAt.After(end.Add(-21*24*time.Hour)) == false && c.Resident == "" {
+		if c.State == core.StateClosed && c.CreatedAt.After(end.Add(-21*24*time.Hour)) == false && c.Resident == "" && !c.Found() {
 			t.Errorf("%s has no resident", c.Number)
 		}
+		origins[core.FigureOrigin(&c)]++
 		joined += len(c.Joined)
 	}
 	if len(categories) != len(town.Categories) {
@@ -86,6 +88,10 @@ func TestFillWritesARealisticHistory(t *testing.T) {
 	}
 	if joined == 0 {
 		t.Error("nobody joined a case (附议)")
+	}
+	// Mostly residents in WeChat; some found on patrol, some filed at the desk.
+	if origins[core.OriginOfResident] < n/2 || origins[core.OriginOfPatrol] < n/20 || origins[core.OriginOfProxy] < n/40 {
+		t.Errorf("origins %v", origins)
 	}
 	if last.Sub(first) < 600*24*time.Hour {
 		t.Errorf("cases filed from %s to %s: not spread over the years", first, last)
