@@ -2,6 +2,7 @@ package valkey_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -109,5 +110,42 @@ func TestDepartmentIndexBuiltWhenOpened(t *testing.T) {
 	cs, err := s.Cases(ctx, core.CaseQuery{Department: "cj"})
 	if err != nil || len(cs) != 1 || cs[0].Number != c.Number {
 		t.Fatalf("department cj after the index was built: %+v, %v", cs, err)
+	}
+}
+
+// A search whose terms differ greatly in size reads the small one and
+// checks the candidates: the long posting unread, the answer the same.
+func TestSearchSkipsALongPosting(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, valkeytest.Prefix(t), nil)
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	var want []string
+	for i := 0; i < 300; i++ {
+		text := "灯泡坏了"
+		switch i {
+		case 100, 200:
+			text = "灯泡亮了又灭"
+		case 150:
+			text = "水泡亮晶晶" // carries 泡亮, not 灯泡亮
+		}
+		c, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1", Text: text, CreatedAt: now},
+			core.Event{Kind: core.EventSubmitted, At: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 100 || i == 200 {
+			want = append([]string{c.Number}, want...)
+		}
+	}
+	cs, err := s.Cases(ctx, core.CaseQuery{Search: core.SearchIndex{}.Parse("灯泡亮")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.Number)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("灯泡亮: %v, want %v", got, want)
 	}
 }
