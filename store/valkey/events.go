@@ -273,6 +273,22 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 	return out, nil
 }
 
+// LastSeq returns the last sequence number the store gave, 0 when none:
+// nothing lies above it (a number taken by a write that failed half way
+// has no event), so a feed that starts there misses nothing.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	n, err := s.client.Do(ctx, s.client.B().Get().Key(s.seqKey()).Build()).AsUint64()
+	if vk.IsValkeyNil(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last sequence number: %w", err)
+	}
+	return n, nil
+}
+
 // seqRefs reads the index for up to limit events after seq, in order. A
 // number taken by a write that failed half way has no entry and is
 // skipped.

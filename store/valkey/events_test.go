@@ -80,6 +80,12 @@ func TestEventsSinceReadsTheCaseLogs(t *testing.T) {
 	s := open(t, prefix, nil)
 	all := fillEvents(t, ctx, s, 7, 400)
 	checkEventsSince(t, ctx, s, all)
+	if last, err := s.LastSeq(ctx); err != nil || last != all[len(all)-1].Seq {
+		t.Fatalf("LastSeq = %d, %v; the last event is %d", last, err, all[len(all)-1].Seq)
+	}
+	if last, err := open(t, valkeytest.Prefix(t), nil).LastSeq(ctx); err != nil || last != 0 {
+		t.Fatalf("LastSeq of an empty ledger = %d, %v", last, err)
+	}
 	if n, err := s.Client().Do(ctx, s.Client().B().Exists().Key(prefix+"{gb}:events").Build()).AsInt64(); err != nil || n != 0 {
 		t.Fatalf("the old sorted set of every event exists: %d, %v", n, err)
 	}
