@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"gridbot/core"
 	"gridbot/store/embedded"
 	"gridbot/wecom"
+	"gridbot/wecomsim"
 )
 
 // signedMessage is a member's text message as WeCom posts it: the query and
@@ -98,6 +100,61 @@ func BenchmarkSenderNotify(b *testing.B) {
 	for range b.N {
 		if _, err := s.Notify(context.Background(), n); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPhotosBridge is one photo from the app's chat made WeChat's:
+// media/get from the simulated WeCom over loopback (a 48×32 JPEG), the
+// upload (a stand-in), and the photo kept in an embedded store.
+func BenchmarkPhotosBridge(b *testing.B) {
+	r := newRig(b)
+	quiet := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	b.Cleanup(quiet.Close)
+	r.sim.SetCallbackURL(quiet.URL)
+	photo := wecomsim.Photo("bench")
+	_, id, err := r.sim.SendImage(context.Background(), "zhangwei", "image/jpeg", photo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := embedded.Open(filepath.Join(b.TempDir(), "s.db"), embedded.Options{CasePrefix: "ST", NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	p := &wecom.Photos{App: r.app, WeChat: &fakeUploader{}, Media: &core.MediaStore{Records: st}}
+	m := core.Message{From: "wecom:zhangwei", Kind: core.MessageImage, MediaID: id}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Bridge(ctx, m, "ST0001"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGroupsQueue is a burst of new cases through the durable queue:
+// each case queued in an embedded store (fsync on), and with flush=50 one
+// flush every 50 that posts them batched to the simulated robot.
+func BenchmarkGroupsQueue(b *testing.B) {
+	for _, every := range []int{0, 50} {
+		b.Run("flush="+strconv.Itoa(every), func(b *testing.B) { benchmarkGroupsQueue(b, every) })
+	}
+}
+
+func benchmarkGroupsQueue(b *testing.B, every int) {
+	r := newGroupRig(b, time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := r.groups.NewCase(ctx, core.Case{Number: "ST2026120" + strconv.Itoa(10000+i), Grid: "L10", Category: "light"}); err != nil {
+			b.Fatal(err)
+		}
+		if every > 0 && i%every == 0 {
+			r.clock.Add(time.Minute) // the robot's minute, so every flush posts
+			r.groups.Flush(ctx)
 		}
 	}
 }

@@ -100,13 +100,11 @@
   async function loadChannel() {
     const r = await api('GET', '/api/me/channel');
     const box = $('channel-choice');
-    box.hidden = !r.ok || r.data.channels.length < 2;
+    box.hidden = !r.ok || r.data.channels.filter((c) => c.bound).length < 2;
+    box.dataset.loaded = 'yes';
     if (box.hidden) return;
     for (const input of box.querySelectorAll('input[name=notify-channel]')) {
-      const ch = r.data.channels.find((c) => c.channel === input.value);
       input.checked = input.value === r.data.first;
-      input.disabled = !ch || !ch.bound;
-      input.parentElement.title = input.disabled ? '还没有绑定' : '';
       input.onchange = async () => {
         const x = await api('POST', '/api/me/channel', { channel: input.value });
         $('channel-note').textContent = x.ok ? '已设置：通知先发到' + (input.value === 'wecom' ? '企业微信' : '微信') + '，发不出时改发另一个。'
