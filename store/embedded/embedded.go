@@ -75,6 +75,8 @@ type Store struct {
 	log            *slog.Logger
 	figures        core.FigureRule
 	search         core.SearchIndex
+	// cells is what the last Figures parsed of the counters (figures.go).
+	cells figuresCache
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
