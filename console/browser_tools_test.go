@@ -293,6 +293,10 @@ func TestBrowserStaffImport(t *testing.T) {
 	}
 	screenshot(t, tab, "town-staff-import")
 	if os.Getenv("GRIDBOT_SCREENSHOTS") != "" {
+		// The map and the board are the town's (the system administrator
+		// sees no case).
+		tab := newTab(t)
+		loginAs(t, tab, f, "admin")
 		for _, view := range []string{"map", "board"} {
 			if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+view+`'`),
 				chromedp.WaitVisible(chromedp.ID(view+"-view")), chromedp.Sleep(time.Second)); err != nil {
