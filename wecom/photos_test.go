@@ -74,7 +74,15 @@ func TestPhotosBridge(t *testing.T) {
 	if _, err := p.Bridge(ctx, core.Message{From: from, Kind: core.MessageImage, MediaID: "2-gone"}, "ST0001"); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("a media ID WeCom does not have: %v", err)
 	}
-	if r.sim.MediaGets() != 3 {
+	// Over the media store's bound: refused for good, nothing uploaded.
+	_, big, err := r.sim.SendImage(ctx, "zhangwei", "image/jpeg", bytes.Repeat([]byte{0xff}, core.DefaultMaxMediaBytes+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Bridge(ctx, core.Message{From: from, Kind: core.MessageImage, MediaID: big}, "ST0001"); !errors.Is(err, core.ErrInvalid) || len(up.got) != 2 {
+		t.Errorf("a photo over 2 MB: %v, %d uploads", err, len(up.got))
+	}
+	if r.sim.MediaGets() != 4 {
 		t.Errorf("%d downloads from WeCom", r.sim.MediaGets())
 	}
 	up.fail = errors.New("wechat down")
@@ -82,7 +90,7 @@ func TestPhotosBridge(t *testing.T) {
 		t.Errorf("WeChat down must be worth another try: %v", err)
 	}
 	wx, err := p.Bridge(ctx, core.Message{From: "oopenid", Kind: core.MessageImage, MediaID: "wxmedia", PicURL: "u"}, "ST0001")
-	if err != nil || wx.MediaID != "wxmedia" || wx.URL != "u" || r.sim.MediaGets() != 4 {
+	if err != nil || wx.MediaID != "wxmedia" || wx.URL != "u" || r.sim.MediaGets() != 5 {
 		t.Errorf("a WeChat photo: %+v %v (downloads %d)", wx, err, r.sim.MediaGets())
 	}
 }

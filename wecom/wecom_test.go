@@ -402,3 +402,34 @@ func TestSenderRateAcrossTheMinute(t *testing.T) {
 		t.Errorf("dropped %d, cards %d", sim.Dropped("lina"), len(sim.Cards("lina")))
 	}
 }
+
+// A hundred copies of one message at once (WeCom's retries and a replayer
+// racing them) reach the desk once; every copy answered gets the first
+// copy's answer, or an empty body while it is being made.
+func TestCallbackHundredReplaysAtOnce(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	desk := &fakeDesk{}
+	newCallback(t, r, desk)
+	at := time.Now().Unix()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	replies := map[string]int{}
+	for range 100 {
+		wg.Go(func() {
+			res, err := r.sim.Post(ctx, "zhangwei", wecomsim.Message{MsgType: "text", Content: "受理 ST1", MsgID: 424242, CreateTime: at})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || res.Status != http.StatusOK {
+				replies[fmt.Sprintf("error %d %v", res.Status, err)]++
+				return
+			}
+			replies[res.Reply]++
+		})
+	}
+	wg.Wait()
+	delete(replies, "") // a copy that came while the first was answered
+	if desk.count() != 1 || len(replies) != 1 || replies["已受理：受理 ST1"] == 0 {
+		t.Errorf("desk asked %d times; answers %v", desk.count(), replies)
+	}
+}

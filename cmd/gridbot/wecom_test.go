@@ -135,6 +135,13 @@ func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
 	if got := r.tell("outsider", "受理"); !strings.Contains(got, "绑定") {
 		t.Errorf("a member not linked to staff: %q", got)
 	}
+	// Their photo is not even fetched from WeCom.
+	octx, ocancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if res, _, err := r.wecom.SendImage(octx, "outsider", "image/jpeg", wecomsim.Photo("outsider")); err != nil ||
+		!strings.Contains(res.Reply, "绑定") || r.wecom.MediaGets() != 0 {
+		t.Errorf("a photo from a member not linked: %+v %v, %d downloads", res, err, r.wecom.MediaGets())
+	}
+	ocancel()
 	for _, step := range []struct{ say, want string }{
 		{"受理", "已受理"},
 		{"回复 明天上午派电工来修", "已回复群众"},
