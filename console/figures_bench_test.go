@@ -61,6 +61,7 @@ func BenchmarkFiguresPages(b *testing.B) {
 		{"map", "/api/map", s.handleMap},
 		{"charts", "/api/figures/charts", s.handleCharts},
 		{"rates", "/api/figures/rates?by=grid", s.handleRates},
+		{"gridwork", "/api/figures/gridwork?by=grid", s.handleGridWork},
 		{"figures.xlsx", "/api/figures.xlsx?month=2026-11", s.handleFiguresXLSX},
 		{"cases.xlsx", "/api/cases.xlsx?state=", s.handleCasesXLSX},
 	} {

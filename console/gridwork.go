@@ -63,18 +63,22 @@ type gridWorkRowView struct {
 }
 
 // gridWork computes the grid's own work for the request (?by=); the page
-// and the CSV both come from here.
+// and the CSV both come from here. It reads the figures' counters, kept in
+// the write of each event (core.GridWorkOf), not the history.
 func (s *Server) gridWork(w http.ResponseWriter, r *http.Request, staff *core.Staff) ([]core.GridWorkRow, core.Grouping, bool) {
 	by, ok := grouping(w, r)
 	if !ok {
 		return nil, "", false
 	}
-	cases, events, err := s.gridWorkHistory(r.Context(), staff)
+	t, scope, err := s.tally(r.Context(), staff)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return nil, "", false
 	}
-	return core.GridWork(s.Town.Town(), cases, events, by, s.now()), by, true
+	if _, sees := core.ScopeOf(s.Town.Town(), staff); !sees {
+		return []core.GridWorkRow{{Key: "total", Name: "合计"}}, by, true
+	}
+	return core.GridWorkOf(s.Town.Town(), t, scope, by, s.now()), by, true
 }
 
 func (s *Server) handleGridWork(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
@@ -298,36 +302,4 @@ type callbackView struct {
 	Reason string    `json:"reason"`
 	Label  string    `json:"label"`
 	Due    time.Time `json:"due"`
-}
-
-// gridWorkHistory is what the grid's own work is counted from: the cases
-// staff may see and their events of the grid's own work. It reads the
-// whole history (the three rates have counters kept in each write; these
-// figures do not yet), so it runs behind the console's heavy gate.
-func (s *Server) gridWorkHistory(ctx context.Context, staff *core.Staff) ([]core.Case, []core.Event, error) {
-	cases, err := s.visibleCases(ctx, staff, listFilter{}, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	wanted := make(map[string]bool, len(cases))
-	for _, c := range cases {
-		wanted[c.Number] = true
-	}
-	var events []core.Event
-	const page = 5000
-	for last := uint64(0); ; {
-		evs, err := s.Store.EventsSince(ctx, last, page)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, e := range evs {
-			if wanted[e.Case] && core.GridWorkEvent(e.Kind) {
-				events = append(events, e)
-			}
-		}
-		if len(evs) < page {
-			return cases, events, nil
-		}
-		last = evs[len(evs)-1].Seq
-	}
 }

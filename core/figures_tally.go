@@ -78,11 +78,21 @@ const (
 	// Where the cases filed came from (counted in the month filed, like
 	// FigCases): filed by a resident in WeChat (群众上报), found by the
 	// grid itself (主动发现, OriginPatrol), or filed by staff for a
-	// resident who phoned or came in (代录, Case.Channel). A case whose
-	// marks predate the origin counts in none until its next write.
+	// resident who phoned or came in (代录, Case.Channel). Marks written
+	// before the origin was kept are brought up to date when a store opens
+	// (FigureRule.Remark, MarksVersion 2).
 	FigByResident
 	FigFound
 	FigByProxy
+	// The grid's own work (gridwork_figures.go), in the case's cells of
+	// the month it was filed (主动发现 is FigFound): callbacks recorded and
+	// those in time, under a leader's instruction, mediation ended and
+	// settled.
+	FigCallbacksDue
+	FigCallbacksOnTime
+	FigSupervised
+	FigMediated
+	FigSettled
 	NumFigureCounters
 )
 
@@ -131,6 +141,17 @@ type FigureMarks struct {
 	// Origin is where the case came from, one of the Origin… values; ""
 	// in marks written before it was kept.
 	Origin string `json:"o,omitempty"`
+	// The grid's own work: under instruction, the mediation's result, the
+	// callbacks recorded (and in time), and the date of the callback
+	// waiting, if any.
+	Supervised      bool      `json:"su,omitempty"`
+	Mediation       string    `json:"me,omitempty"`
+	CallbacksDone   int       `json:"cb,omitempty"`
+	CallbacksOnTime int       `json:"ct,omitempty"`
+	CallbackDue     time.Time `json:"cd,omitzero"`
+	// Version is the marks' layout (MarksVersion): marks of an older one
+	// lack counters a store adds with FigureRule.Remark.
+	Version int `json:"ver,omitempty"`
 }
 
 // Where a case came from, as the figures count it (FigureMarks.Origin).
@@ -150,6 +171,10 @@ func FigureOrigin(c *Case) string {
 	}
 	return OriginOfResident
 }
+
+// MarksVersion is the layout of FigureMarks this build writes: 2 added
+// the origin's and the grid's own work's counters.
+const MarksVersion = 2
 
 // FigureRule decides what each write adds to the counters: it needs the
 // town (its zone makes the months, its categories the accept times) and
@@ -229,6 +254,11 @@ func (r FigureRule) Mark(before *FigureMarks, c *Case, evs []Event) (FigureMarks
 				m.Rated++
 			}
 			state = StateReopened
+		case EventCalledBack:
+			m.CallbacksDone++
+			if e.Data[DataOnTime] == "true" {
+				m.CallbacksOnTime++
+			}
 		case EventRated:
 			// Those who joined rate too, but the rate is the filer's.
 			if e.Data[DataJoined] == "" {
@@ -247,6 +277,7 @@ func (r FigureRule) Mark(before *FigureMarks, c *Case, evs []Event) (FigureMarks
 	m.Number, m.Village, m.Grid, m.Category = c.Number, c.Village, c.Grid, c.Category
 	m.State, m.Deadline, m.Extended = c.State, c.Deadline, c.Extensions > 0
 	m.Origin = FigureOrigin(c)
+	m.gridWork(c)
 	m.Departments = m.Departments[:0]
 	for _, a := range c.Departments {
 		m.Departments = append(m.Departments, a.Department)
@@ -339,6 +370,7 @@ func (m *FigureMarks) contribute(deltas FigureDeltas, sign int) {
 	case OriginOfProxy:
 		own[FigByProxy] = 1
 	}
+	m.contributeGridWork(&own)
 	addAll := func(month string, counter, n int) {
 		for _, cell := range m.cells(month) {
 			k := cell.Key()
@@ -378,6 +410,10 @@ func (m *FigureMarks) contribute(deltas FigureDeltas, sign int) {
 type FigureTally struct {
 	Cells map[FigureCell]FigureCounts
 	Live  []FigureMarks
+	// Callbacks are the marks of the cases with a callback waiting,
+	// closed or not (CallbackDue set): whether one is overdue depends on
+	// the time of reading.
+	Callbacks []FigureMarks
 }
 
 // Add adds deltas to the tally's cells (stores that keep the tally in

@@ -82,10 +82,6 @@ func GridWork(town *Town, cases []Case, events []Event, by Grouping, now time.Ti
 	return sortedWithTotal(rows, *total, by, func(r GridWorkRow) string { return r.Key })
 }
 
-// GridWorkEvent reports whether events of kind k count in GridWork, so a
-// caller need keep no others.
-func GridWorkEvent(k EventKind) bool { return k == EventCallbackDue || k == EventCalledBack }
-
 // callbacksOf counts a case's callbacks that are due (recorded, or past
 // their date at now) and those recorded by their date, from its callback
 // events.
@@ -114,4 +110,94 @@ func callbacksOf(evs []Event, now time.Time) (due, onTime int) {
 		}
 	}
 	return due, onTime
+}
+
+// gridWork copies the grid's own work on c into its marks.
+func (m *FigureMarks) gridWork(c *Case) {
+	m.Version = MarksVersion
+	m.Origin, m.Supervised = FigureOrigin(c), c.Supervised()
+	m.Mediation = ""
+	if c.Mediation != nil {
+		m.Mediation = c.Mediation.Result
+	}
+	m.CallbackDue = time.Time{}
+	if c.Callback != nil {
+		m.CallbackDue = c.Callback.Due
+	}
+}
+
+// contributeGridWork sets the grid's own counters of what the case adds.
+func (m *FigureMarks) contributeGridWork(own *FigureCounts) {
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	own[FigSupervised] = b(m.Supervised)
+	own[FigMediated], own[FigSettled] = b(m.Mediation != ""), b(m.Mediation == MediationSettled)
+	own[FigCallbacksDue], own[FigCallbacksOnTime] = m.CallbacksDone, m.CallbacksOnTime
+}
+
+// Remark brings marks of an older layout (Version < MarksVersion) to this
+// one: the grid's own work is taken from the case and its whole log, the
+// rest kept as counted, and the deltas are what that adds to the counters.
+// ok is false when the marks are current.
+func (r FigureRule) Remark(old *FigureMarks, c *Case, evs []Event) (FigureMarks, FigureDeltas, bool) {
+	if old == nil || old.Version >= MarksVersion {
+		return FigureMarks{}, nil, false
+	}
+	m := *old
+	m.CallbacksDone, m.CallbacksOnTime = 0, 0
+	for _, e := range evs {
+		if e.Kind == EventCalledBack {
+			m.CallbacksDone++
+			if e.Data[DataOnTime] == "true" {
+				m.CallbacksOnTime++
+			}
+		}
+	}
+	m.gridWork(c)
+	deltas := FigureDeltas{}
+	m.contribute(deltas, 1)
+	old.contribute(deltas, -1)
+	for k, v := range deltas {
+		if v == (FigureCounts{}) {
+			delete(deltas, k)
+		}
+	}
+	return m, deltas, true
+}
+
+// GridWorkOf computes the grid's own work from a tally, as GridWork does
+// from the cases and their events: the counters, plus the callbacks
+// waiting past their date at now.
+func GridWorkOf(town *Town, t FigureTally, scope FigureScope, by Grouping, now time.Time) []GridWorkRow {
+	rows := map[string]*GridWorkRow{}
+	total := &GridWorkRow{Key: "total", Name: "合计"}
+	newRow := func(key string) GridWorkRow { return GridWorkRow{Key: key, Name: unitName(town, by, key)} }
+	for cell, v := range t.Cells {
+		if cell.Month == "" {
+			continue // a category's cell
+		}
+		line := GridWorkRow{Cases: v[FigCases], Found: v[FigFound], CallbacksDue: v[FigCallbacksDue],
+			CallbacksOnTime: v[FigCallbacksOnTime], Supervised: v[FigSupervised], Mediated: v[FigMediated], Settled: v[FigSettled]}
+		if line == (GridWorkRow{}) {
+			continue
+		}
+		tallyRows(rows, scope.keysOf(cell, by, cell.Month), line, newRow)
+		if scope.base(cell) {
+			total.add(line)
+		}
+	}
+	for i := range t.Callbacks {
+		m := &t.Callbacks[i]
+		if m.CallbackDue.IsZero() || !now.After(m.CallbackDue) || !scope.seesMarks(m) {
+			continue
+		}
+		line := GridWorkRow{CallbacksDue: 1}
+		tallyRows(rows, scope.marksKeys(m, by), line, newRow)
+		total.add(line)
+	}
+	return sortedWithTotal(rows, *total, by, func(r GridWorkRow) string { return r.Key })
 }

@@ -200,6 +200,8 @@ func TestFiguresKeptAgreeWithHistory(t *testing.T) {
 			want := core.Rates(town, core.Rules{}, cases, evs, by, now)
 			got := core.RatesOf(town, core.Rules{}, tally, core.FigureScope{}, by, now)
 			compareRows(t, "rates by "+string(by), got, want)
+			compareRows(t, "grid's own work by "+string(by), core.GridWorkOf(town, tally, core.FigureScope{}, by, now),
+				core.GridWork(town, cases, evs, by, now))
 			for _, month := range []string{"2026-11", "2026-12", "2026-10", "2026-06", "2025-12"} {
 				want, _ := core.MonthlyLedger(town, cases, evs, month, by, now)
 				got, _ := core.MonthlyLedgerOf(town, tally, core.FigureScope{}, month, by, now)
@@ -225,6 +227,8 @@ func TestFiguresKeptAgreeWithHistory(t *testing.T) {
 			want := core.Rates(town, core.Rules{}, mine, evs, by, last.Add(time.Hour))
 			got := core.RatesOf(town, core.Rules{}, tally, scope, by, last.Add(time.Hour))
 			compareRows(t, fmt.Sprintf("rates by %s for %+v", by, scope), got, want)
+			compareRows(t, fmt.Sprintf("grid's own work by %s for %+v", by, scope),
+				core.GridWorkOf(town, tally, scope, by, last.Add(time.Hour)), core.GridWork(town, mine, evs, by, last.Add(time.Hour)))
 			wantL, _ := core.MonthlyLedger(town, mine, evs, "2026-09", by, last.Add(time.Hour))
 			gotL, _ := core.MonthlyLedgerOf(town, tally, scope, "2026-09", by, last.Add(time.Hour))
 			compareRows(t, fmt.Sprintf("ledger by %s for %+v", by, scope), gotL, wantL)

@@ -142,6 +142,9 @@ func Open(path string, opt Options) (*Store, error) {
 		if err := s.buildFigures(tx); err != nil {
 			return err
 		}
+		if err := s.upgradeMarks(tx); err != nil {
+			return err
+		}
 		return s.loadKeys(tx)
 	})
 	if err != nil {

@@ -45,6 +45,9 @@ func (s *Store) tally(tx *bolt.Tx, c *core.Case, evs []core.Event) error {
 	if err := marks.Put([]byte(c.Number), v); err != nil {
 		return err
 	}
+	if err := noteCallback(tx, &after); err != nil {
+		return err
+	}
 	counters := tx.Bucket(bucketCounters)
 	for st, n := range core.StateDeltas(before, &after) {
 		k := stateKey(st)
@@ -130,6 +133,9 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 			return err
 		}
 		t.Cells = cells
+		if t.Callbacks, err = callbackMarks(tx); err != nil {
+			return err
+		}
 		marks := tx.Bucket(bucketMarks)
 		return tx.Bucket(bucketLive).ForEach(func(k, _ []byte) error {
 			v := marks.Get(k)

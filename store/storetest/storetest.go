@@ -77,6 +77,7 @@ func Run(t *testing.T, factory Factory) {
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditTrim", testAuditTrim},
 		{"VisitsCountedInTheWrite", testVisits},
+		{"GridWorkCountedInTheWrite", testGridWork},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -211,11 +211,21 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if err != nil {
 		return err
 	}
+	// The cases with a callback waiting are kept around the write
+	// (figures_gridwork.go).
+	after, _ := s.figures.Mark(marks, c, evs)
+	if err := s.callbackBefore(ctx, &after); err != nil {
+		return fmt.Errorf("callbacks waiting: %w", err)
+	}
 	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
 	if err != nil {
 		return fmt.Errorf("write script: %w", err)
 	}
-	return numberEvents(res, evs)
+	if err := numberEvents(res, evs); err != nil {
+		return err
+	}
+	s.callbackAfter(ctx, marks, &after)
+	return nil
 }
 
 // writeArgs are writeScript's keys and arguments for writing c and evs
@@ -488,6 +498,7 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		}
 		args := []string{strconv.Itoa(len(numbers))}
 		var keys, caseArgs []string
+		var afters []core.FigureMarks
 		all := 0
 		for i, number := range numbers {
 			if len(evs[i]) == 0 {
@@ -504,6 +515,11 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 			if err != nil {
 				return nil, nil, fmt.Errorf("update cases: %w", err)
 			}
+			after, _ := s.figures.Mark(marks[i], c, evs[i])
+			if err := s.callbackBefore(ctx, &after); err != nil {
+				return nil, nil, fmt.Errorf("update cases: callbacks waiting: %w", err)
+			}
+			afters = append(afters, after)
 			args = append(args, strconv.Itoa(len(k)), strconv.Itoa(len(a)))
 			keys, caseArgs = append(keys, k...), append(caseArgs, a...)
 			all += len(evs[i])
@@ -518,6 +534,9 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		}
 		err = numberEvents(res, flat)
 		if err == nil {
+			for i := range afters {
+				s.callbackAfter(ctx, marks[i], &afters[i])
+			}
 			at := 0
 			for i := range evs {
 				for j := range evs[i] {

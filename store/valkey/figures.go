@@ -108,6 +108,15 @@ func (s *Store) caseWithMarks(ctx context.Context, number string, retried bool) 
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
 	}
 	if withMarks != nil {
+		if withMarks.Version < core.MarksVersion {
+			// Marks of an older layout: brought up to date first
+			// (figures_gridwork.go), so this write counts from them.
+			mm, err := s.remark(ctx, &c, raw, withMarks, true)
+			if errors.Is(err, errRemarkRaced) {
+				return s.caseWithMarks(ctx, number, retried)
+			}
+			return c, raw, mm, err
+		}
 		return c, raw, withMarks, nil
 	}
 	rawMarks, err := vals[1].AsBytes()
@@ -115,6 +124,15 @@ func (s *Store) caseWithMarks(ctx context.Context, number string, retried bool) 
 		var m core.FigureMarks
 		if err := decodeMarks(rawMarks, &m); err != nil {
 			return c, nil, nil, fmt.Errorf("marks of %q: %w", number, err)
+		}
+		if m.Version < core.MarksVersion {
+			// Marks of an older layout: brought up to date first
+			// (figures_gridwork.go), so this write counts from them.
+			mm, err := s.remark(ctx, &c, rawMarks, &m, false)
+			if errors.Is(err, errRemarkRaced) {
+				return s.caseWithMarks(ctx, number, retried)
+			}
+			return c, raw, mm, err
 		}
 		return c, raw, &m, nil
 	}
@@ -197,6 +215,9 @@ func (s *Store) tallyOld(ctx context.Context, c *core.Case, evs []core.Event) (b
 	if err != nil {
 		return false, err
 	}
+	if err := s.callbackBefore(ctx, &m); err != nil {
+		return false, fmt.Errorf("tally %s: %w", c.Number, err)
+	}
 	args := appendFigureDeltas([]string{"", "", "", "", "", "", string(marks), ""}, deltas, core.StateDeltas(nil, &m))
 	n, err := s.tally.Exec(ctx, s.client, []string{s.marksKey(c.Number), s.figuresKey(), s.caseKey(c.Number)}, args[6:]).AsInt64()
 	if err != nil {
@@ -274,6 +295,9 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
 	}
 	t := core.FigureTally{Cells: make(map[core.FigureCell]core.FigureCounts, len(fields))}
+	if t.Callbacks, err = s.callbackMarks(ctx); err != nil {
+		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+	}
 	for f, v := range fields {
 		cell, ok := core.ParseFigureCell(f)
 		if !ok {

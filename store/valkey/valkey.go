@@ -199,6 +199,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store: %w", err)
 	}
+	if err := s.upgradeMarks(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store: %w", err)
+	}
 	if err := s.buildIndexes(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)

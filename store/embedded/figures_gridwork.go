@@ -1,0 +1,129 @@
+package embedded
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gridbot/core"
+)
+
+// The grid's own work in the figures (core/gridwork_figures.go): its
+// counters are cells' counters like the others; this file keeps beside
+// them the cases with a callback waiting, and brings marks written before
+// those counters up to date once.
+//
+//	figures.callbacks  number → "" for each case whose marks have a callback waiting
+var bucketCallbacks = []byte("figures.callbacks")
+
+// keyMarksVersion, in the figures bucket (it is no cell: ParseFigureCell
+// skips it), is the core.MarksVersion every mark has been brought to.
+var keyMarksVersion = []byte("marks-version")
+
+// noteCallback keeps the case in the callbacks waiting, or takes it out.
+func noteCallback(tx *bolt.Tx, m *core.FigureMarks) error {
+	b, err := tx.CreateBucketIfNotExists(bucketCallbacks)
+	if err != nil {
+		return err
+	}
+	if m.CallbackDue.IsZero() {
+		return b.Delete([]byte(m.Number))
+	}
+	return b.Put([]byte(m.Number), nil)
+}
+
+// callbackMarks reads the marks of the cases with a callback waiting.
+func callbackMarks(tx *bolt.Tx) ([]core.FigureMarks, error) {
+	b := tx.Bucket(bucketCallbacks)
+	if b == nil {
+		return nil, nil
+	}
+	marks := tx.Bucket(bucketMarks)
+	var out []core.FigureMarks
+	err := b.ForEach(func(k, _ []byte) error {
+		v := marks.Get(k)
+		if v == nil {
+			return nil
+		}
+		var m core.FigureMarks
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("marks of %s: %w", k, err)
+		}
+		if !m.CallbackDue.IsZero() {
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// upgradeMarks brings every case's marks written before core.MarksVersion
+// to it, each from the case and its whole log, with what that adds to the
+// counters; it runs once, in the transaction that opens the file.
+func (s *Store) upgradeMarks(tx *bolt.Tx) error {
+	figures := tx.Bucket(bucketFigures)
+	if v, err := strconv.Atoi(string(figures.Get(keyMarksVersion))); err == nil && v >= core.MarksVersion {
+		return nil
+	}
+	marks, cases, events := tx.Bucket(bucketMarks), tx.Bucket(bucketCases), tx.Bucket(bucketEvents)
+	type upgraded struct {
+		key   []byte
+		marks core.FigureMarks
+	}
+	var done []upgraded
+	err := marks.ForEach(func(k, v []byte) error {
+		var old core.FigureMarks
+		if err := json.Unmarshal(v, &old); err != nil {
+			return fmt.Errorf("marks of %s: %w", k, err)
+		}
+		if old.Version >= core.MarksVersion {
+			return nil
+		}
+		raw := cases.Get(k)
+		if raw == nil {
+			return nil
+		}
+		var c core.Case
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("case %s: %w", k, err)
+		}
+		var evs []core.Event
+		prefix := append(append([]byte{}, k...), 0)
+		cur := events.Cursor()
+		for ek, ev := cur.Seek(prefix); ek != nil && len(ek) == len(prefix)+8 && string(ek[:len(prefix)]) == string(prefix); ek, ev = cur.Next() {
+			var e core.Event
+			if err := json.Unmarshal(ev, &e); err != nil {
+				return fmt.Errorf("event %x: %w", ek, err)
+			}
+			evs = append(evs, e)
+		}
+		m, deltas, ok := s.figures.Remark(&old, &c, evs)
+		if !ok {
+			return nil
+		}
+		if err := addFigures(figures, deltas); err != nil {
+			return err
+		}
+		done = append(done, upgraded{key: append([]byte{}, k...), marks: m})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade marks: %w", err)
+	}
+	// Written after the walk: a bucket is not changed while it is walked.
+	for _, u := range done {
+		v, err := json.Marshal(u.marks)
+		if err != nil {
+			return err
+		}
+		if err := marks.Put(u.key, v); err != nil {
+			return err
+		}
+		if err := noteCallback(tx, &u.marks); err != nil {
+			return err
+		}
+	}
+	return figures.Put(keyMarksVersion, []byte(strconv.Itoa(core.MarksVersion)))
+}

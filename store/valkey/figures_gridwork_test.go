@@ -1,0 +1,110 @@
+package valkey_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/core"
+	"gridbot/internal/valkeytest"
+	"gridbot/store/storetest"
+	"gridbot/store/valkey"
+)
+
+// A ledger whose figures were counted before the grid's own work was
+// (marks of version 1, no such counters, no callbacks waiting kept) is
+// brought up to date when a store opens it, and a write to a case still
+// marked the old way brings that case up to date first: the figures come
+// out as if counted all along.
+func TestMarksUpgradedOnOpen(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	clock := &storetest.Clock{}
+	s := open(t, prefix, clock.Now)
+	numbers := storetest.FillGridWork(t, s, clock)
+	want, err := s.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// As an older gridbot left the keys.
+	downgrade := func() {
+		cl := s.Client()
+		for _, n := range numbers {
+			key := prefix + "{gb}:case:" + n
+			raw, err := cl.Do(ctx, cl.B().Get().Key(key).Build()).AsBytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c core.Case
+			m, err := valkey.DecodeCase(raw, &c)
+			if err != nil || m == nil {
+				t.Fatalf("case %s: marks %v, %v", n, m, err)
+			}
+			m.Version, m.Origin, m.Supervised, m.Mediation, m.CallbacksDone, m.CallbacksOnTime = 0, "", false, "", 0, 0
+			m.CallbackDue = time.Time{}
+			raw, _ = valkey.EncodeCase(&c, m)
+			if err := cl.Do(ctx, cl.B().Set().Key(key).Value(string(raw)).Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fields, err := cl.Do(ctx, cl.B().Hgetall().Key(prefix+"{gb}:figures").Build()).AsStrMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f, v := range fields {
+			if _, ok := core.ParseFigureCell(f); !ok {
+				continue
+			}
+			parts := strings.Split(v, ",")
+			if len(parts) > core.FigByResident {
+				parts = parts[:core.FigByResident]
+			}
+			if err := cl.Do(ctx, cl.B().Hset().Key(prefix+"{gb}:figures").FieldValue().FieldValue(f, strings.Join(parts, ",")).Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:marks-version", prefix+"{gb}:callbacks").Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, got core.FigureTally) {
+		t.Helper()
+		if !reflect.DeepEqual(got.Cells, want.Cells) {
+			t.Errorf("%s: cells\n got %v\nwant %v", what, got.Cells, want.Cells)
+		}
+		if len(got.Callbacks) != 1 || got.Callbacks[0].Number != numbers[3] {
+			t.Errorf("%s: callbacks waiting %+v", what, got.Callbacks)
+		}
+	}
+
+	downgrade()
+	s2 := open(t, prefix, clock.Now)
+	got, err := s2.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("opened", got)
+
+	// Downgraded again with the upgrade marked done: a write upgrades the
+	// case it writes first.
+	downgrade()
+	cl := s.Client()
+	if err := cl.Do(ctx, cl.B().Set().Key(prefix+"{gb}:marks-version").Value("2").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	s3 := open(t, prefix, clock.Now)
+	for _, n := range numbers {
+		if _, _, err := s3.UpdateCase(ctx, n, func(c *core.Case) ([]core.Event, error) {
+			return []core.Event{{Kind: core.EventReplied, Actor: "gl1", At: clock.Now(), Text: "x"}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err = s3.Figures(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("written", got)
+}
