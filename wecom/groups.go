@@ -56,7 +56,7 @@ const (
 )
 
 // nsRobotQueue is the Records namespace of the new cases waiting for their
-// groups: robot ID, time queued and case number → the case's line. The
+// groups: robot ID, the case's time and number → the case's line. The
 // webhook itself (its key is a secret) stays in the directory.
 const nsRobotQueue = "wecom-robot-queue"
 
@@ -108,7 +108,13 @@ func queueKey(robot string, at time.Time, number string) string {
 // caller retries).
 func (g *Groups) NewCase(ctx context.Context, c core.Case) error {
 	town := g.Town.Town()
-	at := g.now()
+	// Keyed by the case's own time, not the moment it is queued: a case
+	// handed over again (its event redelivered after a crash) lands on
+	// the same record.
+	at := c.CreatedAt
+	if at.IsZero() {
+		at = g.now()
+	}
 	for _, grp := range town.RobotGroups() {
 		if !grp.EachCase || !slices.Contains(grp.Grids, c.Grid) {
 			continue

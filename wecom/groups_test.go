@@ -313,3 +313,25 @@ func TestQueueFlushedOnceByTwoInstances(t *testing.T) {
 		t.Errorf("observed %v for %d posts", r.posts, len(r.sim.RobotPosts("key-l10")))
 	}
 }
+
+// A case handed over twice before a flush (its event redelivered) waits
+// once and is posted once.
+func TestQueuedCaseHandedOverTwiceIsPostedOnce(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	r := newGroupRig(t, start)
+	ctx := context.Background()
+	c := core.Case{Number: "ST202612030001", Grid: "L10", Category: "light", CreatedAt: start}
+	for range 2 {
+		if err := r.groups.NewCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Add(time.Second)
+	}
+	if n := r.waiting(t); n != 1 {
+		t.Errorf("%d waiting", n)
+	}
+	r.groups.Flush(ctx)
+	if posts := r.sim.RobotPosts("key-l10"); len(posts) != 1 || len(postedNumber.FindAllString(posts[0].Content, -1)) != 1 {
+		t.Errorf("posts: %+v", posts)
+	}
+}

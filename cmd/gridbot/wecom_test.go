@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,11 +41,26 @@ type weComRig struct {
 // edits applied to the town file (each a regexp and its replacement).
 func bootWeCom(t *testing.T, o rigOptions, edits ...[2]string) *weComRig {
 	t.Helper()
+	sim, api := newWeComSim(t, nil)
+	return bootWeComOn(t, o, sim, api, edits...)
+}
+
+// newWeComSim is the e2e WeCom on a server of its own; now, when set, is
+// its clock.
+func newWeComSim(t *testing.T, now func() time.Time) (*wecomsim.Sim, *httptest.Server) {
+	t.Helper()
 	sim := wecomsim.New(wecomsim.Config{CorpID: e2eCorpID, AgentID: e2eAgent, Secret: "e2e-wecom-secret", Token: "e2ewecomtoken",
 		AESKey: e2eAESKey, Members: []wecomsim.Member{{UserID: "hejiahao", Name: "网格长 何家豪"}, {UserID: "outsider", Name: "未绑定"}},
-		Robots: map[string]string{"e2e-l10": "石桥网格群", "e2e-v10": "石桥村群"}})
+		Robots: map[string]string{"e2e-l10": "石桥网格群", "e2e-v10": "石桥村群"}, Now: now})
 	api := httptest.NewServer(sim.Handler())
 	t.Cleanup(api.Close)
+	return sim, api
+}
+
+// bootWeComOn is bootWeCom with the WeCom sim given: instances one after
+// another on the same store and the same WeCom.
+func bootWeComOn(t *testing.T, o rigOptions, sim *wecomsim.Sim, api *httptest.Server, edits ...[2]string) *weComRig {
+	t.Helper()
 	o.extra += "wecom:\n  corp_id: " + e2eCorpID + "\n  agent_id: \"1000002\"\n  token: e2ewecomtoken\n  aes_key: " + e2eAESKey +
 		"\n  api_base: " + api.URL + "\n"
 	o.environ = append(o.environ, "GRIDBOT_WECOM_SECRET=e2e-wecom-secret")
@@ -536,4 +552,56 @@ func (p publicBaseTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 		r.Host = p.to
 	}
 	return p.next.RoundTrip(r)
+}
+
+// A new case for a group whose robot is busy waits in the store's queue;
+// the service stops before it is posted, and the next one on the same
+// store posts it, once.
+func TestGroupPostSurvivesARestart(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	sim, api := newWeComSim(t, clock)
+	webhook := api.URL + "/cgi-bin/webhook/send?key=e2e-l10"
+	// Someone else spent the robot's minute: WeCom refuses gridbot's post.
+	for range wecomsim.RobotPerMinute {
+		resp, err := http.Post(webhook, "application/json", strings.NewReader(`{"msgtype":"text","text":{"content":"别的消息"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	edit := [2]string{`(?m)^(    leader_a: gl-L10-a)$`, "${1}\n    robot_webhook: API/cgi-bin/webhook/send?key=e2e-l10\n    robot_each_case: true"}
+	dir := t.TempDir()
+	first := bootWeComOn(t, rigOptions{dataDir: dir}, sim, api, edit)
+	number := first.fileByLocation("oresident-queue-1")
+	for deadline := time.Now().Add(10 * time.Second); sim.RobotRefused("e2e-l10") == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("gridbot never tried to post the new case")
+		}
+	}
+	first.shutdown()
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // the robot's minute is over
+	mu.Unlock()
+	posted := func() int {
+		n := 0
+		for _, p := range sim.RobotPosts("e2e-l10") {
+			n += strings.Count(p.Content, "["+number+"]")
+		}
+		return n
+	}
+	if posted() != 0 {
+		t.Fatalf("posted before the restart")
+	}
+	bootWeComOn(t, rigOptions{dataDir: dir}, sim, api, edit)
+	for deadline := time.Now().Add(10 * time.Second); posted() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queued case was not posted after the restart")
+		}
+	}
+	time.Sleep(2500 * time.Millisecond) // two more flushes
+	if n := posted(); n != 1 {
+		t.Errorf("the case was posted %d times", n)
+	}
 }
