@@ -571,3 +571,42 @@ func BenchmarkIncr(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMergeWrite: the two cases of a merge written together
+// (UpdateCases, one script) against the two writes a merge used to be.
+func BenchmarkMergeWrite(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, valkeytest.Prefix(b), nil)
+	a, _, err := createCase(ctx, s, time.Now(), "x")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, _, err := createCase(ctx, s, time.Now(), "y")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bump := func(x *core.Case) []core.Event {
+		x.Rating++
+		return []core.Event{{Kind: core.EventReplied, At: time.Now()}}
+	}
+	b.Run("one write", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := s.UpdateCases(ctx, []string{a.Number, c.Number}, func(cs []*core.Case) ([][]core.Event, error) {
+				return [][]core.Event{bump(cs[0]), bump(cs[1])}, nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("two writes", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, n := range []string{a.Number, c.Number} {
+				if _, _, err := s.UpdateCase(ctx, n, func(x *core.Case) ([]core.Event, error) { return bump(x), nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
