@@ -214,7 +214,9 @@ type Config struct {
 	Audit AuditSettings `koanf:"audit"`
 	// Security is the console's logins and sessions (security.go).
 	Security SecuritySettings `koanf:"security"`
-	Admin    struct {
+	// Crypto is the data keys (security.go).
+	Crypto CryptoSettings `koanf:"crypto"`
+	Admin  struct {
 		// Addr is where the administrative endpoints (online backup)
 		// listen; keep it on loopback. Empty turns them off.
 		Addr string `koanf:"addr"`
@@ -331,6 +333,8 @@ func Defaults() map[string]any {
 		"security.password_classes":     3,
 		"security.password_max_age":     "2160h",
 		"security.password_history":     5,
+		"crypto.key_file":               "",
+		"crypto.keys":                   "",
 		"log.format":                    "json",
 		"log.level":                     "info",
 	}

@@ -15,6 +15,18 @@ type AuditSettings struct {
 	Keep time.Duration `koanf:"keep"`
 }
 
+// CryptoSettings are the data keys that seal personal data at rest (SM4)
+// and key the lookups by it (HMAC-SM3), package sealing. Neither set: the
+// data is written plain (the tests'; the demo makes a key file).
+type CryptoSettings struct {
+	// KeyFile is the key file (mode 0600; gridbot keys new writes one).
+	KeyFile string `koanf:"key_file"`
+	// Keys is the key file's text itself, lines separated by ';', for a
+	// deployment that hands secrets over in the environment
+	// (GRIDBOT_CRYPTO_KEYS). Only one of the two may be set.
+	Keys string `koanf:"keys"`
+}
+
 // SecuritySettings are the console's login and session rules.
 type SecuritySettings struct {
 	// SecondFactor is "required" (every console login asks for a code
@@ -65,6 +77,9 @@ func (c *Config) validateSecurity() error {
 	}
 	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
 		return fmt.Errorf("config http.tls_cert_file and http.tls_key_file: set both, or neither")
+	}
+	if c.Crypto.KeyFile != "" && c.Crypto.Keys != "" {
+		return fmt.Errorf("config crypto.key_file and crypto.keys: set one of them")
 	}
 	if c.Security.PasswordMinLength < 8 || c.Security.PasswordMinLength > core.MaxPasswordBytes {
 		return fmt.Errorf("config security.password_min_length %d: 8 to %d", c.Security.PasswordMinLength, core.MaxPasswordBytes)

@@ -60,6 +60,9 @@ type Households struct {
 	// Media erases the voice notes of a resident who leaves (注销); nil
 	// erases only their records (the stores' own tests).
 	Media *MediaStore
+	// Blind keys the phone index (household_phone.go); nil indexes by an
+	// unkeyed hash, as before the data keys.
+	Blind Blinder
 }
 
 // Household returns the resident's household file; ok is false when they

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/sealing"
 	"gridbot/wechatsim"
 )
 
@@ -37,6 +38,9 @@ type SetupOptions struct {
 	Log io.Writer
 	// LogLevel of the gridbot instances; "" means info.
 	LogLevel string
+	// DataKeys runs every instance with one key file (crypto.key_file):
+	// personal data sealed at rest, as a town's service runs.
+	DataKeys bool
 }
 
 // Setup is a run's world: a directory, the simulated WeChat API the bots
@@ -49,6 +53,7 @@ type Setup struct {
 	API      *wechatsim.Sim
 	APIURL   string
 	Password string // the console password of town-admin and the L10 leaders
+	keyFile  string // the instances' data keys, with SetupOptions.DataKeys
 	apiSrv   *http.Server
 	town     string
 	bin      string
@@ -71,6 +76,13 @@ func NewSetup(ctx context.Context, opt SetupOptions) (*Setup, error) {
 	s.Account = WeChatAccount{AppID: "wxgridload", AppSecret: randomHex(12), Token: randomHex(8),
 		AESKey: base64.StdEncoding.EncodeToString(randomBytes(32))[:43]}
 	s.Password = randomHex(8)
+	if opt.DataKeys {
+		s.keyFile = filepath.Join(dir, "data-keys")
+		if err := os.WriteFile(s.keyFile, []byte(sealing.NewFile()), 0o600); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("setup: %w", err)
+		}
+	}
 	if err := s.writeTown(); err != nil {
 		s.Close()
 		return nil, err
@@ -202,6 +214,9 @@ func (s *Setup) GridbotConfig(name string, o InstanceOptions) (*Instance, error)
 	level := s.opt.LogLevel
 	if level == "" {
 		level = "info"
+	}
+	if s.keyFile != "" {
+		storeCfg += "crypto:\n  key_file: " + s.keyFile + "\n"
 	}
 	cfg := fmt.Sprintf(`http:
   addr: %s

@@ -286,7 +286,7 @@ func (h *Handlers) poisoned(msg *message.Message) error {
 		return nil
 	}
 	ev, err := DecodeEvent(msg)
-	if err != nil {
+	if err != nil || h.open(&ev) != nil {
 		return nil
 	}
 	if err := h.Ledger.RecordDelivery(msg.Context(), core.Delivery{About: ev, Reason: core.ReasonGaveUp}); err != nil {

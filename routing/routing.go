@@ -122,8 +122,22 @@ type Handlers struct {
 	// Links, when set, finds the linked household (二十户包联) a new case
 	// comes from, so its cadre is told too (gridwork.go).
 	Links *core.LinkBook
+	// Sealer opens the personal part of events a store sealed into the
+	// transport's messages (a Valkey stream's entries, core/sealing.go);
+	// nil reads them as they are.
+	Sealer core.Sealer
 
 	pending pendingPushes
+}
+
+// open opens what ev's store sealed in it. Its failure (a data key
+// missing from this instance) is a handler's failure, retried and then
+// parked, never a message dropped as malformed.
+func (h *Handlers) open(ev *core.Event) error {
+	if err := core.OpenEvent(h.Sealer, ev); err != nil {
+		return fmt.Errorf("open event %d: %w", ev.Seq, err)
+	}
+	return nil
 }
 
 // Script turns simplified Chinese into the traditional characters a
@@ -322,6 +336,9 @@ func (h *Handlers) only(kind core.EventKind, fn func(context.Context, core.Event
 			h.Log.Error("dropping undecodable event", "msg", msg.UUID, "err", err)
 			return nil
 		}
+		if err := h.open(&ev); err != nil {
+			return err
+		}
 		start := time.Now()
 		err = fn(msg.Context(), ev)
 		// One line per handler run; the case number is the correlation ID
@@ -337,6 +354,9 @@ func (h *Handlers) feed(msg *message.Message) error {
 	if err != nil {
 		h.Log.Error("dropping undecodable event", "msg", msg.UUID, "err", err)
 		return nil
+	}
+	if err := h.open(&ev); err != nil {
+		return err
 	}
 	c, err := h.Ledger.Case(msg.Context(), ev.Case)
 	if err != nil {

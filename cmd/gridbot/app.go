@@ -134,7 +134,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		return nil, err
 	}
 	mediaStore := &core.MediaStore{Records: st, Objects: b.objects}
-	households := &core.Households{Records: st, Media: mediaStore}
+	households := &core.Households{Records: st, Media: mediaStore, Blind: b.keys.blinder()}
 	// Residents' words: traditional characters read and answered in kind,
 	// and a category guess that learns from staff corrections.
 	conv := b.script
@@ -202,7 +202,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	consoleSrv.HouseholdRadiusM = cfg.Console.HouseholdRadiusM
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
-		&routing.Handlers{Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Channels: weCom.channels(), Groups: weCom.groupsOrNil(), Marks: st,
+		&routing.Handlers{Sealer: b.keys.sealer(), Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Channels: weCom.channels(), Groups: weCom.groupsOrNil(), Marks: st,
 			Feed: a.hub.Publish, Fetcher: fetcher, Media: mediaStore, Observe: a.metrics, Log: log,
 			Learn: a.learner.Learn, Script: conv, Links: links},
 		b.subscriberFor, b.publisher)

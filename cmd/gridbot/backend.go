@@ -37,11 +37,14 @@ type backend struct {
 	// staffStore, when set, is the same store on connections of its own,
 	// for the console's reads (Valkey).
 	staffStore store.Store
-	// objects keeps media files (media.store), outside the store.
+	// objects keeps media files (media.store), outside the store, sealed
+	// with keys when there are keys.
 	objects core.ObjectStore
 	// script reads traditional characters; the store's word index reads
 	// them with it, so wire hands the same one to the rest.
 	script *script.Converter
+	// keys seal personal data at rest (crypto.key_file, crypto.keys).
+	keys dataKeys
 	// background runs beside the router until the service stops (the
 	// Valkey stream's trimmer).
 	background []func(context.Context)
@@ -50,6 +53,10 @@ type backend struct {
 }
 
 func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {
+	keys, err := loadDataKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
 	objects, err := openObjects(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -59,23 +66,27 @@ func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, inst
 		return nil, err
 	}
 	search := searchRule(conv)
+	// With data keys the word index keeps keyed digests of its terms
+	// (HMAC-SM3), not words; a store indexed without them is indexed
+	// again when opened.
+	search.Blind = keys.termBlinder()
 	var b *backend
 	switch cfg.Store.Kind {
 	case "valkey":
-		b, err = openValkey(ctx, cfg, town, instance, search, log)
+		b, err = openValkey(ctx, cfg, town, instance, search, keys, log)
 	default:
-		b, err = openEmbedded(cfg, town, search, log)
+		b, err = openEmbedded(cfg, town, search, keys, log)
 	}
 	if err != nil {
 		return nil, err
 	}
-	b.objects, b.script = objects, conv
+	b.objects, b.script, b.keys = keys.sealObjects(objects), conv, keys
 	return b, nil
 }
 
-func openEmbedded(cfg *configs.Config, town *core.Town, search core.SearchIndex, log *slog.Logger) (*backend, error) {
+func openEmbedded(cfg *configs.Config, town *core.Town, search core.SearchIndex, keys dataKeys, log *slog.Logger) (*backend, error) {
 	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, Log: log,
-		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search})
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search, Sealer: keys.sealer()})
 	if err != nil {
 		return nil, err
 	}
@@ -100,15 +111,15 @@ func openEmbedded(cfg *configs.Config, town *core.Town, search core.SearchIndex,
 	}, nil
 }
 
-func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, search core.SearchIndex, log *slog.Logger) (*backend, error) {
+func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, search core.SearchIndex, keys dataKeys, log *slog.Logger) (*backend, error) {
 	st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
 		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix,
-		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search})
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search, Sealer: keys.sealer()})
 	if err != nil {
 		return nil, err
 	}
 	staffSt, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
-		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix, Search: search})
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix, Search: search, Sealer: keys.sealer()})
 	if err != nil {
 		st.Close()
 		return nil, err

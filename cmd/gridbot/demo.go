@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -91,6 +92,14 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	cfg.WeCom.Token, cfg.WeCom.AESKey = randomText(16), base64.StdEncoding.EncodeToString(randomBytes(32))[:43]
 	cfg.WeCom.APIBase = weComBase
 	cfg.Store.Path = filepath.Join(*dataDir, "gridbot.db")
+	// Personal data is sealed at rest as in a town's service, with a key
+	// file of the demo's own in its data folder, kept between runs.
+	cfg.Crypto.KeyFile = filepath.Join(*dataDir, demoKeysFile)
+	if _, err := os.Stat(cfg.Crypto.KeyFile); errors.Is(err, iofs.ErrNotExist) {
+		if err := writeNewKeyFile(cfg.Crypto.KeyFile); err != nil {
+			return fmt.Errorf("demo data keys: %w", err)
+		}
+	}
 	cfg.Log.Format = "text"
 	// A newcomer logs in with a password alone; serve asks for a second
 	// factor unless told not to, and -second-factor shows it here.
@@ -146,7 +155,8 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(env.Stdout, "  staff console:  %s/\n", base)
 	fmt.Fprintf(env.Stdout, "  resident phone: %s/   (WeChat simulator; safe mode)\n", simBase)
 	fmt.Fprintf(env.Stdout, "  staff WeCom:    %s/   (WeCom simulator: 何家豪's app chat and the grid groups)\n", weComBase)
-	fmt.Fprintf(env.Stdout, "  data:           %s\n\n", cfg.Store.Path)
+	fmt.Fprintf(env.Stdout, "  data:           %s\n", cfg.Store.Path)
+	fmt.Fprintf(env.Stdout, "  data keys:      %s   (phones, addresses, residents' words and photos sealed with SM4)\n\n", cfg.Crypto.KeyFile)
 	if err := demoHistory(ctx, a, env.Stdout, *history); err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ const demoHistoryCases = 300
 // one who runs it only. They open a demo on loopback and nothing else.
 const demoLoginsFile = "logins.json"
 
+// demoKeysFile is the demo's data key file, in its data folder.
+const demoKeysFile = "data-keys"
+
 // demoPasswords reads the demo's passwords from dir, or makes and writes
 // them on the first run (and for a login added since).
 func demoPasswords(dir string) (map[string]string, error) {

@@ -79,12 +79,18 @@ func openFillBackend(ctx context.Context, cfg *configs.Config, town *core.Town, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, NoSync: true,
-		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: searchRule(conv)})
+	keys, err := loadDataKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &backend{store: st, close: st.Close}, nil
+	search := searchRule(conv)
+	search.Blind = keys.termBlinder()
+	st, err := embedded.Open(cfg.Store.Path, embedded.Options{CasePrefix: town.CasePrefix, NoSync: true,
+		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search, Sealer: keys.sealer()})
+	if err != nil {
+		return nil, err
+	}
+	return &backend{store: st, close: st.Close, keys: keys}, nil
 }
 
 // settleAnnouncements marks everything the fill wrote as announced: the

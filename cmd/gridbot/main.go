@@ -76,6 +76,9 @@ usage:
                                    the account picked (WeChat's lists of them)
   gridbot audit verify|export [-config FILE]
                                    check the audit trail's hash chain, or export it as CSV
+  gridbot keys new|rotate -file FILE | reseal [-config FILE]
+                                   the data keys that seal personal data at rest (SM4): a new
+                                   key file, a new key on top, old data sealed with the newest
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -107,6 +110,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runMigrate(ctx, args[1:], env)
 	case "audit":
 		return runAudit(ctx, args[1:], env)
+	case "keys":
+		return runKeys(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return nil

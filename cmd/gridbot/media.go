@@ -19,7 +19,7 @@ func openObjects(ctx context.Context, cfg *configs.Config, log *slog.Logger) (co
 	if cfg.Media.Store == "s3" {
 		c := cfg.Media.S3
 		st, err := s3.Open(ctx, s3.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey,
-			SecretKey: c.SecretKey, Region: c.Region, Secure: c.Secure})
+			SecretKey: c.SecretKey, Region: c.Region, Secure: c.Secure, MaxBytes: core.DefaultMaxMediaBytes + core.MaxSealOverhead})
 		if err != nil {
 			return nil, fmt.Errorf("media: %w", err)
 		}
@@ -32,7 +32,8 @@ func openObjects(ctx context.Context, cfg *configs.Config, log *slog.Logger) (co
 	if cfg.Store.Kind == "valkey" && log != nil {
 		log.Warn("media are kept in a folder of this machine: instances on other machines do not see them; share the folder or set media.store: s3", "dir", dir)
 	}
-	st, err := files.Open(dir, 0)
+	// Room for the seal's few bytes on a photo of the largest size kept.
+	st, err := files.Open(dir, core.DefaultMaxMediaBytes+core.MaxSealOverhead)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}

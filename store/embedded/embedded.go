@@ -57,6 +57,10 @@ type Options struct {
 	// Search is the rule of the word index (indexes_search.go); a file
 	// indexed under another is indexed again when opened.
 	Search core.SearchIndex
+	// Sealer seals the personal data of cases, events and the residents'
+	// records before they reach the file (core/sealing.go); nil writes
+	// them plain. Either way what was written plain before still reads.
+	Sealer core.Sealer
 }
 
 // DefaultSaveKeysWithin is how long Close may spend saving the short-lived
@@ -75,6 +79,7 @@ type Store struct {
 	log            *slog.Logger
 	figures        core.FigureRule
 	search         core.SearchIndex
+	sealer         core.Sealer
 	// cells is what the last Figures parsed of the counters (figures.go).
 	cells figuresCache
 
@@ -128,7 +133,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	db.NoSync = opt.NoSync
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log,
-		figures: opt.Figures, search: opt.Search}
+		figures: opt.Figures, search: opt.Search, sealer: opt.Sealer}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
@@ -185,6 +190,15 @@ func (s *Store) Close() error {
 			for ; i < len(keys) && len(chunk) < keyChunkSize; i++ {
 				chunk = appendSavedKey(chunk, keys[i])
 			}
+			// Dialog drafts and cached replies quote residents: sealed
+			// whole, keys and all.
+			if s.sealer != nil {
+				sealed, err := s.sealer.Seal(chunk)
+				if err != nil {
+					return err
+				}
+				chunk = sealed
+			}
 			if err := b.Put(seqKey(n), chunk); err != nil {
 				return err
 			}
@@ -222,7 +236,11 @@ func (s *Store) loadKeys(tx *bolt.Tx) error {
 		return err
 	}
 	return tx.Bucket(bucketKeyChunks).ForEach(func(_, v []byte) error {
-		readSavedKeys(v, s.keys.load)
+		// Keys saved under a key no longer held are dropped: they are
+		// disposable (a dialog starts over).
+		if plain, err := core.OpenBytes(s.sealer, v); err == nil {
+			readSavedKeys(plain, s.keys.load)
+		}
 		return nil
 	})
 }
@@ -275,7 +293,7 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 	err := s.writes.update(func(tx *bolt.Tx) error {
 		filed = nil
 		if c.SubmitKey != "" {
-			prev, err := filedWith(tx, c.Resident, c.SubmitKey)
+			prev, err := s.filedWith(tx, c.Resident, c.SubmitKey)
 			if err != nil || prev != nil {
 				filed = prev
 				return err
@@ -320,12 +338,12 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 
 // filedWith returns the resident's case filed with submit key, or nil. It
 // looks through the resident's own cases: a handful, and no index to keep.
-func filedWith(tx *bolt.Tx, resident, key string) (*core.Case, error) {
+func (s *Store) filedWith(tx *bolt.Tx, resident, key string) (*core.Case, error) {
 	prefix := append([]byte(resident), 0)
 	cur := tx.Bucket(bucketResidents).Cursor()
 	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 		var c core.Case
-		if err := getCase(tx, string(k[len(prefix):]), &c); err != nil {
+		if err := s.openCase(tx, string(k[len(prefix):]), &c); err != nil {
 			return nil, err
 		}
 		if c.SubmitKey == key {
@@ -345,7 +363,11 @@ func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Even
 			return nil, err
 		}
 		evs[i].Seq, evs[i].Case = seq, c.Number
-		v, err := json.Marshal(evs[i])
+		sealed, err := core.SealEvent(s.sealer, evs[i])
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -360,7 +382,7 @@ func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Even
 		}
 		c.UpdatedAt = evs[i].At
 	}
-	v, err := json.Marshal(c)
+	v, err := core.EncodeCase(s.sealer, c)
 	if err != nil {
 		return nil, err
 	}
@@ -387,9 +409,31 @@ func (s *Store) signal() {
 func (s *Store) Case(ctx context.Context, number string) (core.Case, error) {
 	var c core.Case
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return getCase(tx, number, &c)
+		return s.openCase(tx, number, &c)
 	})
 	return c, err
+}
+
+// openCase reads a case with its personal fields opened: what callers see.
+// getCase reads only what the indexes and figures need.
+func (s *Store) openCase(tx *bolt.Tx, number string, c *core.Case) error {
+	v := tx.Bucket(bucketCases).Get([]byte(number))
+	if v == nil {
+		return fmt.Errorf("case %q: %w", number, core.ErrNotFound)
+	}
+	*c = core.Case{}
+	if err := core.DecodeCase(s.sealer, v, c); err != nil {
+		return fmt.Errorf("case %q: %w", number, err)
+	}
+	return nil
+}
+
+// openEvent decodes a stored event, its personal part opened.
+func (s *Store) openEvent(v []byte, e *core.Event) error {
+	if err := json.Unmarshal(v, e); err != nil {
+		return err
+	}
+	return core.OpenEvent(s.sealer, e)
 }
 
 func getCase(tx *bolt.Tx, number string, c *core.Case) error {
@@ -421,7 +465,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		if ps, ok := s.searchPostings(tx, q); ok {
 			return leapfrog(ps, q.Before, func(number string) (bool, error) {
 				var c core.Case
-				if err := getCase(tx, number, &c); err != nil {
+				if err := s.openCase(tx, number, &c); err != nil {
 					return false, err
 				}
 				if q.Match(&c) {
@@ -433,7 +477,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		if nearQuery(q) {
 			for _, number := range nearNumbers(tx, q.Category, q.Places) {
 				var c core.Case
-				if err := getCase(tx, number, &c); err != nil {
+				if err := s.openCase(tx, number, &c); err != nil {
 					return err
 				}
 				if q.Match(&c) {
@@ -448,7 +492,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		if index, prefix := indexFor(tx, q); index != nil {
 			return walkBack(index, prefix, q.Before, func(number string) (bool, error) {
 				var c core.Case
-				if err := getCase(tx, number, &c); err != nil {
+				if err := s.openCase(tx, number, &c); err != nil {
 					return false, err
 				}
 				if q.Match(&c) {
@@ -469,7 +513,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		}
 		for ; k != nil && len(out) < limit; k, v = cur.Prev() {
 			var c core.Case
-			if err := json.Unmarshal(v, &c); err != nil {
+			if err := core.DecodeCase(s.sealer, v, &c); err != nil {
 				return fmt.Errorf("case %q: %w", k, err)
 			}
 			if q.Match(&c) {
@@ -509,7 +553,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 		cur := tx.Bucket(bucketEvents).Cursor()
 		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			var e core.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := s.openEvent(v, &e); err != nil {
 				return fmt.Errorf("event %x: %w", k, err)
 			}
 			out = append(out, e)
@@ -527,7 +571,7 @@ func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core
 		evs []core.Event
 	)
 	err := s.writes.update(func(tx *bolt.Tx) error {
-		if err := getCase(tx, number, &c); err != nil {
+		if err := s.openCase(tx, number, &c); err != nil {
 			return err
 		}
 		was := indexOf(&c)
@@ -565,7 +609,7 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		ptrs := make([]*core.Case, len(numbers))
 		was := make([]indexedAs, len(numbers))
 		for i, number := range numbers {
-			if err := getCase(tx, number, &cases[i]); err != nil {
+			if err := s.openCase(tx, number, &cases[i]); err != nil {
 				return err
 			}
 			was[i], ptrs[i] = indexOf(&cases[i]), &cases[i]
@@ -611,7 +655,7 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 				return fmt.Errorf("event %x of %s: missing", k, number)
 			}
 			var e core.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := s.openEvent(v, &e); err != nil {
 				return fmt.Errorf("event %x: %w", k, err)
 			}
 			out = append(out, e)
@@ -635,6 +679,9 @@ func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error
 		}
 		return nil
 	})
+	if err == nil && out != nil && core.SealedNamespace(ns) {
+		out, err = core.OpenBytes(s.sealer, out)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("record %s/%s: %w", ns, key, err)
 	}
@@ -652,6 +699,13 @@ func (s *Store) recordsChanged(ns string) {
 
 // PutRecord implements core.Records.
 func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) error {
+	if s.sealer != nil && core.SealedNamespace(ns) {
+		sealed, err := s.sealer.Seal(value)
+		if err != nil {
+			return fmt.Errorf("put record %s/%s: %w", ns, key, err)
+		}
+		value = sealed
+	}
 	defer s.recordsChanged(ns)
 	err := s.writes.update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(ns))
@@ -703,7 +757,14 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			out[string(k)] = append([]byte{}, v...)
+			v = append([]byte{}, v...)
+			if core.SealedNamespace(ns) {
+				var err error
+				if v, err = core.OpenBytes(s.sealer, v); err != nil {
+					return fmt.Errorf("%s: %w", k, err)
+				}
+			}
+			out[string(k)] = v
 			return nil
 		})
 	})
@@ -730,7 +791,7 @@ func (s *Store) PendingEventsAfter(ctx context.Context, after uint64, limit int)
 		cur := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := cur.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = cur.Next() {
 			var e core.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := s.openEvent(v, &e); err != nil {
 				return fmt.Errorf("outbox %x: %w", k, err)
 			}
 			out = append(out, e)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"gridbot/core"
+	"gridbot/sealing"
 	"gridbot/store"
 	"gridbot/store/embedded"
 	"gridbot/store/storetest"
@@ -154,4 +156,39 @@ func TestPendingEventsAfter(t *testing.T) {
 	if got, _ := s.PendingEventsAfter(ctx, 0, 10); len(got) != 2 || got[0].Seq != seqs[0] || got[1].Seq != seqs[2] {
 		t.Errorf("after an ack: %+v", got)
 	}
+}
+
+// Personal data is sealed in the file (core/sealing.go).
+func TestSealed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gridbot.db")
+	storetest.RunSealed(t, func(t *testing.T, sealer core.Sealer) store.Store {
+		s, err := embedded.Open(path, embedded.Options{CasePrefix: "ST", Sealer: sealer, Search: storetest.SealedSearch(sealer)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) []byte {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	})
+}
+
+// The behaviour suite holds with sealing on.
+func TestBehaviourSealed(t *testing.T) {
+	keys, err := sealing.Parse(sealing.NewFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
+		s, err := embedded.Open(filepath.Join(t.TempDir(), "gridbot.db"), embedded.Options{CasePrefix: "ST", Now: clock.Now, Sealer: keys,
+			Search: storetest.SearchRule})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -142,7 +141,7 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 			}
 			for ; k != nil && n < batch; k, v = cur.Next() {
 				var c core.Case
-				if err := json.Unmarshal(v, &c); err != nil {
+				if err := core.DecodeCase(s.sealer, v, &c); err != nil {
 					return fmt.Errorf("index case %q: %w", k, err)
 				}
 				if err := s.reterm(tx, nil, &c); err != nil {

@@ -232,7 +232,7 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 // (runWrite).
 func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.Case, marks *core.FigureMarks) (keys, args []string, err error) {
 	after, deltas := s.figures.Mark(marks, c, evs)
-	caseJSON, err := encodeCase(c, &after)
+	caseJSON, err := s.packCase(c, &after)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -264,7 +264,11 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 		args[2] = hex.EncodeToString(sum[:])
 	}
 	for _, ev := range evs {
-		tail, fields, err := encodeEvent(ev)
+		sealed, err := core.SealEvent(s.sealer, ev)
+		if err != nil {
+			return nil, nil, err
+		}
+		tail, fields, err := encodeEvent(sealed)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -412,7 +416,7 @@ func (s *Store) getCase(ctx context.Context, number string) (core.Case, []byte, 
 	if err != nil {
 		return c, nil, fmt.Errorf("case %q: %w", number, err)
 	}
-	if _, err := decodeCase(raw, &c); err != nil {
+	if _, err := s.unpackCase(raw, &c); err != nil {
 		return c, nil, fmt.Errorf("case %q: %w", number, err)
 	}
 	return c, raw, nil
@@ -614,7 +618,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
 			}
 			var c core.Case
-			if _, err := decodeCase(raw, &c); err != nil {
+			if _, err := s.unpackCase(raw, &c); err != nil {
 				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
 			}
 			if q.Match(&c) {
@@ -650,5 +654,14 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 	if err != nil {
 		return nil, fmt.Errorf("events of %q: %w", number, err)
 	}
-	return decodeEvents(number, raws)
+	evs, err := decodeEvents(number, raws)
+	if err != nil {
+		return nil, err
+	}
+	for i := range evs {
+		if err := core.OpenEvent(s.sealer, &evs[i]); err != nil {
+			return nil, fmt.Errorf("events of %q: %w", number, err)
+		}
+	}
+	return evs, nil
 }

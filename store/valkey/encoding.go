@@ -193,3 +193,39 @@ func decodeMarks(raw []byte, m *core.FigureMarks) error {
 	}
 	return json.Unmarshal(plain, m)
 }
+
+// packCase is encodeCase with c's personal fields sealed with the store's
+// Sealer (core.EncodeCase).
+func (s *Store) packCase(c *core.Case, m *core.FigureMarks) ([]byte, error) {
+	if s.sealer == nil {
+		return encodeCase(c, m)
+	}
+	plain, err := core.EncodeCase(s.sealer, c)
+	if err != nil {
+		return nil, fmt.Errorf("encode case: %w", err)
+	}
+	marks, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode marks: %w", err)
+	}
+	return bothCodec.pack(append(append(plain, '\n'), marks...))
+}
+
+// unpackCase is decodeCase with the sealed fields opened.
+func (s *Store) unpackCase(raw []byte, c *core.Case) (*core.FigureMarks, error) {
+	plain, marks, err := splitCase(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := core.DecodeCase(s.sealer, plain, c); err != nil {
+		return nil, err
+	}
+	if marks == nil {
+		return nil, nil
+	}
+	var m core.FigureMarks
+	if err := json.Unmarshal(marks, &m); err != nil {
+		return nil, fmt.Errorf("marks: %w", err)
+	}
+	return &m, nil
+}

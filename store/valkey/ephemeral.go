@@ -1,6 +1,7 @@
 package valkey
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -21,6 +22,44 @@ func ttlMillis(ttl time.Duration) int64 {
 	return max(int64(ms), 1)
 }
 
+// Ephemeral values are sealed with the store's Sealer, when it has one:
+// dialog drafts, the replies kept for WeChat's retries and the phone pages'
+// sessions quote residents. A value that does not open (its key gone from
+// the key file) reads as missing: ephemeral values are disposable.
+
+// sealValue seals an ephemeral value. A count stays plain, so that Incr
+// can add to it: a value of at most ten digits (a phone has eleven).
+func (s *Store) sealValue(v []byte) (string, error) {
+	if s.sealer == nil || isCount(v) {
+		return vk.BinaryString(v), nil
+	}
+	sealed, err := s.sealer.Seal(v)
+	if err != nil {
+		return "", err
+	}
+	return vk.BinaryString(sealed), nil
+}
+
+// isCount tells a value Incr may add to: an integer of at most ten digits.
+func isCount(v []byte) bool {
+	digits := bytes.TrimPrefix(v, []byte("-"))
+	if len(digits) == 0 || len(digits) > 10 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// openValue opens an ephemeral value; ok is false when it does not open.
+func (s *Store) openValue(v []byte) ([]byte, bool) {
+	plain, err := core.OpenBytes(s.sealer, v)
+	return plain, err == nil
+}
+
 // Get implements core.Ephemeral.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, cancel := s.bound(ctx)
@@ -32,14 +71,19 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("get %q: %w", key, err)
 	}
-	return v, true, nil
+	v, ok := s.openValue(v)
+	return v, ok, nil
 }
 
 // Set implements core.Ephemeral; the server expires the key.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	cmd := s.client.B().Set().Key(s.ephemeralKey(key)).Value(vk.BinaryString(value)).PxMilliseconds(ttlMillis(ttl)).Build()
+	sealed, err := s.sealValue(value)
+	if err != nil {
+		return fmt.Errorf("set %q: %w", key, err)
+	}
+	cmd := s.client.B().Set().Key(s.ephemeralKey(key)).Value(sealed).PxMilliseconds(ttlMillis(ttl)).Build()
 	if err := s.client.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("set %q: %w", key, err)
 	}
@@ -52,8 +96,12 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	cmd := s.client.B().Set().Key(s.ephemeralKey(key)).Value(vk.BinaryString(value)).Nx().PxMilliseconds(ttlMillis(ttl)).Build()
-	err := s.client.Do(ctx, cmd).Error()
+	sealed, err := s.sealValue(value)
+	if err != nil {
+		return false, fmt.Errorf("setnx %q: %w", key, err)
+	}
+	cmd := s.client.B().Set().Key(s.ephemeralKey(key)).Value(sealed).Nx().PxMilliseconds(ttlMillis(ttl)).Build()
+	err = s.client.Do(ctx, cmd).Error()
 	switch {
 	case vk.IsValkeyNil(err):
 		return false, nil // the key exists
@@ -81,13 +129,21 @@ func (s *Store) Batch(ctx context.Context, ops []core.KeyOp) {
 	cmds := make(vk.Commands, len(ops))
 	for i, op := range ops {
 		k := s.ephemeralKey(op.Key)
-		switch op.Kind {
+		var value string
+		if op.Kind == core.KeySet || op.Kind == core.KeySetNX {
+			var err error
+			if value, err = s.sealValue(op.Value); err != nil {
+				// Filled with a harmless read so the replies stay in step.
+				ops[i].Err, ops[i].Kind = fmt.Errorf("set %q: %w", op.Key, err), 0
+			}
+		}
+		switch ops[i].Kind {
 		case core.KeyGet:
 			cmds[i] = s.client.B().Get().Key(k).Build()
 		case core.KeySet:
-			cmds[i] = s.client.B().Set().Key(k).Value(vk.BinaryString(op.Value)).PxMilliseconds(ttlMillis(op.TTL)).Build()
+			cmds[i] = s.client.B().Set().Key(k).Value(value).PxMilliseconds(ttlMillis(op.TTL)).Build()
 		case core.KeySetNX:
-			cmds[i] = s.client.B().Set().Key(k).Value(vk.BinaryString(op.Value)).Nx().PxMilliseconds(ttlMillis(op.TTL)).Build()
+			cmds[i] = s.client.B().Set().Key(k).Value(value).Nx().PxMilliseconds(ttlMillis(op.TTL)).Build()
 		case core.KeyDelete:
 			cmds[i] = s.client.B().Del().Key(k).Build()
 		default:
@@ -105,7 +161,7 @@ func (s *Store) Batch(ctx context.Context, ops []core.KeyOp) {
 			case err != nil:
 				op.Err = fmt.Errorf("get %q: %w", op.Key, err)
 			default:
-				op.Got, op.OK = v, true
+				op.Got, op.OK = s.openValue(v)
 			}
 		case core.KeySetNX:
 			err := res.Error()
@@ -125,7 +181,9 @@ func (s *Store) Batch(ctx context.Context, ops []core.KeyOp) {
 				op.Err = fmt.Errorf("delete %q: %w", op.Key, err)
 			}
 		default:
-			op.Err = fmt.Errorf("batch %q: unknown operation %d", op.Key, op.Kind)
+			if op.Err == nil {
+				op.Err = fmt.Errorf("batch %q: unknown operation %d", op.Key, op.Kind)
+			}
 		}
 	}
 }
@@ -175,8 +233,20 @@ func (s *Store) recordsWritten(ns string) {
 	l.wrote, l.records = time.Now(), nil
 }
 
-// Record implements core.Records.
+// Record implements core.Records. The residents' records are sealed
+// (core.SealedNamespace) when the store has a Sealer.
 func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	v, ok, err := s.storedRecord(ctx, ns, key)
+	if err == nil && ok && core.SealedNamespace(ns) {
+		if v, err = core.OpenBytes(s.sealer, v); err != nil {
+			return nil, false, fmt.Errorf("record %s/%s: %w", ns, key, err)
+		}
+	}
+	return v, ok, err
+}
+
+// storedRecord is a record as the server holds it.
+func (s *Store) storedRecord(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if core.OneKeyPerRecord(ns) {
@@ -194,6 +264,13 @@ func (s *Store) Record(ctx context.Context, ns, key string) ([]byte, bool, error
 
 // PutRecord implements core.Records.
 func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) error {
+	if s.sealer != nil && core.SealedNamespace(ns) {
+		sealed, err := s.sealer.Seal(value)
+		if err != nil {
+			return fmt.Errorf("put record %s/%s: %w", ns, key, err)
+		}
+		value = sealed
+	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if core.OneKeyPerRecord(ns) {
@@ -255,6 +332,11 @@ func (s *Store) RecordsIn(ctx context.Context, ns string) (map[string][]byte, er
 	out := make(map[string][]byte, len(m))
 	for k, v := range m {
 		out[k] = []byte(v)
+		if core.SealedNamespace(ns) {
+			if out[k], err = core.OpenBytes(s.sealer, out[k]); err != nil {
+				return nil, fmt.Errorf("records in %s/%s: %w", ns, k, err)
+			}
+		}
 	}
 	if !own {
 		s.listsMu.Lock()

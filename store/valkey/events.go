@@ -268,6 +268,9 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 		if ev.Seq != r.seq {
 			return nil, fmt.Errorf("events since %d: the log of %s holds %d where the index says %d", seq, r.number, ev.Seq, r.seq)
 		}
+		if err := core.OpenEvent(s.sealer, &ev); err != nil {
+			return nil, fmt.Errorf("events since %d: %w", seq, err)
+		}
 		out = append(out, ev)
 	}
 	return out, nil

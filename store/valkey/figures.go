@@ -103,7 +103,7 @@ func (s *Store) caseWithMarks(ctx context.Context, number string, retried bool) 
 	if err != nil {
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
 	}
-	withMarks, err := decodeCase(raw, &c)
+	withMarks, err := s.unpackCase(raw, &c)
 	if err != nil {
 		return c, nil, nil, fmt.Errorf("case %q: %w", number, err)
 	}

@@ -132,7 +132,7 @@ func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case,
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
 		var c core.Case
-		if _, err := decodeCase(raw, &c); err != nil {
+		if _, err := s.unpackCase(raw, &c); err != nil {
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
 		out[i] = &c

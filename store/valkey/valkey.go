@@ -106,6 +106,11 @@ type Options struct {
 	// Search is the rule of the word index (indexes_search.go); a ledger
 	// indexed under another is indexed again when opened.
 	Search core.SearchIndex
+	// Sealer seals the personal data of cases, events (the stream's
+	// entries too) and the residents' records before they reach the
+	// server (core/sealing.go); nil writes them plain. Either way what was
+	// written plain before still reads.
+	Sealer core.Sealer
 }
 
 // Store is the Valkey-backed store. It implements store.Store.
@@ -121,6 +126,7 @@ type Store struct {
 	stream     string
 	figures    core.FigureRule
 	search     core.SearchIndex
+	sealer     core.Sealer
 
 	// lists keeps what RecordsIn knows of each record namespace (see
 	// recordList); listGen counts the server's invalidations.
@@ -161,6 +167,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		tally:      vk.NewLuaScript(tallyScript),
 		figures:    opt.Figures,
 		search:     opt.Search,
+		sealer:     opt.Sealer,
 		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
 	}
 	where := strings.Join(opt.Addr, ",")

@@ -1,0 +1,20 @@
+package valkey
+
+// ExpandStored returns a stored value as its plain JSON — a compressed case,
+// marks or log entry expanded — so that a test searching the server's
+// contents for personal data sees what compression would hide from it.
+func ExpandStored(raw []byte) []byte {
+	if len(raw) > 1 && raw[0] == '[' {
+		if plain, err := expandLogEntry(string(raw)); err == nil {
+			return plain
+		}
+	}
+	for _, c := range []*codec{caseCodec, marksCodec, eventCodec, bothCodec} {
+		if len(raw) > 0 && raw[0] == c.tag {
+			if plain, err := c.unpack(raw); err == nil {
+				return plain
+			}
+		}
+	}
+	return raw
+}
