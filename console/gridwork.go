@@ -28,6 +28,9 @@ type gridWorkView struct {
 	Meeting *meetingView `json:"meeting,omitempty"`
 	// Mediation is a dispute's mediation (调解), if any.
 	Mediation *mediationView `json:"mediation,omitempty"`
+	// Household is the linked household the case came from (二十户包联),
+	// whose file (一户一档) the page links to.
+	Household string `json:"household,omitempty"`
 }
 
 // instructionView is a leader's instruction as the case page shows it.
@@ -39,7 +42,7 @@ type instructionView struct {
 
 func newGridWorkView(town *core.Town, c *core.Case, now time.Time) gridWorkView {
 	v := gridWorkView{Origin: c.Origin, OriginLabel: "群众反映", Meeting: newMeetingView(town, c.Meeting, now),
-		Mediation: newMediationView(c.Mediation)}
+		Mediation: newMediationView(c.Mediation), Household: c.Household}
 	if c.Found() {
 		v.OriginLabel = "网格主动发现"
 		v.FinderName = actorName(town, c.Finder)

@@ -184,7 +184,8 @@ func TestHouseholdImport(t *testing.T) {
 
 // TestBrowserHouseholds: a cadre opens 包联农户, a household's file, records
 // a visit whose problem becomes a case, and sees the visit and the case in
-// the file; a grid leader who may read the file has no form.
+// the file, whose page links back to the file; a grid leader who may read
+// the file has no form.
 func TestBrowserHouseholds(t *testing.T) {
 	ctx := newTab(t)
 	f := newFixture(t, withHouseholds(t))
@@ -221,6 +222,18 @@ func TestBrowserHouseholds(t *testing.T) {
 	visits, err := f.store.HouseholdVisits(context.Background(), hh, 10)
 	if err != nil || len(visits) != 1 || visits[0].Case == "" {
 		t.Fatalf("stored visits %+v %v", visits, err)
+	}
+
+	// The case links back to the household's file.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#household-cases tr a`)),
+		chromedp.WaitVisible(chromedp.ID("case-household")),
+		chromedp.Click(chromedp.ID("case-household")),
+		chromedp.WaitVisible(chromedp.ID("household-view")),
+		chromedp.WaitVisible(chromedp.CSS(`#household-visits tr`)),
+	)
+	if err != nil {
+		t.Fatalf("from the case back to the household: %v", err)
 	}
 
 	// A grid leader of g1 reads the file, and has no form.

@@ -456,6 +456,13 @@
   function showGridWork(c) {
     const g = c.gridwork || {};
     $('case-origin').textContent = (g.origin_label || '群众反映') + (g.finder_name ? '（' + g.finder_name + '上报）' : '');
+    if (g.household) {
+      // From a linked household (二十户包联): its file, households.js.
+      const a = el('a', '', '包联户·一户一档');
+      a.href = '#/household/' + encodeURIComponent(g.household);
+      a.id = 'case-household';
+      $('case-origin').append(' ', a);
+    }
     const cb = g.callback;
     $('case-callback').textContent = cb ? '待回访（' + cb.label + '），请于 ' + when(cb.due) + ' 前完成' : '—';
     $('callback-due').textContent = cb ? cb.label + '，期限 ' + when(cb.due) : '';
