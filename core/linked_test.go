@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,4 +233,42 @@ func TestLinkMatchAndImport(t *testing.T) {
 		t.Errorf("v1 keeps %d households, want 1 (one moved to a)", len(v1s))
 	}
 	_ = st
+}
+
+// TestVisitReplayedAtOnce: fifty copies of one visit (a resent form, a
+// retried message) sent at once record one visit and file one case.
+func TestVisitReplayedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	var now time.Time
+	town, st, _, visits := linkedRig(t, &now)
+	hh := town.Linked[0].ID
+	r := core.VisitReport{Household: hh, Found: "门口路灯坏了", Case: true, Category: "road", Key: "form-9"}
+	var wg sync.WaitGroup
+	ids, numbers := make([]string, 50), make([]string, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, c, err := visits.Record(ctx, "v1", r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i], numbers[i] = v.ID, c.Number
+		}()
+	}
+	wg.Wait()
+	for i := range ids {
+		if ids[i] != ids[0] || numbers[i] != numbers[0] {
+			t.Fatalf("copy %d: visit %s case %s, the first %s %s", i, ids[i], numbers[i], ids[0], numbers[0])
+		}
+	}
+	got, err := st.HouseholdVisits(ctx, hh, 100)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("visits %+v %v", got, err)
+	}
+	cases, err := st.Cases(ctx, core.CaseQuery{})
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("%d cases, want 1 (%v)", len(cases), err)
+	}
 }
