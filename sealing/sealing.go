@@ -23,8 +23,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -48,6 +51,10 @@ type Keyring struct {
 	aeads   map[string]cipher.AEAD
 	order   []string // key IDs, the current one first
 	index   []byte
+	macs    sync.Pool // of hmac.New(sm3.New, index), for Blind
+
+	cacheMu sync.Mutex
+	cache   map[string]string // domain \x00 value → Blind's token
 }
 
 var (
@@ -232,11 +239,47 @@ func (k *Keyring) Open(sealed []byte) ([]byte, error) {
 // Blind implements core.Blinder: HMAC-SM3 of the domain and the value
 // under the index key, the first 16 bytes in hex.
 func (k *Keyring) Blind(domain, value string) string {
-	m := hmac.New(sm3.New, k.index)
-	m.Write([]byte(domain))
+	// The search's terms repeat (common pairs, places, days): a token
+	// made once is kept, in memory only, up to blindCacheSize of them.
+	key := domain + "\x00" + value
+	k.cacheMu.Lock()
+	tok, ok := k.cache[key]
+	k.cacheMu.Unlock()
+	if ok {
+		return tok
+	}
+	tok = k.blind(domain, value)
+	k.cacheMu.Lock()
+	if len(k.cache) >= blindCacheSize || k.cache == nil {
+		k.cache = make(map[string]string, 1024)
+	}
+	k.cache[key] = tok
+	k.cacheMu.Unlock()
+	return tok
+}
+
+// blindCacheSize bounds the tokens Blind keeps; past it they are dropped
+// all at once and made again as asked.
+const blindCacheSize = 1 << 16
+
+// blind computes Blind's token.
+func (k *Keyring) blind(domain, value string) string {
+	// A keyed HMAC is reused (Reset keeps the key's state): a case's
+	// write blinds dozens of search terms, and keying each anew cost
+	// five times the digest.
+	m, ok := k.macs.Get().(hash.Hash)
+	if ok {
+		m.Reset()
+	} else {
+		m = hmac.New(sm3.New, k.index)
+	}
+	io.WriteString(m, domain)
 	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	io.WriteString(m, value)
+	var sum [sm3.Size]byte
+	m.Sum(sum[:0])
+	k.macs.Put(m)
+	return hex.EncodeToString(sum[:16])
 }
 
 // SearchTermDomain is the Blinder domain of the text search's index terms.
