@@ -156,9 +156,22 @@ func (g *Groups) Flush(ctx context.Context) {
 		hooks[robotID(grp.Webhook)] = grp.Webhook
 	}
 	byRobot := map[string][]string{}
+	lines := map[string]string{}
 	for k := range waiting {
+		// A store may answer the list from a cache another instance's
+		// removals reach a moment later (Valkey's client-side cache):
+		// each case is read again, directly, before it is posted.
+		v, ok, err := g.Queue.Record(ctx, nsRobotQueue, k)
+		if err != nil {
+			g.log().WarnContext(ctx, "wecom group: reading the queue", "err", err)
+			return
+		}
+		if !ok {
+			continue
+		}
 		robot, _, _ := strings.Cut(k, ":")
 		byRobot[robot] = append(byRobot[robot], k)
+		lines[k] = string(v)
 	}
 	for robot, keys := range byRobot {
 		slices.Sort(keys)
@@ -169,12 +182,12 @@ func (g *Groups) Flush(ctx context.Context) {
 			g.dequeue(ctx, keys)
 			continue
 		}
-		lines := make([]string, len(keys))
+		todo := make([]string, len(keys))
 		for i, k := range keys {
-			lines[i] = string(waiting[k])
+			todo[i] = lines[k]
 		}
-		for len(lines) > 0 {
-			msg, n := batch("新事项", lines)
+		for len(todo) > 0 {
+			msg, n := batch("新事项", todo)
 			err := g.Robot.Post(ctx, webhook, msg)
 			g.observe("new_case", err)
 			if err != nil {
@@ -186,7 +199,7 @@ func (g *Groups) Flush(ctx context.Context) {
 			if !g.dequeue(ctx, keys[:n]) {
 				return
 			}
-			keys, lines = keys[n:], lines[n:]
+			keys, todo = keys[n:], todo[n:]
 		}
 	}
 }
