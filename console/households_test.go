@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -215,9 +216,9 @@ func TestBrowserHouseholds(t *testing.T) {
 	if err != nil || found != "<b>门口</b>路面塌了一块" {
 		t.Errorf("the visit reads %q (%v)", found, err)
 	}
-	notice, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("visit-notice")))
-	if err != nil || !strings.Contains(notice, "ST") {
-		t.Errorf("notice %q (%v)", notice, err)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('visit-notice').textContent.includes('ST')`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("no notice naming the case: %v", err)
 	}
 	visits, err := f.store.HouseholdVisits(context.Background(), hh, 10)
 	if err != nil || len(visits) != 1 || visits[0].Case == "" {
