@@ -282,12 +282,13 @@ const nsSecondFactor = "second-factor"
 
 // SealedNamespace tells the record namespaces whose values a store seals
 // whole: household files (openid → name, phone, address), the phone index
-// (→ openid), kept media, and the staff's second-factor secrets.
+// (→ openid), kept media, the staff's second-factor secrets, and the
+// imported links of cadres to households (name, phone, address).
 func SealedNamespace(ns string) bool { return slices.Contains(SealedNamespaces(), ns) }
 
 // SealedNamespaces lists the namespaces SealedNamespace tells.
 func SealedNamespaces() []string {
-	return []string{nsHousehold, nsHouseholdPhone, nsMedia, nsSecondFactor}
+	return []string{nsHousehold, nsHouseholdPhone, nsMedia, nsSecondFactor, nsLinked}
 }
 
 // SealedObjects is an ObjectStore whose objects are sealed: the residents'

@@ -22,7 +22,7 @@ import (
 //	visit.counts cell key → the cell's count, decimal
 //
 // The buckets are made by the first visit, so a file from before opens as
-// it was.
+// it was. A visit is sealed whole when the store has a Sealer.
 var (
 	bucketVisits      = []byte("visits")
 	bucketVisitKeys   = []byte("visit.keys")
@@ -58,9 +58,9 @@ func (s *Store) AddVisit(ctx context.Context, v core.Visit) (core.Visit, bool, e
 			if raw == nil {
 				return fmt.Errorf("visit key %q names no visit", dedupe)
 			}
-			return json.Unmarshal(raw, &out)
+			return s.openVisit(raw, &out)
 		}
-		raw, err := json.Marshal(v)
+		raw, err := s.sealVisit(&v)
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (s *Store) HouseholdVisits(ctx context.Context, household string, limit int
 		c := b.Cursor()
 		for k, raw := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, raw = c.Next() {
 			var v core.Visit
-			if err := json.Unmarshal(raw, &v); err != nil {
+			if err := s.openVisit(raw, &v); err != nil {
 				return fmt.Errorf("visit %x: %w", k, err)
 			}
 			out = append(out, v)
@@ -136,4 +136,23 @@ func (s *Store) VisitCounts(ctx context.Context) (map[core.VisitCell]int, error)
 		return nil, fmt.Errorf("visit counts: %w", err)
 	}
 	return out, nil
+}
+
+// sealVisit is a visit as stored: sealed whole when the store has a
+// Sealer (what a cadre found is personal data, issue 20).
+func (s *Store) sealVisit(v *core.Visit) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil || s.sealer == nil {
+		return raw, err
+	}
+	return s.sealer.Seal(raw)
+}
+
+// openVisit reads a stored visit, sealed or plain.
+func (s *Store) openVisit(raw []byte, v *core.Visit) error {
+	plain, err := core.OpenBytes(s.sealer, raw)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(plain, v)
 }

@@ -33,7 +33,8 @@ type RawContents func(t *testing.T) []byte
 
 // What a resident and staff wrote in RunSealed, which must not be found in
 // the raw contents.
-var sealedSecrets = []string{"13900001111", "紫藤花开井盖松动", "幸福巷12号", "幸福巷口", "王阿姨", "已派人查看紫藤", "户主赵先生", "JBSWY3DPEHPK3PXP"}
+var sealedSecrets = []string{"13900001111", "紫藤花开井盖松动", "幸福巷12号", "幸福巷口", "王阿姨", "已派人查看紫藤", "户主赵先生", "JBSWY3DPEHPK3PXP",
+	"走访见紫藤屋漏"}
 
 // RunSealed checks personal data at rest (core/sealing.go): with a Sealer
 // the resident's phone, words, address, place and household file are
@@ -90,8 +91,29 @@ func RunSealed(t *testing.T, open SealedFactory, raw RawContents) {
 	if err := s.PutRecord(ctx, "second-factor", "lead1", factor); err != nil {
 		t.Fatal(err)
 	}
+	// A cadre's visit to a linked household, and the imported link
+	// (二十户包联): what was found, the household's name, phone, address.
+	visit := core.Visit{ID: "V1", Household: "H1", Cadre: "lead1", Village: "v1", Grid: "g1", At: now,
+		Month: now.Format("2006-01"), Found: "走访见紫藤屋漏", Key: "k1"}
+	if _, _, err := s.AddVisit(ctx, visit); err != nil {
+		t.Fatal(err)
+	}
+	link := []byte(`{"id":"H1","cadre":"lead1","grid":"g1","address":"幸福巷12号","name":"户主赵先生","phone":"13900001111"}`)
+	if err := s.PutRecord(ctx, "linked", "H1", link); err != nil {
+		t.Fatal(err)
+	}
 	check := func(s store.Store, when string) {
 		t.Helper()
+		if vs, err := s.HouseholdVisits(ctx, "H1", 5); err != nil || len(vs) != 1 || vs[0].Found != visit.Found {
+			t.Fatalf("%s: the visit reads %+v %v", when, vs, err)
+		}
+		if again, added, err := s.AddVisit(ctx, core.Visit{ID: "V2", Household: "H1", Cadre: "lead1", Key: "k1", At: now}); err != nil ||
+			added || again.Found != visit.Found {
+			t.Fatalf("%s: the visit replayed reads %+v %v %v", when, again, added, err)
+		}
+		if all, err := s.RecordsIn(ctx, "linked"); err != nil || !bytes.Equal(all["H1"], link) {
+			t.Fatalf("%s: the links: %q %v", when, all, err)
+		}
 		got, err := s.Case(ctx, c.Number)
 		if err != nil || got.Text != c.Text || got.Phone != c.Phone || got.Address != c.Address || got.Contact != c.Contact ||
 			got.Location == nil || got.Location.Label != "幸福巷口" || got.Location.Lat != 22.3 {

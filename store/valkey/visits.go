@@ -47,6 +47,10 @@ func (s *Store) AddVisit(ctx context.Context, v core.Visit) (core.Visit, bool, e
 		return core.Visit{}, false, fmt.Errorf("add visit: %w", core.ErrInvalid)
 	}
 	raw, err := json.Marshal(v)
+	if err == nil && s.sealer != nil {
+		// What a cadre found is personal data (issue 20): sealed whole.
+		raw, err = s.sealer.Seal(raw)
+	}
 	if err != nil {
 		return core.Visit{}, false, fmt.Errorf("add visit: %w", err)
 	}
@@ -64,6 +68,9 @@ func (s *Store) AddVisit(ctx context.Context, v core.Visit) (core.Visit, bool, e
 		return core.Visit{}, false, fmt.Errorf("add visit: the one stored before: %w", err)
 	}
 	var out core.Visit
+	if b, err = core.OpenBytes(s.sealer, b); err != nil {
+		return core.Visit{}, false, fmt.Errorf("add visit: the one stored before: %w", err)
+	}
 	if err := json.Unmarshal(b, &out); err != nil {
 		return core.Visit{}, false, fmt.Errorf("add visit: the one stored before: %w", err)
 	}
@@ -99,6 +106,9 @@ func (s *Store) HouseholdVisits(ctx context.Context, household string, limit int
 		}
 		if err != nil {
 			return nil, fmt.Errorf("household visits: %w", err)
+		}
+		if b, err = core.OpenBytes(s.sealer, b); err != nil {
+			return nil, fmt.Errorf("visit %s: %w", ids[i], err)
 		}
 		var v core.Visit
 		if err := json.Unmarshal(b, &v); err != nil {
