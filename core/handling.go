@@ -49,6 +49,11 @@ func (l *Ledger) Relay(ctx context.Context, number, staff string, photo *Media, 
 		return Case{}, nil, fmt.Errorf("relay %s: nothing to relay: %w", number, ErrInvalid)
 	}
 	return l.staffStep(ctx, number, staff, StepRelay, func(c *Case, _ *Staff) ([]Event, error) {
+		if photo != nil {
+			if err := c.keepStaffPhoto(StepRelay, *photo); err != nil {
+				return nil, err
+			}
+		}
 		return []Event{{Kind: EventReplied, Actor: staff, Text: text, At: l.now(), Data: data}}, nil
 	})
 }

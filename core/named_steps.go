@@ -67,15 +67,31 @@ func (l *Ledger) ResolveWithPhoto(ctx context.Context, number, staff, result str
 		return Case{}, nil, fmt.Errorf("resolve %s: result length or photo: %w", number, ErrInvalid)
 	}
 	return l.staffStep(ctx, number, staff, StepResolve, func(c *Case, _ *Staff) ([]Event, error) {
-		if len(c.Photos) >= maxMediaPerCase {
-			return nil, fmt.Errorf("resolve %s: too many photos: %w", number, ErrInvalid)
+		if err := c.keepStaffPhoto(StepResolve, photo); err != nil {
+			return nil, err
 		}
 		now := l.now()
-		c.Photos = append(c.Photos, photo)
 		c.State, c.Result, c.ResolvedAt = StateResolved, result, now
 		// A case the grid found itself is settled when resolved, with a
 		// photo or without.
 		return c.settleFound(staff, Event{Kind: EventResolved, Actor: staff, Text: result, At: now,
 			Data: map[string]string{DataMedia: photo.MediaID, DataKind: MediaImage}}), nil
 	})
+}
+
+// keepStaffPhoto keeps a photo staff sent (relayed to the resident, or of
+// the fix) among the case's photos, so the console shows it to whoever may
+// see the case and the retention and 注销 erase it with the others. A photo
+// kept already (relayed, then sent with 办结) is kept once.
+func (c *Case) keepStaffPhoto(step Step, photo Media) error {
+	for _, p := range c.Photos {
+		if p.MediaID == photo.MediaID {
+			return nil
+		}
+	}
+	if len(c.Photos) >= maxMediaPerCase {
+		return refuse(step, ErrInvalid, fmt.Sprintf("这件事项已有%d张照片，不能再加。", maxMediaPerCase))
+	}
+	c.Photos = append(c.Photos, photo)
+	return nil
 }

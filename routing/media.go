@@ -18,12 +18,13 @@ type MediaFetcher interface {
 // keepMedia fetches the photos and voice notes of a case just filed or
 // added to, and keeps them (WeChat's copies expire after three days), so
 // staff can view and play them on the console. What is kept already is
-// skipped, which makes a redelivered event cheap and harmless. A 办结
-// with a photo sent in chat (the photo of the fix) keeps it too, so the
-// resident can open it with the result.
+// skipped, which makes a redelivered event cheap and harmless. A photo
+// staff send in chat (relayed to the resident, or of the fix with 办结) is
+// kept too, so the console shows it and the resident can open it with the
+// result.
 func (h *Handlers) keepMedia(ctx context.Context, ev core.Event) error {
-	if ev.Kind != core.EventSubmitted && ev.Kind != core.EventSupplemented &&
-		(ev.Kind != core.EventResolved || ev.Data[core.DataMedia] == "") {
+	staffPhoto := (ev.Kind == core.EventResolved || ev.Kind == core.EventReplied) && ev.Data[core.DataMedia] != ""
+	if ev.Kind != core.EventSubmitted && ev.Kind != core.EventSupplemented && !staffPhoto {
 		return nil
 	}
 	c, err := h.Ledger.Case(ctx, ev.Case)

@@ -214,36 +214,26 @@ func NewRouter(cfg Config, h *Handlers, subscriberFor SubscriberFor, poisonPub m
 	if h.Observe == nil {
 		h.Observe = noObserver{}
 	}
-	work := []struct {
+	// A job handles the events of one kind ("" every kind) under its name.
+	type job struct {
 		name string
 		kind core.EventKind
 		fn   func(context.Context, core.Event) error
-	}{
+	}
+	work := []job{
 		{"assign", core.EventSubmitted, h.assign},
 		// notify pushes every event someone must hear of (see notices).
 		{"notify", "", h.notify},
 	}
 	if h.Fetcher != nil && h.Media != nil {
 		// keep_media fetches photos and voice notes of filed cases.
-		work = append(work, struct {
-			name string
-			kind core.EventKind
-			fn   func(context.Context, core.Event) error
-		}{"keep_media", "", h.keepMedia})
+		work = append(work, job{"keep_media", "", h.keepMedia})
 	}
 	if h.Links != nil {
-		work = append(work, struct {
-			name string
-			kind core.EventKind
-			fn   func(context.Context, core.Event) error
-		}{"link_household", core.EventSubmitted, h.linkHousehold})
+		work = append(work, job{"link_household", core.EventSubmitted, h.linkHousehold})
 	}
 	if h.Learn != nil {
-		work = append(work, struct {
-			name string
-			kind core.EventKind
-			fn   func(context.Context, core.Event) error
-		}{"learn", core.EventReclassified, h.Learn})
+		work = append(work, job{"learn", core.EventReclassified, h.Learn})
 	}
 	if cfg.Relay != nil {
 		// Outermost, so that it sees what the router acks: a handler's

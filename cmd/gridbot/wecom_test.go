@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/core"
 	"gridbot/internal/valkeytest"
 	"gridbot/wecomsim"
 )
@@ -201,8 +202,9 @@ func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
 	}
 	var view struct {
 		Case struct {
-			State  string `json:"state"`
-			Rating int    `json:"rating"`
+			State  string       `json:"state"`
+			Rating int          `json:"rating"`
+			Photos []core.Media `json:"photos"`
 		} `json:"case"`
 		Events []struct {
 			Kind string            `json:"kind"`
@@ -219,6 +221,20 @@ func leaderLoopOnWeCom(t *testing.T, o rigOptions) {
 	}
 	if !relayed {
 		t.Errorf("the relayed photo %s is not on the case", id)
+	}
+	// It is kept with the case's photos, so staff see it on the console
+	// (and retention erases it with the others).
+	kept := 0
+	for _, p := range view.Case.Photos {
+		if p.MediaID == id {
+			kept++
+		}
+	}
+	if kept != 1 {
+		t.Errorf("the relayed photo %s is among the case's photos %d times: %+v", id, kept, view.Case.Photos)
+	}
+	if code := r.login("town-admin").get("/api/media/"+id, nil); code != http.StatusOK {
+		t.Errorf("the relayed photo on the console: %d", code)
 	}
 	channels := map[string]string{}
 	for _, e := range view.Events {
