@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"gridbot/core"
 )
 
@@ -105,4 +107,42 @@ func sessionOf(resp *http.Response) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// TestBrowserOwnPassword: a member changes their own password on the page —
+// an unfit one is refused with the policy's words, two different entries
+// never reach the server — and logs in again with the new one.
+func TestBrowserOwnPassword(t *testing.T) {
+	ctx := newTab(t)
+	policy := core.PasswordPolicy{MinLength: 10, Classes: 3}
+	f := newFixture(t, withBook(t), func(f *fixture) { f.srv.Passwords = policy })
+	loginAs(t, ctx, f, "lead1")
+	change := func(current, next, again string) {
+		t.Helper()
+		err := chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('password-form').reset()`),
+			chromedp.SendKeys(chromedp.ID("password-current"), current),
+			chromedp.SendKeys(chromedp.ID("password-new"), next),
+			chromedp.SendKeys(chromedp.ID("password-again"), again),
+			chromedp.Click(chromedp.ID("password-submit")),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("password-toggle")), chromedp.WaitVisible(chromedp.ID("password-current"))); err != nil {
+		t.Fatal(err)
+	}
+	change(password("lead1"), "Grid-leader-9", "Grid-leader-8")
+	waitFor(t, ctx, `document.getElementById('password-note').textContent === '两次输入的新密码不一致'`, "the mismatch told")
+	change(password("lead1"), "short", "short")
+	waitFor(t, ctx, `document.getElementById('password-note').textContent === '密码不符合要求：`+policy.Rule()+`'`, "the policy's words")
+	change(password("lead1"), "Grid-leader-9", "Grid-leader-9")
+	waitFor(t, ctx, `!document.getElementById('login-view').hidden && document.getElementById('login-error').textContent.includes('新密码')`, "the login page after the change")
+	if resp, _ := f.request(t, http.MethodPost, "/api/login", nil, loginRequest{Username: "lead1", Password: password("lead1")}); resp.StatusCode == 200 {
+		t.Error("the old password still logs in")
+	}
+	if resp, _ := f.request(t, http.MethodPost, "/api/login", nil, loginRequest{Username: "lead1", Password: "Grid-leader-9"}); resp.StatusCode != 200 {
+		t.Errorf("the new password does not log in: %d", resp.StatusCode)
+	}
 }

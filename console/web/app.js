@@ -87,6 +87,8 @@
     $('session-banner').hidden = true;
     document.body.classList.add('logged-out');
     $('alerts-panel').hidden = true;
+    $('password-panel').hidden = true;
+    $('password-toggle').hidden = true;
     stopLive();
     $('me-name').textContent = '';
     $('logout').hidden = true;
@@ -114,11 +116,42 @@
     }
   }
 
+  // The person's own password (等保: changed by its holder, checked by the
+  // town's policy). The server ends every session of theirs, this one too,
+  // so they log in again with the new one.
+  function wirePassword() {
+    $('password-toggle').addEventListener('click', () => {
+      const p = $('password-panel');
+      p.hidden = !p.hidden;
+      $('password-toggle').setAttribute('aria-expanded', String(!p.hidden));
+      if (!p.hidden) $('password-current').focus();
+    });
+    $('password-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const note = $('password-note');
+      if ($('password-new').value !== $('password-again').value) {
+        note.textContent = '两次输入的新密码不一致';
+        return;
+      }
+      $('password-submit').disabled = true;
+      const r = await api('POST', '/api/me/password', { current: $('password-current').value, new: $('password-new').value });
+      $('password-submit').disabled = false;
+      if (!r.ok) {
+        note.textContent = r.data.error || '修改失败';
+        return;
+      }
+      $('password-form').reset();
+      showLogin();
+      $('login-error').textContent = '密码已修改，请用新密码登录。';
+    });
+  }
+
   async function showMain(me) {
     state.me = me;
     document.body.classList.remove('logged-out');
     $('me-name').textContent = me.name + '（' + me.role_label + '）';
     $('logout').hidden = false;
+    $('password-toggle').hidden = false;
     $('nav').hidden = false;
     // 三权分立: each administrator sees their own page, and no case.
     $('nav-staff').hidden = me.role !== 'sysadmin';
@@ -1691,6 +1724,7 @@
     $('staff-prev').addEventListener('click', () => { staffAdmin.page--; drawStaff(); });
     $('staff-next').addEventListener('click', () => { staffAdmin.page++; drawStaff(); });
     alerts.wire();
+    wirePassword();
     window.addEventListener('hashchange', route);
     // Back from sleep or offline: check the connection at once.
     const poke = () => {
