@@ -255,25 +255,8 @@ func (s *Server) handleLinkImport(w http.ResponseWriter, r *http.Request, staff 
 		writeError(w, http.StatusForbidden, reason)
 		return
 	}
-	if err := r.ParseMultipartForm(maxImportBytes); err != nil {
-		writeError(w, http.StatusBadRequest, msgLinkImportBad)
-		return
-	}
-	defer func() { _ = r.MultipartForm.RemoveAll() }()
-	files := r.MultipartForm.File["file"]
-	if len(files) != 1 || files[0].Size > maxImportBytes {
-		writeError(w, http.StatusBadRequest, msgLinkImportBad)
-		return
-	}
-	file, err := files[0].Open()
-	if err != nil {
-		writeError(w, http.StatusBadRequest, msgLinkImportBad)
-		return
-	}
-	defer file.Close()
-	rows, err := xlsx.ReadRows(file, maxImportRows)
-	if err != nil || len(rows) == 0 {
-		writeError(w, http.StatusBadRequest, msgLinkImportBad)
+	rows, ok := uploadedRows(w, r, msgLinkImportBad)
+	if !ok {
 		return
 	}
 	cols, ok := linkImportColumns(rows[0])

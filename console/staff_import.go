@@ -79,30 +79,8 @@ func importRole(s string) (core.Role, bool) {
 // handleStaffImport adds the accounts of an uploaded workbook: POST
 // /api/staff/import, multipart with one "file". The system administrator only (三权分立).
 func (s *Server) handleStaffImport(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	if err := r.ParseMultipartForm(maxImportBytes); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, msgImportBad)
-		} else {
-			writeError(w, http.StatusBadRequest, msgImportBad)
-		}
-		return
-	}
-	defer func() { _ = r.MultipartForm.RemoveAll() }()
-	files := r.MultipartForm.File["file"]
-	if len(files) != 1 || files[0].Size > maxImportBytes {
-		writeError(w, http.StatusBadRequest, msgImportBad)
-		return
-	}
-	file, err := files[0].Open()
-	if err != nil {
-		writeError(w, http.StatusBadRequest, msgImportBad)
-		return
-	}
-	defer file.Close()
-	rows, err := xlsx.ReadRows(file, maxImportRows)
-	if err != nil || len(rows) == 0 {
-		writeError(w, http.StatusBadRequest, msgImportBad)
+	rows, ok := uploadedRows(w, r, msgImportBad)
+	if !ok {
 		return
 	}
 	cols, ok := importColumns(rows[0])
@@ -223,4 +201,38 @@ func (s *Server) handleStaffTemplate(w http.ResponseWriter, r *http.Request, _ *
 	if err != nil {
 		s.log().ErrorContext(r.Context(), "console staff template", "err", err)
 	}
+}
+
+// uploadedRows reads the rows of the one workbook uploaded as "file" (a
+// multipart form of at most maxImportBytes, at most maxImportRows rows);
+// ok is false, and the client answered with bad, when there is none to
+// read.
+func uploadedRows(w http.ResponseWriter, r *http.Request, bad string) (rows [][]string, ok bool) {
+	if err := r.ParseMultipartForm(maxImportBytes); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, bad)
+		} else {
+			writeError(w, http.StatusBadRequest, bad)
+		}
+		return nil, false
+	}
+	defer func() { _ = r.MultipartForm.RemoveAll() }()
+	files := r.MultipartForm.File["file"]
+	if len(files) != 1 || files[0].Size > maxImportBytes {
+		writeError(w, http.StatusBadRequest, bad)
+		return nil, false
+	}
+	file, err := files[0].Open()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, bad)
+		return nil, false
+	}
+	defer file.Close()
+	rows, err = xlsx.ReadRows(file, maxImportRows)
+	if err != nil || len(rows) == 0 {
+		writeError(w, http.StatusBadRequest, bad)
+		return nil, false
+	}
+	return rows, true
 }
