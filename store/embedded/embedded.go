@@ -549,18 +549,26 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 		if tx.Bucket(bucketCases).Get([]byte(number)) == nil {
 			return fmt.Errorf("events of %q: %w", number, core.ErrNotFound)
 		}
-		prefix := append([]byte(number), 0)
-		cur := tx.Bucket(bucketEvents).Cursor()
-		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-			var e core.Event
-			if err := s.openEvent(v, &e); err != nil {
-				return fmt.Errorf("event %x: %w", k, err)
-			}
-			out = append(out, e)
-		}
-		return nil
+		var err error
+		out, err = s.caseEvents(tx, []byte(number))
+		return err
 	})
 	return out, err
+}
+
+// caseEvents reads the log of case number in tx, oldest first.
+func (s *Store) caseEvents(tx *bolt.Tx, number []byte) ([]core.Event, error) {
+	var out []core.Event
+	prefix := append(append([]byte{}, number...), 0)
+	cur := tx.Bucket(bucketEvents).Cursor()
+	for k, v := cur.Seek(prefix); k != nil && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		var e core.Event
+		if err := s.openEvent(v, &e); err != nil {
+			return nil, fmt.Errorf("event %x: %w", k, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // UpdateCase implements core.CaseStore. bbolt serialises writers, so the read

@@ -201,21 +201,14 @@ func (s *Store) buildFigures(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	events := tx.Bucket(bucketEvents)
 	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 		var c core.Case
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("tally case %q: %w", k, err)
 		}
-		var evs []core.Event
-		prefix := append(append([]byte{}, k...), 0)
-		cur := events.Cursor()
-		for ek, ev := cur.Seek(prefix); ek != nil && len(ek) == len(prefix)+8 && string(ek[:len(prefix)]) == string(prefix); ek, ev = cur.Next() {
-			var e core.Event
-			if err := json.Unmarshal(ev, &e); err != nil {
-				return fmt.Errorf("tally event %x: %w", ek, err)
-			}
-			evs = append(evs, e)
+		evs, err := s.caseEvents(tx, k)
+		if err != nil {
+			return fmt.Errorf("tally %q: %w", k, err)
 		}
 		return s.tally(tx, &c, evs)
 	})

@@ -67,7 +67,7 @@ func (s *Store) upgradeMarks(tx *bolt.Tx) error {
 	if v, err := strconv.Atoi(string(figures.Get(keyMarksVersion))); err == nil && v >= core.MarksVersion {
 		return nil
 	}
-	marks, cases, events := tx.Bucket(bucketMarks), tx.Bucket(bucketCases), tx.Bucket(bucketEvents)
+	marks, cases := tx.Bucket(bucketMarks), tx.Bucket(bucketCases)
 	type upgraded struct {
 		key   []byte
 		marks core.FigureMarks
@@ -89,15 +89,9 @@ func (s *Store) upgradeMarks(tx *bolt.Tx) error {
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return fmt.Errorf("case %s: %w", k, err)
 		}
-		var evs []core.Event
-		prefix := append(append([]byte{}, k...), 0)
-		cur := events.Cursor()
-		for ek, ev := cur.Seek(prefix); ek != nil && len(ek) == len(prefix)+8 && string(ek[:len(prefix)]) == string(prefix); ek, ev = cur.Next() {
-			var e core.Event
-			if err := json.Unmarshal(ev, &e); err != nil {
-				return fmt.Errorf("event %x: %w", ek, err)
-			}
-			evs = append(evs, e)
+		evs, err := s.caseEvents(tx, k)
+		if err != nil {
+			return fmt.Errorf("tally %q: %w", k, err)
 		}
 		m, deltas, ok := s.figures.Remark(&old, &c, evs)
 		if !ok {
