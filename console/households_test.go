@@ -256,4 +256,14 @@ func TestBrowserHouseholds(t *testing.T) {
 	if err != nil || !hidden {
 		t.Errorf("lead1 sees the visit form (hidden=%v, %v)", hidden, err)
 	}
+
+	// A visit the cadre records from chat (no case, so no event on the
+	// live feed) appears on lead1's open file without a reload.
+	if _, _, err := f.srv.Visits.Record(context.Background(), "cadre1", core.VisitReport{Household: hh, Found: "家里老人身体好，无诉求"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx2, chromedp.Poll[bool](`[...document.querySelectorAll('#household-visits tr')].some((tr) => tr.textContent.includes('无诉求'))`,
+		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Errorf("the visit from chat is not on the open file: %v", err)
+	}
 }

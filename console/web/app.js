@@ -1541,7 +1541,7 @@
         }
       }
       if (reopen) openCase(state.openNumber);
-      if (changed) refreshFigures();
+      if (changed) { refreshFigures(); window.gridbotHouseholds.refresh(); }
     };
     ws.onclose = (e) => {
       if (live.ws !== ws) return;

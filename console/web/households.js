@@ -67,11 +67,17 @@ window.gridbotHouseholds = (function () {
     }
   }
 
-  async function loadFile(id) {
+  // loadFile shows household id's file; again (a refresh of the file on
+  // view) keeps what the person is doing: the notice, the error and the
+  // visit form's key.
+  async function loadFile(id, again) {
     openID = id;
-    $('household-error').textContent = '';
-    $('visit-notice').textContent = '';
+    if (!again) {
+      $('household-error').textContent = '';
+      $('visit-notice').textContent = '';
+    }
     const r = await api('GET', '/api/households/' + encodeURIComponent(id));
+    if (again && (shown !== 'file' || openID !== id)) return; // left meanwhile
     if (!r.ok) {
       $('household-title').textContent = '一户一档';
       $('household-error').textContent = r.data.error || '加载失败';
@@ -86,7 +92,7 @@ window.gridbotHouseholds = (function () {
     $('household-phone').textContent = h.phone || '—';
     const form = $('visit-form');
     form.hidden = !r.data.may_visit;
-    form.dataset.key = nonce();
+    if (!again || !form.dataset.key) form.dataset.key = nonce();
     const cat = $('visit-category');
     if (cat.options.length === 0) {
       for (const c of r.data.categories) {
@@ -171,7 +177,30 @@ window.gridbotHouseholds = (function () {
     await loadList();
   }
 
+  // The pages shown here follow what changes elsewhere — a visit recorded
+  // from chat, a linked household's case moving on — without a reload:
+  // asked again on the console's live events (refresh) and, since a visit
+  // files no event unless it files a case, every refreshEvery while shown
+  // and the tab is visible (the live feed itself reads the log as often).
+  const refreshEvery = 5000;
+  let shown = null; // 'list', 'file' or null
+  let refreshing = false;
+  async function refresh() {
+    // The page may have gone under the login page (logged out, session
+    // ended): nothing to ask then.
+    const view = shown === 'file' ? 'household-view' : 'households-view';
+    if (!shown || refreshing || document.visibilityState !== 'visible' || $(view).hidden) return;
+    refreshing = true;
+    try {
+      if (shown === 'file') await loadFile(openID, true);
+      else await loadList();
+    } finally {
+      refreshing = false;
+    }
+  }
+
   function wire(calls) {
+    setInterval(refresh, refreshEvery);
     api = calls.api;
     if (calls.when) when = calls.when;
     $('visit-form').addEventListener('submit', sendVisit);
@@ -187,11 +216,12 @@ window.gridbotHouseholds = (function () {
 
   // route shows the households' pages; false when h is not theirs.
   function route(h, me, show) {
-    if (h === '#/households') { show('households-view'); loadList(); return true; }
+    if (h === '#/households') { shown = 'list'; show('households-view'); loadList(); return true; }
     const m = h.match(/^#\/household\/(.+)$/);
-    if (m) { show('household-view'); loadFile(decodeURIComponent(m[1])); return true; }
+    if (m) { shown = 'file'; show('household-view'); loadFile(decodeURIComponent(m[1])); return true; }
+    shown = null;
     return false;
   }
 
-  return { wire, nav, route };
+  return { wire, nav, route, refresh };
 })();
