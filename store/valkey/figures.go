@@ -237,40 +237,27 @@ func (s *Store) buildFigures(ctx context.Context) error {
 	if done == 1 {
 		return nil
 	}
-	const page = 200
-	upper := "+"
-	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
-		if err != nil {
-			return fmt.Errorf("tally cases: %w", err)
-		}
-		if len(numbers) == 0 {
-			break
-		}
-		cases, err := s.caseValues(ctx, numbers)
-		if err != nil {
-			return fmt.Errorf("tally cases: %w", err)
-		}
+	err = s.eachCasePage(ctx, 200, func(_ []string, cases []*core.Case) error {
 		for _, c := range cases {
 			if c == nil {
 				continue
 			}
 			raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(s.caseLogKey(c.Number)).Start(0).Stop(-1).Build()).AsStrSlice()
 			if err != nil {
-				return fmt.Errorf("tally cases: %w", err)
+				return err
 			}
 			evs, err := decodeEvents(c.Number, raws)
 			if err != nil {
-				return fmt.Errorf("tally cases: %w", err)
+				return err
 			}
 			if _, err := s.tallyOld(ctx, c, evs); err != nil {
 				return err
 			}
 		}
-		if len(numbers) < page {
-			break
-		}
-		upper = "(" + numbers[len(numbers)-1]
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tally cases: %w", err)
 	}
 	if err := s.client.Do(ctx, s.client.B().Set().Key(s.figuredKey()).Value("1").Build()).Error(); err != nil {
 		return fmt.Errorf("tally cases: %w", err)

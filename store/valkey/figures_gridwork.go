@@ -174,22 +174,16 @@ func (s *Store) upgradeMarks(ctx context.Context) error {
 	} else if !vk.IsValkeyNil(err) {
 		return fmt.Errorf("upgrade marks: %w", err)
 	}
-	const page = 200
-	upper := "+"
-	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
-		if err != nil {
-			return fmt.Errorf("upgrade marks: %w", err)
-		}
+	err = s.eachCaseNumbers(ctx, 200, func(numbers []string) error {
 		for _, n := range numbers {
 			if _, _, _, err := s.caseWithMarks(ctx, n, false); err != nil && !errors.Is(err, core.ErrNotFound) {
-				return fmt.Errorf("upgrade marks: %w", err)
+				return err
 			}
 		}
-		if len(numbers) < page {
-			break
-		}
-		upper = "(" + numbers[len(numbers)-1]
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade marks: %w", err)
 	}
 	if err := s.client.Do(ctx, s.client.B().Set().Key(s.marksVersionKey()).Value(strconv.Itoa(core.MarksVersion)).Build()).Error(); err != nil {
 		return fmt.Errorf("upgrade marks: %w", err)

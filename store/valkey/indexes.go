@@ -73,20 +73,7 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 		return nil
 	}
 	script := vk.NewLuaScript(indexScript)
-	const page = 500
-	upper := "+"
-	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
-		if err != nil {
-			return fmt.Errorf("index cases: %w", err)
-		}
-		if len(numbers) == 0 {
-			break
-		}
-		cases, err := s.caseValues(ctx, numbers)
-		if err != nil {
-			return fmt.Errorf("index cases: %w", err)
-		}
+	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
 		var execs []vk.LuaExec
 		for i, c := range cases {
 			if c == nil {
@@ -97,16 +84,58 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 		}
 		for _, r := range script.ExecMulti(ctx, s.client, execs...) {
 			if err := r.Error(); err != nil {
-				return fmt.Errorf("index cases: %w", err)
+				return err
 			}
 		}
-		if len(numbers) < page {
-			break
-		}
-		upper = "(" + numbers[len(numbers)-1]
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index cases: %w", err)
 	}
 	if err := s.client.Do(ctx, s.client.B().Set().Key(s.indexedKey()).Value("1").Build()).Error(); err != nil {
 		return fmt.Errorf("index cases: %w", err)
+	}
+	return nil
+}
+
+// eachCasePage calls fn with the ledger's case numbers, newest first, a
+// page of at most page at a time, and their cases (nil for one gone),
+// until the ledger ends or fn fails: how the one-off builds of an index
+// walk a ledger written before it without holding all of it.
+func (s *Store) eachCasePage(ctx context.Context, page int, fn func(numbers []string, cases []*core.Case) error) error {
+	return s.eachCaseNumbers(ctx, page, func(numbers []string) error {
+		cases, err := s.caseValues(ctx, numbers)
+		if err != nil {
+			return err
+		}
+		return fn(numbers, cases)
+	})
+}
+
+// eachCaseNumbers is eachCasePage without reading the cases.
+func (s *Store) eachCaseNumbers(ctx context.Context, page int, fn func(numbers []string) error) error {
+	upper := "+" // the next page starts below this member
+	for {
+		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, int64(page)).Build()).AsStrSlice()
+		if err != nil || len(numbers) == 0 {
+			return err
+		}
+		if err := fn(numbers); err != nil {
+			return err
+		}
+		if len(numbers) < page {
+			return nil
+		}
+		upper = "(" + numbers[len(numbers)-1]
+	}
+}
+
+// doAll sends cmds in one round trip; the first error of theirs is its.
+func (s *Store) doAll(ctx context.Context, cmds vk.Commands) error {
+	for _, r := range s.client.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -262,35 +291,17 @@ func (s *Store) buildKinds(ctx context.Context) error {
 	if err != nil || done == 1 {
 		return err
 	}
-	const page = 500
-	upper := "+"
-	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
-		if err != nil {
-			return fmt.Errorf("category index: %w", err)
-		}
-		if len(numbers) == 0 {
-			break
-		}
-		cases, err := s.caseValues(ctx, numbers)
-		if err != nil {
-			return fmt.Errorf("category index: %w", err)
-		}
+	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
 		var cmds vk.Commands
 		for i, c := range cases {
 			if c != nil {
 				cmds = append(cmds, s.client.B().Zadd().Key(s.kindKey(c.Category)).ScoreMember().ScoreMember(0, numbers[i]).Build())
 			}
 		}
-		for _, r := range s.client.DoMulti(ctx, cmds...) {
-			if err := r.Error(); err != nil {
-				return fmt.Errorf("category index: %w", err)
-			}
-		}
-		if len(numbers) < page {
-			break
-		}
-		upper = "(" + numbers[len(numbers)-1]
+		return s.doAll(ctx, cmds)
+	})
+	if err != nil {
+		return fmt.Errorf("category index: %w", err)
 	}
 	return s.client.Do(ctx, s.client.B().Set().Key(s.kindedKey()).Value("1").Build()).Error()
 }

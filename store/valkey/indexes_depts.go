@@ -34,20 +34,7 @@ func (s *Store) buildDepts(ctx context.Context) error {
 	if err != nil || done == 1 {
 		return err
 	}
-	const page = 500
-	upper := "+"
-	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
-		if err != nil {
-			return fmt.Errorf("department index: %w", err)
-		}
-		if len(numbers) == 0 {
-			break
-		}
-		cases, err := s.caseValues(ctx, numbers)
-		if err != nil {
-			return fmt.Errorf("department index: %w", err)
-		}
+	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
 		var cmds vk.Commands
 		for i, c := range cases {
 			if c == nil {
@@ -57,15 +44,10 @@ func (s *Store) buildDepts(ctx context.Context) error {
 				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, numbers[i]).Build())
 			}
 		}
-		for _, r := range s.client.DoMulti(ctx, cmds...) {
-			if err := r.Error(); err != nil {
-				return fmt.Errorf("department index: %w", err)
-			}
-		}
-		if len(numbers) < page {
-			break
-		}
-		upper = "(" + numbers[len(numbers)-1]
+		return s.doAll(ctx, cmds)
+	})
+	if err != nil {
+		return fmt.Errorf("department index: %w", err)
 	}
 	return s.client.Do(ctx, s.client.B().Set().Key(s.deptedKey()).Value("1").Build()).Error()
 }

@@ -282,20 +282,7 @@ func (s *Store) buildTerms(ctx context.Context) error {
 		// kept as it is.
 		return nil
 	}
-	const page = 500
-	upper := "+"
-	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
-		if err != nil {
-			return fmt.Errorf("word index: %w", err)
-		}
-		if len(numbers) == 0 {
-			break
-		}
-		cases, err := s.caseValues(ctx, numbers)
-		if err != nil {
-			return fmt.Errorf("word index: %w", err)
-		}
+	err = s.eachCasePage(ctx, 500, func(_ []string, cases []*core.Case) error {
 		var cmds vk.Commands
 		for _, c := range cases {
 			if c == nil {
@@ -310,15 +297,10 @@ func (s *Store) buildTerms(ctx context.Context) error {
 				cmds = append(cmds, s.client.B().Append().Key(k).Value(string(entry)).Build())
 			}
 		}
-		for _, r := range s.client.DoMulti(ctx, cmds...) {
-			if err := r.Error(); err != nil {
-				return fmt.Errorf("word index: %w", err)
-			}
-		}
-		if len(numbers) < page {
-			break
-		}
-		upper = "(" + numbers[len(numbers)-1]
+		return s.doAll(ctx, cmds)
+	})
+	if err != nil {
+		return fmt.Errorf("word index: %w", err)
 	}
 	return s.client.Do(ctx, s.client.B().Set().Key(s.termedKey()).Value(probe).Build()).Error()
 }
