@@ -17,32 +17,9 @@ func TestHeavyRequestsWaitTheirTurn(t *testing.T) {
 	for range cap(f.srv.heavyLine) {
 		f.srv.heavyLine <- struct{}{}
 	}
-	done := make(chan int, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+"/api/figures/rates?by=grid", nil)
-		req.AddCookie(admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- 0
-			return
-		}
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
-	select {
-	case code := <-done:
-		t.Fatalf("answered %d with every slot taken", code)
-	case <-time.After(300 * time.Millisecond):
-	}
+	done := getHeld(t, f, admin, "/api/figures/rates?by=grid")
 	<-f.srv.heavyLine
-	select {
-	case code := <-done:
-		if code != http.StatusOK {
-			t.Errorf("answered %d once a slot was free", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still waiting with a slot free")
-	}
+	answeredOnceFree(t, done)
 
 	for len(f.srv.heavyLine) < cap(f.srv.heavyLine) {
 		f.srv.heavyLine <- struct{}{}
@@ -81,23 +58,7 @@ func TestStaffLineBoundsConsoleRequests(t *testing.T) {
 	for range cap(f.srv.staffLine) {
 		f.srv.staffLine <- struct{}{}
 	}
-	done := make(chan int, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+"/api/cases", nil)
-		req.AddCookie(admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- 0
-			return
-		}
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
-	select {
-	case code := <-done:
-		t.Fatalf("answered %d with every staff slot taken", code)
-	case <-time.After(300 * time.Millisecond):
-	}
+	done := getHeld(t, f, admin, "/api/cases")
 	// Meanwhile the page and the websocket's path are not held.
 	for _, path := range []string{"/", "/api/ws"} {
 		ran := false
@@ -108,6 +69,41 @@ func TestStaffLineBoundsConsoleRequests(t *testing.T) {
 		}
 	}
 	<-f.srv.staffLine
+	answeredOnceFree(t, done)
+	for len(f.srv.staffLine) > 0 {
+		<-f.srv.staffLine
+	}
+}
+
+// getHeld requests path as cookie's holder in the background, while every
+// slot of a line is taken, and checks it is not answered within 300 ms;
+// the channel then gets its status (0: no answer at all).
+func getHeld(t *testing.T, f *fixture, cookie *http.Cookie, path string) <-chan int {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+		req.AddCookie(cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		t.Fatalf("%s answered %d with every slot taken", path, code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	return done
+}
+
+// answeredOnceFree checks that the request held by getHeld is answered
+// 200 once a slot is free.
+func answeredOnceFree(t *testing.T, done <-chan int) {
+	t.Helper()
 	select {
 	case code := <-done:
 		if code != http.StatusOK {
@@ -115,8 +111,5 @@ func TestStaffLineBoundsConsoleRequests(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("still waiting with a slot free")
-	}
-	for len(f.srv.staffLine) > 0 {
-		<-f.srv.staffLine
 	}
 }
