@@ -212,3 +212,75 @@ func testDepartments(t *testing.T, s store.Store, clock *Clock) {
 		t.Fatalf("department cj after it was dropped from %s: %v, want %v", called[0], got, want[:2])
 	}
 }
+
+// WordIndexBuiltWhenOpened checks, for a store that open opens (each call a
+// new store on the same ledger, closed by the caller's next step), that a
+// ledger written without a rule, or under another rule, is indexed when
+// opened with one; that a tool opening it without a rule leaves its index
+// as it is; and that a ledger whose index dropIndex removes (as an older
+// gridbot left it) is indexed again. n cases are written, enough to cross
+// the store's batch of the build.
+func WordIndexBuiltWhenOpened(t *testing.T, n int, open func(core.SearchIndex) store.Store, dropIndex func()) {
+	ctx := context.Background()
+	found := func(s store.Store, rule core.SearchIndex, q string) int {
+		t.Helper()
+		cs, err := s.Cases(ctx, core.CaseQuery{Search: rule.Parse(q), Limit: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
+	}
+	closeStore := func(s store.Store) {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := open(core.SearchIndex{})
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		text := "井盖丢失"
+		if i%10 == 0 {
+			text = "路燈壞了"
+		}
+		if _, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1", Text: text,
+			CreatedAt: now.Add(time.Duration(i) * time.Hour)}, core.Event{Kind: core.EventSubmitted, At: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := found(s, core.SearchIndex{}, "路灯"); got != 0 {
+		t.Fatalf("without simplification 路灯 found %d cases written 路燈", got)
+	}
+	closeStore(s)
+	lamps, covers := (n+9)/10, n-(n+9)/10
+	// Under another rule: indexed again.
+	s = open(SearchRule)
+	if got := found(s, SearchRule, "路灯"); got != lamps {
+		t.Fatalf("after the rule changed, 路灯 found %d cases, want %d", got, lamps)
+	}
+	closeStore(s)
+	// Opened by a tool without a rule: the index stays.
+	closeStore(open(core.SearchIndex{}))
+	s = open(SearchRule)
+	if got := found(s, SearchRule, "路灯"); got != lamps {
+		t.Fatalf("after a tool opened the ledger, 路灯 found %d cases, want %d", got, lamps)
+	}
+	closeStore(s)
+	// The ledger as an older gridbot left it: no word index.
+	dropIndex()
+	s = open(SearchRule)
+	defer s.Close()
+	if got := found(s, SearchRule, "井盖"); got != covers {
+		t.Fatalf("an older ledger: 井盖 found %d cases, want %d", got, covers)
+	}
+	// Across months (a case an hour), newest first.
+	cs, err := s.Cases(ctx, core.CaseQuery{Search: SearchRule.Parse("井盖"), Limit: n})
+	if err != nil || len(cs) != covers {
+		t.Fatalf("井盖: %d, %v", len(cs), err)
+	}
+	for i := 1; i < len(cs); i++ {
+		if cs[i].Number >= cs[i-1].Number {
+			t.Fatalf("not newest first: %s after %s", cs[i].Number, cs[i-1].Number)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"gridbot/core"
 	"gridbot/internal/valkeytest"
+	"gridbot/store"
 	"gridbot/store/storetest"
 	"gridbot/store/valkey"
 )
@@ -18,7 +19,7 @@ import (
 func TestWordIndexBuiltWhenOpened(t *testing.T) {
 	ctx := context.Background()
 	prefix := valkeytest.Prefix(t)
-	open := func(rule core.SearchIndex) *valkey.Store {
+	open := func(rule core.SearchIndex) store.Store {
 		t.Helper()
 		s, err := valkey.Open(ctx, valkey.Options{Addr: []string{valkeytest.Addr(t)}, Prefix: prefix, CasePrefix: "ST", Search: rule})
 		if err != nil {
@@ -26,67 +27,20 @@ func TestWordIndexBuiltWhenOpened(t *testing.T) {
 		}
 		return s
 	}
-	found := func(s *valkey.Store, rule core.SearchIndex, q string) int {
-		t.Helper()
-		cs, err := s.Cases(ctx, core.CaseQuery{Search: rule.Parse(q), Limit: 1 << 20})
-		if err != nil {
-			t.Fatal(err)
+	dropIndex := func() {
+		s := open(core.SearchIndex{}).(*valkey.Store)
+		defer s.Close()
+		keys, err := s.Client().Do(ctx, s.Client().B().Keys().Pattern(prefix+"{gb}:w*").Build()).AsStrSlice()
+		if err != nil || len(keys) < 10 {
+			t.Fatalf("word index keys: %d, %v", len(keys), err)
 		}
-		return len(cs)
-	}
-	s := open(core.SearchIndex{})
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	for i := 0; i < 700; i++ { // more than a page of the build
-		text := "井盖丢失"
-		if i%10 == 0 {
-			text = "路燈壞了"
-		}
-		if _, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1", Text: text,
-			CreatedAt: now.Add(time.Duration(i) * time.Hour)}, core.Event{Kind: core.EventSubmitted, At: now}); err != nil {
-			t.Fatal(err)
+		for _, k := range keys {
+			if err := s.Client().Do(ctx, s.Client().B().Del().Key(k).Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if n := found(s, core.SearchIndex{}, "路灯"); n != 0 {
-		t.Fatalf("without simplification 路灯 found %d cases written 路燈", n)
-	}
-	s.Close()
-	s = open(storetest.SearchRule)
-	if n := found(s, storetest.SearchRule, "路灯"); n != 70 {
-		t.Fatalf("after the rule changed, 路灯 found %d cases, want 70", n)
-	}
-	s.Close()
-	s = open(core.SearchIndex{})
-	s.Close()
-	s = open(storetest.SearchRule)
-	if n := found(s, storetest.SearchRule, "路灯"); n != 70 {
-		t.Fatalf("after a tool opened the ledger, 路灯 found %d cases, want 70", n)
-	}
-	// The ledger as an older gridbot left it: no word index.
-	keys, err := s.Client().Do(ctx, s.Client().B().Keys().Pattern(prefix+"{gb}:w*").Build()).AsStrSlice()
-	if err != nil || len(keys) < 10 {
-		t.Fatalf("word index keys: %d, %v", len(keys), err)
-	}
-	for _, k := range keys {
-		if err := s.Client().Do(ctx, s.Client().B().Del().Key(k).Build()).Error(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Close()
-	s = open(storetest.SearchRule)
-	defer s.Close()
-	if n := found(s, storetest.SearchRule, "井盖"); n != 630 {
-		t.Fatalf("an older ledger: 井盖 found %d cases, want 630", n)
-	}
-	// Across months (700 hours is a month and more), newest first.
-	cs, err := s.Cases(ctx, core.CaseQuery{Search: storetest.SearchRule.Parse("井盖"), Limit: 700})
-	if err != nil || len(cs) != 630 {
-		t.Fatalf("井盖: %d, %v", len(cs), err)
-	}
-	for i := 1; i < len(cs); i++ {
-		if cs[i].Number >= cs[i-1].Number {
-			t.Fatalf("not newest first: %s after %s", cs[i].Number, cs[i-1].Number)
-		}
-	}
+	storetest.WordIndexBuiltWhenOpened(t, 700, open, dropIndex) // more than a page of the build
 }
 
 // A ledger written before the department index is indexed when opened.
