@@ -191,12 +191,8 @@ func TestBrowserHouseholds(t *testing.T) {
 	ctx := newTab(t)
 	f := newFixture(t, withHouseholds(t))
 	hh := f.town.Linked[0].ID
+	loginAs(t, ctx, f, "cadre1")
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(f.ts.URL),
-		chromedp.WaitVisible(chromedp.ID("login-user")),
-		chromedp.SendKeys(chromedp.ID("login-user"), "cadre1"),
-		chromedp.SendKeys(chromedp.ID("login-pass"), password("cadre1")),
-		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("nav-households")),
 		chromedp.Click(chromedp.ID("nav-households")),
 		chromedp.WaitVisible(chromedp.CSS(`#households-rows a[href="#/household/`+hh+`"]`)),
@@ -239,12 +235,8 @@ func TestBrowserHouseholds(t *testing.T) {
 
 	// A grid leader of g1 reads the file, and has no form.
 	ctx2 := newTab(t)
+	loginAs(t, ctx2, f, "lead1")
 	err = chromedp.Do(ctx2,
-		chromedp.Navigate(f.ts.URL),
-		chromedp.WaitVisible(chromedp.ID("login-user")),
-		chromedp.SendKeys(chromedp.ID("login-user"), "lead1"),
-		chromedp.SendKeys(chromedp.ID("login-pass"), password("lead1")),
-		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("nav-households")),
 		chromedp.Navigate(f.ts.URL+"/#/household/"+hh),
 		chromedp.WaitVisible(chromedp.CSS(`#household-cases tr a`)),
