@@ -50,22 +50,7 @@ func TestMediaInAnS3Bucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ledger := &core.Ledger{Store: st, Town: town}
-	c, err := ledger.Submit(ctx, "oresident-s3", core.Draft{Category: "env", Text: "垃圾堆在路边", Grid: "L10",
-		Phone: "13900001111", Photos: []core.Media{{MediaID: "s3photo-1"}}, Voices: []core.Media{{MediaID: "s3voice-1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	photo := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte{7}, 300_000)...)
-	old := &core.MediaStore{Records: st} // as an older version kept them: bytes in the record
-	for _, f := range []core.MediaFile{
-		{ID: "s3photo-1", Case: c.Number, Kind: core.MediaImage, ContentType: "image/jpeg", Data: photo},
-		{ID: "s3voice-1", Case: c.Number, Kind: core.MediaVoice, ContentType: "audio/amr", Data: []byte("#!AMR\n")},
-	} {
-		if err := old.Put(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	photo := caseWithOldMedia(t, st, town, "oresident-s3", "s3", 300_000)
 
 	media := fmt.Sprintf("media:\n  store: s3\n  s3:\n    endpoint: %s\n    bucket: %s\n    access_key: %s\n    secret_key: %s\n    region: us-east-1\n    secure: false\n",
 		endpoint, bucket, weedtest.AccessKey, weedtest.SecretKey)
@@ -109,7 +94,7 @@ func TestMediaInAnS3Bucket(t *testing.T) {
 		}
 	}
 	// 注销 erases the voice note's object; the photo stays with the case.
-	voices, err := ledger.Anonymise(ctx, "oresident-s3")
+	voices, err := (&core.Ledger{Store: st, Town: town}).Anonymise(ctx, "oresident-s3")
 	if err != nil {
 		t.Fatal(err)
 	}

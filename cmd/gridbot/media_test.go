@@ -12,6 +12,7 @@ import (
 
 	"gridbot/configs"
 	"gridbot/core"
+	"gridbot/store"
 	"gridbot/store/embedded"
 )
 
@@ -30,22 +31,7 @@ func TestMediaMovedOutOfTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledger := &core.Ledger{Store: st, Town: town}
-	c, err := ledger.Submit(ctx, "oresident-media", core.Draft{Category: "env", Text: "垃圾堆在路边", Grid: "L10",
-		Phone: "13900001111", Photos: []core.Media{{MediaID: "oldphoto-1"}}, Voices: []core.Media{{MediaID: "oldvoice-1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	photo := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte{9}, 40_000)...)
-	old := &core.MediaStore{Records: st} // as the older version kept them: bytes in the record
-	for _, f := range []core.MediaFile{
-		{ID: "oldphoto-1", Case: c.Number, Kind: core.MediaImage, ContentType: "image/jpeg", Data: photo},
-		{ID: "oldvoice-1", Case: c.Number, Kind: core.MediaVoice, ContentType: "audio/amr", Data: []byte("#!AMR\n")},
-	} {
-		if err := old.Put(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	photo := caseWithOldMedia(t, st, town, "oresident-media", "old", 40_000)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +76,7 @@ func TestMediaMovedOutOfTheStore(t *testing.T) {
 		t.Fatalf("the photo's record holds %d bytes (%v %v)", len(raw), ok, err)
 	}
 	// 注销 erases the voice note's file (the photo stays with the case).
-	ledger = &core.Ledger{Store: st, Town: town}
+	ledger := &core.Ledger{Store: st, Town: town}
 	voices, err := ledger.Anonymise(ctx, "oresident-media")
 	if err != nil {
 		t.Fatal(err)
@@ -124,4 +110,29 @@ func countFiles(t *testing.T, dir string) int {
 		return nil
 	})
 	return n
+}
+
+// caseWithOldMedia files a case for resident with a photo (prefix+"photo-1",
+// of about size bytes, returned) and a voice note (prefix+"voice-1"), their
+// bytes kept as an older version kept them: in the store's records.
+func caseWithOldMedia(t *testing.T, st store.Store, town *core.Town, resident, prefix string, size int) []byte {
+	t.Helper()
+	ctx := context.Background()
+	ledger := &core.Ledger{Store: st, Town: town}
+	c, err := ledger.Submit(ctx, resident, core.Draft{Category: "env", Text: "垃圾堆在路边", Grid: "L10",
+		Phone: "13900001111", Photos: []core.Media{{MediaID: prefix + "photo-1"}}, Voices: []core.Media{{MediaID: prefix + "voice-1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte{byte(size)}, size)...)
+	old := &core.MediaStore{Records: st}
+	for _, f := range []core.MediaFile{
+		{ID: prefix + "photo-1", Case: c.Number, Kind: core.MediaImage, ContentType: "image/jpeg", Data: photo},
+		{ID: prefix + "voice-1", Case: c.Number, Kind: core.MediaVoice, ContentType: "audio/amr", Data: []byte("#!AMR\n")},
+	} {
+		if err := old.Put(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return photo
 }
