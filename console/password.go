@@ -136,6 +136,17 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request, staff 
 	if !readJSON(w, r, &req) {
 		return
 	}
+	// The current password is checked like a login's, within the same
+	// counts: a session taken over cannot be used to guess it.
+	if ok, refusal, err := s.admitLogin(r.Context(), s.loginKeys(r, staff.ID)); err != nil {
+		s.log().ErrorContext(r.Context(), "console password throttle", "err", err)
+		writeError(w, http.StatusInternalServerError, msgServerError)
+		return
+	} else if !ok {
+		s.record(r, staff.ID, core.AuditAdmin, staff.ID, core.AuditRefused, "修改本人密码：尝试过多，未核对原密码")
+		writeError(w, http.StatusTooManyRequests, refusal)
+		return
+	}
 	if bcrypt.CompareHashAndPassword([]byte(staff.PasswordHash), []byte(req.Current)) != nil {
 		s.record(r, staff.ID, core.AuditAdmin, staff.ID, core.AuditRefused, "修改本人密码：原密码错误")
 		writeError(w, http.StatusForbidden, msgBadLogin)

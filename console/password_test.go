@@ -146,3 +146,20 @@ func TestBrowserOwnPassword(t *testing.T) {
 		t.Errorf("the new password does not log in: %d", resp.StatusCode)
 	}
 }
+
+// TestOwnPasswordGuessesBounded: a session cannot be used to guess its
+// holder's password: the current password is checked within a login's
+// counts, and past them even the right one is not checked.
+func TestOwnPasswordGuessesBounded(t *testing.T) {
+	f := newFixture(t, withBook(t))
+	me := f.login(t, "lead1")
+	for i := 0; i < maxPairAttempts; i++ {
+		if resp, _ := f.request(t, http.MethodPost, "/api/me/password", me, map[string]string{"current": "guess", "new": "Another-pass-6"}); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("guess %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := f.request(t, http.MethodPost, "/api/me/password", me, map[string]string{"current": password("lead1"), "new": "Another-pass-6"})
+	if resp.StatusCode != http.StatusTooManyRequests || errorMessage(t, body) != msgTooMany {
+		t.Fatalf("past the guesses: %d %s", resp.StatusCode, body)
+	}
+}
