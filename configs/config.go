@@ -112,6 +112,11 @@ type Config struct {
 		Password string   `koanf:"password"`
 		DB       int      `koanf:"db"`
 		Prefix   string   `koanf:"prefix"`
+		// Tag is the hash tag of the ledger's keys and streams
+		// (P{<tag>}:…): one slot, so one master of a cluster, per tag. A
+		// town of a city takes its own (gb:<town key>); "gb" is the layout
+		// of before.
+		Tag string `koanf:"tag"`
 		// ClaimIdle is how long an entry may sit unacked with a consumer
 		// before another instance takes it over (the consumer is presumed
 		// dead); it must exceed a handler's longest run with its retries.
@@ -284,6 +289,7 @@ func Defaults() map[string]any {
 		"valkey.password":               "",
 		"valkey.db":                     0,
 		"valkey.prefix":                 "gridbot:",
+		"valkey.tag":                    "gb",
 		"valkey.claim_idle":             "60s",
 		"valkey.workers":                4,
 		"valkey.trim_every":             "5s",
@@ -527,6 +533,9 @@ func (c *Config) Validate() error {
 			if _, _, err := net.SplitHostPort(a); err != nil {
 				return fmt.Errorf("config valkey.addr %q: want host:port", a)
 			}
+		}
+		if err := checkValkeyTag(c.Valkey.Tag); err != nil {
+			return err
 		}
 		if c.Valkey.DB < 0 || c.Valkey.DB > 15 {
 			return fmt.Errorf("config valkey.db %d: want 0-15", c.Valkey.DB)
@@ -788,6 +797,20 @@ func (c *Config) validateASR() error {
 	if a.Endpoint != "" && strings.Contains(a.Endpoint, "://") {
 		if u, err := url.Parse(a.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("config asr.endpoint %q: want a host or an http(s) URL", a.Endpoint)
+		}
+	}
+	return nil
+}
+
+// checkValkeyTag is valkeystream.CheckTag's rule, said for the config key: a
+// brace would end the hash tag early and move the ledger to another slot.
+func checkValkeyTag(tag string) error {
+	if tag == "" || len(tag) > 64 {
+		return fmt.Errorf("config valkey.tag %q: want 1 to 64 characters (default gb)", tag)
+	}
+	for _, r := range tag {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return fmt.Errorf("config valkey.tag %q: only letters, digits and - _ . : (no braces or spaces), e.g. gb:chikan", tag)
 		}
 	}
 	return nil

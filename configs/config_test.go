@@ -34,8 +34,11 @@ func TestLoadLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c, err := Load("", []string{"GRIDBOT_STORE_KIND=valkey", "GRIDBOT_VALKEY_ADDR=10.0.0.1:6379,10.0.0.2:6379", "GRIDBOT_VALKEY_DB=2"}); err != nil ||
-		len(c.Valkey.Addr) != 2 || c.Valkey.DB != 2 || c.Valkey.Prefix != "gridbot:" {
+		len(c.Valkey.Addr) != 2 || c.Valkey.DB != 2 || c.Valkey.Prefix != "gridbot:" || c.Valkey.Tag != "gb" {
 		t.Fatalf("valkey from env: %+v %v", c, err)
+	}
+	if c, err := Load("", []string{"GRIDBOT_STORE_KIND=valkey", "GRIDBOT_VALKEY_TAG=gb:chikan"}); err != nil || c.Valkey.Tag != "gb:chikan" {
+		t.Fatalf("valkey.tag from env: %q %v", c.Valkey.Tag, err)
 	}
 	if c.HTTP.Addr != "127.0.0.1:9000" || c.WeChat.AppID != "wxfile" || c.WeChat.AppSecret != "fromenv" || c.Dialog.IdleTimeout != 45*time.Minute {
 		t.Fatalf("layers: %+v", c)
@@ -54,6 +57,9 @@ func TestLoadRejectsNamingTheKey(t *testing.T) {
 		{"bad store kind", "", []string{"GRIDBOT_STORE_KIND=postgres"}, "store.kind"},
 		{"bad valkey addr", "", []string{"GRIDBOT_STORE_KIND=valkey", "GRIDBOT_VALKEY_ADDR=nohost"}, "valkey.addr"},
 		{"bad valkey db", "store:\n  kind: valkey\nvalkey:\n  db: 99\n", nil, "valkey.db"},
+		{"valkey tag with braces", "store:\n  kind: valkey\nvalkey:\n  tag: \"gb}{x\"\n", nil, "valkey.tag"},
+		{"empty valkey tag", "", []string{"GRIDBOT_STORE_KIND=valkey", "GRIDBOT_VALKEY_TAG="}, "valkey.tag"},
+		{"valkey tag with a space", "", []string{"GRIDBOT_STORE_KIND=valkey", "GRIDBOT_VALKEY_TAG=gb chikan"}, "valkey.tag"},
 		{"bad addr", "http:\n  addr: nonsense\n", nil, "http.addr"},
 		{"bad api base", "", []string{"GRIDBOT_WECHAT_API_BASE=ftp://x"}, "wechat.api_base"},
 		{"bad duration", "", []string{"GRIDBOT_DIALOG_IDLE_TIMEOUT=soon"}, "idle_timeout"},

@@ -113,13 +113,13 @@ func openEmbedded(cfg *configs.Config, town *core.Town, search core.SearchIndex,
 
 func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, search core.SearchIndex, keys dataKeys, log *slog.Logger) (*backend, error) {
 	st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
-		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix,
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, Tag: cfg.Valkey.Tag, CasePrefix: town.CasePrefix,
 		Figures: core.FigureRule{Town: town, Rules: cfg.Rules()}, Search: search, Sealer: keys.sealer()})
 	if err != nil {
 		return nil, err
 	}
 	staffSt, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
-		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, CasePrefix: town.CasePrefix, Search: search, Sealer: keys.sealer()})
+		DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix, Tag: cfg.Valkey.Tag, CasePrefix: town.CasePrefix, Search: search, Sealer: keys.sealer()})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -133,7 +133,7 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 	}
 	wmLog := watermill.NewSlogLoggerWithLevelMapping(log.With("part", "valkeystream"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	pub, err := valkeystream.NewPublisher(valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, Logger: wmLog})
+	pub, err := valkeystream.NewPublisher(valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, Tag: cfg.Valkey.Tag, Logger: wmLog})
 	if err != nil {
 		st.Close()
 		staffSt.Close()
@@ -142,7 +142,7 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 	// Every instance trims the streams to what every work group and live
 	// console feed still needs, so the stream stays as long as the backlog
 	// (issue 21), not the ledger's whole history.
-	trimmer, err := valkeystream.NewTrimmer(valkeystream.TrimConfig{Client: st.Client(), Prefix: cfg.Valkey.Prefix,
+	trimmer, err := valkeystream.NewTrimmer(valkeystream.TrimConfig{Client: st.Client(), Prefix: cfg.Valkey.Prefix, Tag: cfg.Valkey.Tag,
 		Topics: []string{routing.TopicCaseEvents, routing.TopicPoison}, Every: cfg.Valkey.TrimEvery,
 		Transient: routing.IsFeedGroup, Logger: wmLog})
 	if err != nil {
@@ -158,7 +158,7 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 		ping:       st.Ping,
 		publisher:  pub,
 		subscriberFor: func(group string, fromNow bool) (message.Subscriber, error) {
-			c := valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, ConsumerGroup: group,
+			c := valkeystream.Config{Client: st.Client(), Prefix: cfg.Valkey.Prefix, Tag: cfg.Valkey.Tag, ConsumerGroup: group,
 				Consumer: instance, MinIdle: cfg.Valkey.ClaimIdle, Logger: wmLog}
 			if fromNow {
 				// This instance's console feed: it reads the log itself,

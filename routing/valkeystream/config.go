@@ -25,14 +25,18 @@ const (
 )
 
 // Config configures a Publisher or a Subscriber. The publisher reads only
-// Client, Prefix, MaxLen and Logger.
+// Client, Prefix, Tag, MaxLen and Logger.
 type Config struct {
 	// Client is the connection to Valkey. Required. It is never closed
 	// here: whoever created it closes it.
 	Client valkey.Client
 	// Prefix is put before every key; a topic's stream is
-	// StreamKey(Prefix, topic).
+	// TaggedStreamKey(Prefix, Tag, topic).
 	Prefix string
+	// Tag is the hash tag of the streams: the Valkey store's Options.Tag,
+	// whose write script adds to the stream, so both are in one slot.
+	// Default DefaultTag ("gb").
+	Tag string
 
 	// ConsumerGroup is the group the subscriber reads in: the subscribers
 	// of one group share the messages, each handled by one of them. Empty
@@ -91,6 +95,12 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	if c.Client == nil {
 		return c, errors.New("valkeystream: Config.Client is required")
+	}
+	if c.Tag == "" {
+		c.Tag = DefaultTag
+	}
+	if err := CheckTag(c.Tag); err != nil {
+		return c, fmt.Errorf("valkeystream: Config.Tag: %w", err)
 	}
 	if c.Consumer == "" {
 		host, _ := os.Hostname()

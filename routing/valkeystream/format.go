@@ -9,15 +9,44 @@ package valkeystream
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
-// StreamKey is the stream that carries topic. The hash tag {gb} puts every
-// stream in the slot of the ledger's keys, so a case and the events that
-// announce it can be written in one transaction on a cluster too.
+// DefaultTag is the hash tag of a deployment's ledger and streams when none
+// is given: the keys of a deployment written before tags could be chosen.
+const DefaultTag = "gb"
+
+// CheckTag reports whether tag may be a hash tag (Config.Tag, the Valkey
+// store's Options.Tag, valkey.tag): 1 to 64 ASCII letters, digits and
+// "-_.:", e.g. "gb:chikan". Braces would end the tag early and put a town's
+// keys in another slot; spaces and other bytes have no place in a key.
+func CheckTag(tag string) error {
+	if tag == "" || len(tag) > 64 {
+		return fmt.Errorf("hash tag %q: want 1 to 64 characters", tag)
+	}
+	for _, r := range tag {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
+		if !ok {
+			return fmt.Errorf("hash tag %q: only letters, digits and - _ . : (no braces, no spaces)", tag)
+		}
+	}
+	return nil
+}
+
+// TaggedStreamKey is the stream that carries topic for the ledger under the
+// hash tag tag ({tag}). The tag puts every stream in the slot of the
+// ledger's keys, so a case and the events that announce it are written in
+// one script on a cluster too; each town under a tag of its own has its
+// own streams in its own slot.
+func TaggedStreamKey(prefix, tag, topic string) string {
+	return prefix + "{" + tag + "}:stream:" + topic
+}
+
+// StreamKey is TaggedStreamKey under DefaultTag.
 func StreamKey(prefix, topic string) string {
-	return prefix + "{gb}:stream:" + topic
+	return TaggedStreamKey(prefix, DefaultTag, topic)
 }
 
 // Field names of a stream entry.

@@ -1,6 +1,7 @@
 package valkeystream
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -28,5 +29,23 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 	if StreamKey("gb:", "case.events") != "gb:{gb}:stream:case.events" {
 		t.Fatal(StreamKey("gb:", "case.events"))
+	}
+	if got := TaggedStreamKey("p:", "gb:chikan", "case.events"); got != "p:{gb:chikan}:stream:case.events" {
+		t.Fatal(got)
+	}
+}
+
+func TestCheckTag(t *testing.T) {
+	for _, tt := range []struct {
+		tag string
+		ok  bool
+	}{
+		{"gb", true}, {"gb:chikan", true}, {"gb:town-2_b.x", true}, {strings.Repeat("a", 64), true},
+		{"", false}, {"gb}", false}, {"{gb", false}, {"gb:赤坎", false}, {"gb chikan", false}, {"gb\n", false},
+		{strings.Repeat("a", 65), false},
+	} {
+		if err := CheckTag(tt.tag); (err == nil) != tt.ok {
+			t.Errorf("CheckTag(%q) = %v, want ok %v", tt.tag, err, tt.ok)
+		}
 	}
 }

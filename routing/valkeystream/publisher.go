@@ -56,7 +56,7 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 }
 
 func (p *Publisher) publish(ctx context.Context, topic string, msgs []*message.Message) error {
-	key := StreamKey(p.cfg.Prefix, topic)
+	key := TaggedStreamKey(p.cfg.Prefix, p.cfg.Tag, topic)
 	cmds := make(valkey.Commands, 0, len(msgs))
 	for _, msg := range msgs {
 		fields, err := EntryFields(msg)

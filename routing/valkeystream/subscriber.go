@@ -80,7 +80,7 @@ func (s *Subscriber) SubscribeInitialize(topic string) error {
 	if s.cfg.ConsumerGroup == "" {
 		return nil
 	}
-	return s.createGroup(s.ctx, StreamKey(s.cfg.Prefix, topic))
+	return s.createGroup(s.ctx, TaggedStreamKey(s.cfg.Prefix, s.cfg.Tag, topic))
 }
 
 func (s *Subscriber) createGroup(ctx context.Context, key string) error {
@@ -115,7 +115,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 
 	subCtx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.ctx, cancel)
-	key := StreamKey(s.cfg.Prefix, topic)
+	key := TaggedStreamKey(s.cfg.Prefix, s.cfg.Tag, topic)
 	var lastID string
 	var err error
 	if s.cfg.ConsumerGroup != "" {

@@ -25,6 +25,8 @@ type TrimConfig struct {
 	Client valkey.Client
 	// Prefix is the publisher's and subscribers' Config.Prefix.
 	Prefix string
+	// Tag is their Config.Tag. Default DefaultTag.
+	Tag string
 	// Topics are the streams kept trimmed.
 	Topics []string
 	// Every is how often each stream is trimmed. Default 5s.
@@ -60,6 +62,12 @@ type Trimmer struct {
 func NewTrimmer(cfg TrimConfig) (*Trimmer, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("valkeystream: TrimConfig.Client is required")
+	}
+	if cfg.Tag == "" {
+		cfg.Tag = DefaultTag
+	}
+	if err := CheckTag(cfg.Tag); err != nil {
+		return nil, fmt.Errorf("valkeystream: TrimConfig.Tag: %w", err)
 	}
 	if cfg.Every <= 0 {
 		cfg.Every = DefaultTrimEvery
@@ -116,7 +124,7 @@ type groupInfo struct {
 
 // Trim trims topic's stream once.
 func (t *Trimmer) Trim(ctx context.Context, topic string) (TrimResult, error) {
-	return t.trimKey(ctx, StreamKey(t.cfg.Prefix, topic), topic)
+	return t.trimKey(ctx, TaggedStreamKey(t.cfg.Prefix, t.cfg.Tag, topic), topic)
 }
 
 func (t *Trimmer) trimKey(ctx context.Context, key, topic string) (TrimResult, error) {

@@ -41,9 +41,9 @@ import (
 // hash-max-listpack-entries (128 by default), so each stays a listpack.
 const seqBucket = 128
 
-func (s *Store) seqsPrefix() string              { return s.prefix + "{gb}:seqs:" }
+func (s *Store) seqsPrefix() string              { return s.ledger + "seqs:" }
 func (s *Store) seqsKey(bucket uint64) string    { return s.seqsPrefix() + strconv.FormatUint(bucket, 10) }
-func (s *Store) oldEventsKey() string            { return s.prefix + "{gb}:events" }
+func (s *Store) oldEventsKey() string            { return s.ledger + "events" }
 func seqPlace(seq uint64) (bucket, field uint64) { return seq / seqBucket, seq % seqBucket }
 
 // logTail encodes ev for the case's log, all but the opening "[" and the

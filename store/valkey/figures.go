@@ -24,9 +24,9 @@ import (
 // A case written before them has no marks: its first update tallies it
 // from its log (caseWithMarks), and buildFigures tallies the rest once.
 
-func (s *Store) marksKey(number string) string { return s.prefix + "{gb}:marks:" + number }
-func (s *Store) figuresKey() string            { return s.prefix + "{gb}:figures" }
-func (s *Store) figuredKey() string            { return s.prefix + "{gb}:figured" }
+func (s *Store) marksKey(number string) string { return s.ledger + "marks:" + number }
+func (s *Store) figuresKey() string            { return s.ledger + "figures" }
+func (s *Store) figuredKey() string            { return s.ledger + "figured" }
 
 // statesField is the counters' field of the counts of cases by state, in
 // the order of core.AllStates.

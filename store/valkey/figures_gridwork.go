@@ -22,8 +22,8 @@ import (
 // marks have none, and Figures keeps only the members whose marks say so.
 // A crash between the two leaves a member too many, never one too few.
 
-func (s *Store) callbacksKey() string    { return s.prefix + "{gb}:callbacks" }
-func (s *Store) marksVersionKey() string { return s.prefix + "{gb}:marks-version" }
+func (s *Store) callbacksKey() string    { return s.ledger + "callbacks" }
+func (s *Store) marksVersionKey() string { return s.ledger + "marks-version" }
 
 // callbackBefore adds the case to the callbacks waiting before a write
 // whose marks after have one.

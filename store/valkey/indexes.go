@@ -194,10 +194,10 @@ func (s *Store) CountCases(ctx context.Context) (map[core.State]int, error) {
 // place, score 0. writeScript moves a case's entries in its write.
 
 func (s *Store) nearKey(category, place string) string {
-	return s.prefix + "{gb}:near:" + category + ":" + place
+	return s.ledger + "near:" + category + ":" + place
 }
 
-func (s *Store) kindKey(category string) string { return s.prefix + "{gb}:kind:" + category }
+func (s *Store) kindKey(category string) string { return s.ledger + "kind:" + category }
 
 // nearKeys lists the sorted sets case c is in besides the fixed indexes:
 // its category's and its departments' (every case), and when not closed
@@ -282,7 +282,7 @@ func (s *Store) nearCases(ctx context.Context, q core.CaseQuery, limit int) ([]c
 
 // nearedKey is set once the cases not closed of a ledger written before
 // the near index are in it.
-func (s *Store) nearedKey() string { return s.prefix + "{gb}:neared" }
+func (s *Store) nearedKey() string { return s.ledger + "neared" }
 
 // buildKinds puts every case of a ledger written before the category
 // index into it, once.
@@ -306,7 +306,7 @@ func (s *Store) buildKinds(ctx context.Context) error {
 	return s.client.Do(ctx, s.client.B().Set().Key(s.kindedKey()).Value("1").Build()).Error()
 }
 
-func (s *Store) kindedKey() string { return s.prefix + "{gb}:kinded" }
+func (s *Store) kindedKey() string { return s.ledger + "kinded" }
 
 // buildNear puts the cases not closed of a ledger written before the near
 // index into it, once. A write racing it moves the entries it knows of;

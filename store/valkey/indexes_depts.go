@@ -15,8 +15,8 @@ import (
 // moves a case's entries with its near-index keys (nearKeys); a ledger
 // written before the index is indexed once when a store opens it.
 
-func (s *Store) deptKey(department string) string { return s.prefix + "{gb}:dept:" + department }
-func (s *Store) deptedKey() string                { return s.prefix + "{gb}:depted" }
+func (s *Store) deptKey(department string) string { return s.ledger + "dept:" + department }
+func (s *Store) deptedKey() string                { return s.ledger + "depted" }
 
 // deptKeys lists the department index keys case c is under.
 func (s *Store) deptKeys(c *core.Case) []string {

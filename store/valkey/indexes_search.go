@@ -37,9 +37,9 @@ import (
 // filters pick (ZMSCORE), and the cases that remain (MGET), until the page
 // is full.
 
-func (s *Store) termKey(term, stem string) string { return s.prefix + "{gb}:w:" + term + ":" + stem }
-func (s *Store) termStemsKey() string             { return s.prefix + "{gb}:wstems" }
-func (s *Store) termedKey() string                { return s.prefix + "{gb}:wbuilt" }
+func (s *Store) termKey(term, stem string) string { return s.ledger + "w:" + term + ":" + stem }
+func (s *Store) termStemsKey() string             { return s.ledger + "wstems" }
+func (s *Store) termedKey() string                { return s.ledger + "wbuilt" }
 
 // termEntry splits a case number into its stem and entry; false for a
 // number not written by core.FormatCaseNumber.

@@ -6,11 +6,13 @@
 // # Keys
 //
 // Every key starts with Options.Prefix (P below, e.g. "gridbot:"). The
-// ledger's keys all carry the hash tag {gb}, as does the transport's stream
-// (valkeystream.StreamKey), so on a cluster they live in one slot and a case,
-// its events, the counters and the stream entry that announces the events
-// change together in one Lua script. The prefix therefore must not contain
-// '{' or '}'. Ephemeral keys carry no shared tag, so the busy per-message
+// ledger's keys all carry the hash tag {gb} — Options.Tag, "gb" unless
+// given, so below {gb} stands for {<tag>} — as does the transport's stream
+// (valkeystream.TaggedStreamKey), so on a cluster they live in one slot and
+// a case, its events, the counters and the stream entry that announces the
+// events change together in one Lua script. Towns as tenants each take a tag
+// of their own (e.g. {gb:chikan}), so a cluster spreads them over its
+// masters. The prefix therefore must not contain '{' or '}'. Ephemeral keys carry no shared tag, so the busy per-message
 // traffic spreads over the cluster.
 //
 //	key                          type        TTL   holds
@@ -92,6 +94,17 @@ type Options struct {
 	DB int
 	// Prefix starts every key (e.g. "gridbot:"); it must not contain braces.
 	Prefix string
+	// Tag is the hash tag of the ledger's keys, P{<Tag>}:… (the cases,
+	// their logs, the indexes, the counters) and of the transport's streams
+	// (valkeystream.Config.Tag must be the same): they are in one slot, so
+	// one master of a cluster holds a tag's ledger. A town of a city takes
+	// a tag of its own (e.g. "gb:chikan") so towns spread over the masters
+	// and never share a ledger. Empty means valkeystream.DefaultTag ("gb"),
+	// the keys written before the option existed. Letters, digits and
+	// "-_.:" only (valkeystream.CheckTag). The records, ephemeral keys,
+	// audit trail and visits are not under the tag: stores that must not
+	// share those need different Prefixes as well.
+	Tag string
 	// CasePrefix starts every case number (e.g. "ST").
 	CasePrefix string
 	// Now dates a case whose CreatedAt is zero; nil means time.Now. The
@@ -117,6 +130,8 @@ type Options struct {
 type Store struct {
 	client     vk.Client
 	prefix     string
+	ledger     string // prefix and hash tag of the ledger's keys: P{<tag>}:
+	tag        string
 	casePrefix string
 	now        func() time.Time
 	timeout    time.Duration
@@ -148,8 +163,14 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.CasePrefix == "" {
 		return nil, errors.New("open valkey store: empty case prefix")
 	}
+	if opt.Tag == "" {
+		opt.Tag = valkeystream.DefaultTag
+	}
+	if err := valkeystream.CheckTag(opt.Tag); err != nil {
+		return nil, fmt.Errorf("open valkey store: %w", err)
+	}
 	if strings.ContainsAny(opt.Prefix, "{}") {
-		return nil, fmt.Errorf("open valkey store: key prefix %q must not contain braces: the ledger's hash tag is {gb}", opt.Prefix)
+		return nil, fmt.Errorf("open valkey store: key prefix %q must not contain braces: the ledger's hash tag is {%s}", opt.Prefix, opt.Tag)
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -159,6 +180,8 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	}
 	s := &Store{
 		prefix:     opt.Prefix,
+		ledger:     opt.Prefix + "{" + opt.Tag + "}:",
+		tag:        opt.Tag,
 		casePrefix: opt.CasePrefix,
 		now:        opt.Now,
 		timeout:    opt.Timeout,
@@ -168,7 +191,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		figures:    opt.Figures,
 		search:     opt.Search,
 		sealer:     opt.Sealer,
-		stream:     valkeystream.StreamKey(opt.Prefix, routing.TopicCaseEvents),
+		stream:     valkeystream.TaggedStreamKey(opt.Prefix, opt.Tag, routing.TopicCaseEvents),
 	}
 	where := strings.Join(opt.Addr, ",")
 	// NewClient dials without a context: it is bounded by the dial timeout
@@ -244,6 +267,10 @@ func (s *Store) Close() error {
 // (valkeystream.Config{Client: st.Client()}). The store owns it: Close
 // closes it.
 func (s *Store) Client() vk.Client { return s.client }
+
+// Tag is the hash tag of the store's ledger (Options.Tag, or the default):
+// the transport's valkeystream.Config.Tag on the same ledger.
+func (s *Store) Tag() string { return s.tag }
 
 // Ping checks that the server answers, for /readyz.
 func (s *Store) Ping(ctx context.Context) error {
@@ -331,17 +358,17 @@ func durabilityWarnings(cfg map[string]string) []string {
 
 // Key builders; see the package comment for the layout.
 
-func (s *Store) caseKey(number string) string     { return s.prefix + "{gb}:case:" + number }
-func (s *Store) caseLogKey(number string) string  { return s.prefix + "{gb}:log:" + number }
-func (s *Store) seqKey() string                   { return s.prefix + "{gb}:seq" }
-func (s *Store) dayKey(day string) string         { return s.prefix + "{gb}:day:" + day }
-func (s *Store) casesKey() string                 { return s.prefix + "{gb}:cases" }
-func (s *Store) residentKey(openid string) string { return s.prefix + "{gb}:resident:" + openid }
-func (s *Store) liveKey() string                  { return s.prefix + "{gb}:live" }
-func (s *Store) gridKey(grid string) string       { return s.prefix + "{gb}:grid:" + grid }
-func (s *Store) indexedKey() string               { return s.prefix + "{gb}:indexed" }
+func (s *Store) caseKey(number string) string     { return s.ledger + "case:" + number }
+func (s *Store) caseLogKey(number string) string  { return s.ledger + "log:" + number }
+func (s *Store) seqKey() string                   { return s.ledger + "seq" }
+func (s *Store) dayKey(day string) string         { return s.ledger + "day:" + day }
+func (s *Store) casesKey() string                 { return s.ledger + "cases" }
+func (s *Store) residentKey(openid string) string { return s.ledger + "resident:" + openid }
+func (s *Store) liveKey() string                  { return s.ledger + "live" }
+func (s *Store) gridKey(grid string) string       { return s.ledger + "grid:" + grid }
+func (s *Store) indexedKey() string               { return s.ledger + "indexed" }
 func (s *Store) submitKey(openid, key string) string {
-	return s.prefix + "{gb}:submit:" + openid + ":" + key
+	return s.ledger + "submit:" + openid + ":" + key
 }
 func (s *Store) ephemeralKey(key string) string     { return s.prefix + "eph:" + key }
 func (s *Store) recordsKey(namespace string) string { return s.prefix + "rec:" + namespace }
