@@ -17,6 +17,7 @@ import (
 	"gridbot/core"
 	"gridbot/routing"
 	"gridbot/routing/valkeystream"
+	"gridbot/store/valuecodec"
 )
 
 // seqPlaceholder stands for an event's sequence number in its stream
@@ -327,7 +328,7 @@ func encodeEvent(ev core.Event) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	tail, err := eventCodec.pack([]byte(plain))
+	tail, err := valuecodec.Event.Pack([]byte(plain))
 	if err != nil {
 		return "", nil, fmt.Errorf("encode event of %s: %w", ev.Case, err)
 	}

@@ -7,63 +7,8 @@ import (
 	"time"
 
 	"gridbot/core"
+	"gridbot/store/valuecodec"
 )
-
-// An event read back from the compact log entry is what a JSON round trip
-// of it gives, in every zone and with any text.
-func TestLogEntryRoundTrip(t *testing.T) {
-	china := time.FixedZone("CST", 8*3600)
-	at := time.Date(2026, 12, 3, 15, 19, 9, 123456789, china)
-	for _, ev := range []core.Event{
-		{Kind: core.EventSubmitted, Actor: core.ActorResident, At: at},
-		{Kind: core.EventAssigned, Actor: "system", At: at.UTC(), Data: map[string]string{core.DataAssignee: "gl-L01-a", core.DataPost: "A"}},
-		{Kind: core.EventResolved, Actor: "gl-L01-b", At: at, Text: "已处理 \"引号\"\n换行\x00\x1f\u2028"},
-		{Kind: core.EventResolved, Actor: "", At: at, Text: "only text"},
-		{Kind: core.EventDelivered, Actor: "system", At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.Local)},
-		{Kind: core.EventDelivered, Actor: "system"}, // the zero time
-		{Kind: core.EventDelivered, Actor: "system", At: time.Date(2300, 1, 1, 0, 0, 0, 1, china)},
-		{Kind: core.EventDelivered, Actor: "system", At: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), Data: map[string]string{}},
-	} {
-		ev.Case, ev.Seq = "ST202612030001", 7
-		tail, err := logTail(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := decodeLogEntry(ev.Case, "[7"+tail)
-		if err != nil {
-			t.Fatalf("%s: %v", tail, err)
-		}
-		raw, _ := json.Marshal(ev)
-		var want core.Event
-		if err := json.Unmarshal(raw, &want); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("entry [7%s\n got  %+v\n want %+v", tail, got, want)
-		}
-		packed, err := eventCodec.pack([]byte(tail))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, err := decodeLogEntry(ev.Case, "[7"+string(packed)); err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("compressed entry of [7%s\n got  %+v, %v\n want %+v", tail, got, err, want)
-		}
-		// An entry of the layout before reads as it did.
-		old, err := decodeLogEntry("ignored", string(raw))
-		if err != nil || !reflect.DeepEqual(old, want) {
-			t.Errorf("old entry %s: %+v, %v", raw, old, err)
-		}
-	}
-}
-
-// Bad entries are errors, not events.
-func TestLogEntryRejectsGarbage(t *testing.T) {
-	for _, raw := range []string{"", "[", "[1,2]", `[1,"k","a","x"]`, `[1,"k","a",1,"notamap"]`, `{"seq":"x"}`} {
-		if ev, err := decodeLogEntry("ST1", raw); err == nil {
-			t.Errorf("%q decoded to %+v", raw, ev)
-		}
-	}
-}
 
 // A case and its marks read back as they were written, compressed to less
 // than their JSON; plain JSON and the layouts before (a case alone, marks
@@ -84,7 +29,7 @@ func TestCaseAndMarksEncoding(t *testing.T) {
 	if len(raw) >= (len(plain)+len(plainMarks))/2 {
 		t.Errorf("case and marks stored in %d bytes, their JSON is %d", len(raw), len(plain)+len(plainMarks))
 	}
-	alone, err := caseCodec.pack(plain)
+	alone, err := valuecodec.Case.Pack(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +52,7 @@ func TestCaseAndMarksEncoding(t *testing.T) {
 			t.Errorf("marksOf: %+v, %v", only, err)
 		}
 	}
-	rawMarks, err := marksCodec.pack(plainMarks)
+	rawMarks, err := valuecodec.Marks.Pack(plainMarks)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,15 @@
 package valkey
 
+import "gridbot/store/valuecodec"
+
 // ExpandStored returns a stored value as its plain JSON — a compressed case,
 // marks or log entry expanded — so that a test searching the server's
 // contents for personal data sees what compression would hide from it.
 func ExpandStored(raw []byte) []byte {
 	if len(raw) > 1 && raw[0] == '[' {
-		if plain, err := expandLogEntry(string(raw)); err == nil {
+		if plain, err := valuecodec.ExpandEntry(string(raw)); err == nil {
 			return plain
 		}
 	}
-	for _, c := range []*codec{caseCodec, marksCodec, eventCodec, bothCodec} {
-		if len(raw) > 0 && raw[0] == c.tag {
-			if plain, err := c.unpack(raw); err == nil {
-				return plain
-			}
-		}
-	}
-	return raw
+	return valuecodec.Expand(raw)
 }

@@ -11,6 +11,7 @@ import (
 	vk "github.com/valkey-io/valkey-go"
 
 	"gridbot/core"
+	"gridbot/store/valuecodec"
 )
 
 // resealStringScript replaces a string only if it is still what was read:
@@ -71,9 +72,9 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 		}
 		var nv []byte
 		if marks != nil {
-			nv, err = bothCodec.pack(append(append(resealed, '\n'), marks...))
+			nv, err = valuecodec.PackCaseWithMarks(resealed, marks)
 		} else {
-			nv, err = caseCodec.pack(resealed)
+			nv, err = valuecodec.Case.Pack(resealed)
 		}
 		if err != nil {
 			return err

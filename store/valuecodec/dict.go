@@ -1,13 +1,13 @@
-package valkey
+package valuecodec
 
-// The preset dictionaries of the values' compression (encoding.go). Each
+// The preset dictionaries of the values' compression (codec.go). Each
 // is the shape of its kind of value — field names in the order
 // encoding/json writes them, the states, kinds and words the code itself
 // writes, the digits of a time — and no town's data. They are never
 // edited once values are written with them: a changed dictionary gets a
 // new tag.
 
-const caseDict1 = `"paused":true,"paused_at":"","resume_at":"","extensions":[{"days":` +
+const CaseDict1 = `"paused":true,"paused_at":"","resume_at":"","extensions":[{"days":` +
 	`"channel":"wecom","contact":"","urgent":true,"urges":1,"urged_at":"","merged_into":"","origin":"found","finder":"",` +
 	`"photos":[{"media_id":"","url":""}],"voices":[{"media_id":""}],"address":"","submit_key":"","joined":[{"resident":"o","at":""}],` +
 	`"published":true,"rating":5,"pending":"","reason":"","department":"","state":"signed","lead":true}],` +
@@ -21,13 +21,13 @@ const caseDict1 = `"paused":true,"paused_at":"","resume_at":"","extensions":[{"d
 	`"resolved_at":"2026-12-03T04:48:30.459095476+08:00","departments":[{"department":"","state":"signed","lead":true}],` +
 	`"state":"closed","version":1`
 
-const marksDict1 = `"x":true,"ra":"","sa":"","re":"","rc":"","oe":"","o":"","ro":true,"rt":5,` +
+const MarksDict1 = `"x":true,"ra":"","sa":"","re":"","rc":"","oe":"","o":"","ro":true,"rt":5,` +
 	`{"n":"ST202612030001","m":"2026-12","v":"v01","g":"L01","c":"road","d":[""],"s":"submitted","s":"assigned",` +
 	`"s":"in_progress","s":"resolved","s":"reopened","s":"closed",` +
 	`"dl":"2026-12-03T10:06:41.312306477+08:00","as":"2026-12-03T02:07:42.59830606Z","r":true,` +
 	`"rs":"2026-12-03T04:48:30.459095476+08:00","cl":["2026-12"],"ch":"2026-12-03T05:48:30.459095476+08:00"}`
 
-const eventDict1 = `,"returned","system",1764700000000000000,{"reason":""}]` +
+const EventDict1 = `,"returned","system",1764700000000000000,{"reason":""}]` +
 	`,"joined","resident",1764700000000000000,{"lat":"22.3","lng":"112.5","label":""},"",28800]` +
 	`,"reopened","resident",1764700000000000000,{"reason":"not_done"},"",28800]` +
 	`,"undeliverable","system",1764700000000000000,{"about":"1","channel":"template","errcode":"43004","to":"resident"}]` +
