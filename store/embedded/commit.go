@@ -100,11 +100,12 @@ func (g *groupCommit) gather(first *writeCall) []*writeCall {
 func (g *groupCommit) commit(group []*writeCall) {
 	for len(group) > 0 {
 		if len(group) == 1 {
-			group[0].err <- g.db.Update(group[0].fn)
+			group[0].err <- g.db.Update(filled(group[0].fn))
 			return
 		}
 		failed := -1
 		err := g.db.Update(func(tx *bolt.Tx) error {
+			setFill(tx)
 			for i, c := range group {
 				if err := c.fn(tx); err != nil {
 					failed = i
@@ -124,7 +125,7 @@ func (g *groupCommit) commit(group []*writeCall) {
 		// rest, for its own answer.
 		bad := group[failed]
 		group = append(group[:failed:failed], group[failed+1:]...)
-		defer func() { bad.err <- g.db.Update(bad.fn) }()
+		defer func() { bad.err <- g.db.Update(filled(bad.fn)) }()
 	}
 }
 
@@ -137,6 +138,14 @@ func (g *groupCommit) close() {
 	}
 	g.mu.Unlock()
 	<-g.done
+}
+
+// filled runs fn with the buckets' fill set (pages.go).
+func filled(fn func(*bolt.Tx) error) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		setFill(tx)
+		return fn(tx)
+	}
 }
 
 // recovered turns a panic in fn into its error: the writer goroutine must

@@ -22,13 +22,12 @@ import (
 
 var (
 	bucketCases     = []byte("cases")
-	bucketEvents    = []byte("events")
-	bucketOutbox    = []byte("outbox")
+	bucketOutbox    = []byte("outbox")           // seq → case number (events.go)
 	bucketResidents = []byte("residents")        // openid \x00 number → nothing: the resident index
 	bucketCounters  = []byte("counters")         // day → cases numbered that day
 	bucketKeys      = []byte("ephemeral")        // the memory keys, one entry each, as saved before chunks
 	bucketKeyChunks = []byte("ephemeral.chunks") // chunk number → the memory keys, saved on Close
-	bucketLog       = []byte("log")              // seq → case number: every event in order
+	bucketLog       = []byte("log")              // seq → case number: every event in order (events.go)
 	bucketRecords   = []byte("records")          // one nested bucket per namespace
 )
 
@@ -136,22 +135,19 @@ func Open(path string, opt Options) (*Store, error) {
 		figures: opt.Figures, search: opt.Search, sealer: opt.Sealer}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
+		for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		if err := buildIndexes(tx); err != nil {
-			return err
-		}
-		if err := s.buildFigures(tx); err != nil {
-			return err
-		}
-		if err := s.upgradeMarks(tx); err != nil {
-			return err
-		}
-		return s.loadKeys(tx)
+		return nil
 	})
+	if err == nil {
+		err = migrateEvents(db, migrateBatch)
+	}
+	if err == nil {
+		err = db.Update(s.buildOnOpen)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -162,6 +158,22 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	s.writes = newGroupCommit(db)
 	return s, nil
+}
+
+// buildOnOpen builds what a file written by an older version lacks, and
+// loads the saved short-lived keys.
+func (s *Store) buildOnOpen(tx *bolt.Tx) error {
+	setFill(tx)
+	if err := buildIndexes(tx); err != nil {
+		return err
+	}
+	if err := s.buildFigures(tx); err != nil {
+		return err
+	}
+	if err := s.upgradeMarks(tx); err != nil {
+		return err
+	}
+	return s.loadKeys(tx)
 }
 
 // Close saves the live short-lived keys (those that expire last first, for
@@ -282,10 +294,6 @@ func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }
 
-func eventKey(number string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(append([]byte(number), 0), seq)
-}
-
 // CreateCase implements core.CaseStore.
 func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (core.Case, core.Event, error) {
 	var evs []core.Event
@@ -356,31 +364,8 @@ func (s *Store) filedWith(tx *bolt.Tx, resident, key string) (*core.Case, error)
 // write stores c and appends evs to its log and to the outbox, numbering
 // them, and moves c's index entries from was (nil for a new case).
 func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Event) ([]core.Event, error) {
-	events, outbox, log := tx.Bucket(bucketEvents), tx.Bucket(bucketOutbox), tx.Bucket(bucketLog)
-	for i := range evs {
-		seq, err := events.NextSequence()
-		if err != nil {
-			return nil, err
-		}
-		evs[i].Seq, evs[i].Case = seq, c.Number
-		sealed, err := core.SealEvent(s.sealer, evs[i])
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(sealed)
-		if err != nil {
-			return nil, err
-		}
-		if err := events.Put(eventKey(c.Number, seq), v); err != nil {
-			return nil, err
-		}
-		if err := outbox.Put(seqKey(seq), v); err != nil {
-			return nil, err
-		}
-		if err := log.Put(seqKey(seq), []byte(c.Number)); err != nil {
-			return nil, err
-		}
-		c.UpdatedAt = evs[i].At
+	if err := s.appendEvents(tx, c, evs); err != nil {
+		return nil, err
 	}
 	v, err := core.EncodeCase(s.sealer, c)
 	if err != nil {
@@ -556,21 +541,6 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 	return out, err
 }
 
-// caseEvents reads the log of case number in tx, oldest first.
-func (s *Store) caseEvents(tx *bolt.Tx, number []byte) ([]core.Event, error) {
-	var out []core.Event
-	prefix := append(append([]byte{}, number...), 0)
-	cur := tx.Bucket(bucketEvents).Cursor()
-	for k, v := cur.Seek(prefix); k != nil && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		var e core.Event
-		if err := s.openEvent(v, &e); err != nil {
-			return nil, fmt.Errorf("event %x: %w", k, err)
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // UpdateCase implements core.CaseStore. bbolt serialises writers, so the read
 // and the write in one transaction cannot lose a concurrent update.
 func (s *Store) UpdateCase(ctx context.Context, number string, change func(*core.Case) ([]core.Event, error)) (core.Case, []core.Event, error) {
@@ -655,12 +625,12 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
 	var out []core.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
-		events := tx.Bucket(bucketEvents)
+		events := eventReader{logs: tx.Bucket(bucketCaseLogs)}
 		cur := tx.Bucket(bucketLog).Cursor()
 		for k, number := cur.Seek(seqKey(seq + 1)); k != nil && len(out) < limit; k, number = cur.Next() {
-			v := events.Get(eventKey(string(number), binary.BigEndian.Uint64(k)))
-			if v == nil {
-				return fmt.Errorf("event %x of %s: missing", k, number)
+			v, err := events.event(number, binary.BigEndian.Uint64(k))
+			if err != nil {
+				return err
 			}
 			var e core.Event
 			if err := s.openEvent(v, &e); err != nil {
@@ -796,8 +766,15 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]core.Event, err
 func (s *Store) PendingEventsAfter(ctx context.Context, after uint64, limit int) ([]core.Event, error) {
 	var out []core.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
+		events := eventReader{logs: tx.Bucket(bucketCaseLogs)}
 		cur := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := cur.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = cur.Next() {
+			if pointsToLog(v) {
+				var err error
+				if v, err = events.event(v, binary.BigEndian.Uint64(k)); err != nil {
+					return fmt.Errorf("outbox: %w", err)
+				}
+			}
 			var e core.Event
 			if err := s.openEvent(v, &e); err != nil {
 				return fmt.Errorf("outbox %x: %w", k, err)

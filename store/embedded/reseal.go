@@ -25,10 +25,15 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 	}
 	current := s.sealer.KeyID()
 	n := 0
-	for _, b := range [][]byte{bucketCases, bucketEvents, bucketOutbox} {
+	for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox} {
 		m, err := s.resealBucket(ctx, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(b) }, func(v []byte) ([]byte, error) {
-			if b[0] == 'c' {
+			switch {
+			case bytes.Equal(b, bucketCases):
 				return s.resealCase(v, current)
+			case bytes.Equal(b, bucketCaseLogs):
+				return s.resealLog(v, current)
+			case pointsToLog(v):
+				return nil, nil // the outbox names the event in its case's log
 			}
 			return s.resealEvent(v, current)
 		})
@@ -163,4 +168,27 @@ func (s *Store) resealEvent(v []byte, current string) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(sealed)
+}
+
+// resealLog returns a case's log with each event sealed with the current
+// key, or nil when every one already is.
+func (s *Store) resealLog(v []byte, current string) ([]byte, error) {
+	var out []byte
+	changed := false
+	err := eachLogEntry(v, func(seq uint64, ev []byte) (bool, error) {
+		nv, err := s.resealEvent(ev, current)
+		if err != nil {
+			return false, fmt.Errorf("event %d: %w", seq, err)
+		}
+		if nv != nil {
+			changed = true
+			ev = nv
+		}
+		out = appendLogEntry(out, seq, ev)
+		return true, nil
+	})
+	if err != nil || !changed {
+		return nil, err
+	}
+	return out, nil
 }

@@ -1,0 +1,210 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gridbot/core"
+	"gridbot/sealing"
+)
+
+// toOldLayout rewrites a file into the layout written before caselogs: an
+// event a key in "events" (number \x00 seq, its JSON), numbered by that
+// bucket's sequence, and the outbox holding a copy of each event's JSON.
+func toOldLayout(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		old, err := tx.CreateBucket(bucketOldEvents)
+		if err != nil {
+			return err
+		}
+		logs := tx.Bucket(bucketCaseLogs)
+		events := map[uint64][]byte{}
+		err = logs.ForEach(func(number, v []byte) error {
+			return eachLogEntry(v, func(seq uint64, ev []byte) (bool, error) {
+				events[seq] = append([]byte{}, ev...)
+				k := binary.BigEndian.AppendUint64(append(append([]byte{}, number...), 0), seq)
+				return true, old.Put(k, events[seq])
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if err := old.SetSequence(logs.Sequence()); err != nil {
+			return err
+		}
+		outbox := tx.Bucket(bucketOutbox)
+		var seqs []uint64
+		if err := outbox.ForEach(func(k, _ []byte) error {
+			seqs = append(seqs, binary.BigEndian.Uint64(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, seq := range seqs {
+			if err := outbox.Put(seqKey(seq), events[seq]); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteBucket(bucketCaseLogs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ledgerSeen is everything a reader gets of a ledger's events.
+type ledgerSeen struct {
+	logs    map[string][]core.Event
+	since   []core.Event
+	pending []core.Event
+	cases   []core.Case
+}
+
+func seeLedger(t *testing.T, s *Store) ledgerSeen {
+	t.Helper()
+	ctx := context.Background()
+	var seen ledgerSeen
+	var err error
+	if seen.cases, err = s.Cases(ctx, core.CaseQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	seen.logs = map[string][]core.Event{}
+	for _, c := range seen.cases {
+		if seen.logs[c.Number], err = s.Events(ctx, c.Number); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen.since, err = s.EventsSince(ctx, 0, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if seen.pending, err = s.PendingEvents(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	return seen
+}
+
+// A file written with an event a key and a copy in the outbox is moved to
+// one log a case when opened, a few cases a transaction (a move cut short
+// goes on at the next open), and reads as it did: every case's events, the
+// events in order, the outbox; new events number on from the old ones.
+func TestEventsMovedToCaseLogs(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sealed=%v", sealed), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "gridbot.db")
+			opt := Options{CasePrefix: "ST"}
+			if sealed {
+				keys, err := sealing.Parse(sealing.NewFile())
+				if err != nil {
+					t.Fatal(err)
+				}
+				opt.Sealer = keys
+			}
+			s, err := Open(path, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+			for i := range 7 {
+				c, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1",
+					Text: "路灯不亮", Phone: "13800138000", CreatedAt: now},
+					core.Event{Kind: core.EventSubmitted, At: now, Text: "路灯不亮"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range i {
+					_, _, err := s.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+						return []core.Event{{Kind: core.EventNoted, At: now.Add(time.Duration(j) * time.Minute), Text: "跟进"}}, nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			// Half the events announced.
+			pending, err := s.PendingEvents(ctx, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range pending[:len(pending)/2] {
+				if err := s.AckEvents(ctx, e.Seq); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := seeLedger(t, s)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			toOldLayout(t, path)
+
+			// A move cut short after two transactions of two cases.
+			db, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved := 0
+			for range 2 {
+				err := db.Update(func(tx *bolt.Tx) error {
+					if _, err := tx.CreateBucketIfNotExists(bucketCaseLogs); err != nil { // as Open does
+						return err
+					}
+					n, err := moveEvents(tx, 2)
+					moved += n
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			if moved != 4 {
+				t.Fatalf("moved %d cases in two batches of two", moved)
+			}
+
+			if s, err = Open(path, opt); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got := seeLedger(t, s)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("after the move:\n got %+v\nwant %+v", got, want)
+			}
+			err = s.db.View(func(tx *bolt.Tx) error {
+				if tx.Bucket(bucketOldEvents) != nil {
+					return fmt.Errorf("the old events bucket is still there")
+				}
+				return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+					if !pointsToLog(v) {
+						return fmt.Errorf("outbox %x still holds the event", k)
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, evs, err := s.UpdateCase(ctx, want.cases[0].Number, func(c *core.Case) ([]core.Event, error) {
+				return []core.Event{{Kind: core.EventNoted, At: now}}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := want.since[len(want.since)-1].Seq; evs[0].Seq != last+1 {
+				t.Fatalf("new event numbered %d after %d", evs[0].Seq, last)
+			}
+		})
+	}
+}
