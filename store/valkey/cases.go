@@ -328,7 +328,7 @@ func encodeEvent(ev core.Event) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	tail, err := valuecodec.Event.Pack([]byte(plain))
+	tail, err := valuecodec.PackEventTail(plain)
 	if err != nil {
 		return "", nil, fmt.Errorf("encode event of %s: %w", ev.Case, err)
 	}

@@ -11,14 +11,18 @@ import (
 func PackCaseWithMarks(caseJSON, marksJSON []byte) ([]byte, error) {
 	both := make([]byte, 0, len(caseJSON)+1+len(marksJSON))
 	both = append(append(append(both, caseJSON...), '\n'), marksJSON...)
-	return CaseWithMarks.Pack(both)
+	return CaseWithMarks2.Pack(both)
 }
 
 // SplitCase returns the JSON of a packed case and of the figure marks
 // packed with it (nil when it was packed alone, or is plain JSON).
 func SplitCase(raw []byte) (caseJSON, marksJSON []byte, err error) {
-	if len(raw) > 0 && raw[0] == CaseWithMarks.tag {
-		both, err := CaseWithMarks.Unpack(raw)
+	if len(raw) > 0 && (raw[0] == CaseWithMarks2.tag || raw[0] == CaseWithMarks.tag) {
+		c := CaseWithMarks2
+		if raw[0] == CaseWithMarks.tag {
+			c = CaseWithMarks
+		}
+		both, err := c.Unpack(raw)
 		if err != nil {
 			return nil, nil, err
 		}

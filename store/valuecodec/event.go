@@ -20,7 +20,7 @@ import (
 // outside the years nanoseconds cover), offset the zone's offset in
 // seconds when not UTC; data, text and offset are left off from the end
 // when empty. A store writes "[" and the sequence number, then the tail
-// (EventTail), packed by Event or plain; the number comes first so that a
+// (EventTail), packed (PackEventTail) or plain; the number comes first so that a
 // store whose write takes it (a Valkey script) can put it in front of what
 // Go encoded.
 
@@ -77,6 +77,9 @@ func EventTail(ev core.Event) (string, error) {
 	b.WriteByte(']')
 	return b.String(), nil
 }
+
+// PackEventTail is the stored form of an EventTail.
+func PackEventTail(tail string) ([]byte, error) { return Event.Pack([]byte(tail)) }
 
 // ExpandEntry returns a log entry as the JSON array it stands for: after
 // "[" and the sequence number, the rest is either plain (",…") or packed
