@@ -93,6 +93,9 @@ type CaseStore interface {
 	// closed: what RatesOf and MonthlyLedgerOf read, at a cost that grows
 	// with the cells and the open cases, not the ledger.
 	Figures(ctx context.Context) (FigureTally, error)
+	// RetentionIndex lists the closed cases still holding personal data,
+	// oldest first (retention_rule.go).
+	RetentionIndex
 }
 
 // MaxCasesPerWrite bounds the cases one UpdateCases writes.

@@ -43,11 +43,14 @@ type indexedAs struct {
 	near  []string // its near keys' prefixes (category \x00 place \x00), when not closed
 	words searchFields
 	depts []string // the departments called to it
+	// retain is its key in the retention index, nil when not in it
+	// (indexes_retention.go).
+	retain []byte
 }
 
 func indexOf(c *core.Case) indexedAs {
 	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c), words: searchFieldsOf(c),
-		depts: departmentsOf(c)}
+		depts: departmentsOf(c), retain: retainKey(c)}
 }
 
 // nearPrefixes are the near index's key prefixes of c: none when closed.
@@ -128,8 +131,12 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 		return err
 	}
 	var wasDepts []string
+	var wasRetain []byte
 	if was != nil {
-		wasDepts = was.depts
+		wasDepts, wasRetain = was.depts, was.retain
+	}
+	if err := reretain(tx, wasRetain, c); err != nil {
+		return err
 	}
 	if err := redept(tx, wasDepts, c); err != nil {
 		return err
@@ -172,6 +179,9 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 // buildIndexes indexes every case of a file written before the indexes
 // existed; it runs once, in the transaction that creates them.
 func buildIndexes(tx *bolt.Tx) error {
+	if err := buildRetention(tx); err != nil {
+		return err
+	}
 	if tx.Bucket(bucketDepts) == nil {
 		// The department index came after the others: index every case.
 		if _, err := tx.CreateBucket(bucketDepts); err != nil {

@@ -73,6 +73,7 @@ func Run(t *testing.T, factory Factory) {
 		{"QueryByCategory", testCategory},
 		{"SearchByWordIndex", testSearch},
 		{"QueryByDepartment", testDepartments},
+		{"RetentionIndexFollowsEveryWrite", testRetention},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditTrim", testAuditTrim},

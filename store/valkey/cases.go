@@ -47,8 +47,10 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // sequence number (logTail), its stream field count n, its n
 // stream fields, then the counts r and a of the near-index keys the case
 // leaves and joins, then the count t of word-index keys, the word index's
-// entry and stem (indexes_search.go). KEYS end with the r + a near-index
-// keys, the word index's stems set and its t term keys.
+// entry and stem (indexes_search.go), then the retention index's day left,
+// day joined and score (indexes_retention.go). KEYS end with the retention
+// index's three keys, the r + a near-index keys, the word index's stems
+// set and its t term keys.
 //
 // It returns {"ok", seq...}, or {"exists"} / {"notfound"} / {"conflict"} /
 // {"filed", number of the case filed with the submit key} having written
@@ -140,6 +142,10 @@ if nt > 0 then
   redis.call('SADD', KEYS[w], ARGV[at + 4])
   for i = 1, nt do redis.call('APPEND', KEYS[w + i], ARGV[at + 3]) end
 end
+-- The retention index (indexes_retention.go), its three keys before the
+-- near-index keys and its arguments after the word index's.
+local rd, ra = base - 2, at + 5
+` + writeRetention + `
 redis.call('SET', KEYS[1], ARGV[4])
 return out
 `
@@ -278,9 +284,11 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	}
 	leave, join := s.nearMoves(was, c)
 	args = append(args, strconv.Itoa(len(leave)), strconv.Itoa(len(join)))
-	keys = append(append(keys, leave...), join...)
+	rkeys, rargs := s.retentionMoves(was, c)
+	keys = append(append(append(keys, rkeys...), leave...), join...)
 	terms, stem, entry := s.termWrite(was, c)
 	args = append(args, strconv.Itoa(len(terms)), string(entry), stem)
+	args = append(args, rargs...)
 	keys = append(append(keys, s.termStemsKey()), terms...)
 	return keys, args, nil
 }

@@ -98,11 +98,11 @@ func sameWords(a, b *core.Case) bool {
 }
 
 // indexedOf copies what of c the indexes read, before a change edits c:
-// its state, grid, category, location, departments and the words its
-// terms are made of.
+// its state, grid, category, location, departments, the words its terms
+// are made of, and what the retention index reads (resident, UpdatedAt).
 func indexedOf(c *core.Case) core.Case {
 	w := core.Case{Number: c.Number, State: c.State, Grid: c.Grid, Category: c.Category, Text: c.Text, Result: c.Result,
-		Address: c.Address, Contact: c.Contact, Phone: c.Phone}
+		Address: c.Address, Contact: c.Contact, Phone: c.Phone, Resident: c.Resident, UpdatedAt: c.UpdatedAt}
 	if c.Location != nil {
 		loc := *c.Location
 		w.Location = &loc

@@ -253,6 +253,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
+	if err := s.buildRetention(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
 	return s, nil
 }
 
