@@ -1,15 +1,18 @@
 // Package export writes the cases of a time range, with their event logs, as
 // one JSON document: the shape a city or province platform (a 12345 hotline
 // system, 粤平安) takes in. `gridbot export` and any scheduled hand-over use
-// it; Write streams, so a year of cases needs no more memory than one case.
+// it; Write streams, so a year of cases needs no more memory than a month's
+// cases (without their logs).
 //
 // # Selection
 //
 // A case is exported when its created_at lies in [since, until): since
 // included, until excluded, so consecutive ranges (one day, the next day)
 // never export a case twice or miss one. Cases come in the order they were
-// filed. The export reads the store's event log from its start to find them;
-// a case erased from the store is left out.
+// filed. The export finds them by their numbers, which carry the day they
+// were filed: it reads the cases of the range's days (a day more each side),
+// a month at a time, and not the rest of the ledger; a case erased from the
+// store is left out.
 //
 // # Format
 //

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"gridbot/core"
@@ -65,13 +67,8 @@ type header struct {
 	Until       string `json:"until"`
 }
 
-// pageSize is how many log entries one read of the event log takes.
-const pageSize = 500
-
-// clockSlack widens the prefilter on a case's first event around the range,
-// for instances whose clocks disagree a little; the range itself is applied
-// to the case's created_at exactly.
-const clockSlack = time.Hour
+// pageSize is how many cases one read of the store's list takes.
+const pageSize = 200
 
 // Exporter writes exports of one store and town.
 type Exporter struct {
@@ -90,10 +87,14 @@ func Write(ctx context.Context, w io.Writer, store core.CaseStore, town *core.To
 }
 
 // Write streams the export of the cases created in [since, until) to w. It
-// walks the store's event log (core.CaseStore.EventsSince) from the start, so
-// memory stays small however long the range; cases come in the order they
-// were filed. An error after the first byte leaves w holding a truncated
-// document, which fails to parse rather than passing for a complete one.
+// finds them by their numbers, which carry the day they were filed in the
+// town's zone (core.FormatCaseNumber): a month at a time, it lists the
+// cases numbered in those days (the store's list newest first, from the
+// first number after them, core.CaseQuery.Before) and stops below them, so
+// it reads the range's cases and not the ledger, and holds a month's cases
+// at most. Cases come in the order they were filed. An error after the
+// first byte leaves w holding a truncated document, which fails to parse
+// rather than passing for a complete one.
 func (e *Exporter) Write(ctx context.Context, w io.Writer, since, until time.Time) error {
 	if e.Store == nil || e.Town == nil {
 		return fmt.Errorf("export: no store or town: %w", core.ErrInvalid)
@@ -120,24 +121,22 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, since, until time.Tim
 		return fmt.Errorf("export: write: %w", err)
 	}
 	written := 0
-	seen := make(map[string]bool)
-	var after uint64
-	for {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("export: %w", err)
+	// The days numbered, a day wider each side than the range in the
+	// town's zone: a case's created_at decides, exactly, below.
+	zone := e.Town.Zone()
+	first := midnight(since.In(zone)).AddDate(0, 0, -1)
+	last := midnight(until.In(zone)).AddDate(0, 0, 1) // included
+	for from := first; !from.After(last); {
+		to := time.Date(from.Year(), from.Month()+1, 1, 0, 0, 0, 0, zone) // the month's end, excluded
+		if next := last.AddDate(0, 0, 1); to.After(next) {
+			to = next
 		}
-		page, err := e.Store.EventsSince(ctx, after, pageSize)
+		cases, err := e.casesNumbered(ctx, from, to)
 		if err != nil {
-			return fmt.Errorf("export: read the event log: %w", err)
+			return err
 		}
-		for _, ev := range page {
-			after = ev.Seq
-			if ev.Kind != core.EventSubmitted || seen[ev.Case] ||
-				ev.At.Before(since.Add(-clockSlack)) || !ev.At.Before(until.Add(clockSlack)) {
-				continue
-			}
-			seen[ev.Case] = true
-			rec, ok, err := e.caseRecord(ctx, ev.Case, since, until)
+		for i := range cases {
+			rec, ok, err := e.caseRecord(ctx, cases[i], since, until)
 			if err != nil {
 				return err
 			}
@@ -157,9 +156,7 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, since, until time.Tim
 			}
 			written++
 		}
-		if len(page) < pageSize {
-			break
-		}
+		from = to
 	}
 	if _, err := io.WriteString(w, "\n]}\n"); err != nil {
 		return fmt.Errorf("export: write: %w", err)
@@ -167,20 +164,59 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, since, until time.Tim
 	return nil
 }
 
-// caseRecord reads a case and its log; ok is false when the case is gone or
-// was created outside the range.
-func (e *Exporter) caseRecord(ctx context.Context, number string, since, until time.Time) (Case, bool, error) {
-	c, err := e.Store.Case(ctx, number)
-	if errors.Is(err, core.ErrNotFound) {
-		return Case{}, false, nil
+func midnight(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+// casesNumbered lists the cases numbered on the days [from, to) (midnights
+// in the town's zone), in the order they were filed: the store's list from
+// the first number of to down to the first below from, a page at a time.
+func (e *Exporter) casesNumbered(ctx context.Context, from, to time.Time) ([]core.Case, error) {
+	lower := e.Town.CasePrefix + from.Format("20060102")
+	before := e.Town.CasePrefix + to.Format("20060102")
+	var out []core.Case
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		page, err := e.Store.Cases(ctx, core.CaseQuery{Before: before, Limit: pageSize})
+		if err != nil {
+			return nil, fmt.Errorf("export: list the cases numbered from %s: %w", lower, err)
+		}
+		for _, c := range page {
+			if c.Number < lower {
+				page = nil // below the days: done
+				break
+			}
+			out = append(out, c)
+		}
+		if len(page) < pageSize {
+			break
+		}
+		before = page[len(page)-1].Number
 	}
-	if err != nil {
-		return Case{}, false, fmt.Errorf("export: read case %s: %w", number, err)
-	}
+	// Filed order: by created_at, then number (a day's count past 9999
+	// has five digits and sorts among the others as text).
+	slices.SortStableFunc(out, func(a, b core.Case) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Number, b.Number)
+	})
+	return out, nil
+}
+
+// caseRecord reads a case's log; ok is false when the case was created
+// outside the range or is gone since it was listed.
+func (e *Exporter) caseRecord(ctx context.Context, c core.Case, since, until time.Time) (Case, bool, error) {
 	if c.CreatedAt.Before(since) || !c.CreatedAt.Before(until) {
 		return Case{}, false, nil
 	}
+	number := c.Number
 	events, err := e.Store.Events(ctx, number)
+	if errors.Is(err, core.ErrNotFound) {
+		return Case{}, false, nil
+	}
 	if err != nil {
 		return Case{}, false, fmt.Errorf("export: read the log of %s: %w", number, err)
 	}

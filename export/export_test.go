@@ -367,3 +367,63 @@ func TestActorRole(t *testing.T) {
 		}
 	}
 }
+
+// counting is a store that counts the cases its list returns and the
+// reads of the whole event log.
+type counting struct {
+	core.CaseStore
+	listed, logReads int
+}
+
+func (c *counting) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error) {
+	out, err := c.CaseStore.Cases(ctx, q)
+	c.listed += len(out)
+	return out, err
+}
+
+func (c *counting) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
+	c.logReads++
+	return c.CaseStore.EventsSince(ctx, seq, limit)
+}
+
+// TestWriteReadsTheRangeNotTheLedger: a month's export of a ledger a year
+// deep reads that month's cases (and a page past them), not the ledger.
+func TestWriteReadsTheRangeNotTheLedger(t *testing.T) {
+	f := newFixture(t)
+	f.ledger.Limits.ExemptPrefixes = []string{residentOpenID}
+	d := core.Draft{Category: "env", Text: "垃圾", Grid: "M01"}
+	start := time.Date(2025, 1, 1, 10, 0, 0, 0, cst)
+	var inMarch []string
+	for day := 0; day < 365; day++ {
+		for i := 0; i < 4; i++ {
+			when := start.AddDate(0, 0, day).Add(time.Duration(i) * time.Hour)
+			n := f.file(t, when, d)
+			if when.Month() == time.March {
+				inMarch = append(inMarch, n)
+			}
+		}
+	}
+	store := &counting{CaseStore: f.store}
+	var b bytes.Buffer
+	e := export.Exporter{Store: store, Town: f.town, Now: func() time.Time { return at(27, 8) }}
+	since, until := time.Date(2025, 3, 1, 0, 0, 0, 0, cst), time.Date(2025, 4, 1, 0, 0, 0, 0, cst)
+	if err := e.Write(context.Background(), &b, since, until); err != nil {
+		t.Fatal(err)
+	}
+	var doc document
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range doc.Cases {
+		got = append(got, c.Number)
+	}
+	if !slices.Equal(got, inMarch) {
+		t.Fatalf("exported %d cases, want March's %d in filing order", len(got), len(inMarch))
+	}
+	// March, a day each side, and at most a page past each month read.
+	if limit := len(inMarch) + 2*4 + 3*200; store.listed > limit || store.logReads > 0 {
+		t.Fatalf("read %d cases and the whole log %d times for %d cases of a 1,460-case ledger (at most %d)",
+			store.listed, store.logReads, len(inMarch), limit)
+	}
+}
