@@ -27,9 +27,9 @@ import (
 // out (and the day, once empty). A ledger written before the index is
 // indexed once when a store opens it (buildRetention).
 
-func (s *Store) retainKey(day string) string { return s.prefix + "{gb}:retain:" + day }
-func (s *Store) retainDaysKey() string       { return s.prefix + "{gb}:retaindays" }
-func (s *Store) retainedKey() string         { return s.prefix + "{gb}:retained" }
+func (s *Store) retainKey(day string) string { return s.ledger + "retain:" + day }
+func (s *Store) retainDaysKey() string       { return s.ledger + "retaindays" }
+func (s *Store) retainedKey() string         { return s.ledger + "retained" }
 
 // retentionOf is c's day and score in the retention index; ok is false
 // when the policy does not hold c.

@@ -30,6 +30,9 @@
 //	P{gb}:kinded                 string      none  set once the cases written before the category index are in it
 //	P{gb}:near:<category>:<place> sorted set none  the open cases of a category under a place (core/places.go): 附议
 //	P{gb}:neared                 string      none  set once the open cases written before the near index are in it
+//	P{gb}:retain:<yyyymmdd>      sorted set  none  closed cases still holding personal data, by when their clock started (UTC day; indexes_retention.go)
+//	P{gb}:retaindays             sorted set  none  the days that have such a set, score 0
+//	P{gb}:retained               string      none  set once the cases written before the retention index are in it
 //	P{gb}:marks:<number>         string      none  the case's figure marks (core.FigureMarks) as JSON (figures.go)
 //	P{gb}:figures                hash        none  the figures' counters by cell, and the counts of cases by state
 //	P{gb}:figured                string      none  set once the cases written before the counters are tallied
