@@ -63,6 +63,7 @@ func bootProcessLimited(t *testing.T, o rigOptions, nofile int) (*rig, *exec.Cmd
 		}
 	}
 	cmd.Env = append(cmd.Env, "GRIDBOT_WECHAT_APP_SECRET=e2esecret", "GRIDBOT_HTTP_ADDR="+addr, "GRIDBOT_ADMIN_ADDR=")
+	cmd.Env = append(cmd.Env, o.environ...)
 	cmd.Stderr = r.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -92,8 +93,19 @@ func bootProcessLimited(t *testing.T, o rigOptions, nofile int) (*rig, *exec.Cmd
 // that work unacknowledged; another instance reclaims it and the leader
 // gets the case.
 func TestValkeyKilledInstanceWorkIsReclaimed(t *testing.T) {
-	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
-	a, proc := bootProcess(t, rigOptions{valkey: addr, prefix: prefix})
+	killedInstance(t, rigOptions{valkey: valkeytest.Addr(t), prefix: valkeytest.Prefix(t)})
+}
+
+// The same on a real cluster of three masters, the town under a tag of its
+// own: the stream and its consumer groups are on the tag's master.
+func TestValkeyKilledInstanceWorkIsReclaimedOnThreeMasters(t *testing.T) {
+	addrs := valkeytest.SharedCluster(t)
+	killedInstance(t, rigOptions{valkey: strings.Join(addrs, ","), prefix: valkeytest.Prefix(t),
+		environ: []string{"GRIDBOT_VALKEY_TAG=gb:crash"}})
+}
+
+func killedInstance(t *testing.T, o rigOptions) {
+	a, proc := bootProcess(t, o)
 	stalled := a.api.StallNext("osample-L10-a", time.Minute)
 	number := a.fileByLocation("oresident-crash-1")
 	select {
@@ -105,7 +117,8 @@ func TestValkeyKilledInstanceWorkIsReclaimed(t *testing.T) {
 	proc.Wait()
 
 	killed := time.Now()
-	b := boot(t, rigOptions{valkey: addr, prefix: prefix, peer: a})
+	o.peer = a
+	b := boot(t, o)
 	b.waitPush("osample-L10-a", number)
 	t.Logf("the push left by the killed instance arrived %s after the kill", time.Since(killed).Round(time.Millisecond))
 	time.Sleep(time.Second)

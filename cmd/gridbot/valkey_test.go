@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	vk "github.com/valkey-io/valkey-go"
+
 	"gridbot/internal/valkeytest"
 	"gridbot/wechatsim"
 )
@@ -17,9 +19,52 @@ func TestMain(m *testing.M) { valkeytest.Main(m) }
 // them, a case filed through one shows live on the other's console, the same
 // MsgId posted to both at once files one case, and they share one token.
 func TestValkeyTwoInstances(t *testing.T) {
-	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
-	a := boot(t, rigOptions{valkey: addr, prefix: prefix, safeMode: true})
-	b := boot(t, rigOptions{valkey: addr, prefix: prefix, safeMode: true, peer: a})
+	twoInstances(t, rigOptions{valkey: valkeytest.Addr(t), prefix: valkeytest.Prefix(t), safeMode: true})
+}
+
+// The same on a real cluster of three masters, the town under a hash tag of
+// its own (valkey.tag): the ledger, the streams and the consumer groups on
+// the tag's master, sessions, dedupe marks, the token and records spread
+// over the others. Afterwards the town's cases are under its tag and
+// nowhere else.
+func TestValkeyTwoInstancesOnThreeMasters(t *testing.T) {
+	addrs := valkeytest.SharedCluster(t)
+	const tag = "gb:e2e"
+	o := rigOptions{valkey: strings.Join(addrs, ","), prefix: valkeytest.Prefix(t), safeMode: true,
+		environ: []string{"GRIDBOT_VALKEY_TAG=" + tag}}
+	numbers := twoInstances(t, o)
+	client, err := vk.NewClient(vk.ClientOption{InitAddress: addrs, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+	master := valkeytest.NodeOf(t, addrs, "{"+tag+"}")
+	for _, n := range numbers {
+		for _, key := range []string{o.prefix + "{" + tag + "}:case:" + n, o.prefix + "{gb}:case:" + n} {
+			found := 0
+			for addr, node := range client.Nodes() {
+				if c, err := node.Do(ctx, node.B().Exists().Key(key).Build()).AsInt64(); err == nil && c == 1 {
+					found++
+					if addr != master {
+						t.Errorf("%s is on %s, not the tag's master %s", key, addr, master)
+					}
+				}
+			}
+			if want := strings.Contains(key, tag); (found == 1) != want {
+				t.Errorf("%s found on %d masters, want it under the town's tag only", key, found)
+			}
+		}
+	}
+}
+
+// twoInstances runs two instances with o (the second with a as its peer)
+// through a dialog that hops between them and a doubly-delivered 确认, and
+// returns the numbers of the two cases filed.
+func twoInstances(t *testing.T, o rigOptions) []string {
+	a := boot(t, o)
+	o.peer = a
+	b := boot(t, o)
 	feedA, feedB := a.login("gl-L10-a").feed(), b.login("gl-L10-a").feed()
 
 	// The dialog starts on A and ends on B.
@@ -94,4 +139,5 @@ func TestValkeyTwoInstances(t *testing.T) {
 	if n := a.api.TokenRequests(); n != 1 {
 		t.Errorf("%d access-token requests from two instances, want 1", n)
 	}
+	return []string{list.Cases[0].Number, list.Cases[1].Number}
 }

@@ -1,94 +1,206 @@
 package valkeytest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
+// EnvCluster names the variable that points tests at a running cluster:
+// its nodes' addresses, comma-separated.
+const EnvCluster = "GRIDBOT_TEST_VALKEY_CLUSTER"
+
+// cluster is a three-master cluster this process started.
+type cluster struct {
+	addrs []string
+	procs []*exec.Cmd
+	dirs  []string
+}
+
+// shared is the package's one cluster, started by the first SharedCluster
+// and stopped by Main when the package's tests are done: a cluster takes a
+// few seconds to start and join, too long to pay for each test. It is test
+// scaffolding, the one piece of package state here.
+var shared struct {
+	once sync.Once
+	c    *cluster
+	err  error
+}
+
 // Cluster starts a real cluster of three masters on loopback for the test
-// (redis-server --cluster-enabled yes ×3, then redis-cli --cluster create
-// … --cluster-yes), waits until every node says cluster_state:ok, and stops
-// it when the test ends. It returns the three addresses. Without
-// redis-server or redis-cli on PATH it skips (fails under CI=true).
+// alone (redis-server --cluster-enabled yes ×3, then redis-cli --cluster
+// create … --cluster-yes), waits until every node says cluster_state:ok, and
+// stops it when the test ends. It returns the three addresses. Without
+// redis-server or redis-cli on PATH it skips (fails under CI=true). Tests
+// that only need a cluster, not one of their own, use SharedCluster.
 func Cluster(t testing.TB) []string {
 	t.Helper()
-	bin := serverBinary()
-	cli, err := exec.LookPath("valkey-cli")
+	c, err := startCluster()
 	if err != nil {
-		cli, err = exec.LookPath("redis-cli")
+		skipOrFail(t, err)
 	}
-	if bin == "" || err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("valkeytest: a cluster needs redis-server and redis-cli on PATH")
+	t.Cleanup(c.stop)
+	return c.addrs
+}
+
+// SharedCluster returns the addresses of the cluster of three masters that
+// the test binary's tests share: the one EnvCluster names, or else one
+// started on first use and stopped when Main's tests are done (call Main
+// from TestMain). Tests on it keep to keys of their own (Prefix). Without
+// redis-server or redis-cli it skips (fails under CI=true).
+func SharedCluster(t testing.TB) []string {
+	t.Helper()
+	if env := os.Getenv(EnvCluster); env != "" {
+		return strings.Split(env, ",")
+	}
+	shared.once.Do(func() {
+		start := time.Now()
+		shared.c, shared.err = startCluster()
+		if shared.err == nil {
+			fmt.Fprintf(os.Stderr, "valkeytest: three-master cluster started in %s\n", time.Since(start).Round(time.Millisecond))
 		}
-		t.Skip("no redis-server or redis-cli on PATH")
+	})
+	if shared.err != nil {
+		skipOrFail(t, shared.err)
 	}
-	var addrs []string
+	return shared.c.addrs
+}
+
+// stopShared stops the shared cluster, if one was started.
+func stopShared() {
+	if shared.c != nil {
+		shared.c.stop()
+	}
+}
+
+// errNoBinaries says the machine cannot run a cluster: a skip outside CI.
+var errNoBinaries = errors.New("no redis-server or redis-cli on PATH")
+
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, errNoBinaries) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("valkeytest: a cluster needs redis-server and redis-cli on PATH; CI must not skip")
+		}
+		t.Skip(err)
+	}
+	t.Fatalf("valkeytest: %v", err)
+}
+
+func cliBinary() string {
+	for _, name := range []string{"valkey-cli", "redis-cli"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func startCluster() (c *cluster, err error) {
+	bin, cli := serverBinary(), cliBinary()
+	if bin == "" || cli == "" {
+		return nil, errNoBinaries
+	}
+	c = &cluster{}
+	defer func() {
+		if err != nil {
+			c.stop()
+		}
+	}()
 	for range 3 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		addr := l.Addr().String()
 		l.Close()
-		_, port, _ := net.SplitHostPort(addr)
-		dir := t.TempDir()
-		srv := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		dir, err := os.MkdirTemp("", "gridbot-cluster-")
+		if err != nil {
+			return nil, err
+		}
+		c.dirs = append(c.dirs, dir)
+		srv := exec.Command(bin, "--port", portOf(addr), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf",
 			"--cluster-node-timeout", "2000")
 		if err := srv.Start(); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		t.Cleanup(func() {
-			srv.Process.Kill()
-			srv.Wait()
-		})
-		addrs = append(addrs, addr)
+		c.procs = append(c.procs, srv)
+		c.addrs = append(c.addrs, addr)
 	}
-	for _, a := range addrs {
+	for _, a := range c.addrs {
 		if !waitFor(func() bool { return ping(a) }) {
-			t.Fatalf("valkeytest: cluster node %s did not come up", a)
+			return nil, fmt.Errorf("cluster node %s did not come up", a)
 		}
 	}
-	args := append([]string{"--cluster", "create"}, addrs...)
+	args := append([]string{"--cluster", "create"}, c.addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("valkeytest: %s %s: %v\n%s", cli, strings.Join(args, " "), err, out)
+		return nil, fmt.Errorf("%s %s: %v\n%s", cli, strings.Join(args, " "), err, out)
 	}
-	for _, a := range addrs {
+	for _, a := range c.addrs {
 		ok := waitFor(func() bool {
 			out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", portOf(a), "cluster", "info").Output()
 			return err == nil && strings.Contains(string(out), "cluster_state:ok")
 		})
 		if !ok {
-			t.Fatalf("valkeytest: cluster node %s never said cluster_state:ok", a)
+			return nil, fmt.Errorf("cluster node %s never said cluster_state:ok", a)
 		}
 	}
-	return addrs
+	return c, nil
+}
+
+func (c *cluster) stop() {
+	for _, p := range c.procs {
+		p.Process.Kill()
+		p.Wait()
+	}
+	for _, d := range c.dirs {
+		os.RemoveAll(d)
+	}
 }
 
 // NodeOf returns the address of the master that serves key on the cluster
-// of addrs (CLUSTER KEYSLOT, then CLUSTER SHARDS' slot ranges).
+// of addrs (CLUSTER KEYSLOT, then CLUSTER NODES' slot ranges).
 func NodeOf(t testing.TB, addrs []string, key string) string {
 	t.Helper()
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		t.Skip("no redis-cli on PATH")
+	return MasterOfSlot(t, addrs, SlotOf(t, addrs, key))
+}
+
+// SlotOf is the cluster's CLUSTER KEYSLOT of key.
+func SlotOf(t testing.TB, addrs []string, key string) int {
+	t.Helper()
+	cli := cliBinary()
+	if cli == "" {
+		skipOrFail(t, errNoBinaries)
 	}
 	out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", portOf(addrs[0]), "cluster", "keyslot", key).Output()
 	if err != nil {
 		t.Fatalf("cluster keyslot: %v", err)
 	}
 	var slot int
-	fmt.Sscan(strings.TrimSpace(string(out)), &slot)
+	if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &slot); err != nil {
+		t.Fatalf("cluster keyslot %q: %q", key, out)
+	}
+	return slot
+}
+
+// MasterOfSlot returns the address of the master that serves slot.
+func MasterOfSlot(t testing.TB, addrs []string, slot int) string {
+	t.Helper()
+	cli := cliBinary()
+	if cli == "" {
+		skipOrFail(t, errNoBinaries)
+	}
 	// CLUSTER NODES: "<id> <host:port@cport> <flags> <master> <ping> <pong>
 	// <epoch> <link> <slot ranges…>".
-	out, err = exec.Command(cli, "-h", "127.0.0.1", "-p", portOf(addrs[0]), "cluster", "nodes").Output()
+	out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", portOf(addrs[0]), "cluster", "nodes").Output()
 	if err != nil {
 		t.Fatalf("cluster nodes: %v", err)
 	}
@@ -109,7 +221,7 @@ func NodeOf(t testing.TB, addrs []string, key string) string {
 			}
 		}
 	}
-	t.Fatalf("no master serves slot %d of %q:\n%s", slot, key, out)
+	t.Fatalf("no master serves slot %d:\n%s", slot, out)
 	return ""
 }
 

@@ -5,6 +5,9 @@
 // on a free loopback port for the test binary and stops it afterwards. With
 // neither, a test that needs the server skips, except under CI=true, where
 // it fails: a Valkey test never silently skips in CI.
+//
+// SharedCluster gives the tests of a binary one real cluster of three
+// masters (GRIDBOT_TEST_VALKEY_CLUSTER, or one started on first use).
 package valkeytest
 
 import (
@@ -48,6 +51,7 @@ func Main(m *testing.M) {
 	if srv != nil {
 		srv.stop()
 	}
+	stopShared()
 	os.Exit(code)
 }
 
