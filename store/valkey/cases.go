@@ -36,7 +36,7 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // the live index (cases not closed), 7 the grid index the case was in, 8
 // the grid index it is in now (the same as 7 on create), 9 the case's
 // figure marks, 10 the figures' counters, and on create 11 all-cases
-// index, 12 resident index, and 13 the submit key when the case has one
+// index (or KEYS[1] again when there is none, days.go), 12 resident index, and 13 the submit key when the case has one
 // (ARGV 3 set), then the near-index keys.
 // ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
 // the update was computed from, or on create how long the submit key is kept
@@ -128,7 +128,9 @@ end
 if KEYS[7] ~= KEYS[8] then redis.call('ZREM', KEYS[7], ARGV[2]) end
 if KEYS[7] ~= KEYS[8] or ARGV[1] == 'create' then redis.call('ZADD', KEYS[8], 0, ARGV[2]) end
 if ARGV[1] == 'create' then
-  redis.call('ZADD', KEYS[11], 0, ARGV[2])
+  -- KEYS[11] is the case's own key on a ledger that keeps no set of every
+  -- case (days.go).
+  if KEYS[11] ~= KEYS[1] then redis.call('ZADD', KEYS[11], 0, ARGV[2]) end
   redis.call('ZADD', KEYS[12], 0, ARGV[2])
   if ARGV[3] ~= '' then redis.call('SET', KEYS[13], ARGV[2], 'PX', ARGV[3]) end
 end
@@ -261,7 +263,7 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	args = appendFigureDeltas(args, deltas, core.StateDeltas(marks, &after))
 	if old == nil {
 		args[0] = "create"
-		keys = append(keys, s.casesKey(), s.residentKey(c.Resident))
+		keys = append(keys, s.allCasesKey(c.Number), s.residentKey(c.Resident))
 		if c.SubmitKey != "" {
 			keys = append(keys, s.submitKey(c.Resident, c.SubmitKey))
 			args[2] = strconv.FormatInt(submitKeyTTL.Milliseconds(), 10)
@@ -377,11 +379,11 @@ func (s *Store) CreateCase(ctx context.Context, c core.Case, first core.Event) (
 		}
 	}
 	day := c.CreatedAt // in the town's zone (core.Ledger.Submit), not the server's
-	n, err := s.client.Do(ctx, s.client.B().Incr().Key(s.dayKey(day.Format("20060102"))).Build()).AsInt64()
+	n, err := s.countDay(ctx, day.Format("20060102"))
 	if err != nil {
 		return core.Case{}, core.Event{}, fmt.Errorf("create case: number: %w", err)
 	}
-	c.Number = core.FormatCaseNumber(s.casePrefix, day, int(n))
+	c.Number = core.FormatCaseNumber(s.casePrefix, day, n)
 	c.Version = 1
 	c.UpdatedAt = first.At
 	first.Case = c.Number
@@ -603,7 +605,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		upper = "(" + q.Before
 	}
 	for len(out) < limit {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(index).Min(upper).Max("-").Bylex().Rev().Limit(0, page).Build()).AsStrSlice()
+		numbers, err := s.numbersPage(ctx, index, upper, int(page))
 		if err != nil {
 			return nil, fmt.Errorf("list cases: %w", err)
 		}

@@ -282,7 +282,9 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
 	}
 	t := core.FigureTally{Cells: make(map[core.FigureCell]core.FigureCounts, len(fields))}
-	if t.Callbacks, err = s.callbackMarks(ctx); err != nil {
+	marks := s.marks.read()
+	defer marks.done()
+	if t.Callbacks, err = s.callbackMarks(ctx, marks); err != nil {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
 	}
 	for f, v := range fields {
@@ -312,7 +314,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 		for j := range part {
 			raw, err := vals[j].AsBytes()
 			if err == nil {
-				m, err := marksOf(raw)
+				m, err := marks.of(part[j], raw)
 				if err != nil {
 					return core.FigureTally{}, fmt.Errorf("figures: %s: %w", part[j], err)
 				}

@@ -46,7 +46,7 @@ func (s *Store) callbackAfter(ctx context.Context, before, after *core.FigureMar
 
 // callbackMarks reads the marks of the cases with a callback waiting:
 // from the case's value, or (a ledger before) their own key.
-func (s *Store) callbackMarks(ctx context.Context) ([]core.FigureMarks, error) {
+func (s *Store) callbackMarks(ctx context.Context, marks *marksRead) ([]core.FigureMarks, error) {
 	numbers, err := s.client.Do(ctx, s.client.B().Smembers().Key(s.callbacksKey()).Build()).AsStrSlice()
 	if err != nil || len(numbers) == 0 {
 		return nil, err
@@ -63,7 +63,7 @@ func (s *Store) callbackMarks(ctx context.Context) ([]core.FigureMarks, error) {
 	for i, n := range numbers {
 		var m *core.FigureMarks
 		if raw, err := vals[i].AsBytes(); err == nil {
-			if m, err = marksOf(raw); err != nil {
+			if m, err = marks.of(n, raw); err != nil {
 				return nil, fmt.Errorf("marks of %s: %w", n, err)
 			}
 		}

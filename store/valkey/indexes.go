@@ -116,7 +116,7 @@ func (s *Store) eachCasePage(ctx context.Context, page int, fn func(numbers []st
 func (s *Store) eachCaseNumbers(ctx context.Context, page int, fn func(numbers []string) error) error {
 	upper := "+" // the next page starts below this member
 	for {
-		numbers, err := s.client.Do(ctx, s.client.B().Zrange().Key(s.casesKey()).Min(upper).Max("-").Bylex().Rev().Limit(0, int64(page)).Build()).AsStrSlice()
+		numbers, err := s.numbersPage(ctx, s.casesKey(), upper, page)
 		if err != nil || len(numbers) == 0 {
 			return err
 		}

@@ -21,7 +21,8 @@
 //	P{gb}:seqs:<seq/128>         hash        none  seq%128 → "<number> <position in the log>": EventsSince's index (events.go)
 //	P{gb}:seq                    string      none  the last event sequence number (INCR)
 //	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
-//	P{gb}:cases                  sorted set  none  every case number, score 0, newest last in lexical order
+//	P{gb}:days                   sorted set  none  the days (yyyymmdd) that gave case numbers, score 0: every case is listed from them and the day counters (days.go)
+//	P{gb}:daysbuilt              string      none  set once a ledger's set of every case number (P{gb}:cases, before) is moved to the days
 //	P{gb}:resident:<openid>      sorted set  none  the resident's case numbers, score 0, lexical order
 //	P{gb}:live                   sorted set  none  the numbers of the cases not closed, score 0 (indexes.go)
 //	P{gb}:grid:<grid>            sorted set  none  the grid's case numbers, score 0
@@ -155,6 +156,11 @@ type Store struct {
 	// keyed is what the store knows of the records kept one key per
 	// record (records.go).
 	keyed keyedState
+
+	// byDays: the ledger keeps no set of every case number (days.go).
+	byDays atomic.Bool
+	// marks are the figure marks the last figures page parsed.
+	marks *marksCache
 }
 
 // Open connects to the server and returns a store on it. It fails when the
@@ -183,6 +189,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	}
 	s := &Store{
 		prefix:     opt.Prefix,
+		marks:      newMarksCache(),
 		ledger:     opt.Prefix + "{" + opt.Tag + "}:",
 		tag:        opt.Tag,
 		casePrefix: opt.CasePrefix,
@@ -221,6 +228,11 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	}
 	s.client = client
 	if err := s.Ping(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	// First: the one-off builds below walk every case through the days.
+	if err := s.buildDays(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
