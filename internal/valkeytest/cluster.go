@@ -20,6 +20,7 @@ const EnvCluster = "GRIDBOT_TEST_VALKEY_CLUSTER"
 type cluster struct {
 	addrs []string
 	procs []*exec.Cmd
+	ended []chan struct{} // closed when the node of procs[i] has exited
 	dirs  []string
 }
 
@@ -113,30 +114,9 @@ func startCluster() (c *cluster, err error) {
 			c.stop()
 		}
 	}()
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+	for len(c.addrs) < 3 {
+		if err := c.startNode(bin); err != nil {
 			return nil, err
-		}
-		addr := l.Addr().String()
-		l.Close()
-		dir, err := os.MkdirTemp("", "gridbot-cluster-")
-		if err != nil {
-			return nil, err
-		}
-		c.dirs = append(c.dirs, dir)
-		srv := exec.Command(bin, "--port", portOf(addr), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf",
-			"--cluster-node-timeout", "2000")
-		if err := srv.Start(); err != nil {
-			return nil, err
-		}
-		c.procs = append(c.procs, srv)
-		c.addrs = append(c.addrs, addr)
-	}
-	for _, a := range c.addrs {
-		if !waitFor(func() bool { return ping(a) }) {
-			return nil, fmt.Errorf("cluster node %s did not come up", a)
 		}
 	}
 	args := append([]string{"--cluster", "create"}, c.addrs...)
@@ -156,10 +136,63 @@ func startCluster() (c *cluster, err error) {
 	return c, nil
 }
 
+// startNode starts one node on a free port and waits until it answers as
+// itself: another test binary may take the port between our probe and the
+// server's bind, and a node that answers there must not be joined to this
+// cluster. It tries a few ports.
+func (c *cluster) startNode(bin string) error {
+	var last error
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addr := l.Addr().String()
+		l.Close()
+		dir, err := os.MkdirTemp("", "gridbot-cluster-")
+		if err != nil {
+			return err
+		}
+		c.dirs = append(c.dirs, dir)
+		srv := exec.Command(bin, "--port", portOf(addr), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf",
+			"--cluster-node-timeout", "2000")
+		dieWithParent(srv)
+		if err := srv.Start(); err != nil {
+			return err
+		}
+		exited := make(chan struct{})
+		go func() { srv.Wait(); close(exited) }()
+		c.procs, c.ended = append(c.procs, srv), append(c.ended, exited)
+		pid := fmt.Sprintf("process_id:%d", srv.Process.Pid)
+		ours := func() bool {
+			select {
+			case <-exited:
+				return true // stop waiting; checked below
+			default:
+			}
+			out, err := exec.Command(cliBinary(), "-h", "127.0.0.1", "-p", portOf(addr), "info", "server").Output()
+			return err == nil && strings.Contains(string(out), pid)
+		}
+		if waitFor(ours) {
+			select {
+			case <-exited:
+				last = fmt.Errorf("cluster node on %s exited at start (port taken?)", addr)
+				continue
+			default:
+			}
+			c.addrs = append(c.addrs, addr)
+			return nil
+		}
+		last = fmt.Errorf("cluster node %s did not come up", addr)
+	}
+	return last
+}
+
 func (c *cluster) stop() {
-	for _, p := range c.procs {
+	for i, p := range c.procs {
 		p.Process.Kill()
-		p.Wait()
+		<-c.ended[i]
 	}
 	for _, d := range c.dirs {
 		os.RemoveAll(d)
