@@ -81,6 +81,8 @@ type Store struct {
 	sealer         core.Sealer
 	// cells is what the last Figures parsed of the counters (figures.go).
 	cells figuresCache
+	// decoded keeps cases decoded for the list pages (cases.go).
+	decoded caseCache
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
@@ -367,7 +369,7 @@ func (s *Store) write(tx *bolt.Tx, was *indexedAs, c *core.Case, evs []core.Even
 	if err := s.appendEvents(tx, c, evs); err != nil {
 		return nil, err
 	}
-	v, err := core.EncodeCase(s.sealer, c)
+	v, err := s.encodeCase(c)
 	if err != nil {
 		return nil, err
 	}
@@ -406,8 +408,7 @@ func (s *Store) openCase(tx *bolt.Tx, number string, c *core.Case) error {
 	if v == nil {
 		return fmt.Errorf("case %q: %w", number, core.ErrNotFound)
 	}
-	*c = core.Case{}
-	if err := core.DecodeCase(s.sealer, v, c); err != nil {
+	if err := s.decodeCase(number, v, c); err != nil {
 		return fmt.Errorf("case %q: %w", number, err)
 	}
 	return nil
@@ -430,7 +431,11 @@ func getCase(tx *bolt.Tx, number string, c *core.Case) error {
 	// a write run again after its group rolled back must not see what its
 	// first run set.
 	*c = core.Case{}
-	if err := json.Unmarshal(v, c); err != nil {
+	plain, err := plainCase(v)
+	if err == nil {
+		err = json.Unmarshal(plain, c)
+	}
+	if err != nil {
 		return fmt.Errorf("case %q: %w", number, err)
 	}
 	return nil
@@ -498,7 +503,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		}
 		for ; k != nil && len(out) < limit; k, v = cur.Prev() {
 			var c core.Case
-			if err := core.DecodeCase(s.sealer, v, &c); err != nil {
+			if err := s.decodeCase(string(k), v, &c); err != nil {
 				return fmt.Errorf("case %q: %w", k, err)
 			}
 			if q.Match(&c) {
@@ -633,7 +638,7 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 				return err
 			}
 			var e core.Event
-			if err := s.openEvent(v, &e); err != nil {
+			if err := s.openEntry(number, binary.BigEndian.Uint64(k), v, &e); err != nil {
 				return fmt.Errorf("event %x: %w", k, err)
 			}
 			out = append(out, e)
@@ -769,13 +774,19 @@ func (s *Store) PendingEventsAfter(ctx context.Context, after uint64, limit int)
 		events := eventReader{logs: tx.Bucket(bucketCaseLogs)}
 		cur := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := cur.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = cur.Next() {
+			var e core.Event
 			if pointsToLog(v) {
-				var err error
-				if v, err = events.event(v, binary.BigEndian.Uint64(k)); err != nil {
+				seq := binary.BigEndian.Uint64(k)
+				ev, err := events.event(v, seq)
+				if err == nil {
+					err = s.openEntry(v, seq, ev, &e)
+				}
+				if err != nil {
 					return fmt.Errorf("outbox: %w", err)
 				}
+				out = append(out, e)
+				continue
 			}
-			var e core.Event
 			if err := s.openEvent(v, &e); err != nil {
 				return fmt.Errorf("outbox %x: %w", k, err)
 			}

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
 	"gridbot/core"
+	"gridbot/store/valuecodec"
 )
 
 // Each event is stored once, in its case's log:
@@ -23,9 +25,13 @@ import (
 // event is rather than holding a second copy, whose freed pages a fill
 // left in the file (they were a quarter of it). A log value is a format
 // byte, then for each event its sequence number and length (uvarints) and
-// its JSON (sealed as core.SealEvent seals it), so an append copies the
-// bytes before it without reading them and a lookup by sequence number
-// skips the others unparsed.
+// the event, so an append copies the bytes before it without reading them
+// and a lookup by sequence number skips the others unparsed. The event is
+// sealed as core.SealEvent seals it and written as the Valkey store writes
+// its log entries (store/valuecodec: an array without field names after
+// the sequence number, compressed with the events' dictionary); an entry
+// that starts with "{" is the event's JSON object, as the first version of
+// this layout wrote it, and still reads.
 //
 // A file written before (one key an event in the bucket "events", a copy
 // in the outbox) is moved to this layout when opened (migrateEvents); an
@@ -108,11 +114,7 @@ func (s *Store) appendEvents(tx *bolt.Tx, c *core.Case, evs []core.Event) error 
 			return err
 		}
 		evs[i].Seq, evs[i].Case = seq, c.Number
-		sealed, err := core.SealEvent(s.sealer, evs[i])
-		if err != nil {
-			return err
-		}
-		v, err := json.Marshal(sealed)
+		v, err := s.encodeEntry(evs[i])
 		if err != nil {
 			return err
 		}
@@ -133,7 +135,7 @@ func (s *Store) caseEvents(tx *bolt.Tx, number []byte) ([]core.Event, error) {
 	var out []core.Event
 	err := eachLogEntry(tx.Bucket(bucketCaseLogs).Get(number), func(seq uint64, v []byte) (bool, error) {
 		var e core.Event
-		if err := s.openEvent(v, &e); err != nil {
+		if err := s.openEntry(number, seq, v, &e); err != nil {
 			return false, fmt.Errorf("event %d: %w", seq, err)
 		}
 		out = append(out, e)
@@ -167,6 +169,45 @@ func (r *eventReader) event(number []byte, seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("event %d of %s: missing", seq, number)
 	}
 	return v, nil
+}
+
+// encodeEntry is the stored entry of ev (its Seq set) in its case's log.
+func (s *Store) encodeEntry(ev core.Event) ([]byte, error) {
+	sealed, err := core.SealEvent(s.sealer, ev)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := valuecodec.EventTail(sealed)
+	if err != nil {
+		return nil, err
+	}
+	return valuecodec.Event.Pack([]byte(tail))
+}
+
+// decodeEntry reads entry seq of case number's log, its personal part
+// still sealed.
+func decodeEntry(number []byte, seq uint64, v []byte, e *core.Event) error {
+	if len(v) > 0 && v[0] == '{' {
+		*e = core.Event{}
+		return json.Unmarshal(v, e)
+	}
+	raw := make([]byte, 0, 24+len(v))
+	raw = strconv.AppendUint(append(raw, '['), seq, 10)
+	ev, err := valuecodec.DecodeEntry(string(number), string(append(raw, v...)))
+	if err != nil {
+		return err
+	}
+	*e = ev
+	return nil
+}
+
+// openEntry reads entry seq of case number's log with its personal part
+// opened: what callers see.
+func (s *Store) openEntry(number []byte, seq uint64, v []byte, e *core.Event) error {
+	if err := decodeEntry(number, seq, v, e); err != nil {
+		return err
+	}
+	return core.OpenEvent(s.sealer, e)
 }
 
 // pointsToLog reports whether an outbox value names a case (this layout)

@@ -1,8 +1,10 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -13,11 +15,13 @@ import (
 
 	"gridbot/core"
 	"gridbot/sealing"
+	"gridbot/store/valuecodec"
 )
 
 // toOldLayout rewrites a file into the layout written before caselogs: an
 // event a key in "events" (number \x00 seq, its JSON), numbered by that
-// bucket's sequence, and the outbox holding a copy of each event's JSON.
+// bucket's sequence, the outbox holding a copy of each event's JSON, and
+// cases and marks as plain JSON.
 func toOldLayout(t *testing.T, path string) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
@@ -33,8 +37,16 @@ func toOldLayout(t *testing.T, path string) {
 		logs := tx.Bucket(bucketCaseLogs)
 		events := map[uint64][]byte{}
 		err = logs.ForEach(func(number, v []byte) error {
-			return eachLogEntry(v, func(seq uint64, ev []byte) (bool, error) {
-				events[seq] = append([]byte{}, ev...)
+			return eachLogEntry(v, func(seq uint64, raw []byte) (bool, error) {
+				var e core.Event
+				if err := decodeEntry(number, seq, raw, &e); err != nil {
+					return false, err
+				}
+				ev, err := json.Marshal(e)
+				if err != nil {
+					return false, err
+				}
+				events[seq] = ev
 				k := binary.BigEndian.AppendUint64(append(append([]byte{}, number...), 0), seq)
 				return true, old.Put(k, events[seq])
 			})
@@ -56,6 +68,24 @@ func toOldLayout(t *testing.T, path string) {
 		for _, seq := range seqs {
 			if err := outbox.Put(seqKey(seq), events[seq]); err != nil {
 				return err
+			}
+		}
+		for _, name := range [][]byte{bucketCases, bucketMarks} {
+			b := tx.Bucket(name)
+			plain := map[string][]byte{}
+			if err := b.ForEach(func(k, v []byte) error {
+				plain[string(k)] = bytes.Clone(valuecodec.Expand(v))
+				return nil
+			}); err != nil {
+				return err
+			}
+			for k, v := range plain {
+				if v[0] != '{' {
+					return fmt.Errorf("%s %s not expanded", name, k)
+				}
+				if err := b.Put([]byte(k), v); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.DeleteBucket(bucketCaseLogs)
@@ -204,6 +234,15 @@ func TestEventsMovedToCaseLogs(t *testing.T) {
 			}
 			if last := want.since[len(want.since)-1].Seq; evs[0].Seq != last+1 {
 				t.Fatalf("new event numbered %d after %d", evs[0].Seq, last)
+			}
+			// A log of moved entries and one written since reads whole.
+			log, err := s.Events(ctx, want.cases[0].Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(want.logs[want.cases[0].Number]); len(log) != n+1 || !reflect.DeepEqual(log[:n], want.logs[want.cases[0].Number]) ||
+				log[n].Seq != evs[0].Seq || log[n].Kind != core.EventNoted {
+				t.Fatalf("log after a write: %+v", log)
 			}
 		})
 	}

@@ -12,13 +12,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"gridbot/core"
+	"gridbot/store/valuecodec"
 )
 
 // The figures' counters (core/figures_tally.go), kept in the transaction
 // that writes the case:
 //
 //	figures  cell key → the cell's counters, core.NumFigureCounters varints
-//	marks    number → the case's core.FigureMarks as JSON
+//	marks    number → the case's core.FigureMarks: JSON compressed with
+//	         the marks' dictionary (store/valuecodec), or plain as
+//	         written before
 //
 // A file written before them is tallied once when opened, each case from
 // its whole log at once.
@@ -33,12 +36,12 @@ func (s *Store) tally(tx *bolt.Tx, c *core.Case, evs []core.Event) error {
 	var before *core.FigureMarks
 	if v := marks.Get([]byte(c.Number)); v != nil {
 		before = &core.FigureMarks{}
-		if err := json.Unmarshal(v, before); err != nil {
+		if err := decodeMarks(v, before); err != nil {
 			return fmt.Errorf("marks of %s: %w", c.Number, err)
 		}
 	}
 	after, deltas := s.figures.Mark(before, c, evs)
-	v, err := json.Marshal(after)
+	v, err := encodeMarks(&after)
 	if err != nil {
 		return err
 	}
@@ -143,7 +146,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 				return nil
 			}
 			var m core.FigureMarks
-			if err := json.Unmarshal(v, &m); err != nil {
+			if err := decodeMarks(v, &m); err != nil {
 				return fmt.Errorf("marks of %s: %w", k, err)
 			}
 			t.Live = append(t.Live, m)
@@ -203,7 +206,7 @@ func (s *Store) buildFigures(tx *bolt.Tx) error {
 	}
 	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 		var c core.Case
-		if err := json.Unmarshal(v, &c); err != nil {
+		if err := unmarshalCase(v, &c); err != nil {
 			return fmt.Errorf("tally case %q: %w", k, err)
 		}
 		evs, err := s.caseEvents(tx, k)
@@ -212,4 +215,22 @@ func (s *Store) buildFigures(tx *bolt.Tx) error {
 		}
 		return s.tally(tx, &c, evs)
 	})
+}
+
+// encodeMarks is the stored value of a case's figure marks.
+func encodeMarks(m *core.FigureMarks) ([]byte, error) {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return valuecodec.Marks.Pack(v)
+}
+
+// decodeMarks reads stored figure marks, packed or plain.
+func decodeMarks(v []byte, m *core.FigureMarks) error {
+	plain, err := valuecodec.Marks.Unpack(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(plain, m)
 }

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -48,7 +47,7 @@ func callbackMarks(tx *bolt.Tx) ([]core.FigureMarks, error) {
 			return nil
 		}
 		var m core.FigureMarks
-		if err := json.Unmarshal(v, &m); err != nil {
+		if err := decodeMarks(v, &m); err != nil {
 			return fmt.Errorf("marks of %s: %w", k, err)
 		}
 		if !m.CallbackDue.IsZero() {
@@ -75,7 +74,7 @@ func (s *Store) upgradeMarks(tx *bolt.Tx) error {
 	var done []upgraded
 	err := marks.ForEach(func(k, v []byte) error {
 		var old core.FigureMarks
-		if err := json.Unmarshal(v, &old); err != nil {
+		if err := decodeMarks(v, &old); err != nil {
 			return fmt.Errorf("marks of %s: %w", k, err)
 		}
 		if old.Version >= core.MarksVersion {
@@ -86,7 +85,7 @@ func (s *Store) upgradeMarks(tx *bolt.Tx) error {
 			return nil
 		}
 		var c core.Case
-		if err := json.Unmarshal(raw, &c); err != nil {
+		if err := unmarshalCase(raw, &c); err != nil {
 			return fmt.Errorf("case %s: %w", k, err)
 		}
 		evs, err := s.caseEvents(tx, k)
@@ -108,7 +107,7 @@ func (s *Store) upgradeMarks(tx *bolt.Tx) error {
 	}
 	// Written after the walk: a bucket is not changed while it is walked.
 	for _, u := range done {
-		v, err := json.Marshal(u.marks)
+		v, err := encodeMarks(&u.marks)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"gridbot/core"
 	"gridbot/store/embedded"
 	"gridbot/store/storetest"
+	"gridbot/store/valuecodec"
 )
 
 // A file whose figures were counted before the grid's own work was (marks
@@ -44,12 +45,16 @@ func TestMarksUpgradedOnOpen(t *testing.T) {
 		old := map[string][]byte{}
 		if err := marks.ForEach(func(k, v []byte) error {
 			var m core.FigureMarks
-			if err := json.Unmarshal(v, &m); err != nil {
+			plain, err := valuecodec.Marks.Unpack(v) // stored packed now, plain JSON then
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(plain, &m); err != nil {
 				return err
 			}
 			m.Version, m.Origin, m.Supervised, m.Mediation, m.CallbacksDone, m.CallbacksOnTime = 0, "", false, "", 0, 0
 			m.CallbackDue = time.Time{}
-			v, err := json.Marshal(m)
+			v, err = json.Marshal(m)
 			old[string(k)] = v
 			return err
 		}); err != nil {

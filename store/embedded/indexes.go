@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -189,7 +188,7 @@ func buildIndexes(tx *bolt.Tx) error {
 		}
 		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 			var c core.Case
-			if err := json.Unmarshal(v, &c); err != nil {
+			if err := unmarshalCase(v, &c); err != nil {
 				return fmt.Errorf("index case %q: %w", k, err)
 			}
 			return redept(tx, nil, &c)
@@ -206,7 +205,7 @@ func buildIndexes(tx *bolt.Tx) error {
 		}
 		err = tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 			var c core.Case
-			if err := json.Unmarshal(v, &c); err != nil {
+			if err := unmarshalCase(v, &c); err != nil {
 				return fmt.Errorf("index case %q: %w", k, err)
 			}
 			return kinds.Put(gridKey(c.Category, c.Number), nil)
@@ -243,7 +242,7 @@ func buildIndexes(tx *bolt.Tx) error {
 	}
 	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 		var c core.Case
-		if err := json.Unmarshal(v, &c); err != nil {
+		if err := unmarshalCase(v, &c); err != nil {
 			return fmt.Errorf("index case %q: %w", k, err)
 		}
 		return reindex(tx, nil, &c)

@@ -141,7 +141,7 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 			}
 			for ; k != nil && n < batch; k, v = cur.Next() {
 				var c core.Case
-				if err := core.DecodeCase(s.sealer, v, &c); err != nil {
+				if err := s.decodeStored(v, &c); err != nil {
 					return fmt.Errorf("index case %q: %w", k, err)
 				}
 				if err := s.reterm(tx, nil, &c); err != nil {

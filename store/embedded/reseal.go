@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"gridbot/core"
+	"gridbot/store/valuecodec"
 )
 
 // resealBatch bounds the values one transaction rewrites, so that serving
@@ -26,12 +27,12 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 	current := s.sealer.KeyID()
 	n := 0
 	for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox} {
-		m, err := s.resealBucket(ctx, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(b) }, func(v []byte) ([]byte, error) {
+		m, err := s.resealBucket(ctx, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(b) }, func(k, v []byte) ([]byte, error) {
 			switch {
 			case bytes.Equal(b, bucketCases):
 				return s.resealCase(v, current)
 			case bytes.Equal(b, bucketCaseLogs):
-				return s.resealLog(v, current)
+				return s.resealLog(k, v, current)
 			case pointsToLog(v):
 				return nil, nil // the outbox names the event in its case's log
 			}
@@ -44,7 +45,7 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 	}
 	for _, ns := range core.SealedNamespaces() {
 		m, err := s.resealBucket(ctx, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bucketRecords).Bucket([]byte(ns)) },
-			func(v []byte) ([]byte, error) {
+			func(_, v []byte) ([]byte, error) {
 				if core.SealedKeyOf(v) == current {
 					return nil, nil
 				}
@@ -63,9 +64,10 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// resealBucket rewrites the values of a bucket that again returns
+// resealBucket rewrites the values of a bucket that again (given the key
+// and the value) returns
 // non-nil for, a batch per transaction.
-func (s *Store) resealBucket(ctx context.Context, bucket func(*bolt.Tx) *bolt.Bucket, again func([]byte) ([]byte, error)) (int, error) {
+func (s *Store) resealBucket(ctx context.Context, bucket func(*bolt.Tx) *bolt.Bucket, again func(k, v []byte) ([]byte, error)) (int, error) {
 	n := 0
 	var after []byte
 	for {
@@ -93,7 +95,7 @@ func (s *Store) resealBucket(ctx context.Context, bucket func(*bolt.Tx) *bolt.Bu
 			seen := 0
 			for ; k != nil && seen < resealBatch; k, v = c.Next() {
 				seen++
-				nv, err := again(v)
+				nv, err := again(k, v)
 				if err != nil {
 					return fmt.Errorf("%x: %w", k, err)
 				}
@@ -127,13 +129,21 @@ func (s *Store) resealCase(v []byte, current string) ([]byte, error) {
 	var probe struct {
 		Sealed string `json:"sealed"`
 	}
+	v, err := plainCase(v)
+	if err != nil {
+		return nil, err
+	}
 	if err := json.Unmarshal(v, &probe); err != nil {
 		return nil, err
 	}
 	if probe.Sealed != "" && core.SealedTextKey(probe.Sealed) == current {
 		return nil, nil
 	}
-	return resealCase(s.sealer, v, probe.Sealed)
+	nv, err := resealCase(s.sealer, v, probe.Sealed)
+	if err != nil || nv == nil {
+		return nil, err
+	}
+	return valuecodec.Case.Pack(nv)
 }
 
 // resealCase re-encodes a case read from v, nil when nothing in it is
@@ -170,21 +180,27 @@ func (s *Store) resealEvent(v []byte, current string) ([]byte, error) {
 	return json.Marshal(sealed)
 }
 
-// resealLog returns a case's log with each event sealed with the current
-// key, or nil when every one already is.
-func (s *Store) resealLog(v []byte, current string) ([]byte, error) {
+// resealLog returns case number's log with each event sealed with the
+// current key, or nil when every one already is.
+func (s *Store) resealLog(number, v []byte, current string) ([]byte, error) {
 	var out []byte
 	changed := false
-	err := eachLogEntry(v, func(seq uint64, ev []byte) (bool, error) {
-		nv, err := s.resealEvent(ev, current)
-		if err != nil {
+	err := eachLogEntry(v, func(seq uint64, raw []byte) (bool, error) {
+		var e core.Event
+		if err := decodeEntry(number, seq, raw, &e); err != nil {
 			return false, fmt.Errorf("event %d: %w", seq, err)
 		}
-		if nv != nil {
-			changed = true
-			ev = nv
+		if k := core.SealedEventKey(e); k != current && (k != "" || core.EventHasPersonalData(e)) {
+			if err := core.OpenEvent(s.sealer, &e); err != nil {
+				return false, fmt.Errorf("event %d: %w", seq, err)
+			}
+			nv, err := s.encodeEntry(e)
+			if err != nil {
+				return false, fmt.Errorf("event %d: %w", seq, err)
+			}
+			changed, raw = true, nv
 		}
-		out = appendLogEntry(out, seq, ev)
+		out = appendLogEntry(out, seq, raw)
 		return true, nil
 	})
 	if err != nil || !changed {

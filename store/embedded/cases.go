@@ -1,0 +1,187 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"sync"
+
+	"gridbot/core"
+	"gridbot/store/valuecodec"
+)
+
+// A case is stored as core.EncodeCase writes it (its personal fields
+// sealed when the store seals), compressed with the cases' dictionary
+// (store/valuecodec, as the Valkey store keeps them); a value that starts
+// with "{" is plain JSON, as written before, and reads as it is.
+
+// encodeCase is the stored value of c.
+func (s *Store) encodeCase(c *core.Case) ([]byte, error) {
+	v, err := core.EncodeCase(s.sealer, c)
+	if err != nil {
+		return nil, err
+	}
+	return valuecodec.Case.Pack(v)
+}
+
+// plainCase returns the JSON of a stored case, its personal fields still
+// sealed: for what reads only the fields the indexes and figures need.
+func plainCase(v []byte) ([]byte, error) { return valuecodec.Case.Unpack(v) }
+
+// unmarshalCase reads a stored case's JSON into c, its personal fields
+// still sealed.
+func unmarshalCase(v []byte, c *core.Case) error {
+	plain, err := plainCase(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(plain, c)
+}
+
+// decodeStored reads a stored case with its personal fields opened.
+func (s *Store) decodeStored(v []byte, c *core.Case) error {
+	plain, err := plainCase(v)
+	if err != nil {
+		return err
+	}
+	*c = core.Case{}
+	return core.DecodeCase(s.sealer, plain, c)
+}
+
+// decodeCase reads stored case number with its personal fields opened,
+// through the cache of decoded cases.
+func (s *Store) decodeCase(number string, v []byte, c *core.Case) error {
+	if s.decoded.get(number, v, c) {
+		return nil
+	}
+	if err := s.decodeStored(v, c); err != nil {
+		return err
+	}
+	s.decoded.put(number, v, c)
+	return nil
+}
+
+// maxDecoded bounds the cases the cache keeps: some pages of 500 of an
+// office at work, a few megabytes.
+const maxDecoded = 4096
+
+// caseCache keeps cases decoded from their stored values. A list page
+// decodes hundreds of cases, and an office reloading its queues decodes
+// the same ones again and again: decoding was half the staff's CPU and
+// the GC a fifth, which the residents' answers waited behind
+// (docs/benchmarks.md). An entry is keyed by the case's number and holds
+// the stored value it was decoded from; it is used only while the value
+// read is the same bytes, so a write (in this process or a transaction
+// still open) needs no invalidation: a changed case misses. Entries are
+// never changed once kept, and every case handed out is a deep copy, since
+// callers change the cases they get.
+type caseCache struct {
+	mu    sync.Mutex
+	cases map[string]*decodedCase
+}
+
+type decodedCase struct {
+	raw []byte
+	c   core.Case
+}
+
+// get copies into c case number decoded from stored value v, if kept.
+func (k *caseCache) get(number string, v []byte, c *core.Case) bool {
+	k.mu.Lock()
+	d := k.cases[number]
+	k.mu.Unlock()
+	if d == nil || !bytes.Equal(d.raw, v) {
+		return false
+	}
+	*c = cloneCase(&d.c)
+	return true
+}
+
+// put keeps case number c, decoded from stored value v.
+func (k *caseCache) put(number string, v []byte, c *core.Case) {
+	d := &decodedCase{raw: bytes.Clone(v), c: cloneCase(c)}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cases == nil || len(k.cases) >= maxDecoded {
+		// Start again rather than track use: a page's cases come back
+		// within a few requests.
+		k.cases = make(map[string]*decodedCase, maxDecoded)
+	}
+	k.cases[number] = d
+}
+
+// cloneCase is a deep copy of c: what callers get may be changed freely.
+func cloneCase(c *core.Case) core.Case {
+	return deepCopy(reflect.ValueOf(c).Elem()).Interface().(core.Case)
+}
+
+// deepCopy copies v and everything it points to through exported fields,
+// slices, maps, pointers and interfaces. Unexported fields are copied as
+// they are (time.Time's zone is shared, and immutable).
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Type().Elem())
+		n.Elem().Set(deepCopy(v.Elem()))
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		if shallow(v.Type().Elem()) {
+			reflect.Copy(n, v)
+			return n
+		}
+		for i := range v.Len() {
+			n.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			n.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return n
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Type()).Elem()
+		n.Set(deepCopy(v.Elem()))
+		return n
+	case reflect.Struct:
+		n := reflect.New(v.Type()).Elem()
+		n.Set(v)
+		t := v.Type()
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && !shallow(f.Type) {
+				n.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return n
+	}
+	return v
+}
+
+// shallow reports whether a value of type t holds nothing a copy shares.
+func shallow(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return false
+	case reflect.Struct:
+		// time.Time has no exported fields: shallow, its zone shared.
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && !shallow(f.Type) {
+				return false
+			}
+		}
+	}
+	return true
+}
