@@ -452,17 +452,9 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	}
 	var out []core.Case
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if ps, ok := s.searchPostings(tx, q); ok {
-			return leapfrog(ps, q.Before, func(number string) (bool, error) {
-				var c core.Case
-				if err := s.openCase(tx, number, &c); err != nil {
-					return false, err
-				}
-				if q.Match(&c) {
-					out = append(out, c)
-				}
-				return len(out) < limit, nil
-			})
+		if found, ok, err := s.searchCases(tx, q, limit); ok {
+			out = found
+			return err
 		}
 		if nearQuery(q) {
 			for _, number := range nearNumbers(tx, q.Category, q.Places) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,20 +15,24 @@ import (
 // The word index (core.SearchIndex), kept in the transaction that writes
 // the case:
 //
-//	terms  term \x00 number → nothing   every case under each of its terms
-//	meta   "terms"          → the rule's probe (below), once the index is complete
+//	wterms  term \x00 stem → entries   every case under each of its terms, packed per month
+//	meta    "wterms"        → the rule's probe (below), once the index is complete
 //
-// A search walks the postings of its terms together, newest first, by
-// leapfrogging (each cursor seeks to the greatest number at or below the
-// others'), so it reads about as many keys as the rarest term's postings
-// in the range it walks, never the ledger; the index the other filters
-// pick (the live cases, a grid's, a category's, a resident's) joins the
-// walk as one more posting. A file indexed under another rule (another
-// blinding key, simplification turned on) is indexed again when opened.
+// As on Valkey, a stem is the case number less its day and count
+// (ST202611) and an entry the day and count in 4 bytes (core.SearchEntry);
+// a value holds the month's entries in order, so a term's postings are a
+// value a month, not a key a case. A search walks the months every term
+// has, newest first (leapfrogging their keys, below), intersects their
+// values and checks each candidate against the index the other filters
+// pick (the live cases, a grid's, a category's, a resident's): a page
+// reads a few keys a term, not one a case. A file indexed under another
+// rule (another blinding key, simplification turned on), or with a key a
+// posting (bucket terms, before), is indexed again when opened.
 var (
-	bucketTerms = []byte("terms")
-	bucketMeta  = []byte("meta")
-	metaTerms   = []byte("terms")
+	bucketWords    = []byte("wterms")
+	bucketOldTerms = []byte("terms") // a key a posting: dropped when opened
+	bucketMeta     = []byte("meta")
+	metaTerms      = []byte("wterms")
 )
 
 // searchFields are what of a case its terms are made of; indexedAs keeps
@@ -52,8 +57,8 @@ func (f searchFields) asCase() *core.Case {
 	return c
 }
 
-func termKey(term, number string) []byte {
-	return append(append([]byte(term), 0), number...)
+func termKey(term, stem string) []byte {
+	return append(append([]byte(term), 0), stem...)
 }
 
 // reterm moves case c's term postings from those of was (nil for a new
@@ -67,26 +72,62 @@ func (s *Store) reterm(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 		}
 		before = s.search.CaseTerms(was.words.asCase())
 	}
+	stem, entry, ok := core.SearchEntry(c.Number)
+	if !ok {
+		return nil // not a number of this store's: never listed by a search
+	}
 	after := s.search.CaseTerms(c)
-	terms := tx.Bucket(bucketTerms)
-	// Each term's numbers grow at its end (new cases), so pages split
-	// there are left nearly full rather than half (bbolt's default).
-	terms.FillPercent = 0.9
+	words := tx.Bucket(bucketWords)
 	for _, t := range before {
 		if _, ok := slices.BinarySearch(after, t); !ok {
-			if err := terms.Delete(termKey(t, c.Number)); err != nil {
+			if err := unpost(words, termKey(t, stem), entry); err != nil {
 				return err
 			}
 		}
 	}
 	for _, t := range after {
 		if _, ok := slices.BinarySearch(before, t); !ok {
-			if err := terms.Put(termKey(t, c.Number), nil); err != nil {
+			if err := post(words, termKey(t, stem), entry); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// post adds entry to the month's entries under key, in order.
+func post(b *bolt.Bucket, key []byte, entry [4]byte) error {
+	v := b.Get(key)
+	i, found := searchEntries(v, entry)
+	if found {
+		return nil
+	}
+	// A fresh value: bbolt's is read-only and lives until the commit.
+	out := make([]byte, 0, len(v)+4)
+	out = append(append(append(out, v[:i]...), entry[:]...), v[i:]...)
+	return b.Put(key, out)
+}
+
+// unpost removes entry from the month's entries under key.
+func unpost(b *bolt.Bucket, key []byte, entry [4]byte) error {
+	v := b.Get(key)
+	i, found := searchEntries(v, entry)
+	if !found {
+		return nil
+	}
+	if len(v) == 4 {
+		return b.Delete(key)
+	}
+	out := make([]byte, 0, len(v)-4)
+	return b.Put(key, append(append(out, v[:i]...), v[i+4:]...))
+}
+
+// searchEntries finds entry's offset in v (entries in order), or where it
+// would go.
+func searchEntries(v []byte, entry [4]byte) (int, bool) {
+	n := len(v) / 4
+	i := sort.Search(n, func(i int) bool { return bytes.Compare(v[4*i:4*i+4], entry[:]) >= 0 })
+	return 4 * i, i < n && bytes.Equal(v[4*i:4*i+4], entry[:])
 }
 
 // termsProbe is what the rule makes of a fixed case: a file whose index
@@ -96,8 +137,9 @@ func (s *Store) termsProbe() []byte {
 }
 
 // buildTerms indexes every case of a file written before the word index,
-// or under another rule, a few thousand cases a transaction; it runs in
-// Open, before the store serves.
+// with a key a posting, or under another rule, a few thousand cases a
+// transaction, each transaction's postings gathered by key and merged
+// into the month values once; it runs in Open, before the store serves.
 func (s *Store) buildTerms(db *bolt.DB) error {
 	probe := s.termsProbe()
 	var done bool
@@ -106,22 +148,27 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 		if err != nil {
 			return err
 		}
-		if built := meta.Get(metaTerms); built != nil && tx.Bucket(bucketTerms) != nil &&
+		if built := meta.Get(metaTerms); built != nil && tx.Bucket(bucketWords) != nil &&
 			(bytes.Equal(built, probe) || s.search.Simplify == nil && s.search.Blind == nil) {
 			// Built, under this rule; or opened without one (a check,
 			// a tool) and kept as it is.
 			done = true
 			return nil
 		}
-		if tx.Bucket(bucketTerms) != nil {
-			if err := tx.DeleteBucket(bucketTerms); err != nil {
-				return err
+		for _, b := range [][]byte{bucketWords, bucketOldTerms} {
+			if tx.Bucket(b) != nil {
+				if err := tx.DeleteBucket(b); err != nil {
+					return err
+				}
 			}
 		}
 		if err := meta.Delete(metaTerms); err != nil {
 			return err
 		}
-		_, err = tx.CreateBucket(bucketTerms)
+		if err := meta.Delete(bucketOldTerms); err != nil { // the old layout's mark
+			return err
+		}
+		_, err = tx.CreateBucket(bucketWords)
 		return err
 	})
 	if err != nil || done {
@@ -132,6 +179,7 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 	for {
 		n := 0
 		err := db.Update(func(tx *bolt.Tx) error {
+			gained := map[string][]byte{} // key → the entries gained, in the cases' order
 			cur := tx.Bucket(bucketCases).Cursor()
 			k, v := cur.First()
 			if after != nil {
@@ -144,11 +192,20 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 				if err := s.decodeStored(v, &c); err != nil {
 					return fmt.Errorf("index case %q: %w", k, err)
 				}
-				if err := s.reterm(tx, nil, &c); err != nil {
-					return err
+				if stem, entry, ok := core.SearchEntry(c.Number); ok {
+					for _, t := range s.search.CaseTerms(&c) {
+						key := string(termKey(t, stem))
+						gained[key] = append(gained[key], entry[:]...)
+					}
 				}
 				after = append(after[:0], k...)
 				n++
+			}
+			words := tx.Bucket(bucketWords)
+			for key, entries := range gained {
+				if err := words.Put([]byte(key), mergeEntries(words.Get([]byte(key)), entries)); err != nil {
+					return err
+				}
 			}
 			if n < batch {
 				return tx.Bucket(bucketMeta).Put(metaTerms, probe)
@@ -162,6 +219,24 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 			return nil
 		}
 	}
+}
+
+// mergeEntries is the entries of a and b (each 4 bytes), in order, once
+// each, in a fresh slice.
+func mergeEntries(a, b []byte) []byte {
+	all := make([][4]byte, 0, (len(a)+len(b))/4)
+	for _, v := range [][]byte{a, b} {
+		for i := 0; i+4 <= len(v); i += 4 {
+			all = append(all, [4]byte(v[i:i+4]))
+		}
+	}
+	slices.SortFunc(all, func(x, y [4]byte) int { return bytes.Compare(x[:], y[:]) })
+	all = slices.Compact(all)
+	out := make([]byte, 0, 4*len(all))
+	for _, e := range all {
+		out = append(out, e[:]...)
+	}
+	return out
 }
 
 // posting is one sorted list of case numbers: the keys of a bucket under a
@@ -246,21 +321,81 @@ func leapfrog(ps []*posting, before string, fn func(number string) (bool, error)
 	}
 }
 
-// searchPostings returns the postings a search walks: its terms', and the
-// index the query's other filters pick, or false when the search has no
-// terms (punctuation alone) and the store walks as before.
-func (s *Store) searchPostings(tx *bolt.Tx, q core.CaseQuery) ([]*posting, bool) {
+// searchCases answers q from the word index, up to limit cases; ok is
+// false when the search has no terms (punctuation alone) and the store
+// walks as before. The months every term has are found newest first by
+// leapfrogging the terms' keys (their suffixes are the stems); each such
+// month's values are intersected, from the shortest, and the candidates,
+// newest first, checked against the other filters' index and read.
+func (s *Store) searchCases(tx *bolt.Tx, q core.CaseQuery, limit int) ([]core.Case, bool, error) {
 	terms, ok := s.search.QueryTerms(q.Search)
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
-	b := tx.Bucket(bucketTerms)
-	var ps []*posting
-	for _, t := range terms {
-		ps = append(ps, newPosting(b, termKey(t, "")))
+	words := tx.Bucket(bucketWords)
+	ps := make([]*posting, len(terms))
+	for i, t := range terms {
+		ps[i] = newPosting(words, termKey(t, ""))
 	}
-	if index, prefix := indexFor(tx, q); index != nil {
-		ps = append(ps, newPosting(index, prefix))
+	index, prefix := indexFor(tx, q)
+	var key []byte
+	startBelow := ""
+	if q.Before != "" {
+		stem, _, ok := core.SearchEntry(q.Before)
+		if !ok {
+			stem = q.Before
+		}
+		startBelow = stem + "\xff" // the month of Before is read, the cases below it kept
 	}
-	return ps, true
+	var out []core.Case
+	err := leapfrog(ps, startBelow, func(stem string) (bool, error) {
+		values := make([][]byte, len(terms))
+		for i, t := range terms {
+			values[i] = words.Get(termKey(t, stem))
+		}
+		for _, n := range intersectEntries(stem, values) {
+			if q.Before != "" && n >= q.Before {
+				continue
+			}
+			if index != nil {
+				key = append(append(key[:0], prefix...), n...)
+				if index.Get(key) == nil {
+					continue
+				}
+			}
+			var c core.Case
+			if err := s.openCase(tx, n, &c); err != nil {
+				return false, err
+			}
+			if q.Match(&c) {
+				out = append(out, c)
+				if len(out) == limit {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	})
+	return out, true, err
+}
+
+// intersectEntries lists, newest first, the numbers of month stem whose
+// entries are in every value (each in order).
+func intersectEntries(stem string, values [][]byte) []string {
+	slices.SortFunc(values, func(a, b []byte) int { return len(a) - len(b) })
+	var out []string
+	for i := len(values[0]) - 4; i >= 0; i -= 4 {
+		e := [4]byte(values[0][i : i+4])
+		in := true
+		for _, v := range values[1:] {
+			if _, found := searchEntries(v, e); !found {
+				in = false
+				break
+			}
+		}
+		if in {
+			out = append(out, core.SearchEntryNumber(stem, e[:]))
+		}
+	}
+	return out
 }

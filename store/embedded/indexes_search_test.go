@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,16 +34,37 @@ func TestWordIndexBuiltWhenOpened(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
+		// As an older gridbot left it: a key a posting, in bucket terms.
 		if err := db.Update(func(tx *bolt.Tx) error {
-			if err := tx.DeleteBucket([]byte("terms")); err != nil {
+			if err := tx.DeleteBucket([]byte("wterms")); err != nil {
 				return err
 			}
-			return tx.DeleteBucket([]byte("meta"))
+			if err := tx.DeleteBucket([]byte("meta")); err != nil {
+				return err
+			}
+			old, err := tx.CreateBucket([]byte("terms"))
+			if err != nil {
+				return err
+			}
+			return old.Put([]byte("b路灯路灯\x00ST202611250001"), nil)
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	storetest.WordIndexBuiltWhenOpened(t, 2500, open, dropIndex) // more than one batch of the build
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("terms")) != nil {
+			return errors.New("the old layout's bucket terms is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A file written before the department index is indexed when opened.

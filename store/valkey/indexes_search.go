@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	vk "github.com/valkey-io/valkey-go"
@@ -41,27 +40,16 @@ func (s *Store) termKey(term, stem string) string { return s.ledger + "w:" + ter
 func (s *Store) termStemsKey() string             { return s.ledger + "wstems" }
 func (s *Store) termedKey() string                { return s.ledger + "wbuilt" }
 
-// termEntry splits a case number into its stem and entry; false for a
-// number not written by core.FormatCaseNumber.
+// termEntry splits a case number into its stem and entry
+// (core.SearchEntry); false for a number not written by
+// core.FormatCaseNumber.
 func termEntry(number string) (stem string, entry []byte, ok bool) {
-	digits := strings.LastIndexFunc(number, func(r rune) bool { return r < '0' || r > '9' }) + 1
-	if len(number)-digits < 12 {
-		return "", nil, false
-	}
-	day, err1 := strconv.Atoi(number[digits+6 : digits+8])
-	count, err2 := strconv.Atoi(number[digits+8:])
-	if err1 != nil || err2 != nil || day < 1 || day > 31 || count < 0 || count >= 1<<24 {
-		return "", nil, false
-	}
-	e := []byte{byte(day), byte(count >> 16), byte(count >> 8), byte(count)}
-	return number[:digits+6], e, true
+	stem, e, ok := core.SearchEntry(number)
+	return stem, e[:], ok
 }
 
 // entryNumber is termEntry's inverse.
-func entryNumber(stem string, e []byte) string {
-	count := int(e[1])<<16 | int(e[2])<<8 | int(e[3])
-	return stem + fmt.Sprintf("%02d%04d", e[0], count)
-}
+func entryNumber(stem string, e []byte) string { return core.SearchEntryNumber(stem, e) }
 
 // termWrite is what a write adds to the word index: the keys of the
 // terms c gained since was (nil on create), the stems set, and the entry.
