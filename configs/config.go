@@ -237,6 +237,13 @@ type Config struct {
 		Format string `koanf:"format"`
 		Level  string `koanf:"level"`
 	} `koanf:"log"`
+	// Towns, when listed, make a city deployment: each town served apart
+	// in one process (city.go); empty is the one town of town:.
+	Towns []TownEntry `koanf:"towns"`
+	// City names the city of a deployment with towns.
+	City struct {
+		Name string `koanf:"name"`
+	} `koanf:"city"`
 }
 
 // NoticeTemplate is a template and what gridbot puts in each of its
@@ -343,6 +350,8 @@ func Defaults() map[string]any {
 		"crypto.keys":                   "",
 		"log.format":                    "json",
 		"log.level":                     "info",
+		"towns":                         []any{},
+		"city.name":                     "",
 	}
 }
 
@@ -369,6 +378,9 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 		if unknown := unknownKeys(fileK.Keys(), known); len(unknown) > 0 {
 			return nil, fmt.Errorf("config file %s: unknown key %s", path, strings.Join(unknown, ", "))
+		}
+		if err := checkTownEntries(fileK.Get("towns")); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 		if err := k.Merge(fileK); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", path, err)
@@ -619,6 +631,9 @@ func (c *Config) Validate() error {
 	if err := c.validateGuards(); err != nil {
 		return err
 	}
+	if err := c.validateTowns(); err != nil {
+		return err
+	}
 	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
 		return fmt.Errorf("config log.format %q: want json or text", c.Log.Format)
 	}
@@ -639,14 +654,19 @@ func (c *Config) AdminTokenFile() string {
 
 // Open311Keys maps each Open311 API key to its channel name.
 func (c *Config) Open311Keys() (map[string]string, error) {
-	keys := make(map[string]string, len(c.Open311.APIKeys))
-	for i, pair := range c.Open311.APIKeys {
+	return open311Keys(c.Open311.APIKeys, "open311.api_keys")
+}
+
+// open311Keys reads "channel:key" pairs; name is their setting.
+func open311Keys(pairs []string, name string) (map[string]string, error) {
+	keys := make(map[string]string, len(pairs))
+	for i, pair := range pairs {
 		channel, key, ok := strings.Cut(pair, ":")
 		if !ok || !validChannel(channel) || len(key) < 16 {
-			return nil, fmt.Errorf("config open311.api_keys[%d]: want channel:key, channel of a-z 0-9 _ -, key of 16 or more characters", i)
+			return nil, fmt.Errorf("config %s[%d]: want channel:key, channel of a-z 0-9 _ -, key of 16 or more characters", name, i)
 		}
 		if _, dup := keys[key]; dup {
-			return nil, fmt.Errorf("config open311.api_keys[%d]: key used twice", i)
+			return nil, fmt.Errorf("config %s[%d]: key used twice", name, i)
 		}
 		keys[key] = channel
 	}

@@ -18,8 +18,8 @@
 // in its query is refused with 400 whatever else it asks.
 //
 // Only the JSON format is served: a path ending in .xml answers 400 with a
-// message saying so. jurisdiction_id is accepted and ignored (one town per
-// endpoint). Errors are GeoReport errors, an array of one
+// message saying so. jurisdiction_id is accepted and ignored by a town's
+// Server; a city's endpoint (Jurisdictions) chooses the town by it. Errors are GeoReport errors, an array of one
 // {"code": <HTTP status>, "description": "…"} with the matching HTTP status:
 // 400 bad input, 403 a missing or unknown api_key, 404 an unknown service,
 // request or path, 405 a wrong method, 413 a body over 64 KiB, 500 a fault

@@ -64,6 +64,8 @@ type app struct {
 	auditKeep time.Duration
 	// tls, when set, serves HTTPS on the listener (http.tls_cert_file).
 	tls *tls.Config
+	// parts are what a city (city.go) dispatches to, town by town.
+	parts townParts
 }
 
 // newApp wires the service from its configuration and town (every part asks
@@ -116,9 +118,12 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	// of a tap) and the 订阅通知 grants are the user's, whoever serves them,
 	// so they live in the shared store.
 	window := &bot.Window{Store: st}
-
-	tokens := bot.NewTokenSource(bot.TokenConfig{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
+	var tokens bot.Tokens = bot.NewTokenSource(bot.TokenConfig{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 		APIBase: cfg.WeChat.APIBase, Shared: b.shared, Log: log})
+	if b.account != nil {
+		// A town of a city: the one account's token and window.
+		window, tokens = b.account.window, b.account.tokens
+	}
 	sender, err := bot.NewSender(bot.SenderConfig{Tokens: tokens, APIBase: cfg.WeChat.APIBase,
 		Templates: noticeTemplates(cfg.WeChat.Templates), Subscribe: noticeTemplates(cfg.WeChat.Subscribe),
 		PublicBase: cfg.WeChat.PublicBase, Window: window, Log: log})
@@ -225,17 +230,25 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/open311/v2/", (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys, PublicRead: cfg.Open311.PublicRead,
-		Log: log.With("part", "open311")}).Handler())
+	a.parts.open311 = (&open311.Server{Town: town, Store: st, Ledger: ledger, APIKeys: keys, PublicRead: cfg.Open311.PublicRead,
+		Log: log.With("part", "open311")}).Handler()
+	mux.Handle("/open311/v2/", a.parts.open311)
 	pages := pagesServer(cfg, town, ledger, roster, mediaStore, st, tokens, b.shared, log)
 	pages.Simplify = conv.Simplified
+	if b.account != nil {
+		pages.Keys = b.account.pageKeys
+	}
 	if weCom != nil {
 		pages.WeComAuth = weCom.auth
 	}
-	mux.Handle("/wx/", pages.Handler())
-	mux.Handle(media.Path, consoleSrv.Audited(core.AuditViewMedia, "id",
-		&media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log}))
-	mux.Handle("/", consoleSrv.Handler())
+	a.parts.pages = pages.Handler()
+	mux.Handle("/wx/", a.parts.pages)
+	a.parts.media = consoleSrv.Audited(core.AuditViewMedia, "id",
+		&media.Handler{Town: town, Cases: ledger, Media: mediaStore, Staff: consoleSrv.SessionStaff, Log: log})
+	mux.Handle(media.Path, a.parts.media)
+	a.parts.console = consoleSrv.Handler()
+	mux.Handle("/", a.parts.console)
+	a.parts.dialog, a.parts.households, a.parts.roster, a.parts.pagesServer = dialog, households, roster, pages
 	a.handler = mux
 	return a, nil
 }
@@ -353,6 +366,10 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 			a.eraseExpired(ctx)
 		}()
 	}
+	if ln == nil {
+		// A town of a city: the city serves the listener.
+		return a.wait(ctx, cancel, errc, routerDone, &wg)
+	}
 	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
 	var served net.Listener = limited
 	if a.tls != nil {
@@ -383,6 +400,22 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	shutdownCtx, stop := context.WithTimeout(context.Background(), httpDrain)
 	defer stop()
 	srv.Shutdown(shutdownCtx)
+	return a.stopParts(runErr, cancel, routerDone, &wg)
+}
+
+// wait runs until ctx is done or a part fails, then stops the parts: run
+// without a listener of its own.
+func (a *app) wait(ctx context.Context, cancel context.CancelFunc, errc chan error, routerDone chan struct{}, wg *sync.WaitGroup) error {
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	return a.stopParts(runErr, cancel, routerDone, wg)
+}
+
+// stopParts ends what run started once requests are no longer served.
+func (a *app) stopParts(runErr error, cancel context.CancelFunc, routerDone chan struct{}, wg *sync.WaitGroup) error {
 	cancel()
 	<-routerDone
 	wg.Wait()

@@ -50,6 +50,9 @@ type backend struct {
 	background []func(context.Context)
 	// close releases the transport after the router stopped, then the store.
 	close func() error
+	// account, for a town of a city, is what the one official account
+	// shares among the towns; nil for a single town.
+	account *sharedAccount
 }
 
 func openBackend(ctx context.Context, cfg *configs.Config, town *core.Town, instance string, log *slog.Logger) (*backend, error) {

@@ -27,6 +27,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	logs := newLogBuffer(env.Stderr, 100*time.Millisecond)
 	defer logs.Close()
 	log := newLogger(logs, cfg.Log.Format, cfg.Log.Level)
+	if cfg.HasTowns() {
+		return runCity(ctx, cfg, env, log)
+	}
 	town, err := configs.WatchTownFiles(configs.TownFiles{Directory: cfg.Town.Directory,
 		Categories: cfg.Town.Categories, Lexicon: cfg.Town.Lexicon}, log)
 	if err != nil {

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gridbot/bot"
+	"gridbot/configs"
+	"gridbot/core"
+	"gridbot/dialogs"
+	"gridbot/internal/clientaddr"
+	"gridbot/media"
+	"gridbot/metrics"
+	"gridbot/store"
+	"gridbot/store/embedded"
+	valkeystore "gridbot/store/valkey"
+	"gridbot/wxpages"
+)
+
+// A city deployment (README: Towns as tenants) serves several towns from
+// one process, one listener and one official account. Each town is a whole
+// app of its own — store, ledger, dialogs, console, Open311, pages, router,
+// sweeper — wired by the same wire as a single town, so nothing of one town
+// can reach another's data: there is no shared ledger to filter. What the
+// towns share is what the one account is: its access token (two token
+// sources would invalidate each other's), its callback, its
+// customer-service window, and the resident's web-authorised sessions of
+// the pages inside WeChat. The city itself keeps one thing of its own: which
+// town each resident is routed to.
+
+// sharedAccount is what the towns of a city share: the one official
+// account's token, window and pages' sessions.
+type sharedAccount struct {
+	tokens   bot.Tokens
+	window   *bot.Window
+	pageKeys core.Ephemeral
+}
+
+// townParts are the parts of one town's app that the city dispatches to.
+type townParts struct {
+	console, open311, pages, media http.Handler
+	dialog                         *dialogs.Service
+	households                     *core.Households
+	roster                         *core.Roster
+	pagesServer                    *wxpages.Server
+}
+
+// cityTown is one town of a running city.
+type cityTown struct {
+	key, name string
+	source    *configs.TownWatcher
+	app       *app
+}
+
+func (t *cityTown) town() *core.Town { return t.app.book.Town() }
+
+// respond answers m in the town's dialogs. The callback batches the
+// dialog's deferred writes (the session) into the city's store; here they
+// go to the town's own store instead.
+func (t *cityTown) respond(ctx context.Context, m core.Message) (string, error) {
+	ctx, writes := core.WithKeyWrites(ctx)
+	reply, err := t.app.parts.dialog.Respond(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	if ops := writes.Take(); len(ops) > 0 {
+		core.BatchKeys(ctx, t.app.backend.store, ops)
+		for _, op := range ops {
+			if op.Err != nil {
+				return "", fmt.Errorf("town %s: save session: %w", t.key, op.Err)
+			}
+		}
+	}
+	return reply, nil
+}
+
+// city is the running deployment of several towns.
+type city struct {
+	name  string
+	towns []*cityTown
+	byKey map[string]*cityTown
+	// store is the city's own: the residents' routes, the callback's
+	// marks and the window (city.db, or the Valkey keys under city:).
+	store   store.Store
+	blind   core.Blinder
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	proxies clientaddr.Proxies
+	secure  bool
+	// callback is the account's one callback, answered by cityFront.
+	callback *bot.Callback
+}
+
+// runCity is serve for a configuration with towns.
+func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger) error {
+	towns, err := configs.WatchCityTowns(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	if cfg.Admin.Addr != "" {
+		log.Info("the admin listener is not served with towns: back each town's file up with gridbot backup -town KEY while serve is stopped, or copy it")
+	}
+	c, err := openCity(ctx, cfg, towns, instanceName(ln), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// The city's listener is served by an app of no town of its own,
+	// which runs every town's app beside it and stops them after the
+	// listener stops taking requests.
+	front := &app{log: log, handler: c.handler(), maxConns: cfg.HTTP.MaxConns, maxConnsPerAddr: cfg.HTTP.MaxConnsPerAddr,
+		proxies: c.proxies}
+	if front.maxConns == 0 {
+		front.maxConns = defaultMaxConns()
+	}
+	base := "http://" + ln.Addr().String()
+	if cfg.HTTP.TLSCertFile != "" {
+		if front.tls, err = serverTLS(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile, log); err != nil {
+			ln.Close()
+			c.close()
+			return err
+		}
+		base = "https://" + ln.Addr().String()
+	}
+	keys := make([]string, len(c.towns))
+	for i, t := range c.towns {
+		keys[i] = t.key
+		go t.source.Run(ctx, cfg.Town.WatchEvery)
+	}
+	log.Info("gridbot serving a city", "addr", ln.Addr().String(), "city", c.name, "towns", strings.Join(keys, ","),
+		"safe_mode", cfg.WeChat.AESKey != "", "tls", front.tls != nil)
+	if env.Ready != nil {
+		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat"})
+	}
+	return c.run(ctx, front, ln)
+}
+
+// openCity opens the city's store and every town's app.
+func openCity(ctx context.Context, cfg *configs.Config, towns []configs.CityTown, instance string, log *slog.Logger) (*city, error) {
+	keys, err := loadDataKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := clientaddr.Parse(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	st, shared, err := openCityStore(ctx, cfg, keys, log)
+	if err != nil {
+		return nil, err
+	}
+	c := &city{name: cfg.City.Name, byKey: map[string]*cityTown{}, store: st, blind: keys.blinder(),
+		metrics: metrics.New(metrics.Sources{}), log: log, proxies: proxies, secure: cfg.Console.SecureCookies}
+	if c.name == "" {
+		c.name = "本市"
+	}
+	account := &sharedAccount{
+		tokens: bot.NewTokenSource(bot.TokenConfig{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
+			APIBase: cfg.WeChat.APIBase, Shared: shared, Log: log}),
+		window:   &bot.Window{Store: st},
+		pageKeys: st,
+	}
+	for _, t := range towns {
+		tc := cfg.ForTown(t.Entry)
+		tlog := log.With("town", t.Entry.Key)
+		if tc.Store.Kind != "valkey" {
+			if err := os.MkdirAll(filepath.Dir(tc.Store.Path), 0o700); err != nil {
+				c.close()
+				return nil, fmt.Errorf("town %s: %w", t.Entry.Key, err)
+			}
+		}
+		b, err := openBackend(ctx, tc, t.Town.Town(), instance, tlog)
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("town %s: open the store: %w", t.Entry.Key, err)
+		}
+		b.account = account
+		a, err := wire(tc, t.Town, instance, tlog, b)
+		if err != nil {
+			b.close()
+			c.close()
+			return nil, fmt.Errorf("town %s: %w", t.Entry.Key, err)
+		}
+		ct := &cityTown{key: t.Entry.Key, name: t.Entry.Name, source: t.Town, app: a}
+		c.towns = append(c.towns, ct)
+		c.byKey[ct.key] = ct
+	}
+	if c.callback, err = c.wireCallback(cfg, account); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// openCityStore opens what the city keeps apart from its towns: an
+// embedded file beside theirs, or Valkey keys under the city's prefix.
+// shared is where instances share the account's token (nil in process).
+func openCityStore(ctx context.Context, cfg *configs.Config, keys dataKeys, log *slog.Logger) (store.Store, core.Ephemeral, error) {
+	if cfg.Store.Kind == "valkey" {
+		st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
+			DB: cfg.Valkey.DB, Prefix: cfg.Valkey.Prefix + "city:", CasePrefix: "CITY", Sealer: keys.sealer()})
+		if err != nil {
+			return nil, nil, fmt.Errorf("city store: %w", err)
+		}
+		return st, st, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.CityStorePath()), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("city store: %w", err)
+	}
+	st, err := embedded.Open(cfg.CityStorePath(), embedded.Options{CasePrefix: "CITY", Log: log, Sealer: keys.sealer()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("city store: %w", err)
+	}
+	return st, nil, nil
+}
+
+// close releases the towns opened so far and the city's store (a failed
+// start).
+func (c *city) close() {
+	for _, t := range c.towns {
+		t.app.backend.close()
+	}
+	c.store.Close()
+}
+
+// run serves the listener through front and runs every town until ctx is
+// done; the towns stop after the listener has.
+func (c *city) run(ctx context.Context, front *app, ln net.Listener) error {
+	townsCtx, stopTowns := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopTowns()
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.towns))
+	failed := make(chan struct{}, len(c.towns))
+	for i, t := range c.towns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = t.app.run(townsCtx, nil, nil); errs[i] != nil {
+				errs[i] = fmt.Errorf("town %s: %w", t.key, errs[i])
+				failed <- struct{}{}
+			}
+		}()
+	}
+	serveCtx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	go func() {
+		select {
+		case <-failed:
+			stopServe()
+		case <-serveCtx.Done():
+		}
+	}()
+	err := front.serveOnly(serveCtx, ln)
+	stopTowns()
+	wg.Wait()
+	if cerr := c.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close the city store: %w", cerr)
+	}
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// serveOnly serves a's handler on ln until ctx is done, then drains the
+// requests under way: the listener of a city, whose towns run apart.
+func (a *app) serveOnly(ctx context.Context, ln net.Listener) error {
+	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
+	var served net.Listener = limited
+	if a.tls != nil {
+		served = tls.NewListener(limited, a.tls)
+	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout, ConnState: limited.connState,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), httpDrain)
+	defer stop()
+	srv.Shutdown(shutdownCtx)
+	return err
+}
+
+// handler is the city's one listener: the callback for every town, and
+// each request of the console, Open311 and the pages dispatched to the one
+// town it belongs to.
+func (c *city) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/wechat", c.callback)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", c.ready)
+	mux.Handle("GET /metrics", c.metrics.Handler())
+	for _, t := range c.towns {
+		mux.Handle("GET /metrics/towns/"+t.key, t.app.metrics.Handler())
+	}
+	mux.Handle("/open311/v2/", c.open311())
+	mux.Handle("/wx/", http.HandlerFunc(c.pages))
+	mux.HandleFunc("GET /api/towns", c.handleTowns)
+	mux.HandleFunc("POST /api/town", c.handleChooseTown)
+	mux.Handle(media.Path, c.byConsoleTown(func(t *cityTown) http.Handler { return t.app.parts.media }))
+	mux.Handle("/", c.byConsoleTown(func(t *cityTown) http.Handler { return t.app.parts.console }))
+	return mux
+}
+
+// ready answers 200 when every town is ready.
+func (c *city) ready(w http.ResponseWriter, r *http.Request) {
+	for _, t := range c.towns {
+		select {
+		case <-t.app.router.Running():
+		default:
+			http.Error(w, "router not running: "+t.key, http.StatusServiceUnavailable)
+			return
+		}
+		if err := t.app.backend.ping(r.Context()); err != nil {
+			http.Error(w, "store not answering: "+t.key, http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// wireCallback makes the one callback of the account, answering through
+// the city's front.
+func (c *city) wireCallback(cfg *configs.Config, account *sharedAccount) (*bot.Callback, error) {
+	return bot.NewCallback(bot.CallbackConfig{Token: cfg.WeChat.Token, AppID: cfg.WeChat.AppID,
+		AESKey: cfg.WeChat.AESKey, PrevAESKey: cfg.WeChat.PrevAESKey, MaxClockSkew: cfg.WeChat.MaxClockSkew,
+		Responder: &cityFront{city: c}, Dedupe: c.store, Window: account.window, Observe: c.metrics.Callback,
+		Log: c.log.With("part", "city")})
+}
+
+// blindOpenID keys a resident's route by a keyed digest of their openid
+// (HMAC-SM3 with the data keys), or an unkeyed SHA-256 without keys, never
+// the openid itself.
+func (c *city) blindOpenID(openid string) string {
+	if c.blind != nil {
+		return c.blind.Blind(blindRouteDomain, openid)
+	}
+	sum := sha256.Sum256([]byte(blindRouteDomain + "\x00" + openid))
+	return hex.EncodeToString(sum[:])
+}
+
+// blindRouteDomain separates the routes' digests from other blinded values.
+const blindRouteDomain = "city-route"

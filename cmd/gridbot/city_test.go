@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/console"
+	"gridbot/wechatsim"
+)
+
+// cityTownFile writes the second sample town (configs/city/chishui.yaml)
+// with a password for its town admin and the leaders of L02.
+func cityTownFile(t testing.TB, dir string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../configs/city/chishui.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	for _, id := range []string{"cs-gl-L02-a", "cs-gl-L02-b", "town-admin"} {
+		re := regexp.MustCompile(`(\{id: ` + id + `, [^}]*)\}`)
+		text = re.ReplaceAllString(text, "${1}"+strings.ReplaceAll(`, password_hash: "`+string(hash)+`"`, "$", "$$")+"}")
+	}
+	p := filepath.Join(dir, "chishui.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Open311 keys of the two towns in bootCity.
+const (
+	shatangOpen311Key = "shatang-hotline-key-0001"
+	chishuiOpen311Key = "chishui-hotline-key-0001"
+)
+
+// bootCity runs serve through Run on :0 with two towns, shatang (the
+// sample town) and chishui, on one account and one listener.
+func bootCity(t *testing.T, storeCfg string) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	r := &rig{t: t, dataDir: dir, done: make(chan error, 1), log: &testLog{}}
+	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret"})
+	simSrv := httptest.NewServer(r.sim.Handler())
+	t.Cleanup(simSrv.Close)
+	r.api, r.apiURL = r.sim, simSrv.URL
+	if storeCfg == "" {
+		storeCfg = "store:\n  path: " + filepath.Join(dir, "gridbot.db") + "\n"
+	}
+	cfg := fmt.Sprintf(`http:
+  addr: 127.0.0.1:0
+wechat:
+  app_id: wxe2e
+  token: e2etoken
+  api_base: %s
+  public_base: https://grid.example.org
+%sadmin:
+  addr: ""
+log:
+  level: debug
+town:
+  categories: ../../configs/categories.yaml
+city:
+  name: 开平市（测试）
+towns:
+  - key: shatang
+    directory: %s
+    open311_api_keys: ["hotline:%s"]
+  - key: chishui
+    directory: %s
+    open311_api_keys: ["hotline:%s"]
+`, r.apiURL, storeCfg, townFile(t, dir, false), shatangOpen311Key, cityTownFile(t, dir), chishuiOpen311Key)
+	r.cfgPath = filepath.Join(dir, "gridbot.yaml")
+	if err := os.WriteFile(r.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan URLs, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	go func() {
+		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{Stdout: io.Discard, Stderr: r.log,
+			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret", secondFactorEnv(false)},
+			Ready:   func(u URLs) { ready <- u }})
+	}()
+	select {
+	case r.urls = <-ready:
+	case err := <-r.done:
+		t.Fatalf("Run ended before it was ready: %v\n%s", err, r.log)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not become ready")
+	}
+	r.sim.SetCallbackURL(r.urls.WeChat)
+	t.Cleanup(r.shutdown)
+	return r
+}
+
+var anyCaseNumber = regexp.MustCompile(`编号：([A-Z]+\d{12})`)
+
+// fileIn walks a routed resident through the intake, placing the case by a
+// location, and returns the case number.
+func (r *rig) fileIn(openid string, lat, lng float64, place string) string {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	steps := []struct {
+		send func() (string, error)
+		want string
+	}{
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "报事") }, "道路照明"},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "道路照明") }, "描述"},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "村口的路灯一到晚上就不亮") }, "位置"},
+		{func() (string, error) { return r.sim.SendLocation(ctx, openid, lat, lng, "村口") }, place},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "13812345678") }, "确认"},
+		{func() (string, error) { return r.sim.SendText(ctx, openid, "确认") }, "编号："},
+	}
+	var reply string
+	for i, s := range steps {
+		var err error
+		if reply, err = s.send(); err != nil {
+			r.t.Fatalf("step %d: %v", i, err)
+		}
+		if !strings.Contains(reply, s.want) {
+			r.t.Fatalf("step %d: reply %q does not contain %q", i, reply, s.want)
+		}
+	}
+	m := anyCaseNumber.FindStringSubmatch(reply)
+	if m == nil {
+		r.t.Fatalf("no case number in %q", reply)
+	}
+	return m[1]
+}
+
+// loginTown logs user in to town's console, choosing the town first as
+// the login page does.
+func (r *rig) loginTown(town, user string) *staffClient {
+	r.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &staffClient{r: r, http: &http.Client{Jar: jar, Timeout: 5 * time.Second}, base: strings.TrimSuffix(r.urls.Console, "/")}
+	if status := c.post("/api/town", map[string]string{"town": town}, nil); status != 200 {
+		r.t.Fatalf("choose town %s: %d", town, status)
+	}
+	var out map[string]any
+	if status := c.post("/api/login", map[string]string{"username": user, "password": testPassword}, &out); status != 200 {
+		r.t.Fatalf("login %s/%s: %d %v", town, user, status, out)
+	}
+	return c
+}
+
+// cookie is the client's cookie of that name.
+func (c *staffClient) cookie(name string) string {
+	u, _ := url.Parse(c.base)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// raw sends a GET with exactly these cookies (no jar), as an attacker
+// would put them together, and returns the status and body.
+func (r *rig) raw(path string, cookies map[string]string) (int, string) {
+	r.t.Helper()
+	req, _ := http.NewRequest("GET", strings.TrimSuffix(r.urls.Console, "/")+path, nil)
+	for k, v := range cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// open311 asks the city's Open311 endpoint, the key in the form body.
+func (r *rig) open311(method, path, body string) (int, string) {
+	r.t.Helper()
+	req, _ := http.NewRequest(method, strings.TrimSuffix(r.urls.Console, "/")+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Points inside each town's grids: 石桥 (shatang L10) and 大同 (chishui L02).
+const (
+	shatangLat, shatangLng = 22.355, 112.545
+	chishuiLat, chishuiLng = 22.29, 112.47
+)
+
+func TestCityTownsIsolated(t *testing.T) {
+	r := bootCity(t, "")
+	testCityTownsIsolated(t, r)
+}
+
+func testCityTownsIsolated(t *testing.T, r *rig) {
+	// A town's staff are their town's without picking (and their message
+	// opens the account's customer-service window for the push below).
+	if reply := r.say("osample-cs-L02-a", "帮助"); strings.Contains(reply, "请回复序号或镇名") || reply == "" {
+		t.Fatalf("staff asked to pick: %q", reply)
+	}
+	// A new resident is asked to pick, and never met with silence.
+	if reply := r.say("o-res-st", "报事"); !strings.Contains(reply, "1. 沙塘镇") || !strings.Contains(reply, "2. 赤水镇") {
+		t.Fatalf("first message: %q", reply)
+	}
+	if reply := r.say("o-res-st", "随便说点什么"); !strings.Contains(reply, "请回复序号或镇名") {
+		t.Fatalf("unpicked: %q", reply)
+	}
+	if reply := r.say("o-res-st", "1"); !strings.Contains(reply, "已为您选择沙塘镇") {
+		t.Fatalf("pick by number: %q", reply)
+	}
+	stCase := r.fileIn("o-res-st", shatangLat, shatangLng, "石桥")
+	if !strings.HasPrefix(stCase, "ST") {
+		t.Fatalf("shatang's case %s", stCase)
+	}
+	// A location routes a new resident to the town around it.
+	if reply, err := r.sim.SendLocation(context.Background(), "o-res-cs", chishuiLat, chishuiLng, "大同"); err != nil ||
+		!strings.Contains(reply, "已按您的位置为您转到赤水镇") {
+		t.Fatalf("location first: %q %v", reply, err)
+	}
+	r.say("o-res-cs", "取消")
+	csCase := r.fileIn("o-res-cs", chishuiLat, chishuiLng, "大同")
+	if !strings.HasPrefix(csCase, "CS") {
+		t.Fatalf("chishui's case %s", csCase)
+	}
+	// Each town's router pushes its own case to its own leader, through
+	// the one account.
+	r.waitPush("osample-cs-L02-a", csCase)
+	// A location in another town's grids moves a routed resident there.
+	r.say("o-mover", "沙塘")
+	if reply, err := r.sim.SendLocation(context.Background(), "o-mover", chishuiLat, chishuiLng, "大同"); err != nil ||
+		!strings.Contains(reply, "您发送的位置在赤水镇") {
+		t.Fatalf("moved: %q %v", reply, err)
+	}
+	// 切换镇 asks again.
+	if reply := r.say("o-mover", "切换镇"); !strings.Contains(reply, "请重新选择") {
+		t.Fatalf("switch: %q", reply)
+	}
+	if reply := r.say("o-mover", "赤水镇"); !strings.Contains(reply, "已为您选择赤水镇") {
+		t.Fatalf("pick by name: %q", reply)
+	}
+
+	st := r.loginTown("shatang", "town-admin")
+	cs := r.loginTown("chishui", "town-admin")
+	listed := func(c *staffClient) string {
+		var out map[string]any
+		if status := c.get("/api/cases", &out); status != 200 {
+			t.Fatalf("list: %d %v", status, out)
+		}
+		return fmt.Sprint(out)
+	}
+	if l := listed(st); !strings.Contains(l, stCase) || strings.Contains(l, csCase) {
+		t.Fatalf("shatang's list: %s", l)
+	}
+	if l := listed(cs); !strings.Contains(l, csCase) || strings.Contains(l, stCase) {
+		t.Fatalf("chishui's list: %s", l)
+	}
+	// Town A's session against town B's case, through every surface.
+	for _, path := range []string{"/api/cases/" + csCase, "/api/cases.csv", "/api/figures/board", "/api/map"} {
+		status, body := 0, ""
+		req, _ := http.NewRequest("GET", st.base+path, nil)
+		resp, err := st.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, body = resp.StatusCode, string(b)
+		if strings.Contains(body, csCase) || (path == "/api/cases/"+csCase && status != 404) {
+			t.Fatalf("shatang's session on %s: %d %s", path, status, body)
+		}
+	}
+	if status := st.post("/api/cases/"+csCase+"/accept", map[string]string{}, nil); status != 404 {
+		t.Fatalf("shatang acting on chishui's case: %d", status)
+	}
+	// The session cookie of A with the town cookie forged to B finds no
+	// session in B; a town that does not exist, or none, finds nothing.
+	stSession := st.cookie(console.SessionCookie)
+	for _, town := range []string{"chishui", "nosuch", "", "../chishui", "CHISHUI"} {
+		cookies := map[string]string{console.SessionCookie: stSession}
+		if town != "" {
+			cookies[TownCookie] = town
+		}
+		for _, path := range []string{"/api/me", "/api/cases", "/api/cases/" + csCase, "/api/cases/" + stCase, "/api/cases.csv"} {
+			if status, body := r.raw(path, cookies); status != 401 || strings.Contains(body, csCase) || strings.Contains(body, stCase) {
+				t.Fatalf("shatang's session with town %q on %s: %d %s", town, path, status, body)
+			}
+		}
+	}
+	// The choice of town takes only towns of the city.
+	if status := st.post("/api/town", map[string]string{"town": "nosuch"}, nil); status != 400 {
+		t.Fatalf("choose an unknown town: %d", status)
+	}
+	if status, _ := r.raw("/api/towns", nil); status != 200 {
+		t.Fatalf("towns: %d", status)
+	}
+
+	// Open311: jurisdiction_id chooses the town, each with its own keys.
+	if status, body := r.open311("GET", "/open311/v2/services.json", ""); status != 400 || !strings.Contains(body, "jurisdiction_id") {
+		t.Fatalf("no jurisdiction: %d %s", status, body)
+	}
+	if status, _ := r.open311("GET", "/open311/v2/services.json?jurisdiction_id=nosuch", "api_key="+shatangOpen311Key); status != 404 {
+		t.Fatalf("unknown jurisdiction: %d", status)
+	}
+	if status, _ := r.open311("GET", "/open311/v2/requests.json?jurisdiction_id=chishui", "api_key="+shatangOpen311Key); status != 403 {
+		t.Fatalf("shatang's key on chishui: %d", status)
+	}
+	if status, body := r.open311("GET", "/open311/v2/requests.json?jurisdiction_id=chishui", "api_key="+chishuiOpen311Key); status != 200 ||
+		!strings.Contains(body, csCase) || strings.Contains(body, stCase) {
+		t.Fatalf("chishui's requests: %d %s", status, body)
+	}
+	if status, body := r.open311("GET", "/open311/v2/requests/"+stCase+".json?jurisdiction_id=chishui", "api_key="+chishuiOpen311Key); status != 404 || strings.Contains(body, stCase+`"`) {
+		t.Fatalf("shatang's case through chishui: %d %s", status, body)
+	}
+	if status, body := r.open311("GET", "/open311/v2/requests.json", "jurisdiction_id=shatang&api_key="+shatangOpen311Key); status != 200 ||
+		!strings.Contains(body, stCase) || strings.Contains(body, csCase) {
+		t.Fatalf("shatang's requests, jurisdiction in the body: %d %s", status, body)
+	}
+	// The pages inside WeChat: a case's page goes to its own town, and a
+	// number of no town is nobody's.
+	if status, _ := r.raw("/wx/api/cases/XX202601010001", nil); status != 404 {
+		t.Fatalf("a page of no town: %d", status)
+	}
+	// Each town keeps its own file.
+	for _, key := range []string{"shatang", "chishui"} {
+		if _, err := os.Stat(filepath.Join(r.dataDir, "towns", key+".db")); err != nil {
+			t.Fatalf("town %s's store: %v", key, err)
+		}
+	}
+	if bytes.Contains([]byte(r.log.String()), []byte("o-res-st")) {
+		t.Fatal("an openid reached the log")
+	}
+}

@@ -1,0 +1,203 @@
+package configs
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// TownEntry is one town of a city deployment (the towns: list): several
+// towns served by one process, one listener and one official account, each
+// with its own directory, categories, staff, calendar and ledger.
+type TownEntry struct {
+	// Key names the town in URLs, cookies, file names and store keys: a
+	// lowercase ASCII slug (a-z, 0-9, -), starting with a letter.
+	Key string `koanf:"key"`
+	// Name is what residents and staff read (the town picker); empty is
+	// the directory's own town.name.
+	Name string `koanf:"name"`
+	// Directory, Categories and Lexicon are the town's files, as
+	// town.directory, town.categories and town.lexicon are for a single
+	// town; an empty Categories or Lexicon takes the town: setting.
+	Directory  string `koanf:"directory"`
+	Categories string `koanf:"categories"`
+	Lexicon    string `koanf:"lexicon"`
+	// Open311APIKeys are the town's own Open311 keys ("channel:key"); a
+	// key opens its town only.
+	Open311APIKeys []string `koanf:"open311_api_keys"`
+}
+
+// townEntryKeys are the keys a towns: entry may hold.
+var townEntryKeys = []string{"key", "name", "directory", "categories", "lexicon", "open311_api_keys"}
+
+// MaxTowns bounds a city's towns (Guangdong's largest prefecture has well
+// under a hundred).
+const MaxTowns = 200
+
+// HasTowns reports whether the configuration lists towns (a city deployment).
+func (c *Config) HasTowns() bool { return len(c.Towns) > 0 }
+
+// checkTownEntries refuses an entry of the towns: list that is not a map
+// of known keys: a typo there would otherwise be silently ignored.
+func checkTownEntries(raw any) error {
+	if raw == nil {
+		return nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return fmt.Errorf("config towns: want a list of {key, name, directory, categories, lexicon}")
+	}
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return fmt.Errorf("config towns[%d]: want {key, name, directory, categories, lexicon}", i)
+		}
+		var unknown []string
+		for k := range m {
+			if !slices.Contains(townEntryKeys, k) {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			sort.Strings(unknown)
+			return fmt.Errorf("config towns[%d]: unknown key %s (want %s)", i, strings.Join(unknown, ", "), strings.Join(townEntryKeys, ", "))
+		}
+	}
+	return nil
+}
+
+// validTownKey reports whether key is a town's slug: 1-32 of a-z, 0-9 and
+// -, starting with a letter, not ending with -.
+func validTownKey(key string) bool {
+	if key == "" || len(key) > 32 || key[0] < 'a' || key[0] > 'z' || strings.HasSuffix(key, "-") {
+		return false
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validateTowns checks the towns: list: slugs, no key twice, the files
+// named, each town's Open311 keys, and the settings a city cannot share.
+func (c *Config) validateTowns() error {
+	if len(c.Towns) == 0 {
+		return nil
+	}
+	if len(c.Towns) > MaxTowns {
+		return fmt.Errorf("config towns: %d towns, at most %d", len(c.Towns), MaxTowns)
+	}
+	seen := map[string]int{}
+	apiKeys := map[string]string{}
+	for i, t := range c.Towns {
+		if !validTownKey(t.Key) {
+			return fmt.Errorf("config towns[%d].key %q: want a lowercase slug of a-z, 0-9 and - (e.g. shatang), starting with a letter, at most 32", i, t.Key)
+		}
+		if j, dup := seen[t.Key]; dup {
+			return fmt.Errorf("config towns[%d].key %q: already the key of towns[%d]", i, t.Key, j)
+		}
+		seen[t.Key] = i
+		if t.Directory == "" {
+			return fmt.Errorf("config towns[%d] (%s).directory: required", i, t.Key)
+		}
+		keys, err := open311Keys(t.Open311APIKeys, fmt.Sprintf("towns[%d] (%s).open311_api_keys", i, t.Key))
+		if err != nil {
+			return err
+		}
+		for k := range keys {
+			if other, dup := apiKeys[k]; dup {
+				return fmt.Errorf("config towns[%d] (%s).open311_api_keys: a key of %s too; each town's keys are its own", i, t.Key, other)
+			}
+			apiKeys[k] = t.Key
+		}
+	}
+	if len(c.Open311.APIKeys) > 0 {
+		return fmt.Errorf("config open311.api_keys: with towns, give each town its own under towns[].open311_api_keys")
+	}
+	if c.WeCom.CorpID != "" {
+		return fmt.Errorf("config wecom.corp_id: WeCom is not yet served with towns; leave it empty in a city deployment")
+	}
+	return nil
+}
+
+// TownFilesOf is the files of town i of the towns: list, the town:
+// settings filling what the entry leaves empty.
+func (c *Config) TownFilesOf(t TownEntry) TownFiles {
+	f := TownFiles{Directory: t.Directory, Categories: t.Categories, Lexicon: t.Lexicon}
+	if f.Categories == "" {
+		f.Categories = c.Town.Categories
+	}
+	if f.Lexicon == "" {
+		f.Lexicon = c.Town.Lexicon
+	}
+	return f
+}
+
+// ForTown is the configuration one town of a city runs with: its files,
+// its own store (an embedded file under towns/ beside store.path, or its
+// own Valkey keys), its own media folder and its own Open311 keys; every
+// other setting is the city's.
+func (c *Config) ForTown(t TownEntry) *Config {
+	tc := *c
+	tc.Towns = nil
+	f := c.TownFilesOf(t)
+	tc.Town.Directory, tc.Town.Categories, tc.Town.Lexicon = f.Directory, f.Categories, f.Lexicon
+	dir := filepath.Dir(c.Store.Path)
+	tc.Store.Path = filepath.Join(dir, "towns", t.Key+".db")
+	media := c.Media.Dir
+	if media == "" {
+		media = filepath.Join(dir, "media")
+	}
+	tc.Media.Dir = filepath.Join(media, t.Key)
+	// Until the store takes a hash tag of its own, a town's Valkey keys
+	// are told apart by their prefix.
+	tc.Valkey.Prefix = c.Valkey.Prefix + "town:" + t.Key + ":"
+	tc.Open311.APIKeys = t.Open311APIKeys
+	return &tc
+}
+
+// CityStorePath is the embedded file of what belongs to the city, not a
+// town: which town each resident is routed to, and what the one official
+// account keeps (callback marks, the customer-service window).
+func (c *Config) CityStorePath() string {
+	return filepath.Join(filepath.Dir(c.Store.Path), "city.db")
+}
+
+// CityTown is one loaded town of a city.
+type CityTown struct {
+	Entry TownEntry
+	Town  *TownWatcher
+}
+
+// WatchCityTowns loads every town of the towns: list and checks what only
+// the files tell: no two towns share a case number prefix (case numbers
+// must name their town), nor a name.
+func WatchCityTowns(c *Config, log *slog.Logger) ([]CityTown, error) {
+	out := make([]CityTown, 0, len(c.Towns))
+	prefixes, names := map[string]string{}, map[string]string{}
+	for i, e := range c.Towns {
+		w, err := WatchTownFiles(c.TownFilesOf(e), log.With("town", e.Key))
+		if err != nil {
+			return nil, fmt.Errorf("config towns[%d] (%s): %w", i, e.Key, err)
+		}
+		t := w.Town()
+		if e.Name == "" {
+			e.Name = t.Name
+		}
+		if other, dup := prefixes[t.CasePrefix]; dup {
+			return nil, fmt.Errorf("config towns[%d] (%s): case_prefix %q is %s's too; each town's case numbers need their own", i, e.Key, t.CasePrefix, other)
+		}
+		prefixes[t.CasePrefix] = e.Key
+		if other, dup := names[e.Name]; dup {
+			return nil, fmt.Errorf("config towns[%d] (%s): name %q is %s's too; residents pick their town by name", i, e.Key, e.Name, other)
+		}
+		names[e.Name] = e.Key
+		out = append(out, CityTown{Entry: e, Town: w})
+	}
+	return out, nil
+}
