@@ -308,13 +308,14 @@ func runExport(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	sinceText := fs.String("since", "", "first day (2026-11-01, in the town's time zone) or RFC 3339 time")
 	untilText := fs.String("until", "", "end, exclusive (default: now)")
 	out := fs.String("o", "", "output file (default: standard output)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, town, _, err := openConfigured(ctx, *configPath, env, "gridbot-export")
+	b, town, _, err := openConfiguredTown(ctx, *configPath, *townKey, env, "gridbot-export")
 	if err != nil {
 		return fmt.Errorf("export: %w (with the embedded store, export from a backup while serve runs)", err)
 	}

@@ -192,8 +192,17 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 // they name, for the commands that work on a store outside serve (staff,
 // export). The caller closes the backend.
 func openConfigured(ctx context.Context, configPath string, env Env, name string) (*backend, *core.Town, *configs.Config, error) {
+	return openConfiguredTown(ctx, configPath, "", env, name)
+}
+
+// openConfiguredTown is openConfigured for one town of a city (-town KEY);
+// townKey is "" for a configuration without towns.
+func openConfiguredTown(ctx context.Context, configPath, townKey string, env Env, name string) (*backend, *core.Town, *configs.Config, error) {
 	cfg, err := configs.Load(configPath, env.Environ)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg, err = townConfig(cfg, townKey); err != nil {
 		return nil, nil, nil, err
 	}
 	town, err := configs.LoadTownFiles(configs.TownFiles{Directory: cfg.Town.Directory,

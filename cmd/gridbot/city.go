@@ -363,3 +363,31 @@ func (c *city) blindOpenID(openid string) string {
 
 // blindRouteDomain separates the routes' digests from other blinded values.
 const blindRouteDomain = "city-route"
+
+// townConfig is the configuration of the town a store command works on:
+// cfg itself without towns, the named town's (-town KEY) with them.
+func townConfig(cfg *configs.Config, key string) (*configs.Config, error) {
+	if !cfg.HasTowns() {
+		if key != "" {
+			return nil, fmt.Errorf("-town %s: the configuration lists no towns", key)
+		}
+		return cfg, nil
+	}
+	keys := make([]string, len(cfg.Towns))
+	for i, t := range cfg.Towns {
+		keys[i] = t.Key
+		if t.Key == key {
+			tc := cfg.ForTown(t)
+			if tc.Store.Kind != "valkey" {
+				if err := os.MkdirAll(filepath.Dir(tc.Store.Path), 0o700); err != nil {
+					return nil, err
+				}
+			}
+			return tc, nil
+		}
+	}
+	if key == "" {
+		return nil, fmt.Errorf("the configuration lists towns: name one with -town (%s)", strings.Join(keys, ", "))
+	}
+	return nil, fmt.Errorf("-town %s: not a town of the configuration (%s)", key, strings.Join(keys, ", "))
+}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/console"
+	"gridbot/internal/valkeytest"
 	"gridbot/wechatsim"
 )
 
@@ -214,10 +215,41 @@ const (
 
 func TestCityTownsIsolated(t *testing.T) {
 	r := bootCity(t, "")
-	testCityTownsIsolated(t, r)
+	stCase, csCase := testCityTownsIsolated(t, r, true)
+	r.shutdown()
+	// The store commands take the town: its own file, nothing of another.
+	out := filepath.Join(r.dataDir, "export.json")
+	env := Env{Stdout: io.Discard, Stderr: io.Discard, Environ: []string{}}
+	since := time.Now().AddDate(0, 0, -2).Format("2006-01-02")
+	if err := Run(context.Background(), []string{"export", "-config", r.cfgPath, "-since", since, "-o", out}, env); err == nil ||
+		!strings.Contains(err.Error(), "-town (shatang, chishui)") {
+		t.Fatalf("export without -town: %v", err)
+	}
+	if err := Run(context.Background(), []string{"export", "-config", r.cfgPath, "-town", "nosuch", "-since", since, "-o", out}, env); err == nil {
+		t.Fatal("export of an unknown town")
+	}
+	if err := Run(context.Background(), []string{"export", "-config", r.cfgPath, "-town", "chishui", "-since", since, "-o", out}, env); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(raw), csCase) || strings.Contains(string(raw), stCase) {
+		t.Fatalf("chishui's export: %v %.300s", err, raw)
+	}
 }
 
-func testCityTownsIsolated(t *testing.T, r *rig) {
+// The same on Valkey: each town under keys of its own, the routes under
+// the city's.
+func TestCityTownsIsolatedOnValkey(t *testing.T) {
+	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
+	dir := t.TempDir()
+	r := bootCity(t, fmt.Sprintf("store:\n  kind: valkey\n  path: %s\nvalkey:\n  addr: [%s]\n  prefix: %q\n  claim_idle: 2s\n",
+		filepath.Join(dir, "gridbot.db"), addr, prefix))
+	if st, cs := testCityTownsIsolated(t, r, false); st == "" || cs == "" {
+		t.Fatal("no cases")
+	}
+}
+
+func testCityTownsIsolated(t *testing.T, r *rig, embedded bool) (stCase, csCase string) {
 	// A town's staff are their town's without picking (and their message
 	// opens the account's customer-service window for the push below).
 	if reply := r.say("osample-cs-L02-a", "帮助"); strings.Contains(reply, "请回复序号或镇名") || reply == "" {
@@ -233,7 +265,7 @@ func testCityTownsIsolated(t *testing.T, r *rig) {
 	if reply := r.say("o-res-st", "1"); !strings.Contains(reply, "已为您选择沙塘镇") {
 		t.Fatalf("pick by number: %q", reply)
 	}
-	stCase := r.fileIn("o-res-st", shatangLat, shatangLng, "石桥")
+	stCase = r.fileIn("o-res-st", shatangLat, shatangLng, "石桥")
 	if !strings.HasPrefix(stCase, "ST") {
 		t.Fatalf("shatang's case %s", stCase)
 	}
@@ -243,7 +275,7 @@ func testCityTownsIsolated(t *testing.T, r *rig) {
 		t.Fatalf("location first: %q %v", reply, err)
 	}
 	r.say("o-res-cs", "取消")
-	csCase := r.fileIn("o-res-cs", chishuiLat, chishuiLng, "大同")
+	csCase = r.fileIn("o-res-cs", chishuiLat, chishuiLng, "大同")
 	if !strings.HasPrefix(csCase, "CS") {
 		t.Fatalf("chishui's case %s", csCase)
 	}
@@ -347,6 +379,9 @@ func testCityTownsIsolated(t *testing.T, r *rig) {
 	}
 	// Each town keeps its own file.
 	for _, key := range []string{"shatang", "chishui"} {
+		if !embedded {
+			break
+		}
 		if _, err := os.Stat(filepath.Join(r.dataDir, "towns", key+".db")); err != nil {
 			t.Fatalf("town %s's store: %v", key, err)
 		}
@@ -354,4 +389,5 @@ func testCityTownsIsolated(t *testing.T, r *rig) {
 	if bytes.Contains([]byte(r.log.String()), []byte("o-res-st")) {
 		t.Fatal("an openid reached the log")
 	}
+	return stCase, csCase
 }

@@ -60,6 +60,7 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("staff "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	id := fs.String("id", "", "add: the login")
 	name := fs.String("name", "", "add: the person's name")
 	role := fs.String("role", "", "add: town, village, department or grid; or sysadmin, auditor, security (三权分立)")
@@ -89,7 +90,7 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 		plain = p
 	}
 
-	b, town, cfg, err := openConfigured(ctx, *configPath, env, "gridbot-staff")
+	b, town, cfg, err := openConfiguredTown(ctx, *configPath, *townKey, env, "gridbot-staff")
 	if err != nil {
 		return fmt.Errorf("staff %s: %w (is gridbot serve running on the embedded store?)", cmd, err)
 	}
