@@ -154,12 +154,27 @@ func (c *Config) ForTown(t TownEntry) *Config {
 		media = filepath.Join(dir, "media")
 	}
 	tc.Media.Dir = filepath.Join(media, t.Key)
-	// Until the store takes a hash tag of its own, a town's Valkey keys
-	// are told apart by their prefix.
+	// On Valkey a town's ledger and streams take a hash tag of their own,
+	// so a cluster spreads the towns over its masters; its records and
+	// short-lived keys, which no tag covers, a prefix of their own.
+	tc.Valkey.Tag = CityValkeyTag + ":" + t.Key
 	tc.Valkey.Prefix = c.Valkey.Prefix + "town:" + t.Key + ":"
 	tc.Open311.APIKeys = t.Open311APIKeys
+	// No town serves the admin listener (online backup): a town's file is
+	// copied with serve stopped.
+	tc.Admin.Addr = ""
 	return &tc
 }
+
+// CityValkeyTag starts the hash tags of a city's towns (gb:<key>) and of
+// the city's own keys (gb:city).
+const CityValkeyTag = "gb"
+
+// CityValkeyPrefix starts the city's own Valkey keys.
+func (c *Config) CityValkeyPrefix() string { return c.Valkey.Prefix + "city:" }
+
+// CityValkeyTagOwn is the hash tag of the city's own keys.
+const CityValkeyTagOwn = CityValkeyTag + ":city"
 
 // CityStorePath is the embedded file of what belongs to the city, not a
 // town: which town each resident is routed to, and what the one official

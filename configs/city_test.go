@@ -31,7 +31,7 @@ func TestSampleCityLoads(t *testing.T) {
 	}
 	// Each town its own file and media folder, beside the city's.
 	a, b := c.ForTown(c.Towns[0]), c.ForTown(c.Towns[1])
-	if a.Store.Path == b.Store.Path || a.Media.Dir == b.Media.Dir || a.Valkey.Prefix == b.Valkey.Prefix ||
+	if a.Store.Path == b.Store.Path || a.Media.Dir == b.Media.Dir || a.Valkey.Prefix == b.Valkey.Prefix || a.Valkey.Tag != "gb:shatang" ||
 		a.Store.Path != filepath.Join("data", "city", "towns", "shatang.db") || a.HasTowns() ||
 		a.Town.Categories != "configs/categories.yaml" || c.CityStorePath() != filepath.Join("data", "city", "city.db") {
 		t.Fatalf("per town: %+v / %+v", a.Store, b.Store)

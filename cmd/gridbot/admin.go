@@ -157,6 +157,7 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	out := fs.String("o", "", "the backup file to write")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -165,6 +166,9 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	}
 	cfg, err := configs.Load(*configPath, env.Environ)
 	if err != nil {
+		return err
+	}
+	if cfg, err = townConfig(cfg, *townKey); err != nil {
 		return err
 	}
 	if cfg.Store.Kind != "embedded" {
@@ -250,6 +254,7 @@ func runRestore(_ context.Context, args []string, env Env) error {
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	in := fs.String("i", "", "the backup file to restore")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -258,6 +263,9 @@ func runRestore(_ context.Context, args []string, env Env) error {
 	}
 	cfg, err := configs.Load(*configPath, env.Environ)
 	if err != nil {
+		return err
+	}
+	if cfg, err = townConfig(cfg, *townKey); err != nil {
 		return err
 	}
 	if cfg.Store.Kind != "embedded" {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valkey-io/valkey-go"
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/console"
@@ -235,6 +236,13 @@ func TestCityTownsIsolated(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), csCase) || strings.Contains(string(raw), stCase) {
 		t.Fatalf("chishui's export: %v %.300s", err, raw)
 	}
+	backup := filepath.Join(r.dataDir, "chishui-backup.db")
+	if err := Run(context.Background(), []string{"backup", "-config", r.cfgPath, "-town", "chishui", "-o", backup}, env); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), []string{"backup", "-config", r.cfgPath, "-o", backup}, env); err == nil {
+		t.Fatal("a city's backup without -town")
+	}
 }
 
 // The same on Valkey: each town under keys of its own, the routes under
@@ -244,8 +252,23 @@ func TestCityTownsIsolatedOnValkey(t *testing.T) {
 	dir := t.TempDir()
 	r := bootCity(t, fmt.Sprintf("store:\n  kind: valkey\n  path: %s\nvalkey:\n  addr: [%s]\n  prefix: %q\n  claim_idle: 2s\n",
 		filepath.Join(dir, "gridbot.db"), addr, prefix))
-	if st, cs := testCityTownsIsolated(t, r, false); st == "" || cs == "" {
-		t.Fatal("no cases")
+	st, cs := testCityTownsIsolated(t, r, false)
+	// Each town's case under its own hash tag and prefix; the routes
+	// under the city's.
+	client, err := valkey.NewClient(valkey.ClientOption{InitAddress: []string{addr}, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	for key, pattern := range map[string]string{
+		"shatang": prefix + "town:shatang:{gb:shatang}:case:" + st,
+		"chishui": prefix + "town:chishui:{gb:chishui}:case:" + cs,
+		"routes":  prefix + "city:rec:" + nsCityRoutes + "*",
+	} {
+		keys, err := client.Do(context.Background(), client.B().Keys().Pattern(pattern).Build()).AsStrSlice()
+		if err != nil || len(keys) == 0 {
+			t.Fatalf("%s: no key %s: %v", key, pattern, err)
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ func runFill(ctx context.Context, args []string, env Env) error {
 	years := fs.Int("years", 3, "years the cases are spread over, up to now")
 	seed := fs.Uint64("seed", 1, "the same seed writes the same history")
 	workers := fs.Int("workers", 16, "cases written at once")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,6 +35,9 @@ func runFill(ctx context.Context, args []string, env Env) error {
 	}
 	cfg, err := configs.Load(*configPath, env.Environ)
 	if err != nil {
+		return fmt.Errorf("fill: %w", err)
+	}
+	if cfg, err = townConfig(cfg, *townKey); err != nil {
 		return fmt.Errorf("fill: %w", err)
 	}
 	town, err := configs.LoadTown(cfg.Town.Directory, cfg.Town.Categories)

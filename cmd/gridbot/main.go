@@ -79,6 +79,9 @@ usage:
   gridbot keys new|rotate -file FILE | reseal [-config FILE]
                                    the data keys that seal personal data at rest (SM4): a new
                                    key file, a new key on top, old data sealed with the newest
+
+A configuration with towns: (a city) serves them all with serve; export, staff, backup, restore
+and fill then take -town KEY.
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
