@@ -42,28 +42,71 @@ func (c *Config) HasTowns() bool { return len(c.Towns) > 0 }
 
 // checkTownEntries refuses an entry of the towns: list that is not a map
 // of known keys: a typo there would otherwise be silently ignored.
-func checkTownEntries(raw any) error {
+func checkTownEntries(raw any) error { return checkListEntries("towns", raw, townEntryKeys) }
+
+// checkListEntries refuses an entry of the list setting name that is not a
+// map of the keys known.
+func checkListEntries(name string, raw any, known []string) error {
 	if raw == nil {
 		return nil
 	}
 	list, ok := raw.([]any)
 	if !ok {
-		return fmt.Errorf("config towns: want a list of {key, name, directory, categories, lexicon}")
+		return fmt.Errorf("config %s: want a list of {%s}", name, strings.Join(known, ", "))
 	}
 	for i, item := range list {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return fmt.Errorf("config towns[%d]: want {key, name, directory, categories, lexicon}", i)
+			return fmt.Errorf("config %s[%d]: want {%s}", name, i, strings.Join(known, ", "))
 		}
 		var unknown []string
 		for k := range m {
-			if !slices.Contains(townEntryKeys, k) {
+			if !slices.Contains(known, k) {
 				unknown = append(unknown, k)
 			}
 		}
 		if len(unknown) > 0 {
 			sort.Strings(unknown)
-			return fmt.Errorf("config towns[%d]: unknown key %s (want %s)", i, strings.Join(unknown, ", "), strings.Join(townEntryKeys, ", "))
+			return fmt.Errorf("config %s[%d]: unknown key %s (want %s)", name, i, strings.Join(unknown, ", "), strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// CityStaffEntry is one of the city's own staff (city.staff): they log in
+// to the city's figures at /city/, never to a town's console.
+type CityStaffEntry struct {
+	ID   string `koanf:"id"`
+	Name string `koanf:"name"`
+	// PasswordHash is bcrypt (gridbot staff hash-password).
+	PasswordHash string `koanf:"password_hash"`
+}
+
+var cityStaffKeys = []string{"id", "name", "password_hash"}
+
+// validateCityStaff checks city.staff: only with towns, each with a login
+// of its own and a bcrypt hash.
+func (c *Config) validateCityStaff() error {
+	if len(c.City.Staff) == 0 {
+		return nil
+	}
+	if len(c.Towns) == 0 {
+		return fmt.Errorf("config city.staff: only with towns")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.City.Staff {
+		if !validTownKey(strings.ReplaceAll(s.ID, "_", "-")) {
+			return fmt.Errorf("config city.staff[%d].id %q: want a login of a-z, 0-9, - and _, starting with a letter", i, s.ID)
+		}
+		if seen[s.ID] {
+			return fmt.Errorf("config city.staff[%d].id %q: twice", i, s.ID)
+		}
+		seen[s.ID] = true
+		if strings.TrimSpace(s.Name) == "" {
+			return fmt.Errorf("config city.staff[%d] (%s).name: required", i, s.ID)
+		}
+		if !strings.HasPrefix(s.PasswordHash, "$2") {
+			return fmt.Errorf("config city.staff[%d] (%s).password_hash: want a bcrypt hash (gridbot staff hash-password)", i, s.ID)
 		}
 	}
 	return nil
@@ -86,6 +129,9 @@ func validTownKey(key string) bool {
 // validateTowns checks the towns: list: slugs, no key twice, the files
 // named, each town's Open311 keys, and the settings a city cannot share.
 func (c *Config) validateTowns() error {
+	if err := c.validateCityStaff(); err != nil {
+		return err
+	}
 	if len(c.Towns) == 0 {
 		return nil
 	}

@@ -88,6 +88,21 @@ func TestCityConfigErrors(t *testing.T) {
 			}
 		})
 	}
+	for _, tc := range []struct{ staff, want string }{
+		{"  staff:\n    - {id: Viewer, name: 甲, password_hash: \"$2a$10$x\"}\n", "city.staff[0].id"},
+		{"  staff:\n    - {id: viewer, name: 甲, password_hash: plain}\n", "bcrypt"},
+		{"  staff:\n    - {id: viewer, password_hash: \"$2a$10$x\"}\n", "name: required"},
+		{"  staff:\n    - {id: viewer, name: 甲, password_hash: \"$2a$10$x\"}\n    - {id: viewer, name: 乙, password_hash: \"$2a$10$x\"}\n", "twice"},
+		{"  staff:\n    - {id: viewer, name: 甲, password: x}\n", "unknown key password"},
+	} {
+		if _, err := Load(writeFile(t, head+"  - {key: jia, directory: "+a+"}\ncity:\n"+tc.staff), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("city staff %q: %v", tc.staff, err)
+		}
+	}
+	if _, err := Load(writeFile(t, "city:\n  staff:\n    - {id: viewer, name: 甲, password_hash: \"$2a$10$x\"}\n"), nil); err == nil ||
+		!strings.Contains(err.Error(), "only with towns") {
+		t.Fatalf("city staff without towns: %v", err)
+	}
 	if _, err := Load(writeFile(t, head+"  - {key: jia, directory: "+a+"}\nopen311:\n  api_keys: [\"hotline:0123456789abcdef\"]\n"), nil); err == nil ||
 		!strings.Contains(err.Error(), "towns[].open311_api_keys") {
 		t.Fatalf("city-wide open311 keys: %v", err)

@@ -243,6 +243,9 @@ type Config struct {
 	// City names the city of a deployment with towns.
 	City struct {
 		Name string `koanf:"name"`
+		// Staff are the city's own (市级): every town's figures rolled
+		// up, read only (core.RoleCity).
+		Staff []CityStaffEntry `koanf:"staff"`
 	} `koanf:"city"`
 }
 
@@ -352,6 +355,7 @@ func Defaults() map[string]any {
 		"log.level":                     "info",
 		"towns":                         []any{},
 		"city.name":                     "",
+		"city.staff":                    []any{},
 	}
 }
 
@@ -378,6 +382,9 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 		if unknown := unknownKeys(fileK.Keys(), known); len(unknown) > 0 {
 			return nil, fmt.Errorf("config file %s: unknown key %s", path, strings.Join(unknown, ", "))
+		}
+		if err := checkListEntries("city.staff", fileK.Get("city.staff"), cityStaffKeys); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 		if err := checkTownEntries(fileK.Get("towns")); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", path, err)

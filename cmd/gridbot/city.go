@@ -101,6 +101,8 @@ type city struct {
 	secure  bool
 	// callback is the account's one callback, answered by cityFront.
 	callback *bot.Callback
+	// cityStaff serves the city's own view of its towns' figures.
+	cityStaff *cityStaff
 }
 
 // runCity is serve for a configuration with towns.
@@ -201,6 +203,7 @@ func openCity(ctx context.Context, cfg *configs.Config, towns []configs.CityTown
 		c.towns = append(c.towns, ct)
 		c.byKey[ct.key] = ct
 	}
+	c.cityStaff = newCityStaff(c, cfg)
 	if c.callback, err = c.wireCallback(cfg, account); err != nil {
 		c.close()
 		return nil, err
@@ -317,6 +320,7 @@ func (c *city) handler() http.Handler {
 	}
 	mux.Handle("/open311/v2/", c.open311())
 	mux.Handle("/wx/", http.HandlerFunc(c.pages))
+	c.cityStaff.routes(mux)
 	mux.HandleFunc("GET /api/towns", c.handleTowns)
 	mux.HandleFunc("POST /api/town", c.handleChooseTown)
 	mux.Handle(media.Path, c.byConsoleTown(func(t *cityTown) http.Handler { return t.app.parts.media }))

@@ -48,6 +48,15 @@ func cityTownFile(t testing.TB, dir string) string {
 	return p
 }
 
+// cityStaffHash is testPassword's hash, for the city's staff.
+func cityStaffHash(t testing.TB) string {
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(hash)
+}
+
 // Open311 keys of the two towns in bootCity.
 const (
 	shatangOpen311Key = "shatang-hotline-key-0001"
@@ -82,6 +91,8 @@ town:
   categories: ../../configs/categories.yaml
 city:
   name: 开平市（测试）
+  staff:
+    - {id: city-viewer, name: 市级查看员, password_hash: "%s"}
 towns:
   - key: shatang
     directory: %s
@@ -89,7 +100,7 @@ towns:
   - key: chishui
     directory: %s
     open311_api_keys: ["hotline:%s"]
-`, r.apiURL, storeCfg, townFile(t, dir, false), shatangOpen311Key, cityTownFile(t, dir), chishuiOpen311Key)
+`, r.apiURL, storeCfg, cityStaffHash(t), townFile(t, dir, false), shatangOpen311Key, cityTownFile(t, dir), chishuiOpen311Key)
 	r.cfgPath = filepath.Join(dir, "gridbot.yaml")
 	if err := os.WriteFile(r.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -409,8 +420,80 @@ func testCityTownsIsolated(t *testing.T, r *rig, embedded bool) (stCase, csCase 
 			t.Fatalf("town %s's store: %v", key, err)
 		}
 	}
+	testCityView(t, r, st)
 	if bytes.Contains([]byte(r.log.String()), []byte("o-res-st")) {
 		t.Fatal("an openid reached the log")
 	}
 	return stCase, csCase
+}
+
+// testCityView: the city's staff read every town's figures and drill down
+// into one; a town's session opens nothing of the city's view, nor the city's
+// session anything of a town's console.
+func testCityView(t *testing.T, r *rig, townClient *staffClient) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &staffClient{r: r, http: &http.Client{Jar: jar, Timeout: 5 * time.Second}, base: strings.TrimSuffix(r.urls.Console, "/")}
+	if status := c.get("/city/api/figures", nil); status != 401 {
+		t.Fatalf("figures before login: %d", status)
+	}
+	var out map[string]any
+	if status := c.post("/city/api/login", map[string]string{"username": "city-viewer", "password": "wrong"}, &out); status != 401 {
+		t.Fatalf("wrong password: %d %v", status, out)
+	}
+	if status := c.post("/city/api/login", map[string]string{"username": "town-admin", "password": testPassword}, &out); status != 401 {
+		t.Fatalf("a town's staff at the city: %d %v", status, out)
+	}
+	if status := c.post("/city/api/login", map[string]string{"username": "city-viewer", "password": testPassword}, &out); status != 200 {
+		t.Fatalf("city login: %d %v", status, out)
+	}
+	var figures struct {
+		Towns []struct {
+			Key   string `json:"key"`
+			Cases int    `json:"cases"`
+		} `json:"towns"`
+		Total struct {
+			Cases            int    `json:"cases"`
+			SatisfactionRate string `json:"satisfaction_rate"`
+		} `json:"total"`
+	}
+	if status := c.get("/city/api/figures", &figures); status != 200 || len(figures.Towns) != 2 ||
+		figures.Towns[0].Key != "shatang" || figures.Towns[0].Cases < 1 || figures.Towns[1].Cases < 1 ||
+		figures.Total.Cases != figures.Towns[0].Cases+figures.Towns[1].Cases {
+		t.Fatalf("city figures: %+v", figures)
+	}
+	var drill struct {
+		Rows []struct {
+			Key   string `json:"key"`
+			Cases int    `json:"cases"`
+		} `json:"rows"`
+	}
+	if status := c.get("/city/api/towns/chishui/figures?by=grid", &drill); status != 200 || len(drill.Rows) < 2 {
+		t.Fatalf("drill down: %d %+v", status, drill)
+	}
+	if status := c.get("/city/api/towns/nosuch/figures", nil); status != 404 {
+		t.Fatalf("drill into no town: %d", status)
+	}
+	if status := c.get("/city/api/towns/chishui/figures?by=resident", nil); status != 400 {
+		t.Fatalf("drill by an unknown grouping: %d", status)
+	}
+	// The city's session is no town's, and a town's no city's.
+	citySession := c.cookie(CityCookie)
+	for _, town := range []string{"shatang", "chishui"} {
+		if status, _ := r.raw("/api/cases", map[string]string{CityCookie: citySession, TownCookie: town, console.SessionCookie: citySession}); status != 401 {
+			t.Fatalf("the city's session on %s's console: %d", town, status)
+		}
+	}
+	if status, _ := r.raw("/city/api/figures", map[string]string{CityCookie: townClient.cookie(console.SessionCookie)}); status != 401 {
+		t.Fatalf("a town's session on the city's view: %d", status)
+	}
+	if status, body := r.raw("/city/", nil); status != 200 || !strings.Contains(body, "city.js") {
+		t.Fatalf("the city's page: %d", status)
+	}
+	if status := c.post("/city/api/logout", nil, nil); status != 200 {
+		t.Fatalf("logout: %d", status)
+	}
+	if status := c.get("/city/api/figures", nil); status != 401 {
+		t.Fatalf("figures after logout: %d", status)
+	}
 }
