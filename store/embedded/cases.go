@@ -61,58 +61,61 @@ func (s *Store) decodeCase(number string, v []byte, c *core.Case) error {
 	return nil
 }
 
-// maxDecoded bounds the cases the cache keeps: some pages of 500 of an
-// office at work, a few megabytes.
-const maxDecoded = 4096
+// maxDecodedCases bounds the cases the cache keeps: some pages of 500 of
+// an office at work, a few megabytes.
+const maxDecodedCases = 4096
 
-// caseCache keeps cases decoded from their stored values. A list page
-// decodes hundreds of cases, and an office reloading its queues decodes
-// the same ones again and again: decoding was half the staff's CPU and
-// the GC a fifth, which the residents' answers waited behind
+// A decodedCache keeps values decoded from what the file stores. A list
+// page decodes hundreds of cases and a figures page the marks of every
+// open case and callback waiting, and an office reloading its pages
+// decodes the same ones again and again: decoding was most of the staff's
+// CPU and the GC a fifth, which the residents' answers waited behind
 // (docs/benchmarks.md). An entry is keyed by the case's number and holds
-// the stored value it was decoded from; it is used only while the value
-// read is the same bytes, so a write (in this process or a transaction
-// still open) needs no invalidation: a changed case misses. Entries are
-// never changed once kept, and every case handed out is a deep copy, since
-// callers change the cases they get.
-type caseCache struct {
-	mu    sync.Mutex
-	cases map[string]*decodedCase
+// the stored bytes it was decoded from; it is used only while the bytes
+// read are the same, so a write (in this process or a transaction still
+// open) needs no invalidation: a changed value misses. Entries are never
+// changed once kept, and every value handed out is a deep copy, since
+// callers change what they get.
+type decodedCache[T any] struct {
+	max  int
+	mu   sync.Mutex
+	kept map[string]*decoded[T]
 }
 
-type decodedCase struct {
+type decoded[T any] struct {
 	raw []byte
-	c   core.Case
+	v   T
 }
 
-// get copies into c case number decoded from stored value v, if kept.
-func (k *caseCache) get(number string, v []byte, c *core.Case) bool {
+// get copies into out the value of number decoded from stored bytes raw,
+// if kept.
+func (k *decodedCache[T]) get(number string, raw []byte, out *T) bool {
 	k.mu.Lock()
-	d := k.cases[number]
+	d := k.kept[number]
 	k.mu.Unlock()
-	if d == nil || !bytes.Equal(d.raw, v) {
+	if d == nil || !bytes.Equal(d.raw, raw) {
 		return false
 	}
-	*c = cloneCase(&d.c)
+	*out = clone(&d.v)
 	return true
 }
 
-// put keeps case number c, decoded from stored value v.
-func (k *caseCache) put(number string, v []byte, c *core.Case) {
-	d := &decodedCase{raw: bytes.Clone(v), c: cloneCase(c)}
+// put keeps v, number's value decoded from stored bytes raw.
+func (k *decodedCache[T]) put(number string, raw []byte, v *T) {
+	d := &decoded[T]{raw: bytes.Clone(raw), v: clone(v)}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.cases == nil || len(k.cases) >= maxDecoded {
-		// Start again rather than track use: a page's cases come back
+	if k.kept == nil || len(k.kept) >= k.max {
+		// Start again rather than track use: a page's values come back
 		// within a few requests.
-		k.cases = make(map[string]*decodedCase, maxDecoded)
+		k.kept = make(map[string]*decoded[T], k.max)
 	}
-	k.cases[number] = d
+	k.kept[number] = d
 }
 
-// cloneCase is a deep copy of c: what callers get may be changed freely.
-func cloneCase(c *core.Case) core.Case {
-	return deepCopy(reflect.ValueOf(c).Elem()).Interface().(core.Case)
+// clone is a deep copy of v: what callers get may be changed freely.
+func clone[T any](v *T) T {
+	return deepCopy(reflect.ValueOf(v).Elem()).Interface().(T)
 }
 
 // deepCopy copies v and everything it points to through exported fields,

@@ -102,7 +102,7 @@ func TestCloneCaseSharesNothing(t *testing.T) {
 	var kept, want core.Case
 	populate(reflect.ValueOf(&kept).Elem(), 0)
 	populate(reflect.ValueOf(&want).Elem(), 0)
-	got := cloneCase(&kept)
+	got := clone(&kept)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("clone differs:\n got %+v\nwant %+v", got, want)
 	}
@@ -119,7 +119,7 @@ func TestCloneCaseSharesNothing(t *testing.T) {
 // since (other bytes) is decoded again, and a kept case is never the
 // caller's to change.
 func TestCaseCacheFollowsTheStoredValue(t *testing.T) {
-	s := &Store{}
+	s := &Store{decoded: decodedCache[core.Case]{max: 10}}
 	c := core.Case{Number: "ST202611250001", Text: "路灯不亮", Photos: []core.Media{{MediaID: "m1"}}}
 	v, err := s.encodeCase(&c)
 	if err != nil {

@@ -27,7 +27,6 @@ var (
 	bucketCounters  = []byte("counters")         // day → cases numbered that day
 	bucketKeys      = []byte("ephemeral")        // the memory keys, one entry each, as saved before chunks
 	bucketKeyChunks = []byte("ephemeral.chunks") // chunk number → the memory keys, saved on Close
-	bucketLog       = []byte("log")              // seq → case number: every event in order (events.go)
 	bucketRecords   = []byte("records")          // one nested bucket per namespace
 )
 
@@ -81,8 +80,10 @@ type Store struct {
 	sealer         core.Sealer
 	// cells is what the last Figures parsed of the counters (figures.go).
 	cells figuresCache
-	// decoded keeps cases decoded for the list pages (cases.go).
-	decoded caseCache
+	// decoded keeps cases decoded for the list pages, marks those decoded
+	// for the figures (cases.go).
+	decoded decodedCache[core.Case]
+	marks   decodedCache[core.FigureMarks]
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
@@ -134,10 +135,11 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	db.NoSync = opt.NoSync
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log,
-		figures: opt.Figures, search: opt.Search, sealer: opt.Sealer}
+		figures: opt.Figures, search: opt.Search, sealer: opt.Sealer,
+		decoded: decodedCache[core.Case]{max: maxDecodedCases}, marks: decodedCache[core.FigureMarks]{max: maxDecodedMarks}}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketLog, bucketRecords} {
+		for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketSeqs, bucketRecords} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -146,6 +148,9 @@ func Open(path string, opt Options) (*Store, error) {
 	})
 	if err == nil {
 		err = migrateEvents(db, migrateBatch)
+	}
+	if err == nil {
+		err = migrateSeqs(db, moveLogBatch)
 	}
 	if err == nil {
 		err = db.Update(s.buildOnOpen)
@@ -622,20 +627,22 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.Event, error) {
 	var out []core.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if limit <= 0 {
+			return nil
+		}
 		events := eventReader{logs: tx.Bucket(bucketCaseLogs)}
-		cur := tx.Bucket(bucketLog).Cursor()
-		for k, number := cur.Seek(seqKey(seq + 1)); k != nil && len(out) < limit; k, number = cur.Next() {
-			v, err := events.event(number, binary.BigEndian.Uint64(k))
+		return eachSeq(tx.Bucket(bucketSeqs), seq, func(seq uint64, number []byte) (bool, error) {
+			v, err := events.event(number, seq)
 			if err != nil {
-				return err
+				return false, err
 			}
 			var e core.Event
-			if err := s.openEntry(number, binary.BigEndian.Uint64(k), v, &e); err != nil {
-				return fmt.Errorf("event %x: %w", k, err)
+			if err := s.openEntry(number, seq, v, &e); err != nil {
+				return false, fmt.Errorf("event %d: %w", seq, err)
 			}
 			out = append(out, e)
-		}
-		return nil
+			return len(out) < limit, nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("events since %d: %w", seq, err)

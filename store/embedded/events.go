@@ -17,7 +17,7 @@ import (
 // Each event is stored once, in its case's log:
 //
 //	caselogs  number → the case's events, oldest first (a log value, below)
-//	log       seq → case number: every event in order (EventsSince)
+//	seqs      every event in order: its case number (seqs.go)
 //	outbox    seq → case number: the events not yet announced
 //
 // A log value is one key a case rather than one an event (bbolt spends 16
@@ -105,7 +105,7 @@ func logEntry(log []byte, seq uint64) ([]byte, error) {
 // appendEvents numbers evs, seals them and appends them to c's log, the
 // sequence log and the outbox.
 func (s *Store) appendEvents(tx *bolt.Tx, c *core.Case, evs []core.Event) error {
-	logs, outbox, log := tx.Bucket(bucketCaseLogs), tx.Bucket(bucketOutbox), tx.Bucket(bucketLog)
+	logs, outbox, seqs := tx.Bucket(bucketCaseLogs), tx.Bucket(bucketOutbox), tx.Bucket(bucketSeqs)
 	number := []byte(c.Number)
 	value := logs.Get(number)
 	for i := range evs {
@@ -122,7 +122,7 @@ func (s *Store) appendEvents(tx *bolt.Tx, c *core.Case, evs []core.Event) error 
 		if err := outbox.Put(seqKey(seq), number); err != nil {
 			return err
 		}
-		if err := log.Put(seqKey(seq), number); err != nil {
+		if err := putSeq(seqs, seq, number); err != nil {
 			return err
 		}
 		c.UpdatedAt = evs[i].At

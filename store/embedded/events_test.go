@@ -20,8 +20,9 @@ import (
 
 // toOldLayout rewrites a file into the layout written before caselogs: an
 // event a key in "events" (number \x00 seq, its JSON), numbered by that
-// bucket's sequence, the outbox holding a copy of each event's JSON, and
-// cases and marks as plain JSON.
+// bucket's sequence, the outbox holding a copy of each event's JSON, the
+// events in order as "log" (seq → number, a key each), and cases and marks
+// as plain JSON.
 func toOldLayout(t *testing.T, path string) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
@@ -88,6 +89,18 @@ func toOldLayout(t *testing.T, path string) {
 				}
 			}
 		}
+		log, err := tx.CreateBucket(bucketOldLog)
+		if err != nil {
+			return err
+		}
+		if err := eachSeq(tx.Bucket(bucketSeqs), 0, func(seq uint64, number []byte) (bool, error) {
+			return true, log.Put(seqKey(seq), bytes.Clone(number))
+		}); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketSeqs); err != nil {
+			return err
+		}
 		return tx.DeleteBucket(bucketCaseLogs)
 	})
 	if err != nil {
@@ -126,8 +139,9 @@ func seeLedger(t *testing.T, s *Store) ledgerSeen {
 	return seen
 }
 
-// A file written with an event a key and a copy in the outbox is moved to
-// one log a case when opened, a few cases a transaction (a move cut short
+// A file written with an event a key, a copy in the outbox and a key an
+// event in the sequence log is moved to one log a case and chunks of the
+// sequence log when opened, a few cases a transaction (a move cut short
 // goes on at the next open), and reads as it did: every case's events, the
 // events in order, the outbox; new events number on from the old ones.
 func TestEventsMovedToCaseLogs(t *testing.T) {
@@ -188,8 +202,10 @@ func TestEventsMovedToCaseLogs(t *testing.T) {
 			moved := 0
 			for range 2 {
 				err := db.Update(func(tx *bolt.Tx) error {
-					if _, err := tx.CreateBucketIfNotExists(bucketCaseLogs); err != nil { // as Open does
-						return err
+					for _, b := range [][]byte{bucketCaseLogs, bucketSeqs} { // as Open makes them
+						if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+							return err
+						}
 					}
 					n, err := moveEvents(tx, 2)
 					moved += n
@@ -198,6 +214,11 @@ func TestEventsMovedToCaseLogs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+			}
+			// The sequence log moved three events a transaction (a chunk
+			// filled across transactions).
+			if err := migrateSeqs(db, 3); err != nil {
+				t.Fatal(err)
 			}
 			db.Close()
 			if moved != 4 {
@@ -213,8 +234,8 @@ func TestEventsMovedToCaseLogs(t *testing.T) {
 				t.Fatalf("after the move:\n got %+v\nwant %+v", got, want)
 			}
 			err = s.db.View(func(tx *bolt.Tx) error {
-				if tx.Bucket(bucketOldEvents) != nil {
-					return fmt.Errorf("the old events bucket is still there")
+				if tx.Bucket(bucketOldEvents) != nil || tx.Bucket(bucketOldLog) != nil {
+					return fmt.Errorf("an old bucket is still there")
 				}
 				return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
 					if !pointsToLog(v) {
@@ -245,5 +266,51 @@ func TestEventsMovedToCaseLogs(t *testing.T) {
 				t.Fatalf("log after a write: %+v", log)
 			}
 		})
+	}
+}
+
+// EventsSince reads the sequence log across its chunks of 128 from any
+// point, within any limit.
+func TestEventsSinceAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "gridbot.db"), Options{CasePrefix: "ST", NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	var numbers []string
+	for range 3 {
+		c, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: "o1", CreatedAt: now},
+			core.Event{Kind: core.EventSubmitted, At: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, c.Number)
+	}
+	for i := range 297 {
+		_, _, err := s.UpdateCase(ctx, numbers[i%3], func(c *core.Case) ([]core.Event, error) {
+			return []core.Event{{Kind: core.EventNoted, At: now}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, after := range []uint64{0, 1, 126, 127, 128, 129, 255, 256, 299, 300} {
+		for _, limit := range []int{1, 5, 1000} {
+			got, err := s.EventsSince(ctx, after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := min(limit, int(300-after))
+			if len(got) != want {
+				t.Fatalf("after %d, limit %d: %d events, want %d", after, limit, len(got), want)
+			}
+			for i, e := range got {
+				if e.Seq != after+1+uint64(i) || e.Case != numbers[(e.Seq-1)%3] {
+					t.Fatalf("after %d: event %d is %d of %s", after, i, e.Seq, e.Case)
+				}
+			}
+		}
 	}
 }

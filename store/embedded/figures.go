@@ -136,7 +136,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 			return err
 		}
 		t.Cells = cells
-		if t.Callbacks, err = callbackMarks(tx); err != nil {
+		if t.Callbacks, err = s.callbackMarks(tx); err != nil {
 			return err
 		}
 		marks := tx.Bucket(bucketMarks)
@@ -146,7 +146,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 				return nil
 			}
 			var m core.FigureMarks
-			if err := decodeMarks(v, &m); err != nil {
+			if err := s.keptMarks(k, v, &m); err != nil {
 				return fmt.Errorf("marks of %s: %w", k, err)
 			}
 			t.Live = append(t.Live, m)
@@ -224,6 +224,24 @@ func encodeMarks(m *core.FigureMarks) ([]byte, error) {
 		return nil, err
 	}
 	return valuecodec.Marks.Pack(v)
+}
+
+// maxDecodedMarks bounds the marks the cache keeps: those of the open
+// cases and the callbacks waiting, which every figures page reads.
+const maxDecodedMarks = 1 << 16
+
+// keptMarks reads the stored marks of case number through the cache of
+// decoded marks.
+func (s *Store) keptMarks(number, v []byte, m *core.FigureMarks) error {
+	if s.marks.get(string(number), v, m) {
+		return nil
+	}
+	*m = core.FigureMarks{}
+	if err := decodeMarks(v, m); err != nil {
+		return err
+	}
+	s.marks.put(string(number), v, m)
+	return nil
 }
 
 // decodeMarks reads stored figure marks, packed or plain.

@@ -34,7 +34,7 @@ func noteCallback(tx *bolt.Tx, m *core.FigureMarks) error {
 }
 
 // callbackMarks reads the marks of the cases with a callback waiting.
-func callbackMarks(tx *bolt.Tx) ([]core.FigureMarks, error) {
+func (s *Store) callbackMarks(tx *bolt.Tx) ([]core.FigureMarks, error) {
 	b := tx.Bucket(bucketCallbacks)
 	if b == nil {
 		return nil, nil
@@ -47,7 +47,7 @@ func callbackMarks(tx *bolt.Tx) ([]core.FigureMarks, error) {
 			return nil
 		}
 		var m core.FigureMarks
-		if err := decodeMarks(v, &m); err != nil {
+		if err := s.keptMarks(k, v, &m); err != nil {
 			return fmt.Errorf("marks of %s: %w", k, err)
 		}
 		if !m.CallbackDue.IsZero() {

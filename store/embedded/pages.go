@@ -11,7 +11,7 @@ import bolt "go.etcd.io/bbolt"
 var fillPercents = map[string]float64{
 	string(bucketCases):    0.95, // number → case: new numbers at the end
 	string(bucketCaseLogs): 0.95, // number → log: the newest cases' logs grow
-	string(bucketLog):      1,    // seq → number: appended
+	string(bucketSeqs):     1,    // seq / 128 → numbers: appended
 	string(bucketOutbox):   1,    // seq → number: appended, removed from the front
 	string(bucketCounters): 0.95, // day → count: new days at the end
 	string(bucketMarks):    0.95, // number → marks
