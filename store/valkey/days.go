@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	vk "github.com/valkey-io/valkey-go"
 )
@@ -55,9 +56,17 @@ func (s *Store) numbersPage(ctx context.Context, index, upper string, page int) 
 	below := ""
 	from := "+"
 	if upper != "+" {
+		// A number is the prefix, eight digits of its day and its count:
+		// the days after below's eight characters have no number below it.
 		below = upper[1:]
-		if day, ok := s.dayOf(below); ok {
-			from = "[" + day
+		rest, ok := strings.CutPrefix(below, s.casePrefix)
+		switch {
+		case below <= s.casePrefix:
+			return nil, nil // below every number
+		case !ok:
+			below = "" // above every number
+		default:
+			from = "[" + rest[:min(8, len(rest))]
 		}
 	}
 	var out []string

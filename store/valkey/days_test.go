@@ -66,6 +66,25 @@ func TestEveryCaseListedFromTheDays(t *testing.T) {
 					t.Fatalf("pages of %d: %v\nwant %v", size, got, want)
 				}
 			}
+			// Odd ?before= values page as the set of every number did.
+			for _, before := range []string{"A", "ST", "SU", "ST2026", "ST20260101", "ST202601019999x", want[3]} {
+				page, err := s.Cases(ctx, core.CaseQuery{Limit: 500, Before: before})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got, below []string
+				for _, c := range page {
+					got = append(got, c.Number)
+				}
+				for _, n := range want {
+					if n < before {
+						below = append(below, n)
+					}
+				}
+				if !slices.Equal(got, below) {
+					t.Errorf("before %q: %v\nwant %v", before, got, below)
+				}
+			}
 			if n, _ := cl.Do(ctx, cl.B().Exists().Key(prefix+"{gb}:cases").Build()).AsInt64(); n != 0 {
 				t.Fatal("a new ledger keeps the set of every case")
 			}
