@@ -141,9 +141,10 @@ func (s *Setup) Bin() string { return s.bin }
 // InstanceOptions configures one gridbot instance.
 type InstanceOptions struct {
 	Safe bool
-	// Valkey, when set, runs on the Valkey store at this address, with
-	// Prefix.
-	Valkey, Prefix string
+	// Valkey, when set, runs on the Valkey store at this address (or
+	// these, comma-separated: a cluster's), with Prefix and Tag
+	// (valkey.tag; "" keeps the default).
+	Valkey, Prefix, Tag string
 	// ClaimIdle is valkey.claim_idle ("" keeps the default).
 	ClaimIdle string
 	// Extra is appended to the configuration file.
@@ -209,6 +210,9 @@ func (s *Setup) GridbotConfig(name string, o InstanceOptions) (*Instance, error)
 		storeCfg = fmt.Sprintf("store:\n  kind: valkey\nvalkey:\n  addr: [%s]\n  prefix: %q\n", o.Valkey, o.Prefix)
 		if o.ClaimIdle != "" {
 			storeCfg += "  claim_idle: " + o.ClaimIdle + "\n"
+		}
+		if o.Tag != "" {
+			storeCfg += fmt.Sprintf("  tag: %q\n", o.Tag)
 		}
 	}
 	level := s.opt.LogLevel
@@ -323,6 +327,7 @@ func (s *Setup) Demo(ctx context.Context) (*Process, error) {
 // Valkey is a redis-server (Valkey's protocol) gridload started.
 type Valkey struct {
 	*Process
+	name  string
 	argv  []string
 	setup *Setup
 }
@@ -330,6 +335,12 @@ type Valkey struct {
 // Valkey starts a private redis-server (or valkey-server) on a free loopback
 // port with the durability settings the README asks for.
 func (s *Setup) Valkey(ctx context.Context) (*Valkey, error) {
+	return s.startValkey(ctx, "valkey")
+}
+
+// startValkey starts a server named name (its folder and log) with extra
+// arguments.
+func (s *Setup) startValkey(ctx context.Context, name string, extra ...string) (*Valkey, error) {
 	bin := ""
 	for _, name := range []string{"valkey-server", "redis-server"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -345,13 +356,13 @@ func (s *Setup) Valkey(ctx context.Context) (*Valkey, error) {
 		return nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	dir := filepath.Join(s.Dir, "valkey")
+	dir := filepath.Join(s.Dir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("valkey: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	v := &Valkey{setup: s, argv: []string{bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+	v := &Valkey{name: name, setup: s, argv: append([]string{bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
-		"--dir", dir, "--daemonize", "no"}}
+		"--dir", dir, "--daemonize", "no"}, extra...)}
 	v.Process = &Process{Addr: addr}
 	if err := v.Restart(ctx); err != nil {
 		return nil, err
@@ -367,7 +378,7 @@ func (v *Valkey) Restart(ctx context.Context) error {
 			return err
 		}
 	}
-	p, err := StartProcess(ctx, "valkey", v.argv, nil, v.Addr, "", 0)
+	p, err := StartProcess(ctx, v.name, v.argv, nil, v.Addr, "", 0)
 	if err != nil {
 		return err
 	}
@@ -383,7 +394,7 @@ func (v *Valkey) Restart(ctx context.Context) error {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	return fmt.Errorf("valkey did not answer on %s:\n%s", v.Addr, p.Log())
+	return fmt.Errorf("%s did not answer on %s:\n%s", v.name, v.Addr, p.Log())
 }
 
 // Ping reports whether a Valkey-protocol server answers PING at addr.

@@ -32,7 +32,7 @@ type LedgerOptions struct {
 	Setup SetupOptions
 	Sizes []int    // cases per history
 	Years int      // the history's span; 0 means 3
-	Modes []string // "embedded", "valkey"
+	Modes []string // "embedded", "valkey", "valkey-cluster" (three masters, the town under tag gb:ledger)
 	Reps  int      // timings per figure, the median reported; 0 means 5
 	// Staff, when above zero, adds issue 21's phase: that many staff
 	// browse queues and figures for StaffFor while Residents walk the
@@ -138,21 +138,35 @@ func Ledger(ctx context.Context, o LedgerOptions) (*LedgerReport, error) {
 	defer s.Close()
 	rep := &LedgerReport{Reps: o.Reps}
 	var vk *Valkey
+	var cluster *ValkeyCluster
 	for _, n := range o.Sizes {
 		for _, mode := range o.Modes {
 			col := &LedgerColumn{Mode: mode, Cases: n}
 			rep.Columns = append(rep.Columns, col)
 			name := fmt.Sprintf("ledger-%s-%d", mode, n)
 			inst := InstanceOptions{JoinRadiusM: 300}
-			if mode == "valkey" {
+			var server memoryMeter
+			switch mode {
+			case "valkey":
 				if vk == nil {
 					if vk, err = s.Valkey(ctx); err != nil {
 						return rep, err
 					}
 				}
-				inst.Valkey, inst.Prefix = vk.Addr, fmt.Sprintf("gl%d:", n)
+				inst.Valkey, inst.Prefix, server = vk.Addr, fmt.Sprintf("gl%d:", n), vk
+			case "valkey-cluster":
+				if cluster == nil {
+					if cluster, err = s.ValkeyCluster(ctx); err != nil {
+						return rep, err
+					}
+				}
+				// A town of a city, under a hash tag of its own.
+				inst.Valkey, inst.Prefix, inst.Tag, server = cluster.Addr(), fmt.Sprintf("gl%d:", n), "gb:ledger", cluster
+			case "embedded":
+			default:
+				return rep, fmt.Errorf("-modes: %q is not embedded, valkey or valkey-cluster", mode)
 			}
-			if err := ledgerColumn(ctx, s, vk, name, inst, o, col); err != nil {
+			if err := ledgerColumn(ctx, s, server, name, inst, o, col); err != nil {
 				return rep, fmt.Errorf("%s: %w", name, err)
 			}
 		}
@@ -161,7 +175,7 @@ func Ledger(ctx context.Context, o LedgerOptions) (*LedgerReport, error) {
 }
 
 // ledgerColumn fills one store, serves it and takes its figures.
-func ledgerColumn(ctx context.Context, s *Setup, vk *Valkey, name string, inst InstanceOptions, o LedgerOptions, col *LedgerColumn) error {
+func ledgerColumn(ctx context.Context, s *Setup, vk memoryMeter, name string, inst InstanceOptions, o LedgerOptions, col *LedgerColumn) error {
 	in, err := s.GridbotConfig(name, inst)
 	if err != nil {
 		return err
@@ -401,7 +415,7 @@ func timeSweep(ctx context.Context, s *Setup, inst InstanceOptions, dbPath strin
 	}
 	var st store.Store
 	if inst.Valkey != "" {
-		st, err = valkeystore.Open(ctx, valkeystore.Options{Addr: []string{inst.Valkey}, Prefix: inst.Prefix, CasePrefix: town.CasePrefix, Figures: core.FigureRule{Town: town}})
+		st, err = valkeystore.Open(ctx, valkeystore.Options{Addr: strings.Split(inst.Valkey, ","), Prefix: inst.Prefix, Tag: inst.Tag, CasePrefix: town.CasePrefix, Figures: core.FigureRule{Town: town}})
 	} else {
 		st, err = embedded.Open(dbPath, embedded.Options{CasePrefix: town.CasePrefix, Figures: core.FigureRule{Town: town}})
 	}
@@ -416,6 +430,10 @@ func timeSweep(ctx context.Context, s *Setup, inst InstanceOptions, dbPath strin
 	})
 	return nil
 }
+
+// memoryMeter is the Valkey server or cluster a column's store is on: its
+// used_memory, for the storage per case.
+type memoryMeter interface{ usedMemory() (int64, error) }
 
 // usedMemory reads used_memory from the server's INFO memory.
 func (v *Valkey) usedMemory() (int64, error) {

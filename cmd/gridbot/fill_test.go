@@ -17,7 +17,7 @@ import (
 func fillThenServe(t *testing.T, o rigOptions) {
 	r := prepare(t, o)
 	var out, errOut bytes.Buffer
-	env := Env{Stdout: &out, Stderr: &errOut, Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"}}
+	env := Env{Stdout: &out, Stderr: &errOut, Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret"}, o.environ...)}
 	ctx := context.Background()
 	if err := Run(ctx, []string{"fill", "-config", r.cfgPath, "-cases", "120", "-years", "2"}, env); err != nil {
 		t.Fatalf("fill: %v\n%s", err, errOut.String())

@@ -58,6 +58,13 @@ func TestValkeyTwoInstancesOnThreeMasters(t *testing.T) {
 	}
 }
 
+// gridbot fill on a cluster, the town under a tag of its own: serve on
+// the same configuration lists the history it wrote.
+func TestFillValkeyOnThreeMasters(t *testing.T) {
+	fillThenServe(t, rigOptions{valkey: strings.Join(valkeytest.SharedCluster(t), ","), prefix: valkeytest.Prefix(t),
+		environ: []string{"GRIDBOT_VALKEY_TAG=gb:fill"}})
+}
+
 // twoInstances runs two instances with o (the second with a as its peer)
 // through a dialog that hops between them and a doubly-delivered 确认, and
 // returns the numbers of the two cases filed.

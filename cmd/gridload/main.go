@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	confirmFor := fs.Duration("confirm-for", 5*time.Second, "length of the 确认 → console phase")
 	consoles := fs.Int("consoles", 5000, "console websockets held open on one instance (0 skips)")
 	fanoutCases := fs.Int("fanout-cases", 10, "cases filed while the consoles are open")
-	modes := fs.String("modes", "embedded,valkey", "deployments to measure: embedded, valkey, or consoles (only the 5,000-console phase)")
+	modes := fs.String("modes", "embedded,valkey", "deployments to measure: embedded, valkey, or consoles (only the 5,000-console phase); with -ledger also valkey-cluster (three masters started here, the town under its own hash tag)")
 	pprofDir := fs.String("pprof", "", "directory for CPU and heap profiles of the instances")
 	soak := fs.Duration("soak", 0, "instead of the benchmark, a soak run with faults injected, this long (at most 10m)")
 	level := fs.String("log-level", "info", "gridbot's log.level")
