@@ -34,25 +34,11 @@ var shared struct {
 	err  error
 }
 
-// Cluster starts a real cluster of three masters on loopback for the test
-// alone (redis-server --cluster-enabled yes ×3, then redis-cli --cluster
-// create … --cluster-yes), waits until every node says cluster_state:ok, and
-// stops it when the test ends. It returns the three addresses. Without
-// redis-server or redis-cli on PATH it skips (fails under CI=true). Tests
-// that only need a cluster, not one of their own, use SharedCluster.
-func Cluster(t testing.TB) []string {
-	t.Helper()
-	c, err := startCluster()
-	if err != nil {
-		skipOrFail(t, err)
-	}
-	t.Cleanup(c.stop)
-	return c.addrs
-}
-
-// SharedCluster returns the addresses of the cluster of three masters that
-// the test binary's tests share: the one EnvCluster names, or else one
-// started on first use and stopped when Main's tests are done (call Main
+// SharedCluster returns the addresses of the real cluster of three masters
+// that the test binary's tests share: the one EnvCluster names, or else one
+// started on loopback on first use (redis-server --cluster-enabled yes ×3,
+// then redis-cli --cluster create … --cluster-yes, waiting until every node
+// says cluster_state:ok) and stopped when Main's tests are done (call Main
 // from TestMain). Tests on it keep to keys of their own (Prefix). Without
 // redis-server or redis-cli it skips (fails under CI=true).
 func SharedCluster(t testing.TB) []string {
