@@ -4,11 +4,15 @@
 // that town. A single town's console answers 404 there, and no picker shows.
 (() => {
   'use strict';
-  const choose = (key) => fetch('/api/town', {
-    method: 'POST', credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'gridbot' },
-    body: JSON.stringify({ town: key }),
-  });
+  const choose = async (key) => {
+    const r = await fetch('/api/town', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'gridbot' },
+      body: JSON.stringify({ town: key }),
+    });
+    // The town the next login goes to, once the server has it.
+    if (r.ok) document.getElementById('login-town').dataset.chosen = key;
+  };
   window.addEventListener('DOMContentLoaded', async () => {
     let data;
     try {
@@ -28,10 +32,7 @@
     }
     sel.value = data.current || data.towns[0].key;
     document.getElementById('login-town-row').hidden = false;
-    sel.addEventListener('change', async () => {
-      await choose(sel.value);
-      document.title = sel.options[sel.selectedIndex].textContent;
-    });
+    sel.addEventListener('change', () => choose(sel.value));
     if (!data.current) await choose(sel.value);
   });
 })();
