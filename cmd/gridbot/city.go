@@ -60,8 +60,14 @@ type townParts struct {
 // cityTown is one town of a running city.
 type cityTown struct {
 	key, name string
-	source    *configs.TownWatcher
 	app       *app
+}
+
+// townSource is one town to open: its entry of towns: and its directory
+// (a file watcher for serve, the samples in memory for the demo).
+type townSource struct {
+	entry configs.TownEntry
+	town  core.TownSource
 }
 
 func (t *cityTown) town() *core.Town { return t.app.book.Town() }
@@ -118,7 +124,11 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 	if cfg.Admin.Addr != "" {
 		log.Info("the admin listener is not served with towns: back each town's file up with gridbot backup -town KEY while serve is stopped, or copy it")
 	}
-	c, err := openCity(ctx, cfg, towns, instanceName(ln), log)
+	sources := make([]townSource, len(towns))
+	for i, t := range towns {
+		sources[i] = townSource{entry: t.Entry, town: t.Town}
+	}
+	c, err := openCity(ctx, cfg, sources, instanceName(ln), log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -143,7 +153,7 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 	keys := make([]string, len(c.towns))
 	for i, t := range c.towns {
 		keys[i] = t.key
-		go t.source.Run(ctx, cfg.Town.WatchEvery)
+		go towns[i].Town.Run(ctx, cfg.Town.WatchEvery)
 	}
 	log.Info("gridbot serving a city", "addr", ln.Addr().String(), "city", c.name, "towns", strings.Join(keys, ","),
 		"safe_mode", cfg.WeChat.AESKey != "", "tls", front.tls != nil)
@@ -154,7 +164,7 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 }
 
 // openCity opens the city's store and every town's app.
-func openCity(ctx context.Context, cfg *configs.Config, towns []configs.CityTown, instance string, log *slog.Logger) (*city, error) {
+func openCity(ctx context.Context, cfg *configs.Config, towns []townSource, instance string, log *slog.Logger) (*city, error) {
 	keys, err := loadDataKeys(cfg)
 	if err != nil {
 		return nil, err
@@ -179,27 +189,31 @@ func openCity(ctx context.Context, cfg *configs.Config, towns []configs.CityTown
 		pageKeys: st,
 	}
 	for _, t := range towns {
-		tc := cfg.ForTown(t.Entry)
-		tlog := log.With("town", t.Entry.Key)
+		tc := cfg.ForTown(t.entry)
+		tlog := log.With("town", t.entry.Key)
 		if tc.Store.Kind != "valkey" {
 			if err := os.MkdirAll(filepath.Dir(tc.Store.Path), 0o700); err != nil {
 				c.close()
-				return nil, fmt.Errorf("town %s: %w", t.Entry.Key, err)
+				return nil, fmt.Errorf("town %s: %w", t.entry.Key, err)
 			}
 		}
-		b, err := openBackend(ctx, tc, t.Town.Town(), instance, tlog)
+		b, err := openBackend(ctx, tc, t.town.Town(), instance, tlog)
 		if err != nil {
 			c.close()
-			return nil, fmt.Errorf("town %s: open the store: %w", t.Entry.Key, err)
+			return nil, fmt.Errorf("town %s: open the store: %w", t.entry.Key, err)
 		}
 		b.account = account
-		a, err := wire(tc, t.Town, instance, tlog, b)
+		a, err := wire(tc, t.town, instance, tlog, b)
 		if err != nil {
 			b.close()
 			c.close()
-			return nil, fmt.Errorf("town %s: %w", t.Entry.Key, err)
+			return nil, fmt.Errorf("town %s: %w", t.entry.Key, err)
 		}
-		ct := &cityTown{key: t.Entry.Key, name: t.Entry.Name, source: t.Town, app: a}
+		name := t.entry.Name
+		if name == "" {
+			name = t.town.Town().Name
+		}
+		ct := &cityTown{key: t.entry.Key, name: name, app: a}
 		c.towns = append(c.towns, ct)
 		c.byKey[ct.key] = ct
 	}

@@ -497,3 +497,75 @@ func testCityView(t *testing.T, r *rig, townClient *staffClient) {
 		t.Fatalf("figures after logout: %d", status)
 	}
 }
+
+// `gridbot demo -city`: the two sample towns, each with its history on its
+// own ledger, the same logins in each, and the city's view.
+func TestCityDemo(t *testing.T) {
+	dir := t.TempDir()
+	ready := make(chan URLs, 1)
+	var out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"demo", "-city", "-data", dir, "-history", "20", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
+			Env{Stdout: &out, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
+	}()
+	var urls URLs
+	select {
+	case urls = <-ready:
+	case err := <-done:
+		t.Fatalf("demo ended: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo not ready")
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo returned %v", err)
+		}
+	}()
+	text := out.String()
+	if strings.Count(text, "已写入 20 件") != 2 || !strings.Contains(text, "赤水镇") || !strings.Contains(text, urls.Phone) {
+		t.Fatalf("demo output:\n%s", text)
+	}
+	password := func(id string) string {
+		m := regexp.MustCompile(id + `\s+(\S+)`).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("no login %s in:\n%s", id, text)
+		}
+		return m[1]
+	}
+	r := &rig{t: t, urls: urls}
+	jar, _ := cookiejar.New(nil)
+	c := &staffClient{r: r, http: &http.Client{Jar: jar, Timeout: 5 * time.Second}, base: strings.TrimSuffix(urls.Console, "/")}
+	if status := c.post("/api/town", map[string]string{"town": "chishui"}, nil); status != 200 {
+		t.Fatalf("choose chishui: %d", status)
+	}
+	if status := c.post("/api/login", map[string]string{"username": "town-admin", "password": password("town-admin")}, nil); status != 200 {
+		t.Fatalf("chishui's login: %d", status)
+	}
+	var list struct {
+		Cases []struct {
+			Number string `json:"number"`
+		} `json:"cases"`
+	}
+	if status := c.get("/api/cases?state=", &list); status != 200 || len(list.Cases) < 20 {
+		t.Fatalf("chishui's history: %d %d", status, len(list.Cases))
+	}
+	for _, cs := range list.Cases {
+		if !strings.HasPrefix(cs.Number, "CS") {
+			t.Fatalf("another town's case on chishui's console: %s", cs.Number)
+		}
+	}
+	if status := c.post("/city/api/login", map[string]string{"username": cityDemoViewer, "password": password(cityDemoViewer)}, nil); status != 200 {
+		t.Fatalf("the city's login: %d", status)
+	}
+	var figures struct {
+		Total struct {
+			Cases int `json:"cases"`
+		} `json:"total"`
+	}
+	if status := c.get("/city/api/figures", &figures); status != 200 || figures.Total.Cases < 40 {
+		t.Fatalf("the city's figures: %d %+v", status, figures)
+	}
+}

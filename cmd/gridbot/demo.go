@@ -47,8 +47,12 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the console and the WeChat callback")
 	simAddr := fs.String("sim-addr", "127.0.0.1:8081", "address of the WeChat simulator")
 	secondFactor := fs.Bool("second-factor", false, "ask console logins for an authenticator code, as serve does")
+	cityDemo := fs.Bool("city", false, "a city of two sample towns on one account (README: Towns as tenants); data in data/demo-city")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cityDemo && !flagSet(fs, "data") {
+		*dataDir = filepath.Join("data", "demo-city")
 	}
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fmt.Errorf("demo data directory: %w", err)
@@ -108,9 +112,13 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		cfg.Security.SecondFactor = "required"
 	}
 
-	passwords, err := demoPasswords(*dataDir)
+	passwords, err := demoPasswords(*dataDir, cityDemoLogins(*cityDemo)...)
 	if err != nil {
 		return err
+	}
+	if *cityDemo {
+		return runCityDemo(ctx, cfg, cityDemoRun{ln: ln, simLn: simLn, base: base, simBase: simBase,
+			passwords: passwords, history: *history, dataDir: *dataDir, secondFactor: *secondFactor}, env)
 	}
 	town, err := demoTown(weComBase, passwords)
 	if err != nil {

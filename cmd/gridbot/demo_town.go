@@ -33,8 +33,9 @@ const demoLoginsFile = "logins.json"
 const demoKeysFile = "data-keys"
 
 // demoPasswords reads the demo's passwords from dir, or makes and writes
-// them on the first run (and for a login added since).
-func demoPasswords(dir string) (map[string]string, error) {
+// them on the first run (and for a login added since); extra are logins
+// besides the town's (the city demo's).
+func demoPasswords(dir string, extra ...string) (map[string]string, error) {
 	path := filepath.Join(dir, demoLoginsFile)
 	passwords := map[string]string{}
 	raw, err := os.ReadFile(path)
@@ -48,9 +49,13 @@ func demoPasswords(dir string) (map[string]string, error) {
 		}
 	}
 	changed := false
+	ids := extra
 	for _, l := range demoLogins {
-		if len(passwords[l.id]) < 8 {
-			passwords[l.id] = randomText(9)
+		ids = append(ids, l.id)
+	}
+	for _, id := range ids {
+		if len(passwords[id]) < 8 {
+			passwords[id] = randomText(9)
 			changed = true
 		}
 	}

@@ -51,7 +51,7 @@ const usage = `gridbot: a WeChat bot for a town's grid governance
 
 usage:
   gridbot serve [-config FILE]     run the service
-  gridbot demo  [-data DIR] [-addr HOST:PORT] [-sim-addr HOST:PORT]
+  gridbot demo  [-city] [-data DIR] [-addr HOST:PORT] [-sim-addr HOST:PORT]
                                    the whole product with the WeChat simulator
   gridbot staff COMMAND ...        administer staff (run gridbot staff for the list)
   gridbot backup  [-config FILE] -o FILE
