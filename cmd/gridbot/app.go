@@ -237,6 +237,9 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 	pages.Simplify = conv.Simplified
 	if b.account != nil {
 		pages.Keys = b.account.pageKeys
+		if pages.JSSign != nil && b.account.jsSign != nil {
+			pages.JSSign = b.account.jsSign
+		}
 	}
 	if weCom != nil {
 		pages.WeComAuth = weCom.auth

@@ -46,6 +46,9 @@ type sharedAccount struct {
 	tokens   bot.Tokens
 	window   *bot.Window
 	pageKeys core.Ephemeral
+	// jsSign signs the pages' wx.config with the account's one
+	// jsapi_ticket; nil when no page asks for it.
+	jsSign wxpages.JSSign
 }
 
 // townParts are the parts of one town's app that the city dispatches to.
@@ -187,6 +190,19 @@ func openCity(ctx context.Context, cfg *configs.Config, towns []townSource, inst
 			APIBase: cfg.WeChat.APIBase, Shared: shared, Log: log}),
 		window:   &bot.Window{Store: st},
 		pageKeys: st,
+	}
+	// The pages' JS-SDK ticket is the account's too: one source for every
+	// town, as pagesServer makes one for a single town.
+	if len(cfg.WeChat.Subscribe) > 0 {
+		tickets, err := bot.NewTicketSource(bot.TicketConfig{AppID: cfg.WeChat.AppID, Tokens: account.tokens,
+			APIBase: cfg.WeChat.APIBase, Shared: shared, Log: log.With("part", "wechat")})
+		if err == nil {
+			signer := &bot.JSSigner{AppID: cfg.WeChat.AppID, Tickets: tickets}
+			account.jsSign = func(ctx context.Context, page string) (wxpages.JSConfig, error) {
+				c, err := signer.Config(ctx, page)
+				return wxpages.JSConfig(c), err
+			}
+		}
 	}
 	for _, t := range towns {
 		tc := cfg.ForTown(t.entry)

@@ -259,27 +259,64 @@ func TestCityTownsIsolated(t *testing.T) {
 // The same on Valkey: each town under keys of its own, the routes under
 // the city's.
 func TestCityTownsIsolatedOnValkey(t *testing.T) {
-	addr, prefix := valkeytest.Addr(t), valkeytest.Prefix(t)
+	cityOnValkey(t, []string{valkeytest.Addr(t)})
+}
+
+// The same on a cluster of three masters: each town's ledger on its own
+// tag's master.
+func TestCityTownsIsolatedOnThreeMasters(t *testing.T) {
+	addrs := valkeytest.SharedCluster(t)
+	// The sample towns' tags fall in slots 4992 and 5933: the first and
+	// second masters of three.
+	if a, b := valkeytest.NodeOf(t, addrs, "{gb:shatang}"), valkeytest.NodeOf(t, addrs, "{gb:chishui}"); a == b {
+		t.Errorf("both towns on %s", a)
+	}
+	cityOnValkey(t, addrs)
+}
+
+func cityOnValkey(t *testing.T, addrs []string) {
+	prefix := valkeytest.Prefix(t)
 	dir := t.TempDir()
 	r := bootCity(t, fmt.Sprintf("store:\n  kind: valkey\n  path: %s\nvalkey:\n  addr: [%s]\n  prefix: %q\n  claim_idle: 2s\n",
-		filepath.Join(dir, "gridbot.db"), addr, prefix))
+		filepath.Join(dir, "gridbot.db"), strings.Join(addrs, ", "), prefix))
 	st, cs := testCityTownsIsolated(t, r, false)
-	// Each town's case under its own hash tag and prefix; the routes
-	// under the city's.
-	client, err := valkey.NewClient(valkey.ClientOption{InitAddress: []string{addr}, DisableCache: true})
+	// Each town's case under its own hash tag and prefix, on its tag's
+	// master; the routes under the city's.
+	client, err := valkey.NewClient(valkey.ClientOption{InitAddress: addrs, DisableCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	for key, pattern := range map[string]string{
-		"shatang": prefix + "town:shatang:{gb:shatang}:case:" + st,
-		"chishui": prefix + "town:chishui:{gb:chishui}:case:" + cs,
-		"routes":  prefix + "city:rec:" + nsCityRoutes + "*",
+	ctx := context.Background()
+	for _, k := range []struct{ tag, key string }{
+		{"gb:shatang", prefix + "town:shatang:{gb:shatang}:case:" + st},
+		{"gb:chishui", prefix + "town:chishui:{gb:chishui}:case:" + cs},
+		{"", prefix + "town:shatang:{gb:shatang}:case:" + cs},
+		{"", prefix + "town:chishui:{gb:chishui}:case:" + st},
 	} {
-		keys, err := client.Do(context.Background(), client.B().Keys().Pattern(pattern).Build()).AsStrSlice()
-		if err != nil || len(keys) == 0 {
-			t.Fatalf("%s: no key %s: %v", key, pattern, err)
+		found := 0
+		for addr, node := range client.Nodes() {
+			if n, err := node.Do(ctx, node.B().Exists().Key(k.key).Build()).AsInt64(); err == nil && n == 1 {
+				found++
+				if len(addrs) > 1 && addr != valkeytest.NodeOf(t, addrs, "{"+k.tag+"}") {
+					t.Errorf("%s on %s, not its tag's master", k.key, addr)
+				}
+			}
 		}
+		if (found == 1) != (k.tag != "") {
+			t.Errorf("%s found %d times", k.key, found)
+		}
+	}
+	routes := 0
+	for _, node := range client.Nodes() {
+		keys, err := node.Do(ctx, node.B().Keys().Pattern(prefix+"city:rec:"+nsCityRoutes+"*").Build()).AsStrSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes += len(keys)
+	}
+	if routes == 0 {
+		t.Fatal("no routes under the city's keys")
 	}
 }
 
