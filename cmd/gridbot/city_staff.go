@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/audit"
 	"gridbot/configs"
 	"gridbot/core"
 	"gridbot/totp"
@@ -38,6 +39,9 @@ type cityStaff struct {
 	secondFactor bool
 	sessionTTL   time.Duration
 	now          func() time.Time
+	// trail is the city's own audit trail (in the city's store): its
+	// staff's logins, codes and logouts.
+	trail *audit.Trail
 }
 
 // CityCookie is the city view's session cookie.
@@ -67,7 +71,7 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no one logs in with this"
 
 func newCityStaff(c *city, cfg *configs.Config) *cityStaff {
 	s := &cityStaff{city: c, staff: map[string]configs.CityStaffEntry{}, secondFactor: cfg.Security.SecondFactorRequired(),
-		sessionTTL: cfg.Security.SessionLifetime, now: time.Now}
+		sessionTTL: cfg.Security.SessionLifetime, now: time.Now, trail: &audit.Trail{Store: c.store, Log: c.log}}
 	for _, e := range cfg.City.Staff {
 		s.staff[e.ID] = e
 	}
@@ -166,6 +170,7 @@ func (s *cityStaff) handleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if n > key.limit {
+			s.record(r, s.actorOf(in.Username), core.AuditLogin, core.AuditRefused, "市级登录：尝试过多")
 			writeCityJSON(w, http.StatusTooManyRequests, map[string]string{"error": "登录尝试过多，请15分钟后再试"})
 			return
 		}
@@ -176,12 +181,16 @@ func (s *cityStaff) handleLogin(w http.ResponseWriter, r *http.Request) {
 		hash = []byte(who.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || !known {
+		s.record(r, s.actorOf(in.Username), core.AuditLogin, core.AuditRefused, "市级登录：用户名或密码错误")
 		writeCityJSON(w, http.StatusUnauthorized, map[string]string{"error": "用户名或密码错误"})
 		return
 	}
 	if s.secondFactor {
 		answer, ok := s.checkCode(ctx, who, in.Code)
 		if !ok {
+			if answer.status == http.StatusUnauthorized {
+				s.record(r, who.ID, core.AuditSecondFactor, core.AuditRefused, "市级登录：验证码不正确或已用过")
+			}
 			writeCityJSON(w, answer.status, answer.body)
 			return
 		}
@@ -196,8 +205,17 @@ func (s *cityStaff) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: CityCookie, Value: hex.EncodeToString(token), Path: "/city/", HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteStrictMode, MaxAge: int(s.sessionTTL / time.Second)})
-	s.city.log.Info("city staff logged in", "staff", who.ID)
+	s.record(r, who.ID, core.AuditLogin, core.AuditOK, "市级登录")
 	writeCityJSON(w, http.StatusOK, map[string]any{"staff": map[string]string{"id": who.ID, "name": who.Name}})
+}
+
+// record writes one line of the city's audit trail; a failure is logged.
+func (s *cityStaff) record(r *http.Request, actor string, action core.AuditAction, outcome core.AuditOutcome, detail string) {
+	rec := core.AuditRecord{Actor: actor, Addr: s.city.proxies.Addr(r).String(), Action: action, Object: "city",
+		Outcome: outcome, Detail: detail}
+	if err := s.trail.Record(r.Context(), rec); err != nil {
+		s.city.log.Error("city audit", "err", err)
+	}
 }
 
 // codeAnswer is what a login without the right code is told.
@@ -260,6 +278,15 @@ func (s *cityStaff) checkCode(ctx context.Context, who configs.CityStaffEntry, c
 	return codeAnswer{}, true
 }
 
+// actorOf is a login's name for the audit trail: the name when it is a
+// city login, else "?" (what was typed may be a password).
+func (s *cityStaff) actorOf(name string) string {
+	if _, ok := s.staff[name]; ok {
+		return name
+	}
+	return "?"
+}
+
 func tokenDigest(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
@@ -271,8 +298,17 @@ func (s *cityStaff) handleLogout(w http.ResponseWriter, r *http.Request) {
 		writeCityJSON(w, http.StatusForbidden, map[string]string{"error": "请求来源不被允许"})
 		return
 	}
-	if c, err := r.Cookie(CityCookie); err == nil && c.Value != "" {
-		s.city.store.Delete(r.Context(), citySessionKey+tokenDigest(c.Value))
+	if c, err := r.Cookie(CityCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		key := citySessionKey + tokenDigest(c.Value)
+		if raw, ok, err := s.city.store.Get(r.Context(), key); err == nil && ok {
+			var sess struct {
+				Staff string `json:"staff"`
+			}
+			if json.Unmarshal(raw, &sess) == nil {
+				s.record(r, sess.Staff, core.AuditLogout, core.AuditOK, "市级退出")
+			}
+		}
+		s.city.store.Delete(r.Context(), key)
 	}
 	http.SetCookie(w, &http.Cookie{Name: CityCookie, Value: "", Path: "/city/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteStrictMode})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridbot/configs"
+	"gridbot/core"
 	"gridbot/store/embedded"
 	"gridbot/totp"
 )
@@ -89,5 +90,23 @@ func TestCityStaffSecondFactor(t *testing.T) {
 	}
 	if status != 429 {
 		t.Fatalf("past the attempts: %d", status)
+	}
+	// The city's trail holds the logins, the refused code and the lock.
+	recs, _, err := s.trail.Search(t.Context(), core.AuditQuery{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range recs {
+		seen[string(r.Action)+"/"+string(r.Outcome)]++
+		if r.Actor != "city-viewer" {
+			t.Errorf("record of %q", r.Actor)
+		}
+	}
+	if seen["login/ok"] != 2 || seen["second_factor/refused"] < 2 || seen["login/refused"] < 1 {
+		t.Fatalf("the city's trail: %v", seen)
+	}
+	if ok, err := s.trail.Verify(t.Context()); err != nil || !ok.OK() {
+		t.Fatalf("the trail's chain: %+v %v", ok, err)
 	}
 }
