@@ -37,6 +37,7 @@ func runAudit(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("audit "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	sinceText := fs.String("since", "", "export: first day (in the town's time zone) or RFC 3339 time")
 	untilText := fs.String("until", "", "export: end, exclusive")
 	actor := fs.String("actor", "", "export: only this actor")
@@ -49,7 +50,7 @@ func runAudit(ctx context.Context, args []string, env Env) error {
 		fmt.Fprint(env.Stderr, auditUsage)
 		return fmt.Errorf("audit: unknown command %q", cmd)
 	}
-	b, town, _, err := openConfigured(ctx, *configPath, env, "gridbot-audit")
+	b, town, _, err := openConfiguredTown(ctx, *configPath, *townKey, env, "gridbot-audit")
 	if err != nil {
 		return fmt.Errorf("audit %s: %w (with the embedded store, run it on a backup while serve runs)", cmd, err)
 	}

@@ -254,6 +254,16 @@ func TestCityTownsIsolated(t *testing.T) {
 	if err := Run(context.Background(), []string{"backup", "-config", r.cfgPath, "-o", backup}, env); err == nil {
 		t.Fatal("a city's backup without -town")
 	}
+	// Each town's audit trail is its own: chishui's holds its town admin's
+	// login and nothing of shatang's.
+	var trail bytes.Buffer
+	if err := Run(context.Background(), []string{"audit", "export", "-config", r.cfgPath, "-town", "chishui"},
+		Env{Stdout: &trail, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(trail.String(), "town-admin") || strings.Contains(trail.String(), stCase) {
+		t.Fatalf("chishui's trail:\n%.500s", trail.String())
+	}
 }
 
 // The same on Valkey: each town under keys of its own, the routes under

@@ -29,10 +29,11 @@ func runGuess(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("guess "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	b, _, _, err := openConfigured(ctx, *configPath, env, "gridbot-guess")
+	b, _, _, err := openConfiguredTown(ctx, *configPath, *townKey, env, "gridbot-guess")
 	if err != nil {
 		return fmt.Errorf("guess %s: %w (is gridbot serve running on the embedded store?)", cmd, err)
 	}

@@ -80,8 +80,8 @@ usage:
                                    the data keys that seal personal data at rest (SM4): a new
                                    key file, a new key on top, old data sealed with the newest
 
-A configuration with towns: (a city) serves them all with serve; export, staff, backup, restore
-and fill then take -town KEY.
+A configuration with towns: (a city) serves them all with serve; export, staff, backup, restore,
+fill, audit, guess and migrate then take -town KEY.
 `
 
 // Run runs the subcommand in args until ctx is cancelled.

@@ -75,10 +75,11 @@ func runMigrate(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
+	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, _, _, err := openConfigured(ctx, *configPath, env, "gridbot-migrate")
+	b, _, _, err := openConfiguredTown(ctx, *configPath, *townKey, env, "gridbot-migrate")
 	if err != nil {
 		return fmt.Errorf("migrate: %w (with the embedded store, stop serve first)", err)
 	}
