@@ -11,9 +11,13 @@ import (
 )
 
 // A case is stored as core.EncodeCase writes it (its personal fields
-// sealed when the store seals), compressed with the cases' dictionary
-// (store/valuecodec, as the Valkey store keeps them); a value that starts
-// with "{" is plain JSON, as written before, and reads as it is.
+// sealed when the store seals), compressed as the Valkey store compresses
+// its cases (store/valuecodec: the dictionary trained on cases and their
+// marks, literals without Huffman tables so that a list page expands its
+// hundreds of cases quickly), with no marks after it: they have a bucket
+// of their own here, which the figures read without the cases. Any value
+// valuecodec reads still reads: plain JSON as written before, or a case
+// packed alone with the first dictionary.
 
 // encodeCase is the stored value of c.
 func (s *Store) encodeCase(c *core.Case) ([]byte, error) {
@@ -21,12 +25,15 @@ func (s *Store) encodeCase(c *core.Case) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return valuecodec.Case.Pack(v)
+	return valuecodec.PackCaseWithMarks(v, nil)
 }
 
 // plainCase returns the JSON of a stored case, its personal fields still
 // sealed: for what reads only the fields the indexes and figures need.
-func plainCase(v []byte) ([]byte, error) { return valuecodec.Case.Unpack(v) }
+func plainCase(v []byte) ([]byte, error) {
+	plain, _, err := valuecodec.SplitCase(v)
+	return plain, err
+}
 
 // unmarshalCase reads a stored case's JSON into c, its personal fields
 // still sealed.

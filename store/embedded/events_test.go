@@ -269,7 +269,7 @@ func TestEventsMovedToCaseLogs(t *testing.T) {
 	}
 }
 
-// EventsSince reads the sequence log across its chunks of 128 from any
+// EventsSince reads the sequence log across its chunks of 32 from any
 // point, within any limit.
 func TestEventsSinceAcrossChunks(t *testing.T) {
 	ctx := context.Background()
@@ -296,7 +296,7 @@ func TestEventsSinceAcrossChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, after := range []uint64{0, 1, 126, 127, 128, 129, 255, 256, 299, 300} {
+	for _, after := range []uint64{0, 1, 30, 31, 32, 33, 63, 64, 127, 128, 129, 299, 300} {
 		for _, limit := range []int{1, 5, 1000} {
 			got, err := s.EventsSince(ctx, after, limit)
 			if err != nil {

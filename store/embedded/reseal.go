@@ -143,7 +143,7 @@ func (s *Store) resealCase(v []byte, current string) ([]byte, error) {
 	if err != nil || nv == nil {
 		return nil, err
 	}
-	return valuecodec.Case.Pack(nv)
+	return valuecodec.PackCaseWithMarks(nv, nil)
 }
 
 // resealCase re-encodes a case read from v, nil when nothing in it is

@@ -9,12 +9,14 @@ import (
 
 // Every event in order, for EventsSince (the console's resume, exports):
 //
-//	seqs  seq / 128 → for each of those 128 sequence numbers taken, its
-//	                  remainder (a byte), the case number's length (a
-//	                  uvarint) and the case number
+//	seqs  seq / 32 → for each of those 32 sequence numbers taken, its
+//	                 remainder (a byte), the case number's length (a
+//	                 uvarint) and the case number
 //
-// about 16 bytes an event, where a key an event cost 38 (bbolt's 16-byte
-// header, the 8-byte sequence number, the case number). Entries of a chunk
+// about 17 bytes an event, where a key an event cost 38 (bbolt's 16-byte
+// header, the 8-byte sequence number, the case number). A chunk of 32 is
+// about 500 bytes, so pages hold several (chunks of 128, 2 KB, left pages
+// half empty: a page holds one). Entries of a chunk
 // are in sequence order, as the store's writes number them. A file
 // written before has the bucket "log" (seq → number), moved into chunks
 // when opened.
@@ -24,7 +26,7 @@ var (
 )
 
 // seqChunk is how many sequence numbers one key of seqs covers.
-const seqChunk = 128
+const seqChunk = 32
 
 func chunkKey(seq uint64) []byte { return seqKey(seq / seqChunk) }
 
