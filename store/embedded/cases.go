@@ -84,9 +84,35 @@ const maxDecodedCases = 4096
 // changed once kept, and every value handed out is a deep copy, since
 // callers change what they get.
 type decodedCache[T any] struct {
-	max  int
+	max int
+	// deep are the fields of T a copy must copy deeper than T itself,
+	// found once: the reflection that finds them cost more than the copy.
+	deep []int
 	mu   sync.Mutex
 	kept map[string]*decoded[T]
+}
+
+// newDecodedCache makes a cache of at most max values of type T, a struct.
+func newDecodedCache[T any](max int) decodedCache[T] {
+	t := reflect.TypeFor[T]()
+	var deep []int
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && !shallow(f.Type) {
+			deep = append(deep, i)
+		}
+	}
+	return decodedCache[T]{max: max, deep: deep}
+}
+
+// clone is a deep copy of v: what callers get may be changed freely.
+func (k *decodedCache[T]) clone(v *T) T {
+	out := *v
+	rv := reflect.ValueOf(&out).Elem()
+	for _, i := range k.deep {
+		f := rv.Field(i)
+		f.Set(deepCopy(f))
+	}
+	return out
 }
 
 type decoded[T any] struct {
@@ -103,13 +129,13 @@ func (k *decodedCache[T]) get(number string, raw []byte, out *T) bool {
 	if d == nil || !bytes.Equal(d.raw, raw) {
 		return false
 	}
-	*out = clone(&d.v)
+	*out = k.clone(&d.v)
 	return true
 }
 
 // put keeps v, number's value decoded from stored bytes raw.
 func (k *decodedCache[T]) put(number string, raw []byte, v *T) {
-	d := &decoded[T]{raw: bytes.Clone(raw), v: clone(v)}
+	d := &decoded[T]{raw: bytes.Clone(raw), v: k.clone(v)}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.kept == nil || len(k.kept) >= k.max {
@@ -118,11 +144,6 @@ func (k *decodedCache[T]) put(number string, raw []byte, v *T) {
 		k.kept = make(map[string]*decoded[T], k.max)
 	}
 	k.kept[number] = d
-}
-
-// clone is a deep copy of v: what callers get may be changed freely.
-func clone[T any](v *T) T {
-	return deepCopy(reflect.ValueOf(v).Elem()).Interface().(T)
 }
 
 // deepCopy copies v and everything it points to through exported fields,

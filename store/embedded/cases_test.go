@@ -96,13 +96,19 @@ func mutate(v reflect.Value, shared bool, depth int) {
 	}
 }
 
-// A case handed out of the cache shares nothing with the one kept: every
-// field core.Case has or gains, however deep, is copied.
-func TestCloneCaseSharesNothing(t *testing.T) {
-	var kept, want core.Case
+// A case or figure marks handed out of a cache share nothing with those
+// kept: every field they have or gain, however deep, is copied.
+func TestCloneSharesNothing(t *testing.T) {
+	t.Run("case", func(t *testing.T) { testCloneSharesNothing[core.Case](t) })
+	t.Run("marks", func(t *testing.T) { testCloneSharesNothing[core.FigureMarks](t) })
+}
+
+func testCloneSharesNothing[T any](t *testing.T) {
+	var kept, want T
 	populate(reflect.ValueOf(&kept).Elem(), 0)
 	populate(reflect.ValueOf(&want).Elem(), 0)
-	got := clone(&kept)
+	cache := newDecodedCache[T](1)
+	got := cache.clone(&kept)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("clone differs:\n got %+v\nwant %+v", got, want)
 	}
@@ -111,7 +117,7 @@ func TestCloneCaseSharesNothing(t *testing.T) {
 		t.Fatal("mutate changed nothing: the test cannot fail")
 	}
 	if !reflect.DeepEqual(kept, want) {
-		t.Fatalf("changing the clone changed the kept case:\n got %+v\nwant %+v", kept, want)
+		t.Fatalf("changing the clone changed the kept value:\n got %+v\nwant %+v", kept, want)
 	}
 }
 
@@ -119,7 +125,7 @@ func TestCloneCaseSharesNothing(t *testing.T) {
 // since (other bytes) is decoded again, and a kept case is never the
 // caller's to change.
 func TestCaseCacheFollowsTheStoredValue(t *testing.T) {
-	s := &Store{decoded: decodedCache[core.Case]{max: 10}}
+	s := &Store{decoded: newDecodedCache[core.Case](10)}
 	c := core.Case{Number: "ST202611250001", Text: "路灯不亮", Photos: []core.Media{{MediaID: "m1"}}}
 	v, err := s.encodeCase(&c)
 	if err != nil {

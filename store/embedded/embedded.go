@@ -136,7 +136,7 @@ func Open(path string, opt Options) (*Store, error) {
 	db.NoSync = opt.NoSync
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log,
 		figures: opt.Figures, search: opt.Search, sealer: opt.Sealer,
-		decoded: decodedCache[core.Case]{max: maxDecodedCases}, marks: decodedCache[core.FigureMarks]{max: maxDecodedMarks}}
+		decoded: newDecodedCache[core.Case](maxDecodedCases), marks: newDecodedCache[core.FigureMarks](maxDecodedMarks)}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketSeqs, bucketRecords} {
