@@ -162,9 +162,12 @@ type Instance struct {
 	AdminToken string
 	// Config is the instance's configuration file.
 	Config string
-	argv   []string
-	env    []string
-	setup  *Setup
+	// Open311Key is the instance's Open311 API key (channel gridload),
+	// which its reads need.
+	Open311Key string
+	argv       []string
+	env        []string
+	setup      *Setup
 }
 
 // Gridbot writes a configuration and starts `gridbot serve` with it.
@@ -249,15 +252,18 @@ dialog:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
+	open311Key := randomHex(16)
 	return &Instance{Base: "http://" + addr, Admin: admin, AdminToken: adminToken, Config: cfgPath, setup: s,
-		argv: []string{s.bin, "serve", "-config", cfgPath},
+		Open311Key: open311Key, argv: []string{s.bin, "serve", "-config", cfgPath},
 		// The fan-out opens thousands of consoles as one person from one
 		// address: what the websocket limits exist to refuse.
 		env: []string{"GRIDBOT_WECHAT_APP_SECRET=" + s.Account.AppSecret,
 			"GRIDBOT_CONSOLE_WEBSOCKETS_PER_PERSON=1000000", "GRIDBOT_CONSOLE_WEBSOCKETS_PER_ADDR=1000000",
 			// The load logs one person in from many clients with a password;
 			// the second factor is tested in console and cmd/gridbot.
-			"GRIDBOT_SECURITY_SECOND_FACTOR=off", "GRIDBOT_SECURITY_CONCURRENT_SESSIONS=allow"}}, nil
+			"GRIDBOT_SECURITY_SECOND_FACTOR=off", "GRIDBOT_SECURITY_CONCURRENT_SESSIONS=allow",
+			// Open311's reads need a key (open311.public_read is off).
+			"GRIDBOT_OPEN311_API_KEYS=gridload:" + open311Key}}, nil
 }
 
 // Command runs `gridbot ARGS… -config <the instance's>` to its end and
