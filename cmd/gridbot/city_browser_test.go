@@ -66,6 +66,9 @@ func TestBrowserCity(t *testing.T) {
 		text, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("figures-view")))
 		t.Fatalf("the drill-down: %v %q", err, text)
 	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#cases tr[data-number=%q]`, csCase)))); err != nil {
+		t.Fatalf("chishui's case in the city's list: %v", err)
+	}
 	page, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("figures-view")))
 	if err != nil || !strings.Contains(page, "沙塘镇") || !strings.Contains(page, "全市合计") {
 		t.Fatalf("the city's table: %q %v", page, err)

@@ -90,6 +90,7 @@ func (s *cityStaff) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /city/api/me", s.authed(core.CityViewFigures, s.handleMe))
 	mux.HandleFunc("GET /city/api/figures", s.authed(core.CityViewFigures, s.handleFigures))
 	mux.HandleFunc("GET /city/api/towns/{key}/figures", s.authed(core.CityDrillDown, s.handleTownFigures))
+	mux.HandleFunc("GET /city/api/towns/{key}/cases", s.authed(core.CityReadCases, s.handleTownCases))
 	mux.HandleFunc("/city/", func(w http.ResponseWriter, r *http.Request) {
 		writeCityJSON(w, http.StatusNotFound, map[string]string{"error": "接口不存在"})
 	})
@@ -430,4 +431,47 @@ func (s *cityStaff) handleTownFigures(w http.ResponseWriter, r *http.Request, _ 
 		return
 	}
 	writeCityJSON(w, http.StatusOK, map[string]any{"town": townView{Key: t.key, Name: t.name}, "by": by, "rows": rateViews(rows)})
+}
+
+// cityCasesPage is how many cases one page of a town's list holds.
+const cityCasesPage = 100
+
+// handleTownCases lists one town's cases as city staff read them
+// (core.CityCaseOf: nothing personal), newest first: ?state=open (the
+// default) or all, and ?before=NUMBER for the page after.
+func (s *cityStaff) handleTownCases(w http.ResponseWriter, r *http.Request, _ configs.CityStaffEntry) {
+	t, ok := s.city.byKey[r.PathValue("key")]
+	if !ok {
+		writeCityJSON(w, http.StatusNotFound, map[string]string{"error": "没有这个镇"})
+		return
+	}
+	q := core.CaseQuery{Limit: cityCasesPage + 1, Before: r.URL.Query().Get("before")}
+	if len(q.Before) > 32 {
+		writeCityJSON(w, http.StatusBadRequest, map[string]string{"error": "请求格式错误"})
+		return
+	}
+	switch r.URL.Query().Get("state") {
+	case "", "open":
+		q.States = []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}
+	case "all":
+	default:
+		writeCityJSON(w, http.StatusBadRequest, map[string]string{"error": "在办（open）或全部（all）"})
+		return
+	}
+	cases, err := t.app.ledger.Store.Cases(r.Context(), q)
+	if err != nil {
+		s.city.log.Error("city cases", "town", t.key, "err", err)
+		writeCityJSON(w, http.StatusInternalServerError, map[string]string{"error": "服务器出错，请稍后再试"})
+		return
+	}
+	more := len(cases) > cityCasesPage
+	if more {
+		cases = cases[:cityCasesPage]
+	}
+	town, now := t.town(), s.now()
+	out := make([]core.CityCase, 0, len(cases))
+	for i := range cases {
+		out = append(out, core.CityCaseOf(town, &cases[i], now))
+	}
+	writeCityJSON(w, http.StatusOK, map[string]any{"town": townView{Key: t.key, Name: t.name}, "cases": out, "more": more})
 }

@@ -518,6 +518,27 @@ func testCityView(t *testing.T, r *rig, townClient *staffClient) {
 	if status := c.get("/city/api/towns/chishui/figures?by=grid", &drill); status != 200 || len(drill.Rows) < 2 {
 		t.Fatalf("drill down: %d %+v", status, drill)
 	}
+	// A town's cases, read only and without anything personal.
+	var cases struct {
+		Cases []map[string]any `json:"cases"`
+	}
+	if status := c.get("/city/api/towns/chishui/cases?state=all", &cases); status != 200 || len(cases.Cases) == 0 {
+		t.Fatalf("chishui's cases: %d %+v", status, cases)
+	}
+	for _, cs := range cases.Cases {
+		number, _ := cs["number"].(string)
+		if !strings.HasPrefix(number, "CS") {
+			t.Fatalf("another town's case in chishui's list: %v", cs)
+		}
+		for _, k := range []string{"text", "phone", "address", "resident", "location", "result"} {
+			if _, ok := cs[k]; ok {
+				t.Fatalf("%s in the city's list: %v", k, cs)
+			}
+		}
+	}
+	if status := c.get("/city/api/towns/chishui/cases?state=closedish", nil); status != 400 {
+		t.Fatalf("an unknown state: %d", status)
+	}
 	if status := c.get("/city/api/towns/nosuch/figures", nil); status != 404 {
 		t.Fatalf("drill into no town: %d", status)
 	}

@@ -36,7 +36,25 @@
     cell(tr, String(r.extended));
     tbody.appendChild(tr);
   }
-  let drilled = '';
+  let drilled = '', casesState = 'open', lastCase = '';
+  const when = (t) => (t && !t.startsWith('0001')) ? new Date(t).toLocaleString('zh-CN', { hour12: false }) : '';
+  async function loadCases(key, state, before) {
+    const q = '?state=' + state + (before ? '&before=' + encodeURIComponent(before) : '');
+    const r = await api('GET', '/city/api/towns/' + encodeURIComponent(key) + '/cases' + q);
+    if (r.status === 401) return showLogin();
+    if (!r.ok) return;
+    casesState = state;
+    const tbody = $('cases').querySelector('tbody');
+    if (!before) tbody.textContent = '';
+    for (const c of r.data.cases) {
+      const tr = document.createElement('tr');
+      tr.dataset.number = c.number;
+      for (const v of [c.number, c.category, c.place, c.state, when(c.created_at), when(c.deadline), c.overdue ? '超期' : '']) cell(tr, v);
+      tbody.appendChild(tr);
+      lastCase = c.number;
+    }
+    $('cases-more').hidden = !r.data.more;
+  }
   async function drill(key, by) {
     drilled = key;
     const r = await api('GET', '/city/api/towns/' + encodeURIComponent(key) + '/figures?by=' + by);
@@ -47,6 +65,7 @@
     tbody.textContent = '';
     for (const u of r.data.rows) row(tbody, u, u.key === 'total' ? '合计' : (u.name || u.key), u.key === 'total');
     $('drill').hidden = false;
+    await loadCases(key, casesState, '');
   }
   async function showFigures() {
     const r = await api('GET', '/city/api/figures');
@@ -103,6 +122,9 @@
     });
     $('by-village').addEventListener('click', () => drilled && drill(drilled, 'village'));
     $('by-grid').addEventListener('click', () => drilled && drill(drilled, 'grid'));
+    $('cases-open').addEventListener('click', () => drilled && loadCases(drilled, 'open', ''));
+    $('cases-all').addEventListener('click', () => drilled && loadCases(drilled, 'all', ''));
+    $('cases-more').addEventListener('click', () => drilled && loadCases(drilled, casesState, lastCase));
     const me = await api('GET', '/city/api/me');
     if (me.ok) {
       $('who').textContent = me.data.staff.name;
