@@ -193,7 +193,7 @@ func (c *Config) validateTowns() error {
 	return nil
 }
 
-// TownFilesOf is the files of town i of the towns: list, the town:
+// TownFilesOf is the files of a town of the towns: list, the town:
 // settings filling what the entry leaves empty.
 func (c *Config) TownFilesOf(t TownEntry) TownFiles {
 	f := TownFiles{Directory: t.Directory, Categories: t.Categories, Lexicon: t.Lexicon}
@@ -225,7 +225,7 @@ func (c *Config) ForTown(t TownEntry) *Config {
 	// On Valkey a town's ledger and streams take a hash tag of their own,
 	// so a cluster spreads the towns over its masters; its records and
 	// short-lived keys, which no tag covers, a prefix of their own.
-	tc.Valkey.Tag = CityValkeyTag + ":" + t.Key
+	tc.Valkey.Tag = c.cityTagBase() + ":" + t.Key
 	tc.Valkey.Prefix = c.Valkey.Prefix + "town:" + t.Key + ":"
 	tc.Open311.APIKeys = t.Open311APIKeys
 	// No town serves the admin listener (online backup): a town's file is
@@ -234,15 +234,20 @@ func (c *Config) ForTown(t TownEntry) *Config {
 	return &tc
 }
 
-// CityValkeyTag starts the hash tags of a city's towns (gb:<key>) and of
-// the city's own keys (gb:city).
-const CityValkeyTag = "gb"
+// cityTagBase starts the hash tags of a city's towns (<tag>:<key>) and of
+// the city's own keys (<tag>:city): valkey.tag, gb unless set.
+func (c *Config) cityTagBase() string {
+	if c.Valkey.Tag == "" {
+		return "gb"
+	}
+	return c.Valkey.Tag
+}
 
 // CityValkeyPrefix starts the city's own Valkey keys.
 func (c *Config) CityValkeyPrefix() string { return c.Valkey.Prefix + "city:" }
 
-// CityValkeyTagOwn is the hash tag of the city's own keys.
-const CityValkeyTagOwn = CityValkeyTag + ":city"
+// CityValkeyTag is the hash tag of the city's own keys.
+func (c *Config) CityValkeyTag() string { return c.cityTagBase() + ":city" }
 
 // CityStorePath is the embedded file of what belongs to the city, not a
 // town: which town each resident is routed to, and what the one official

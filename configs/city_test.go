@@ -36,6 +36,11 @@ func TestSampleCityLoads(t *testing.T) {
 		a.Town.Categories != "configs/categories.yaml" || c.CityStorePath() != filepath.Join("data", "city", "city.db") {
 		t.Fatalf("per town: %+v / %+v", a.Store, b.Store)
 	}
+	// A city's own valkey.tag starts its towns' tags and its own.
+	c.Valkey.Tag = "kp"
+	if tag := c.ForTown(c.Towns[1]).Valkey.Tag; tag != "kp:chishui" || c.CityValkeyTag() != "kp:city" {
+		t.Fatalf("tags under kp: %s, %s", tag, c.CityValkeyTag())
+	}
 	// Without towns nothing changes.
 	if one, err := Load("", nil); err != nil || one.HasTowns() {
 		t.Fatalf("no towns: %v", err)

@@ -247,7 +247,7 @@ func openCity(ctx context.Context, cfg *configs.Config, towns []townSource, inst
 func openCityStore(ctx context.Context, cfg *configs.Config, keys dataKeys, log *slog.Logger) (store.Store, core.Ephemeral, error) {
 	if cfg.Store.Kind == "valkey" {
 		st, err := valkeystore.Open(ctx, valkeystore.Options{Addr: cfg.Valkey.Addr, Password: cfg.Valkey.Password,
-			DB: cfg.Valkey.DB, Prefix: cfg.CityValkeyPrefix(), Tag: configs.CityValkeyTagOwn, CasePrefix: "CITY", Sealer: keys.sealer()})
+			DB: cfg.Valkey.DB, Prefix: cfg.CityValkeyPrefix(), Tag: cfg.CityValkeyTag(), CasePrefix: "CITY", Sealer: keys.sealer()})
 		if err != nil {
 			return nil, nil, fmt.Errorf("city store: %w", err)
 		}

@@ -358,7 +358,7 @@ func (s *cityStaff) handleMe(w http.ResponseWriter, r *http.Request, who configs
 	writeCityJSON(w, http.StatusOK, map[string]any{"staff": map[string]string{"id": who.ID, "name": who.Name}, "city": s.city.name})
 }
 
-// rateView is a row of figures with its rates rendered.
+// cityRateView is a row of figures with its rates rendered.
 type cityRateView struct {
 	core.RateRow
 	ResponseRate     string `json:"response_rate"`
