@@ -201,3 +201,17 @@ func GridWorkOf(town *Town, t FigureTally, scope FigureScope, by Grouping, now t
 	}
 	return sortedWithTotal(rows, *total, by, func(r GridWorkRow) string { return r.Key })
 }
+
+// CallbackWaiting is what GridWorkOf reads of a case with a callback
+// waiting (FigureTally.Callbacks): its number, month, village, grid,
+// departments and the callback's date, nothing else. ok is false when
+// none waits. Stores keep it apart from the case, in the write that
+// changes the case, so that a figures page reads these few fields and not
+// every such case (thousands in a city's ledger).
+func (m *FigureMarks) CallbackWaiting() (w FigureMarks, ok bool) {
+	if m.CallbackDue.IsZero() {
+		return FigureMarks{}, false
+	}
+	return FigureMarks{Number: m.Number, Month: m.Month, Village: m.Village, Grid: m.Grid,
+		Departments: m.Departments, CallbackDue: m.CallbackDue}, true
+}

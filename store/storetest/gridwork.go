@@ -111,7 +111,7 @@ func testGridWork(t *testing.T, s store.Store, clock *Clock) {
 		cases = append(cases, c)
 	}
 	town := &core.Town{}
-	for _, by := range []core.Grouping{core.ByGrid, core.ByMonth} {
+	for _, by := range []core.Grouping{core.ByGrid, core.ByVillage, core.ByDepartment, core.ByMonth} {
 		fromTally := core.GridWorkOf(town, got, core.FigureScope{}, by, clock.Now())
 		fromHistory := core.GridWork(town, cases, all, by, clock.Now())
 		if !reflect.DeepEqual(fromTally, fromHistory) {

@@ -41,7 +41,8 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // ARGV: 1 "create" or "update", 2 case number, 3 SHA-1 of the stored case
 // the update was computed from, or on create how long the submit key is kept
 // (ms), 4 new case JSON, 5 what the live index does ("add", "rem" or
-// "keep"), 6 event count, 7 the case's marks after the write (JSON), 8 the
+// "keep"), 6 event count, 7 the case's entry in the callbacks waiting after
+// the write (waitingEntry, "" for none; figures_gridwork.go), 8 the
 // number k of counter cells it changes, then k pairs of cell field and
 // comma-separated increments, then per event: its log entry after the
 // sequence number (logTail), its stream field count n, its n
@@ -87,9 +88,12 @@ end
 
 const writeBody = `
 local out = {'ok'}
--- The marks are in the case's value (ARGV[7] is empty); a key of their own
--- that a ledger before left goes.
+-- The marks are in the case's value; a key of their own that a ledger
+-- before left goes. What the figures read of a callback waiting is kept
+-- apart, in a hash named from the counters' key (figures_gridwork.go).
 redis.call('DEL', KEYS[9])
+if ARGV[7] == '' then redis.call('HDEL', KEYS[10] .. '` + waitingSuffix + `', ARGV[2])
+else redis.call('HSET', KEYS[10] .. '` + waitingSuffix + `', ARGV[2], ARGV[7]) end
 local nd = tonumber(ARGV[8])
 for d = 1, nd do
   -- A cell's counters are one field, comma-separated; the deltas too.
@@ -220,12 +224,6 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if err != nil {
 		return err
 	}
-	// The cases with a callback waiting are kept around the write
-	// (figures_gridwork.go).
-	after, _ := s.figures.Mark(marks, c, evs)
-	if err := s.callbackBefore(ctx, &after); err != nil {
-		return fmt.Errorf("callbacks waiting: %w", err)
-	}
 	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
 	if err != nil {
 		return fmt.Errorf("write script: %w", err)
@@ -233,7 +231,6 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if err := numberEvents(res, evs); err != nil {
 		return err
 	}
-	s.callbackAfter(ctx, marks, &after)
 	return nil
 }
 
@@ -245,7 +242,6 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	if err != nil {
 		return nil, nil, err
 	}
-	marksJSON := "" // the marks are in the case's value
 	live := "keep"
 	switch isLive := c.State != core.StateClosed; {
 	case was == nil && isLive, was != nil && isLive && was.State == core.StateClosed:
@@ -259,7 +255,7 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	}
 	keys = []string{s.caseKey(c.Number), s.caseLogKey(c.Number), s.seqsPrefix(), s.seqKey(), s.stream,
 		s.liveKey(), wasGrid, s.gridKey(c.Grid), s.marksKey(c.Number), s.figuresKey()}
-	args = []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), marksJSON, ""}
+	args = []string{"update", c.Number, "", string(caseJSON), live, strconv.Itoa(len(evs)), waitingEntry(&after), ""}
 	args = appendFigureDeltas(args, deltas, core.StateDeltas(marks, &after))
 	if old == nil {
 		args[0] = "create"
@@ -513,7 +509,6 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		}
 		args := []string{strconv.Itoa(len(numbers))}
 		var keys, caseArgs []string
-		var afters []core.FigureMarks
 		all := 0
 		for i, number := range numbers {
 			if len(evs[i]) == 0 {
@@ -530,11 +525,6 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 			if err != nil {
 				return nil, nil, fmt.Errorf("update cases: %w", err)
 			}
-			after, _ := s.figures.Mark(marks[i], c, evs[i])
-			if err := s.callbackBefore(ctx, &after); err != nil {
-				return nil, nil, fmt.Errorf("update cases: callbacks waiting: %w", err)
-			}
-			afters = append(afters, after)
 			args = append(args, strconv.Itoa(len(k)), strconv.Itoa(len(a)))
 			keys, caseArgs = append(keys, k...), append(caseArgs, a...)
 			all += len(evs[i])
@@ -549,9 +539,6 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		}
 		err = numberEvents(res, flat)
 		if err == nil {
-			for i := range afters {
-				s.callbackAfter(ctx, marks[i], &afters[i])
-			}
 			at := 0
 			for i := range evs {
 				for j := range evs[i] {

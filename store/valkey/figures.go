@@ -185,8 +185,9 @@ func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMar
 // tallyScript counts a case written before the counters, once: it sets
 // the marks and adds the counts only if the case has no marks yet. KEYS: 1
 // marks, 2 counters, 3 the case; ARGV: 1 marks JSON, 2 k, then k pairs of cell field
-// and comma-separated increments (as writeScript).
-const tallyScript = `
+// and comma-separated increments (as writeScript), then the case's number and
+// its entry in the callbacks waiting (waitingEntry).
+const tallyScript = waitingLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 -- A case written with its marks in its value (tag 4) is counted.
 local c = redis.call('GET', KEYS[3])
@@ -205,6 +206,8 @@ for d = 1, tonumber(ARGV[2]) do
   end
   if zero then redis.call('HDEL', KEYS[2], field) else redis.call('HSET', KEYS[2], field, table.concat(sum, ',')) end
 end
+local w = 3 + 2 * tonumber(ARGV[2])
+waiting(KEYS[2], ARGV[w], ARGV[w + 1])
 return 1
 `
 
@@ -215,10 +218,8 @@ func (s *Store) tallyOld(ctx context.Context, c *core.Case, evs []core.Event) (b
 	if err != nil {
 		return false, err
 	}
-	if err := s.callbackBefore(ctx, &m); err != nil {
-		return false, fmt.Errorf("tally %s: %w", c.Number, err)
-	}
 	args := appendFigureDeltas([]string{"", "", "", "", "", "", string(marks), ""}, deltas, core.StateDeltas(nil, &m))
+	args = append(args, c.Number, waitingEntry(&m))
 	n, err := s.tally.Exec(ctx, s.client, []string{s.marksKey(c.Number), s.figuresKey(), s.caseKey(c.Number)}, args[6:]).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("tally %s: %w", c.Number, err)
@@ -272,7 +273,8 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	defer cancel()
 	res := s.client.DoMulti(ctx,
 		s.client.B().Hgetall().Key(s.figuresKey()).Build(),
-		s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build())
+		s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build(),
+		s.client.B().Hgetall().Key(s.waitingKey()).Build())
 	fields, err := res[0].AsStrMap()
 	if err != nil {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
@@ -284,7 +286,11 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	t := core.FigureTally{Cells: make(map[core.FigureCell]core.FigureCounts, len(fields))}
 	marks := s.marks.read()
 	defer marks.done()
-	if t.Callbacks, err = s.callbackMarks(ctx, marks); err != nil {
+	waiting, err := res[2].AsStrMap()
+	if err != nil {
+		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+	}
+	if t.Callbacks, err = callbackMarks(waiting); err != nil {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
 	}
 	for f, v := range fields {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	vk "github.com/valkey-io/valkey-go"
 
@@ -14,86 +17,164 @@ import (
 // The grid's own work in the figures (core/gridwork_figures.go): its
 // counters are cells' counters like the others; beside them:
 //
-//	P{gb}:callbacks       set     the numbers of the cases whose marks have a callback waiting
-//	P{gb}:marks-version   string  the core.MarksVersion every case's marks were brought to
+//	P{gb}:figures:waiting  hash    <number> → what the figures read of its callback waiting
+//	                               (core.FigureMarks.CallbackWaiting, waitingEntry), one field a case with one
+//	P{gb}:marks-version    string  the core.MarksVersion every case's marks were brought to
 //
-// The set is kept around the write, not in it: a number is added before a
-// write whose marks have a callback waiting and removed after one whose
-// marks have none, and Figures keeps only the members whose marks say so.
-// A crash between the two leaves a member too many, never one too few.
+// The hash is kept in the write that changes the case (writeScript, and
+// tallyScript and remarkScript for older marks), so a figures page reads
+// it and no case: about 60 bytes a callback waiting instead of the case's
+// whole value. A ledger before kept a set of the numbers around the write
+// (P{gb}:callbacks, a member too many possible); moveWaiting builds the
+// hash from it when a store opens the ledger.
 
+func (s *Store) waitingKey() string      { return s.figuresKey() + waitingSuffix }
 func (s *Store) callbacksKey() string    { return s.ledger + "callbacks" }
 func (s *Store) marksVersionKey() string { return s.ledger + "marks-version" }
 
-// callbackBefore adds the case to the callbacks waiting before a write
-// whose marks after have one.
-func (s *Store) callbackBefore(ctx context.Context, after *core.FigureMarks) error {
-	if after.CallbackDue.IsZero() {
-		return nil
+// waitingSuffix names the hash of the callbacks waiting after the
+// figures' counters' key: the scripts that have that key name the hash
+// from it (the same slot, {gb}) without another key in their layout.
+const waitingSuffix = ":waiting"
+
+// waitingLua sets or clears case number's field in the callbacks waiting,
+// figures being the counters' key and entry waitingEntry's ("" for none).
+const waitingLua = `
+local function waiting(figures, number, entry)
+  if entry == '' then redis.call('HDEL', figures .. '` + waitingSuffix + `', number)
+  else redis.call('HSET', figures .. '` + waitingSuffix + `', number, entry) end
+end
+`
+
+// waitingEntry is the field value of marks m in the callbacks waiting:
+// the callback's date in Unix nanoseconds, the month, village and grid,
+// and the departments, separated by 0x1f (the departments by 0x1e; none of
+// these ids holds a control character). "" when no callback waits.
+func waitingEntry(m *core.FigureMarks) string {
+	w, ok := m.CallbackWaiting()
+	if !ok {
+		return ""
 	}
-	return s.client.Do(ctx, s.client.B().Sadd().Key(s.callbacksKey()).Member(after.Number).Build()).Error()
+	return strconv.FormatInt(w.CallbackDue.UnixNano(), 10) + "\x1f" + w.Month + "\x1f" + w.Village + "\x1f" + w.Grid +
+		"\x1f" + strings.Join(w.Departments, "\x1e")
 }
 
-// callbackAfter takes the case out of the callbacks waiting after a write
-// whose marks have none where they had one. A failure leaves a member
-// Figures skips, so the write, done, is not failed for it.
-func (s *Store) callbackAfter(ctx context.Context, before, after *core.FigureMarks) {
-	if !after.CallbackDue.IsZero() || before == nil || before.CallbackDue.IsZero() {
-		return
+// parseWaiting reads waitingEntry back into the marks of case number.
+func parseWaiting(number, entry string) (core.FigureMarks, error) {
+	parts := strings.Split(entry, "\x1f")
+	if len(parts) != 5 {
+		return core.FigureMarks{}, fmt.Errorf("callback waiting of %s: %d fields", number, len(parts))
 	}
-	_ = s.client.Do(ctx, s.client.B().Srem().Key(s.callbacksKey()).Member(after.Number).Build()).Error()
+	due, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || due == 0 {
+		return core.FigureMarks{}, fmt.Errorf("callback waiting of %s: date %q", number, parts[0])
+	}
+	m := core.FigureMarks{Number: number, Month: parts[1], Village: parts[2], Grid: parts[3],
+		CallbackDue: time.Unix(0, due).UTC()}
+	if parts[4] != "" {
+		m.Departments = strings.Split(parts[4], "\x1e")
+	}
+	return m, nil
 }
 
-// callbackMarks reads the marks of the cases with a callback waiting:
-// from the case's value, or (a ledger before) their own key.
-func (s *Store) callbackMarks(ctx context.Context, marks *marksRead) ([]core.FigureMarks, error) {
-	numbers, err := s.client.Do(ctx, s.client.B().Smembers().Key(s.callbacksKey()).Build()).AsStrSlice()
-	if err != nil || len(numbers) == 0 {
-		return nil, err
+// callbackMarks reads the callbacks waiting from their hash's fields, as
+// HGETALL answered them.
+func callbackMarks(fields map[string]string) ([]core.FigureMarks, error) {
+	if len(fields) == 0 {
+		return nil, nil
 	}
-	keys := make([]string, 2*len(numbers))
-	for i, n := range numbers {
-		keys[i], keys[len(numbers)+i] = s.caseKey(n), s.marksKey(n)
-	}
-	vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
-	if err != nil {
-		return nil, err
-	}
-	var out []core.FigureMarks
-	for i, n := range numbers {
-		var m *core.FigureMarks
-		if raw, err := vals[i].AsBytes(); err == nil {
-			if m, err = marks.of(n, raw); err != nil {
-				return nil, fmt.Errorf("marks of %s: %w", n, err)
-			}
+	out := make([]core.FigureMarks, 0, len(fields))
+	for n, e := range fields {
+		m, err := parseWaiting(n, e)
+		if err != nil {
+			return nil, err
 		}
-		if m == nil {
-			raw, err := vals[len(numbers)+i].AsBytes()
+		out = append(out, m)
+	}
+	// In number order, as a reader comparing two reads expects.
+	slices.SortFunc(out, func(a, b core.FigureMarks) int { return strings.Compare(a.Number, b.Number) })
+	return out, nil
+}
+
+// moveWaitingScript sets case number's field in the callbacks waiting
+// from its marks as they were read, only if its value (and the marks' own
+// key, a ledger before) is still what was read: a write since set it
+// itself. KEYS 1 the case, 2 its marks' key, 3 the counters; ARGV 1 the
+// case's value read, 2 the marks' key's value read ("" for none), 3 the
+// number, 4 the entry. It returns 1 when it set the field.
+var moveWaitingScript = vk.NewLuaScript(waitingLua + `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 0 end
+waiting(KEYS[3], ARGV[3], ARGV[4])
+return 1
+`)
+
+// moveWaiting builds the callbacks waiting of a ledger that kept only a
+// set of their numbers (a member too many possible): each member's marks
+// are read and its field set, and the set deleted. Writes racing it are
+// safe (moveWaitingScript sets a field only over the value it read).
+func (s *Store) moveWaiting(ctx context.Context) error {
+	numbers, err := s.client.Do(ctx, s.client.B().Smembers().Key(s.callbacksKey()).Build()).AsStrSlice()
+	if err != nil {
+		return fmt.Errorf("callbacks waiting: %w", err)
+	}
+	const page = 200
+	for i := 0; i < len(numbers); i += page {
+		part := numbers[i:min(i+page, len(numbers))]
+		keys := make([]string, 2*len(part))
+		for j, n := range part {
+			keys[j], keys[len(part)+j] = s.caseKey(n), s.marksKey(n)
+		}
+		vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
+		if err != nil {
+			return fmt.Errorf("callbacks waiting: %w", err)
+		}
+		for j, n := range part {
+			raw, err := vals[j].AsBytes()
 			if vk.IsValkeyNil(err) {
-				continue
+				continue // erased since
 			}
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("callbacks waiting: %w", err)
 			}
-			m = &core.FigureMarks{}
-			if err := decodeMarks(raw, m); err != nil {
-				return nil, fmt.Errorf("marks of %s: %w", n, err)
+			m, err := marksOf(raw)
+			if err != nil {
+				return fmt.Errorf("callbacks waiting: %s: %w", n, err)
 			}
-		}
-		if !m.CallbackDue.IsZero() {
-			out = append(out, *m)
+			rawMarks, err := vals[len(part)+j].AsBytes()
+			if err != nil && !vk.IsValkeyNil(err) {
+				return fmt.Errorf("callbacks waiting: %w", err)
+			}
+			if m == nil && rawMarks != nil {
+				m = &core.FigureMarks{}
+				if err := decodeMarks(rawMarks, m); err != nil {
+					return fmt.Errorf("callbacks waiting: %s: %w", n, err)
+				}
+			}
+			if m == nil {
+				continue
+			}
+			err = moveWaitingScript.Exec(ctx, s.client, []string{s.caseKey(n), s.marksKey(n), s.figuresKey()},
+				[]string{string(raw), string(rawMarks), n, waitingEntry(m)}).Error()
+			if err != nil {
+				return fmt.Errorf("callbacks waiting: %s: %w", n, err)
+			}
 		}
 	}
-	return out, nil
+	if err := s.client.Do(ctx, s.client.B().Del().Key(s.callbacksKey()).Build()).Error(); err != nil {
+		return fmt.Errorf("callbacks waiting: %w", err)
+	}
+	return nil
 }
 
 // remarkScript replaces a case's marks of an older layout and adds what
 // that changes to the counters, only if the value holding them (the
 // case's, or the marks' own key) is still the one read: KEYS 1 that value,
 // 2 counters; ARGV 1 the value read, 2 the new value, 3 k,
-// then k pairs of cell field and increments (as tallyScript). It returns 1
-// when it wrote, 0 when the marks had changed.
-var remarkScript = vk.NewLuaScript(`
+// then k pairs of cell field and increments (as tallyScript), then the
+// case's number and its entry in the callbacks waiting (waitingEntry). It returns 1 when
+// it wrote, 0 when the marks had changed.
+var remarkScript = vk.NewLuaScript(waitingLua + `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 for d = 1, tonumber(ARGV[3]) do
@@ -113,6 +194,8 @@ for d = 1, tonumber(ARGV[3]) do
   end
   if zero then redis.call('HDEL', KEYS[2], field) else redis.call('HSET', KEYS[2], field, table.concat(sum, ',')) end
 end
+local w = 4 + 2 * tonumber(ARGV[3])
+waiting(KEYS[2], ARGV[w], ARGV[w + 1])
 return 1
 `)
 
@@ -146,11 +229,9 @@ func (s *Store) remark(ctx context.Context, c *core.Case, raw []byte, old *core.
 	if err != nil {
 		return nil, err
 	}
-	if err := s.callbackBefore(ctx, &m); err != nil {
-		return nil, fmt.Errorf("remark %s: %w", c.Number, err)
-	}
 	args := appendFigureDeltas([]string{"", "", "", "", "", "", "", ""}, deltas, nil)
 	args = append([]string{string(raw), string(value), args[7]}, args[8:]...)
+	args = append(args, c.Number, waitingEntry(&m))
 	n, err := remarkScript.Exec(ctx, s.client, []string{key, s.figuresKey()}, args).AsInt64()
 	if err != nil {
 		return nil, fmt.Errorf("remark %s: %w", c.Number, err)

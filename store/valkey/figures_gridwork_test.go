@@ -66,7 +66,7 @@ func TestMarksUpgradedOnOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:marks-version", prefix+"{gb}:callbacks").Build()).Error(); err != nil {
+		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:marks-version", prefix+"{gb}:callbacks", prefix+"{gb}:figures:waiting").Build()).Error(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,4 +107,60 @@ func TestMarksUpgradedOnOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("written", got)
+}
+
+// A ledger that kept the callbacks waiting as a set of numbers around the
+// write (a member too many possible) gets the hash of what the figures read
+// of each when a store opens it, from the cases' marks; the set goes.
+func TestCallbacksWaitingMovedFromTheSet(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	clock := &storetest.Clock{}
+	s := open(t, prefix, clock.Now)
+	numbers := storetest.FillGridWork(t, s, clock)
+	want, err := s.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Callbacks) != 1 || want.Callbacks[0].Number != numbers[3] {
+		t.Fatalf("callbacks waiting %+v", want.Callbacks)
+	}
+	// As the layout before left it: the set, with a member whose callback
+	// was recorded since, and no hash.
+	cl := s.Client()
+	waiting, set := prefix+"{gb}:figures:waiting", prefix+"{gb}:callbacks"
+	if err := cl.Do(ctx, cl.B().Del().Key(waiting).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Do(ctx, cl.B().Sadd().Key(set).Member(numbers[3], numbers[1], "X-none").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Figures(ctx); err != nil || len(got.Callbacks) != 0 {
+		t.Fatalf("before the move: %+v %v", got.Callbacks, err)
+	}
+	s2 := open(t, prefix, clock.Now)
+	got, err := s2.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Callbacks, want.Callbacks) {
+		t.Errorf("callbacks waiting\n got %+v\nwant %+v", got.Callbacks, want.Callbacks)
+	}
+	if n, err := cl.Do(ctx, cl.B().Exists().Key(set).Build()).AsInt64(); err != nil || n != 0 {
+		t.Errorf("the old set is still there: %d %v", n, err)
+	}
+	if n, err := cl.Do(ctx, cl.B().Hlen().Key(waiting).Build()).AsInt64(); err != nil || n != 1 {
+		t.Errorf("%d fields in the hash, want 1: %v", n, err)
+	}
+	// The callback recorded on the opened store leaves the hash.
+	if _, _, err := s2.UpdateCase(ctx, numbers[3], func(c *core.Case) ([]core.Event, error) {
+		c.Callback = nil
+		return []core.Event{{Kind: core.EventCalledBack, Actor: "c1", At: clock.Now(),
+			Data: map[string]string{core.DataReached: "true", core.DataOnTime: "false"}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cl.Do(ctx, cl.B().Hlen().Key(waiting).Build()).AsInt64(); err != nil || n != 0 {
+		t.Errorf("%d fields in the hash after the callback, want 0: %v", n, err)
+	}
 }

@@ -7,9 +7,9 @@ import (
 	"gridbot/core"
 )
 
-// Every figures page reads the marks of every case not closed and of every
-// case with a callback waiting (thousands at 100,000 cases), each
-// expanded from its case's compressed value and parsed: with 20 staff on
+// Every figures page reads the marks of every case not closed (about a
+// thousand at 100,000 cases; the callbacks waiting are a hash of their
+// own, figures_gridwork.go), each expanded from its case's compressed value and parsed: with 20 staff on
 // the figures that was half the server's CPU at 10,000 cases, taken from
 // the residents. The values seldom change between two pages, so the marks
 // parsed last are kept by case number with a hash of the value they came

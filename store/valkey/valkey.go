@@ -248,6 +248,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store: %w", err)
 	}
+	if err := s.moveWaiting(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store: %w", err)
+	}
 	if err := s.buildIndexes(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
