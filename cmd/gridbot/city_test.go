@@ -453,6 +453,19 @@ func testCityTownsIsolated(t *testing.T, r *rig, embedded bool) (stCase, csCase 
 		!strings.Contains(body, stCase) || strings.Contains(body, csCase) {
 		t.Fatalf("shatang's requests, jurisdiction in the body: %d %s", status, body)
 	}
+	// Filing through Open311: the town the jurisdiction names, with its
+	// own key, inside its own grids.
+	file := "service_code=light&lat=22.29&long=112.47&description=" + url.QueryEscape("大同村口路灯不亮")
+	if status, _ := r.open311("POST", "/open311/v2/requests.json?jurisdiction_id=chishui", "api_key="+shatangOpen311Key+"&"+file); status != 403 {
+		t.Fatalf("filing in chishui with shatang's key: %d", status)
+	}
+	if status, body := r.open311("POST", "/open311/v2/requests.json?jurisdiction_id=shatang", "api_key="+shatangOpen311Key+"&"+file); status == 201 || status == 200 {
+		t.Fatalf("filing chishui's place in shatang: %d %s", status, body)
+	}
+	if status, body := r.open311("POST", "/open311/v2/requests.json", "jurisdiction_id=chishui&api_key="+chishuiOpen311Key+"&"+file); (status != 201 && status != 200) ||
+		!regexp.MustCompile(`"service_request_id":"CS\d{12}"`).MatchString(body) {
+		t.Fatalf("filing in chishui: %d %s", status, body)
+	}
 	// The pages inside WeChat: a case's page goes to its own town, and a
 	// number of no town is nobody's.
 	if status, _ := r.raw("/wx/api/cases/XX202601010001", nil); status != 404 {
