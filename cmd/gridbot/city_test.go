@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -64,15 +65,22 @@ const (
 )
 
 // bootCity runs serve through Run on :0 with two towns, shatang (the
-// sample town) and chishui, on one account and one listener.
-func bootCity(t *testing.T, storeCfg string) *rig {
+// sample town) and chishui, on one account and one listener; environ is
+// added to the environment.
+func bootCity(t *testing.T, storeCfg string, environ ...string) *rig {
+	t.Helper()
+	sim := wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret"})
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	return bootCityWith(t, storeCfg, sim, simSrv.URL, environ...)
+}
+
+// bootCityWith is bootCity on the simulator sim serving at apiURL.
+func bootCityWith(t *testing.T, storeCfg string, sim *wechatsim.Sim, apiURL string, environ ...string) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	r := &rig{t: t, dataDir: dir, done: make(chan error, 1), log: &testLog{}}
-	r.sim = wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret"})
-	simSrv := httptest.NewServer(r.sim.Handler())
-	t.Cleanup(simSrv.Close)
-	r.api, r.apiURL = r.sim, simSrv.URL
+	r.sim, r.api, r.apiURL = sim, sim, apiURL
 	if storeCfg == "" {
 		storeCfg = "store:\n  path: " + filepath.Join(dir, "gridbot.db") + "\n"
 	}
@@ -110,7 +118,7 @@ towns:
 	r.stop = cancel
 	go func() {
 		r.done <- Run(ctx, []string{"serve", "-config", r.cfgPath}, Env{Stdout: io.Discard, Stderr: r.log,
-			Environ: []string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret", secondFactorEnv(false)},
+			Environ: append([]string{"GRIDBOT_WECHAT_APP_SECRET=e2esecret", secondFactorEnv(false)}, environ...),
 			Ready:   func(u URLs) { ready <- u }})
 	}()
 	select {
@@ -649,4 +657,59 @@ func TestCityDemo(t *testing.T) {
 	if status := c.get("/city/api/figures", &figures); status != 200 || figures.Total.Cases < 40 {
 		t.Fatalf("the city's figures: %d %+v", status, figures)
 	}
+}
+
+// The pages inside WeChat in a city: the report form and its directory are
+// the reader's own town's, a reader with no town is asked to pick one in
+// the chat, and a case's page is its own town's.
+func TestCityPages(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	r := bootCityPages(t, addr, base)
+	r.say("o-page-cs", "2")
+	csCase := r.fileIn("o-page-cs", chishuiLat, chishuiLng, "大同")
+	r.say("o-page-st", "1")
+	stCase := r.fileIn("o-page-st", shatangLat, shatangLng, "石桥")
+
+	cs := r.pageBrowser(t, base, "o-page-cs")
+	if status := cs.open(base + "/wx/report"); status != 200 {
+		t.Fatalf("the report form: %d", status)
+	}
+	var dir struct {
+		Town     string `json:"town"`
+		Villages []struct {
+			Name string `json:"name"`
+		} `json:"villages"`
+	}
+	if status := cs.get("/wx/api/directory", &dir); status != 200 || dir.Town != "赤水镇（示例）" {
+		t.Fatalf("chishui's resident's directory: %d %+v", status, dir)
+	}
+	var one map[string]any
+	if status := cs.get("/wx/api/cases/"+csCase, &one); status != 200 {
+		t.Fatalf("the resident's own case page: %d", status)
+	}
+	if status := cs.get("/wx/api/cases/"+stCase, &one); status == 200 {
+		t.Fatalf("another town's resident on shatang's case: %d %v", status, one)
+	}
+	// A reader who never picked a town is sent back to the chat.
+	nobody := r.pageBrowser(t, base, "o-page-nobody")
+	if status := nobody.open(base + "/wx/report"); status != http.StatusConflict {
+		t.Fatalf("a reader of no town: %d", status)
+	}
+}
+
+// bootCityPages is bootCity with the pages reached at base and the
+// simulator's web authorisation.
+func bootCityPages(t *testing.T, addr, base string) *rig {
+	t.Helper()
+	sim := wechatsim.New(wechatsim.Config{Token: "e2etoken", AppID: "wxe2e", AppSecret: "e2esecret"})
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	return bootCityWith(t, "", sim, simSrv.URL, "GRIDBOT_HTTP_ADDR="+addr, "GRIDBOT_WECHAT_PUBLIC_BASE="+base,
+		"GRIDBOT_WECHAT_OAUTH_BASE="+simSrv.URL)
 }
