@@ -23,6 +23,7 @@ import (
 	"gridbot/internal/clientaddr"
 	"gridbot/media"
 	"gridbot/metrics"
+	"gridbot/script"
 	"gridbot/store"
 	"gridbot/store/embedded"
 	valkeystore "gridbot/store/valkey"
@@ -374,6 +375,10 @@ func (c *city) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintln(w, "ready")
 }
+
+// script reads and writes traditional characters for the city's front
+// (every town's backend has the same converter).
+func (c *city) script() *script.Converter { return c.towns[0].app.backend.script }
 
 // wireCallback makes the one callback of the account, answering through
 // the city's front.

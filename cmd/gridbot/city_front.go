@@ -46,12 +46,19 @@ func (f *cityFront) Respond(ctx context.Context, m core.Message) (string, error)
 			return t.respond(ctx, m)
 		}
 	}
-	text := strings.TrimSpace(m.Text)
+	// The front's own answers are in the resident's script, as the
+	// towns' dialogs answer: Kaiping writes 赤坎鎮 and 換鎮.
+	text, inKind := strings.TrimSpace(m.Text), func(s string) string { return s }
+	if conv := c.script(); conv != nil && m.Kind == core.MessageText {
+		if simple := conv.Simplified(text); simple != text {
+			text, inKind = simple, conv.Traditional
+		}
+	}
 	if m.Kind == core.MessageText && isSwitchCommand(text) {
 		if err := c.store.DeleteRecord(ctx, nsCityRoutes, c.blindOpenID(m.From)); err != nil {
 			return "", fmt.Errorf("city: forget route: %w", err)
 		}
-		return f.prompt("好的，请重新选择您所在的镇。"), nil
+		return inKind(f.prompt("好的，请重新选择您所在的镇。")), nil
 	}
 	t, err := f.routed(ctx, m.From)
 	if err != nil {
@@ -97,10 +104,10 @@ func (f *cityFront) Respond(ctx context.Context, m core.Message) (string, error)
 			if err := f.route(ctx, m.From, t); err != nil {
 				return "", err
 			}
-			return "已为您选择" + t.name + "。请发送“报事”反映问题，或直接描述您遇到的问题；发送“切换镇”可更换。", nil
+			return inKind("已为您选择" + t.name + "。请发送“报事”反映问题，或直接描述您遇到的问题；发送“切换镇”可更换。"), nil
 		}
 	}
-	return f.prompt(""), nil
+	return inKind(f.prompt("")), nil
 }
 
 // moveAndAnswer routes the sender to t and answers m there, after lead.

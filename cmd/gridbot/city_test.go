@@ -384,6 +384,13 @@ func testCityTownsIsolated(t *testing.T, r *rig, embedded bool) (stCase, csCase 
 	if reply := r.say("o-mover", "赤水镇"); !strings.Contains(reply, "已为您选择赤水镇") {
 		t.Fatalf("pick by name: %q", reply)
 	}
+	// Kaiping writes traditional characters, and is answered in them.
+	if reply := r.say("o-mover", "換鎮"); !strings.Contains(reply, "請重新選擇") || !strings.Contains(reply, "沙塘鎮") {
+		t.Fatalf("switch in traditional: %q", reply)
+	}
+	if reply := r.say("o-mover", "赤水鎮"); !strings.Contains(reply, "已為您選擇赤水鎮") {
+		t.Fatalf("pick in traditional: %q", reply)
+	}
 
 	st := r.loginTown("shatang", "town-admin")
 	cs := r.loginTown("chishui", "town-admin")
