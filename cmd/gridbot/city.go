@@ -345,10 +345,11 @@ func (c *city) handler() http.Handler {
 	mux.Handle("/wechat", c.callback)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", c.ready)
-	mux.Handle("GET /metrics", c.metrics.Handler())
+	towns := make(map[string]*metrics.Metrics, len(c.towns))
 	for _, t := range c.towns {
-		mux.Handle("GET /metrics/towns/"+t.key, t.app.metrics.Handler())
+		towns[t.key] = t.app.metrics
 	}
+	mux.Handle("GET /metrics", c.metrics.HandlerWithTowns(towns))
 	mux.Handle("/open311/v2/", c.open311())
 	mux.Handle("/wx/", http.HandlerFunc(c.pages))
 	c.cityStaff.routes(mux)

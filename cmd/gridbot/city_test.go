@@ -371,6 +371,12 @@ func testCityTownsIsolated(t *testing.T, r *rig, embedded bool) (stCase, csCase 
 	// Each town's router pushes its own case to its own leader, through
 	// the one account.
 	r.waitPush("osample-cs-L02-a", csCase)
+	// One scrape for the city: each town's figures under its label.
+	if status, body := r.raw("/metrics", nil); status != 200 ||
+		!regexp.MustCompile(`gridbot_cases\{state="[a-z_]+",town="shatang"\} 1`).MatchString(body) ||
+		!regexp.MustCompile(`gridbot_cases\{state="[a-z_]+",town="chishui"\} 1`).MatchString(body) {
+		t.Fatalf("metrics: %d\n%s", status, body)
+	}
 	// A location in another town's grids moves a routed resident there.
 	r.say("o-mover", "沙塘")
 	if reply, err := r.sim.SendLocation(context.Background(), "o-mover", chishuiLat, chishuiLng, "大同"); err != nil ||
