@@ -110,6 +110,8 @@ for d = 1, nd do
   if zero then redis.call('HDEL', KEYS[10], field) else redis.call('HSET', KEYS[10], field, table.concat(sum, ',')) end
 end
 local at = 9 + 2 * nd
+-- A packed head holds several events (events_pack.go).
+` + packedLua + `
 for e = 1, tonumber(ARGV[6]) do
   local seqn = redis.call('INCR', KEYS[4])
   local seq = string.format('%d', seqn)
@@ -117,7 +119,7 @@ for e = 1, tonumber(ARGV[6]) do
   local fields = {}
   for f = 1, n do fields[f] = fill(ARGV[at + 1 + f], seq) end
   redis.call('XADD', KEYS[5], '*', unpack(fields))
-  local pos = redis.call('RPUSH', KEYS[2], '[' .. seq .. ARGV[at]) - 1
+  local pos = redis.call('RPUSH', KEYS[2], '[' .. seq .. ARGV[at]) - 1 + shift
   -- The index hash is named from KEYS[3] and the number: same slot ({gb}).
   redis.call('HSET', KEYS[3] .. string.format('%d', math.floor(seqn / 128)),
     string.format('%d', seqn % 128), ARGV[2] .. ' ' .. string.format('%d', pos))
@@ -230,6 +232,11 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	}
 	if err := numberEvents(res, evs); err != nil {
 		return err
+	}
+	if c.State == core.StateClosed {
+		// Packed whole (events_pack.go); the write is done whether or
+		// not that is.
+		_ = s.packLog(ctx, c.Number)
 	}
 	return nil
 }
@@ -539,6 +546,11 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 		}
 		err = numberEvents(res, flat)
 		if err == nil {
+			for i := range cases {
+				if cases[i].State == core.StateClosed {
+					_ = s.packLog(ctx, cases[i].Number) // as runWrite
+				}
+			}
 			at := 0
 			for i := range evs {
 				for j := range evs[i] {

@@ -59,6 +59,10 @@ func decodeEvents(number string, raws []string) ([]core.Event, error) {
 	if len(raws) == 0 {
 		return nil, nil
 	}
+	raws, err := logEntries(raws)
+	if err != nil {
+		return nil, fmt.Errorf("log of %s: %w", number, err)
+	}
 	out := make([]core.Event, len(raws))
 	for i, raw := range raws {
 		ev, err := decodeLogEntry(number, raw)
@@ -95,7 +99,8 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	// One LRANGE per case, over the positions asked of it.
+	// One LRANGE per case, from its start (a packed head holds the
+	// first events, events_pack.go) to the last position asked of it.
 	type span struct{ lo, hi int64 }
 	spans := map[string]*span{}
 	var order []string
@@ -110,7 +115,7 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 	}
 	cmds := make(vk.Commands, len(order))
 	for i, n := range order {
-		cmds[i] = s.client.B().Lrange().Key(s.caseLogKey(n)).Start(spans[n].lo).Stop(spans[n].hi).Build()
+		cmds[i] = s.client.B().Lrange().Key(s.caseLogKey(n)).Start(0).Stop(spans[n].hi).Build()
 	}
 	logs := map[string][]string{}
 	for i, res := range s.client.DoMulti(ctx, cmds...) {
@@ -118,11 +123,14 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 		if err != nil {
 			return nil, fmt.Errorf("events since %d: %w", seq, err)
 		}
+		if raws, err = logEntries(raws); err != nil {
+			return nil, fmt.Errorf("events since %d: log of %s: %w", seq, order[i], err)
+		}
 		logs[order[i]] = raws
 	}
 	out := make([]core.Event, 0, len(refs))
 	for _, r := range refs {
-		raws, i := logs[r.number], int(r.pos-spans[r.number].lo)
+		raws, i := logs[r.number], int(r.pos)
 		if i >= len(raws) {
 			return nil, fmt.Errorf("events since %d: event %d is not at %d in the log of %s", seq, r.seq, r.pos, r.number)
 		}

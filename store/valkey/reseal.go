@@ -90,7 +90,18 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		if len(raws) > 0 && strings.HasPrefix(raws[0], string(packedHead)) {
+			m, err := s.resealPacked(ctx, key, number, raws[0], current)
+			if err != nil {
+				return fmt.Errorf("%s[0]: %w", key, err)
+			}
+			n += m
+			raws[0] = "" // done
+		}
 		for i, raw := range raws {
+			if raw == "" {
+				continue
+			}
 			ev, err := decodeLogEntry(number, raw)
 			if err != nil {
 				return fmt.Errorf("%s[%d]: %w", key, i, err)
@@ -221,4 +232,49 @@ func (s *Store) scanKeys(ctx context.Context, prefix, typ string, fn func(key st
 		}
 	}
 	return nil
+}
+
+// resealPacked reseals the events of a log's packed head (events_pack.go)
+// that are not sealed with the current key, and writes the head again over
+// the one read. It returns how many it resealed.
+func (s *Store) resealPacked(ctx context.Context, key, number, raw, current string) (int, error) {
+	entries, err := unpackEntries(raw)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for j, e := range entries {
+		ev, err := decodeLogEntry(number, e)
+		if err != nil {
+			return 0, err
+		}
+		if k := core.SealedEventKey(ev); k == current || (k == "" && !core.EventHasPersonalData(ev)) {
+			continue
+		}
+		if err := core.OpenEvent(s.sealer, &ev); err != nil {
+			return 0, err
+		}
+		sealed, err := core.SealEvent(s.sealer, ev)
+		if err != nil {
+			return 0, err
+		}
+		tail, err := logTail(sealed)
+		if err != nil {
+			return 0, err
+		}
+		entries[j] = "[" + strconv.FormatUint(ev.Seq, 10) + tail
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	head, err := packEntries(entries)
+	if err != nil {
+		return 0, err
+	}
+	ok, err := resealEntryScript.Exec(ctx, s.client, []string{key}, []string{"0", raw, head}).AsInt64()
+	if err != nil || ok == 0 {
+		return 0, err
+	}
+	return n, nil
 }
