@@ -84,6 +84,8 @@ type Store struct {
 	// for the figures (cases.go).
 	decoded decodedCache[core.Case]
 	marks   decodedCache[core.FigureMarks]
+	// callbacks is the callbacks waiting as last read (figures_gridwork.go).
+	callbacks callbacksKept
 
 	// lists keeps RecordsIn's answers: the small namespaces asked on every
 	// message (the staff bindings). Every record is written through this
@@ -171,6 +173,12 @@ func Open(path string, opt Options) (*Store, error) {
 // loads the saved short-lived keys.
 func (s *Store) buildOnOpen(tx *bolt.Tx) error {
 	setFill(tx)
+	if tx.Bucket(bucketCounters).Get(keyCallbacksTx) == nil {
+		// A file from before the mark: from now on, every change marks.
+		if err := callbacksChanged(tx); err != nil {
+			return err
+		}
+	}
 	if err := buildIndexes(tx); err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 			return err
 		}
 		t.Cells = cells
-		if t.Callbacks, err = s.callbackMarks(tx); err != nil {
+		if t.Callbacks, err = s.waitingCallbacks(tx); err != nil {
 			return err
 		}
 		marks := tx.Bucket(bucketMarks)

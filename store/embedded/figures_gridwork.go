@@ -1,8 +1,10 @@
 package embedded
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -21,6 +23,12 @@ var bucketCallbacks = []byte("figures.callbacks")
 // skips it), is the core.MarksVersion every mark has been brought to.
 var keyMarksVersion = []byte("marks-version")
 
+// keyCallbacksTx, in the counters bucket, is the ID of the last write
+// transaction that changed the callbacks waiting or the marks of one of
+// their cases: read in the same transaction as the callbacks, it says
+// whether the list kept from an earlier read still holds.
+var keyCallbacksTx = []byte("callbacks-tx")
+
 // noteCallback keeps the case in the callbacks waiting, or takes it out.
 func noteCallback(tx *bolt.Tx, m *core.FigureMarks) error {
 	b, err := tx.CreateBucketIfNotExists(bucketCallbacks)
@@ -28,9 +36,62 @@ func noteCallback(tx *bolt.Tx, m *core.FigureMarks) error {
 		return err
 	}
 	if m.CallbackDue.IsZero() {
-		return b.Delete([]byte(m.Number))
+		if b.Get([]byte(m.Number)) == nil {
+			return nil // not waiting before either: the list is the same
+		}
+		if err := b.Delete([]byte(m.Number)); err != nil {
+			return err
+		}
+	} else if err := b.Put([]byte(m.Number), nil); err != nil {
+		return err
 	}
-	return b.Put([]byte(m.Number), nil)
+	return callbacksChanged(tx)
+}
+
+// callbacksChanged records that tx changes the callbacks waiting.
+func callbacksChanged(tx *bolt.Tx) error {
+	return tx.Bucket(bucketCounters).Put(keyCallbacksTx, seqKey(uint64(tx.ID())))
+}
+
+// callbacksKept is the callbacks waiting as a figures page last read them,
+// and the callbacks-tx they were read at. Every figures page reads them,
+// and a town that falls behind with its callback visits has them by the
+// tens of thousands (a quarter of a filled ledger's cases): reading each
+// one's marks again was most of the server's CPU under 20 staff at
+// 100,000 cases (docs/benchmarks.md).
+type callbacksKept struct {
+	mu    sync.Mutex
+	at    []byte
+	marks []core.FigureMarks
+}
+
+// waitingCallbacks returns the marks of the cases with a callback waiting,
+// copies of the caller's own.
+func (s *Store) waitingCallbacks(tx *bolt.Tx) ([]core.FigureMarks, error) {
+	at := tx.Bucket(bucketCounters).Get(keyCallbacksTx)
+	s.callbacks.mu.Lock()
+	if at != nil && s.callbacks.marks != nil && bytes.Equal(at, s.callbacks.at) {
+		kept := s.callbacks.marks
+		s.callbacks.mu.Unlock()
+		out := make([]core.FigureMarks, len(kept))
+		for i := range kept {
+			out[i] = s.marks.clone(&kept[i])
+		}
+		return out, nil
+	}
+	s.callbacks.mu.Unlock()
+	marks, err := s.callbackMarks(tx)
+	if err != nil || at == nil {
+		return marks, err
+	}
+	kept := make([]core.FigureMarks, len(marks))
+	for i := range marks {
+		kept[i] = s.marks.clone(&marks[i])
+	}
+	s.callbacks.mu.Lock()
+	s.callbacks.at, s.callbacks.marks = bytes.Clone(at), kept
+	s.callbacks.mu.Unlock()
+	return marks, nil
 }
 
 // callbackMarks reads the marks of the cases with a callback waiting.

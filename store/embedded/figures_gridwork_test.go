@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -115,4 +116,84 @@ func TestMarksUpgradedOnOpen(t *testing.T) {
 	if tot := rows[len(rows)-1]; tot.Found != 1 || tot.Supervised != 1 || tot.Settled != 1 || tot.CallbacksDue != 2 || tot.CallbacksOnTime != 1 {
 		t.Errorf("total after the upgrade %+v", tot)
 	}
+}
+
+// The callbacks waiting a figures page reads follow every write that
+// changes them — a callback made, a waiting case changed, a callback done —
+// however often the list is read between, and what a page gets is its own.
+func TestCallbacksWaitingFollowWrites(t *testing.T) {
+	ctx := context.Background()
+	clock := &storetest.Clock{}
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "gridbot.db"), embedded.Options{CasePrefix: "ST", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var numbers []string
+	for i := range 3 {
+		c, _, err := s.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Resident: fmt.Sprintf("o%d", i),
+			CreatedAt: clock.Now()}, core.Event{Kind: core.EventSubmitted, At: clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, c.Number)
+	}
+	step := func(number string, change func(*core.Case) []core.Event) {
+		t.Helper()
+		clock.Advance(time.Hour)
+		if _, _, err := s.UpdateCase(ctx, number, func(c *core.Case) ([]core.Event, error) { return change(c), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeWithCallback := func(c *core.Case) []core.Event {
+		due := clock.Now().Add(24 * time.Hour)
+		c.State = core.StateClosed
+		c.Callback = &core.Callback{Reason: core.ReasonUnrated, Due: due, At: clock.Now()}
+		return []core.Event{{Kind: core.EventClosed, Actor: core.ActorSystem, At: clock.Now()},
+			{Kind: core.EventCallbackDue, Actor: core.ActorSystem, At: clock.Now(), Data: map[string]string{core.DataDue: due.Format(time.RFC3339)}}}
+	}
+	note := func(c *core.Case) []core.Event {
+		return []core.Event{{Kind: core.EventNoted, Actor: "c1", At: clock.Now(), Text: "跟进"}}
+	}
+	waiting := func(want ...string) []core.FigureMarks {
+		t.Helper()
+		for range 2 { // the second read from what the first kept
+			f, err := s.Figures(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range f.Callbacks {
+				got = append(got, m.Number)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("callbacks waiting %v, want %v", got, want)
+			}
+			if len(f.Callbacks) > 0 {
+				f.Callbacks[0].Number, f.Callbacks[0].Grid = "changed", "changed" // the caller's own
+			}
+		}
+		f, err := s.Figures(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Callbacks
+	}
+	waiting()
+	step(numbers[0], closeWithCallback)
+	before := waiting(numbers[0])
+	step(numbers[1], note) // not waiting: the list is the same
+	waiting(numbers[0])
+	step(numbers[0], note) // waiting: its marks change
+	if after := waiting(numbers[0]); !after[0].Changed.After(before[0].Changed) {
+		t.Fatalf("the waiting case's marks were not read again: changed %v, then %v", before[0].Changed, after[0].Changed)
+	}
+	step(numbers[1], closeWithCallback)
+	waiting(numbers[0], numbers[1])
+	step(numbers[0], func(c *core.Case) []core.Event {
+		c.Callback = nil
+		return []core.Event{{Kind: core.EventCalledBack, Actor: "c1", At: clock.Now(),
+			Data: map[string]string{core.DataReached: "true", core.DataOnTime: "true"}}}
+	})
+	waiting(numbers[1])
 }
