@@ -1,7 +1,6 @@
 package configs
 
 import (
-	"embed"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -12,24 +11,9 @@ import (
 	"gridbot/core"
 )
 
-// The sample city's second town, embedded for `gridbot demo -city`.
-//
-//go:embed city/chishui.yaml
-var citySamples embed.FS
-
 // SampleCityTown returns the sample city's second town (configs/city/
 // chishui.yaml, made up) with the sample categories.
-func SampleCityTown() (*core.Town, error) {
-	dir, err := citySamples.ReadFile("city/chishui.yaml")
-	if err != nil {
-		return nil, err
-	}
-	cats, err := samples.ReadFile("categories.yaml")
-	if err != nil {
-		return nil, err
-	}
-	return ParseTown(dir, cats)
-}
+func SampleCityTown() (*core.Town, error) { return sampleTown("city/chishui.yaml") }
 
 // TownEntry is one town of a city deployment (the towns: list): several
 // towns served by one process, one listener and one official account, each

@@ -18,12 +18,18 @@ import (
 // The sample town and category list, embedded so `gridbot demo` runs from
 // anywhere; `serve` reads the same files from disk by default.
 //
-//go:embed town.yaml categories.yaml cantonese.yaml
+// The sample city's second town (city/chishui.yaml, made up) is there for
+// `gridbot demo -city`.
+//
+//go:embed town.yaml categories.yaml cantonese.yaml city/chishui.yaml
 var samples embed.FS
 
 // SampleTown returns the embedded sample town (directory and categories).
-func SampleTown() (*core.Town, error) {
-	dir, err := samples.ReadFile("town.yaml")
+func SampleTown() (*core.Town, error) { return sampleTown("town.yaml") }
+
+// sampleTown parses the embedded directory file with the sample categories.
+func sampleTown(file string) (*core.Town, error) {
+	dir, err := samples.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}

@@ -133,40 +133,11 @@ towns:
 	return r
 }
 
-var anyCaseNumber = regexp.MustCompile(`编号：([A-Z]+\d{12})`)
-
 // fileIn walks a routed resident through the intake, placing the case by a
 // location, and returns the case number.
 func (r *rig) fileIn(openid string, lat, lng float64, place string) string {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	steps := []struct {
-		send func() (string, error)
-		want string
-	}{
-		{func() (string, error) { return r.sim.SendText(ctx, openid, "报事") }, "道路照明"},
-		{func() (string, error) { return r.sim.SendText(ctx, openid, "道路照明") }, "描述"},
-		{func() (string, error) { return r.sim.SendText(ctx, openid, "村口的路灯一到晚上就不亮") }, "位置"},
-		{func() (string, error) { return r.sim.SendLocation(ctx, openid, lat, lng, "村口") }, place},
-		{func() (string, error) { return r.sim.SendText(ctx, openid, "13812345678") }, "确认"},
-		{func() (string, error) { return r.sim.SendText(ctx, openid, "确认") }, "编号："},
-	}
-	var reply string
-	for i, s := range steps {
-		var err error
-		if reply, err = s.send(); err != nil {
-			r.t.Fatalf("step %d: %v", i, err)
-		}
-		if !strings.Contains(reply, s.want) {
-			r.t.Fatalf("step %d: reply %q does not contain %q", i, reply, s.want)
-		}
-	}
-	m := anyCaseNumber.FindStringSubmatch(reply)
-	if m == nil {
-		r.t.Fatalf("no case number in %q", reply)
-	}
-	return m[1]
+	return r.fileAt(openid, lat, lng, "村口", place)
 }
 
 // loginTown logs user in to town's console, choosing the town first as
