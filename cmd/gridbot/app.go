@@ -373,19 +373,7 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		// A town of a city: the city serves the listener.
 		return a.wait(ctx, cancel, errc, routerDone, &wg)
 	}
-	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
-	var served net.Listener = limited
-	if a.tls != nil {
-		served = tls.NewListener(limited, a.tls)
-	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout, ConnState: limited.connState,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	go func() {
-		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http: %w", err)
-		}
-	}()
+	srv := a.serveHTTP(ln, errc)
 	if adminLn != nil {
 		adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		go adminSrv.Serve(adminLn)
@@ -404,6 +392,25 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 	defer stop()
 	srv.Shutdown(shutdownCtx)
 	return a.stopParts(runErr, cancel, routerDone, &wg)
+}
+
+// serveHTTP serves a's handler on ln, bounded (connections, timeouts, TLS
+// when configured), and reports a failure to serve on errc.
+func (a *app) serveHTTP(ln net.Listener, errc chan<- error) *http.Server {
+	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
+	var served net.Listener = limited
+	if a.tls != nil {
+		served = tls.NewListener(limited, a.tls)
+	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout, ConnState: limited.connState,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	return srv
 }
 
 // wait runs until ctx is done or a part fails, then stops the parts: run

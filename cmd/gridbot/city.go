@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"gridbot/bot"
 	"gridbot/configs"
@@ -312,20 +310,8 @@ func (c *city) run(ctx context.Context, front *app, ln net.Listener) error {
 // serveOnly serves a's handler on ln until ctx is done, then drains the
 // requests under way: the listener of a city, whose towns run apart.
 func (a *app) serveOnly(ctx context.Context, ln net.Listener) error {
-	limited := newConnLimiter(ln, a.maxConns, a.maxConnsPerAddr, a.proxies.Trusts, a.log)
-	var served net.Listener = limited
-	if a.tls != nil {
-		served = tls.NewListener(limited, a.tls)
-	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout, ConnState: limited.connState,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
-	go func() {
-		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http: %w", err)
-		}
-	}()
+	srv := a.serveHTTP(ln, errc)
 	var err error
 	select {
 	case <-ctx.Done():
