@@ -17,7 +17,7 @@
 //
 //	key                          type        TTL   holds
 //	P{gb}:case:<number>          string      none  the case as JSON
-//	P{gb}:log:<number>           list        none  the case's events, in sequence order: the one copy of each (events.go)
+//	P{gb}:log:<number>           list        none  the case's events, in sequence order: the one copy of each (events.go); a closed case's packed into one head element (events_pack.go)
 //	P{gb}:seqs:<seq/128>         hash        none  seq%128 → "<number> <position in the log>": EventsSince's index (events.go)
 //	P{gb}:seq                    string      none  the last event sequence number (INCR)
 //	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
@@ -37,6 +37,7 @@
 //	P{gb}:marks:<number>         string      none  the case's figure marks (core.FigureMarks) as JSON (figures.go)
 //	P{gb}:figures                hash        none  the figures' counters by cell, and the counts of cases by state
 //	P{gb}:figured                string      none  set once the cases written before the counters are tallied
+//	P{gb}:figures:waiting        hash        none  number → what the figures read of its callback waiting (figures_gridwork.go)
 //	P{gb}:stream:case.events     stream      none  the router's transport (valkeystream): one entry per event
 //	Peph:<key>                   string      yes   Ephemeral values as given: sessions, dedupe marks, logins (SET PX)
 //	Prec:<namespace>             hash        none  Records: key → value, one hash per namespace (staff, bindings…)
