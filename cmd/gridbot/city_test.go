@@ -574,29 +574,8 @@ func testCityView(t *testing.T, r *rig, townClient *staffClient) {
 // `gridbot demo -city`: the two sample towns, each with its history on its
 // own ledger, the same logins in each, and the city's view.
 func TestCityDemo(t *testing.T) {
-	dir := t.TempDir()
-	ready := make(chan URLs, 1)
-	var out bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "-city", "-data", dir, "-history", "20", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
-			Env{Stdout: &out, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
-	}()
-	var urls URLs
-	select {
-	case urls = <-ready:
-	case err := <-done:
-		t.Fatalf("demo ended: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("demo not ready")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo returned %v", err)
-		}
-	}()
+	urls, out, stop := startDemo(t, 60*time.Second, "-city", "-data", t.TempDir(), "-history", "20")
+	defer stop()
 	text := out.String()
 	if strings.Count(text, "已写入 20 件") != 2 || !strings.Contains(text, "赤水镇") || !strings.Contains(text, urls.Phone) {
 		t.Fatalf("demo output:\n%s", text)

@@ -622,33 +622,48 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// startDemo runs `gridbot demo args…` on loopback until it is ready
+// (within wait), and returns its URLs, what it prints, and its stop, which
+// the test's end calls too and which fails the test if the demo ended badly.
+func startDemo(t *testing.T, wait time.Duration, args ...string) (URLs, *bytes.Buffer, func()) {
+	t.Helper()
+	ready := make(chan URLs, 1)
+	out := new(bytes.Buffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, append(append([]string{"demo"}, args...), "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"),
+			Env{Stdout: out, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("demo returned %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case urls := <-ready:
+		return urls, out, stop
+	case err := <-done:
+		done <- err // for the stop
+		t.Fatalf("demo ended: %v", err)
+	case <-time.After(wait):
+		t.Fatal("demo not ready")
+	}
+	return URLs{}, nil, nil
+}
+
 // runDemoOnce runs the demo on dir until it is ready, checks its pages
 // and its printed login (and, when cases, that the console lists the
 // history), stops it, and returns what it printed.
 func runDemoOnce(t *testing.T, dir string, cases bool) string {
 	t.Helper()
-	ready := make(chan URLs, 1)
-	var out bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "-data", dir, "-history", "40", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
-			Env{Stdout: &out, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
-	}()
-	var urls URLs
-	select {
-	case urls = <-ready:
-	case err := <-done:
-		t.Fatalf("demo ended: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo not ready")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo returned %v", err)
-		}
-	}()
+	urls, out, stop := startDemo(t, 30*time.Second, "-data", dir, "-history", "40")
+	defer stop()
 	for _, u := range []string{urls.Console, urls.Phone} {
 		resp, err := http.Get(u)
 		if err != nil || resp.StatusCode != 200 {

@@ -16,7 +16,7 @@ import (
 // in the chat is answered; the grid's group shows the new case.
 func TestBrowserWeComPage(t *testing.T) {
 	browsertest.Require(t)
-	urls := startDemo(t)
+	urls, _, _ := startDemo(t, 10*time.Second, "-data", t.TempDir(), "-history", "0")
 	resident := func(kind, text string, extra map[string]any) string {
 		body := map[string]any{"openid": "oresident-demo-02", "kind": kind, "text": text}
 		for k, v := range extra {

@@ -301,41 +301,12 @@ func postJSON(t *testing.T, u string, body, out any) {
 	}
 }
 
-// startDemo runs the demo without history on free ports until the test
-// ends, and returns its addresses.
-func startDemo(t *testing.T) URLs {
-	t.Helper()
-	ready := make(chan URLs, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "-data", t.TempDir(), "-history", "0", "-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"},
-			Env{Stdout: io.Discard, Stderr: io.Discard, Ready: func(u URLs) { ready <- u }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo returned %v", err)
-		}
-	})
-	select {
-	case urls := <-ready:
-		return urls
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("demo ended: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("demo not ready")
-	}
-	return URLs{}
-}
-
 // The demo runs the leader loop with 石桥's leader A on WeCom, through the
 // simulators' own pages: a resident files on the phone, the card reaches
 // 何家豪's WeCom, he accepts, replies and resolves there, the grid's group
 // hears of the case, and the resident rates.
 func TestDemoLeaderOnWeCom(t *testing.T) {
-	urls := startDemo(t)
+	urls, _, _ := startDemo(t, 10*time.Second, "-data", t.TempDir(), "-history", "0")
 	resident := func(kind, text string, extra map[string]any) string {
 		body := map[string]any{"openid": "oresident-demo-01", "kind": kind, "text": text}
 		maps.Copy(body, extra)
