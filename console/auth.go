@@ -27,10 +27,10 @@ const SessionCookie = "gridbot_session"
 // SHA-256 of the token, so a leaked store does not hand out logins.
 const sessionKeyPrefix = "console:session:"
 
-// unknownUserHash is a bcrypt hash of a password nobody has. Login compares
-// against it when the user does not exist, so a wrong name takes as long as
-// a wrong password.
-const unknownUserHash = "$2a$10$xTtO0VzL7a9n5LMifImDCODoYJsKaVQs7eubqPAu.bi1LJMcDigE6"
+// UnknownUserHash is a bcrypt hash of a password nobody has. A login
+// compares against it when the user does not exist, so a wrong name takes
+// as long as a wrong password (the city's view does the same).
+const UnknownUserHash = "$2a$10$xTtO0VzL7a9n5LMifImDCODoYJsKaVQs7eubqPAu.bi1LJMcDigE6"
 
 // session is what a login keeps in core.Ephemeral. Besides who and when,
 // it keeps what the login was granted on: the person's session generation
@@ -264,7 +264,7 @@ func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, username,
 		return nil, false
 	}
 	staff := s.Town.Town().StaffMember(username)
-	hash := unknownUserHash
+	hash := UnknownUserHash
 	if staff != nil && staff.PasswordHash != "" {
 		hash = staff.PasswordHash
 	}

@@ -17,6 +17,7 @@ import (
 
 	"gridbot/audit"
 	"gridbot/configs"
+	"gridbot/console"
 	"gridbot/core"
 	"gridbot/totp"
 )
@@ -64,10 +65,6 @@ const (
 	// The enrolled authenticator secrets, sealed at rest with the towns'.
 	cityFactorNS = "second-factor"
 )
-
-// dummyHash is compared against when the login names nobody, so that an
-// unknown login takes as long as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no one logs in with this"), bcrypt.DefaultCost)
 
 func newCityStaff(c *city, cfg *configs.Config) *cityStaff {
 	s := &cityStaff{city: c, staff: map[string]configs.CityStaffEntry{}, secondFactor: cfg.Security.SecondFactorRequired(),
@@ -177,7 +174,7 @@ func (s *cityStaff) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	who, known := s.staff[in.Username]
-	hash := dummyHash
+	hash := []byte(console.UnknownUserHash)
 	if known {
 		hash = []byte(who.PasswordHash)
 	}
