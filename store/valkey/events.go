@@ -101,21 +101,18 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 	}
 	// One LRANGE per case, from its start (a packed head holds the
 	// first events, events_pack.go) to the last position asked of it.
-	type span struct{ lo, hi int64 }
-	spans := map[string]*span{}
+	last := map[string]int64{}
 	var order []string
 	for _, r := range refs {
-		sp := spans[r.number]
-		if sp == nil {
-			spans[r.number] = &span{r.pos, r.pos}
+		hi, ok := last[r.number]
+		if !ok {
 			order = append(order, r.number)
-			continue
 		}
-		sp.lo, sp.hi = min(sp.lo, r.pos), max(sp.hi, r.pos)
+		last[r.number] = max(hi, r.pos)
 	}
 	cmds := make(vk.Commands, len(order))
 	for i, n := range order {
-		cmds[i] = s.client.B().Lrange().Key(s.caseLogKey(n)).Start(0).Stop(spans[n].hi).Build()
+		cmds[i] = s.client.B().Lrange().Key(s.caseLogKey(n)).Start(0).Stop(last[n]).Build()
 	}
 	logs := map[string][]string{}
 	for i, res := range s.client.DoMulti(ctx, cmds...) {

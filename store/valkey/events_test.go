@@ -175,4 +175,31 @@ func TestEventsMoveFromTheOldSortedSet(t *testing.T) {
 	if got, err := moved.EventsSince(ctx, uint64(len(all)), 5); err != nil || len(got) != 1 || got[0].Seq != ev.Seq || got[0].Case != c.Number {
 		t.Fatalf("EventsSince after the move: %+v, %v", got, err)
 	}
+	// A case of the old layout closed now: its log, entries with field
+	// names, is packed whole and reads the same.
+	number := all[0].Case
+	was, err := moved.Events(ctx, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, closing, err := moved.UpdateCase(ctx, number, func(c *core.Case) ([]core.Event, error) {
+		c.State = core.StateClosed
+		return []core.Event{{Kind: core.EventClosed, Actor: core.ActorSystem, At: time.Now()}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cl.Do(ctx, cl.B().Llen().Key(prefix+"{gb}:log:"+number).Build()).AsInt64(); err != nil || n != 1 {
+		t.Fatalf("the closed old log: %d elements, %v", n, err)
+	}
+	now, err := moved.Events(ctx, number)
+	if err != nil || len(now) != len(was)+1 || !reflect.DeepEqual(now[:len(was)], was) {
+		t.Fatalf("the packed old log: %d events of %d, %v", len(now), len(was)+1, err)
+	}
+	if got, err := moved.EventsSince(ctx, 0, 10000); err != nil || len(got) != len(all)+2 || !reflect.DeepEqual(got[:len(all)], all) {
+		t.Fatalf("EventsSince after the pack: %d events, %v", len(got), err)
+	}
+	if got, err := moved.EventsSince(ctx, closing[0].Seq-1, 1); err != nil || len(got) != 1 || got[0].Case != number {
+		t.Fatalf("the closing event: %+v, %v", got, err)
+	}
 }
