@@ -379,6 +379,14 @@ func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilt
 	if limit > 0 {
 		q.Limit = limit
 	}
+	// The store reads the indexes of what staff may see (core.Town.Reach)
+	// instead of walking the ledger for it; CanSee still decides.
+	if scopes, ok := town.Reach(staff); ok {
+		q.Within = scopes
+	}
+	if f.mine && staff.Role != core.RoleDepartment {
+		q.Within = []core.CaseScope{{Staff: staff.ID}}
+	}
 	if f.q != "" {
 		search, parsed, residents, err := s.searcher(ctx, town, staff, f.q)
 		if err != nil {

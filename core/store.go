@@ -25,6 +25,10 @@ type CaseQuery struct {
 	// (SearchIndex) for the cases carrying the search's terms instead of
 	// walking.
 	Search CaseSearch
+	// Within, when not empty, keeps only the cases in at least one of its
+	// scopes (Town.Reach: what a staff member may see): stores merge the
+	// scopes' indexes newest first instead of walking every case.
+	Within []CaseScope
 	// Before, when set, lists only the cases numbered below it: the page
 	// after the one that ended with it.
 	Before string
@@ -46,6 +50,7 @@ func (q CaseQuery) Match(c *Case) bool {
 		(q.Category == "" || c.Category == q.Category) &&
 		(len(q.Places) == 0 || inPlaces(c, q.Places)) &&
 		(q.Search.Empty() || q.Search.Match(c, true)) &&
+		(len(q.Within) == 0 || slices.ContainsFunc(q.Within, func(sc CaseScope) bool { return sc.Match(c) })) &&
 		(q.Before == "" || c.Number < q.Before) &&
 		(q.Keep == nil || q.Keep(c))
 }

@@ -484,17 +484,21 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 			}
 			return nil
 		}
+		visit := func(number string) (bool, error) {
+			var c core.Case
+			if err := s.openCase(tx, number, &c); err != nil {
+				return false, err
+			}
+			if q.Match(&c) {
+				out = append(out, c)
+			}
+			return len(out) < limit, nil
+		}
+		if parts, ok := mergedParts(tx, q); ok {
+			return walkMerged(tx, parts, q.Before, visit) // indexes_reach.go
+		}
 		if index, prefix := indexFor(tx, q); index != nil {
-			return walkBack(index, prefix, q.Before, func(number string) (bool, error) {
-				var c core.Case
-				if err := s.openCase(tx, number, &c); err != nil {
-					return false, err
-				}
-				if q.Match(&c) {
-					out = append(out, c)
-				}
-				return len(out) < limit, nil
-			})
+			return walkBack(index, prefix, q.Before, visit)
 		}
 		// Numbers sort by day and count, so walking backwards lists newest first.
 		cur := tx.Bucket(bucketCases).Cursor()

@@ -42,6 +42,7 @@ type indexedAs struct {
 	near  []string // its near keys' prefixes (category \x00 place \x00), when not closed
 	words searchFields
 	depts []string // the departments called to it
+	staff []string // the staff it is with (core.CaseStaff; indexes_reach.go)
 	// retain is its key in the retention index, nil when not in it
 	// (indexes_retention.go).
 	retain []byte
@@ -49,7 +50,7 @@ type indexedAs struct {
 
 func indexOf(c *core.Case) indexedAs {
 	return indexedAs{state: c.State, grid: c.Grid, kind: c.Category, near: nearPrefixes(c), words: searchFieldsOf(c),
-		depts: departmentsOf(c), retain: retainKey(c)}
+		depts: departmentsOf(c), staff: core.CaseStaff(c), retain: retainKey(c)}
 }
 
 // nearPrefixes are the near index's key prefixes of c: none when closed.
@@ -129,10 +130,13 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 	if err := renear(tx, wasNear, c); err != nil {
 		return err
 	}
-	var wasDepts []string
+	var wasDepts, wasStaff []string
 	var wasRetain []byte
 	if was != nil {
-		wasDepts, wasRetain = was.depts, was.retain
+		wasDepts, wasStaff, wasRetain = was.depts, was.staff, was.retain
+	}
+	if err := restaff(tx, wasStaff, c); err != nil {
+		return err
 	}
 	if err := reretain(tx, wasRetain, c); err != nil {
 		return err
@@ -179,6 +183,9 @@ func reindex(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 // existed; it runs once, in the transaction that creates them.
 func buildIndexes(tx *bolt.Tx) error {
 	if err := buildRetention(tx); err != nil {
+		return err
+	}
+	if err := buildReach(tx); err != nil {
 		return err
 	}
 	if tx.Bucket(bucketDepts) == nil {

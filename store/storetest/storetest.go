@@ -61,6 +61,7 @@ func Run(t *testing.T, factory Factory) {
 		{"QueryByResidentStateGrid", testQuery},
 		{"IndexesFollowEveryWrite", testIndexes},
 		{"KeepFiltersBeforeLimit", testKeep},
+		{"QueryWithinReach", testReach},
 		{"NotFound", testNotFound},
 		{"EphemeralExpiry", testEphemeral},
 		{"EphemeralBatch", testKeyBatch},

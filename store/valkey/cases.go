@@ -226,6 +226,9 @@ func (s *Store) runWrite(ctx context.Context, c *core.Case, evs []core.Event, ol
 	if err != nil {
 		return err
 	}
+	if err := s.noteVillageGrids(ctx, c); err != nil {
+		return err
+	}
 	res, err := s.write.Exec(ctx, s.client, keys, args).ToArray()
 	if err != nil {
 		return fmt.Errorf("write script: %w", err)
@@ -532,6 +535,9 @@ func (s *Store) UpdateCases(ctx context.Context, numbers []string, change func([
 			if err != nil {
 				return nil, nil, fmt.Errorf("update cases: %w", err)
 			}
+			if err := s.noteVillageGrids(ctx, c); err != nil {
+				return nil, nil, fmt.Errorf("update cases: %w", err)
+			}
 			args = append(args, strconv.Itoa(len(k)), strconv.Itoa(len(a)))
 			keys, caseArgs = append(keys, k...), append(caseArgs, a...)
 			all += len(evs[i])
@@ -595,6 +601,11 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 	}
 	if nearQuery(q) {
 		return s.nearCases(ctx, q, limit)
+	}
+	if keys, ok, err := s.mergedKeys(ctx, q); err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	} else if ok {
+		return s.mergedCases(ctx, q, keys, limit) // indexes_reach.go
 	}
 	index := s.indexFor(q)
 	page := int64(min(max(limit, 64), 512))

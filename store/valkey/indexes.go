@@ -200,13 +200,13 @@ func (s *Store) nearKey(category, place string) string {
 func (s *Store) kindKey(category string) string { return s.ledger + "kind:" + category }
 
 // nearKeys lists the sorted sets case c is in besides the fixed indexes:
-// its category's and its departments' (every case), and when not closed
-// its near keys.
+// its category's, its departments' and its staff's (every case;
+// indexes_reach.go), and when not closed its near keys.
 func (s *Store) nearKeys(c *core.Case) []string {
 	if c == nil {
 		return nil
 	}
-	out := append([]string{s.kindKey(c.Category)}, s.deptKeys(c)...)
+	out := append(append([]string{s.kindKey(c.Category)}, s.deptKeys(c)...), s.whoKeys(c)...)
 	if c.State == core.StateClosed {
 		return out
 	}

@@ -29,6 +29,9 @@
 //	P{gb}:indexed                string      none  set once the cases written before the indexes are indexed
 //	P{gb}:kind:<category>        sorted set  none  the category's case numbers, score 0 (a category's queue)
 //	P{gb}:kinded                 string      none  set once the cases written before the category index are in it
+//	P{gb}:who:<staff>            sorted set  none  the case numbers by each staff member they are with, score 0 (indexes_reach.go)
+//	P{gb}:vgrids:<village>       set         none  every grid a case of the village was ever in: a village's list (indexes_reach.go)
+//	P{gb}:reached                string      none  set once the cases written before those two are in them
 //	P{gb}:near:<category>:<place> sorted set none  the open cases of a category under a place (core/places.go): 附议
 //	P{gb}:neared                 string      none  set once the open cases written before the near index are in it
 //	P{gb}:retain:<yyyymmdd>      sorted set  none  closed cases still holding personal data, by when their clock started (UTC day; indexes_retention.go)
@@ -162,6 +165,9 @@ type Store struct {
 	byDays atomic.Bool
 	// marks are the figure marks the last figures page parsed.
 	marks *marksCache
+	// vgrids are the villages' grids this process has added
+	// (indexes_reach.go).
+	vgrids villageGrids
 }
 
 // Open connects to the server and returns a store on it. It fails when the
@@ -274,6 +280,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
 	if err := s.buildRetention(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
+	}
+	if err := s.buildReach(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}

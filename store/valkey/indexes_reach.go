@@ -1,0 +1,253 @@
+package valkey
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	vk "github.com/valkey-io/valkey-go"
+
+	"gridbot/core"
+)
+
+// What a staff member may see (core.CaseQuery.Within, core.Town.Reach) is
+// a union of indexes, read together newest first (mergedCases):
+//
+//	P{gb}:who:<staff>      sorted set  every case by each staff member it is with (core.CaseStaff),
+//	                                   score 0: a grid leader's assigned cases, "mine", a meeting's leader
+//	P{gb}:vgrids:<village> set         every grid a case of the village was ever in: a village's
+//	                                   cases are those grids' (P{gb}:grid:<grid>), so a village
+//	                                   costs no entry a case, whatever the directory says now
+//	P{gb}:reached          string      set once the cases written before these are in them
+//
+// writeScript moves a case's who entries with its near-index keys
+// (nearKeys). A village's grid is added before the write that first puts a
+// case of the village in it (noteVillageGrids): a write failing after it
+// leaves a grid too many, which costs a walk of that grid's cases, never a
+// case missed.
+
+func (s *Store) whoKey(staff string) string      { return s.ledger + "who:" + staff }
+func (s *Store) vgridsKey(village string) string { return s.ledger + "vgrids:" + village }
+func (s *Store) reachedKey() string              { return s.ledger + "reached" }
+
+// whoKeys lists the staff index keys case c is under.
+func (s *Store) whoKeys(c *core.Case) []string {
+	var out []string
+	for _, id := range core.CaseStaff(c) {
+		out = append(out, s.whoKey(id))
+	}
+	return out
+}
+
+// villageGrids remembers the village grids this process has added, so that
+// a write adds only a pair it has not seen: a round trip the first time a
+// grid gets a case of a village, none after.
+type villageGrids struct {
+	mu   sync.Mutex
+	seen map[[2]string]bool
+}
+
+// noteVillageGrids adds the grid of each case to its village's grids,
+// before the write that puts the case there.
+func (s *Store) noteVillageGrids(ctx context.Context, cases ...*core.Case) error {
+	s.vgrids.mu.Lock()
+	var cmds vk.Commands
+	var pairs [][2]string
+	for _, c := range cases {
+		p := [2]string{c.Village, c.Grid}
+		if s.vgrids.seen[p] || slices.Contains(pairs, p) {
+			continue
+		}
+		pairs = append(pairs, p)
+		cmds = append(cmds, s.client.B().Sadd().Key(s.vgridsKey(c.Village)).Member(c.Grid).Build())
+	}
+	s.vgrids.mu.Unlock()
+	if len(cmds) == 0 {
+		return nil
+	}
+	if err := s.doAll(ctx, cmds); err != nil {
+		return fmt.Errorf("village grids: %w", err)
+	}
+	s.vgrids.mu.Lock()
+	defer s.vgrids.mu.Unlock()
+	if s.vgrids.seen == nil {
+		s.vgrids.seen = map[[2]string]bool{}
+	}
+	for _, p := range pairs {
+		s.vgrids.seen[p] = true
+	}
+	return nil
+}
+
+// buildReach puts every case of a ledger written before the staff index
+// and the villages' grids into them, once, a page at a time. A case a
+// write moves meanwhile may keep an entry under a staff member it left:
+// a candidate that Match drops, never a case missed.
+func (s *Store) buildReach(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.reachedKey()).Build()).AsInt64()
+	if err != nil || done == 1 {
+		return err
+	}
+	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
+		var cmds vk.Commands
+		for i, c := range cases {
+			if c == nil {
+				continue
+			}
+			for _, k := range s.whoKeys(c) {
+				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, numbers[i]).Build())
+			}
+			cmds = append(cmds, s.client.B().Sadd().Key(s.vgridsKey(c.Village)).Member(c.Grid).Build())
+		}
+		return s.doAll(ctx, cmds)
+	})
+	if err != nil {
+		return fmt.Errorf("staff index: %w", err)
+	}
+	return s.client.Do(ctx, s.client.B().Set().Key(s.reachedKey()).Value("1").Build()).Error()
+}
+
+// mergedKeys lists the indexes whose union holds every case q may match
+// when q is narrowed by Within (or by several grids) and nothing narrower
+// applies (indexFor's resident, department, live and one-grid indexes);
+// ok is false otherwise.
+func (s *Store) mergedKeys(ctx context.Context, q core.CaseQuery) (keys []string, ok bool, err error) {
+	switch {
+	case q.Resident != "", q.Department != "", len(q.States) > 0 && !slicesContains(q.States, core.StateClosed),
+		len(q.Grids) == 1, len(q.Within) == 0 && len(q.Grids) < 2:
+		return nil, false, nil
+	}
+	add := func(k string) {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(q.Within) == 0 {
+		for _, g := range q.Grids {
+			add(s.gridKey(g))
+		}
+		return keys, true, nil
+	}
+	var villages []string
+	for _, sc := range q.Within {
+		switch {
+		case sc.Grid != "":
+			add(s.gridKey(sc.Grid))
+		case sc.Staff != "":
+			add(s.whoKey(sc.Staff))
+		case sc.Village != "":
+			villages = append(villages, sc.Village)
+		}
+	}
+	if len(villages) > 0 {
+		cmds := make(vk.Commands, 0, len(villages))
+		for _, v := range villages {
+			cmds = append(cmds, s.client.B().Smembers().Key(s.vgridsKey(v)).Build())
+		}
+		for _, r := range s.client.DoMulti(ctx, cmds...) {
+			grids, err := r.AsStrSlice()
+			if err != nil {
+				return nil, false, fmt.Errorf("village grids: %w", err)
+			}
+			slices.Sort(grids)
+			for _, g := range grids {
+				add(s.gridKey(g))
+			}
+		}
+	}
+	return keys, true, nil
+}
+
+// mergedCases answers q from the union of the sorted sets keys: each read
+// a page at a time below q.Before, newest first, merged by number, each
+// number once, the cases read with one MGET a page, until limit are kept.
+func (s *Store) mergedCases(ctx context.Context, q core.CaseQuery, keys []string, limit int) ([]core.Case, error) {
+	page := min(max(limit, 64), 512)
+	type source struct {
+		key   string
+		upper string   // the next page starts below this member
+		buf   []string // read, not yet merged, newest first
+		done  bool     // nothing more below buf
+	}
+	srcs := make([]*source, len(keys))
+	for i, k := range keys {
+		srcs[i] = &source{key: k, upper: "+"}
+		if q.Before != "" {
+			srcs[i].upper = "(" + q.Before
+		}
+	}
+	// refill reads the next page of every source whose buffer is empty,
+	// in one round trip: the newest number left must be known of each.
+	refill := func() error {
+		var cmds vk.Commands
+		var which []*source
+		for _, src := range srcs {
+			if len(src.buf) == 0 && !src.done {
+				cmds = append(cmds, s.client.B().Zrange().Key(src.key).Min(src.upper).Max("-").Bylex().Rev().Limit(0, int64(page)).Build())
+				which = append(which, src)
+			}
+		}
+		if len(cmds) == 0 {
+			return nil
+		}
+		for i, r := range s.client.DoMulti(ctx, cmds...) {
+			ns, err := r.AsStrSlice()
+			if err != nil {
+				return err
+			}
+			src := which[i]
+			src.buf, src.done = ns, len(ns) < page
+			if len(ns) > 0 {
+				src.upper = "(" + ns[len(ns)-1]
+			}
+		}
+		return nil
+	}
+	var out []core.Case
+	var batch []string
+	flush := func() error {
+		cases, err := s.caseValues(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			if c != nil && q.Match(c) && len(out) < limit {
+				out = append(out, *c)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for len(out) < limit {
+		if err := refill(); err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		top := ""
+		for _, src := range srcs {
+			if len(src.buf) > 0 && src.buf[0] > top {
+				top = src.buf[0]
+			}
+		}
+		if top == "" {
+			break
+		}
+		for _, src := range srcs {
+			// A number in several indexes is read once.
+			if len(src.buf) > 0 && src.buf[0] == top {
+				src.buf = src.buf[1:]
+			}
+		}
+		if batch = append(batch, top); len(batch) == page {
+			if err := flush(); err != nil {
+				return nil, fmt.Errorf("list cases: %w", err)
+			}
+		}
+	}
+	if len(batch) > 0 && len(out) < limit {
+		if err := flush(); err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+	}
+	return out, nil
+}
