@@ -189,21 +189,23 @@ func sweepToEnd(ctx context.Context, f *filler, end time.Time, numbers []string)
 
 // filler is one worker: its own ledger (its own clock) and randomness.
 type filler struct {
-	l       core.Ledger
-	town    *core.Town
-	rng     *rand.Rand
-	clock   time.Time
-	rules   core.Rules
-	depts   map[string]string // department → a staff member of it
-	workers int
-	last    string // the number of the case filled last
+	l     core.Ledger
+	town  *core.Town
+	rng   *rand.Rand
+	clock time.Time
+	rules core.Rules
+	depts map[string]string // department → a staff member of it
+	// villages are a village's staff member who makes its callbacks.
+	villages map[string]string
+	workers  int
+	last     string // the number of the case filled last
 	// waiting are the residents with a resolved case left unrated.
 	waiting map[int]bool
 }
 
 func newFiller(ledger *core.Ledger, town *core.Town, seed uint64, worker int) *filler {
 	f := &filler{town: town, rng: rand.New(rand.NewPCG(seed, uint64(worker)+1)), depts: map[string]string{},
-		waiting: map[int]bool{}}
+		villages: map[string]string{}, waiting: map[int]bool{}}
 	f.l = *ledger
 	f.l.Now = func() time.Time { return f.clock }
 	for _, s := range town.StaffWhere(func(s *core.Staff) bool { return !s.Disabled }) {
@@ -211,6 +213,10 @@ func newFiller(ledger *core.Ledger, town *core.Town, seed uint64, worker int) *f
 		case core.RoleDepartment:
 			if f.depts[s.Department] == "" {
 				f.depts[s.Department] = s.ID
+			}
+		case core.RoleVillage:
+			if f.villages[s.Village] == "" {
+				f.villages[s.Village] = s.ID
 			}
 		}
 	}
@@ -420,7 +426,43 @@ func (f *filler) fillCase(ctx context.Context, filed, end time.Time, resident in
 		f.waiting[resident] = true
 		return true, nil
 	}
-	return f.settle(ctx, c, resident, count)
+	open, err := f.settle(ctx, c, resident, count)
+	if err != nil {
+		return false, err
+	}
+	return open, f.callBack(ctx, c.Number, end)
+}
+
+// callBack records the callback visit (回访) a settled case was given — for
+// a close without a rating, or a bad one — as a village does: most within
+// their three working days, some late, a few never. One whose time comes
+// after end is left waiting, as the newest are in a real ledger.
+func (f *filler) callBack(ctx context.Context, number string, end time.Time) error {
+	c, err := f.l.Case(ctx, number)
+	if err != nil {
+		return fmt.Errorf("callback: %w", err)
+	}
+	staff := f.villages[c.Village]
+	if c.Callback == nil || staff == "" || f.chance(0.04) {
+		return nil
+	}
+	at := c.Callback.At.Add(time.Duration(f.rng.Int64N(int64(c.Callback.Due.Sub(c.Callback.At)) + 1)))
+	if f.chance(0.1) {
+		at = c.Callback.Due.Add(time.Duration(1+f.rng.IntN(72)) * time.Hour)
+	}
+	if at.After(end) {
+		return nil
+	}
+	f.at(at)
+	// Reached and satisfied mostly; a resident not reached is noted.
+	a := core.CallbackAnswer{Reached: true, Satisfied: true, Note: "居民表示问题已解决"}
+	if f.chance(0.1) {
+		a = core.CallbackAnswer{Note: "电话未接通，已留言"}
+	}
+	if _, _, err := f.l.RecordCallback(ctx, number, staff, a); err != nil {
+		return fmt.Errorf("callback %s: %w", number, err)
+	}
+	return nil
 }
 
 // settle takes a resolved case to closed: rated (now and then badly,

@@ -110,10 +110,21 @@ func TestFillWritesARealisticHistory(t *testing.T) {
 	for _, k := range []core.EventKind{core.EventSubmitted, core.EventAssigned, core.EventAccepted, core.EventReplied,
 		core.EventWhistled, core.EventSigned, core.EventResolved, core.EventRated, core.EventReopened,
 		core.EventClosed, core.EventWarned, core.EventEscalated, core.EventTransferred, core.EventDelivered,
-		core.EventUndeliverable, core.EventJoined} {
+		core.EventUndeliverable, core.EventJoined, core.EventCallbackDue, core.EventCalledBack} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s event in the history (%v)", k, kinds)
 		}
+	}
+	// The villages make most of their callbacks (回访); a few wait, the
+	// newest and the forgotten.
+	waiting := 0
+	for _, c := range cases {
+		if c.Callback != nil {
+			waiting++
+		}
+	}
+	if kinds[core.EventCalledBack] < kinds[core.EventCallbackDue]*3/4 || waiting > kinds[core.EventCallbackDue]/5 {
+		t.Errorf("%d callbacks made of %d due, %d waiting: want most made", kinds[core.EventCalledBack], kinds[core.EventCallbackDue], waiting)
 	}
 	// Figures computed from it read like a town's: most answered in time.
 	rows := core.Rates(town, core.Rules{}, cases, evs, core.ByGrid, end)
