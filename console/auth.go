@@ -1,7 +1,6 @@
 package console
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,7 +16,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/core"
-	"gridbot/internal/clientaddr"
 )
 
 // SessionCookie is the name of the console's login cookie.
@@ -139,95 +137,6 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// Login throttling. Every attempt is counted before its password is
-// checked, with the store's atomic counter, so a thousand attempts sent at
-// once are counted a thousand times and only those within the limits reach
-// bcrypt. Three counts, each over loginWindow from its first attempt:
-//
-//   - the account from one address (maxPairAttempts): what one guesser
-//     gets; a correct login clears it;
-//   - the address (maxAddrAttempts), for addresses the account has not
-//     logged in from: one address trying many names;
-//   - the account from addresses it has not logged in from
-//     (accountFreeAttempts), past which one attempt is checked per wait,
-//     and the wait doubles up to loginWindow: guessing from many
-//     addresses slows to a crawl.
-//
-// An address the account logged in from within knownAddrFor counts only
-// against the first limit, so neither a stranger's flood from elsewhere nor
-// a colleague's typos on a shared office address keep the account holder
-// out; and the address limit only ever stops that address.
-const (
-	loginKeyPrefix      = "console:login:"
-	maxPairAttempts     = 5
-	maxAddrAttempts     = 50
-	accountFreeAttempts = 10
-	loginWindow         = 15 * time.Minute
-	knownAddrFor        = 30 * 24 * time.Hour
-)
-
-// msgAccountBusy answers an attempt held by the account's wait.
-const msgAccountBusy = "该账号近期登录失败过多，请稍后再试；在以前登录过的网络上登录不受影响"
-
-// loginKeys are the Ephemeral keys of one login attempt's counts. The name
-// and the address are hashed, so that the keys hold nothing a person typed
-// and no address.
-type loginKeys struct {
-	pair, addr, account, slot, known string
-}
-
-func (s *Server) loginKeys(r *http.Request, username string) loginKeys {
-	hash := func(parts ...string) string {
-		sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-		return hex.EncodeToString(sum[:12])
-	}
-	user := strings.ToLower(strings.TrimSpace(username))
-	addr := clientaddr.Key(s.Proxies.Addr(r))
-	return loginKeys{
-		pair:    loginKeyPrefix + "pair:" + hash(user, addr),
-		addr:    loginKeyPrefix + "addr:" + hash(addr),
-		account: loginKeyPrefix + "account:" + hash(user),
-		slot:    loginKeyPrefix + "slot:" + hash(user),
-		known:   loginKeyPrefix + "known:" + hash(user, addr),
-	}
-}
-
-// accountWait is how long an account waits between checked attempts once n
-// attempts from unfamiliar addresses have been made in the window: a
-// minute, doubling every accountFreeAttempts more, up to loginWindow.
-func accountWait(n int64) time.Duration {
-	over := max(n-accountFreeAttempts-1, 0) / accountFreeAttempts
-	if over >= 4 {
-		return loginWindow
-	}
-	return min(time.Minute<<over, loginWindow)
-}
-
-// admitLogin charges the attempt to its counts and reports whether its
-// password may be checked, and if not, what to answer.
-func (s *Server) admitLogin(ctx context.Context, k loginKeys) (ok bool, refusal string, err error) {
-	n, err := s.Sessions.Incr(ctx, k.pair, loginWindow)
-	if err != nil || n > maxPairAttempts {
-		return false, msgTooMany, err
-	}
-	if _, known, err := s.Sessions.Get(ctx, k.known); err != nil || known {
-		return err == nil, "", err
-	}
-	if n, err := s.Sessions.Incr(ctx, k.addr, loginWindow); err != nil || n > int64(cmp.Or(s.addrFailures, maxAddrAttempts)) {
-		return false, msgTooMany, err
-	}
-	n, err = s.Sessions.Incr(ctx, k.account, loginWindow)
-	if err != nil || n <= accountFreeAttempts {
-		return err == nil, "", err
-	}
-	// Past the free attempts one attempt is checked per wait: whoever
-	// takes the slot.
-	if took, err := s.Sessions.SetNX(ctx, k.slot, []byte("1"), accountWait(n)); err != nil || !took {
-		return false, msgAccountBusy, err
-	}
-	return true, "", nil
-}
-
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if !readJSON(w, r, &req) {
@@ -252,8 +161,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // false (and the client answered, the refusal on the audit trail) unless
 // username is an enabled member whose password this is.
 func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, username, password string) (*core.Staff, bool) {
-	keys := s.loginKeys(r, username)
-	if ok, refusal, err := s.admitLogin(r.Context(), keys); err != nil {
+	if ok, refusal, err := s.loginThrottle().Admit(r, username); err != nil {
 		s.log().ErrorContext(r.Context(), "console login throttle", "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
 		return nil, false
@@ -294,13 +202,9 @@ func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, username,
 // starts, the cookie is set, and the answer carries extra besides the
 // staff member.
 func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, staff *core.Staff, extra map[string]any) {
-	keys := s.loginKeys(r, staff.ID)
 	// This address now knows the account: a stranger's flood from
 	// elsewhere no longer keeps its holder out from here.
-	if err := s.Sessions.Delete(r.Context(), keys.pair); err != nil {
-		s.log().WarnContext(r.Context(), "console login throttle", "err", err)
-	}
-	if err := s.Sessions.Set(r.Context(), keys.known, []byte("1"), knownAddrFor); err != nil {
+	if err := s.loginThrottle().LoggedIn(r, staff.ID); err != nil {
 		s.log().WarnContext(r.Context(), "console login throttle", "err", err)
 	}
 	endedOthers, err := s.endOlderSessions(r, staff)

@@ -138,7 +138,7 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request, staff 
 	}
 	// The current password is checked like a login's, within the same
 	// counts: a session taken over cannot be used to guess it.
-	if ok, refusal, err := s.admitLogin(r.Context(), s.loginKeys(r, staff.ID)); err != nil {
+	if ok, refusal, err := s.loginThrottle().Admit(r, staff.ID); err != nil {
 		s.log().ErrorContext(r.Context(), "console password throttle", "err", err)
 		writeError(w, http.StatusInternalServerError, msgServerError)
 		return

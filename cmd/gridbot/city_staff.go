@@ -43,16 +43,17 @@ type cityStaff struct {
 	// trail is the city's own audit trail (in the city's store): its
 	// staff's logins, codes and logouts.
 	trail *audit.Trail
+	// throttle counts the logins' attempts by the console's rule, in the
+	// city's store: a stranger's wrong passwords from elsewhere do not
+	// keep a city official out from where they logged in before.
+	throttle *console.LoginThrottle
 }
 
 // CityCookie is the city view's session cookie.
 const CityCookie = "gridbot_city"
 
-// Bounds of the city view's logins.
+// Bounds of the city view's logins (their attempts: console.LoginThrottle).
 const (
-	cityLoginWindow   = 15 * time.Minute
-	cityAddrAttempts  = 30
-	cityUserAttempts  = 10
 	cityEnrolTTL      = 10 * time.Minute
 	cityMaxLoginBytes = 4 << 10
 )
@@ -60,6 +61,7 @@ const (
 // Keys and records of the city view in the city's store.
 const (
 	citySessionKey = "city-session:"
+	cityLoginKey   = "city-login:"
 	cityEnrolKey   = "city-enrol:"
 	cityCodeKey    = "city-code:"
 	// The enrolled authenticator secrets, sealed at rest with the towns'.
@@ -68,7 +70,8 @@ const (
 
 func newCityStaff(c *city, cfg *configs.Config) *cityStaff {
 	s := &cityStaff{city: c, staff: map[string]configs.CityStaffEntry{}, secondFactor: cfg.Security.SecondFactorRequired(),
-		sessionTTL: cfg.Security.SessionLifetime, now: time.Now, trail: &audit.Trail{Store: c.store, Log: c.log}}
+		sessionTTL: cfg.Security.SessionLifetime, now: time.Now, trail: &audit.Trail{Store: c.store, Log: c.log},
+		throttle: &console.LoginThrottle{Keys: c.store, Proxies: c.proxies, Prefix: cityLoginKey}}
 	for _, e := range cfg.City.Staff {
 		s.staff[e.ID] = e
 	}
@@ -156,22 +159,14 @@ func (s *cityStaff) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	addr := s.city.proxies.Addr(r).String()
-	for _, key := range []struct {
-		key   string
-		limit int64
-	}{{"city-login:addr:" + addr, cityAddrAttempts}, {"city-login:user:" + in.Username, cityUserAttempts}} {
-		n, err := s.city.store.Incr(ctx, key.key, cityLoginWindow)
-		if err != nil {
-			s.city.log.Error("city login: count attempts", "err", err)
-			writeCityJSON(w, http.StatusInternalServerError, map[string]string{"error": "服务器出错，请稍后再试"})
-			return
-		}
-		if n > key.limit {
-			s.record(r, s.actorOf(in.Username), core.AuditLogin, core.AuditRefused, "市级登录：尝试过多")
-			writeCityJSON(w, http.StatusTooManyRequests, map[string]string{"error": "登录尝试过多，请15分钟后再试"})
-			return
-		}
+	if ok, refusal, err := s.throttle.Admit(r, in.Username); err != nil {
+		s.city.log.Error("city login: count attempts", "err", err)
+		writeCityJSON(w, http.StatusInternalServerError, map[string]string{"error": "服务器出错，请稍后再试"})
+		return
+	} else if !ok {
+		s.record(r, s.actorOf(in.Username), core.AuditLogin, core.AuditRefused, "市级登录：尝试过多，未核对密码")
+		writeCityJSON(w, http.StatusTooManyRequests, map[string]string{"error": refusal})
+		return
 	}
 	who, known := s.staff[in.Username]
 	hash := []byte(console.UnknownUserHash)
@@ -203,6 +198,9 @@ func (s *cityStaff) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: CityCookie, Value: hex.EncodeToString(token), Path: "/city/", HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteStrictMode, MaxAge: int(s.sessionTTL / time.Second)})
+	if err := s.throttle.LoggedIn(r, who.ID); err != nil {
+		s.city.log.Warn("city login: throttle", "err", err)
+	}
 	s.record(r, who.ID, core.AuditLogin, core.AuditOK, "市级登录")
 	writeCityJSON(w, http.StatusOK, map[string]any{"staff": map[string]string{"id": who.ID, "name": who.Name}})
 }

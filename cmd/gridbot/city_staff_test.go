@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -84,8 +85,8 @@ func TestCityStaffSecondFactor(t *testing.T) {
 	if status, _, cookie := login(code, true); status != 200 || cookie == "" {
 		t.Fatalf("the next code: %d", status)
 	}
-	// Attempts are bounded per login.
-	for i := 0; i < cityUserAttempts+2; i++ {
+	// Attempts are bounded per login and address (the console's rule).
+	for i := 0; i < 10; i++ {
 		status, _, _ = login("", true)
 	}
 	if status != 429 {
@@ -108,5 +109,79 @@ func TestCityStaffSecondFactor(t *testing.T) {
 	}
 	if ok, err := s.trail.Verify(t.Context()); err != nil || !ok.OK() {
 		t.Fatalf("the trail's chain: %+v %v", ok, err)
+	}
+}
+
+// The city's logins are throttled by the console's rule: a stranger's
+// wrong passwords from many addresses hold the account at new addresses,
+// but do not keep the official out from the address they logged in from;
+// and an authenticator code logs in once.
+func TestCityStaffLoginThrottle(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "city.db"), embedded.Options{CasePrefix: "CITY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := &city{name: "测试市", byKey: map[string]*cityTown{}, store: st, log: slog.New(slog.DiscardHandler)}
+	cfg := &configs.Config{}
+	cfg.Security.SecondFactor = "required"
+	cfg.City.Staff = []configs.CityStaffEntry{{ID: "city-viewer", Name: "市级", PasswordHash: cityStaffHash(t)}}
+	now := time.Now()
+	s := newCityStaff(c, cfg)
+	s.now = func() time.Time { return now }
+	mux := http.NewServeMux()
+	s.routes(mux)
+	login := func(addr, password, code string) (int, map[string]any, bool) {
+		b, _ := json.Marshal(cityLogin{Username: "city-viewer", Password: password, Code: code})
+		req := httptest.NewRequest("POST", "http://city.example/city/api/login", bytes.NewReader(b))
+		req.RemoteAddr = addr + ":40000"
+		req.Header.Set("X-Requested-With", "gridbot")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		var out map[string]any
+		json.NewDecoder(rec.Body).Decode(&out)
+		for _, ck := range rec.Result().Cookies() {
+			if ck.Name == CityCookie && ck.Value != "" {
+				return rec.Code, out, true
+			}
+		}
+		return rec.Code, out, false
+	}
+	const office = "10.1.1.1"
+	// The official enrols from the office.
+	_, out, _ := login(office, testPassword, "")
+	secret, _ := out["secret"].(string)
+	if secret == "" {
+		t.Fatalf("enrolment: %v", out)
+	}
+	code, _ := totp.Code(secret, now)
+	if status, out, in := login(office, testPassword, code); status != 200 || !in {
+		t.Fatalf("enrolling: %d %v", status, out)
+	}
+	// A stranger tries 40 wrong passwords, from 40 addresses.
+	for i := range 40 {
+		login(fmt.Sprintf("192.0.2.%d", i+1), "wrong-password", "")
+	}
+	// The account now waits at addresses it never logged in from…
+	if status, out, _ := login("198.51.100.7", testPassword, ""); status != 429 {
+		t.Fatalf("a new address after the flood: %d %v", status, out)
+	}
+	// …but not at the office: the next code logs the official in, once.
+	now = now.Add(totp.Step)
+	code, _ = totp.Code(secret, now)
+	if status, out, in := login(office, testPassword, code); status != 200 || !in {
+		t.Fatalf("the official from the office after the flood: %d %v", status, out)
+	}
+	if status, _, in := login(office, testPassword, code); status != 401 || in {
+		t.Fatalf("the same code again: %d", status)
+	}
+	// A stranger's guesses from one address stop there, at the console's
+	// count per account and address.
+	status := 0
+	for range 10 {
+		status, _, _ = login("203.0.113.9", "wrong-password", "")
+	}
+	if status != 429 {
+		t.Fatalf("ten guesses from one address: %d", status)
 	}
 }
