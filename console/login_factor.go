@@ -232,8 +232,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 	var recovery []string
 	detail := ""
 	if p.Secret != "" {
-		step, ok := totp.Check(p.Secret, req.Code, now)
-		if !ok || !s.firstUse(ctx, usedStepKeyPrefix+p.Staff+":"+strconv.FormatInt(step, 10)) {
+		if ok, _ := CodeOnce(ctx, s.Sessions, usedStepKeyPrefix, p.Staff, p.Secret, req.Code, now); !ok {
 			s.record(r, staff.ID, core.AuditSecondFactor, "", core.AuditRefused, "绑定时验证码错误")
 			writeError(w, http.StatusUnauthorized, msgBadCode)
 			return
@@ -268,8 +267,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 			}
 			detail = "使用恢复码，剩余 " + strconv.Itoa(len(f.Recovery)) + " 个"
 		} else {
-			step, good := totp.Check(f.Secret, req.Code, now)
-			ok = good && s.firstUse(ctx, usedStepKeyPrefix+p.Staff+":"+strconv.FormatInt(step, 10))
+			ok, _ = CodeOnce(ctx, s.Sessions, usedStepKeyPrefix, p.Staff, f.Secret, req.Code, now)
 			detail = "验证码"
 		}
 		if !ok {
@@ -286,11 +284,21 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 	s.finishLogin(w, r, staff, map[string]any{"recovery_codes": recovery})
 }
 
-// firstUse marks key used and reports whether it was not already: a code's
-// step, or a recovery code, is good once.
-func (s *Server) firstUse(ctx context.Context, key string) bool {
-	ok, err := s.Sessions.SetNX(ctx, key, []byte("1"), 3*totp.Step)
-	return err == nil && ok
+// CodeOnce reports whether code is secret's code at now, its 30-second
+// step not used before by id: a code logs in once, even two sent at once
+// (the mark is taken before the answer). used starts the marks' keys in
+// keys, so that logins sharing a store keep apart: the console's, and the
+// city's view (cmd/gridbot). On a store error the code is refused.
+func CodeOnce(ctx context.Context, keys core.Ephemeral, used, id, secret, code string, now time.Time) (bool, error) {
+	step, ok := totp.Check(secret, code, now)
+	if !ok {
+		return false, nil
+	}
+	took, err := keys.SetNX(ctx, used+id+":"+strconv.FormatInt(step, 10), []byte("1"), 3*totp.Step)
+	if err != nil {
+		return false, fmt.Errorf("mark code used: %w", err)
+	}
+	return took, nil
 }
 
 // useRecovery spends one of f's recovery codes if code is one; the mark

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -253,14 +252,11 @@ func (s *cityStaff) checkCode(ctx context.Context, who configs.CityStaffEntry, c
 	} else if code == "" {
 		return codeAnswer{http.StatusOK, map[string]any{"second_factor": true}}, false
 	}
-	step, ok := totp.Check(string(secret), code, s.now())
-	if ok {
-		// A code is good once: a second login with it is refused.
-		fresh, err := s.city.store.SetNX(ctx, cityCodeKey+who.ID+":"+strconv.FormatInt(step, 10), []byte("1"), 3*totp.Step)
-		if err != nil {
-			return failed, false
-		}
-		ok = fresh
+	// A code is good once: a second login with it is refused.
+	ok, err := console.CodeOnce(ctx, s.city.store, cityCodeKey, who.ID, string(secret), code, s.now())
+	if err != nil {
+		s.city.log.Error("city login: second factor", "err", err)
+		return failed, false
 	}
 	if !ok {
 		return codeAnswer{http.StatusUnauthorized, map[string]string{"error": "验证码不正确或已用过"}}, false
