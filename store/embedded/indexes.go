@@ -188,38 +188,15 @@ func buildIndexes(tx *bolt.Tx) error {
 	if err := buildReach(tx); err != nil {
 		return err
 	}
-	if tx.Bucket(bucketDepts) == nil {
-		// The department index came after the others: index every case.
-		if _, err := tx.CreateBucket(bucketDepts); err != nil {
-			return err
-		}
-		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-			var c core.Case
-			if err := unmarshalCase(v, &c); err != nil {
-				return fmt.Errorf("index case %q: %w", k, err)
-			}
-			return redept(tx, nil, &c)
-		})
-		if err != nil {
-			return err
-		}
+	// The department and category indexes came after the others.
+	if err := indexEveryCase(tx, [][]byte{bucketDepts}, func(c *core.Case) error { return redept(tx, nil, c) }); err != nil {
+		return err
 	}
-	if tx.Bucket(bucketKinds) == nil {
-		// The category index came after the others: index every case.
-		kinds, err := tx.CreateBucket(bucketKinds)
-		if err != nil {
-			return err
-		}
-		err = tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-			var c core.Case
-			if err := unmarshalCase(v, &c); err != nil {
-				return fmt.Errorf("index case %q: %w", k, err)
-			}
-			return kinds.Put(gridKey(c.Category, c.Number), nil)
-		})
-		if err != nil {
-			return err
-		}
+	err := indexEveryCase(tx, [][]byte{bucketKinds}, func(c *core.Case) error {
+		return tx.Bucket(bucketKinds).Put(gridKey(c.Category, c.Number), nil)
+	})
+	if err != nil {
+		return err
 	}
 	if tx.Bucket(bucketNear) == nil {
 		// The near index came after the others: index the live cases.
@@ -239,10 +216,21 @@ func buildIndexes(tx *bolt.Tx) error {
 			}
 		}
 	}
-	if tx.Bucket(bucketLive) != nil && tx.Bucket(bucketGrids) != nil {
+	return indexEveryCase(tx, [][]byte{bucketLive, bucketGrids}, func(c *core.Case) error { return reindex(tx, nil, c) })
+}
+
+// indexEveryCase builds indexes that came after the file was written: when
+// one of buckets is missing, it makes them and runs index on every case,
+// once (a file that has them all is left as it is).
+func indexEveryCase(tx *bolt.Tx, buckets [][]byte, index func(*core.Case) error) error {
+	missing := false
+	for _, b := range buckets {
+		missing = missing || tx.Bucket(b) == nil
+	}
+	if !missing {
 		return nil
 	}
-	for _, b := range [][]byte{bucketLive, bucketGrids} {
+	for _, b := range buckets {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -252,7 +240,7 @@ func buildIndexes(tx *bolt.Tx) error {
 		if err := unmarshalCase(v, &c); err != nil {
 			return fmt.Errorf("index case %q: %w", k, err)
 		}
-		return reindex(tx, nil, &c)
+		return index(&c)
 	})
 }
 

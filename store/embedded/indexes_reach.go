@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,21 +54,7 @@ func restaff(tx *bolt.Tx, was []string, c *core.Case) error {
 // buildReach indexes every case of a file written before the staff and
 // village indexes, once.
 func buildReach(tx *bolt.Tx) error {
-	if tx.Bucket(bucketStaff) != nil && tx.Bucket(bucketVGrids) != nil {
-		return nil
-	}
-	for _, b := range [][]byte{bucketStaff, bucketVGrids} {
-		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-			return err
-		}
-	}
-	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-		var c core.Case
-		if err := unmarshalCase(v, &c); err != nil {
-			return fmt.Errorf("index case %q: %w", k, err)
-		}
-		return restaff(tx, nil, &c)
-	})
+	return indexEveryCase(tx, [][]byte{bucketStaff, bucketVGrids}, func(c *core.Case) error { return restaff(tx, nil, c) })
 }
 
 // indexPart is one index walked in a union: a bucket and a key prefix.
