@@ -287,23 +287,42 @@ func (s *Store) nearedKey() string { return s.ledger + "neared" }
 // buildKinds puts every case of a ledger written before the category
 // index into it, once.
 func (s *Store) buildKinds(ctx context.Context) error {
-	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.kindedKey()).Build()).AsInt64()
-	if err != nil || done == 1 {
+	return s.indexEveryCase(ctx, s.kindedKey(), "category index", func(number string, c *core.Case) vk.Commands {
+		return s.zaddTo([]string{s.kindKey(c.Category)}, number)
+	})
+}
+
+// indexEveryCase puts every case of a ledger written before an index into
+// it, once, a page at a time: cmds are the commands that index one case,
+// and done is set when all have run. Several instances doing it at once
+// do the same idempotent work. what names the index in errors.
+func (s *Store) indexEveryCase(ctx context.Context, done, what string, cmds func(number string, c *core.Case) vk.Commands) error {
+	built, err := s.client.Do(ctx, s.client.B().Exists().Key(done).Build()).AsInt64()
+	if err != nil || built == 1 {
 		return err
 	}
 	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
-		var cmds vk.Commands
+		var page vk.Commands
 		for i, c := range cases {
 			if c != nil {
-				cmds = append(cmds, s.client.B().Zadd().Key(s.kindKey(c.Category)).ScoreMember().ScoreMember(0, numbers[i]).Build())
+				page = append(page, cmds(numbers[i], c)...)
 			}
 		}
-		return s.doAll(ctx, cmds)
+		return s.doAll(ctx, page)
 	})
 	if err != nil {
-		return fmt.Errorf("category index: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return s.client.Do(ctx, s.client.B().Set().Key(s.kindedKey()).Value("1").Build()).Error()
+	return s.client.Do(ctx, s.client.B().Set().Key(done).Value("1").Build()).Error()
+}
+
+// zaddTo adds case number to each of the sorted-set indexes keys.
+func (s *Store) zaddTo(keys []string, number string) vk.Commands {
+	cmds := make(vk.Commands, 0, len(keys)+1)
+	for _, k := range keys {
+		cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, number).Build())
+	}
+	return cmds
 }
 
 func (s *Store) kindedKey() string { return s.ledger + "kinded" }

@@ -2,7 +2,6 @@ package valkey
 
 import (
 	"context"
-	"fmt"
 
 	vk "github.com/valkey-io/valkey-go"
 
@@ -30,24 +29,7 @@ func (s *Store) deptKeys(c *core.Case) []string {
 // buildDepts puts every case of a ledger written before the department
 // index into it, once, a page at a time.
 func (s *Store) buildDepts(ctx context.Context) error {
-	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.deptedKey()).Build()).AsInt64()
-	if err != nil || done == 1 {
-		return err
-	}
-	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
-		var cmds vk.Commands
-		for i, c := range cases {
-			if c == nil {
-				continue
-			}
-			for _, k := range s.deptKeys(c) {
-				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, numbers[i]).Build())
-			}
-		}
-		return s.doAll(ctx, cmds)
+	return s.indexEveryCase(ctx, s.deptedKey(), "department index", func(number string, c *core.Case) vk.Commands {
+		return s.zaddTo(s.deptKeys(c), number)
 	})
-	if err != nil {
-		return fmt.Errorf("department index: %w", err)
-	}
-	return s.client.Do(ctx, s.client.B().Set().Key(s.deptedKey()).Value("1").Build()).Error()
 }

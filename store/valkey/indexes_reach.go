@@ -85,27 +85,9 @@ func (s *Store) noteVillageGrids(ctx context.Context, cases ...*core.Case) error
 // write moves meanwhile may keep an entry under a staff member it left:
 // a candidate that Match drops, never a case missed.
 func (s *Store) buildReach(ctx context.Context) error {
-	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.reachedKey()).Build()).AsInt64()
-	if err != nil || done == 1 {
-		return err
-	}
-	err = s.eachCasePage(ctx, 500, func(numbers []string, cases []*core.Case) error {
-		var cmds vk.Commands
-		for i, c := range cases {
-			if c == nil {
-				continue
-			}
-			for _, k := range s.whoKeys(c) {
-				cmds = append(cmds, s.client.B().Zadd().Key(k).ScoreMember().ScoreMember(0, numbers[i]).Build())
-			}
-			cmds = append(cmds, s.client.B().Sadd().Key(s.vgridsKey(c.Village)).Member(c.Grid).Build())
-		}
-		return s.doAll(ctx, cmds)
+	return s.indexEveryCase(ctx, s.reachedKey(), "staff index", func(number string, c *core.Case) vk.Commands {
+		return append(s.zaddTo(s.whoKeys(c), number), s.client.B().Sadd().Key(s.vgridsKey(c.Village)).Member(c.Grid).Build())
 	})
-	if err != nil {
-		return fmt.Errorf("staff index: %w", err)
-	}
-	return s.client.Do(ctx, s.client.B().Set().Key(s.reachedKey()).Value("1").Build()).Error()
 }
 
 // mergedKeys lists the indexes whose union holds every case q may match
