@@ -5,9 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
-	"gridbot/store"
 	"gridbot/store/embedded"
 	"gridbot/store/storetest"
 )
@@ -16,33 +13,7 @@ import (
 // opened.
 func TestReachIndexBuiltWhenOpened(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gridbot.db")
-	open := func() store.Store {
-		t.Helper()
-		s, err := embedded.Open(path, embedded.Options{CasePrefix: "ST", NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	dropIndex := func() {
-		db, err := bolt.Open(path, 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range []string{"staff", "vgrids"} {
-				if err := tx.DeleteBucket([]byte(b)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	storetest.ReachIndexBuiltWhenOpened(t, open, dropIndex)
+	storetest.ReachIndexBuiltWhenOpened(t, openFile(t, path), func() { rewriteFile(t, path, dropBuckets("staff", "vgrids")) })
 }
 
 // go test -run '^$' -bench BenchmarkReach ./store/embedded/

@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"gridbot/store"
 	"gridbot/store/embedded"
 	"gridbot/store/storetest"
@@ -14,25 +12,7 @@ import (
 // A file written before the retention index gets it when opened.
 func TestRetentionIndexBuiltWhenOpened(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gridbot.db")
-	open := func() store.Store {
-		t.Helper()
-		s, err := embedded.Open(path, embedded.Options{CasePrefix: "ST", NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	dropIndex := func() {
-		db, err := bolt.Open(path, 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("retain")) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	storetest.RetentionIndexBuiltWhenOpened(t, 300, open, dropIndex)
+	storetest.RetentionIndexBuiltWhenOpened(t, 300, openFile(t, path), func() { rewriteFile(t, path, dropBuckets("retain")) })
 }
 
 // shared is the one store of a file that two "instances" share (the file

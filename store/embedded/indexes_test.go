@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"gridbot/core"
 	"gridbot/store/embedded"
 )
@@ -44,21 +42,7 @@ func TestIndexesBuiltForAnOlderFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The file as an older gridbot left it: no index buckets.
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range []string{"live", "grids"} {
-			if err := tx.DeleteBucket([]byte(b)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	rewriteFile(t, path, dropBuckets("live", "grids"))
 
 	s, err = embedded.Open(path, embedded.Options{CasePrefix: "ST"})
 	if err != nil {
