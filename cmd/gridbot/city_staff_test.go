@@ -17,23 +17,32 @@ import (
 	"gridbot/totp"
 )
 
-// The city's staff log in with an authenticator code where the town's do:
-// enrolled at the first login, each code good once.
-func TestCityStaffSecondFactor(t *testing.T) {
+// newTestCityStaff is the city's view with one city staff member,
+// city-viewer, whose second factor is required, on a city store of its
+// own.
+func newTestCityStaff(t *testing.T) (*cityStaff, *http.ServeMux) {
+	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "city.db"), embedded.Options{CasePrefix: "CITY"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	c := &city{name: "测试市", byKey: map[string]*cityTown{}, store: st, log: slog.New(slog.DiscardHandler)}
 	cfg := &configs.Config{}
 	cfg.Security.SecondFactor = "required"
 	cfg.City.Staff = []configs.CityStaffEntry{{ID: "city-viewer", Name: "市级", PasswordHash: cityStaffHash(t)}}
-	now := time.Now()
 	s := newCityStaff(c, cfg)
-	s.now = func() time.Time { return now }
 	mux := http.NewServeMux()
 	s.routes(mux)
+	return s, mux
+}
+
+// The city's staff log in with an authenticator code where the town's do:
+// enrolled at the first login, each code good once.
+func TestCityStaffSecondFactor(t *testing.T) {
+	s, mux := newTestCityStaff(t)
+	now := time.Now()
+	s.now = func() time.Time { return now }
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	login := func(code string, headers bool) (int, map[string]any, string) {
@@ -117,20 +126,9 @@ func TestCityStaffSecondFactor(t *testing.T) {
 // but do not keep the official out from the address they logged in from;
 // and an authenticator code logs in once.
 func TestCityStaffLoginThrottle(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "city.db"), embedded.Options{CasePrefix: "CITY"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	c := &city{name: "测试市", byKey: map[string]*cityTown{}, store: st, log: slog.New(slog.DiscardHandler)}
-	cfg := &configs.Config{}
-	cfg.Security.SecondFactor = "required"
-	cfg.City.Staff = []configs.CityStaffEntry{{ID: "city-viewer", Name: "市级", PasswordHash: cityStaffHash(t)}}
+	s, mux := newTestCityStaff(t)
 	now := time.Now()
-	s := newCityStaff(c, cfg)
 	s.now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	s.routes(mux)
 	login := func(addr, password, code string) (int, map[string]any, bool) {
 		b, _ := json.Marshal(cityLogin{Username: "city-viewer", Password: password, Code: code})
 		req := httptest.NewRequest("POST", "http://city.example/city/api/login", bytes.NewReader(b))
