@@ -157,7 +157,7 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	out := fs.String("o", "", "the backup file to write")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func runRestore(_ context.Context, args []string, env Env) error {
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	in := fs.String("i", "", "the backup file to restore")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func runExport(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	sinceText := fs.String("since", "", "first day (2026-11-01, in the town's time zone) or RFC 3339 time")
 	untilText := fs.String("until", "", "end, exclusive (default: now)")
 	out := fs.String("o", "", "output file (default: standard output)")

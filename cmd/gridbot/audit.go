@@ -37,7 +37,7 @@ func runAudit(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("audit "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	sinceText := fs.String("since", "", "export: first day (in the town's time zone) or RFC 3339 time")
 	untilText := fs.String("until", "", "export: end, exclusive")
 	actor := fs.String("actor", "", "export: only this actor")

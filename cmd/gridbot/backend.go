@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 
@@ -193,6 +194,12 @@ func openValkey(ctx context.Context, cfg *configs.Config, town *core.Town, insta
 // export). The caller closes the backend.
 func openConfigured(ctx context.Context, configPath string, env Env, name string) (*backend, *core.Town, *configs.Config, error) {
 	return openConfiguredTown(ctx, configPath, "", env, name)
+}
+
+// townFlag is a store command's -town: which town's store, in a
+// configuration with towns: (openConfiguredTown).
+func townFlag(fs *flag.FlagSet) *string {
+	return fs.String("town", "", "the town's key, in a configuration with towns:")
 }
 
 // openConfiguredTown is openConfigured for one town of a city (-town KEY);

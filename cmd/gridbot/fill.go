@@ -26,7 +26,7 @@ func runFill(ctx context.Context, args []string, env Env) error {
 	years := fs.Int("years", 3, "years the cases are spread over, up to now")
 	seed := fs.Uint64("seed", 1, "the same seed writes the same history")
 	workers := fs.Int("workers", 16, "cases written at once")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func runGuess(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("guess "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

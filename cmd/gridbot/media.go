@@ -75,7 +75,7 @@ func runMigrate(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

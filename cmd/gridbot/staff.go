@@ -60,7 +60,7 @@ func runStaff(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("staff "+cmd, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	townKey := fs.String("town", "", "the town's key, in a configuration with towns:")
+	townKey := townFlag(fs)
 	id := fs.String("id", "", "add: the login")
 	name := fs.String("name", "", "add: the person's name")
 	role := fs.String("role", "", "add: town, village, department or grid; or sysadmin, auditor, security (三权分立)")
