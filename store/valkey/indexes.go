@@ -261,12 +261,21 @@ func (s *Store) nearCases(ctx context.Context, q core.CaseQuery, limit int) ([]c
 	}
 	slices.Sort(numbers)
 	slices.Reverse(numbers)
-	var out []core.Case
-	const page = 500
+	out, err := s.matchPage(ctx, q, numbers, nil, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list cases near: %w", err)
+	}
+	return out, nil
+}
+
+// matchPage appends to out the cases numbered numbers that pass q, read a
+// page at a time, up to limit.
+func (s *Store) matchPage(ctx context.Context, q core.CaseQuery, numbers []string, out []core.Case, limit int) ([]core.Case, error) {
+	const page = 256
 	for i := 0; i < len(numbers) && len(out) < limit; i += page {
 		cases, err := s.caseValues(ctx, numbers[i:min(i+page, len(numbers))])
 		if err != nil {
-			return nil, fmt.Errorf("list cases near: %w", err)
+			return nil, err
 		}
 		for _, c := range cases {
 			if c != nil && q.Match(c) {

@@ -188,18 +188,10 @@ func (s *Store) mergedCases(ctx context.Context, q core.CaseQuery, keys []string
 	}
 	var out []core.Case
 	var batch []string
-	flush := func() error {
-		cases, err := s.caseValues(ctx, batch)
-		if err != nil {
-			return err
-		}
-		for _, c := range cases {
-			if c != nil && q.Match(c) && len(out) < limit {
-				out = append(out, *c)
-			}
-		}
+	flush := func() (err error) {
+		out, err = s.matchPage(ctx, q, batch, out, limit)
 		batch = batch[:0]
-		return nil
+		return err
 	}
 	for len(out) < limit {
 		if err := refill(); err != nil {

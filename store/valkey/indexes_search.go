@@ -152,7 +152,7 @@ func (s *Store) searchCases(ctx context.Context, q core.CaseQuery, limit int) ([
 				return nil, true, err
 			}
 			if out, err = s.matchPage(ctx, q, numbers, out, limit); err != nil {
-				return nil, true, err
+				return nil, true, fmt.Errorf("search: %w", err)
 			}
 		}
 	}
@@ -223,27 +223,6 @@ func (s *Store) inIndex(ctx context.Context, index string, numbers []string) ([]
 	for j := range scores {
 		if !scores[j].IsNil() {
 			out = append(out, numbers[j])
-		}
-	}
-	return out, nil
-}
-
-// matchPage appends to out the cases numbered numbers that pass q, read a
-// page at a time, up to limit.
-func (s *Store) matchPage(ctx context.Context, q core.CaseQuery, numbers []string, out []core.Case, limit int) ([]core.Case, error) {
-	const page = 256
-	for i := 0; i < len(numbers) && len(out) < limit; i += page {
-		cases, err := s.caseValues(ctx, numbers[i:min(i+page, len(numbers))])
-		if err != nil {
-			return nil, fmt.Errorf("search: %w", err)
-		}
-		for _, c := range cases {
-			if c != nil && q.Match(c) {
-				out = append(out, *c)
-				if len(out) == limit {
-					break
-				}
-			}
 		}
 	}
 	return out, nil
