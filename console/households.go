@@ -268,12 +268,7 @@ func (s *Server) handleLinkImport(w http.ResponseWriter, r *http.Request, staff 
 	var links []core.LinkedHousehold
 	var numbers []int // each link's row, as the spreadsheet numbers it
 	for i, row := range rows[1:] {
-		cell := func(key string) string {
-			if c, ok := cols[key]; ok && c < len(row) {
-				return strings.TrimSpace(row[c])
-			}
-			return ""
-		}
+		cell := rowCells(cols, row)
 		if strings.Join(row, "") == "" {
 			continue
 		}

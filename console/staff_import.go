@@ -32,6 +32,17 @@ type importRefusal struct {
 	Reason string `json:"reason"`
 }
 
+// rowCells reads a spreadsheet row by column key (cols: key → column),
+// trimmed; a column the sheet lacks or the row leaves out reads "".
+func rowCells(cols map[string]int, row []string) func(key string) string {
+	return func(key string) string {
+		if c, ok := cols[key]; ok && c < len(row) {
+			return strings.TrimSpace(row[c])
+		}
+		return ""
+	}
+}
+
 // importColumns finds the columns by their headings, as offices name them.
 func importColumns(header []string) (map[string]int, bool) {
 	names := map[string][]string{
@@ -91,12 +102,7 @@ func (s *Server) handleStaffImport(w http.ResponseWriter, r *http.Request, staff
 	added, refused := []string{}, []importRefusal{}
 	seen := map[string]bool{}
 	for i, row := range rows[1:] {
-		cell := func(key string) string {
-			if c, ok := cols[key]; ok && c < len(row) {
-				return strings.TrimSpace(row[c])
-			}
-			return ""
-		}
+		cell := rowCells(cols, row)
 		if strings.Join(row, "") == "" {
 			continue
 		}
