@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -41,6 +42,10 @@ type SetupOptions struct {
 	// DataKeys runs every instance with one key file (crypto.key_file):
 	// personal data sealed at rest, as a town's service runs.
 	DataKeys bool
+	// Dir, when set, is the run's directory, kept after it (a temporary
+	// one otherwise, removed): a ledger filled there once is measured again
+	// by later runs with newer code, as a million cases take hours to fill.
+	Dir string
 }
 
 // Setup is a run's world: a directory, the simulated WeChat API the bots
@@ -68,7 +73,13 @@ func NewSetup(ctx context.Context, opt SetupOptions) (*Setup, error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
-	dir, err := os.MkdirTemp("", "gridload-")
+	dir := opt.Dir
+	var err error
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "gridload-")
+	} else {
+		err = os.MkdirAll(dir, 0o700)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -78,7 +89,9 @@ func NewSetup(ctx context.Context, opt SetupOptions) (*Setup, error) {
 	s.Password = randomHex(8)
 	if opt.DataKeys {
 		s.keyFile = filepath.Join(dir, "data-keys")
-		if err := os.WriteFile(s.keyFile, []byte(sealing.NewFile()), 0o600); err != nil {
+		if _, err := os.Stat(s.keyFile); err == nil && opt.Dir != "" {
+			// A kept ledger was sealed with these keys.
+		} else if err := os.WriteFile(s.keyFile, []byte(sealing.NewFile()), 0o600); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("setup: %w", err)
 		}
@@ -267,15 +280,19 @@ dialog:
 }
 
 // Command runs `gridbot ARGS… -config <the instance's>` to its end and
-// returns what it printed.
+// returns what it printed, which goes to the run's log as well (a fill's
+// progress).
 func (in *Instance) Command(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, in.setup.bin, append(args, "-config", in.Config)...)
 	cmd.Env = append(os.Environ(), in.env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("gridbot %s: %w: %s", strings.Join(args, " "), err, out)
+	var out bytes.Buffer
+	// One writer for both, so exec copies them in one goroutine.
+	both := io.MultiWriter(&out, in.setup.opt.Log)
+	cmd.Stdout, cmd.Stderr = both, both
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("gridbot %s: %w: %s", strings.Join(args, " "), err, out.Bytes())
 	}
-	return string(out), nil
+	return out.String(), nil
 }
 
 // Start (re)starts the instance's process with its configuration and waits
@@ -390,10 +407,15 @@ func (v *Valkey) Restart(ctx context.Context) error {
 	}
 	v.Process = p
 	v.setup.procs = append(v.setup.procs, p)
-	for range 200 {
-		if Ping(v.Addr) {
+	// A kept ledger of a million cases takes minutes to load; the server
+	// answers -LOADING until it has.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		switch answer := pingAnswer(v.Addr); {
+		case strings.HasPrefix(answer, "+PONG"):
 			p.Ready = time.Since(p.started)
 			return nil
+		case strings.HasPrefix(answer, "-LOADING"):
+			deadline = time.Now().Add(5 * time.Second)
 		}
 		if p.Exited() {
 			break
@@ -404,18 +426,21 @@ func (v *Valkey) Restart(ctx context.Context) error {
 }
 
 // Ping reports whether a Valkey-protocol server answers PING at addr.
-func Ping(addr string) bool {
+func Ping(addr string) bool { return strings.HasPrefix(pingAnswer(addr), "+PONG") }
+
+// pingAnswer is the line a server at addr answers PING with ("" when none).
+func pingAnswer(addr string) string {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return false
+		return ""
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return false
+		return ""
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	return line
 }
 
 // ServerCounts are a Valkey server's running totals from INFO stats: how
@@ -467,7 +492,8 @@ func (v *Valkey) Counts() (ServerCounts, error) {
 	return c, nil
 }
 
-// Close stops every process the setup started and removes its directory.
+// Close stops every process the setup started and removes its directory,
+// unless it was given (SetupOptions.Dir).
 func (s *Setup) Close() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		if err := s.procs[i].Stop(10 * time.Second); err != nil {
@@ -477,7 +503,9 @@ func (s *Setup) Close() {
 	if s.apiSrv != nil {
 		s.apiSrv.Close()
 	}
-	os.RemoveAll(s.Dir)
+	if s.opt.Dir == "" {
+		os.RemoveAll(s.Dir)
+	}
 }
 
 func randomBytes(n int) []byte {

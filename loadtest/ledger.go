@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -180,25 +181,9 @@ func ledgerColumn(ctx context.Context, s *Setup, vk memoryMeter, name string, in
 	if err != nil {
 		return err
 	}
-	var memBefore int64
-	if vk != nil && inst.Valkey != "" {
-		memBefore, _ = vk.usedMemory()
-	}
-	fmt.Fprintf(s.opt.Log, "%s: filling %d cases over %d years …\n", name, col.Cases, o.Years)
-	began := time.Now()
-	out, err := in.Command(ctx, "fill", "-cases", strconv.Itoa(col.Cases), "-years", strconv.Itoa(o.Years))
-	if err != nil {
-		return err
-	}
-	col.Fill = lastLine(out)
-	col.set("fill (gridbot fill)", time.Since(began).Round(time.Second).String())
 	dbPath := filepath.Join(s.Dir, name, "gridbot.db")
-	if inst.Valkey == "" {
-		if fi, err := os.Stat(dbPath); err == nil {
-			col.set("storage per case with its events", fmt.Sprintf("%.1f KB (file %s)", float64(fi.Size())/float64(col.Cases)/1000, mib(fi.Size())))
-		}
-	} else if after, err := vk.usedMemory(); err == nil {
-		col.set("storage per case with its events", fmt.Sprintf("%.1f KB (Valkey used_memory +%s)", float64(after-memBefore)/float64(col.Cases)/1000, mib(after-memBefore)))
+	if err := fillOnce(ctx, s, vk, name, in, inst, o, col, dbPath); err != nil {
+		return err
 	}
 
 	if err := in.Start(ctx, name); err != nil {
@@ -225,6 +210,58 @@ func ledgerColumn(ctx context.Context, s *Setup, vk memoryMeter, name string, in
 		return err
 	}
 	return timeSweep(ctx, s, inst, dbPath, o.Reps, col)
+}
+
+// filledFile, in a column's folder of a kept run (SetupOptions.Dir), holds
+// what its fill said and measured: a later run finds the ledger filled.
+const filledFile = "filled.json"
+
+// fillOnce fills the column's store, or, in a kept run's folder where that
+// was done before, takes the fill's figures from then.
+func fillOnce(ctx context.Context, s *Setup, vk memoryMeter, name string, in *Instance, inst InstanceOptions, o LedgerOptions, col *LedgerColumn, dbPath string) error {
+	const fillName, storageName = "fill (gridbot fill)", "storage per case with its events"
+	marker := filepath.Join(s.Dir, name, filledFile)
+	if raw, err := os.ReadFile(marker); err == nil && s.opt.Dir != "" {
+		var kept struct{ Fill, Took, Storage string }
+		if err := json.Unmarshal(raw, &kept); err != nil {
+			return fmt.Errorf("%s: %w", marker, err)
+		}
+		fmt.Fprintf(s.opt.Log, "%s: filled before (%s)\n", name, kept.Fill)
+		col.Fill = kept.Fill
+		col.set(fillName, kept.Took)
+		col.set(storageName, kept.Storage)
+		return nil
+	}
+	var memBefore int64
+	if vk != nil && inst.Valkey != "" {
+		memBefore, _ = vk.usedMemory()
+	}
+	fmt.Fprintf(s.opt.Log, "%s: filling %d cases over %d years …\n", name, col.Cases, o.Years)
+	began := time.Now()
+	out, err := in.Command(ctx, "fill", "-cases", strconv.Itoa(col.Cases), "-years", strconv.Itoa(o.Years))
+	if err != nil {
+		return err
+	}
+	col.Fill = lastLine(out)
+	took := time.Since(began).Round(time.Second).String()
+	col.set(fillName, took)
+	storage := ""
+	if inst.Valkey == "" {
+		if fi, err := os.Stat(dbPath); err == nil {
+			storage = fmt.Sprintf("%.1f KB (file %s)", float64(fi.Size())/float64(col.Cases)/1000, mib(fi.Size()))
+		}
+	} else if after, err := vk.usedMemory(); err == nil {
+		storage = fmt.Sprintf("%.1f KB (Valkey used_memory +%s)", float64(after-memBefore)/float64(col.Cases)/1000, mib(after-memBefore))
+	}
+	col.set(storageName, storage)
+	if s.opt.Dir == "" {
+		return nil
+	}
+	raw, err := json.Marshal(map[string]string{"Fill": col.Fill, "Took": took, "Storage": storage})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(marker, raw, 0o600)
 }
 
 // median times get o.Reps times and records the median (and the worst).

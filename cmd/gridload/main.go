@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ledgerResidents := fs.Int("ledger-residents", 8, "with -ledger-staff: residents walking the intake at once")
 	ledgerStaffFor := fs.Duration("ledger-staff-for", 30*time.Second, "with -ledger-staff: how long")
 	dataKeys := fs.Bool("data-keys", false, "run every gridbot with a key file: personal data sealed at rest with SM4 (issue 20)")
+	keep := fs.String("dir", "", "the run's folder, kept after it (a temporary one otherwise): with -ledger, a store filled there by an earlier run is measured again without filling")
 	selfProfile := fs.String("self-profile", "", "write the load generator's own CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("gridload: %w", err)
 	}
 	setup := loadtest.SetupOptions{Repo: *repo, GridbotBin: *bin, BaselineCmd: []string{self, "baseline"},
-		Log: stderr, LogLevel: *level, DataKeys: *dataKeys}
+		Log: stderr, LogLevel: *level, DataKeys: *dataKeys, Dir: *keep}
 	if *ledger != "" {
 		var sizes []int
 		for _, f := range strings.Split(*ledger, ",") {
