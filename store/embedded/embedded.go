@@ -498,7 +498,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 			return walkMerged(tx, parts, q.Before, visit) // indexes_reach.go
 		}
 		if index, prefix := indexFor(tx, q); index != nil {
-			return walkBack(index, prefix, q.Before, visit)
+			return walkBack(index, prefix, q.Before, withinFilter(tx, q, visit))
 		}
 		// Numbers sort by day and count, so walking backwards lists newest first.
 		cur := tx.Bucket(bucketCases).Cursor()

@@ -73,6 +73,12 @@ func mergedParts(tx *bolt.Tx, q core.CaseQuery) (parts []indexPart, ok bool) {
 		len(q.Grids) == 1, len(q.Within) == 0 && len(q.Grids) < 2:
 		return nil, false
 	}
+	return reachParts(tx, q), true
+}
+
+// reachParts lists the indexes whose union holds every case q's Within
+// (or, without it, q's grids) lets through.
+func reachParts(tx *bolt.Tx, q core.CaseQuery) (parts []indexPart) {
 	add := func(p indexPart) {
 		if !slices.Contains(parts, p) {
 			parts = append(parts, p)
@@ -82,7 +88,7 @@ func mergedParts(tx *bolt.Tx, q core.CaseQuery) (parts []indexPart, ok bool) {
 		for _, g := range q.Grids {
 			add(indexPart{string(bucketGrids), g + "\x00"})
 		}
-		return parts, true
+		return parts
 	}
 	for _, sc := range q.Within {
 		switch {
@@ -98,7 +104,34 @@ func mergedParts(tx *bolt.Tx, q core.CaseQuery) (parts []indexPart, ok bool) {
 			}
 		}
 	}
-	return parts, true
+	return parts
+}
+
+// withinFilter wraps visit, when q is narrowed by Within, so that a number
+// outside every index of the reader's reach is passed over before its case
+// is read: a grid leader's open queue, walked along the live cases, reads
+// the leader's open cases, not the town's.
+func withinFilter(tx *bolt.Tx, q core.CaseQuery, visit func(number string) (bool, error)) func(number string) (bool, error) {
+	if len(q.Within) == 0 {
+		return visit
+	}
+	parts := reachParts(tx, q)
+	// Cursors, not Get: an index entry's value is empty, which Get may
+	// answer as nil, as it does a key that is not there.
+	curs := make([]*bolt.Cursor, len(parts))
+	for i, p := range parts {
+		curs[i] = tx.Bucket([]byte(p.bucket)).Cursor()
+	}
+	var key []byte
+	return func(number string) (bool, error) {
+		for i, p := range parts {
+			key = append(append(key[:0], p.prefix...), number...)
+			if k, _ := curs[i].Seek(key); bytes.Equal(k, key) {
+				return visit(number)
+			}
+		}
+		return true, nil
+	}
 }
 
 // backCursor walks one index part backwards from below before.

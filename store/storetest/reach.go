@@ -106,7 +106,19 @@ var reachQueries = []struct {
 	{"two grids", core.CaseQuery{Grids: []string{"g2", "g3"}}},
 	{"la's, one category", core.CaseQuery{Category: "env", Within: []core.CaseScope{{Grid: "g2"}, {Staff: "la"}}}},
 	{"nobody's", core.CaseQuery{Within: []core.CaseScope{{Staff: "nobody"}, {Village: "v9"}, {Grid: "g9"}}}},
+	// Read along a narrower index (the live cases, a word's) and checked
+	// against the reach before the cases are read.
+	{"grid leader la, open", core.CaseQuery{States: openStates, Within: []core.CaseScope{{Grid: "g1"}, {Staff: "la"}}}},
+	{"village v1, open", core.CaseQuery{States: openStates, Within: []core.CaseScope{{Village: "v1"}, {Staff: "vs"}}}},
+	{"mine (lb), open", core.CaseQuery{States: openStates, Within: []core.CaseScope{{Staff: "lb"}}}},
+	{"nobody's, open", core.CaseQuery{States: openStates, Within: []core.CaseScope{{Staff: "nobody"}}}},
+	{"grid leader lb, one grid's", core.CaseQuery{Grids: []string{"g3"}, Within: []core.CaseScope{{Grid: "g1"}, {Staff: "lb"}}}},
+	{"grid leader la, searched", core.CaseQuery{Search: SearchRule.Parse("路灯"), Within: []core.CaseScope{{Grid: "g1"}, {Staff: "la"}}}},
+	{"village v2, searched among the open", core.CaseQuery{States: openStates, Search: SearchRule.Parse("路灯"), Within: []core.CaseScope{{Village: "v2"}}}},
 }
+
+// openStates are the console's open cases (state=open).
+var openStates = []core.State{core.StateSubmitted, core.StateAssigned}
 
 // testReach: a list narrowed to what someone may see (CaseQuery.Within:
 // their grids, their village, the cases with them) lists exactly the

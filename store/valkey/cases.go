@@ -608,51 +608,39 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		return s.mergedCases(ctx, q, keys, limit) // indexes_reach.go
 	}
 	index := s.indexFor(q)
+	within, err := s.withinKeys(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
 	page := int64(min(max(limit, 64), 512))
+	if within != nil {
+		// Most numbers are dropped unread: take more at a time.
+		page = 2048
+	}
 	var out []core.Case
 	upper := "+" // the next page starts below this member
 	if q.Before != "" {
 		upper = "(" + q.Before
 	}
 	for len(out) < limit {
-		numbers, err := s.numbersPage(ctx, index, upper, int(page))
+		read, err := s.numbersPage(ctx, index, upper, int(page))
 		if err != nil {
 			return nil, fmt.Errorf("list cases: %w", err)
 		}
-		if len(numbers) == 0 {
+		if len(read) == 0 {
 			break
 		}
-		keys := make([]string, len(numbers))
-		for i, n := range numbers {
-			keys[i] = s.caseKey(n)
-		}
-		vals, err := s.client.Do(ctx, s.client.B().Mget().Key(keys...).Build()).ToArray()
+		upper = "(" + read[len(read)-1]
+		numbers, err := s.inAnyIndex(ctx, within, read)
 		if err != nil {
 			return nil, fmt.Errorf("list cases: %w", err)
 		}
-		for i := range vals {
-			raw, err := vals[i].AsBytes()
-			if vk.IsValkeyNil(err) {
-				continue // indexed but gone: not written by this store
-			}
-			if err != nil {
-				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
-			}
-			var c core.Case
-			if _, err := s.unpackCase(raw, &c); err != nil {
-				return nil, fmt.Errorf("list cases: %s: %w", numbers[i], err)
-			}
-			if q.Match(&c) {
-				out = append(out, c)
-				if len(out) == limit {
-					break
-				}
-			}
+		if out, err = s.matchPage(ctx, q, numbers, out, limit); err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
 		}
-		if int64(len(numbers)) < page {
+		if int64(len(read)) < page {
 			break
 		}
-		upper = "(" + numbers[len(numbers)-1]
 	}
 	return out, nil
 }

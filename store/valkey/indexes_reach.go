@@ -100,6 +100,13 @@ func (s *Store) mergedKeys(ctx context.Context, q core.CaseQuery) (keys []string
 		len(q.Grids) == 1, len(q.Within) == 0 && len(q.Grids) < 2:
 		return nil, false, nil
 	}
+	keys, err = s.reachKeys(ctx, q)
+	return keys, err == nil, err
+}
+
+// reachKeys lists the indexes whose union holds every case q's Within (or,
+// without it, q's grids) lets through.
+func (s *Store) reachKeys(ctx context.Context, q core.CaseQuery) (keys []string, err error) {
 	add := func(k string) {
 		if !slices.Contains(keys, k) {
 			keys = append(keys, k)
@@ -109,7 +116,7 @@ func (s *Store) mergedKeys(ctx context.Context, q core.CaseQuery) (keys []string
 		for _, g := range q.Grids {
 			add(s.gridKey(g))
 		}
-		return keys, true, nil
+		return keys, nil
 	}
 	var villages []string
 	for _, sc := range q.Within {
@@ -130,7 +137,7 @@ func (s *Store) mergedKeys(ctx context.Context, q core.CaseQuery) (keys []string
 		for _, r := range s.client.DoMulti(ctx, cmds...) {
 			grids, err := r.AsStrSlice()
 			if err != nil {
-				return nil, false, fmt.Errorf("village grids: %w", err)
+				return nil, fmt.Errorf("village grids: %w", err)
 			}
 			slices.Sort(grids)
 			for _, g := range grids {
@@ -138,7 +145,47 @@ func (s *Store) mergedKeys(ctx context.Context, q core.CaseQuery) (keys []string
 			}
 		}
 	}
-	return keys, true, nil
+	return keys, nil
+}
+
+// withinKeys is reachKeys when q is narrowed by Within, nil otherwise: the
+// indexes a list read from a narrower index (the live cases, a word's)
+// checks its numbers against before it reads their cases, so that a grid
+// leader's open queue reads the leader's open cases, not the town's.
+func (s *Store) withinKeys(ctx context.Context, q core.CaseQuery) ([]string, error) {
+	if len(q.Within) == 0 {
+		return nil, nil
+	}
+	return s.reachKeys(ctx, q)
+}
+
+// inAnyIndex keeps the numbers in at least one of the sorted sets keys (no
+// keys keeps them all), in one round trip.
+func (s *Store) inAnyIndex(ctx context.Context, keys []string, numbers []string) ([]string, error) {
+	if len(keys) == 0 || len(numbers) == 0 {
+		return numbers, nil
+	}
+	cmds := make(vk.Commands, len(keys))
+	for i, k := range keys {
+		cmds[i] = s.client.B().Zmscore().Key(k).Member(numbers...).Build()
+	}
+	found := make([]bool, len(numbers))
+	for _, r := range s.client.DoMulti(ctx, cmds...) {
+		scores, err := r.ToArray()
+		if err != nil {
+			return nil, err
+		}
+		for j := range scores {
+			found[j] = found[j] || !scores[j].IsNil()
+		}
+	}
+	out := numbers[:0]
+	for j, n := range numbers {
+		if found[j] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // mergedCases answers q from the union of the sorted sets keys: each read

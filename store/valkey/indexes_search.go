@@ -121,9 +121,16 @@ func (s *Store) searchCases(ctx context.Context, q core.CaseQuery, limit int) ([
 	if q.Before != "" {
 		stems = slices.DeleteFunc(stems, func(st string) bool { return st > q.Before })
 	}
-	filter := s.indexFor(q)
-	if filter == s.casesKey() {
-		filter = ""
+	// The candidates are checked against the index the other filters pick
+	// and against what the reader may see, before their cases are read.
+	var filters [][]string
+	if index := s.indexFor(q); index != s.casesKey() {
+		filters = append(filters, []string{index})
+	}
+	if within, err := s.withinKeys(ctx, q); err != nil {
+		return nil, true, fmt.Errorf("search: %w", err)
+	} else if within != nil {
+		filters = append(filters, within)
 	}
 	var out []core.Case
 	for i := 0; i < len(stems) && len(out) < limit; i += searchMonths {
@@ -148,8 +155,10 @@ func (s *Store) searchCases(ctx context.Context, q core.CaseQuery, limit int) ([
 			if err != nil {
 				return nil, true, err
 			}
-			if numbers, err = s.inIndex(ctx, filter, numbers); err != nil {
-				return nil, true, err
+			for _, keys := range filters {
+				if numbers, err = s.inAnyIndex(ctx, keys, numbers); err != nil {
+					return nil, true, fmt.Errorf("search: %w", err)
+				}
 			}
 			if out, err = s.matchPage(ctx, q, numbers, out, limit); err != nil {
 				return nil, true, fmt.Errorf("search: %w", err)
@@ -205,24 +214,6 @@ func (s *Store) monthCandidates(ctx context.Context, stem string, terms []string
 		binary.BigEndian.PutUint32(e[:], x)
 		if n := entryNumber(stem, e[:]); before == "" || n < before {
 			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-// inIndex keeps the numbers in the sorted set index ("" keeps them all).
-func (s *Store) inIndex(ctx context.Context, index string, numbers []string) ([]string, error) {
-	if index == "" || len(numbers) == 0 {
-		return numbers, nil
-	}
-	scores, err := s.client.Do(ctx, s.client.B().Zmscore().Key(index).Member(numbers...).Build()).ToArray()
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	out := numbers[:0]
-	for j := range scores {
-		if !scores[j].IsNil() {
-			out = append(out, numbers[j])
 		}
 	}
 	return out, nil
