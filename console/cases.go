@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -400,8 +401,53 @@ func (s *Server) visibleCases(ctx context.Context, staff *core.Staff, f listFilt
 	return s.Store.Cases(ctx, q)
 }
 
+// parseListPage reads the size and the start of a list page: ?limit= (1 to
+// maxListed, defaultListed when absent) and ?before= (a case number of the
+// town, its prefix as people type it). ok is false (and the client
+// answered) for anything else, before the store is read: a cursor that is
+// no case number pages nothing, so it is refused rather than walked.
+func parseListPage(w http.ResponseWriter, r *http.Request, town *core.Town, f *listFilter) (limit int, ok bool) {
+	limit = defaultListed
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListed {
+			writeError(w, http.StatusBadRequest, msgBadLimit)
+			return 0, false
+		}
+		limit = n
+	}
+	if f.before != "" {
+		number, ok := listCursor(town.CasePrefix, f.before)
+		if !ok {
+			writeError(w, http.StatusBadRequest, msgBadBefore)
+			return 0, false
+		}
+		f.before = number
+	}
+	return limit, true
+}
+
+// listCursor reads a ?before= cursor: the town's prefix (in any case) and
+// the digits of a number made by core.FormatCaseNumber — eight of the day
+// and at least four of its count (a day past 9,999 cases has more).
+func listCursor(prefix, s string) (string, bool) {
+	if len(s) < len(prefix)+12 || len(s) > len(prefix)+16 || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return "", false
+	}
+	for _, r := range s[len(prefix):] {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return prefix + s[len(prefix):], true
+}
+
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
 	f, ok := parseListFilter(w, r)
+	if !ok {
+		return
+	}
+	limit, ok := parseListPage(w, r, s.Town.Town(), &f)
 	if !ok {
 		return
 	}
@@ -410,14 +456,18 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, staff *core.
 	head, err := lastSeq(r.Context(), s.Store)
 	if err == nil {
 		var cases []core.Case
-		cases, err = s.visibleCases(r.Context(), staff, f, maxListed)
+		// One case more than the page tells whether there is a next page
+		// without counting the rest.
+		cases, err = s.visibleCases(r.Context(), staff, f, limit+1)
 		if err == nil {
+			more := len(cases) > limit
+			cases = cases[:min(len(cases), limit)]
 			town, now := s.Town.Town(), s.now()
 			out := make([]caseView, 0, len(cases))
 			for i := range cases {
 				out = append(out, newCaseView(town, &cases[i], now))
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"cases": out, "seq": head})
+			writeJSON(w, http.StatusOK, map[string]any{"cases": out, "more": more, "seq": head})
 			return
 		}
 	}

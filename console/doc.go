@@ -49,9 +49,11 @@
 //	GET  /api/directory → {"villages","grids":[{"id","name","place","village"}],
 //	    "departments","categories":[{"code","name"}]}: the choices for filters.
 //
-//	GET  /api/cases?state=&grid=&category=&overdue=1&mine=1&q=
-//	    → {"cases":[case…], "seq": the log's position before the list was read}
-//	    newest first, at most 500; case is {"number","state","state_label",
+//	GET  /api/cases?state=&grid=&category=&overdue=1&mine=1&q=&limit=&before=
+//	    → {"cases":[case…], "more": cases left below this page,
+//	    "seq": the log's position before the list was read}
+//	    newest first, limit cases (1 to 500, default 100; else 400), below
+//	    the case numbered before (a number of the town, else 400); case is {"number","state","state_label",
 //	    "category","category_name","text","village","village_name","grid",
 //	    "place","assignee","assignee_name","deadline","created_at",
 //	    "updated_at","overdue","phone"(masked)}.

@@ -25,8 +25,12 @@ const (
 	MaxBodyBytes = 16 << 10
 	// DefaultSessionTTL is how long a login lasts when Server.SessionTTL is 0.
 	DefaultSessionTTL = 12 * time.Hour
-	// maxListed caps the cases one list answer carries.
-	maxListed = 500
+	// defaultListed is the cases one list answer carries when the page
+	// asks for no limit, and maxListed the most it may ask for: decoding
+	// and sending the cases is most of a list's cost, so the console pages
+	// by ?before= (加载更多) instead of loading 500 at once.
+	defaultListed = 100
+	maxListed     = 500
 )
 
 // Messages staff read. They never carry internal error text.
@@ -41,6 +45,8 @@ const (
 	msgConflict      = "案件刚被更新，请刷新后重试"
 	msgServerError   = "服务器出错，请稍后再试"
 	msgBadState      = "未知的案件状态"
+	msgBadLimit      = "每页件数应为1至500的整数"
+	msgBadBefore     = "翻页位置应为本镇的案件编号"
 	msgReplyInvalid  = "回复内容不能为空，且不超过1000字"
 	msgResultBad     = "办理结果不能为空，且不超过1000字"
 	msgNoLiveFeed    = "实时推送暂不可用"

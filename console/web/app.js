@@ -25,6 +25,13 @@
     listSerial: 0,
     caseSerial: 0,
     liveDuringLoad: new Map(),
+    // The list comes a page at a time (加载更多): more says the server has
+    // cases below cursor, the number of the last case it listed; the next
+    // page is asked for before it. liveDuringMore keeps what the live feed
+    // brought while that page was on its way.
+    more: false,
+    cursor: '',
+    liveDuringMore: null,
     view: '',
   };
 
@@ -316,9 +323,13 @@
     $('export-xlsx').href = '/api/cases.xlsx?' + p.toString();
   }
 
+  // loadList loads the first page of the list as filtered.
   async function loadList() {
     const serial = ++state.listSerial;
     state.liveDuringLoad = new Map();
+    state.liveDuringMore = null; // a page of the former filter is dropped
+    $('list-more').disabled = false;
+    $('list-more').textContent = '加载更多';
     updateExportLink();
     const r = await api('GET', '/api/cases?' + filters().toString());
     if (serial !== state.listSerial) return; // a newer request is on its way
@@ -329,13 +340,64 @@
     $('list-error').textContent = '';
     if (live.lastSeq === null) live.lastSeq = r.data.seq;
     state.rows.clear();
+    $('case-list').replaceChildren();
+    state.more = false;
+    appendPage(r.data);
+    applyLive(state.liveDuringLoad, '');
+  }
+
+  // loadMore appends the next page (加载更多): the same filters, below the
+  // last case listed. A filter changed meanwhile (a newer loadList) drops
+  // its answer.
+  async function loadMore() {
+    if (!state.more || state.liveDuringMore) return; // nothing more, or on its way
+    const serial = state.listSerial;
+    const cursor = state.cursor;
+    const button = $('list-more');
+    state.liveDuringMore = new Map();
+    button.disabled = true;
+    button.textContent = '加载中…';
+    const p = filters();
+    p.set('before', cursor);
+    const r = await api('GET', '/api/cases?' + p.toString());
+    if (serial !== state.listSerial) return;
+    const during = state.liveDuringMore;
+    state.liveDuringMore = null;
+    button.disabled = false;
+    button.textContent = '加载更多';
+    if (!r.ok) {
+      $('list-error').textContent = r.data.error || '列表加载失败';
+      return;
+    }
+    $('list-error').textContent = '';
+    appendPage(r.data);
+    applyLive(during, cursor);
+  }
+
+  // appendPage adds a page's cases below the rows listed. A case already
+  // listed (brought by the live feed) keeps one row, the newer.
+  function appendPage(data) {
     const body = $('case-list');
-    body.replaceChildren();
-    for (const c of r.data.cases) {
+    for (const c of data.cases) {
+      const listed = state.rows.get(c.number);
+      if (listed) {
+        if (Date.parse(c.updated_at) > Date.parse(listed.updated_at)) upsertRow(c);
+        continue;
+      }
       state.rows.set(c.number, c);
       body.appendChild(caseRow(c));
     }
-    for (const c of state.liveDuringLoad.values()) {
+    if (data.cases.length > 0) state.cursor = data.cases[data.cases.length - 1].number;
+    state.more = !!data.more && data.cases.length > 0;
+    updateCount();
+  }
+
+  // applyLive puts in the list what the live feed brought while a page was
+  // on its way, where the page read it older (below: only the cases below
+  // that number, the ones the page covered).
+  function applyLive(during, below) {
+    for (const c of during.values()) {
+      if (below && c.number >= below) continue; // upsertRow placed it as it came
       const listed = state.rows.get(c.number);
       if (!listed || Date.parse(c.updated_at) > Date.parse(listed.updated_at)) upsertRow(c);
     }
@@ -344,8 +406,9 @@
 
   function updateCount() {
     const n = state.rows.size;
-    $('list-count').textContent = '共 ' + n + ' 件';
-    $('list-empty').hidden = n > 0;
+    $('list-count').textContent = state.more ? '已显示 ' + n + ' 件，还有更多' : '共 ' + n + ' 件';
+    $('list-empty').hidden = n > 0 || state.more;
+    $('list-more').hidden = !state.more;
   }
 
   function caseRow(c) {
@@ -381,6 +444,8 @@
 
   // upsertRow puts a case's new state in the list: replaced in place, added
   // in number order (newest first), or taken out when it no longer matches.
+  // A case below the last page loaded is left to the page that lists it
+  // (加载更多), so that no case is listed twice.
   function upsertRow(c) {
     const body = $('case-list');
     const old = findRow(c.number);
@@ -390,6 +455,7 @@
       updateCount();
       return;
     }
+    if (!old && state.more && c.number < state.cursor) return;
     const tr = caseRow(c);
     tr.classList.add('fresh');
     state.rows.set(c.number, c);
@@ -1530,6 +1596,7 @@
         if (!['delivered', 'undeliverable', 'media_saved'].includes(item.event.kind)) changed = true;
         if (alerts.isNew(item)) alerts.newCase(item.case);
         state.liveDuringLoad.set(item.case.number, item.case);
+        if (state.liveDuringMore) state.liveDuringMore.set(item.case.number, item.case);
         upsertRow(item.case);
         if (item.case.number === state.openNumber) {
           showCaseState(item.case);
@@ -1643,6 +1710,7 @@
       $(id).addEventListener('change', loadList);
     }
     $('export-full').addEventListener('change', updateExportLink);
+    $('list-more').addEventListener('click', loadMore);
     let searchTimer = 0;
     $('search').addEventListener('input', () => {
       clearTimeout(searchTimer);
