@@ -95,31 +95,137 @@ func (s *Store) reterm(tx *bolt.Tx, was *indexedAs, c *core.Case) error {
 	return nil
 }
 
-// post adds entry to the month's entries under key, in order.
-func post(b *bolt.Bucket, key []byte, entry [4]byte) error {
-	v := b.Get(key)
+// A month's entries are kept in chunks of at most chunkEntries: the
+// first under the month's key (term \x00 stem), each other under the
+// month's key, \x00 and its first entry. Writing a posting rewrites one
+// chunk, where one value a month made each posting of a common word
+// rewrite the whole month (110 KB a write at a million cases over three
+// years): writes grew with the ledger, and the file with the pages they
+// freed. A month written as one value (before chunks, or by buildTerms)
+// reads the same and is split by the next write to it.
+const chunkEntries = 512
+
+// monthChunkKey is the key of the chunk of month key base starting with first.
+func monthChunkKey(base []byte, first []byte) []byte {
+	return append(append(append(make([]byte, 0, len(base)+1+len(first)), base...), 0), first...)
+}
+
+// inMonth says whether k is month key base or one of its chunks.
+func inMonth(k, base []byte) bool {
+	return bytes.HasPrefix(k, base) && (len(k) == len(base) || len(k) == len(base)+5 && k[len(base)] == 0)
+}
+
+// chunkFor finds the chunk of month base where entry belongs: the last
+// whose first entry is at or below it, else the month's first; key is nil
+// when the month has none.
+func chunkFor(b *bolt.Bucket, base []byte, entry [4]byte) (key, v []byte) {
+	cur := b.Cursor()
+	k, v := cur.Seek(monthChunkKey(base, entry[:]))
+	if k == nil || !bytes.Equal(k, monthChunkKey(base, entry[:])) {
+		if k == nil {
+			k, v = cur.Last()
+		} else {
+			k, v = cur.Prev()
+		}
+	}
+	if k == nil || !inMonth(k, base) {
+		return nil, nil
+	}
+	return k, v
+}
+
+// monthEntries is the month's entries, in order: its chunks' values one
+// after the other (a chunk's entries all precede the next one's).
+func monthEntries(b *bolt.Bucket, base []byte) []byte {
+	cur := b.Cursor()
+	k, v := cur.Seek(base)
+	var out []byte
+	for n := 0; k != nil && inMonth(k, base); k, v = cur.Next() {
+		if n++; n == 1 {
+			out = v // most months are one chunk: no copy
+			continue
+		}
+		if n == 2 {
+			out = append([]byte(nil), out...)
+		}
+		out = append(out, v...)
+	}
+	return out
+}
+
+// post adds entry to the month's entries under base, in order.
+func post(b *bolt.Bucket, base []byte, entry [4]byte) error {
+	key, v := chunkFor(b, base, entry)
+	if key == nil {
+		return b.Put(base, entry[:])
+	}
 	i, found := searchEntries(v, entry)
 	if found {
 		return nil
 	}
+	if len(v) >= 4*chunkEntries && i == len(v) {
+		// Appended past a full chunk, as new cases are: a chunk of its own.
+		return b.Put(monthChunkKey(base, entry[:]), entry[:])
+	}
 	// A fresh value: bbolt's is read-only and lives until the commit.
 	out := make([]byte, 0, len(v)+4)
 	out = append(append(append(out, v[:i]...), entry[:]...), v[i:]...)
-	return b.Put(key, out)
+	return putChunks(b, base, key, out)
 }
 
-// unpost removes entry from the month's entries under key.
-func unpost(b *bolt.Bucket, key []byte, entry [4]byte) error {
-	v := b.Get(key)
+// putChunks writes entries as the chunk under key, of month base, split
+// into chunks of half the most when there are more than that.
+func putChunks(b *bolt.Bucket, base, key, entries []byte) error {
+	if len(entries) <= 4*chunkEntries {
+		return b.Put(key, entries)
+	}
+	const half = 4 * chunkEntries / 2
+	if err := b.Put(key, entries[:half]); err != nil {
+		return err
+	}
+	for off := half; off < len(entries); off += half {
+		piece := entries[off:min(off+half, len(entries))]
+		if err := b.Put(monthChunkKey(base, piece[:4]), piece); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putMonth replaces the month's entries with entries, in chunks.
+func putMonth(b *bolt.Bucket, base, entries []byte) error {
+	cur := b.Cursor()
+	for k, _ := cur.Seek(base); k != nil && inMonth(k, base); k, _ = cur.Seek(base) {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return putChunks(b, base, base, entries)
+}
+
+// unpost removes entry from the month's entries under base.
+func unpost(b *bolt.Bucket, base []byte, entry [4]byte) error {
+	key, v := chunkFor(b, base, entry)
+	if key == nil {
+		return nil
+	}
 	i, found := searchEntries(v, entry)
 	if !found {
 		return nil
 	}
-	if len(v) == 4 {
+	if len(v) > 4 {
+		out := make([]byte, 0, len(v)-4)
+		return b.Put(key, append(append(out, v[:i]...), v[i+4:]...))
+	}
+	if !bytes.Equal(key, base) {
 		return b.Delete(key)
 	}
-	out := make([]byte, 0, len(v)-4)
-	return b.Put(key, append(append(out, v[:i]...), v[i+4:]...))
+	// The month's first chunk, emptied: gone with the month, or kept
+	// empty while later chunks remain, as they are found from it.
+	if k, _ := b.Cursor().Seek(monthChunkKey(base, nil)); k != nil && inMonth(k, base) {
+		return b.Put(base, []byte{})
+	}
+	return b.Delete(base)
 }
 
 // searchEntries finds entry's offset in v (entries in order), or where it
@@ -203,7 +309,7 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 			}
 			words := tx.Bucket(bucketWords)
 			for key, entries := range gained {
-				if err := words.Put([]byte(key), mergeEntries(words.Get([]byte(key)), entries)); err != nil {
+				if err := putMonth(words, []byte(key), mergeEntries(monthEntries(words, []byte(key)), entries)); err != nil {
 					return err
 				}
 			}
@@ -279,7 +385,11 @@ func (p *posting) number(k []byte) (string, bool) {
 	if k == nil || !bytes.HasPrefix(k, p.prefix) {
 		return "", false
 	}
-	return string(k[len(p.prefix):]), true
+	rest := k[len(p.prefix):]
+	if i := bytes.IndexByte(rest, 0); i >= 0 {
+		rest = rest[:i] // a month's later chunk: the month
+	}
+	return string(rest), true
 }
 
 // leapfrog calls fn with each number in every posting, greatest first,
@@ -348,10 +458,20 @@ func (s *Store) searchCases(tx *bolt.Tx, q core.CaseQuery, limit int) ([]core.Ca
 		startBelow = stem + "\xff" // the month of Before is read, the cases below it kept
 	}
 	var out []core.Case
+	read := withinFilter(tx, q, func(n string) (bool, error) {
+		var c core.Case
+		if err := s.openCase(tx, n, &c); err != nil {
+			return false, err
+		}
+		if q.Match(&c) {
+			out = append(out, c)
+		}
+		return len(out) < limit, nil
+	})
 	err := leapfrog(ps, startBelow, func(stem string) (bool, error) {
 		values := make([][]byte, len(terms))
 		for i, t := range terms {
-			values[i] = words.Get(termKey(t, stem))
+			values[i] = monthEntries(words, termKey(t, stem))
 		}
 		for _, n := range intersectEntries(stem, values) {
 			if q.Before != "" && n >= q.Before {
@@ -363,15 +483,8 @@ func (s *Store) searchCases(tx *bolt.Tx, q core.CaseQuery, limit int) ([]core.Ca
 					continue
 				}
 			}
-			var c core.Case
-			if err := s.openCase(tx, n, &c); err != nil {
+			if more, err := read(n); err != nil || !more {
 				return false, err
-			}
-			if q.Match(&c) {
-				out = append(out, c)
-				if len(out) == limit {
-					return false, nil
-				}
 			}
 		}
 		return true, nil
