@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -41,6 +42,11 @@ type Options struct {
 	Workers int
 	// Progress, when set, is called now and then with the cases written.
 	Progress func(done int)
+	// From continues a fill that stopped (Stats.Next): the cases before it
+	// of the same Cases, Years and Seed are in the ledger and are not
+	// written again. A million cases take hours to write; a fill can be
+	// stopped and taken up again.
+	From int
 }
 
 // Stats count what a fill wrote.
@@ -49,6 +55,9 @@ type Stats struct {
 	Events int
 	// Open is how many cases were left open (the last weeks' work).
 	Open int
+	// Next is where a fill stopped before its end goes on (Options.From):
+	// every case before it was written.
+	Next int
 }
 
 // openTail is how far back from End cases may still be open: the work of
@@ -63,6 +72,9 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 	town := ledger.Town.Town()
 	if opt.Cases <= 0 || opt.Years < 0 || opt.Months < 0 || opt.Years == 0 && opt.Months == 0 {
 		return Stats{}, fmt.Errorf("fill: cases, and years or months, must be positive")
+	}
+	if opt.From < 0 || opt.From >= opt.Cases {
+		return Stats{}, fmt.Errorf("fill: from must be below the cases")
 	}
 	if len(town.Grids) == 0 || len(town.Categories) == 0 {
 		return Stats{}, fmt.Errorf("fill: the town has no grids or no categories")
@@ -103,13 +115,19 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// next[w] is the case worker w writes next (or opt.Cases when done):
+	// the least of them is where a stopped fill goes on.
+	next := make([]int, opt.Workers)
 	for w := range opt.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			f := newFiller(ledger, town, opt.Seed, w)
 			f.workers = opt.Workers
-			for i := w; i < opt.Cases; i += opt.Workers {
+			first := opt.From + (w-opt.From%opt.Workers+opt.Workers)%opt.Workers
+			next[w] = first
+			for i := first; i < opt.Cases; i += opt.Workers {
+				next[w] = i
 				if ctx.Err() != nil {
 					return
 				}
@@ -141,10 +159,12 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 					opt.Progress(int(d))
 				}
 			}
+			next[w] = opt.Cases
 		}()
 	}
 	wg.Wait()
-	if failed == nil {
+	stats.Next = slices.Min(next)
+	if failed == nil && ctx.Err() == nil {
 		closed, written, err := sweepToEnd(ctx, newFiller(ledger, town, opt.Seed, opt.Workers), opt.End, opened)
 		open.Add(-int64(closed))
 		events.Add(int64(written))

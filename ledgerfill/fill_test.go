@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,4 +313,73 @@ func TestSweepListsWhatIsDue(t *testing.T) {
 			t.Errorf("at %s nothing was due: the test tests nothing", now)
 		}
 	}
+}
+
+// TestFillGoesOnFrom: a fill stopped part way goes on with From: it
+// writes the cases from there, the same ones a whole fill writes there
+// (the later filing times), and says where a stopped fill goes on.
+func TestFillGoesOnFrom(t *testing.T) {
+	town := sampleTown(t)
+	ctx := context.Background()
+	end := time.Date(2026, 11, 30, 12, 0, 0, 0, town.Zone())
+	const n, from = 80, 50
+	filed := func(opt ledgerfill.Options) ([]time.Time, ledgerfill.Stats) {
+		st := openStore(t, town, embedded.Options{})
+		opt.Cases, opt.Years, opt.End, opt.Seed, opt.Workers = n, 1, end, 3, 4
+		stats, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, err := st.Cases(ctx, core.CaseQuery{Limit: 10 * n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var at []time.Time
+		for _, c := range cases {
+			at = append(at, c.CreatedAt)
+		}
+		slices.SortFunc(at, time.Time.Compare)
+		return at, stats
+	}
+	whole, stats := filed(ledgerfill.Options{})
+	if len(whole) != n || stats.Next != n {
+		t.Fatalf("a whole fill: %d cases, next %d; want %d and %d", len(whole), stats.Next, n, n)
+	}
+	rest, stats := filed(ledgerfill.Options{From: from})
+	if stats.Cases != n-from || stats.Next != n || !slices.EqualFunc(rest, whole[from:], time.Time.Equal) {
+		t.Fatalf("from %d: %d cases filed %v…, next %d; want the whole fill's last %d, filed %v…",
+			from, stats.Cases, rest[:1], stats.Next, n-from, whole[from])
+	}
+
+	// Stopped: every case before Next is written.
+	st := openStore(t, town, embedded.Options{})
+	stopped, stop := context.WithCancel(ctx)
+	defer stop()
+	counted := &stopAfter{Store: st, after: 200, stop: stop}
+	stats, err := ledgerfill.Fill(stopped, &core.Ledger{Store: counted, Town: town},
+		ledgerfill.Options{Cases: n, Years: 1, End: end, Seed: 3, Workers: 4})
+	if err == nil || stats.Next == 0 || stats.Next >= n || stats.Cases < stats.Next {
+		t.Fatalf("stopped: %v, %+v; want an error and a place to go on from", err, stats)
+	}
+	if _, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
+		ledgerfill.Options{Cases: n, Years: 1, End: end, Seed: 3, Workers: 4, From: n}); err == nil {
+		t.Fatal("a fill from its end: no error")
+	}
+}
+
+// stopAfter cancels a fill after that many writes.
+type stopAfter struct {
+	*embedded.Store
+	after, writes int
+	mu            sync.Mutex
+	stop          func()
+}
+
+func (s *stopAfter) UpdateCase(ctx context.Context, number string, fn func(*core.Case) ([]core.Event, error)) (core.Case, []core.Event, error) {
+	s.mu.Lock()
+	if s.writes++; s.writes == s.after {
+		s.stop()
+	}
+	s.mu.Unlock()
+	return s.Store.UpdateCase(ctx, number, fn)
 }

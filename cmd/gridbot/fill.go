@@ -26,12 +26,13 @@ func runFill(ctx context.Context, args []string, env Env) error {
 	years := fs.Int("years", 3, "years the cases are spread over, up to now")
 	seed := fs.Uint64("seed", 1, "the same seed writes the same history")
 	workers := fs.Int("workers", 16, "cases written at once")
+	from := fs.Int("from", 0, "go on with a fill of the same -cases, -years and -seed that stopped: it said where")
 	townKey := townFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cases <= 0 || *cases > 10_000_000 || *years <= 0 || *years > 20 {
-		return errors.New("fill: -cases must be 1…10,000,000 and -years 1…20")
+	if *cases <= 0 || *cases > 10_000_000 || *years <= 0 || *years > 20 || *from < 0 || *from >= *cases {
+		return errors.New("fill: -cases must be 1…10,000,000, -years 1…20 and -from below -cases")
 	}
 	cfg, err := configs.Load(*configPath, env.Environ)
 	if err != nil {
@@ -51,25 +52,36 @@ func runFill(ctx context.Context, args []string, env Env) error {
 	defer b.close()
 	if some, err := b.store.Cases(ctx, core.CaseQuery{Limit: 1}); err != nil {
 		return fmt.Errorf("fill: %w", err)
-	} else if len(some) > 0 {
-		return errors.New("fill: the ledger already has cases; fill writes a history only into an empty one")
+	} else if len(some) > 0 && *from == 0 {
+		return errors.New("fill: the ledger already has cases; fill writes a history only into an empty one (or goes on with -from)")
+	} else if len(some) == 0 && *from > 0 {
+		return errors.New("fill: -from goes on with a fill, but the ledger has no cases")
 	}
 	ledger := &core.Ledger{Store: b.store, Town: town, Rules: cfg.Rules()}
 	began := time.Now()
 	st, err := ledgerfill.Fill(ctx, ledger, ledgerfill.Options{Cases: *cases, Years: *years, Seed: *seed,
-		Workers: *workers, Progress: func(done int) {
+		Workers: *workers, From: *from, Progress: func(done int) {
 			if done%10_000 == 0 {
-				fmt.Fprintf(env.Stderr, "fill: %d cases, %s\n", done, time.Since(began).Round(time.Second))
+				fmt.Fprintf(env.Stderr, "fill: %d cases, %s\n", *from+done, time.Since(began).Round(time.Second))
 			}
 		}})
 	if err != nil {
+		if st.Next < *cases {
+			// Announced or not, what was written is kept; the next run
+			// settles it with the rest.
+			fmt.Fprintf(env.Stderr, "fill: stopped after %d cases; go on with -from %d\n", st.Cases, st.Next)
+		}
 		return err
 	}
 	if err := settleAnnouncements(ctx, b); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "fill: %d cases (%d open) with %d events over %d years in %s\n",
-		st.Cases, st.Open, st.Events, *years, time.Since(began).Round(time.Millisecond))
+	from0 := ""
+	if *from > 0 {
+		from0 = fmt.Sprintf(" (%d of them before this run)", *from)
+	}
+	fmt.Fprintf(env.Stdout, "fill: %d cases%s (%d open) with %d events over %d years in %s\n",
+		*from+st.Cases, from0, st.Open, st.Events, *years, time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

@@ -30,7 +30,7 @@ func fillThenServe(t *testing.T, o rigOptions) {
 	if err == nil || !strings.Contains(err.Error(), "already has cases") {
 		t.Fatalf("a second fill: %v, want refused", err)
 	}
-	for _, bad := range [][]string{{"-cases", "0"}, {"-cases", "10", "-years", "0"}, {"-cases", "-3"}} {
+	for _, bad := range [][]string{{"-cases", "0"}, {"-cases", "10", "-years", "0"}, {"-cases", "-3"}, {"-cases", "10", "-from", "10"}, {"-cases", "10", "-from", "-1"}} {
 		if err := Run(ctx, append([]string{"fill", "-config", r.cfgPath}, bad...), Env{Stdout: io.Discard,
 			Stderr: io.Discard, Environ: env.Environ}); err == nil {
 			t.Errorf("fill %v: no error", bad)
