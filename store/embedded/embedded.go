@@ -484,16 +484,7 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 			}
 			return nil
 		}
-		visit := func(number string) (bool, error) {
-			var c core.Case
-			if err := s.openCase(tx, number, &c); err != nil {
-				return false, err
-			}
-			if q.Match(&c) {
-				out = append(out, c)
-			}
-			return len(out) < limit, nil
-		}
+		visit := s.keepMatching(tx, q, &out, limit)
 		if parts, ok := mergedParts(tx, q); ok {
 			return walkMerged(tx, parts, q.Before, visit) // indexes_reach.go
 		}
@@ -525,6 +516,21 @@ func (s *Store) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
 	return out, nil
+}
+
+// keepMatching is a walk's visit: it reads the case numbered number and
+// appends it to out when q matches, until out holds limit.
+func (s *Store) keepMatching(tx *bolt.Tx, q core.CaseQuery, out *[]core.Case, limit int) func(number string) (bool, error) {
+	return func(number string) (bool, error) {
+		var c core.Case
+		if err := s.openCase(tx, number, &c); err != nil {
+			return false, err
+		}
+		if q.Match(&c) {
+			*out = append(*out, c)
+		}
+		return len(*out) < limit, nil
+	}
 }
 
 // CountCases implements core.CaseStore.

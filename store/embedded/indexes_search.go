@@ -458,16 +458,7 @@ func (s *Store) searchCases(tx *bolt.Tx, q core.CaseQuery, limit int) ([]core.Ca
 		startBelow = stem + "\xff" // the month of Before is read, the cases below it kept
 	}
 	var out []core.Case
-	read := withinFilter(tx, q, func(n string) (bool, error) {
-		var c core.Case
-		if err := s.openCase(tx, n, &c); err != nil {
-			return false, err
-		}
-		if q.Match(&c) {
-			out = append(out, c)
-		}
-		return len(out) < limit, nil
-	})
+	read := withinFilter(tx, q, s.keepMatching(tx, q, &out, limit))
 	err := leapfrog(ps, startBelow, func(stem string) (bool, error) {
 		values := make([][]byte, len(terms))
 		for i, t := range terms {
