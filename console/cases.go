@@ -417,7 +417,7 @@ func parseListPage(w http.ResponseWriter, r *http.Request, town *core.Town, f *l
 		limit = n
 	}
 	if f.before != "" {
-		number, ok := listCursor(town.CasePrefix, f.before)
+		number, ok := core.CaseNumberLike(town.CasePrefix, f.before)
 		if !ok {
 			writeError(w, http.StatusBadRequest, msgBadBefore)
 			return 0, false
@@ -425,21 +425,6 @@ func parseListPage(w http.ResponseWriter, r *http.Request, town *core.Town, f *l
 		f.before = number
 	}
 	return limit, true
-}
-
-// listCursor reads a ?before= cursor: the town's prefix (in any case) and
-// the digits of a number made by core.FormatCaseNumber — eight of the day
-// and at least four of its count (a day past 9,999 cases has more).
-func listCursor(prefix, s string) (string, bool) {
-	if len(s) < len(prefix)+12 || len(s) > len(prefix)+16 || !strings.EqualFold(s[:len(prefix)], prefix) {
-		return "", false
-	}
-	for _, r := range s[len(prefix):] {
-		if r < '0' || r > '9' {
-			return "", false
-		}
-	}
-	return prefix + s[len(prefix):], true
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request, staff *core.Staff) {

@@ -260,10 +260,11 @@ func ParseEscalation(s string) Escalation {
 }
 
 // CaseNumberLike reports whether s has the shape of a case number of a town
-// with prefix: the prefix, then eight digits of date and four of count. The
-// prefix is matched without regard to case, as people type it.
+// with prefix (FormatCaseNumber): the prefix, then eight digits of date and
+// at least four of count (a day past 9,999 cases has more). The prefix is
+// matched without regard to case, as people type it.
 func CaseNumberLike(prefix, s string) (string, bool) {
-	if len(s) != len(prefix)+12 || !strings.EqualFold(s[:len(prefix)], prefix) {
+	if len(s) < len(prefix)+12 || len(s) > len(prefix)+16 || !strings.EqualFold(s[:len(prefix)], prefix) {
 		return "", false
 	}
 	for _, r := range s[len(prefix):] {
