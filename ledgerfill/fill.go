@@ -101,6 +101,12 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 	// history; each belongs to one worker, so that a resident's rating
 	// always settles the case that worker resolved last.
 	residents := max(opt.Cases/3, opt.Workers)
+	// A fill that goes on from a stop has residents of its own: who of the
+	// earlier run's still waits to rate a case is not known here.
+	people := 0
+	if opt.From > 0 {
+		people = (opt.From + 1) << 30
+	}
 
 	var (
 		stats   Stats
@@ -135,7 +141,7 @@ func Fill(ctx context.Context, ledger *core.Ledger, opt Options) (Stats, error) 
 				// case still waits for their rating: the ledger settles a
 				// resident's earliest resolved case, so a second would
 				// rate the first.
-				res := w + opt.Workers*f.rng.IntN(max(residents/opt.Workers, 1))
+				res := people + w + opt.Workers*f.rng.IntN(max(residents/opt.Workers, 1))
 				for f.waiting[res] {
 					res += opt.Workers * max(residents/opt.Workers, 1)
 				}

@@ -355,15 +355,27 @@ func TestFillGoesOnFrom(t *testing.T) {
 	st := openStore(t, town, embedded.Options{})
 	stopped, stop := context.WithCancel(ctx)
 	defer stop()
-	counted := &stopAfter{Store: st, after: 200, stop: stop}
+	const many = 400 // enough residents left to rate a case when it stops
+	counted := &stopAfter{Store: st, after: 2500, stop: stop}
 	stats, err := ledgerfill.Fill(stopped, &core.Ledger{Store: counted, Town: town},
-		ledgerfill.Options{Cases: n, Years: 1, End: end, Seed: 3, Workers: 4})
-	if err == nil || stats.Next == 0 || stats.Next >= n || stats.Cases < stats.Next {
+		ledgerfill.Options{Cases: many, Years: 1, End: end, Seed: 3, Workers: 4})
+	if err == nil || stats.Next == 0 || stats.Next >= many || stats.Cases < stats.Next {
 		t.Fatalf("stopped: %v, %+v; want an error and a place to go on from", err, stats)
 	}
 	if _, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
-		ledgerfill.Options{Cases: n, Years: 1, End: end, Seed: 3, Workers: 4, From: n}); err == nil {
+		ledgerfill.Options{Cases: many, Years: 1, End: end, Seed: 3, Workers: 4, From: many}); err == nil {
 		t.Fatal("a fill from its end: no error")
+	}
+	// Going on into the same ledger: the residents of the run that stopped,
+	// some still to rate a case, are not taken again.
+	again, err := ledgerfill.Fill(ctx, &core.Ledger{Store: st, Town: town},
+		ledgerfill.Options{Cases: many, Years: 1, End: end, Seed: 3, Workers: 4, From: stats.Next})
+	if err != nil || again.Next != many {
+		t.Fatalf("going on from %d: %v, %+v", stats.Next, err, again)
+	}
+	all, err := st.Cases(ctx, core.CaseQuery{Limit: 10 * many})
+	if err != nil || len(all) < many {
+		t.Fatalf("after going on: %d cases, %v; want at least %d", len(all), err, many)
 	}
 }
 
