@@ -12,7 +12,7 @@ import (
 )
 
 // fillThenServe fills a fresh store through `gridbot fill`, checks a
-// second fill is refused, then serves it: the console lists the history,
+// second fill is refused, compacts it, then serves it: the console lists the history,
 // and none of it is announced (no pushes for cases filed years ago).
 func fillThenServe(t *testing.T, o rigOptions) {
 	r := prepare(t, o)
@@ -35,6 +35,16 @@ func fillThenServe(t *testing.T, o rigOptions) {
 			Stderr: io.Discard, Environ: env.Environ}); err == nil {
 			t.Errorf("fill %v: no error", bad)
 		}
+	}
+	// The filled file is compacted (serve stopped) and then served; a
+	// Valkey ledger has no file to compact.
+	out.Reset()
+	err = Run(ctx, []string{"compact", "-config", r.cfgPath}, env)
+	if o.valkey == "" && (err != nil || !strings.Contains(out.String(), "compacted")) {
+		t.Fatalf("compact: %v, said %q", err, out.String())
+	}
+	if o.valkey != "" && (err == nil || !strings.Contains(err.Error(), "only the embedded")) {
+		t.Fatalf("compact on Valkey: %v", err)
 	}
 
 	o.dataDir = r.dataDir

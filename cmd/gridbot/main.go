@@ -59,6 +59,9 @@ usage:
                                    when serve runs; else from the file)
   gridbot restore [-config FILE] -i FILE
                                    put a backup in place of the store (serve stopped)
+  gridbot compact [-config FILE]
+                                   rewrite the embedded store's file with its pages packed
+                                   full (serve stopped): a years-deep ledger shrinks by a third
   gridbot export  [-config FILE] -since DAY [-until DAY] [-o FILE]
                                    cases and their events as JSON for other platforms
   gridbot fill    [-config FILE] -cases N [-years Y]
@@ -81,7 +84,7 @@ usage:
                                    key file, a new key on top, old data sealed with the newest
 
 A configuration with towns: (a city) serves them all with serve; export, staff, backup, restore,
-fill, audit, guess and migrate then take -town KEY.
+compact, fill, audit, guess and migrate then take -town KEY.
 `
 
 // Run runs the subcommand in args until ctx is cancelled.
@@ -101,6 +104,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runBackup(ctx, args[1:], env)
 	case "restore":
 		return runRestore(ctx, args[1:], env)
+	case "compact":
+		return runCompact(ctx, args[1:], env)
 	case "export":
 		return runExport(ctx, args[1:], env)
 	case "fill":
