@@ -149,6 +149,23 @@ func readAdminToken(cfg *configs.Config) (string, error) {
 	return token, nil
 }
 
+// embeddedConfig loads the configuration of the commands that work on the
+// embedded store's file (a city's town by townKey), and refuses a Valkey
+// store with onValkey, which says where that is done instead.
+func embeddedConfig(configPath, townKey string, env Env, onValkey string) (*configs.Config, error) {
+	cfg, err := configs.Load(configPath, env.Environ)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err = townConfig(cfg, townKey); err != nil {
+		return nil, err
+	}
+	if cfg.Store.Kind != "embedded" {
+		return nil, errors.New(onValkey)
+	}
+	return cfg, nil
+}
+
 // runBackup copies the embedded store to a file: from the running instance
 // through its admin endpoint when it is up (the file is locked while it
 // runs), else straight from the file.
@@ -164,15 +181,10 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	if *out == "" {
 		return errors.New("backup: -o FILE is required")
 	}
-	cfg, err := configs.Load(*configPath, env.Environ)
+	cfg, err := embeddedConfig(*configPath, *townKey, env,
+		"backup: the Valkey store is backed up on the server (BGSAVE, or copy the AOF): see the README")
 	if err != nil {
 		return err
-	}
-	if cfg, err = townConfig(cfg, *townKey); err != nil {
-		return err
-	}
-	if cfg.Store.Kind != "embedded" {
-		return errors.New("backup: the Valkey store is backed up on the server (BGSAVE, or copy the AOF): see the README")
 	}
 	tmp := *out + ".partial"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
@@ -261,15 +273,10 @@ func runRestore(_ context.Context, args []string, env Env) error {
 	if *in == "" {
 		return errors.New("restore: -i FILE is required")
 	}
-	cfg, err := configs.Load(*configPath, env.Environ)
+	cfg, err := embeddedConfig(*configPath, *townKey, env,
+		"restore: the Valkey store is restored on the server (its RDB or AOF): see the README")
 	if err != nil {
 		return err
-	}
-	if cfg, err = townConfig(cfg, *townKey); err != nil {
-		return err
-	}
-	if cfg.Store.Kind != "embedded" {
-		return errors.New("restore: the Valkey store is restored on the server (its RDB or AOF): see the README")
 	}
 	src, err := os.Open(*in)
 	if err != nil {
@@ -321,15 +328,10 @@ func runCompact(ctx context.Context, args []string, env Env) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := configs.Load(*configPath, env.Environ)
+	cfg, err := embeddedConfig(*configPath, *townKey, env,
+		"compact: only the embedded store's file is compacted; Valkey keeps its memory itself")
 	if err != nil {
 		return err
-	}
-	if cfg, err = townConfig(cfg, *townKey); err != nil {
-		return err
-	}
-	if cfg.Store.Kind != "embedded" {
-		return errors.New("compact: only the embedded store's file is compacted; Valkey keeps its memory itself")
 	}
 	done, err := embedded.CompactFile(ctx, cfg.Store.Path)
 	if err != nil {
