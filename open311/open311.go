@@ -97,7 +97,8 @@ const ResidentPrefix = "open311:"
 const (
 	defaultPageSize = 100                 // requests in one answer, unless asked
 	maxPageSize     = 200                 // requests in one answer at most
-	scanLimit       = 5000                // newest cases a listing looks through
+	maxListed       = 5000                // requests before the page asked for, at most
+	listChunk       = 200                 // cases a listing reads from the store at a time
 	maxIDs          = 100                 // service_request_id values in one listing
 	defaultSpan     = 90 * 24 * time.Hour // the span when dates are not given
 	maxBody         = 64 << 10            // bytes of a POST body
@@ -406,7 +407,7 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	cases, err := s.findCases(r.Context(), f)
+	cases, err := s.findCases(r.Context(), f, f.page*f.size+1)
 	if err != nil {
 		s.internalError(r.Context(), w, "open311: list cases", err)
 		return
@@ -436,7 +437,7 @@ func (s *Server) parseFilter(q url.Values) (f listFilter, msg string) {
 	f.page, f.size = 1, defaultPageSize
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > scanLimit {
+		if err != nil || n < 1 {
 			return f, fmt.Sprintf("page %q: want a number from 1 / 页码错误", v)
 		}
 		f.page = n
@@ -447,6 +448,9 @@ func (s *Server) parseFilter(q url.Values) (f listFilter, msg string) {
 			return f, fmt.Sprintf("page_size %q: want 1 to %d / 每页数量错误", v, maxPageSize)
 		}
 		f.size = n
+	}
+	if f.page > maxListed/f.size {
+		return f, fmt.Sprintf("page %d: at most %d requests can be paged through; narrow start_date and end_date / 页码过大，请缩小日期范围", f.page, maxListed)
 	}
 	f.codes = commaList(q, "service_code")
 	for _, st := range commaList(q, "status") {
@@ -489,8 +493,14 @@ func (s *Server) parseFilter(q url.Values) (f listFilter, msg string) {
 	return f, ""
 }
 
-// findCases answers a listing, newest first.
-func (s *Server) findCases(ctx context.Context, f listFilter) ([]core.Case, error) {
+// findCases answers a listing, newest first, at most want cases. A case
+// number carries the town's day it was filed on, so the listing reads the
+// ledger below the day after end_date a chunk at a time and stops at the
+// first case of a day before start_date, or once it has want: what a page
+// costs follows the page and the span, never the ledger. The bounds are a
+// day wider than the span on each side, so a clock in another zone cannot
+// move a case out of them; the times are then compared exactly.
+func (s *Server) findCases(ctx context.Context, f listFilter, want int) ([]core.Case, error) {
 	if len(f.ids) > 0 {
 		var out []core.Case
 		seen := make(map[string]bool, len(f.ids))
@@ -511,21 +521,44 @@ func (s *Server) findCases(ctx context.Context, f listFilter) ([]core.Case, erro
 		slices.SortStableFunc(out, func(a, b core.Case) int { return b.CreatedAt.Compare(a.CreatedAt) })
 		return out, nil
 	}
-	candidates, err := s.Store.Cases(ctx, core.CaseQuery{States: f.states, Limit: scanLimit})
-	if err != nil {
-		return nil, err
+	town := s.Town.Town()
+	day := func(t time.Time, shift int) string {
+		return town.CasePrefix + t.In(town.Zone()).AddDate(0, 0, shift).Format("20060102")
 	}
-	out := candidates[:0]
-	for _, c := range candidates {
-		if len(f.codes) > 0 && !slices.Contains(f.codes, c.Category) {
-			continue
-		}
-		if c.CreatedAt.Before(f.start) || c.CreatedAt.After(f.end) {
-			continue
-		}
-		out = append(out, c)
+	lower := day(f.start, -1) // every number of the day before start is above it
+	wanted := func(c *core.Case) bool { return len(f.codes) == 0 || slices.Contains(f.codes, c.Category) }
+	q := core.CaseQuery{
+		States: f.states,
+		Before: day(f.end, 2), // every number of the day after end is below it
+		// A case of a day before the span is kept too, so that the store's
+		// walk ends there however rarely the wanted cases come.
+		Keep: func(c *core.Case) bool { return c.Number < lower || wanted(c) },
 	}
-	return out, nil
+	if len(f.codes) == 1 {
+		q.Category = f.codes[0] // the store reads the category's index
+	}
+	var out []core.Case
+	for len(out) < want {
+		q.Limit = min(max(want-len(out), 20), listChunk)
+		chunk, err := s.Store.Cases(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for i := range chunk {
+			c := &chunk[i]
+			if c.Number < lower {
+				return out, nil
+			}
+			if !c.CreatedAt.Before(f.start) && !c.CreatedAt.After(f.end) {
+				out = append(out, *c)
+			}
+		}
+		if len(chunk) < q.Limit {
+			break
+		}
+		q.Before = chunk[len(chunk)-1].Number
+	}
+	return out[:min(len(out), want)], nil
 }
 
 // commaList reads a parameter that may be repeated and comma-separated.

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -587,4 +588,83 @@ func (failingStore) Case(context.Context, string) (core.Case, error) {
 
 func (failingStore) Cases(context.Context, core.CaseQuery) ([]core.Case, error) {
 	return nil, errors.New("disk on fire")
+}
+
+// countingStore counts the cases a listing reads from the store.
+type countingStore struct {
+	core.CaseStore
+	mu   sync.Mutex
+	read int
+}
+
+func (s *countingStore) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error) {
+	cs, err := s.CaseStore.Cases(ctx, q)
+	s.mu.Lock()
+	s.read += len(cs)
+	s.mu.Unlock()
+	return cs, err
+}
+
+// A listing reads the cases of its span and page, not the ledger's newest
+// thousands: 90 cases over 30 days, and a span of two days read in pages.
+func TestRequestsReadTheirSpan(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	byDay := map[int][]string{} // newest first within a day
+	for day := 1; day <= 30; day++ {
+		for i, kind := range []string{"light", "env", "light"} {
+			f.clock.Set(at(day, 9+i))
+			c, err := f.ledger.Submit(ctx, "oResident-"+strconv.Itoa(day*10+i),
+				core.Draft{Category: kind, Text: "第" + strconv.Itoa(day) + "天", Grid: "M01"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byDay[day] = append([]string{c.Number}, byDay[day]...)
+		}
+	}
+	f.clock.Set(at(30, 18))
+	counted := &countingStore{CaseStore: f.store}
+	srv := &open311.Server{Town: f.town, Store: counted, Ledger: f.ledger, PublicRead: true,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: f.clock.Now}
+	span := "start_date=2026-11-10&end_date=2026-11-12" // the 10th and the 11th: midnight of the 12th is before its cases
+	all := append(slices.Clone(byDay[11]), byDay[10]...)
+	tests := []struct {
+		name, query string
+		want        []string
+		next        bool
+		maxRead     int
+	}{
+		{"the span, one page", span, all, false, 101},
+		{"page 1 of 3", span + "&page_size=2", all[0:2], true, 20},
+		{"page 2 of 3", span + "&page_size=2&page=2", all[2:4], true, 20},
+		{"page 3 of 3", span + "&page_size=2&page=3", all[4:6], false, 20},
+		{"page 4: empty", span + "&page_size=2&page=4", []string{}, false, 20},
+		{"one code", span + "&service_code=env", []string{byDay[11][1], byDay[10][1]}, false, 101},
+		{"two codes, one unknown", span + "&service_code=env,nosuch&page_size=1", []string{byDay[11][1]}, true, 20},
+		{"open only", span + "&status=open&page_size=3", all[0:3], true, 20},
+		{"the default 90 days, first page", "page_size=4", append(slices.Clone(byDay[30]), byDay[29][0]), true, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			counted.read = 0
+			w := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/open311/v2/requests.json?"+tt.query, nil))
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			got := []string{}
+			for _, o := range objects(t, w.Body.Bytes()) {
+				got = append(got, o["service_request_id"].(string))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("requests = %v, want %v", got, tt.want)
+			}
+			if next := w.Header().Get("Link") != ""; next != tt.next {
+				t.Errorf("Link %q, want a next page: %v", w.Header().Get("Link"), tt.next)
+			}
+			if counted.read > tt.maxRead {
+				t.Errorf("the listing read %d cases from the store, want at most %d (the ledger holds 90)", counted.read, tt.maxRead)
+			}
+		})
+	}
 }
