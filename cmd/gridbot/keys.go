@@ -74,8 +74,10 @@ const keysUsage = `usage:
   gridbot keys new -file FILE      write a new key file (an index key and data key k1), mode 0600
   gridbot keys rotate -file FILE   add a new data key on top: new data is sealed with it, the older
                                    keys stay to read what they sealed (restart serve to use it)
-  gridbot keys reseal [-config F]  seal everything sealed with an older key, or written plain, with
-                                   the current key (embedded store: serve stopped)
+  gridbot keys reseal [-config F] [-town K]
+                                   seal everything sealed with an older key, or written plain, with
+                                   the current key (embedded store: serve stopped); in a city every
+                                   town in turn, or the one -town names
 `
 
 // runKeys is gridbot keys: the data keys' file and the data sealed with them.
@@ -89,6 +91,7 @@ func runKeys(ctx context.Context, args []string, env Env) error {
 	fl.SetOutput(env.Stderr)
 	file := fl.String("file", "", "the key file")
 	configPath := fl.String("config", "", "YAML configuration file (reseal)")
+	townKey := townFlag(fl)
 	if err := fl.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -123,7 +126,7 @@ func runKeys(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "added data key %s to %s: restart serve (every instance) to seal with it; gridbot keys reseal re-seals the older data\n", id, *file)
 		return nil
 	case "reseal":
-		return runReseal(ctx, *configPath, env)
+		return runReseal(ctx, *configPath, *townKey, env)
 	}
 	fmt.Fprint(env.Stderr, keysUsage)
 	return fmt.Errorf("keys: unknown command %q", cmd)
@@ -176,9 +179,27 @@ type resealer interface {
 // runReseal is gridbot keys reseal: after a rotation, everything sealed
 // with an older key (or written plain before the keys) is sealed with the
 // current one, in the store and in the media objects; then the older keys
-// may leave the key file.
-func runReseal(ctx context.Context, configPath string, env Env) error {
-	b, _, _, err := openConfigured(ctx, configPath, env, "gridbot-keys")
+// may leave the key file. The towns of a city share the keys, so without
+// -town every town is resealed, one after another.
+func runReseal(ctx context.Context, configPath, townKey string, env Env) error {
+	cfg, err := configs.Load(configPath, env.Environ)
+	if err != nil {
+		return fmt.Errorf("keys reseal: %w", err)
+	}
+	if townKey != "" || !cfg.HasTowns() {
+		return resealTown(ctx, configPath, townKey, env)
+	}
+	for _, t := range cfg.Towns {
+		if err := resealTown(ctx, configPath, t.Key, env); err != nil {
+			return fmt.Errorf("town %s: %w", t.Key, err)
+		}
+	}
+	return nil
+}
+
+// resealTown reseals one town's store and media (townKey "" without towns).
+func resealTown(ctx context.Context, configPath, townKey string, env Env) error {
+	b, _, _, err := openConfiguredTown(ctx, configPath, townKey, env, "gridbot-keys")
 	if err != nil {
 		return fmt.Errorf("keys reseal: %w (with the embedded store, stop serve first)", err)
 	}
@@ -215,6 +236,10 @@ func runReseal(ctx context.Context, configPath string, env Env) error {
 			}
 		}
 	}
-	fmt.Fprintf(env.Stdout, "resealed with key %s: %d values in the store, %d media files\n", b.keys.ring.KeyID(), n, objects)
+	town := ""
+	if townKey != "" {
+		town = townKey + ": "
+	}
+	fmt.Fprintf(env.Stdout, "%sresealed with key %s: %d values in the store, %d media files\n", town, b.keys.ring.KeyID(), n, objects)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -201,4 +202,59 @@ func runCommand(stdin string, args ...string) (string, error) {
 	var out bytes.Buffer
 	err := Run(context.Background(), args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: io.Discard})
 	return out.String(), err
+}
+
+// In a city the towns share the data keys: after a rotation gridbot keys
+// reseal seals every town's store with the new key (or the one -town
+// names), and each town reads its cases back.
+func TestCityKeysReseal(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "data-keys")
+	if out, err := runCommand("", "keys", "new", "-file", keyFile); err != nil {
+		t.Fatalf("keys new: %v %s", err, out)
+	}
+	storeCfg := "store:\n  path: " + filepath.Join(dir, "gridbot.db") + "\ncrypto:\n  key_file: " + keyFile + "\n"
+	r := bootCity(t, storeCfg)
+	r.say("o-reseal-st", "1") // the town, by its number
+	stCase := r.fileIn("o-reseal-st", shatangLat, shatangLng, "石桥")
+	r.say("o-reseal-cs", "2")
+	csCase := r.fileIn("o-reseal-cs", chishuiLat, chishuiLng, "大同")
+	r.shutdown()
+	if out, err := runCommand("", "keys", "rotate", "-file", keyFile); err != nil || !strings.Contains(out, "k2") {
+		t.Fatalf("keys rotate: %v %s", err, out)
+	}
+	resealed := regexp.MustCompile(`(?m)^(\w+): resealed with key k2: (\d+) values`)
+	counts := func(args ...string) map[string]string {
+		t.Helper()
+		out, err := runCommand("", append([]string{"keys", "reseal", "-config", r.cfgPath}, args...)...)
+		if err != nil {
+			t.Fatalf("keys reseal %v: %v %s", args, err, out)
+		}
+		got := map[string]string{}
+		for _, m := range resealed.FindAllStringSubmatch(out, -1) {
+			got[m[1]] = m[2]
+		}
+		return got
+	}
+	if got := counts("-town", "chishui"); len(got) != 1 || got["chishui"] == "" || got["chishui"] == "0" {
+		t.Fatalf("reseal of chishui: %v, want its values resealed and no other town", got)
+	}
+	if got := counts(); len(got) != 2 || got["chishui"] != "0" || got["shatang"] == "" || got["shatang"] == "0" {
+		t.Fatalf("reseal of the city: %v, want shatang's values resealed and chishui's already done", got)
+	}
+	if out, err := runCommand("", "keys", "reseal", "-config", r.cfgPath, "-town", "nosuch"); err == nil {
+		t.Fatalf("reseal of an unknown town: %s", out)
+	}
+	r = bootCityWith(t, storeCfg, r.sim, r.apiURL)
+	for _, tc := range []struct{ town, user, number string }{{"shatang", "gl-L10-a", stCase}, {"chishui", "cs-gl-L02-a", csCase}} {
+		var page struct {
+			Case struct {
+				Number string `json:"number"`
+				Text   string `json:"text"`
+			} `json:"case"`
+		}
+		if status := r.loginTown(tc.town, tc.user).get("/api/cases/"+tc.number, &page); status != 200 || page.Case.Text == "" {
+			t.Errorf("%s's case after the reseal: %d %+v", tc.town, status, page.Case)
+		}
+	}
 }
