@@ -212,9 +212,9 @@ func (c *Config) ForTown(t TownEntry) *Config {
 	tc.Valkey.Tag = c.cityTagBase() + ":" + t.Key
 	tc.Valkey.Prefix = c.Valkey.Prefix + "town:" + t.Key + ":"
 	tc.Open311.APIKeys = t.Open311APIKeys
-	// No town serves the admin listener (online backup): a town's file is
-	// copied with serve stopped.
-	tc.Admin.Addr = ""
+	// The city serves the one admin listener, a town's backup under
+	// ?town=; the town's commands find it, and its token, there.
+	tc.Admin.TokenFile = c.AdminTokenFile()
 	return &tc
 }
 

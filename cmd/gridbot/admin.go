@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,33 +32,42 @@ import (
 // instance can be profiled under load without a rebuild. Every request
 // needs the admin token (adminGuard).
 func (a *app) adminHandler() http.Handler {
+	return adminGuard(a.adminToken, adminMux(a.serveBackup))
+}
+
+// adminMux is the admin endpoints, a town's or a city's: the profiler and
+// GET /backup.
+func adminMux(backup http.HandlerFunc) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
-		st, ok := a.backend.store.(*embedded.Store)
-		if !ok {
-			http.Error(w, "the Valkey store is backed up on the server: see the README (BGSAVE or the AOF)", http.StatusNotImplemented)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		rec := core.AuditRecord{Actor: "admin-token", Addr: r.RemoteAddr, Action: core.AuditBackup, Object: "GET /backup"}
-		// Recorded before the copy is taken, so the copy holds its own record.
-		rec.Detail = "在线备份（管理端口）"
-		if err := a.trail.Record(r.Context(), rec); err != nil {
-			http.Error(w, "the audit trail cannot be written", http.StatusInternalServerError)
-			return
-		}
-		if n, err := st.WriteBackup(w); err != nil {
-			a.log.Error("backup failed", "written", n, "err", err)
-			return
-		}
-		a.log.Info("backup written")
-	})
-	return adminGuard(a.adminToken, mux)
+	mux.HandleFunc("GET /backup", backup)
+	return mux
+}
+
+// serveBackup writes a consistent copy of the app's embedded store.
+func (a *app) serveBackup(w http.ResponseWriter, r *http.Request) {
+	st, ok := a.backend.store.(*embedded.Store)
+	if !ok {
+		http.Error(w, "the Valkey store is backed up on the server: see the README (BGSAVE or the AOF)", http.StatusNotImplemented)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	rec := core.AuditRecord{Actor: "admin-token", Addr: r.RemoteAddr, Action: core.AuditBackup, Object: "GET /backup"}
+	// Recorded before the copy is taken, so the copy holds its own record.
+	rec.Detail = "在线备份（管理端口）"
+	if err := a.trail.Record(r.Context(), rec); err != nil {
+		http.Error(w, "the audit trail cannot be written", http.StatusInternalServerError)
+		return
+	}
+	if n, err := st.WriteBackup(w); err != nil {
+		a.log.Error("backup failed", "written", n, "err", err)
+		return
+	}
+	a.log.Info("backup written")
 }
 
 // adminGuard lets a request through only with the bearer token and a
@@ -192,7 +202,7 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer os.Remove(tmp)
-	from, err := backupOnline(ctx, cfg, f)
+	from, err := backupOnline(ctx, cfg, *townKey, f)
 	if err != nil {
 		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
 			return serr
@@ -206,8 +216,12 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if _, err := embedded.Open(tmp, embedded.Options{CasePrefix: "CHECK", Timeout: time.Second}); err != nil {
+	check, err := embedded.Open(tmp, embedded.Options{CasePrefix: "CHECK", Timeout: time.Second})
+	if err != nil {
 		return fmt.Errorf("backup: the copy does not open: %w", err)
+	}
+	if err := check.Close(); err != nil {
+		return fmt.Errorf("backup: the copy: %w", err)
 	}
 	if err := os.Rename(tmp, *out); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -216,7 +230,10 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
-func backupOnline(ctx context.Context, cfg *configs.Config, w io.Writer) (string, error) {
+// backupOnline asks the running instance's admin listener for the copy:
+// of the town named (a city's listener serves each town's), or of the one
+// town without towns.
+func backupOnline(ctx context.Context, cfg *configs.Config, townKey string, w io.Writer) (string, error) {
 	addr := cfg.Admin.Addr
 	if addr == "" {
 		return "", errors.New("no admin.addr")
@@ -225,7 +242,11 @@ func backupOnline(ctx context.Context, cfg *configs.Config, w io.Writer) (string
 	if err != nil {
 		return "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/backup", nil)
+	target := "http://" + addr + "/backup"
+	if townKey != "" {
+		target += "?town=" + url.QueryEscape(townKey)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return "", err
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"gridbot/bot"
 	"gridbot/configs"
@@ -123,8 +124,18 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	var adminLn net.Listener
+	var adminToken string
 	if cfg.Admin.Addr != "" {
-		log.Info("the admin listener is not served with towns: back each town's file up with gridbot backup -town KEY while serve is stopped, or copy it")
+		if adminLn, err = net.Listen("tcp", cfg.Admin.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on admin.addr %s: %w", cfg.Admin.Addr, err)
+		}
+		defer adminLn.Close()
+		if adminToken, err = loadAdminToken(cfg); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	sources := make([]townSource, len(towns))
 	for i, t := range towns {
@@ -159,8 +170,15 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 	}
 	log.Info("gridbot serving a city", "addr", ln.Addr().String(), "city", c.name, "towns", strings.Join(keys, ","),
 		"safe_mode", cfg.WeChat.AESKey != "", "tls", front.tls != nil)
+	u := URLs{Console: base + "/", WeChat: base + "/wechat"}
+	if adminLn != nil {
+		adminSrv := &http.Server{Handler: adminGuard(adminToken, c.adminMux()), ReadHeaderTimeout: 5 * time.Second}
+		go adminSrv.Serve(adminLn)
+		defer adminSrv.Close()
+		u.Admin = adminLn.Addr().String()
+	}
 	if env.Ready != nil {
-		env.Ready(URLs{Console: base + "/", WeChat: base + "/wechat"})
+		env.Ready(u)
 	}
 	return c.run(ctx, front, ln)
 }
@@ -321,6 +339,23 @@ func (a *app) serveOnly(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	srv.Shutdown(shutdownCtx)
 	return err
+}
+
+// adminMux is the city's admin endpoints: the profiler of the one process,
+// and each town's backup under ?town=KEY.
+func (c *city) adminMux() *http.ServeMux {
+	return adminMux(func(w http.ResponseWriter, r *http.Request) {
+		t := c.byKey[r.URL.Query().Get("town")]
+		if t == nil {
+			keys := make([]string, len(c.towns))
+			for i, t := range c.towns {
+				keys[i] = t.key
+			}
+			http.Error(w, "name the town: /backup?town=KEY ("+strings.Join(keys, ", ")+")", http.StatusBadRequest)
+			return
+		}
+		t.app.serveBackup(w, r)
+	})
 }
 
 // handler is the city's one listener: the callback for every town, and

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,8 +21,11 @@ import (
 	"github.com/valkey-io/valkey-go"
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/configs"
 	"gridbot/console"
+	"gridbot/core"
 	"gridbot/internal/valkeytest"
+	"gridbot/store/embedded"
 	"gridbot/wechatsim"
 )
 
@@ -675,4 +679,75 @@ func bootCityPages(t *testing.T, addr, base string) *rig {
 	t.Cleanup(simSrv.Close)
 	return bootCityWith(t, "", sim, simSrv.URL, "GRIDBOT_HTTP_ADDR="+addr, "GRIDBOT_WECHAT_PUBLIC_BASE="+base,
 		"GRIDBOT_WECHAT_OAUTH_BASE="+simSrv.URL)
+}
+
+// A city serves the admin listener too: each town's online backup under
+// ?town=, behind the token, holding that town's cases and no other's; the
+// backup command finds it with -town while serve runs.
+func TestCityOnlineBackup(t *testing.T) {
+	r := bootCity(t, "", "GRIDBOT_ADMIN_ADDR=127.0.0.1:0")
+	if r.urls.Admin == "" {
+		t.Fatal("the city serves no admin listener")
+	}
+	r.say("o-backup-st", "1")
+	stCase := r.fileIn("o-backup-st", shatangLat, shatangLng, "石桥")
+	r.say("o-backup-cs", "2")
+	csCase := r.fileIn("o-backup-cs", chishuiLat, chishuiLng, "大同")
+
+	cfg, err := configs.Load(r.cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := readAdminToken(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+r.urls.Admin+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, tt := range []struct {
+		path, token string
+		status      int
+		body        string
+	}{
+		{"/backup?town=chishui", "", http.StatusUnauthorized, ""},
+		{"/debug/pprof/", "", http.StatusUnauthorized, ""},
+		{"/backup", token, http.StatusBadRequest, "shatang, chishui"},
+		{"/backup?town=nosuch", token, http.StatusBadRequest, "shatang, chishui"},
+		{"/debug/pprof/", token, http.StatusOK, "goroutine"},
+	} {
+		if status, body := get(tt.path, tt.token); status != tt.status || !strings.Contains(body, tt.body) {
+			t.Errorf("%s (token %v): %d %.200q", tt.path, tt.token != "", status, body)
+		}
+	}
+
+	for _, tc := range []struct{ town, has, hasNot string }{{"chishui", csCase, stCase}, {"shatang", stCase, csCase}} {
+		file := filepath.Join(t.TempDir(), tc.town+".db")
+		var out bytes.Buffer
+		if err := Run(context.Background(), []string{"backup", "-config", r.cfgPath, "-town", tc.town, "-o", file},
+			Env{Stdout: &out, Stderr: io.Discard, Environ: []string{"GRIDBOT_ADMIN_ADDR=" + r.urls.Admin}}); err != nil ||
+			!strings.Contains(out.String(), "running instance") {
+			t.Fatalf("%s's online backup: %v %q", tc.town, err, out.String())
+		}
+		st, err := embedded.Open(file, embedded.Options{CasePrefix: "CHECK", Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, errHas := st.Case(context.Background(), tc.has)
+		_, errNot := st.Case(context.Background(), tc.hasNot)
+		st.Close()
+		if errHas != nil || !errors.Is(errNot, core.ErrNotFound) {
+			t.Errorf("%s's backup: its case %v, the other town's %v", tc.town, errHas, errNot)
+		}
+	}
 }
