@@ -21,15 +21,19 @@ import (
 //   - every run of Latin letters and digits as one word (LED, 5, 13800138000);
 //   - its phone: the digits whole (with and without China's 86) and the
 //     last four;
-//   - its number whole, its day with and without the prefix (ST20261125,
-//     20261125) and its count (0007).
+//   - its number's day with and without the prefix (ST20261125, 20261125)
+//     and its count (0007). Not the number whole: that would be a key for
+//     every case (a tenth of a Valkey ledger's memory), and the day finds
+//     it among a day's cases, which Match then narrows to the one.
 //
 // A search's terms are its pairs (or its character, when it has one), its
 // words, or its phone: every case that Match accepts carries all of them,
 // so a store that intersects their postings and checks each candidate with
 // Match answers exactly as a walk would, save that Latin letters and
 // digits match as whole words (LED finds LED灯, not LEDS), a phone whole or
-// by its last four digits, a number whole, by its day or by its count.
+// by its last four digits, a number whole, by its day or by its count — and
+// that a whole case number is looked for among its day's cases, so a case
+// of another day that mentions it in its text is not found by it.
 //
 // Terms are personal data (an address, a phone): each goes through the
 // Blinder before a store keeps it, so that with encryption on the index
@@ -96,6 +100,31 @@ func (x SearchIndex) CaseTerms(c *Case) []string {
 	return slices.Compact(out)
 }
 
+// probeCase is the fixed case whose terms tell one rule from another.
+func probeCase() *Case {
+	return &Case{Number: "ST202601010001", Text: "路燈 LED", Phone: "13800138000"}
+}
+
+// Probe is what the rule makes of a fixed case. A store keeps it with the
+// index it built, and builds the index again when opened under a rule the
+// kept probe does not serve (IndexServes).
+func (x SearchIndex) Probe() string { return strings.Join(x.CaseTerms(probeCase()), "\x00") }
+
+// IndexServes reports whether an index built under the rule that gave
+// probe serves this rule: the same rule, or the one before it, which also
+// kept every case under its number whole — postings a search no longer
+// reads, so they take room but answer rightly, and a ledger of a million
+// cases is not indexed again for them.
+func (x SearchIndex) IndexServes(probe string) bool {
+	if probe == x.Probe() {
+		return true
+	}
+	c := probeCase()
+	before := append(x.CaseTerms(c), x.blind(c.Number))
+	slices.Sort(before)
+	return probe == strings.Join(slices.Compact(before), "\x00")
+}
+
 // QueryTerms lists the keys a case must carry to answer q, blinded, at
 // most MaxSearchTerms; ok is false when q has none (punctuation alone),
 // and the store then walks as before.
@@ -120,6 +149,11 @@ func (x SearchIndex) QueryTerms(q CaseSearch) (terms []string, ok bool) {
 	}
 	if len(raw) == 0 {
 		return nil, false
+	}
+	for i, t := range raw {
+		if day, ok := numberDay(t); ok {
+			raw[i] = day
+		}
 	}
 	for len(raw) > MaxSearchTerms {
 		// Every other term: adjacent pairs overlap by a character, so
@@ -247,17 +281,33 @@ func phoneTerms(phone string, add func(string)) {
 	add(d[len(d)-4:])
 }
 
-// numberTerms adds a case number whole, its day with and without the
-// prefix, and its count (FormatCaseNumber: prefix, yyyymmdd, count).
+// numberTerms adds a case number's day with and without the prefix, and
+// its count (FormatCaseNumber: prefix, yyyymmdd, count); a number of
+// another shape is kept whole.
 func numberTerms(number string, add func(string)) {
 	n := strings.ToUpper(number)
-	add(n)
-	digits := strings.LastIndexFunc(n, func(r rune) bool { return r < '0' || r > '9' }) + 1
-	if len(n)-digits < 12 {
+	day, ok := numberDay(n)
+	if !ok {
+		add(n)
 		return
 	}
-	day := n[digits : digits+8]
-	add(n[:digits+8])
 	add(day)
-	add(n[digits+8:])
+	add(day[len(day)-8:])
+	add(n[len(day):])
+}
+
+// numberDay is the prefix and day of a term shaped as a case number
+// (letters, then yyyymmdd and a count of four digits or more), which is
+// what the index holds for the number whole.
+func numberDay(t string) (string, bool) {
+	digits := strings.LastIndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }) + 1
+	if digits == 0 || len(t)-digits < 12 {
+		return "", false
+	}
+	for _, r := range t[:digits] {
+		if r < 'A' || r > 'Z' {
+			return "", false
+		}
+	}
+	return t[:digits+8], true
 }

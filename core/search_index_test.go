@@ -126,3 +126,60 @@ func TestQueryTermsBounded(t *testing.T) {
 		t.Error("an empty search has terms")
 	}
 }
+
+// TestCaseNumberNotAKeyOfItsOwn: the index holds a case under its number's
+// day and count, not the number whole (a key for every case); a search for
+// the whole number reads its day, and Match keeps the one case.
+func TestCaseNumberNotAKeyOfItsOwn(t *testing.T) {
+	x := core.SearchIndex{}
+	c := core.Case{Number: "ST202611250007", Text: "路灯不亮"}
+	other := core.Case{Number: "ST202611250008", Text: "路灯不亮"}
+	terms := x.CaseTerms(&c)
+	if slices.Contains(terms, "ST202611250007") {
+		t.Errorf("terms %q hold the number whole", terms)
+	}
+	for _, want := range []string{"ST20261125", "20261125", "0007"} {
+		if !slices.Contains(terms, want) {
+			t.Errorf("terms %q lack %q", terms, want)
+		}
+	}
+	q := x.Parse("st202611250007")
+	qt, ok := x.QueryTerms(q)
+	if !ok || !slices.Equal(qt, []string{"ST20261125"}) {
+		t.Errorf("the number's search reads %q, want its day", qt)
+	}
+	if !q.Match(&c, true) || q.Match(&other, true) {
+		t.Error("Match does not keep the one case of the day")
+	}
+	// A word of another shape is read whole, as the index keeps it.
+	for _, word := range []string{"LED", "2026112500071", "X1Y202611250007"} {
+		if qt, _ := x.QueryTerms(x.Parse(word)); !slices.Equal(qt, []string{word}) {
+			t.Errorf("%q reads %q", word, qt)
+		}
+	}
+}
+
+// TestIndexServesTheRuleBefore: an index built under this rule, or under
+// the rule before (which also kept the number whole), is not built again;
+// one built under another reading or blinding is.
+func TestIndexServesTheRuleBefore(t *testing.T) {
+	x := core.SearchIndex{Simplify: simplifyForTest, Blind: upperBlind{}}
+	before := strings.Split(x.Probe(), "\x00")
+	before = append(before, "k:ST202601010001")
+	slices.Sort(before)
+	for _, tt := range []struct {
+		name  string
+		probe string
+		want  bool
+	}{
+		{"this rule", x.Probe(), true},
+		{"the rule before, with the number whole", strings.Join(before, "\x00"), true},
+		{"without the reading of traditional characters", core.SearchIndex{Blind: upperBlind{}}.Probe(), false},
+		{"unblinded", core.SearchIndex{Simplify: simplifyForTest}.Probe(), false},
+		{"empty", "", false},
+	} {
+		if got := x.IndexServes(tt.probe); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

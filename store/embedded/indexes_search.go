@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -236,18 +235,12 @@ func searchEntries(v []byte, entry [4]byte) (int, bool) {
 	return 4 * i, i < n && bytes.Equal(v[4*i:4*i+4], entry[:])
 }
 
-// termsProbe is what the rule makes of a fixed case: a file whose index
-// was built under a rule giving another probe is indexed again.
-func (s *Store) termsProbe() []byte {
-	return []byte(strings.Join(s.search.CaseTerms(&core.Case{Number: "ST202601010001", Text: "路燈 LED", Phone: "13800138000"}), "\x00"))
-}
-
 // buildTerms indexes every case of a file written before the word index,
 // with a key a posting, or under another rule, a few thousand cases a
 // transaction, each transaction's postings gathered by key and merged
 // into the month values once; it runs in Open, before the store serves.
 func (s *Store) buildTerms(db *bolt.DB) error {
-	probe := s.termsProbe()
+	probe := []byte(s.search.Probe())
 	var done bool
 	err := db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
@@ -255,7 +248,7 @@ func (s *Store) buildTerms(db *bolt.DB) error {
 			return err
 		}
 		if built := meta.Get(metaTerms); built != nil && tx.Bucket(bucketWords) != nil &&
-			(bytes.Equal(built, probe) || s.search.Simplify == nil && s.search.Blind == nil) {
+			(s.search.IndexServes(string(built)) || s.search.Simplify == nil && s.search.Blind == nil) {
 			// Built, under this rule; or opened without one (a check,
 			// a tool) and kept as it is.
 			done = true

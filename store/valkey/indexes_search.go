@@ -1,12 +1,10 @@
 package valkey
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strings"
 
 	vk "github.com/valkey-io/valkey-go"
 
@@ -219,25 +217,19 @@ func (s *Store) monthCandidates(ctx context.Context, stem string, terms []string
 	return out, nil
 }
 
-// termsProbe is what the rule makes of a fixed case: a ledger indexed
-// under a rule giving another probe is indexed again when a store opens it
-// with a rule (the old rule's keys are left, unread).
-func (s *Store) termsProbe() string {
-	return strings.Join(s.search.CaseTerms(&core.Case{Number: "ST202601010001", Text: "路燈 LED", Phone: "13800138000"}), "\x00")
-}
-
 // buildTerms indexes every case of a ledger written before the word
 // index, or under another rule, once: a page of cases at a time. A write
 // racing it appends what it gains; an entry appended twice is read once.
 func (s *Store) buildTerms(ctx context.Context) error {
-	probe := s.termsProbe()
+	probe := s.search.Probe()
 	built, err := s.client.Do(ctx, s.client.B().Get().Key(s.termedKey()).Build()).AsBytes()
 	if err != nil && !vk.IsValkeyNil(err) {
 		return fmt.Errorf("word index: %w", err)
 	}
-	if built != nil && (bytes.Equal(built, []byte(probe)) || s.search.Simplify == nil && s.search.Blind == nil) {
-		// Built, under this rule; or opened without one (a tool) and
-		// kept as it is.
+	if built != nil && (s.search.IndexServes(string(built)) || s.search.Simplify == nil && s.search.Blind == nil) {
+		// Built, under this rule or one it still reads (the old rule's
+		// keys are left, unread, when it is built again); or opened
+		// without one (a tool) and kept as it is.
 		return nil
 	}
 	err = s.eachCasePage(ctx, 500, func(_ []string, cases []*core.Case) error {
