@@ -651,7 +651,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 	defer cancel()
 	res := s.client.DoMulti(ctx,
 		s.client.B().Exists().Key(s.caseKey(number)).Build(),
-		s.client.B().Lrange().Key(s.caseLogKey(number)).Start(0).Stop(-1).Build())
+		s.logRead(number, -1))
 	exists, err := res[0].AsInt64()
 	if err != nil {
 		return nil, fmt.Errorf("events of %q: %w", number, err)
@@ -659,7 +659,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]core.Event, error)
 	if exists == 0 {
 		return nil, fmt.Errorf("events of %q: %w", number, core.ErrNotFound)
 	}
-	raws, err := res[1].AsStrSlice()
+	raws, _, err := logElements(res[1])
 	if err != nil {
 		return nil, fmt.Errorf("events of %q: %w", number, err)
 	}

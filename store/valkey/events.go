@@ -99,7 +99,7 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	// One LRANGE per case, from its start (a packed head holds the
+	// One read per case, from its start (a packed head holds the
 	// first events, events_pack.go) to the last position asked of it.
 	last := map[string]int64{}
 	var order []string
@@ -112,11 +112,11 @@ func (s *Store) EventsSince(ctx context.Context, seq uint64, limit int) ([]core.
 	}
 	cmds := make(vk.Commands, len(order))
 	for i, n := range order {
-		cmds[i] = s.client.B().Lrange().Key(s.caseLogKey(n)).Start(0).Stop(last[n]).Build()
+		cmds[i] = s.logRead(n, last[n])
 	}
 	logs := map[string][]string{}
 	for i, res := range s.client.DoMulti(ctx, cmds...) {
-		raws, err := res.AsStrSlice()
+		raws, _, err := logElements(res)
 		if err != nil {
 			return nil, fmt.Errorf("events since %d: %w", seq, err)
 		}

@@ -14,32 +14,79 @@ import (
 
 // A closed case's log is packed whole: its entries, each as the plain
 // JSON array it stands for, joined by newlines and compressed as one
-// value (valuecodec.Event), become the list's one element, written
+// value (valuecodec.Event), become one value, written
 //
 //	P<count>:<packed>
 //
 // Ten events packed one by one take about 560 bytes, each a frame with
-// its own header; packed together about 320. The list stays a list, so
-// that a reopened case appends after the packed head: an event's position
-// in the log (what the sequence index says, events.go) counts the head's
-// entries, and the write script adds count-1 to the position RPUSH
-// gives when the head is packed. Every reader expands the head first
+// its own header; packed together about 320. The log's key then holds
+// that value as a string: a list of one element costs redis-server 7.0 a
+// quicklist and its node besides (472 bytes by MEMORY USAGE for a
+// 253-byte head, where the string takes about 300). A reopened case's log
+// becomes a list again, the packed value its head element (the write
+// script turns it back before it appends), so that the events after it
+// append: an event's position in the log (what the sequence index says,
+// events.go) counts the head's entries, and the write script adds count-1
+// to the position RPUSH gives when the head is packed. Every reader reads
+// the log through logReadLua, whichever it is, and expands the head first
 // (logEntries). A write that leaves the case closed packs its log again
-// (packLog), only over the log it read.
+// (packLog), only over the log it read. Logs packed before as a list of
+// one head element read as they are, and are made strings when their case
+// is next written closed.
 
 // packedHead starts a packed head element: no entry starts with it (an
 // entry is "[" or, written before, "{").
 const packedHead = 'P'
 
-// packedLua is the write script's part that counts a packed head: shift
-// is what the position RPUSH gives is short of the event's position.
+// packedLua is the write script's part that turns a packed log back into
+// a list and counts its head: shift is what the position RPUSH gives is
+// short of the event's position.
 const packedLua = `
 local shift = 0
+if redis.call('TYPE', KEYS[2]).ok == 'string' then
+  local packed = redis.call('GET', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  redis.call('RPUSH', KEYS[2], packed)
+end
 do
   local head = redis.call('LINDEX', KEYS[2], 0)
   if head and string.byte(head, 1) == 80 then shift = tonumber(string.match(head, '^P(%d+):')) - 1 end
 end
 `
+
+// logReadLua reads a case's log, a list or a packed string: "l" and the
+// list's elements up to ARGV[1] (-1: all), or "s" and the packed value.
+const logReadLua = `
+if redis.call('TYPE', KEYS[1]).ok == 'string' then return {'s', redis.call('GET', KEYS[1])} end
+local out = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]))
+table.insert(out, 1, 'l')
+return out
+`
+
+// logRead is the command that reads case number's log up to position
+// stop (-1: all of it), for logElements.
+func (s *Store) logRead(number string, stop int64) vk.Completed {
+	return s.client.B().Eval().Script(logReadLua).Numkeys(1).Key(s.caseLogKey(number)).
+		Arg(strconv.FormatInt(stop, 10)).Build()
+}
+
+// logElements reads logRead's answer: the log's elements (a packed string
+// is one element, its head) and whether the log is packed as a string.
+func logElements(res vk.ValkeyResult) (raws []string, packed bool, err error) {
+	out, err := res.AsStrSlice()
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out) == 0 || out[0] != "l" && out[0] != "s" {
+		return nil, false, fmt.Errorf("log read answered %.20q", out)
+	}
+	return out[1:], out[0] == "s", nil
+}
+
+// readLog reads case number's whole log, for logEntries.
+func (s *Store) readLog(ctx context.Context, number string) ([]string, bool, error) {
+	return logElements(s.client.Do(ctx, s.logRead(number, -1)))
+}
 
 // logEntries returns the log's entries, one an event, from its elements:
 // a packed head expanded, the rest as they are.
@@ -99,33 +146,36 @@ func packEntries(entries []string) (string, error) {
 	return string(packedHead) + strconv.Itoa(len(entries)) + ":" + string(packed), nil
 }
 
-// packLogScript replaces a log by its packed head only if the log is still
-// what was read. KEYS 1 the log; ARGV 1 the head, then the elements read.
+// packLogScript replaces a list log by its packed value, a string, only
+// if the log is still the list that was read. KEYS 1 the log; ARGV 1 the
+// packed value, then the elements read.
 var packLogScript = vk.NewLuaScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then return 0 end
 local cur = redis.call('LRANGE', KEYS[1], 0, -1)
 if #cur ~= #ARGV - 1 then return 0 end
 for i = 1, #cur do if cur[i] ~= ARGV[i + 1] then return 0 end end
 redis.call('DEL', KEYS[1])
-redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `)
 
-// packLog packs case number's log into one head, if it is more than one
-// element. A write since (the log changed) leaves it as it is: that
-// write packs it again if it leaves the case closed.
+// packLog packs case number's log into one string, unless it is one
+// already. A write since (the log changed) leaves it as it is: that write
+// packs it again if it leaves the case closed.
 func (s *Store) packLog(ctx context.Context, number string) error {
-	key := s.caseLogKey(number)
-	raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(key).Start(0).Stop(-1).Build()).AsStrSlice()
-	if err != nil || len(raws) < 2 {
+	raws, packed, err := s.readLog(ctx, number)
+	if err != nil || packed || len(raws) == 0 {
 		return err
 	}
-	entries, err := logEntries(raws)
-	if err != nil {
-		return fmt.Errorf("pack log of %s: %w", number, err)
+	head := raws[0]
+	if len(raws) > 1 || head == "" || head[0] != packedHead {
+		entries, err := logEntries(raws)
+		if err != nil {
+			return fmt.Errorf("pack log of %s: %w", number, err)
+		}
+		if head, err = packEntries(entries); err != nil {
+			return fmt.Errorf("pack log of %s: %w", number, err)
+		}
 	}
-	head, err := packEntries(entries)
-	if err != nil {
-		return fmt.Errorf("pack log of %s: %w", number, err)
-	}
-	return packLogScript.Exec(ctx, s.client, []string{key}, append([]string{head}, raws...)).Error()
+	return packLogScript.Exec(ctx, s.client, []string{s.caseLogKey(number)}, append([]string{head}, raws...)).Error()
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	vk "github.com/valkey-io/valkey-go"
+
 	"gridbot/core"
 	"gridbot/internal/valkeytest"
 	"gridbot/sealing"
@@ -14,7 +16,7 @@ import (
 	"gridbot/store/valkey"
 )
 
-// A closed case's log is packed into one element; it reads as before
+// A closed case's log is packed into one string; it reads as before
 // (Events, EventsSince), a reopened case appends after it at the right
 // positions, and closing it again packs the whole log. A log written
 // before packing (one element an event) still reads.
@@ -44,13 +46,11 @@ func TestClosedLogPackedWhole(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	logKey := prefix + "{gb}:log:" + c.Number
+	// logLen is the log's elements; a packed log is a string, one element.
 	logLen := func() int64 {
 		t.Helper()
-		n, err := cl.Do(ctx, cl.B().Llen().Key(prefix+"{gb}:log:"+c.Number).Build()).AsInt64()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return logShape(t, cl, logKey)
 	}
 	step(c.Number, core.StateAssigned, core.EventAssigned, "派给一组")
 	step(other.Number, "", core.EventReplied, "beside 1")
@@ -64,10 +64,10 @@ func TestClosedLogPackedWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	step(c.Number, core.StateClosed, core.EventClosed, "结案")
-	if n := logLen(); n != 1 {
-		t.Fatalf("closed case: %d elements, want 1 (packed)", n)
+	if n := logLen(); n != 0 {
+		t.Fatalf("closed case: a list of %d elements, want it packed into a string", n)
 	}
-	head, err := cl.Do(ctx, cl.B().Lindex().Key(prefix+"{gb}:log:"+c.Number).Index(0).Build()).ToString()
+	head, err := cl.Do(ctx, cl.B().Get().Key(logKey).Build()).ToString()
 	if err != nil || !strings.HasPrefix(head, "P5:") {
 		t.Fatalf("head %.10q %v", head, err)
 	}
@@ -105,13 +105,37 @@ func TestClosedLogPackedWhole(t *testing.T) {
 	}
 	checkEventsSince(t, ctx, s, want)
 	step(c.Number, core.StateClosed, core.EventClosed, "再结案")
-	if n := logLen(); n != 1 {
-		t.Fatalf("closed again: %d elements, want 1", n)
+	if n := logLen(); n != 0 {
+		t.Fatalf("closed again: a list of %d elements, want it packed into a string", n)
 	}
 	want = all()
 	checkEventsSince(t, ctx, s, want)
 	if evs, err := s.Events(ctx, c.Number); err != nil || len(evs) != 8 || evs[7].Text != "再结案" {
 		t.Fatalf("closed again: %d events %v", len(evs), err)
+	}
+	// Packed before as a list of one head element, it reads the same, and
+	// becomes a string when its case is next written closed.
+	packed, err := cl.Do(ctx, cl.B().Get().Key(logKey).Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []vk.Completed{cl.B().Del().Key(logKey).Build(), cl.B().Rpush().Key(logKey).Element(packed).Build()} {
+		if err := cl.Do(ctx, cmd).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := logLen(); n != 1 {
+		t.Fatalf("the log packed as a list: %d elements", n)
+	}
+	checkEventsSince(t, ctx, s, want)
+	step(c.Number, "", core.EventReplied, "结案后回访")
+	if n := logLen(); n != 0 {
+		t.Fatalf("written closed: a list of %d elements, want it packed into a string", n)
+	}
+	want = all()
+	checkEventsSince(t, ctx, s, want)
+	if evs, err := s.Events(ctx, c.Number); err != nil || len(evs) != 9 || evs[8].Text != "结案后回访" {
+		t.Fatalf("written closed: %d events %v", len(evs), err)
 	}
 	// A store opened again reads the same.
 	if got, err := open(t, prefix, nil).EventsSince(ctx, 0, 100); err != nil || !reflect.DeepEqual(got, want) {
@@ -181,4 +205,26 @@ func TestPackedLogResealed(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("with k2 alone: %v\n got %+v\nwant %+v", err, got, want)
 	}
+}
+
+// logShape is the number of elements of the log at key when it is a list,
+// and 0 when it is a string (packed); it fails the test for anything else.
+func logShape(t *testing.T, cl vk.Client, key string) int64 {
+	t.Helper()
+	typ, err := cl.Do(context.Background(), cl.B().Type().Key(key).Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch typ {
+	case "string":
+		return 0
+	case "list":
+		n, err := cl.Do(context.Background(), cl.B().Llen().Key(key).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Fatalf("the log %s is a %s", key, typ)
+	return 0
 }

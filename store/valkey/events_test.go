@@ -189,8 +189,8 @@ func TestEventsMoveFromTheOldSortedSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := cl.Do(ctx, cl.B().Llen().Key(prefix+"{gb}:log:"+number).Build()).AsInt64(); err != nil || n != 1 {
-		t.Fatalf("the closed old log: %d elements, %v", n, err)
+	if n := logShape(t, cl, prefix+"{gb}:log:"+number); n != 0 {
+		t.Fatalf("the closed old log: a list of %d elements, want it packed into a string", n)
 	}
 	now, err := moved.Events(ctx, number)
 	if err != nil || len(now) != len(was)+1 || !reflect.DeepEqual(now[:len(was)], was) {

@@ -157,7 +157,7 @@ var errRewritten = errors.New("case rewritten while tallied")
 // its whole log at once. It returns nil when the counters already count it
 // (the marks exist by now).
 func (s *Store) marksFromLog(ctx context.Context, c *core.Case) (*core.FigureMarks, error) {
-	raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(s.caseLogKey(c.Number)).Start(0).Stop(-1).Build()).AsStrSlice()
+	raws, _, err := s.readLog(ctx, c.Number)
 	if err != nil {
 		return nil, fmt.Errorf("log of %q: %w", c.Number, err)
 	}
@@ -243,7 +243,7 @@ func (s *Store) buildFigures(ctx context.Context) error {
 			if c == nil {
 				continue
 			}
-			raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(s.caseLogKey(c.Number)).Start(0).Stop(-1).Build()).AsStrSlice()
+			raws, _, err := s.readLog(ctx, c.Number)
 			if err != nil {
 				return err
 			}

@@ -208,7 +208,7 @@ var errRemarkRaced = errors.New("marks changed while brought up to date")
 // the case's value, read as raw; otherwise raw is the value of their own
 // key (a ledger before). errRemarkRaced: another write came first.
 func (s *Store) remark(ctx context.Context, c *core.Case, raw []byte, old *core.FigureMarks, inCase bool) (*core.FigureMarks, error) {
-	logRaws, err := s.client.Do(ctx, s.client.B().Lrange().Key(s.caseLogKey(c.Number)).Start(0).Stop(-1).Build()).AsStrSlice()
+	logRaws, _, err := s.readLog(ctx, c.Number)
 	if err != nil {
 		return nil, fmt.Errorf("log of %q: %w", c.Number, err)
 	}

@@ -84,14 +84,15 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("reseal cases: %w", err)
 	}
-	err = s.scanKeys(ctx, s.caseLogKey(""), "list", func(key string) error {
+	// A log is a list, or a string once packed (events_pack.go).
+	err = s.scanKeys(ctx, s.caseLogKey(""), "", func(key string) error {
 		number := strings.TrimPrefix(key, s.caseLogKey(""))
-		raws, err := s.client.Do(ctx, s.client.B().Lrange().Key(key).Start(0).Stop(-1).Build()).AsStrSlice()
+		raws, packed, err := s.readLog(ctx, number)
 		if err != nil {
 			return err
 		}
 		if len(raws) > 0 && strings.HasPrefix(raws[0], string(packedHead)) {
-			m, err := s.resealPacked(ctx, key, number, raws[0], current)
+			m, err := s.resealPacked(ctx, key, number, raws[0], current, packed)
 			if err != nil {
 				return fmt.Errorf("%s[0]: %w", key, err)
 			}
@@ -211,13 +212,18 @@ func (s *Store) resealString(ctx context.Context, key string, was, now []byte, n
 	return err
 }
 
-// scanKeys calls fn with every key of type typ that starts with prefix, on
-// every master.
+// scanKeys calls fn with every key of type typ ("": any type) that starts
+// with prefix, on every master.
 func (s *Store) scanKeys(ctx context.Context, prefix, typ string, fn func(key string) error) error {
 	for _, node := range s.scanNodes() {
 		cursor := uint64(0)
 		for {
-			scan, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(escapeGlob(prefix)+"*").Count(200).Type(typ).Build()).AsScanEntry()
+			cmd := node.B().Scan().Cursor(cursor).Match(escapeGlob(prefix) + "*").Count(200)
+			build := cmd.Build
+			if typ != "" {
+				build = cmd.Type(typ).Build
+			}
+			scan, err := node.Do(ctx, build()).AsScanEntry()
 			if err != nil {
 				return err
 			}
@@ -237,7 +243,7 @@ func (s *Store) scanKeys(ctx context.Context, prefix, typ string, fn func(key st
 // resealPacked reseals the events of a log's packed head (events_pack.go)
 // that are not sealed with the current key, and writes the head again over
 // the one read. It returns how many it resealed.
-func (s *Store) resealPacked(ctx context.Context, key, number, raw, current string) (int, error) {
+func (s *Store) resealPacked(ctx context.Context, key, number, raw, current string, packed bool) (int, error) {
 	entries, err := unpackEntries(raw)
 	if err != nil {
 		return 0, err
@@ -272,7 +278,11 @@ func (s *Store) resealPacked(ctx context.Context, key, number, raw, current stri
 	if err != nil {
 		return 0, err
 	}
-	ok, err := resealEntryScript.Exec(ctx, s.client, []string{key}, []string{"0", raw, head}).AsInt64()
+	write := resealEntryScript.Exec(ctx, s.client, []string{key}, []string{"0", raw, head})
+	if packed {
+		write = resealStringScript.Exec(ctx, s.client, []string{key}, []string{raw, head})
+	}
+	ok, err := write.AsInt64()
 	if err != nil || ok == 0 {
 		return 0, err
 	}

@@ -17,7 +17,7 @@
 //
 //	key                          type        TTL   holds
 //	P{gb}:case:<number>          string      none  the case as JSON
-//	P{gb}:log:<number>           list        none  the case's events, in sequence order: the one copy of each (events.go); a closed case's packed into one head element (events_pack.go)
+//	P{gb}:log:<number>           list|string none  the case's events, in sequence order: the one copy of each (events.go); a closed case's packed into one string (events_pack.go)
 //	P{gb}:seqs:<seq/128>         hash        none  seq%128 → "<number> <position in the log>": EventsSince's index (events.go)
 //	P{gb}:seq                    string      none  the last event sequence number (INCR)
 //	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
