@@ -104,15 +104,22 @@ func TestClosedLogPackedWhole(t *testing.T) {
 		t.Fatalf("%d events", len(want))
 	}
 	checkEventsSince(t, ctx, s, want)
+	// packedAfter checks, after a write that left the case closed, that
+	// its log is packed into a string, that EventsSince reads every event,
+	// and that the case has n events, the last with text.
+	packedAfter := func(what string, n int, text string) {
+		t.Helper()
+		if l := logLen(); l != 0 {
+			t.Fatalf("%s: a list of %d elements, want it packed into a string", what, l)
+		}
+		want = all()
+		checkEventsSince(t, ctx, s, want)
+		if evs, err := s.Events(ctx, c.Number); err != nil || len(evs) != n || evs[n-1].Text != text {
+			t.Fatalf("%s: %d events %v", what, len(evs), err)
+		}
+	}
 	step(c.Number, core.StateClosed, core.EventClosed, "再结案")
-	if n := logLen(); n != 0 {
-		t.Fatalf("closed again: a list of %d elements, want it packed into a string", n)
-	}
-	want = all()
-	checkEventsSince(t, ctx, s, want)
-	if evs, err := s.Events(ctx, c.Number); err != nil || len(evs) != 8 || evs[7].Text != "再结案" {
-		t.Fatalf("closed again: %d events %v", len(evs), err)
-	}
+	packedAfter("closed again", 8, "再结案")
 	// Packed before as a list of one head element, it reads the same, and
 	// becomes a string when its case is next written closed.
 	packed, err := cl.Do(ctx, cl.B().Get().Key(logKey).Build()).ToString()
@@ -129,14 +136,7 @@ func TestClosedLogPackedWhole(t *testing.T) {
 	}
 	checkEventsSince(t, ctx, s, want)
 	step(c.Number, "", core.EventReplied, "结案后回访")
-	if n := logLen(); n != 0 {
-		t.Fatalf("written closed: a list of %d elements, want it packed into a string", n)
-	}
-	want = all()
-	checkEventsSince(t, ctx, s, want)
-	if evs, err := s.Events(ctx, c.Number); err != nil || len(evs) != 9 || evs[8].Text != "结案后回访" {
-		t.Fatalf("written closed: %d events %v", len(evs), err)
-	}
+	packedAfter("written closed", 9, "结案后回访")
 	// A store opened again reads the same.
 	if got, err := open(t, prefix, nil).EventsSince(ctx, 0, 100); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("another store: %v\n got %+v\nwant %+v", err, got, want)
