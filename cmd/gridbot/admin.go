@@ -35,6 +35,35 @@ func (a *app) adminHandler() http.Handler {
 	return adminGuard(a.adminToken, adminMux(a.serveBackup))
 }
 
+// listenAdmin opens the admin listener, when admin.addr names one, and
+// loads its token (made, in a file, on first start); nil without one.
+func listenAdmin(cfg *configs.Config) (net.Listener, string, error) {
+	if cfg.Admin.Addr == "" {
+		return nil, "", nil
+	}
+	ln, err := net.Listen("tcp", cfg.Admin.Addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on admin.addr %s: %w", cfg.Admin.Addr, err)
+	}
+	token, err := loadAdminToken(cfg)
+	if err != nil {
+		ln.Close()
+		return nil, "", err
+	}
+	return ln, token, nil
+}
+
+// serveAdmin serves h on the admin listener ln, if any, until the returned
+// stop is called.
+func serveAdmin(ln net.Listener, h http.Handler) (stop func()) {
+	if ln == nil {
+		return func() {}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }
+}
+
 // adminMux is the admin endpoints, a town's or a city's: the profiler and
 // GET /backup.
 func adminMux(backup http.HandlerFunc) *http.ServeMux {

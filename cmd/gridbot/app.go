@@ -374,11 +374,7 @@ func (a *app) run(ctx context.Context, ln, adminLn net.Listener) error {
 		return a.wait(ctx, cancel, errc, routerDone, &wg)
 	}
 	srv := a.serveHTTP(ln, errc)
-	if adminLn != nil {
-		adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
-		go adminSrv.Serve(adminLn)
-		defer adminSrv.Close()
-	}
+	defer serveAdmin(adminLn, a.adminHandler())()
 	var runErr error
 	select {
 	case <-ctx.Done():

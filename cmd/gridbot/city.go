@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"gridbot/bot"
 	"gridbot/configs"
@@ -124,18 +123,13 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
-	var adminLn net.Listener
-	var adminToken string
-	if cfg.Admin.Addr != "" {
-		if adminLn, err = net.Listen("tcp", cfg.Admin.Addr); err != nil {
-			ln.Close()
-			return fmt.Errorf("listen on admin.addr %s: %w", cfg.Admin.Addr, err)
-		}
+	adminLn, adminToken, err := listenAdmin(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if adminLn != nil {
 		defer adminLn.Close()
-		if adminToken, err = loadAdminToken(cfg); err != nil {
-			ln.Close()
-			return err
-		}
 	}
 	sources := make([]townSource, len(towns))
 	for i, t := range towns {
@@ -163,18 +157,14 @@ func runCity(ctx context.Context, cfg *configs.Config, env Env, log *slog.Logger
 		}
 		base = "https://" + ln.Addr().String()
 	}
-	keys := make([]string, len(c.towns))
-	for i, t := range c.towns {
-		keys[i] = t.key
+	for i := range c.towns {
 		go towns[i].Town.Run(ctx, cfg.Town.WatchEvery)
 	}
-	log.Info("gridbot serving a city", "addr", ln.Addr().String(), "city", c.name, "towns", strings.Join(keys, ","),
+	log.Info("gridbot serving a city", "addr", ln.Addr().String(), "city", c.name, "towns", strings.Join(c.townKeys(), ","),
 		"safe_mode", cfg.WeChat.AESKey != "", "tls", front.tls != nil)
 	u := URLs{Console: base + "/", WeChat: base + "/wechat"}
+	defer serveAdmin(adminLn, adminGuard(adminToken, c.adminMux()))()
 	if adminLn != nil {
-		adminSrv := &http.Server{Handler: adminGuard(adminToken, c.adminMux()), ReadHeaderTimeout: 5 * time.Second}
-		go adminSrv.Serve(adminLn)
-		defer adminSrv.Close()
 		u.Admin = adminLn.Addr().String()
 	}
 	if env.Ready != nil {
@@ -341,17 +331,22 @@ func (a *app) serveOnly(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// townKeys lists the towns' keys, in the configuration's order.
+func (c *city) townKeys() []string {
+	keys := make([]string, len(c.towns))
+	for i, t := range c.towns {
+		keys[i] = t.key
+	}
+	return keys
+}
+
 // adminMux is the city's admin endpoints: the profiler of the one process,
 // and each town's backup under ?town=KEY.
 func (c *city) adminMux() *http.ServeMux {
 	return adminMux(func(w http.ResponseWriter, r *http.Request) {
 		t := c.byKey[r.URL.Query().Get("town")]
 		if t == nil {
-			keys := make([]string, len(c.towns))
-			for i, t := range c.towns {
-				keys[i] = t.key
-			}
-			http.Error(w, "name the town: /backup?town=KEY ("+strings.Join(keys, ", ")+")", http.StatusBadRequest)
+			http.Error(w, "name the town: /backup?town=KEY ("+strings.Join(c.townKeys(), ", ")+")", http.StatusBadRequest)
 			return
 		}
 		t.app.serveBackup(w, r)

@@ -39,21 +39,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("listen on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
-	var adminLn net.Listener
-	if cfg.Admin.Addr != "" {
-		if adminLn, err = net.Listen("tcp", cfg.Admin.Addr); err != nil {
-			ln.Close()
-			return fmt.Errorf("listen on admin.addr %s: %w", cfg.Admin.Addr, err)
-		}
-	}
-	// The admin endpoints need a token; made (in a file) on first start.
-	var adminToken string
-	if adminLn != nil {
-		if adminToken, err = loadAdminToken(cfg); err != nil {
-			ln.Close()
-			adminLn.Close()
-			return err
-		}
+	adminLn, adminToken, err := listenAdmin(cfg)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	a, err := newApp(ctx, cfg, town, instanceName(ln), log)
 	if err != nil {
