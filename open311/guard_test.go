@@ -157,12 +157,18 @@ func TestRequestsPaged(t *testing.T) {
 	if len(seen) != 7 {
 		t.Errorf("paged through %v, want 7 cases", seen)
 	}
-	// Deeper than 5,000 requests is refused: a listing reads what it skips.
+	// Deeper than 5,000 requests is refused: a listing reads what it skips;
+	// so are more than 20 codes, each read from its own index.
+	var codes []string
+	for i := range 21 {
+		codes = append(codes, fmt.Sprint("c", i))
+	}
+	manyCodes := strings.Join(codes, ",")
 	if code, body := f.get(t, "/open311/v2/requests.json?page_size=200&page=25"); code != http.StatusOK {
 		t.Errorf("page 25 of 200: %d %s", code, body)
 	}
 	for _, q := range []string{"page_size=201", "page_size=0", "page=0", "page=x", "page_size=200&page=26", "page=51",
-		"page=99999999999999999999"} {
+		"page=99999999999999999999", "service_code=" + manyCodes} {
 		if code, body := f.get(t, "/open311/v2/requests.json?"+q); code != http.StatusBadRequest {
 			t.Errorf("%s: %d %s", q, code, body)
 		}

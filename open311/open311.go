@@ -100,6 +100,7 @@ const (
 	maxListed       = 5000                // requests before the page asked for, at most
 	listChunk       = 200                 // cases a listing reads from the store at a time
 	maxIDs          = 100                 // service_request_id values in one listing
+	maxCodes        = 20                  // service_code values in one listing
 	defaultSpan     = 90 * 24 * time.Hour // the span when dates are not given
 	maxBody         = 64 << 10            // bytes of a POST body
 	maxAddressLen   = 200                 // runes of address_string kept
@@ -453,6 +454,10 @@ func (s *Server) parseFilter(q url.Values) (f listFilter, msg string) {
 		return f, fmt.Sprintf("page %d: at most %d requests can be paged through; narrow start_date and end_date / 页码过大，请缩小日期范围", f.page, maxListed)
 	}
 	f.codes = commaList(q, "service_code")
+	slices.Sort(f.codes)
+	if f.codes = slices.Compact(f.codes); len(f.codes) > maxCodes {
+		return f, fmt.Sprintf("service_code: at most %d codes at once / 一次最多查询 %d 个类别", maxCodes, maxCodes)
+	}
 	for _, st := range commaList(q, "status") {
 		switch st {
 		case "open":
@@ -495,8 +500,10 @@ func (s *Server) parseFilter(q url.Values) (f listFilter, msg string) {
 
 // findCases answers a listing, newest first, at most want cases. A case
 // number carries the town's day it was filed on, so the listing reads the
-// ledger below the day after end_date a chunk at a time and stops at the
-// first case of a day before start_date, or once it has want: what a page
+// ledger below the day after end_date and stops at the first case of a day
+// before start_date, or once it has want. Each service code is read from
+// its category's index and the codes merged newest first, so a filter that
+// matches rarely never walks the cases it does not match: what a page
 // costs follows the page and the span, never the ledger. The bounds are a
 // day wider than the span on each side, so a clock in another zone cannot
 // move a case out of them; the times are then compared exactly.
@@ -525,40 +532,67 @@ func (s *Server) findCases(ctx context.Context, f listFilter, want int) ([]core.
 	day := func(t time.Time, shift int) string {
 		return town.CasePrefix + t.In(town.Zone()).AddDate(0, 0, shift).Format("20060102")
 	}
-	lower := day(f.start, -1) // every number of the day before start is above it
-	wanted := func(c *core.Case) bool { return len(f.codes) == 0 || slices.Contains(f.codes, c.Category) }
-	q := core.CaseQuery{
-		States: f.states,
-		Before: day(f.end, 2), // every number of the day after end is below it
-		// A case of a day before the span is kept too, so that the store's
-		// walk ends there however rarely the wanted cases come.
-		Keep: func(c *core.Case) bool { return c.Number < lower || wanted(c) },
+	codes := f.codes
+	if len(codes) == 0 {
+		codes = []string{""} // every category
 	}
-	if len(f.codes) == 1 {
-		q.Category = f.codes[0] // the store reads the category's index
+	spans := make([]*spanReader, len(codes))
+	for i, code := range codes {
+		spans[i] = &spanReader{q: core.CaseQuery{States: f.states, Category: code,
+			Before: day(f.end, 2)}, lower: day(f.start, -1)} // the day after end is below it; the day before start above
 	}
 	var out []core.Case
 	for len(out) < want {
-		q.Limit = min(max(want-len(out), 20), listChunk)
-		chunk, err := s.Store.Cases(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		for i := range chunk {
-			c := &chunk[i]
-			if c.Number < lower {
-				return out, nil
+		var next *spanReader
+		for _, r := range spans {
+			if err := r.fill(ctx, s.Store, want-len(out)); err != nil {
+				return nil, err
 			}
-			if !c.CreatedAt.Before(f.start) && !c.CreatedAt.After(f.end) {
-				out = append(out, *c)
+			if len(r.buf) > 0 && (next == nil || r.buf[0].Number > next.buf[0].Number) {
+				next = r
 			}
 		}
-		if len(chunk) < q.Limit {
+		if next == nil {
 			break
 		}
-		q.Before = chunk[len(chunk)-1].Number
+		c := next.buf[0]
+		next.buf = next.buf[1:]
+		if !c.CreatedAt.Before(f.start) && !c.CreatedAt.After(f.end) {
+			out = append(out, c)
+		}
 	}
-	return out[:min(len(out), want)], nil
+	return out, nil
+}
+
+// spanReader reads one category's cases of a listing's span (every
+// category for ""), newest first, a chunk at a time.
+type spanReader struct {
+	q     core.CaseQuery
+	lower string // the numbers at or below it are before the span
+	buf   []core.Case
+	done  bool
+}
+
+// fill reads the next chunk when the one read is used up: what the
+// listing still wants, at least 20 and at most listChunk.
+func (r *spanReader) fill(ctx context.Context, st core.CaseStore, wanted int) error {
+	if len(r.buf) > 0 || r.done {
+		return nil
+	}
+	r.q.Limit = min(max(wanted, 20), listChunk)
+	chunk, err := st.Cases(ctx, r.q)
+	if err != nil {
+		return err
+	}
+	r.done = len(chunk) < r.q.Limit
+	if len(chunk) > 0 {
+		r.q.Before = chunk[len(chunk)-1].Number
+	}
+	if i := slices.IndexFunc(chunk, func(c core.Case) bool { return c.Number < r.lower }); i >= 0 {
+		chunk, r.done = chunk[:i], true
+	}
+	r.buf = chunk
+	return nil
 }
 
 // commaList reads a parameter that may be repeated and comma-separated.

@@ -590,7 +590,8 @@ func (failingStore) Cases(context.Context, core.CaseQuery) ([]core.Case, error) 
 	return nil, errors.New("disk on fire")
 }
 
-// countingStore counts the cases a listing reads from the store.
+// countingStore counts the cases a listing reads from the store: those it
+// is handed, or with a Keep every case the store's walk looks at.
 type countingStore struct {
 	core.CaseStore
 	mu   sync.Mutex
@@ -598,10 +599,20 @@ type countingStore struct {
 }
 
 func (s *countingStore) Cases(ctx context.Context, q core.CaseQuery) ([]core.Case, error) {
+	count := func(n int) {
+		s.mu.Lock()
+		s.read += n
+		s.mu.Unlock()
+	}
+	if keep := q.Keep; keep != nil {
+		q.Keep = func(c *core.Case) bool {
+			count(1)
+			return keep(c)
+		}
+		return s.CaseStore.Cases(ctx, q)
+	}
 	cs, err := s.CaseStore.Cases(ctx, q)
-	s.mu.Lock()
-	s.read += len(cs)
-	s.mu.Unlock()
+	count(len(cs))
 	return cs, err
 }
 
@@ -643,6 +654,11 @@ func TestRequestsReadTheirSpan(t *testing.T) {
 		{"two codes, one unknown", span + "&service_code=env,nosuch&page_size=1", []string{byDay[11][1]}, true, 20},
 		{"open only", span + "&status=open&page_size=3", all[0:3], true, 20},
 		{"the default 90 days, first page", "page_size=4", append(slices.Clone(byDay[30]), byDay[29][0]), true, 20},
+		// Codes nobody filed under, over years: their categories' indexes
+		// are read, not the cases they do not match.
+		{"codes of no case, years long", "start_date=2020-01-01&end_date=2026-12-31&service_code=nosuch,nosuch2", []string{}, false, 0},
+		{"one code, years long", "start_date=2020-01-01&end_date=2026-12-31&service_code=env&page_size=3",
+			[]string{byDay[30][1], byDay[29][1], byDay[28][1]}, true, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
