@@ -34,14 +34,14 @@ func (s *Server) figuresFailed(w http.ResponseWriter, r *http.Request, staff *co
 }
 
 func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request, staff *core.Staff) {
-	// The board counts open cases only: read the index of cases not closed.
-	open := listFilter{states: []core.State{core.StateSubmitted, core.StateAssigned, core.StateInProgress, core.StateReopened}}
-	cases, err := s.visibleCases(r.Context(), staff, open, 0)
+	// The board counts open cases only: their marks in the tally, which
+	// carry what it reads, so no case is read.
+	t, scope, err := s.tally(r.Context(), staff)
 	if err != nil {
 		s.figuresFailed(w, r, staff, err)
 		return
 	}
-	rows := core.Board(s.Town.Town(), cases, s.now())
+	rows := core.BoardOf(s.Town.Town(), t, scope, s.now())
 	if rows == nil {
 		rows = []core.BoardRow{}
 	}

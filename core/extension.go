@@ -164,5 +164,11 @@ func (c *Case) clearWarningsBefore(now time.Time) {
 // Overdue reports whether c is open past its deadline at now. A paused case
 // is not: its clock is stopped.
 func (c *Case) Overdue(now time.Time) bool {
-	return c.State.Open() && !c.Paused && !c.Deadline.IsZero() && now.After(c.Deadline)
+	return pastDeadline(c.State, c.Paused, c.Deadline, now)
+}
+
+// pastDeadline is Overdue for a case in state, its clock paused or not, due
+// at deadline: the board reads it from marks.
+func pastDeadline(state State, paused bool, deadline, now time.Time) bool {
+	return state.Open() && !paused && !deadline.IsZero() && now.After(deadline)
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -400,40 +401,77 @@ type BoardRow struct {
 
 // Board is the supervision board (督办看板): for every grid and department
 // with open cases, how many are yellow, red and overdue at now. Grids come
-// first, then departments, each by key.
+// first, then departments, each by key. It counts cases as BoardOf counts
+// their marks.
 func Board(town *Town, cases []Case, now time.Time) []BoardRow {
-	rows := map[Grouping]map[string]*BoardRow{ByGrid: {}, ByDepartment: {}}
+	marks := make([]FigureMarks, 0, len(cases))
 	for i := range cases {
-		c := &cases[i]
-		if !c.State.Open() {
+		m := FigureMarks{Number: cases[i].Number, Village: cases[i].Village, Grid: cases[i].Grid,
+			State: cases[i].State, Deadline: cases[i].Deadline}
+		m.boardFacts(&cases[i])
+		marks = append(marks, m)
+	}
+	return board(town, marks, func(*FigureMarks) bool { return true }, now)
+}
+
+// BoardOf is the board from a tally: the marks of the cases not closed
+// that scope sees. It reads no case, so it costs what the open cases'
+// marks do, whatever the ledger's depth.
+func BoardOf(town *Town, t FigureTally, scope FigureScope, now time.Time) []BoardRow {
+	return board(town, t.Live, scope.seesMarks, now)
+}
+
+// boardFacts copies into m what the board reads of case c.
+func (m *FigureMarks) boardFacts(c *Case) {
+	m.Warning, m.Paused = c.Warning, c.Paused
+	m.Departments, m.Returned = m.Departments[:0], m.Returned[:0]
+	for _, a := range c.Departments {
+		m.Departments = append(m.Departments, a.Department)
+		if a.State == AssistReturned {
+			m.Returned = append(m.Returned, a.Department)
+		}
+	}
+	if len(m.Departments) == 0 {
+		m.Departments = nil
+	}
+	if len(m.Returned) == 0 {
+		m.Returned = nil
+	}
+}
+
+// board counts the open cases among marks that keep keeps.
+func board(town *Town, marks []FigureMarks, keep func(*FigureMarks) bool, now time.Time) []BoardRow {
+	rows := map[Grouping]map[string]*BoardRow{ByGrid: {}, ByDepartment: {}}
+	count := func(m *FigureMarks, by Grouping, key string, overdue bool) {
+		r := rows[by][key]
+		if r == nil {
+			r = &BoardRow{Kind: by, Key: key, Name: unitName(town, by, key), Cases: []string{}}
+			rows[by][key] = r
+		}
+		r.Open++
+		switch m.Warning {
+		case WarningYellow:
+			r.Yellow++
+		case WarningRed:
+			r.Red++
+		}
+		if overdue {
+			r.Overdue++
+		}
+		if overdue || m.Warning != "" {
+			r.Cases = append(r.Cases, m.Number)
+		}
+	}
+	for i := range marks {
+		m := &marks[i]
+		if !m.State.Open() || !keep(m) {
 			continue
 		}
-		overdue := c.Overdue(now)
-		for _, by := range []Grouping{ByGrid, ByDepartment} {
-			for _, key := range unitsOf(town, c, by) {
-				if by == ByDepartment {
-					if a := c.Assist(key); a == nil || a.State == AssistReturned {
-						continue
-					}
-				}
-				r := rows[by][key]
-				if r == nil {
-					r = &BoardRow{Kind: by, Key: key, Name: unitName(town, by, key), Cases: []string{}}
-					rows[by][key] = r
-				}
-				r.Open++
-				switch c.Warning {
-				case WarningYellow:
-					r.Yellow++
-				case WarningRed:
-					r.Red++
-				}
-				if overdue {
-					r.Overdue++
-				}
-				if overdue || c.Warning != "" {
-					r.Cases = append(r.Cases, c.Number)
-				}
+		overdue := pastDeadline(m.State, m.Paused, m.Deadline, now)
+		count(m, ByGrid, m.Grid, overdue)
+		for _, d := range m.Departments {
+			if !slices.Contains(m.Returned, d) {
+				count(m, ByDepartment, d, overdue)
 			}
 		}
 	}

@@ -149,6 +149,12 @@ type FigureMarks struct {
 	CallbacksDone   int       `json:"cb,omitempty"`
 	CallbacksOnTime int       `json:"ct,omitempty"`
 	CallbackDue     time.Time `json:"cd,omitzero"`
+	// What the board (督办看板) reads of a case not closed: its deadline
+	// warning, whether its clock is stopped, and the departments that
+	// returned it (Departments lists every one whistled).
+	Warning  Warning  `json:"w,omitempty"`
+	Paused   bool     `json:"pa,omitempty"`
+	Returned []string `json:"dr,omitempty"`
 	// Version is the marks' layout (MarksVersion): marks of an older one
 	// lack counters a store adds with FigureRule.Remark.
 	Version int `json:"ver,omitempty"`
@@ -173,8 +179,15 @@ func FigureOrigin(c *Case) string {
 }
 
 // MarksVersion is the layout of FigureMarks this build writes: 2 added
-// the origin's and the grid's own work's counters.
-const MarksVersion = 2
+// the origin's and the grid's own work's counters, 3 what the board reads
+// (Warning, Paused, Returned). Only marks of cases not closed need 3: a
+// closed case is on no board, and its next write marks it whole.
+const MarksVersion = 3
+
+// MarksVersionBoard is the layout that added what the board reads; a
+// store whose marks are all at MarksVersionBoard-1 brings only its live
+// marks up (FigureTally.Live).
+const MarksVersionBoard = 3
 
 // FigureRule decides what each write adds to the counters: it needs the
 // town (its zone makes the months, its categories the accept times) and
@@ -278,13 +291,7 @@ func (r FigureRule) Mark(before *FigureMarks, c *Case, evs []Event) (FigureMarks
 	m.State, m.Deadline, m.Extended = c.State, c.Deadline, c.Extensions > 0
 	m.Origin = FigureOrigin(c)
 	m.gridWork(c)
-	m.Departments = m.Departments[:0]
-	for _, a := range c.Departments {
-		m.Departments = append(m.Departments, a.Department)
-	}
-	if len(m.Departments) == 0 {
-		m.Departments = nil
-	}
+	m.boardFacts(c)
 	deltas := FigureDeltas{}
 	m.contribute(deltas, 1)
 	if before != nil {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -208,6 +209,74 @@ func TestBoard(t *testing.T) {
 		if g.Kind != w.kind || g.Key != w.key || g.Open != w.open || g.Yellow != w.yellow || g.Red != w.red ||
 			g.Overdue != w.overdue || len(g.Cases) != w.cases {
 			t.Errorf("row %d: %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// TestBoardOfMarks checks the board from the marks a store keeps against
+// the board from the cases themselves, for every scope: the same rows,
+// with a stopped clock and a returned whistle counted alike.
+func TestBoardOfMarks(t *testing.T) {
+	town := figuresTown(t)
+	cases, events := figureCases()
+	cst := time.FixedZone("CST", 8*3600)
+	cases = append(cases,
+		Case{Number: "F", Grid: "g1", Village: "v1", Category: "road", State: StateInProgress, Paused: true,
+			Warning: WarningYellow, CreatedAt: time.Date(2026, 11, 3, 9, 0, 0, 0, cst), Deadline: time.Date(2026, 11, 5, 9, 0, 0, 0, cst)},
+		Case{Number: "G", Grid: "g2", Village: "v2", Category: "road", State: StateAssigned,
+			CreatedAt: time.Date(2026, 11, 4, 9, 0, 0, 0, cst), Deadline: time.Date(2026, 11, 6, 9, 0, 0, 0, cst),
+			Departments: []Assist{{Department: "cj", State: AssistReturned}, {Department: "zj", State: AssistCalled}}},
+		Case{Number: "H", Grid: "g1", Village: "v1", Category: "road", State: StateResolved,
+			CreatedAt: time.Date(2026, 11, 4, 9, 0, 0, 0, cst), Deadline: time.Date(2026, 11, 6, 9, 0, 0, 0, cst)})
+	rule := FigureRule{Town: town}
+	var tally FigureTally
+	for i := range cases {
+		var evs []Event
+		for _, e := range events {
+			if e.Case == cases[i].Number {
+				evs = append(evs, e)
+			}
+		}
+		m, _ := rule.Mark(nil, &cases[i], evs)
+		if m.State != StateClosed {
+			tally.Live = append(tally.Live, m)
+		}
+	}
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, cst)
+	for _, tt := range []struct {
+		name  string
+		scope FigureScope
+		sees  func(*Case) bool
+	}{
+		{"town", FigureScope{}, func(*Case) bool { return true }},
+		{"village v2", FigureScope{Village: "v2"}, func(c *Case) bool { return c.Village == "v2" }},
+		{"grid g1", FigureScope{Grids: []string{"g1"}}, func(c *Case) bool { return c.Grid == "g1" }},
+		{"department cj", FigureScope{Department: "cj"}, func(c *Case) bool { return c.Assist("cj") != nil }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []Case
+			for _, c := range cases {
+				if tt.sees(&c) {
+					seen = append(seen, c)
+				}
+			}
+			want, got := Board(town, seen, now), BoardOf(town, tally, tt.scope, now)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("board of marks\n%+v\nwant (of cases)\n%+v", got, want)
+			}
+			if len(want) == 0 {
+				t.Error("nothing on the board: the test shows nothing")
+			}
+		})
+	}
+	// What the added cases check: F's clock is stopped (yellow, not
+	// overdue); G was returned by cj, so cj's row does not count it.
+	for _, r := range Board(town, cases, now) {
+		if r.Kind == ByDepartment && r.Key == "cj" && r.Open != 1 {
+			t.Errorf("cj counts %d open cases, want 1 (G was returned)", r.Open)
+		}
+		if r.Kind == ByGrid && r.Key == "g1" && (r.Open != 2 || r.Yellow != 1 || r.Overdue != 1) {
+			t.Errorf("g1 %+v, want 2 open, 1 yellow, 1 overdue (F is paused)", r)
 		}
 	}
 }

@@ -158,6 +158,7 @@ func (r FigureRule) Remark(old *FigureMarks, c *Case, evs []Event) (FigureMarks,
 		}
 	}
 	m.gridWork(c)
+	m.boardFacts(c)
 	deltas := FigureDeltas{}
 	m.contribute(deltas, 1)
 	old.contribute(deltas, -1)

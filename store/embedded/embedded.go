@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"gridbot/core"
+	"gridbot/store/tallycache"
 )
 
 var (
@@ -78,8 +79,8 @@ type Store struct {
 	figures        core.FigureRule
 	search         core.SearchIndex
 	sealer         core.Sealer
-	// cells is what the last Figures parsed of the counters (figures.go).
-	cells figuresCache
+	// tallies keeps the last tally Figures read (figures.go).
+	tallies tallycache.Cache[int]
 	// decoded keeps cases decoded for the list pages, marks those decoded
 	// for the figures (cases.go).
 	decoded decodedCache[core.Case]

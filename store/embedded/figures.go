@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strconv"
-	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -115,23 +113,17 @@ func decodeCounts(v []byte) (core.FigureCounts, error) {
 	return c, nil
 }
 
-// figuresCache holds the counters the last Figures parsed, with the
-// transaction it read them in. A read transaction's ID is that of the last
-// write committed, so while none has committed since, Figures copies the
-// parsed cells (one allocation) rather than read and parse every cell
-// again: the figures pages, asked again and again by an office at work,
-// were a sixth of the staff's CPU (docs/benchmarks.md).
-type figuresCache struct {
-	mu    sync.Mutex
-	txid  int
-	cells map[core.FigureCell]core.FigureCounts
-}
-
-// Figures implements core.CaseStore.
+// Figures implements core.CaseStore. A read transaction's ID is that of
+// the last write committed, so the tally read in one is kept for the
+// readers after it until a write commits (tallycache).
 func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	var t core.FigureTally
 	err := s.db.View(func(tx *bolt.Tx) error {
-		cells, err := s.figureCells(tx)
+		if kept, ok := s.tallies.Get(tx.ID()); ok {
+			t = kept
+			return nil
+		}
+		cells, err := figureCells(tx)
 		if err != nil {
 			return err
 		}
@@ -140,7 +132,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 			return err
 		}
 		marks := tx.Bucket(bucketMarks)
-		return tx.Bucket(bucketLive).ForEach(func(k, _ []byte) error {
+		err = tx.Bucket(bucketLive).ForEach(func(k, _ []byte) error {
 			v := marks.Get(k)
 			if v == nil {
 				return nil
@@ -152,6 +144,11 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 			t.Live = append(t.Live, m)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		t = s.tallies.Put(tx.ID(), t)
+		return nil
 	})
 	if err != nil {
 		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
@@ -159,17 +156,9 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	return t, nil
 }
 
-// figureCells returns the counters as of tx, a map of the caller's own.
-func (s *Store) figureCells(tx *bolt.Tx) (map[core.FigureCell]core.FigureCounts, error) {
-	s.cells.mu.Lock()
-	if s.cells.cells != nil && s.cells.txid == tx.ID() {
-		cells := maps.Clone(s.cells.cells)
-		s.cells.mu.Unlock()
-		return cells, nil
-	}
-	hint := len(s.cells.cells)
-	s.cells.mu.Unlock()
-	cells := make(map[core.FigureCell]core.FigureCounts, hint)
+// figureCells reads the counters as of tx.
+func figureCells(tx *bolt.Tx) (map[core.FigureCell]core.FigureCounts, error) {
+	cells := map[core.FigureCell]core.FigureCounts{}
 	err := tx.Bucket(bucketFigures).ForEach(func(k, v []byte) error {
 		cell, ok := core.ParseFigureCell(string(k))
 		if !ok {
@@ -182,15 +171,7 @@ func (s *Store) figureCells(tx *bolt.Tx) (map[core.FigureCell]core.FigureCounts,
 		cells[cell] = counts
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.cells.mu.Lock()
-	if tx.ID() >= s.cells.txid {
-		s.cells.txid, s.cells.cells = tx.ID(), cells
-	}
-	s.cells.mu.Unlock()
-	return maps.Clone(cells), nil
+	return cells, err
 }
 
 // buildFigures tallies every case of a file written before the figures

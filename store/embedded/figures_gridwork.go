@@ -124,16 +124,28 @@ func (s *Store) callbackMarks(tx *bolt.Tx) ([]core.FigureMarks, error) {
 // counters; it runs once, in the transaction that opens the file.
 func (s *Store) upgradeMarks(tx *bolt.Tx) error {
 	figures := tx.Bucket(bucketFigures)
-	if v, err := strconv.Atoi(string(figures.Get(keyMarksVersion))); err == nil && v >= core.MarksVersion {
+	v, err := strconv.Atoi(string(figures.Get(keyMarksVersion)))
+	if err == nil && v >= core.MarksVersion {
 		return nil
 	}
 	marks, cases := tx.Bucket(bucketMarks), tx.Bucket(bucketCases)
+	// From the layout before the board's, only the cases not closed need
+	// bringing up (core.MarksVersionBoard): the live bucket, not the
+	// ledger.
+	walk := marks
+	if err == nil && v >= core.MarksVersionBoard-1 {
+		walk = tx.Bucket(bucketLive)
+	}
 	type upgraded struct {
 		key   []byte
 		marks core.FigureMarks
 	}
 	var done []upgraded
-	err := marks.ForEach(func(k, v []byte) error {
+	err = walk.ForEach(func(k, _ []byte) error {
+		v := marks.Get(k)
+		if v == nil {
+			return nil
+		}
 		var old core.FigureMarks
 		if err := decodeMarks(v, &old); err != nil {
 			return fmt.Errorf("marks of %s: %w", k, err)

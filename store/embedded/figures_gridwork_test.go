@@ -42,29 +42,11 @@ func TestMarksUpgradedOnOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		marks := tx.Bucket([]byte("marks"))
-		old := map[string][]byte{}
-		if err := marks.ForEach(func(k, v []byte) error {
-			var m core.FigureMarks
-			plain, err := valuecodec.Marks.Unpack(v) // stored packed now, plain JSON then
-			if err != nil {
-				return err
-			}
-			if err := json.Unmarshal(plain, &m); err != nil {
-				return err
-			}
+		if err := rewriteMarks(tx, func(m *core.FigureMarks) {
 			m.Version, m.Origin, m.Supervised, m.Mediation, m.CallbacksDone, m.CallbacksOnTime = 0, "", false, "", 0, 0
 			m.CallbackDue = time.Time{}
-			v, err = json.Marshal(m)
-			old[string(k)] = v
-			return err
 		}); err != nil {
 			return err
-		}
-		for k, v := range old {
-			if err := marks.Put([]byte(k), v); err != nil {
-				return err
-			}
 		}
 		figures := tx.Bucket([]byte("figures"))
 		cells := map[string][]byte{}
@@ -196,4 +178,95 @@ func TestCallbacksWaitingFollowWrites(t *testing.T) {
 			Data: map[string]string{core.DataReached: "true", core.DataOnTime: "true"}}}
 	})
 	waiting(numbers[1])
+}
+
+// A file whose marks are of the layout before the board's (version 2)
+// has only its live marks brought up when opened: the board reads no
+// closed case, and walking a ledger years deep at start would take
+// minutes.
+func TestBoardMarksUpgradedOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gridbot.db")
+	clock := &storetest.Clock{}
+	s, err := embedded.Open(path, embedded.Options{CasePrefix: "ST", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, closed := storetest.FillBoard(t, s, clock)
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func(number string) (v int) {
+		t.Helper()
+		if err := db.View(func(tx *bolt.Tx) error {
+			var m core.FigureMarks
+			plain, err := valuecodec.Marks.Unpack(tx.Bucket([]byte("marks")).Get([]byte(number)))
+			if err != nil {
+				return err
+			}
+			err = json.Unmarshal(plain, &m)
+			v = m.Version
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := rewriteMarks(tx, func(m *core.FigureMarks) {
+			m.Version, m.Warning, m.Paused, m.Returned = core.MarksVersionBoard-1, "", false, nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("figures")).Put([]byte("marks-version"), fmt.Appendf(nil, "%d", core.MarksVersionBoard-1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = embedded.Open(path, embedded.Options{CasePrefix: "ST", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckBoard(t, s, clock)
+	s.Close()
+	if db, err = bolt.Open(path, 0o600, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v := version(closed); v != core.MarksVersionBoard-1 {
+		t.Errorf("the closed case's marks are of version %d: the upgrade walked more than the live cases", v)
+	}
+}
+
+// rewriteMarks changes every case's marks as an older gridbot wrote them:
+// plain JSON (stored packed now).
+func rewriteMarks(tx *bolt.Tx, change func(*core.FigureMarks)) error {
+	marks := tx.Bucket([]byte("marks"))
+	old := map[string][]byte{}
+	if err := marks.ForEach(func(k, v []byte) error {
+		var m core.FigureMarks
+		plain, err := valuecodec.Marks.Unpack(v)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(plain, &m); err != nil {
+			return err
+		}
+		change(&m)
+		v, err = json.Marshal(m)
+		old[string(k)] = v
+		return err
+	}); err != nil {
+		return err
+	}
+	for k, v := range old {
+		if err := marks.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -80,6 +80,7 @@ func Run(t *testing.T, factory Factory) {
 		{"AuditTrim", testAuditTrim},
 		{"VisitsCountedInTheWrite", testVisits},
 		{"GridWorkCountedInTheWrite", testGridWork},
+		{"BoardFromTheMarks", testBoard},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

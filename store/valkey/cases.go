@@ -92,6 +92,9 @@ local out = {'ok'}
 -- before left goes. What the figures read of a callback waiting is kept
 -- apart, in a hash named from the counters' key (figures_gridwork.go).
 redis.call('DEL', KEYS[9])
+-- Every write changes what the figures read: the version they are kept
+-- by (figures.go) moves.
+redis.call('HINCRBY', KEYS[10], '` + versionField + `', 1)
 if ARGV[7] == '' then redis.call('HDEL', KEYS[10] .. '` + waitingSuffix + `', ARGV[2])
 else redis.call('HSET', KEYS[10] .. '` + waitingSuffix + `', ARGV[2], ARGV[7]) end
 local nd = tonumber(ARGV[8])

@@ -18,7 +18,8 @@ import (
 //
 //	P{gb}:marks:<number>  string  the case's core.FigureMarks as JSON
 //	P{gb}:figures         hash    <cell key> → its counters, comma-separated (a cell back to all 0 is removed),
-//	                              and "states" → the cases in each state of core.AllStates (CountCases)
+//	                              "states" → the cases in each state of core.AllStates (CountCases),
+//	                              and "ver" → how many writes changed what the figures read
 //	P{gb}:figured         string  set once the cases written before the counters are tallied
 //
 // A case written before them has no marks: its first update tallies it
@@ -31,6 +32,11 @@ func (s *Store) figuredKey() string            { return s.ledger + "figured" }
 // statesField is the counters' field of the counts of cases by state, in
 // the order of core.AllStates.
 const statesField = "states"
+
+// versionField is the counters' field every write of what the figures
+// read increments (writeScript, and the scripts that bring old ledgers
+// up): the version a kept tally is labelled with (tallycache).
+const versionField = "ver"
 
 // appendFigureDeltas puts the number of cells changed at args[7] and
 // appends each as its field and comma-separated increments, in a fixed
@@ -193,6 +199,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local c = redis.call('GET', KEYS[3])
 if c and string.byte(c, 1) == 4 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
+changed(KEYS[2])
 for d = 1, tonumber(ARGV[2]) do
   local field, cur = ARGV[1 + 2 * d], {}
   local was = redis.call('HGET', KEYS[2], field)
@@ -267,10 +274,29 @@ func (s *Store) buildFigures(ctx context.Context) error {
 }
 
 // Figures implements core.CaseStore: the counters in one HGETALL, the
-// live cases' marks a page at a time.
+// live cases' marks a page at a time. The version every write moves is
+// read first: while it stands, the tally read last is handed out again
+// (tallycache), for one round trip.
 func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	version, err := s.client.Do(ctx, s.client.B().Hget().Key(s.figuresKey()).Field(versionField).Build()).ToString()
+	if err != nil && !vk.IsValkeyNil(err) {
+		return core.FigureTally{}, fmt.Errorf("figures: %w", err)
+	}
+	if kept, ok := s.tallies.Get(version); ok {
+		return kept, nil
+	}
+	t, err := s.readFigures(ctx)
+	if err != nil {
+		return core.FigureTally{}, err
+	}
+	return s.tallies.Put(version, t), nil
+}
+
+// readFigures reads the tally: the counters, the callbacks waiting, and
+// the marks of every case not closed.
+func (s *Store) readFigures(ctx context.Context) (core.FigureTally, error) {
 	res := s.client.DoMulti(ctx,
 		s.client.B().Hgetall().Key(s.figuresKey()).Build(),
 		s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build(),

@@ -40,6 +40,7 @@ const waitingSuffix = ":waiting"
 // waitingLua sets or clears case number's field in the callbacks waiting,
 // figures being the counters' key and entry waitingEntry's ("" for none).
 const waitingLua = `
+local function changed(figures) redis.call('HINCRBY', figures, '` + versionField + `', 1) end
 local function waiting(figures, number, entry)
   if entry == '' then redis.call('HDEL', figures .. '` + waitingSuffix + `', number)
   else redis.call('HSET', figures .. '` + waitingSuffix + `', number, entry) end
@@ -106,6 +107,7 @@ var moveWaitingScript = vk.NewLuaScript(waitingLua + `
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 0 end
 waiting(KEYS[3], ARGV[3], ARGV[4])
+changed(KEYS[3])
 return 1
 `)
 
@@ -177,6 +179,7 @@ func (s *Store) moveWaiting(ctx context.Context) error {
 var remarkScript = vk.NewLuaScript(waitingLua + `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
+changed(KEYS[2])
 for d = 1, tonumber(ARGV[3]) do
   local field, cur = ARGV[2 + 2 * d], {}
   local was = redis.call('HGET', KEYS[2], field)
@@ -248,21 +251,33 @@ func (s *Store) remark(ctx context.Context, c *core.Case, raw []byte, old *core.
 // marks of an older layout through remark first).
 func (s *Store) upgradeMarks(ctx context.Context) error {
 	v, err := s.client.Do(ctx, s.client.B().Get().Key(s.marksVersionKey()).Build()).ToString()
+	had := 0
 	if err == nil {
-		if n, _ := strconv.Atoi(v); n >= core.MarksVersion {
+		if had, _ = strconv.Atoi(v); had >= core.MarksVersion {
 			return nil
 		}
 	} else if !vk.IsValkeyNil(err) {
 		return fmt.Errorf("upgrade marks: %w", err)
 	}
-	err = s.eachCaseNumbers(ctx, 200, func(numbers []string) error {
+	bring := func(numbers []string) error {
 		for _, n := range numbers {
 			if _, _, _, err := s.caseWithMarks(ctx, n, false); err != nil && !errors.Is(err, core.ErrNotFound) {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	if had >= core.MarksVersionBoard-1 {
+		// From the layout before the board's, only the cases not closed
+		// need bringing up (core.MarksVersionBoard).
+		var live []string
+		live, err = s.client.Do(ctx, s.client.B().Zrange().Key(s.liveKey()).Min("0").Max("-1").Build()).AsStrSlice()
+		if err == nil {
+			err = bring(live)
+		}
+	} else {
+		err = s.eachCaseNumbers(ctx, 200, bring)
+	}
 	if err != nil {
 		return fmt.Errorf("upgrade marks: %w", err)
 	}

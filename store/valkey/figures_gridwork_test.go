@@ -3,6 +3,7 @@ package valkey_test
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestMarksUpgradedOnOpen(t *testing.T) {
 	// case it writes first.
 	downgrade()
 	cl := s.Client()
-	if err := cl.Do(ctx, cl.B().Set().Key(prefix+"{gb}:marks-version").Value("2").Build()).Error(); err != nil {
+	if err := cl.Do(ctx, cl.B().Set().Key(prefix+"{gb}:marks-version").Value(strconv.Itoa(core.MarksVersion)).Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
 	s3 := open(t, prefix, clock.Now)
@@ -135,6 +136,10 @@ func TestCallbacksWaitingMovedFromTheSet(t *testing.T) {
 	if err := cl.Do(ctx, cl.B().Sadd().Key(set).Member(numbers[3], numbers[1], "X-none").Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
+	// Changed behind the store's back: the tally it kept goes too.
+	if err := cl.Do(ctx, cl.B().Hincrby().Key(prefix+"{gb}:figures").Field("ver").Increment(1).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
 	if got, err := s.Figures(ctx); err != nil || len(got.Callbacks) != 0 {
 		t.Fatalf("before the move: %+v %v", got.Callbacks, err)
 	}
@@ -162,5 +167,100 @@ func TestCallbacksWaitingMovedFromTheSet(t *testing.T) {
 	}
 	if n, err := cl.Do(ctx, cl.B().Hlen().Key(waiting).Build()).AsInt64(); err != nil || n != 0 {
 		t.Errorf("%d fields in the hash after the callback, want 0: %v", n, err)
+	}
+}
+
+// A ledger whose marks are of the layout before the board's (version 2)
+// has only its live marks brought up when a store opens it: the board
+// reads no closed case, and walking a ledger years deep at start would
+// take minutes.
+func TestBoardMarksUpgradedOnOpen(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	clock := &storetest.Clock{}
+	s := open(t, prefix, clock.Now)
+	live, closed := storetest.FillBoard(t, s, clock)
+	cl := s.Client()
+	marks := func(number string) (*core.FigureMarks, core.Case) {
+		t.Helper()
+		raw, err := cl.Do(ctx, cl.B().Get().Key(prefix+"{gb}:case:"+number).Build()).AsBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c core.Case
+		m, err := valkey.DecodeCase(raw, &c)
+		if err != nil || m == nil {
+			t.Fatalf("case %s: marks %v, %v", number, m, err)
+		}
+		return m, c
+	}
+	for _, n := range append(live, closed) {
+		m, c := marks(n)
+		m.Version, m.Warning, m.Paused, m.Returned = core.MarksVersionBoard-1, "", false, nil
+		raw, _ := valkey.EncodeCase(&c, m)
+		if err := cl.Do(ctx, cl.B().Set().Key(prefix+"{gb}:case:"+n).Value(string(raw)).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.Do(ctx, cl.B().Set().Key(prefix+"{gb}:marks-version").Value(strconv.Itoa(core.MarksVersionBoard-1)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckBoard(t, open(t, prefix, clock.Now), clock)
+	if m, _ := marks(closed); m.Version != core.MarksVersionBoard-1 {
+		t.Errorf("the closed case's marks are of version %d: the upgrade walked more than the live cases", m.Version)
+	}
+}
+
+// Each instance keeps the tally it read last; a write by another moves
+// the version it is kept by, so the next page reads the tally again —
+// the counters, the board's marks and the callbacks waiting alike.
+func TestFiguresKeptFollowAnotherInstance(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	clock := &storetest.Clock{}
+	a, b := open(t, prefix, clock.Now), open(t, prefix, clock.Now)
+	live, _ := storetest.FillBoard(t, a, clock)
+	storetest.CheckBoard(t, a, clock)
+	storetest.CheckBoard(t, a, clock) // the second from what the first kept
+	cases := func() int {
+		t.Helper()
+		f, err := a.Figures(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for cell, v := range f.Cells {
+			if cell.Month != "" && cell.Department == "" { // each case once
+				n += v[core.FigCases]
+			}
+		}
+		return n
+	}
+	before := cases()
+	if _, _, err := b.UpdateCase(ctx, live[0], func(c *core.Case) ([]core.Event, error) {
+		c.Warning = core.WarningRed
+		return []core.Event{{Kind: core.EventNoted, Actor: "c1", At: clock.Now(), Text: "x"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := a.Figures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red := 0
+	for _, r := range core.BoardOf(&core.Town{}, f, core.FigureScope{}, clock.Now()) {
+		if r.Kind == core.ByGrid {
+			red += r.Red
+		}
+	}
+	if red != 2 {
+		t.Errorf("%d red cases on the board after another instance warned one, want 2", red)
+	}
+	if _, _, err := b.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Village: "v1", Resident: "oz",
+		CreatedAt: clock.Now()}, core.Event{Kind: core.EventSubmitted, At: clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cases(); got != before+1 {
+		t.Errorf("%d cases counted after another instance filed one, want %d", got, before+1)
 	}
 }

@@ -92,6 +92,10 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("index cases: %w", err)
 	}
+	// The live set may have changed: figures kept by other instances go.
+	if err := s.client.Do(ctx, s.client.B().Hincrby().Key(s.figuresKey()).Field(versionField).Increment(1).Build()).Error(); err != nil {
+		return fmt.Errorf("index cases: %w", err)
+	}
 	if err := s.client.Do(ctx, s.client.B().Set().Key(s.indexedKey()).Value("1").Build()).Error(); err != nil {
 		return fmt.Errorf("index cases: %w", err)
 	}

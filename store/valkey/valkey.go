@@ -86,6 +86,7 @@ import (
 	"gridbot/core"
 	"gridbot/routing"
 	"gridbot/routing/valkeystream"
+	"gridbot/store/tallycache"
 )
 
 // DefaultTimeout bounds each call when Options.Timeout is zero: WeChat
@@ -165,6 +166,8 @@ type Store struct {
 	byDays atomic.Bool
 	// marks are the figure marks the last figures page parsed.
 	marks *marksCache
+	// tallies keeps the last tally Figures read (figures.go).
+	tallies *tallycache.Cache[string]
 	// vgrids are the villages' grids this process has added
 	// (indexes_reach.go).
 	vgrids villageGrids
@@ -197,6 +200,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	s := &Store{
 		prefix:     opt.Prefix,
 		marks:      newMarksCache(),
+		tallies:    &tallycache.Cache[string]{},
 		ledger:     opt.Prefix + "{" + opt.Tag + "}:",
 		tag:        opt.Tag,
 		casePrefix: opt.CasePrefix,
