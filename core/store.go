@@ -96,7 +96,8 @@ type CaseStore interface {
 	// Figures returns the figures' counters, kept in the same write as
 	// each event by FigureRule.Mark, and the marks of the cases not
 	// closed: what RatesOf and MonthlyLedgerOf read, at a cost that grows
-	// with the cells and the open cases, not the ledger.
+	// with the cells and the open cases, not the ledger. The tally may be
+	// shared with other readers until a write: read it, never change it.
 	Figures(ctx context.Context) (FigureTally, error)
 	// RetentionIndex lists the closed cases still holding personal data,
 	// oldest first (retention_rule.go).

@@ -147,7 +147,7 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 		if err != nil {
 			return err
 		}
-		t = s.tallies.Put(tx.ID(), t)
+		s.tallies.Put(tx.ID(), t)
 		return nil
 	})
 	if err != nil {

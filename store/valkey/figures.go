@@ -291,7 +291,8 @@ func (s *Store) Figures(ctx context.Context) (core.FigureTally, error) {
 	if err != nil {
 		return core.FigureTally{}, err
 	}
-	return s.tallies.Put(version, t), nil
+	s.tallies.Put(version, t)
+	return t, nil
 }
 
 // readFigures reads the tally: the counters, the callbacks waiting, and
