@@ -49,7 +49,9 @@ const seqPlaceholder = uint64(math.MaxUint64)
 // stream fields, then the counts r and a of the near-index keys the case
 // leaves and joins, then the count t of word-index keys, the word index's
 // entry and stem (indexes_search.go), then the retention index's day left,
-// day joined and score (indexes_retention.go). KEYS end with the retention
+// day joined and score (indexes_retention.go), then the case's reference
+// in the sequence index's records and their strings' head (events.go, ""
+// for a number with no reference). KEYS end with the retention
 // index's three keys, the r + a near-index keys, the word index's stems
 // set and its t term keys.
 //
@@ -113,6 +115,9 @@ for d = 1, nd do
   if zero then redis.call('HDEL', KEYS[10], field) else redis.call('HSET', KEYS[10], field, table.concat(sum, ',')) end
 end
 local at = 9 + 2 * nd
+-- The case's reference in the index's records and their strings' head,
+-- the last two arguments (events.go).
+local ref, head = ARGV[#ARGV - 1], ARGV[#ARGV]
 -- A packed head holds several events (events_pack.go).
 ` + packedLua + `
 for e = 1, tonumber(ARGV[6]) do
@@ -123,9 +128,23 @@ for e = 1, tonumber(ARGV[6]) do
   for f = 1, n do fields[f] = fill(ARGV[at + 1 + f], seq) end
   redis.call('XADD', KEYS[5], '*', unpack(fields))
   local pos = redis.call('RPUSH', KEYS[2], '[' .. seq .. ARGV[at]) - 1 + shift
-  -- The index hash is named from KEYS[3] and the number: same slot ({gb}).
-  redis.call('HSET', KEYS[3] .. string.format('%d', math.floor(seqn / 128)),
-    string.format('%d', seqn % 128), ARGV[2] .. ' ' .. string.format('%d', pos))
+  -- The index (events.go) is named from KEYS[3] and the bucket: same slot
+  -- ({gb}). A record in the bucket's string when the number has one and
+  -- the string is of the same prefix, else a field of the bucket's hash.
+  local bucket = string.format('%d', math.floor(seqn / ` + seqBucketLua + `))
+  local recorded = false
+  if ref ~= '' and pos < 65536 then
+    local rk = KEYS[3] .. 'r' .. bucket
+    if redis.call('EXISTS', rk) == 0 then redis.call('SET', rk, head .. string.rep('\0', ` + seqRecordsLua + `)) end
+    if redis.call('GETRANGE', rk, 0, #head - 1) == head then
+      redis.call('SETRANGE', rk, #head + (seqn % ` + seqBucketLua + `) * ` + seqRecordLua + `,
+        ref .. string.char(math.floor(pos / 256), pos % 256))
+      recorded = true
+    end
+  end
+  if not recorded then
+    redis.call('HSET', KEYS[3] .. bucket, string.format('%d', seqn % ` + seqBucketLua + `), ARGV[2] .. ' ' .. string.format('%d', pos))
+  end
   at = at + 2 + n
   out[#out + 1] = seq
 end
@@ -300,6 +319,7 @@ func (s *Store) writeArgs(c *core.Case, evs []core.Event, old []byte, was *core.
 	terms, stem, entry := s.termWrite(was, c)
 	args = append(args, strconv.Itoa(len(terms)), string(entry), stem)
 	args = append(args, rargs...)
+	args = append(args, s.caseRef(c.Number), s.seqHead())
 	keys = append(append(keys, s.termStemsKey()), terms...)
 	return keys, args, nil
 }

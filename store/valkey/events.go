@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	vk "github.com/valkey-io/valkey-go"
 
@@ -18,10 +19,25 @@ import (
 // Each event is stored once, in its case's log (P{gb}:log:<number>), which
 // serves the timeline and the figures' rebuild. The console's resume and
 // the export walk all events in sequence order through a small index
-// beside it: P{gb}:seqs:<bucket>, a hash of seqBucket sequence numbers
-// (field: the number's remainder; value: "<case number> <position in the
-// case's log>"), small enough to stay listpack-encoded (about 20 bytes an
-// event). The write script fills both in one step.
+// beside it, by buckets of seqBucket sequence numbers. The write script
+// fills both in one step.
+//
+// An event's entry is a record of seqRecordLen bytes in the bucket's
+// string P{gb}:seqs:r<bucket>: the case's day (days since 1970) in two
+// bytes, its count that day in three and the event's position in the
+// case's log in two, big-endian, at the number's remainder; a record of
+// zeros is no event. The string starts with its head (seqHead: the length
+// of the town's case prefix and the prefix), so the numbers it holds are
+// the prefix, the day and the count (core.FormatCaseNumber) whatever the
+// prefix is later. 7 bytes an event, where the hash below took about 24:
+// a sixth of a case's memory at a million cases (docs/benchmarks.md).
+//
+// A number that is not of that shape (another prefix, a count past three
+// bytes), a position past two bytes, and every event written before the
+// records, are a field of the bucket's hash P{gb}:seqs:<bucket> (field:
+// the remainder; value: "<case number> <position in the case's log>").
+// A reader reads both; packSeqs moves a ledger's hash fields to records
+// once.
 //
 // An event in the log is a JSON array without the field names, the case
 // number (the key says it) or the sequence placeholder: the script writes
@@ -36,12 +52,86 @@ import (
 // when empty. An entry written before this layout, a JSON object with the
 // field names, still reads.
 
-// seqBucket is how many sequence numbers one index hash holds: below
-// hash-max-listpack-entries (128 by default), so each stays a listpack.
+// seqBucket is how many sequence numbers one index bucket holds: below
+// hash-max-listpack-entries (128 by default), so a hash stays a listpack,
+// and 128 records with a head of up to 120 bytes fit the allocator's 1 KiB
+// class.
 const seqBucket = 128
 
-func (s *Store) seqsPrefix() string              { return s.ledger + "seqs:" }
-func (s *Store) seqsKey(bucket uint64) string    { return s.seqsPrefix() + strconv.FormatUint(bucket, 10) }
+// seqRecordLen is the length of a record; maxSeqHead the longest head
+// (seqHead) a records string takes.
+const (
+	seqRecordLen = 7
+	maxSeqHead   = 120
+)
+
+// The constants as the write script reads them (TestSeqConstantsInLua).
+const (
+	seqBucketLua  = "128"
+	seqRecordLua  = "7"
+	seqRecordsLua = "896" // seqBucket × seqRecordLen
+)
+
+func (s *Store) seqsPrefix() string           { return s.ledger + "seqs:" }
+func (s *Store) seqsKey(bucket uint64) string { return s.seqsPrefix() + strconv.FormatUint(bucket, 10) }
+func (s *Store) seqRecordsKey(bucket uint64) string {
+	return s.seqsPrefix() + "r" + strconv.FormatUint(bucket, 10)
+}
+
+// seqHead is the head of the records strings this store writes: the case
+// prefix's length in a byte, then the prefix ("" when too long for one,
+// and then every entry goes to the hashes).
+func (s *Store) seqHead() string {
+	if 1+len(s.casePrefix) > maxSeqHead {
+		return ""
+	}
+	return string([]byte{byte(len(s.casePrefix))}) + s.casePrefix
+}
+
+// caseRef is number's day and count as a record holds them, "" when the
+// number is not this store's prefix, a day and a count that format back
+// to it.
+func (s *Store) caseRef(number string) string {
+	rest, ok := strings.CutPrefix(number, s.casePrefix)
+	if !ok || len(rest) < 12 || s.seqHead() == "" {
+		return ""
+	}
+	day, err := time.Parse("20060102", rest[:8])
+	if err != nil {
+		return ""
+	}
+	n, err := strconv.Atoi(rest[8:])
+	days := day.Unix() / 86400
+	if err != nil || days <= 0 || days > 0xffff || n < 0 || n > 0xffffff || core.FormatCaseNumber(s.casePrefix, day, n) != number {
+		return ""
+	}
+	return string([]byte{byte(days >> 8), byte(days), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// seqRecords reads the records string of bucket: the references of the
+// events after seq, appended to out.
+func seqRecords(raw string, bucket, seq uint64, out []seqRef) ([]seqRef, error) {
+	if raw == "" {
+		return out, nil
+	}
+	n := int(raw[0])
+	if 1+n > len(raw) {
+		return nil, fmt.Errorf("index records of bucket %d: a head of %d bytes in %d", bucket, n, len(raw))
+	}
+	prefix, recs := raw[1:1+n], raw[1+n:]
+	for i := 0; i+seqRecordLen <= len(recs); i += seqRecordLen {
+		r := recs[i : i+seqRecordLen]
+		days := int64(r[0])<<8 | int64(r[1])
+		at := bucket*seqBucket + uint64(i/seqRecordLen)
+		if days == 0 || at <= seq {
+			continue
+		}
+		count := int(r[2])<<16 | int(r[3])<<8 | int(r[4])
+		number := core.FormatCaseNumber(prefix, time.Unix(days*86400, 0).UTC(), count)
+		out = append(out, seqRef{seq: at, number: number, pos: int64(r[5])<<8 | int64(r[6])})
+	}
+	return out, nil
+}
 func (s *Store) oldEventsKey() string            { return s.ledger + "events" }
 func seqPlace(seq uint64) (bucket, field uint64) { return seq / seqBucket, seq % seqBucket }
 
@@ -178,7 +268,8 @@ func (s *Store) seqRefs(ctx context.Context, seq uint64, limit int) ([]seqRef, e
 			cmds = append(cmds, s.client.B().Get().Key(s.seqKey()).Build())
 		}
 		for b := from; b < from+n; b++ {
-			cmds = append(cmds, s.client.B().Hgetall().Key(s.seqsKey(b)).Build())
+			cmds = append(cmds, s.client.B().Get().Key(s.seqRecordsKey(b)).Build(),
+				s.client.B().Hgetall().Key(s.seqsKey(b)).Build())
 		}
 		res := s.client.DoMulti(ctx, cmds...)
 		if first {
@@ -191,13 +282,20 @@ func (s *Store) seqRefs(ctx context.Context, seq uint64, limit int) ([]seqRef, e
 			}
 			top, res = v, res[1:]
 		}
-		for i, r := range res {
-			m, err := r.AsStrMap()
+		for i := 0; i < len(res); i += 2 {
+			bucket := from + uint64(i/2)
+			start := len(out)
+			recs, err := res[i].ToString()
+			if err != nil && !vk.IsValkeyNil(err) {
+				return nil, err
+			}
+			if out, err = seqRecords(recs, bucket, seq, out); err != nil {
+				return nil, err
+			}
+			m, err := res[i+1].AsStrMap()
 			if err != nil {
 				return nil, err
 			}
-			bucket := from + uint64(i)
-			start := len(out)
 			for f, v := range m {
 				field, err := strconv.ParseUint(f, 10, 64)
 				if err != nil {
@@ -277,6 +375,82 @@ func (s *Store) migrateEvents(ctx context.Context) error {
 	}
 	if err := s.client.Do(ctx, s.client.B().Unlink().Key(key).Build()).Error(); err != nil {
 		return fmt.Errorf("move events to the index: %w", err)
+	}
+	return nil
+}
+
+// packSeqsScript moves entries of a bucket's hash to its records string,
+// each only if its field still holds the value read: KEYS 1 the hash, 2
+// the records string; ARGV 1 the strings' head, then per entry its field,
+// the value read and its record. It returns how many it moved (0 when the
+// string is of another head).
+var packSeqsScript = vk.NewLuaScript(`
+local head = ARGV[1]
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], head .. string.rep('\0', ` + seqRecordsLua + `)) end
+if redis.call('GETRANGE', KEYS[2], 0, #head - 1) ~= head then return 0 end
+local moved = 0
+for i = 2, #ARGV, 3 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('SETRANGE', KEYS[2], #head + tonumber(ARGV[i]) * ` + seqRecordLua + `, ARGV[i + 2])
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    moved = moved + 1
+  end
+end
+return moved
+`)
+
+func (s *Store) seqsPackedKey() string { return s.ledger + "seqs-packed" }
+
+// packSeqs moves the index entries a ledger wrote into hashes, before the
+// records, to records, once (a key says it was done), 64 buckets a round
+// trip. Entries with no record (another prefix, a position past two
+// bytes) stay. Writes racing it are safe: a write adds records of numbers
+// after those read, and an entry changed since it was read is not moved.
+func (s *Store) packSeqs(ctx context.Context) error {
+	done, err := s.client.Do(ctx, s.client.B().Exists().Key(s.seqsPackedKey()).Build()).AsInt64()
+	if err != nil || done == 1 {
+		return err
+	}
+	head := s.seqHead()
+	top, err := s.LastSeq(ctx)
+	if err != nil || head == "" {
+		return err
+	}
+	const round = 64
+	for from := uint64(0); from <= top/seqBucket; from += round {
+		cmds := make(vk.Commands, 0, round)
+		for b := from; b < from+round; b++ {
+			cmds = append(cmds, s.client.B().Hgetall().Key(s.seqsKey(b)).Build())
+		}
+		var execs []vk.LuaExec
+		for i, res := range s.client.DoMulti(ctx, cmds...) {
+			m, err := res.AsStrMap()
+			if err != nil {
+				return fmt.Errorf("pack the event index: %w", err)
+			}
+			args := []string{head}
+			for f, v := range m {
+				number, pos, ok := strings.Cut(v, " ")
+				p, err := strconv.Atoi(pos)
+				ref := s.caseRef(number)
+				if !ok || err != nil || ref == "" || p < 0 || p > 0xffff {
+					continue
+				}
+				args = append(args, f, v, ref+string([]byte{byte(p >> 8), byte(p)}))
+			}
+			if len(args) > 1 {
+				b := from + uint64(i)
+				execs = append(execs, vk.LuaExec{Keys: []string{s.seqsKey(b), s.seqRecordsKey(b)}, Args: args})
+			}
+		}
+		for _, res := range packSeqsScript.ExecMulti(ctx, s.client, execs...) {
+			if err := res.Error(); err != nil {
+				return fmt.Errorf("pack the event index: %w", err)
+			}
+		}
+	}
+	if err := s.client.Do(ctx, s.client.B().Set().Key(s.seqsPackedKey()).Value("1").Build()).Error(); err != nil {
+		return fmt.Errorf("pack the event index: %w", err)
 	}
 	return nil
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"gridbot/core"
 	"gridbot/internal/valkeytest"
+	"gridbot/store/storetest"
 	"gridbot/store/valkey"
 )
 
@@ -148,9 +150,12 @@ func TestEventsMoveFromTheOldSortedSet(t *testing.T) {
 		}
 	}
 	for b := range len(all)/128 + 1 {
-		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:seqs:"+strconv.Itoa(b)).Build()).Error(); err != nil {
+		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:seqs:"+strconv.Itoa(b), prefix+"{gb}:seqs:r"+strconv.Itoa(b)).Build()).Error(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:seqs-packed").Build()).Error(); err != nil {
+		t.Fatal(err)
 	}
 	if got, err := s.EventsSince(ctx, 0, 10); err != nil || len(got) != 0 {
 		t.Fatalf("the rewrite left an index: %d, %v", len(got), err)
@@ -201,5 +206,123 @@ func TestEventsMoveFromTheOldSortedSet(t *testing.T) {
 	}
 	if got, err := moved.EventsSince(ctx, closing[0].Seq-1, 1); err != nil || len(got) != 1 || got[0].Case != number {
 		t.Fatalf("the closing event: %+v, %v", got, err)
+	}
+}
+
+// indexKeys counts the index's records strings and hashes.
+func indexKeys(t *testing.T, ctx context.Context, s *valkey.Store, prefix string) (records, hashes int) {
+	t.Helper()
+	cl := s.Client()
+	keys, err := cl.Do(ctx, cl.B().Keys().Pattern(prefix+"{gb}:seqs:*").Build()).AsStrSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix+"{gb}:seqs:r") {
+			records++
+		} else {
+			hashes++
+		}
+	}
+	return records, hashes
+}
+
+// An event is indexed by a record of 7 bytes in its bucket's string,
+// which fits the allocator's 1 KiB class whole.
+func TestEventsIndexedByRecords(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	s := open(t, prefix, nil)
+	all := fillEvents(t, ctx, s, 5, 300)
+	checkEventsSince(t, ctx, s, all)
+	records, hashes := indexKeys(t, ctx, s, prefix)
+	if want := int(all[len(all)-1].Seq/128) + 1; records != want || hashes != 0 {
+		t.Fatalf("%d records strings and %d hashes, want %d strings and no hash", records, hashes, want)
+	}
+	cl := s.Client()
+	n, err := cl.Do(ctx, cl.B().MemoryUsage().Key(prefix+"{gb}:seqs:r0").Build()).AsInt64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key's name and the server's own record of it come on top.
+	if n > 1024+100 {
+		t.Errorf("a bucket of 128 events takes %d bytes, more than its 1 KiB and the key", n)
+	}
+	t.Logf("a bucket of 128 events: %d bytes by MEMORY USAGE", n)
+}
+
+// Two prefixes on one ledger (a town that changed its case prefix, with
+// instances of both running): an event whose bucket's string is of the
+// other prefix is a field of the bucket's hash, and the index reads both
+// in sequence order.
+func TestEventsIndexedAcrossPrefixes(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	st := open(t, prefix, nil)
+	kp, err := valkey.Open(ctx, valkey.Options{Addr: []string{valkeytest.Addr(t)}, Prefix: prefix, CasePrefix: "KP", Search: storetest.SearchRule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kp.Close()
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	var want []uint64
+	for i := range 300 {
+		s := st
+		if i%3 == 0 {
+			s = kp
+		}
+		_, ev, err := createCase(ctx, s, now, fmt.Sprintf("case %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ev.Seq)
+	}
+	got, err := st.EventsSince(ctx, 0, 1000)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("EventsSince: %d events, %v; want %d", len(got), err, len(want))
+	}
+	for i, ev := range got {
+		if ev.Seq != want[i] || ev.Case == "" {
+			t.Fatalf("event %d: %+v, want seq %d", i, ev, want[i])
+		}
+	}
+	if _, hashes := indexKeys(t, ctx, st, prefix); hashes == 0 {
+		t.Error("no event of the other prefix went to a hash: the test shows nothing")
+	}
+}
+
+// A ledger whose index was written as hashes only (the layout before) is
+// read as it is, and packed into records once when a store opens it.
+func TestEventsIndexPackedOnOpen(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	s := open(t, prefix, nil)
+	all := fillEvents(t, ctx, s, 5, 300)
+	cl := s.Client()
+	// As the layout before wrote it.
+	for b := range int(all[len(all)-1].Seq/128) + 1 {
+		if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:seqs:r"+strconv.Itoa(b)).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pos := map[string]int{}
+	for _, ev := range all {
+		if err := cl.Do(ctx, cl.B().Hset().Key(prefix+"{gb}:seqs:"+strconv.FormatUint(ev.Seq/128, 10)).FieldValue().
+			FieldValue(strconv.FormatUint(ev.Seq%128, 10), ev.Case+" "+strconv.Itoa(pos[ev.Case])).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+		pos[ev.Case]++
+	}
+	if err := cl.Do(ctx, cl.B().Del().Key(prefix+"{gb}:seqs-packed").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	checkEventsSince(t, ctx, s, all)
+	if records, hashes := indexKeys(t, ctx, s, prefix); records != 0 || hashes == 0 {
+		t.Fatalf("before packing: %d records strings, %d hashes", records, hashes)
+	}
+	packed := open(t, prefix, nil)
+	checkEventsSince(t, ctx, packed, all)
+	if records, hashes := indexKeys(t, ctx, s, prefix); records == 0 || hashes != 0 {
+		t.Fatalf("after packing: %d records strings, %d hashes left", records, hashes)
 	}
 }

@@ -18,7 +18,9 @@
 //	key                          type        TTL   holds
 //	P{gb}:case:<number>          string      none  the case as JSON
 //	P{gb}:log:<number>           list|string none  the case's events, in sequence order: the one copy of each (events.go); a closed case's packed into one string (events_pack.go)
-//	P{gb}:seqs:<seq/128>         hash        none  seq%128 → "<number> <position in the log>": EventsSince's index (events.go)
+//	P{gb}:seqs:r<seq/128>        string      none  a record per seq%128: the case's day and count, the position in its log: EventsSince's index (events.go)
+//	P{gb}:seqs:<seq/128>         hash        none  seq%128 → "<number> <position in the log>": the index's entries with no record (events.go)
+//	P{gb}:seqs-packed            string      none  set once the entries written before the records are moved to them
 //	P{gb}:seq                    string      none  the last event sequence number (INCR)
 //	P{gb}:day:<yyyymmdd>         string      none  cases numbered on that day, China time (INCR)
 //	P{gb}:days                   sorted set  none  the days (yyyymmdd) that gave case numbers, score 0: every case is listed from them and the day counters (days.go)
@@ -248,6 +250,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open valkey store at %s: %w", where, err)
 	}
 	if err := s.migrateEvents(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open valkey store: %w", err)
+	}
+	if err := s.packSeqs(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open valkey store: %w", err)
 	}
