@@ -163,6 +163,9 @@ type Config struct {
 		// HouseholdRadiusM is how near (metres) another case of the
 		// grid is listed in a case's household file (一户一档) as 附近.
 		HouseholdRadiusM float64 `koanf:"household_radius_m"`
+		// StaffSlots is how many console requests run at once; 0 is one
+		// per CPU but one (console.Server.StaffSlots).
+		StaffSlots int `koanf:"staff_slots"`
 	} `koanf:"console"`
 	// Supervision times the ledger's sweeps (立账督办); see core.Rules.
 	Supervision struct {
@@ -330,6 +333,7 @@ func Defaults() map[string]any {
 		"admin.token_file":              "",
 		"console.secure_cookies":        false,
 		"console.websockets_per_person": 10,
+		"console.staff_slots":           0,
 		"console.websockets_per_addr":   300,
 		"retention.personal_data_after": "26280h",
 		"media.store":                   "files",
@@ -616,6 +620,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Console.HouseholdRadiusM < 0 || c.Console.HouseholdRadiusM > 2000 {
 		return fmt.Errorf("config console.household_radius_m %g: want 0-2000 metres (0 lists no nearby cases)", c.Console.HouseholdRadiusM)
+	}
+	if c.Console.StaffSlots < 0 || c.Console.StaffSlots > 64 {
+		return fmt.Errorf("config console.staff_slots %d: want 0 (one per CPU but one) to 64", c.Console.StaffSlots)
 	}
 	if c.Dialog.JoinRadiusM < 0 || c.Dialog.JoinRadiusM > 5000 {
 		return fmt.Errorf("config dialog.join_radius_m %g: want 0-5000 metres (0 turns 附议 off)", c.Dialog.JoinRadiusM)

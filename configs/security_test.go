@@ -59,3 +59,27 @@ func TestWebsocketLimits(t *testing.T) {
 		t.Errorf("0 per person: %v", err)
 	}
 }
+
+// TestStaffSlots: console requests run one per CPU but one unless
+// console.staff_slots says how many; a negative or absurd number is
+// refused.
+func TestStaffSlots(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want int
+		err  bool
+	}{{"", 0, false}, {"3", 3, false}, {"-1", 0, true}, {"65", 0, true}} {
+		var env []string
+		if tt.env != "" {
+			env = []string{"GRIDBOT_CONSOLE_STAFF_SLOTS=" + tt.env}
+		}
+		c, err := Load("", env)
+		if (err != nil) != tt.err || err != nil && !strings.Contains(err.Error(), "staff_slots") {
+			t.Errorf("staff_slots %q: %v", tt.env, err)
+			continue
+		}
+		if err == nil && c.Console.StaffSlots != tt.want {
+			t.Errorf("staff_slots %q read as %d", tt.env, c.Console.StaffSlots)
+		}
+	}
+}

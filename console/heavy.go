@@ -31,12 +31,19 @@ func heavySlots() int { return max(2, runtime.GOMAXPROCS(0)) }
 // residents for the CPU (and, through it, for the store); the others wait
 // in line, and one that waits longer than staffWait is answered 503.
 
-// staffSlots is how many console requests run at once: one per CPU but
-// one, which is left to the public, and at least one. On two CPUs under
-// 20 staff browsing without pause, one slot against two took residents'
-// steps from p99 53–86 ms to 35–40 ms (and twice the steps answered),
-// the staff pages from p50 300–430 ms to about 550 ms (docs/benchmarks.md).
-func staffSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+// staffSlots is how many console requests run at once: configured, or one
+// per CPU but one, which is left to the public, and at least one. On two
+// CPUs under 20 staff browsing without pause, one slot against two took
+// residents' steps from p99 53–86 ms to 35–40 ms (and twice the steps
+// answered), the staff pages from p50 300–430 ms to about 550 ms
+// (docs/benchmarks.md). A store across the network leaves a request
+// waiting on it much of its time, which more slots can fill.
+func staffSlots(configured int) int {
+	if configured > 0 {
+		return configured
+	}
+	return max(1, runtime.GOMAXPROCS(0)-1)
+}
 
 // staffWait bounds how long a console request waits for its turn.
 const staffWait = 10 * time.Second

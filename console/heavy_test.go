@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -111,5 +112,19 @@ func answeredOnceFree(t *testing.T, done <-chan int) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("still waiting with a slot free")
+	}
+}
+
+// TestStaffSlotsConfigured: console.staff_slots sets how many console
+// requests run at once; unset, one per CPU but one, and at least one.
+func TestStaffSlotsConfigured(t *testing.T) {
+	for _, tt := range []struct{ configured, want int }{
+		{3, 3}, {1, 1}, {0, max(1, runtime.GOMAXPROCS(0)-1)},
+	} {
+		s := &Server{StaffSlots: tt.configured}
+		s.Handler()
+		if got := cap(s.staffLine); got != tt.want {
+			t.Errorf("StaffSlots %d: %d slots, want %d", tt.configured, got, tt.want)
+		}
 	}
 }

@@ -100,6 +100,9 @@ type Server struct {
 	// those endpoints off. Town should be the same book, so that logins
 	// and visibility see its changes.
 	Book *core.StaffBook
+	// StaffSlots is how many console requests run at once (heavy.go); 0
+	// is one per CPU but one.
+	StaffSlots int
 	// HouseholdRadiusM is how near (metres) another case of the grid must
 	// be to be listed in a case's household file as 附近; 0 lists none.
 	HouseholdRadiusM float64
@@ -194,7 +197,7 @@ func (s *Server) Handler() http.Handler {
 		s.heavyLine = make(chan struct{}, heavySlots())
 	}
 	if s.staffLine == nil {
-		s.staffLine = make(chan struct{}, staffSlots())
+		s.staffLine = make(chan struct{}, staffSlots(s.StaffSlots))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", s.handleLogin)

@@ -40,6 +40,9 @@ type LedgerOptions struct {
 	// intake (staffload.go).
 	Staff, Residents int
 	StaffFor         time.Duration
+	// StaffSlots is the instances' console.staff_slots (0: the default,
+	// one per CPU but one).
+	StaffSlots int
 	// PprofDir, when set, receives a CPU profile of each instance through
 	// the staff phase and its goroutines half way through.
 	PprofDir string
@@ -146,6 +149,9 @@ func Ledger(ctx context.Context, o LedgerOptions) (*LedgerReport, error) {
 			rep.Columns = append(rep.Columns, col)
 			name := fmt.Sprintf("ledger-%s-%d", mode, n)
 			inst := InstanceOptions{JoinRadiusM: 300}
+			if o.StaffSlots > 0 {
+				inst.Extra = fmt.Sprintf("console:\n  staff_slots: %d\n", o.StaffSlots)
+			}
 			var server memoryMeter
 			switch mode {
 			case "valkey":

@@ -204,7 +204,7 @@ func wire(cfg *configs.Config, towns core.TownSource, instance string, log *slog
 		SecureCookies: cfg.Console.SecureCookies}
 	consoleSrv.Households, consoleSrv.Media = households, mediaStore
 	consoleSrv.Visits = &core.Visits{Links: &core.LinkBook{Town: town, Records: staffSt}, Store: staffSt, Ledger: staffLedger}
-	consoleSrv.HouseholdRadiusM = cfg.Console.HouseholdRadiusM
+	consoleSrv.HouseholdRadiusM, consoleSrv.StaffSlots = cfg.Console.HouseholdRadiusM, cfg.Console.StaffSlots
 
 	a.router, err = routing.NewRouter(routing.Config{Instance: instance, Relay: b.relay},
 		&routing.Handlers{Sealer: b.keys.sealer(), Ledger: ledger, Town: town, Roster: roster, Notifier: sender, Channels: weCom.channels(), Groups: weCom.groupsOrNil(), Marks: st,

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ledgerStaff := fs.Int("ledger-staff", 0, "with -ledger: this many staff browse queues and figures without pause while residents walk the intake (issue 21's public first)")
 	ledgerResidents := fs.Int("ledger-residents", 8, "with -ledger-staff: residents walking the intake at once")
 	ledgerStaffFor := fs.Duration("ledger-staff-for", 30*time.Second, "with -ledger-staff: how long")
+	ledgerStaffSlots := fs.Int("ledger-staff-slots", 0, "with -ledger: gridbot's console.staff_slots, how many console requests run at once (0: one per CPU but one)")
 	dataKeys := fs.Bool("data-keys", false, "run every gridbot with a key file: personal data sealed at rest with SM4 (issue 20)")
 	keep := fs.String("dir", "", "the run's folder, kept after it (a temporary one otherwise): with -ledger, a store filled there by an earlier run is measured again without filling")
 	selfProfile := fs.String("self-profile", "", "write the load generator's own CPU profile of the whole run to this file")
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rep, err := loadtest.Ledger(ctx, loadtest.LedgerOptions{Setup: setup, Sizes: sizes, Years: *ledgerYears,
 			Modes: strings.Split(*modes, ","), Reps: *reps, Staff: *ledgerStaff, Residents: *ledgerResidents, StaffFor: *ledgerStaffFor,
-			PprofDir: *pprofDir})
+			StaffSlots: *ledgerStaffSlots, PprofDir: *pprofDir})
 		if rep != nil {
 			rep.Markdown(stdout)
 		}
