@@ -421,21 +421,17 @@ func BoardOf(town *Town, t FigureTally, scope FigureScope, now time.Time) []Boar
 	return board(town, t.Live, scope.seesMarks, now)
 }
 
-// boardFacts copies into m what the board reads of case c.
+// boardFacts copies into m what the board reads of case c, in slices of
+// its own: m may be a copy of marks whose slices others still read
+// (FigureRule.Remark's old marks, a store's cache).
 func (m *FigureMarks) boardFacts(c *Case) {
 	m.Warning, m.Paused = c.Warning, c.Paused
-	m.Departments, m.Returned = m.Departments[:0], m.Returned[:0]
+	m.Departments, m.Returned = nil, nil
 	for _, a := range c.Departments {
 		m.Departments = append(m.Departments, a.Department)
 		if a.State == AssistReturned {
 			m.Returned = append(m.Returned, a.Department)
 		}
-	}
-	if len(m.Departments) == 0 {
-		m.Departments = nil
-	}
-	if len(m.Returned) == 0 {
-		m.Returned = nil
 	}
 }
 

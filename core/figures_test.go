@@ -280,3 +280,25 @@ func TestBoardOfMarks(t *testing.T) {
 		}
 	}
 }
+
+// TestRemarkLeavesTheOldMarks: bringing marks up to this layout reads the
+// case's departments into slices of the new marks' own, so the old marks
+// — what the counters take back, and maybe a store's cache — stay as
+// they were.
+func TestRemarkLeavesTheOldMarks(t *testing.T) {
+	old := FigureMarks{Number: "A", Month: "2026-11", Grid: "g1", State: StateAssigned,
+		Departments: []string{"cj"}, Version: MarksVersionBoard - 1}
+	c := Case{Number: "A", Grid: "g1", State: StateAssigned, Warning: WarningRed,
+		Departments: []Assist{{Department: "zj", State: AssistReturned}}}
+	m, _, ok := FigureRule{}.Remark(&old, &c, nil)
+	if !ok {
+		t.Fatal("marks of the layout before not brought up")
+	}
+	if !reflect.DeepEqual(old.Departments, []string{"cj"}) {
+		t.Errorf("the old marks' departments became %v", old.Departments)
+	}
+	if m.Version != MarksVersion || m.Warning != WarningRed || !reflect.DeepEqual(m.Departments, []string{"zj"}) ||
+		!reflect.DeepEqual(m.Returned, []string{"zj"}) {
+		t.Errorf("brought up: %+v", m)
+	}
+}
