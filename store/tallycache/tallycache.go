@@ -10,8 +10,11 @@
 // tally is then at least as new as its label, and any write after it
 // changes the version the next reader sees. Readers share the kept tally
 // as core.CaseStore.Figures allows (copying ten thousand open cases'
-// marks for each page was half the staff's CPU). The zero Cache is empty
-// and ready.
+// marks for each page was half the staff's CPU). A ledger taken back in
+// time under a running instance (a Valkey snapshot restored, a failover
+// that lost writes) can bring a version back with other contents: the
+// kept tally is then shown until the next write moves the version. The
+// zero Cache is empty and ready.
 package tallycache
 
 import (
