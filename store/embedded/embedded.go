@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"gridbot/core"
+	"gridbot/store/decodedcache"
 	"gridbot/store/tallycache"
 )
 
@@ -83,8 +84,8 @@ type Store struct {
 	tallies tallycache.Cache[int]
 	// decoded keeps cases decoded for the list pages, marks those decoded
 	// for the figures (cases.go).
-	decoded decodedCache[core.Case]
-	marks   decodedCache[core.FigureMarks]
+	decoded *decodedcache.Cache[core.Case]
+	marks   *decodedcache.Cache[core.FigureMarks]
 	// callbacks is the callbacks waiting as last read (figures_gridwork.go).
 	callbacks callbacksKept
 
@@ -139,7 +140,7 @@ func Open(path string, opt Options) (*Store, error) {
 	db.NoSync = opt.NoSync
 	s := &Store{db: db, prefix: opt.CasePrefix, ready: make(chan struct{}, 1), saveKeysWithin: opt.SaveKeysWithin, log: opt.Log,
 		figures: opt.Figures, search: opt.Search, sealer: opt.Sealer,
-		decoded: newDecodedCache[core.Case](maxDecodedCases), marks: newDecodedCache[core.FigureMarks](maxDecodedMarks)}
+		decoded: decodedcache.New[core.Case](maxDecodedCases), marks: decodedcache.New[core.FigureMarks](maxDecodedMarks)}
 	s.keys.Now = opt.Now
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketCaseLogs, bucketOutbox, bucketResidents, bucketCounters, bucketKeys, bucketKeyChunks, bucketSeqs, bucketRecords} {

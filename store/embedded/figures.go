@@ -214,14 +214,14 @@ const maxDecodedMarks = 1 << 16
 // keptMarks reads the stored marks of case number through the cache of
 // decoded marks.
 func (s *Store) keptMarks(number, v []byte, m *core.FigureMarks) error {
-	if s.marks.get(string(number), v, m) {
+	if s.marks.Get(string(number), v, m) {
 		return nil
 	}
 	*m = core.FigureMarks{}
 	if err := decodeMarks(v, m); err != nil {
 		return err
 	}
-	s.marks.put(string(number), v, m)
+	s.marks.Put(string(number), v, m)
 	return nil
 }
 

@@ -75,7 +75,7 @@ func (s *Store) waitingCallbacks(tx *bolt.Tx) ([]core.FigureMarks, error) {
 		s.callbacks.mu.Unlock()
 		out := make([]core.FigureMarks, len(kept))
 		for i := range kept {
-			out[i] = s.marks.clone(&kept[i])
+			out[i] = s.marks.Clone(&kept[i])
 		}
 		return out, nil
 	}
@@ -86,7 +86,7 @@ func (s *Store) waitingCallbacks(tx *bolt.Tx) ([]core.FigureMarks, error) {
 	}
 	kept := make([]core.FigureMarks, len(marks))
 	for i := range marks {
-		kept[i] = s.marks.clone(&marks[i])
+		kept[i] = s.marks.Clone(&marks[i])
 	}
 	s.callbacks.mu.Lock()
 	s.callbacks.at, s.callbacks.marks = bytes.Clone(at), kept

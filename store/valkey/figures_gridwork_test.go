@@ -264,3 +264,40 @@ func TestFiguresKeptFollowAnotherInstance(t *testing.T) {
 		t.Errorf("%d cases counted after another instance filed one, want %d", got, before+1)
 	}
 }
+
+// The cases a list decoded are kept by the value they came from: a case
+// another instance changed since is decoded again, and what a caller
+// changes of a case it got is its own.
+func TestListedCasesFollowAnotherInstance(t *testing.T) {
+	ctx := context.Background()
+	prefix := valkeytest.Prefix(t)
+	clock := &storetest.Clock{}
+	a, b := open(t, prefix, clock.Now), open(t, prefix, clock.Now)
+	c, _, err := a.CreateCase(ctx, core.Case{State: core.StateSubmitted, Grid: "g1", Village: "v1", Resident: "oz",
+		Text: "路灯不亮", CreatedAt: clock.Now()}, core.Event{Kind: core.EventSubmitted, At: clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func() core.Case {
+		t.Helper()
+		got, err := a.Cases(ctx, core.CaseQuery{Grids: []string{"g1"}})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("list: %+v, %v", got, err)
+		}
+		return got[0]
+	}
+	first := list()
+	first.Text = "changed by the caller"
+	if again := list(); again.Text != "路灯不亮" {
+		t.Fatalf("the kept case was changed through a copy: %q", again.Text)
+	}
+	if _, _, err := b.UpdateCase(ctx, c.Number, func(c *core.Case) ([]core.Event, error) {
+		c.Text = "井盖缺失"
+		return []core.Event{{Kind: core.EventNoted, Actor: "c1", At: clock.Now(), Text: "x"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got.Text != "井盖缺失" {
+		t.Errorf("after another instance's write the list shows %q", got.Text)
+	}
+}

@@ -144,6 +144,10 @@ func (s *Store) doAll(ctx context.Context, cmds vk.Commands) error {
 	return nil
 }
 
+// maxDecodedCases bounds the cases decoded kept: some pages of an office
+// at work and the open cases residents are offered to join.
+const maxDecodedCases = 4096
+
 // caseValues reads the cases numbered numbers with one MGET; a case gone
 // is nil.
 func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case, error) {
@@ -164,9 +168,12 @@ func (s *Store) caseValues(ctx context.Context, numbers []string) ([]*core.Case,
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", numbers[i], err)
 		}
-		var c core.Case
-		if _, err := s.unpackCase(raw, &c); err != nil {
-			return nil, fmt.Errorf("%s: %w", numbers[i], err)
+		var c core.Case // from the cache while the value is the one decoded
+		if !s.decoded.Get(numbers[i], raw, &c) {
+			if _, err := s.unpackCase(raw, &c); err != nil {
+				return nil, fmt.Errorf("%s: %w", numbers[i], err)
+			}
+			s.decoded.Put(numbers[i], raw, &c)
 		}
 		out[i] = &c
 	}

@@ -88,6 +88,7 @@ import (
 	"gridbot/core"
 	"gridbot/routing"
 	"gridbot/routing/valkeystream"
+	"gridbot/store/decodedcache"
 	"gridbot/store/tallycache"
 )
 
@@ -170,6 +171,9 @@ type Store struct {
 	marks *marksCache
 	// tallies keeps the last tally Figures read (figures.go).
 	tallies *tallycache.Cache[string]
+	// decoded keeps the cases the list pages and the 附议 lookup decoded
+	// (caseValues), by the stored value they came from.
+	decoded *decodedcache.Cache[core.Case]
 	// vgrids are the villages' grids this process has added
 	// (indexes_reach.go).
 	vgrids villageGrids
@@ -203,6 +207,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		prefix:     opt.Prefix,
 		marks:      newMarksCache(),
 		tallies:    &tallycache.Cache[string]{},
+		decoded:    decodedcache.New[core.Case](maxDecodedCases),
 		ledger:     opt.Prefix + "{" + opt.Tag + "}:",
 		tag:        opt.Tag,
 		casePrefix: opt.CasePrefix,
